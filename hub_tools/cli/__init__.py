@@ -1,0 +1,67 @@
+"""The ``lintseq`` command line.
+
+Every sub-command lives in its own module with a ``main(argv) -> int`` function and imports what it
+needs inside that function, so ``lintseq --help`` and ``lintseq edits`` start without loading torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+from hub_tools import __version__
+from hub_tools.errors import UserError
+
+# name -> (module, one-line help). The order is the order of the help text.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "edits": ("hub_tools.cli.edits", "print the LintSeq edit path of one Python file"),
+    "generate": ("hub_tools.cli.generate", "turn an instruction + program dataset into edit sequences"),
+    "verify": ("hub_tools.cli.verify", "replay every edit path of a generated dataset and check it"),
+    "show": ("hub_tools.cli.show", "print one edit sequence of a generated dataset, step by step"),
+    "init-model": ("hub_tools.cli.init_model", "build a from-scratch TinyCodeLM checkpoint and tokenizer"),
+    "train": ("hub_tools.cli.train", "finetune a causal LM on an edit-sequence dataset with TRL"),
+    "sample": ("hub_tools.cli.sample", "sample programs from an edit-sequence or baseline model"),
+    "eval": ("hub_tools.cli.evaluate", "score a model or a samples file on HumanEval / MBPP (pass@k)"),
+    "push": ("hub_tools.cli.push", "publish a dataset or a model, with its card, to the Hub"),
+}
+
+
+def _usage() -> str:
+    width = max(len(name) for name in COMMANDS)
+    lines = [
+        "usage: lintseq <command> [options]",
+        "",
+        "LintSeq edit-sequence code models on the Hugging Face stack.",
+        "",
+        "commands:",
+    ]
+    lines += [f"  {name.ljust(width)}  {help_text}" for name, (_, help_text) in COMMANDS.items()]
+    lines += ["", "Run 'lintseq <command> --help' for the options of a command."]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(_usage())
+        return 0
+    if argv[0] == "--version":
+        print(f"lintseq (hub_tools) {__version__}")
+        return 0
+    name = argv[0]
+    if name not in COMMANDS:
+        print(f"lintseq: error: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(COMMANDS[name][0])
+    try:
+        return int(module.main(argv[1:]) or 0)
+    except UserError as error:
+        print(f"lintseq {name}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"lintseq {name}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

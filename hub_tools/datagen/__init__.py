@@ -1,0 +1,1 @@
+"""The dataset engine: sources, parallel resumable generation, Parquet output, the datasets builder."""

@@ -1,0 +1,1 @@
+"""Evaluation: HumanEval / MBPP pass@k with sandboxed execution."""

@@ -1,0 +1,1 @@
+"""Publishing to the Hub: datasets, models and their cards."""

@@ -1,0 +1,1 @@
+"""Linter backends: program text in, errors with line numbers out."""

@@ -1,0 +1,1 @@
+"""Finetuning with TRL: recipes, tokenizer set-up, TinyCodeLM initialisation."""

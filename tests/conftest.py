@@ -1,0 +1,26 @@
+"""Test-wide isolation: no cache in the home folder, no request can reach the internet.
+
+These variables are read by huggingface_hub, datasets and torch when they are first imported, so they
+are set here, before any test module imports them.
+"""
+
+import os
+import tempfile
+
+_ROOT = tempfile.mkdtemp(prefix="hub_tools-tests-")
+for _name, _sub in [("HF_HOME", "hf_home"), ("TORCH_EXTENSIONS_DIR", "torch_extensions"), ("TMPDIR", "tmp"),
+                    ("XDG_CACHE_HOME", "cache"), ("TRITON_CACHE_DIR", "triton")]:
+    os.environ[_name] = os.path.join(_ROOT, _sub)
+    os.makedirs(os.environ[_name], exist_ok=True)
+tempfile.tempdir = None  # re-read TMPDIR
+
+# Nothing listens on port 9 (discard): a request that should not happen fails at once instead of
+# reaching the real Hub. Tests that talk to the local Hub-protocol server set their own endpoint.
+os.environ["HF_ENDPOINT"] = "http://127.0.0.1:9"
+os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+os.environ["HF_HUB_DISABLE_XET"] = "1"
+os.environ["HF_UPDATE_DOWNLOAD_COUNTS"] = "0"
+os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+os.environ["TOKENIZERS_PARALLELISM"] = "false"
+os.environ["WANDB_DISABLED"] = "true"
+os.environ.pop("HF_TOKEN", None)
