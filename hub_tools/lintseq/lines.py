@@ -1,0 +1,114 @@
+"""Line structure of a program: indentation, indentation children, and which lines may be sampled."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CandidateOptions:
+    """Which lines are candidates for sampling (the paper's defaults).
+
+    Attributes:
+        ignore_imports: leave import statements out of the candidates (they still go when a deletion
+            they depend on, or that depends on them, removes them).
+        ignore_comments: leave blank and comment-only lines out; they arrive with the first edit.
+        ignore_global_defs: leave the continuation lines of top-level UPPERCASE constant blocks opened
+            with ``NAME = (`` or ``NAME = [`` out (the opening line stays a candidate and takes the block
+            with it).
+    """
+
+    ignore_imports: bool = False
+    ignore_comments: bool = True
+    ignore_global_defs: bool = True
+
+
+def indentations(lines: list[str]) -> list[int]:
+    """Indentation of each line in characters; a line with at most one non-blank character inherits the
+    indentation of the line before it (so blank lines and lone brackets belong to their block).
+
+    >>> indentations(["def f():", "", "    return 1", "  )"])
+    [0, 0, 4, 4]
+    """
+    result: list[int] = []
+    current = 0
+    for line in lines:
+        stripped = line.lstrip()
+        if len(stripped) > 1:
+            current = len(line) - len(stripped)
+        result.append(current)
+    return result
+
+
+def tab_width(indents: list[int]) -> int | None:
+    """The first positive indentation of the program, or ``None`` when nothing is indented."""
+    return next((indent for indent in indents if indent > 0), None)
+
+
+def children(line: int, indents: list[int]) -> list[int]:
+    """The lines that follow ``line`` and are indented deeper: its block.
+
+    >>> children(0, [0, 4, 8, 4, 0])
+    [1, 2, 3]
+    """
+    end = line + 1
+    while end < len(indents) and indents[end] > indents[line]:
+        end += 1
+    return list(range(line + 1, end))
+
+
+def _is_import(stripped: str) -> bool:
+    return stripped.startswith("import ") or (stripped.startswith("from ") and " import " in stripped)
+
+
+def _opens_constant_block(line: str) -> str | None:
+    """The closing bracket of a top-level ``UPPERCASE = (`` / ``= [`` line, or ``None``."""
+    if line[:1].isspace() or "=" not in line:
+        return None
+    name = line[: line.find("=")].replace(" ", "")
+    last = line.rstrip()[-1:]
+    if name.isupper() and last in ("(", "["):
+        return ")" if last == "(" else "]"
+    return None
+
+
+def candidate_lines(lines: list[str], options: CandidateOptions) -> list[int]:
+    """Indices of the lines the sampler may draw.
+
+    >>> candidate_lines(["import os", "# note", "", "NAMES = [", "    'a',", "]", "x = 1"], CandidateOptions())
+    [0, 3, 6]
+    """
+    candidates = []
+    closing: str | None = None  # set while inside a constant block
+    for index, line in enumerate(lines):
+        stripped = line.strip()
+        if options.ignore_comments and (not stripped or stripped.startswith("#")):
+            continue
+        if options.ignore_imports and _is_import(stripped):
+            continue
+        if options.ignore_global_defs:
+            if closing is not None:
+                if line.rstrip().endswith(closing):
+                    closing = None
+                continue
+            closing = _opens_constant_block(line)
+        candidates.append(index)
+    return candidates
+
+
+def sampling_weights(candidates: list[int], indents: list[int], indent_bias: float | None) -> dict[int, float]:
+    """Weight of each candidate: 1 at indentation 0, ``indent / tab_width * indent_bias`` deeper
+    (uniform when ``indent_bias`` is ``None``).
+
+    >>> sampling_weights([0, 1, 2], [0, 4, 8], 1.0)
+    {0: 1.0, 1: 1.0, 2: 2.0}
+    """
+    width = tab_width(indents)
+    weights = {}
+    for line in candidates:
+        depth = indents[line]
+        if depth == 0 or indent_bias is None or width is None:
+            weights[line] = 1.0
+        else:
+            weights[line] = depth / width * indent_bias
+    return weights
