@@ -1,0 +1,407 @@
+"""The sandbox worker: runs untrusted programs, each in its own short-lived process.
+
+The evaluator (``hub_tools.evaluation.sandbox``) starts this file as a plain script with the standard library
+only, so it starts in milliseconds and carries nothing of the evaluator's memory (no model, no tokens, no
+threads). It then serves jobs over its pipes, one JSON object per line:
+
+- first, it writes ``{"ready": true, "isolation": {...}}`` saying which kernel isolation it obtained;
+- for each ``{"id": ..., "program": "..."}`` read from stdin it writes
+  ``{"id": ..., "status": "passed|failed|timed_out|error", "reason": "...", "duration": seconds}``.
+
+Each program runs in a forked process that: starts a new session (so the evaluator's terminal signals and a
+``killpg`` of its own group reach nobody else), lives in a fresh PID namespace where the kernel allows it (it
+can neither see nor signal any process outside, and when it ends every process it started ends too), shares
+this worker's network namespace (no interface but a downed loopback, where the kernel allows it), works in a
+throw-away directory, runs under memory / file-size / CPU / process limits, and has the destructive parts of
+the standard library replaced by functions that raise ``SandboxViolation``. The wall-clock limit is enforced
+from here with SIGKILL, so a hang costs exactly its time limit.
+
+The Python-level guards stop accidents (a model that writes ``os.system("rm ...")`` or an endless fork loop);
+they are not a boundary against code written to escape them. The namespaces are kernel-enforced.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import select
+import shutil
+import signal
+import sys
+import tempfile
+import time
+
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+PR_SET_PDEATHSIG = 1
+LAUNCH_FAILED_EXIT_CODE = 70
+MAX_MESSAGE_BYTES = 65536
+
+# Imported once here so that the forked programs find them already loaded: a fork is ~1 ms, importing these
+# in every program would cost more than running most test suites.
+PRELOADED_MODULES = (
+    "array", "bisect", "cmath", "collections", "copy", "dataclasses", "datetime", "decimal", "enum",
+    "fractions", "functools", "hashlib", "heapq", "itertools", "json", "math", "operator", "random", "re",
+    "statistics", "string", "textwrap", "typing", "unicodedata", "resource", "socket", "subprocess", "shutil",
+    "pathlib", "traceback", "io",
+)
+
+
+class SandboxViolation(PermissionError):
+    """Raised inside a sandboxed program when it calls a function the sandbox disables."""
+
+
+def _load_libc():
+    """The C library through ctypes, or None where ctypes is unavailable (namespaces are then skipped)."""
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True)
+    except (ImportError, OSError):
+        return None
+
+
+def _enter_network_namespace(libc) -> bool:
+    """Move this worker (and so every program it starts) into a network namespace of its own."""
+    if libc is None:
+        return False
+    if libc.unshare(CLONE_NEWNET) == 0:
+        return True
+    # Without privileges, a user namespace grants the right to create the network namespace. The id maps
+    # keep the real user and group as owners of the files the programs create.
+    user_id, group_id = os.getuid(), os.getgid()
+    if libc.unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0:
+        return False
+    for name, content in (("setgroups", "deny"), ("uid_map", f"{user_id} {user_id} 1"),
+                          ("gid_map", f"{group_id} {group_id} 1")):
+        try:
+            with open(f"/proc/self/{name}", "w") as handle:
+                handle.write(content)
+        except OSError:
+            pass
+    return True
+
+
+def _pid_namespace_works(libc) -> bool:
+    """Probe once whether a forked process may create a PID namespace (needs privileges or a user namespace)."""
+    if libc is None:
+        return False
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0 if libc.unshare(CLONE_NEWPID) == 0 else 1)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status) == 0
+
+
+def _running_tasks() -> int:
+    """Every task (process or thread) on the machine, from /proc/loadavg; an upper bound of this user's."""
+    try:
+        with open("/proc/loadavg") as handle:
+            return int(handle.read().split()[3].split("/")[1])
+    except (OSError, IndexError, ValueError):
+        return 4096
+
+
+def _set_limits(limits: dict) -> None:
+    import resource
+
+    memory = limits["memory_limit_mb"] * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    file_size = limits["file_size_limit_mb"] * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_FSIZE, (file_size, file_size))
+    # CPU time backs up the wall-clock kill in case this worker itself is stalled.
+    cpu_seconds = math.ceil(limits["timeout"]) + 1
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    # RLIMIT_NPROC counts all of the user's tasks, so the bound is "what runs now plus a few"; the kernel
+    # does not apply it to root, where the PID namespace and the disabled fork functions do the work.
+    tasks = _running_tasks() + limits["max_processes"]
+    resource.setrlimit(resource.RLIMIT_NPROC, (tasks, tasks))
+    # A file that grows past the limit should raise OSError in the program, not kill it silently.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+
+def _install_guard(root: str) -> None:
+    """Replace the functions that could harm anything outside the program's own directory."""
+    import builtins
+    import io
+    import shutil as shutil_module
+    import socket
+    import subprocess
+
+    def disabled(name):
+        def refuse(*args, **kwargs):
+            raise SandboxViolation(f"{name} is disabled in the sandbox")
+
+        refuse.__name__ = name.rsplit(".", 1)[-1]
+        return refuse
+
+    real_path, readlink, join = os.path.realpath, os.readlink, os.path.join
+
+    def inside(path, dir_fd=None) -> bool:
+        if isinstance(path, int):
+            return True  # an already-open descriptor: it was opened through these checks
+        path = os.fsdecode(path)
+        base = readlink(f"/proc/self/fd/{dir_fd}") if dir_fd is not None else root
+        full = real_path(join(base, path))
+        return full == root or full.startswith(root + os.sep)
+
+    def confined(name, function, *, positions=(0,)):
+        def guarded(*args, **kwargs):
+            dir_fd = kwargs.get("dir_fd", kwargs.get("src_dir_fd"))
+            for position in positions:
+                if position < len(args) and not inside(args[position], dir_fd):
+                    raise SandboxViolation(f"{name} outside the sandbox directory is disabled ({args[position]!r})")
+            return function(*args, **kwargs)
+
+        return guarded
+
+    real_open, real_os_open = builtins.open, os.open
+    write_flags = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+
+    def guarded_open(file, mode="r", *args, **kwargs):
+        if any(flag in mode for flag in "wax+") and not inside(file):
+            raise SandboxViolation(f"writing outside the sandbox directory is disabled ({file!r})")
+        return real_open(file, mode, *args, **kwargs)
+
+    def guarded_os_open(path, flags, *args, **kwargs):
+        if flags & write_flags and not inside(path, kwargs.get("dir_fd")):
+            raise SandboxViolation(f"writing outside the sandbox directory is disabled ({path!r})")
+        return real_os_open(path, flags, *args, **kwargs)
+
+    builtins.open = io.open = guarded_open
+    os.open = guarded_os_open
+    for name in ("remove", "unlink", "rmdir", "mkdir", "truncate", "utime"):
+        setattr(os, name, confined(f"os.{name}", getattr(os, name)))
+    for name in ("rename", "replace", "link", "symlink"):
+        setattr(os, name, confined(f"os.{name}", getattr(os, name), positions=(0, 1)))
+    for name in ("system", "popen", "kill", "killpg", "fork", "forkpty", "vfork", "posix_spawn", "posix_spawnp",
+                 "execv", "execve", "execl", "execle", "execlp", "execlpe", "execvp", "execvpe", "spawnv", "spawnve",
+                 "spawnl", "spawnle", "spawnlp", "spawnlpe", "spawnvp", "spawnvpe", "removedirs", "renames",
+                 "chmod", "lchmod", "fchmod", "chown", "lchown", "fchown", "chroot", "chdir", "fchdir", "setsid",
+                 "setpgid", "setpgrp", "setuid", "setgid", "seteuid", "setegid", "setreuid", "setregid",
+                 "setresuid", "setresgid", "putenv", "unsetenv", "mkfifo", "mknod", "pidfd_open", "plock",
+                 "register_at_fork"):
+        if hasattr(os, name):
+            setattr(os, name, disabled(f"os.{name}"))
+    for name in ("rmtree", "move", "chown"):
+        setattr(shutil_module, name, disabled(f"shutil.{name}"))
+    for name in ("Popen", "run", "call", "check_call", "check_output", "getoutput", "getstatusoutput"):
+        setattr(subprocess, name, disabled(f"subprocess.{name}"))
+    import _posixsubprocess
+
+    _posixsubprocess.fork_exec = disabled("_posixsubprocess.fork_exec")
+    if hasattr(signal, "pidfd_send_signal"):
+        signal.pidfd_send_signal = disabled("signal.pidfd_send_signal")
+
+    class NoSocket(socket.socket):
+        def __init__(self, *args, **kwargs):
+            raise SandboxViolation("network access (socket) is disabled in the sandbox")
+
+    import _socket
+
+    socket.socket = socket.SocketType = _socket.socket = _socket.SocketType = NoSocket
+    for name in ("socketpair", "fromfd", "create_connection", "create_server", "getaddrinfo"):
+        setattr(socket, name, disabled(f"socket.{name}"))
+    # Modules whose only use here would be to undo the above.
+    for name in ("ctypes", "_ctypes", "resource", "_posixsubprocess", "multiprocessing", "pty"):
+        sys.modules[name] = None
+
+
+def _describe(error: BaseException, program: str, limits: dict) -> str:
+    """One line: exception type, message, and the program line that raised it."""
+    message = str(error)
+    if isinstance(error, MemoryError):
+        message = message or f"memory limit of {limits['memory_limit_mb']} MB reached"
+    text = f"{type(error).__name__}: {message}" if message else type(error).__name__
+    line_number, traceback = None, error.__traceback__
+    while traceback is not None:
+        if traceback.tb_frame.f_code.co_filename == "<program>":
+            line_number = traceback.tb_lineno
+        traceback = traceback.tb_next
+    if line_number is not None:
+        lines = program.splitlines()
+        source = lines[line_number - 1].strip() if 0 < line_number <= len(lines) else ""
+        text += f" (line {line_number}: {source[:120]})"
+    return " ".join(text.split())[:500]
+
+
+def _run_program(program: str, workdir: str, write_fd: int, limits: dict) -> None:
+    """In the sandboxed process: set up, run, report one line, exit. Never returns."""
+    write, exit_now, dumps = os.write, os._exit, json.dumps
+
+    def report(status: str, reason: str) -> None:
+        try:
+            write(write_fd, (dumps({"status": status, "reason": reason}) + "\n").encode())
+        finally:
+            exit_now(0)
+
+    try:
+        os.chdir(workdir)
+        os.environ["TMPDIR"] = os.environ["HOME"] = workdir
+        tempfile.tempdir = workdir
+        _set_limits(limits)
+    except BaseException as error:
+        report("error", f"sandbox set-up failed: {_describe(error, program, limits)}")
+    try:
+        code = compile(program, "<program>", "exec")
+    except SyntaxError as error:
+        report("error", f"{type(error).__name__}: {error.msg} (line {error.lineno})")
+    except BaseException as error:  # null bytes in the source, recursion in the compiler
+        report("error", _describe(error, program, limits))
+    try:
+        _install_guard(os.path.realpath(workdir))
+        exec(code, {"__name__": "__sandbox__"})
+    except SystemExit as error:
+        report("failed", f"SystemExit: the program called exit({error.code!r}) before its tests finished")
+    except BaseException as error:
+        report("failed", _describe(error, program, limits))
+    report("passed", "passed")
+
+
+def _launch(program: str, workdir: str, write_fd: int, limits: dict, libc, pid_namespace: bool) -> None:
+    """In the forked child: detach, optionally enter a PID namespace, run the program. Never returns."""
+    os.setsid()
+    null = os.open(os.devnull, os.O_RDWR)
+    for descriptor in (0, 1, 2):
+        os.dup2(null, descriptor)
+    os.closerange(3, write_fd)
+    os.closerange(write_fd + 1, 65536)
+    if pid_namespace and libc.unshare(CLONE_NEWPID) == 0:
+        child = os.fork()
+        if child == 0:
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+            _run_program(program, workdir, write_fd, limits)
+        os.close(write_fd)
+        _, status = os.waitpid(child, 0)
+        # Relay the program's end: its exit code, or 128 + the signal that killed it (as shells do).
+        os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
+    _run_program(program, workdir, write_fd, limits)
+
+
+def _read_message(read_fd: int, deadline: float) -> tuple[bytes, bool]:
+    """Read the program's report until a newline, end of file or the deadline; (data, timed_out)."""
+    data = b""
+    while b"\n" not in data and len(data) < MAX_MESSAGE_BYTES:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return data, True
+        ready, _, _ = select.select([read_fd], [], [], remaining)
+        if not ready:
+            return data, True
+        chunk = os.read(read_fd, MAX_MESSAGE_BYTES)
+        if not chunk:
+            break
+        data += chunk
+    return data, False
+
+
+def _wait_for_exit(pid: int, deadline: float) -> int | None:
+    """The exit status of ``pid`` if it ends before the deadline, else None (the caller then kills it)."""
+    pause = 0.0005
+    while True:
+        finished, status = os.waitpid(pid, os.WNOHANG)
+        if finished:
+            return status
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(pause)
+        pause = min(pause * 2, 0.02)
+
+
+def _kill_group(pid: int) -> None:
+    for kill in (os.killpg, os.kill):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            kill(pid, signal.SIGKILL)
+
+
+def _verdict(message: bytes, timed_out: bool, exit_code: int | None, pid_namespace: bool,
+             limits: dict) -> tuple[str, str]:
+    line = message.split(b"\n", 1)[0]
+    if line:
+        try:
+            report = json.loads(line)
+            return str(report["status"]), str(report["reason"])
+        except (ValueError, KeyError, TypeError):
+            return "error", "the program wrote over the sandbox's report channel"
+    if timed_out:
+        return "timed_out", f"timed out after {limits['timeout']:g} s"
+    signal_number = None
+    if exit_code is not None and exit_code < 0:
+        signal_number = -exit_code
+    elif pid_namespace and exit_code is not None and exit_code > 128:
+        signal_number = exit_code - 128
+    if signal_number == signal.SIGXCPU:
+        return "timed_out", f"CPU time limit reached ({limits['timeout']:g} s)"
+    if signal_number == signal.SIGKILL:
+        return "error", "killed by SIGKILL (memory or process limit)"
+    if signal_number is not None:
+        return "error", f"crashed with {signal.Signals(signal_number).name}"
+    if exit_code == LAUNCH_FAILED_EXIT_CODE:
+        return "error", "the sandbox could not start the program"
+    return "error", f"the program exited (code {exit_code}) before its tests finished"
+
+
+def run_job(program: str, limits: dict, base: str, libc, pid_namespace: bool) -> dict:
+    """Run one program in a fresh sandboxed process and return its verdict."""
+    workdir = tempfile.mkdtemp(dir=base)
+    read_fd, write_fd = os.pipe()
+    start = time.monotonic()
+    deadline = start + limits["timeout"]
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(read_fd)
+            _launch(program, workdir, write_fd, limits, libc, pid_namespace)
+        finally:
+            os._exit(LAUNCH_FAILED_EXIT_CODE)
+    os.close(write_fd)
+    message, timed_out = _read_message(read_fd, deadline)
+    os.close(read_fd)
+    status = None
+    if not message and not timed_out:
+        # The report channel closed without a report: learn how the program ended before cleaning up.
+        status = _wait_for_exit(pid, deadline)
+        timed_out = status is None
+    _kill_group(pid)
+    if status is None:
+        _, status = os.waitpid(pid, 0)
+        if message or timed_out:
+            status = None  # our own SIGKILL, not the program's end
+    duration = time.monotonic() - start
+    shutil.rmtree(workdir, ignore_errors=True)
+    exit_code = os.waitstatus_to_exitcode(status) if status is not None else None
+    verdict, reason = _verdict(message, timed_out, exit_code, pid_namespace, limits)
+    return {"status": verdict, "reason": reason, "duration": round(duration, 6)}
+
+
+def main() -> None:
+    limits = json.loads(sys.argv[1])
+    for name in PRELOADED_MODULES:
+        with contextlib.suppress(ImportError):
+            __import__(name)
+    libc = _load_libc()
+    network = limits["isolate_network"] and _enter_network_namespace(libc)
+    pid_namespace = limits["isolate_processes"] and _pid_namespace_works(libc)
+    base = tempfile.mkdtemp(prefix="hub_tools-sandbox-")
+    isolation = {"network": "namespace" if network else "sockets disabled",
+                 "processes": "pid namespace" if pid_namespace else "process group"}
+    output = sys.stdout
+    output.write(json.dumps({"ready": True, "isolation": isolation}) + "\n")
+    output.flush()
+    try:
+        for line in sys.stdin:
+            job = json.loads(line)
+            result = run_job(job["program"], limits, base, libc, pid_namespace)
+            result["id"] = job["id"]
+            output.write(json.dumps(result) + "\n")
+            output.flush()
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
