@@ -1,0 +1,81 @@
+"""``lintseq sample``: sample programs from an edit-sequence or a baseline model."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lintseq sample",
+        description=(
+            "Prompt a model in the paper's format (instruction + '\\n<|diff|>' for edit-sequence models), stop at "
+            "the end of the edit sequence, apply the edits and print the programs. Models without <|diff|> in "
+            "their vocabulary are baseline models: their completion is printed."
+        ),
+        epilog='example: lintseq sample --model outputs/tiny-lintseq --instruction "Return the sum of a list." --n 3',
+    )
+    parser.add_argument("--model", required=True, help="model folder, Hub model id, or LoRA adapter folder")
+    parser.add_argument("--revision", default=None, help="Hub revision of the model (branch, tag or commit)")
+    parser.add_argument("--instruction", action="append", required=True,
+                        help="the task, in plain text (repeat the option for several tasks)")
+    parser.add_argument("--n", type=int, default=1, help="samples per instruction (default: 1)")
+    parser.add_argument("--temperature", type=float, default=0.2, help="0 samples greedily (default: 0.2)")
+    parser.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling threshold (default: 0.95)")
+    parser.add_argument("--max-new-tokens", type=int, default=512, help="most tokens per sample (default: 512)")
+    parser.add_argument("--batch-size", type=int, default=8, help="sequences generated together (default: 8)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--device", default=None, help="cuda, cpu, ... (default: the GPU when there is one)")
+    parser.add_argument("--dtype", default=None, choices=["auto", "bfloat16", "float16", "float32"],
+                        help="weights' dtype (default: bfloat16 on GPUs that support it, else float32)")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--edit-sequence", dest="edit_sequence", action="store_true", default=None,
+                      help="read completions as edit sequences (default: when the vocabulary has <|diff|>)")
+    mode.add_argument("--baseline", dest="edit_sequence", action="store_false",
+                      help="prompt and read the model as a baseline model")
+    parser.add_argument("--show-edits", action="store_true", help="also print each edit the model wrote")
+    parser.add_argument("--json", action="store_true", help="print one JSON object per sample instead")
+    return parser
+
+
+def _edits_of(completion: str) -> list[tuple[int, str]]:
+    from hub_tools.lintseq import DIFF_TOKEN
+
+    # Numbered like the parser's notes ("edit 2: ..."): empty edits keep their number but are not shown.
+    pieces = enumerate(completion.split(DIFF_TOKEN), start=1)
+    return [(number, edit.strip("\n")) for number, edit in pieces if edit.strip()]
+
+
+def main(argv: list[str]) -> int:
+    arguments = build_parser().parse_args(argv)
+    from hub_tools.generation import SamplingConfig, load_model, sample_programs
+
+    config = SamplingConfig(n=arguments.n, temperature=arguments.temperature, top_p=arguments.top_p,
+                            max_new_tokens=arguments.max_new_tokens, batch_size=arguments.batch_size,
+                            seed=arguments.seed)
+    model, tokenizer = load_model(arguments.model, revision=arguments.revision, device=arguments.device,
+                                  dtype=arguments.dtype)
+    samples = sample_programs(model, tokenizer, arguments.instruction, config,
+                              edit_sequence=arguments.edit_sequence, progress=sys.stderr.isatty())
+    for instruction_index, per_instruction in enumerate(samples):
+        for sample_index, sample in enumerate(per_instruction):
+            if arguments.json:
+                record = {"instruction": arguments.instruction[instruction_index], "sample": sample_index,
+                          "program": sample.program, "completion": sample.completion,
+                          "skipped": sample.skipped, "edit_sequence": sample.edit_sequence}
+                print(json.dumps(record))
+                continue
+            title = f"# instruction {instruction_index + 1}, sample {sample_index + 1}"
+            kind = "edit sequence" if sample.edit_sequence else "baseline"
+            print(f"{title} ({kind})")
+            if arguments.show_edits and sample.edit_sequence:
+                for edit_index, edit in _edits_of(sample.completion):
+                    print(f"## edit {edit_index}\n{edit}")
+                print("## program")
+            print(sample.program if sample.program.strip() else "(empty program)")
+            for note in sample.skipped:
+                print(f"# skipped: {note}", file=sys.stderr)
+            print()
+    return 0

@@ -1,0 +1,92 @@
+"""The training data of ``lintseq train``: an edit-sequence dataset's config, or plain-text files.
+
+A folder written by ``lintseq generate`` (or the same dataset on the Hub) has one config per variant
+(``lintseq``, ``random``, ``baseline``), each with ``prompt`` and ``completion`` columns: TRL's
+prompt-completion format, so the loss covers only the completion. Plain-text files are for pretraining.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hub_tools.errors import UserError
+from hub_tools.training.arguments import DATASET_CONFIGS, DataConfig
+
+if TYPE_CHECKING:
+    from datasets import Dataset
+
+REQUIRED_COLUMNS = ("prompt", "completion")
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split())[:300]
+
+
+def load_training_dataset(data_config: DataConfig, *, dataset_text_field: str = "text") -> Dataset:
+    """Load the training split named by ``data_config`` and check that it has the columns training needs.
+
+    Args:
+        data_config: the ``data`` section of a recipe.
+        dataset_text_field: the text column of a plain-text corpus.
+
+    Returns:
+        A `datasets.Dataset` with ``prompt``/``completion`` columns (edit sequences, baseline) or a text
+        column (``text_files``).
+
+    Raises:
+        UserError: nothing to load, a folder or config that does not exist, a split that is missing, or a
+            dataset without ``prompt``/``completion`` columns (the message names the columns it has).
+
+    Example:
+        >>> dataset = load_training_dataset(DataConfig(dataset_name="lintseq-humaneval"))  # doctest: +SKIP
+        >>> dataset.column_names[:2]                                                      # doctest: +SKIP
+        ['id', 'instruction']
+    """
+    import datasets
+
+    if data_config.text_files:
+        return _load_text_files(data_config.text_files, dataset_text_field)
+    name = data_config.dataset_name
+    if not name:
+        raise UserError("no training data: set dataset_name (or text_files) in the recipe's 'data' section")
+    local = Path(name).expanduser()
+    if not local.exists() and (name.startswith((".", "/", "~")) or name.count("/") > 1):
+        raise UserError(f"dataset folder {name} does not exist; write one with 'lintseq generate --output-dir {name}'")
+    try:
+        loaded = datasets.load_dataset(str(local) if local.exists() else name, name=data_config.dataset_config,
+                                       split=data_config.dataset_train_split)
+    except ValueError as error:
+        message = _one_line(error)
+        if "BuilderConfig" in message or "config" in message.lower():
+            raise UserError(
+                f"dataset {name} has no config {data_config.dataset_config!r} ({message}); "
+                f"set dataset_config to one of its configs, e.g. {', '.join(DATASET_CONFIGS)}"
+            ) from None
+        if "split" in message.lower():
+            raise UserError(f"dataset {name} has no split {data_config.dataset_train_split!r} ({message})") from None
+        raise UserError(f"cannot load dataset {name}: {message}") from None
+    except (FileNotFoundError, OSError, datasets.exceptions.DatasetNotFoundError) as error:
+        raise UserError(f"cannot load dataset {name}: {_one_line(error)}") from None
+    missing = [column for column in REQUIRED_COLUMNS if column not in loaded.column_names]
+    if missing:
+        raise UserError(
+            f"dataset {name} (config {data_config.dataset_config!r}) has no {'/'.join(missing)} column; found "
+            f"{', '.join(loaded.column_names)}. Pick a config written by 'lintseq generate' "
+            f"({', '.join(DATASET_CONFIGS)}) with dataset_config, or give text_files to pretrain on plain text"
+        )
+    # Everything but prompt/completion is analysis metadata; keeping it would make TRL guess a format.
+    return loaded.select_columns(list(REQUIRED_COLUMNS))
+
+
+def _load_text_files(patterns: list[str], text_field: str) -> Dataset:
+    import datasets
+
+    from hub_tools.training.tokenizer import corpus_files
+
+    files = [str(path) for path in corpus_files(patterns)]
+    # One example per file: a source file is the natural document, and packing joins documents anyway.
+    corpus = datasets.load_dataset("text", data_files=files, sample_by="document", split="train")
+    if text_field != "text":
+        corpus = corpus.rename_column("text", text_field)
+    return corpus.filter(lambda row: bool(row[text_field].strip()))

@@ -1,0 +1,175 @@
+"""``lintseq train``'s engine: TRL's `SFTTrainer` with the paper's summed loss, and the run itself."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+from trl import SFTTrainer
+
+from hub_tools.errors import UserError
+from hub_tools.training.data import load_training_dataset
+from hub_tools.training.tokenizer import prepare_tokenizer, resize_embeddings
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+    from trl import ModelConfig
+
+    from hub_tools.training.arguments import DataConfig, LintSeqSFTConfig
+
+
+class LintSeqSFTTrainer(SFTTrainer):
+    """`trl.SFTTrainer` that can sum the token losses instead of averaging them (``loss_reduction: sum``).
+
+    With ``mean`` (TRL's behaviour) the loss of an optimizer step is the sum of the completion tokens' losses
+    divided by their number over the whole step (all accumulation micro-batches, all processes). With ``sum``
+    the division is left out: the loss of a micro-batch is the sum of its token losses, and accumulation adds
+    micro-batches up. So for the same batch, ``sum = mean * number of completion tokens``, and examples with
+    long completions (long edit sequences) weigh proportionally more, as in the paper's training runs.
+
+    Everything else is `SFTTrainer` as is: the arguments, the data preparation, the completion-only loss.
+
+    Example:
+        >>> trainer = LintSeqSFTTrainer(model=model, args=LintSeqSFTConfig(output_dir="out", loss_reduction="sum"),
+        ...                             train_dataset=dataset, processing_class=tokenizer)  # doctest: +SKIP
+        >>> trainer.train()                                                              # doctest: +SKIP
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        if self._sums_loss:
+            # A sum is already the whole step's loss: Trainer must not divide it by the accumulation steps.
+            self.loss_is_scaled_for_ga = True
+
+    @property
+    def _sums_loss(self) -> bool:
+        return getattr(self.args, "loss_reduction", "mean") == "sum"
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        if self._sums_loss and model.training:
+            # SFTTrainer divides the summed token loss by `num_items_in_batch`; a divisor of one keeps the sum.
+            # Under DDP / DeepSpeed it is then multiplied by the number of processes, which undoes the gradient
+            # averaging across ranks: the step's gradient is that of the sum over every rank's tokens.
+            num_items_in_batch = torch.tensor(1, device=self.args.device)
+        return super().compute_loss(
+            model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch
+        )
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split())[:300]
+
+
+def load_model_for_training(
+    model_config: ModelConfig, training_config: LintSeqSFTConfig
+) -> tuple[PreTrainedModel, PreTrainedTokenizerBase, list[str]]:
+    """Load the model and tokenizer to finetune, with ``<|diff|>``, a pad token and resized embeddings.
+
+    Must run after ``training_config`` is built: under DeepSpeed ZeRO-3 that is what makes
+    ``from_pretrained`` partition the weights as they load, and resizing then gathers them.
+
+    Returns:
+        ``(model, tokenizer, added_tokens)``.
+    """
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl import get_quantization_config
+
+    name = model_config.model_name_or_path
+    revision = model_config.model_revision
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(name, revision=revision,
+                                                  trust_remote_code=training_config.trust_remote_code)
+    except (OSError, ValueError) as error:
+        raise UserError(
+            f"cannot load the tokenizer of {name!r}: it is not a local model folder and the Hub did not give it "
+            f"({_one_line(error)})"
+        ) from None
+    added = prepare_tokenizer(tokenizer)
+    dtype = model_config.dtype
+    keyword_arguments: dict[str, Any] = {
+        "revision": revision,
+        "trust_remote_code": training_config.trust_remote_code,
+        "attn_implementation": model_config.attn_implementation,
+        "dtype": getattr(torch, dtype) if dtype in ("bfloat16", "float16", "float32") else dtype,
+    }
+    quantization = get_quantization_config(model_config)
+    if quantization is not None:
+        from accelerate import PartialState
+
+        # QLoRA: each process keeps its whole quantized copy on its own GPU.
+        keyword_arguments.update(quantization_config=quantization,
+                                 device_map={"": PartialState().local_process_index})
+    try:
+        model = AutoModelForCausalLM.from_pretrained(name, **keyword_arguments)
+    except (OSError, ValueError) as error:
+        raise UserError(f"cannot load model {name!r}: {_one_line(error)}") from None
+    resize_embeddings(model, tokenizer)
+    return model, tokenizer, added
+
+
+def peft_config_for(model_config: ModelConfig, tokenizer: PreTrainedTokenizerBase, added: list[str]):
+    """TRL's LoRA config from the ``model`` section, made to train the rows of tokens added for LintSeq.
+
+    LoRA freezes the embeddings, so a freshly added ``<|diff|>`` would keep its initial vector for good.
+    Unless the recipe already trains whole embedding modules (``lora_modules_to_save``), only the new rows
+    are made trainable (PEFT's ``trainable_token_indices``), which costs a few thousand parameters.
+    """
+    from trl import get_peft_config
+
+    peft_config = get_peft_config(model_config)
+    if peft_config is None or not added or model_config.lora_modules_to_save:
+        return peft_config
+    peft_config.trainable_token_indices = sorted(tokenizer.convert_tokens_to_ids(added))
+    return peft_config
+
+
+def train(data_config: DataConfig, training_config: LintSeqSFTConfig, model_config: ModelConfig) -> Path:
+    """Finetune (or pretrain) a causal LM as one ``lintseq train`` run and save it to ``output_dir``.
+
+    Args:
+        data_config: the ``data`` section (dataset folder or Hub id and config, or text files).
+        training_config: the ``trainer`` section (any `SFTConfig` field, ``loss_reduction``, ...).
+        model_config: the ``model`` section (model path, dtype, LoRA / QLoRA).
+
+    Returns:
+        The output folder: model (or LoRA adapter) and tokenizer, loadable by ``lintseq sample``.
+
+    Example:
+        >>> from hub_tools.training.recipes import parse_train_arguments
+        >>> data, training, model, _ = parse_train_arguments(["--config", "recipe.yaml"])  # doctest: +SKIP
+        >>> train(data, training, model)                                                  # doctest: +SKIP
+        PosixPath('outputs/tiny-lintseq')
+    """
+    dataset = load_training_dataset(data_config, dataset_text_field=training_config.dataset_text_field)
+    model, tokenizer, added = load_model_for_training(model_config, training_config)
+    trainer = LintSeqSFTTrainer(
+        model=model,
+        args=training_config,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        peft_config=peft_config_for(model_config, tokenizer, added),
+    )
+    trainer.train(resume_from_checkpoint=training_config.resume_from_checkpoint)
+    output = Path(training_config.output_dir)
+    trainer.save_model(str(output))
+    if trainer.accelerator.is_main_process:
+        tokenizer.save_pretrained(output)
+        # How the checkpoint was made, next to it: the hub publisher and people read this, not the trainer.
+        record = {
+            "base_model": model_config.model_name_or_path,
+            "dataset": data_config.dataset_name or data_config.text_files,
+            "dataset_config": None if data_config.text_files else data_config.dataset_config,
+            "loss_reduction": training_config.loss_reduction,
+            "learning_rate": training_config.learning_rate,
+            "num_train_epochs": training_config.num_train_epochs,
+            "max_steps": training_config.max_steps,
+            "use_peft": model_config.use_peft,
+            "edit_sequence": data_config.dataset_config != "baseline" and not data_config.text_files,
+        }
+        (output / "lintseq_training.json").write_text(json.dumps(record, indent=2) + "\n")
+    trainer.accelerator.wait_for_everyone()
+    if hasattr(trainer, "end"):  # transformers >= 5.18: finish trackers, release the process group
+        trainer.end()
+    return output
