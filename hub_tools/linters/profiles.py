@@ -1,0 +1,88 @@
+"""Lint profiles: which pylint messages count as errors for LintSeq.
+
+The paper runs pylint with conventions (C) and refactors (R) disabled and counts a message as an error
+when it is an error (E) or fatal (F) message, or one of two warnings: W0311 bad-indentation and W0231
+super-init-not-called. Everything else is ignored.
+
+That set has one flaw for a dataset tool: some of its outcomes depend on which packages are installed on
+the machine that generates the data. ``import numpy`` is an E0401 import-error where numpy is missing,
+which deletes the import and every line using it in one edit; where numpy is installed it is fine, and
+pylint may then infer numpy's members and report E1101/E1120/... on calls into it. The same source then
+gives different edit paths on different machines.
+
+``portable`` (the default) removes that dependency at the root: while a program is linted, only the
+standard library (``sys.stdlib_module_names``) and the program itself can be imported for inference, so a
+third-party name is opaque everywhere, and the messages whose outcome is about the import system itself do
+not count:
+
+- E0401 import-error: whether a module is installed;
+- E0611 no-name-in-module: whether an installed module (or this Python's stdlib version) has the name.
+
+The outcome then depends only on the program, the Python minor version and the pylint/astroid versions,
+which ``lintseq_config.json`` records.
+
+``reference`` reproduces the paper's set exactly, with pylint's usual import resolution and the reference
+implementation's options (``unsafe-load-any-extension``, ``generated-members=cv2.*``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# The paper's counted messages: pylint categories and single message ids.
+PAPER_MESSAGES = ("E", "F", "W0311", "W0231")
+
+
+@dataclass(frozen=True)
+class LintProfile:
+    """A set of pylint messages that count as errors, and how imports are resolved.
+
+    Attributes:
+        name: the profile's name, recorded with every generated dataset.
+        counted: pylint categories or message ids that count as errors.
+        not_counted: message ids removed from ``counted``.
+        third_party_imports: whether inference may import modules outside the standard library.
+        pylint_options: extra pylint command-line options.
+        description: one line for help texts and dataset cards.
+    """
+
+    name: str
+    counted: tuple[str, ...]
+    not_counted: tuple[str, ...]
+    third_party_imports: bool
+    pylint_options: tuple[str, ...]
+    description: str
+
+
+PROFILES: dict[str, LintProfile] = {
+    "portable": LintProfile(
+        name="portable",
+        counted=PAPER_MESSAGES,
+        not_counted=("E0401", "E0611"),
+        third_party_imports=False,
+        pylint_options=(),
+        description="the paper's messages (E, F, W0311, W0231) without import-error and no-name-in-module; "
+        "only the standard library is visible to inference, so results do not depend on installed packages",
+    ),
+    "reference": LintProfile(
+        name="reference",
+        counted=PAPER_MESSAGES,
+        not_counted=(),
+        third_party_imports=True,
+        pylint_options=("--unsafe-load-any-extension=y", "--generated-members=cv2.*"),
+        description="exactly the paper's messages (E, F, W0311, W0231) with pylint's usual import "
+        "resolution; results depend on the packages installed",
+    ),
+}
+
+
+def get_profile(name: str) -> LintProfile:
+    """Return the profile called ``name``.
+
+    >>> get_profile("portable").not_counted
+    ('E0401', 'E0611')
+    """
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise ValueError(f"unknown lint profile {name!r}; expected one of {sorted(PROFILES)}") from None
