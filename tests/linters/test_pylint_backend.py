@@ -1,0 +1,116 @@
+"""The kept-alive pylint backend gives the same counted messages as the pylint command line."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hub_tools.linters import LintTimeout, PylintLinter, get_profile
+from hub_tools.lintseq import sample_edit_path
+
+COUNTED_WARNINGS = {"W0311", "W0231"}
+
+
+def pylint_command_line(files: list[Path], extra: list[str]) -> dict[str, set[tuple[int, str]]]:
+    """Counted (line, code) pairs per file, from one ``pylint`` process, as the paper's check reads them."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pylint", "--disable=C,R", "--reports=n", "--score=n", "--rcfile=/dev/null",
+         "--msg-template={path}|{C}|{msg_id}|{line}", *extra, *map(str, files)],
+        capture_output=True, text=True,
+    )
+    found: dict[str, set[tuple[int, str]]] = {str(path): set() for path in files}
+    for line in result.stdout.splitlines():
+        parts = line.split("|")
+        if len(parts) != 4:
+            continue
+        path, category, code, number = parts
+        if category in ("E", "F") or code in COUNTED_WARNINGS:
+            found[path].add((int(number), code))
+    return found
+
+
+@pytest.fixture(scope="module")
+def states(humaneval_corpus, stdlib_corpus, tmp_path_factory):
+    """Original programs, lint-clean intermediate states, and broken states (random deletions)."""
+    folder = tmp_path_factory.mktemp("states")
+    texts = []
+    for index, program in enumerate(humaneval_corpus[:25] + stdlib_corpus[:25]):
+        texts.append(program)
+        texts += sample_edit_path(program, sampler="random", seed=index).states[2:5]
+    texts += ["class A:\n    def __init__(self):\n        pass\n\nclass B(A):\n    def __init__(self):\n        self.x = 1",
+              "def f():\n   return 1", "x = undefined", "import os\nos.nothing()", "def f(:\n  pass"]
+    files = []
+    for index, text in enumerate(texts):
+        path = folder / f"state_{index}.py"
+        path.write_text(text)
+        files.append(path)
+    return files
+
+
+@pytest.mark.parametrize("profile", ["reference", "portable"])
+def test_same_counted_messages_as_the_command_line(states, profile):
+    linter = PylintLinter(profile)
+    expected = pylint_command_line(states, list(get_profile(profile).pylint_options))
+    not_counted = set(get_profile(profile).not_counted)
+    broken = 0
+    for path in states:
+        got = {(error.line, error.code) for error in linter.lint(path.read_text())}
+        want = {(line, code) for line, code in expected[str(path)] if code not in not_counted}
+        if any(code == "E0001" for _, code in want):
+            # Syntax errors come from compile() here: same line, message text may differ.
+            assert {code for _, code in got} == {"E0001"} and got & want, path.read_text()
+        else:
+            assert got == want, path.read_text()
+        broken += bool(want)
+    assert broken >= 20  # the comparison covered many failing states, not only clean ones
+
+
+def test_portable_profile_does_not_depend_on_installed_packages():
+    # numpy is installed in the test environment; pytest_nonexistent_pkg is not. Both are opaque.
+    linter = PylintLinter("portable")
+    assert linter.lint("import numpy\nnumpy.definitely_not_a_member()") == []
+    assert linter.lint("import pytest_nonexistent_pkg\npytest_nonexistent_pkg.anything()") == []
+    assert linter.lint("from numpy import not_a_name\nprint(not_a_name)") == []
+    # The standard library is still checked.
+    assert [error.code for error in linter.lint("import os\nos.not_a_function()")] == ["E1101"]
+    # The reference profile counts the missing module.
+    assert [e.code for e in PylintLinter("reference").lint("import pytest_nonexistent_pkg")] == ["E0401"]
+
+
+def test_profiles_do_not_leak_into_each_other():
+    portable, reference = PylintLinter("portable"), PylintLinter("reference")
+    program = "import pytest_nonexistent_pkg"
+    for _ in range(2):
+        assert portable.lint(program) == []
+        assert [e.code for e in reference.lint(program)] == ["E0401"]
+
+
+def test_time_limit_and_recovery():
+    linter = PylintLinter(timeout=0.001)
+    big = "\n".join(f"def f{i}(x):\n    return [y for y in range(x) if y % {i + 1}]" for i in range(400))
+    with pytest.raises(LintTimeout):
+        linter.lint(big)
+    linter.timeout = 10
+    assert [e.code for e in linter.lint("x = y")] == ["E0602"]
+
+
+def test_pathological_programs_give_errors_not_crashes():
+    linter = PylintLinter()
+    assert [e.code for e in linter.lint("x = " + "(" * 300 + ")" * 300)] == ["E0001"]
+    assert [e.code for e in linter.lint("x = 1\x00")] == ["E0001"]
+    assert linter.lint("") == []
+
+
+def test_memory_stays_flat_over_many_calls(humaneval_corpus):
+    import resource
+
+    linter = PylintLinter()
+    for program in humaneval_corpus:
+        linter.lint(program)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    for _ in range(3):
+        for program in humaneval_corpus:
+            linter.lint(program)
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    assert after - before < 40 * 1024  # KiB: no per-program growth

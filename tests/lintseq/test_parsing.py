@@ -1,0 +1,122 @@
+"""The tolerant parser of model output, the prompt/completion formats and program extraction."""
+
+import random
+
+import pytest
+
+from hub_tools.linters import PylintLinter
+from hub_tools.lintseq import (
+    DiffError,
+    apply_diffs,
+    extract_program,
+    format_completion,
+    format_prompt,
+    parse_edit_sequence,
+    sample_edit_path,
+)
+
+
+@pytest.fixture(scope="module")
+def rendered(humaneval_corpus):
+    """Edit-sequence completions of real programs, as a trained model would write them."""
+    linter = PylintLinter()
+    paths = [sample_edit_path(program, linter, seed=index) for index, program in enumerate(humaneval_corpus[:40])]
+    return [(path.program, path.diffs, format_completion(path.diffs)) for path in paths]
+
+
+def test_well_formed_completions_parse_back_exactly(rendered):
+    for program, diffs, completion in rendered:
+        parsed = parse_edit_sequence(completion)
+        assert parsed.program == program
+        assert parsed.num_edits == len(diffs)
+        assert parsed.complete
+        assert parsed.skipped == []
+        # With an end-of-text marker and text after the end of the sequence, too.
+        parsed = parse_edit_sequence(completion + "<|endoftext|>")
+        assert parsed.program == program and parsed.skipped == []
+
+
+def test_truncated_output_gives_a_prefix_program(rendered):
+    for _, diffs, completion in rendered:
+        for cut in (len(completion) // 3, len(completion) // 2, len(completion) - 25):
+            parsed = parse_edit_sequence(completion[:cut])
+            assert not parsed.complete
+            assert any("not closed" in note for note in parsed.skipped)
+            assert isinstance(parsed.program, str)
+        # Truncated exactly between two edits: the program of the first edits, exactly.
+        prefix = "\n<|diff|>".join(diffs[:-1])
+        if diffs[:-1]:
+            assert parse_edit_sequence(prefix).program == apply_diffs(diffs[:-1])
+
+
+def test_reordered_edits_never_raise(rendered):
+    generator = random.Random(0)
+    for program, diffs, _ in rendered:
+        shuffled = diffs[:]
+        generator.shuffle(shuffled)
+        parsed = parse_edit_sequence(format_completion(shuffled))
+        assert parsed.complete
+        # Every inserted line is still there, wherever it landed.
+        assert sorted(parsed.program.split("\n")) == sorted(program.split("\n"))
+
+
+@pytest.mark.parametrize("text", [
+    "",
+    "\n<|diff|>\n<|diff|>",
+    "garbage without any structure",
+    "@@ nonsense @@\n+x",
+    "@@ -0,0 +1,3 @@",
+    "<|diff|><|diff|><|diff|>",
+    "@@ -0,0 +999 @@\n+x = 1\n<|diff|>@@ -5,2 +1 @@\n-nothing\n-here\n+y = 2",
+    "\x00\x01\x02@@ -0,0 +1 @@\n+\udcff",
+    "@@ -0,0 +1 @@\n+x = 1" * 500,
+])
+def test_garbage_and_empty_input_never_raise(text):
+    parsed = parse_edit_sequence(text)
+    assert isinstance(parsed.program, str)
+    assert isinstance(parsed.skipped, list)
+
+
+def test_non_string_input_is_reported_not_raised():
+    parsed = parse_edit_sequence(None)
+    assert parsed.program == "" and parsed.skipped
+
+
+def test_out_of_range_hunks_are_clamped_and_reported():
+    parsed = parse_edit_sequence("@@ -0,0 +1 @@\n+a = 1\n<|diff|>@@ -40,0 +41 @@\n+b = a\n<|diff|>\n<|diff|>")
+    assert parsed.program == "a = 1\nb = a"
+    assert any("outside" in note for note in parsed.skipped)
+
+
+def test_deletions_and_context_lines_are_applied_when_they_match():
+    text = "@@ -0,0 +1,2 @@\n+a = 1\n+b = 2\n<|diff|>@@ -1,2 +1,2 @@\n a = 1\n-b = 2\n+b = a\n<|diff|>\n<|diff|>"
+    parsed = parse_edit_sequence(text)
+    assert parsed.program == "a = 1\nb = a"
+    assert parsed.skipped == []
+
+
+def test_strict_replay_rejects_malformed_diffs():
+    with pytest.raises(DiffError):
+        apply_diffs(["@@ -1 +1 @@\n-x\n+y"])
+    with pytest.raises(DiffError):
+        apply_diffs(["not a diff"])
+    with pytest.raises(DiffError):
+        apply_diffs(["@@ -0,0 +5 @@\n+x"])
+
+
+def test_prompt_and_completion_formats():
+    assert format_prompt("Add.") == "Add.\n<|diff|>"
+    assert format_prompt("Add.", edit_sequence=False) == "Add.\n"
+    assert format_prompt("Add.\n", edit_sequence=False) == "Add.\n"
+    assert format_completion(["@@ -0,0 +1 @@\n+x = 1"]) == "@@ -0,0 +1 @@\n+x = 1\n<|diff|>\n<|diff|>"
+
+
+def test_extract_program_from_markdown_and_chain_of_thought():
+    response = (
+        "First define the helper.\n```python\ndef helper(x):\n    return x * 2\n```\n"
+        "Then use it:\n```py\nprint(helper(3))\n```\nThat's all."
+    )
+    assert extract_program(response) == "def helper(x):\n    return x * 2\nprint(helper(3))"
+    assert extract_program("print(1)") == "print(1)"
+    assert extract_program("```python\nx = 1\n") == "x = 1"  # an unclosed fence runs to the end
+    assert extract_program("```\nplain fence\n```") == "```\nplain fence\n```"
