@@ -265,6 +265,11 @@ class _Handler(BaseHTTPRequestHandler):
             return self._paths_info(repo_type, repo_id, rest[1])
         if action == "commits" and method == "GET":
             return self._list_commits(repo_type, repo_id, rest[1] if len(rest) > 1 else "main")
+        if action == "branch" and method == "POST" and len(rest) > 1:
+            self._check_write(repo_type, repo_id)
+            starting_point = json.loads(self.body or b"{}").get("startingPoint") or "main"
+            self.hub.store.create_branch(repo_type, repo_id, "/".join(rest[1:]), starting_point)
+            return self._json({})
         if action == "refs" and method == "GET":
             return self._refs(repo_type, repo_id)
         raise StoreError(404, f"Not found: {self.raw_path}")

@@ -187,6 +187,17 @@ class RepositoryStore:
     def refs(self, repo_type: str, repo_id: str) -> dict[str, str]:
         return dict(self.load(repo_type, repo_id)["refs"])
 
+    def create_branch(self, repo_type: str, repo_id: str, branch: str, starting_point: str = "main") -> str:
+        """Create a branch at the commit ``starting_point`` names; return that sha."""
+        with self.lock:
+            document = self.load(repo_type, repo_id)
+            if branch in document["refs"]:
+                raise StoreError(409, f"Reference already exists: {branch}")
+            sha = self.resolve(repo_type, repo_id, starting_point)
+            document["refs"][branch] = sha
+            self._save(repo_type, repo_id, document)
+            return sha
+
     def lfs_patterns(self, repo_type: str, repo_id: str, revision: str) -> list[str]:
         """Return the patterns the revision's ``.gitattributes`` sends through LFS."""
         entry = self.tree(repo_type, repo_id, revision).get(".gitattributes")

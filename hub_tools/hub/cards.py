@@ -1,0 +1,261 @@
+"""Model cards from the Jinja templates in ``model_cards/``, with model-index results from ``metrics.json``.
+
+Cards go through ``ModelCard.from_template`` with a ``ModelCardData``, so their YAML header is the one the
+Hub parses (licence, base model, datasets, tags, library, pipeline tag, ``model-index``). Dataset cards are
+written by ``hub_tools.datagen.card``; :func:`refresh_dataset_card` only re-renders a stale one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hub_tools import __version__
+from hub_tools.errors import UserError
+from hub_tools.package_data import shipped_folder
+
+TEMPLATES = {"tinycodelm": "tinycodelm.md", "finetune": "lintseq_finetune.md"}
+# Known benchmarks: how they are named in model-index entries (dataset type is the Hub id).
+BENCHMARKS = {
+    "humaneval": ("openai/openai_humaneval", "HumanEval", "test"),
+    "mbpp": ("google-research-datasets/mbpp", "MBPP", "test"),
+}
+DEFAULT_TAGS = ("lintseq", "code", "edit-sequences", "program-synthesis")
+
+
+@dataclass
+class ModelCardConfig:
+    """What goes into a model card beyond what the model folder itself says.
+
+    Args:
+        template: ``"auto"`` (TinyCodeLM family when the names say so, else the generic finetune card),
+            ``"tinycodelm"``, ``"finetune"``, or the path of a Jinja template of your own.
+        license: SPDX-style licence id for the card's metadata.
+        base_model: Hub id of the model this one was finetuned from.
+        datasets: Hub ids of the training datasets.
+        tags: extra tags (the LintSeq tags are always there).
+        eval_results: ``metrics.json`` files written by ``lintseq eval`` (one per benchmark).
+        edit_sequence: whether the model writes edit sequences; ``None`` takes it from the results files.
+        model_name: display name; defaults to the repository name.
+    """
+
+    template: str = "auto"
+    license: str | None = "apache-2.0"
+    base_model: str | None = None
+    datasets: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    eval_results: list[Path] = field(default_factory=list)
+    edit_sequence: bool | None = None
+    model_name: str | None = None
+
+
+def load_eval_results(path: str | Path) -> dict:
+    """Read and check an evaluation results file (``metrics.json`` of ``lintseq eval``).
+
+    Args:
+        path: the file.
+
+    Returns:
+        Its content, with ``pass_at_k`` values checked to be fractions in [0, 1].
+
+    Raises:
+        UserError: naming the file and the field that is missing or wrong.
+    """
+    path = Path(path)
+    try:
+        results = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such evaluation results file (write one with `lintseq eval`)") from None
+    except json.JSONDecodeError as error:
+        raise UserError(f"{path}:{error.lineno}: not valid JSON ({error.msg})") from None
+    if not isinstance(results, dict):
+        raise UserError(f"{path}: expected a JSON object as written by `lintseq eval`")
+    for name in ("benchmark", "pass_at_k"):
+        if name not in results:
+            raise UserError(f"{path}: field {name!r} is missing (is it a metrics.json from `lintseq eval`?)")
+    pass_at_k = results["pass_at_k"]
+    if not isinstance(pass_at_k, dict) or not pass_at_k:
+        raise UserError(f"{path}: field 'pass_at_k' must map names such as 'pass@1' to fractions")
+    for metric, value in pass_at_k.items():
+        if not (isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1):
+            raise UserError(f"{path}: field 'pass_at_k.{metric}' must be a fraction in [0, 1], not {value!r}")
+    return results
+
+
+def _evaluation_rows(results_files: list[Path]) -> tuple[list, list[dict]]:
+    """Return (EvalResult list for the model-index, rows for the card's table)."""
+    from huggingface_hub import EvalResult
+
+    eval_results, rows = [], []
+    for path in results_files:
+        results = load_eval_results(path)
+        benchmark = str(results["benchmark"]).lower()
+        dataset_id, dataset_name, split = BENCHMARKS.get(
+            benchmark, (results.get("dataset_id") or benchmark, str(results["benchmark"]), "test"))
+        dataset_id = results.get("dataset_id") or dataset_id
+        arguments = {key: results[key] for key in ("num_samples_per_problem", "temperature", "top_p",
+                                                   "max_new_tokens") if results.get(key) is not None}
+        percents = {}
+        for metric, value in sorted(results["pass_at_k"].items(), key=lambda item: _k_of(item[0])):
+            percents[metric] = round(100 * value, 2)
+            eval_results.append(EvalResult(
+                task_type="text-generation", task_name="Code Generation", dataset_type=dataset_id,
+                dataset_name=dataset_name, dataset_split=split, metric_type=metric, metric_name=metric,
+                metric_value=percents[metric], metric_args=arguments or None))
+        rows.append({"benchmark": dataset_name, "dataset_id": dataset_id, "pass_at_k": percents,
+                     "edit_sequence": results.get("edit_sequence"), **arguments,
+                     "num_problems": results.get("num_problems")})
+    return eval_results, rows
+
+
+def _k_of(metric: str) -> float:
+    try:
+        return float(metric.split("@", 1)[1])
+    except (IndexError, ValueError):
+        return math.inf
+
+
+def describe_architecture(folder: Path) -> dict:
+    """Read what the card says about the architecture from ``config.json`` and the safetensors headers."""
+    description: dict = {}
+    config_path = folder / "config.json"
+    if config_path.is_file():
+        try:
+            config = json.loads(config_path.read_text())
+        except json.JSONDecodeError as error:
+            raise UserError(f"{config_path}:{error.lineno}: not valid JSON ({error.msg})") from None
+        for key in ("model_type", "num_hidden_layers", "num_attention_heads", "hidden_size", "intermediate_size",
+                    "vocab_size", "max_position_embeddings", "torch_dtype", "dtype"):
+            if config.get(key) is not None:
+                description[key] = config[key]
+        if config.get("architectures"):
+            description["architecture"] = config["architectures"][0]
+    parameters = sum(_safetensors_parameters(path) for path in sorted(folder.glob("*.safetensors")))
+    if parameters:
+        description["parameters"] = parameters
+        description["parameters_readable"] = _readable_count(parameters)
+    return description
+
+
+def _safetensors_parameters(path: Path) -> int:
+    # The header (8-byte length, then JSON) lists every tensor's shape: no need to load the weights.
+    with path.open("rb") as file:
+        (length,) = struct.unpack("<Q", file.read(8))
+        header = json.loads(file.read(length))
+    return sum(math.prod(entry["shape"]) for name, entry in header.items() if name != "__metadata__")
+
+
+def _readable_count(count: int) -> str:
+    for unit, size in (("B", 10**9), ("M", 10**6), ("K", 10**3)):
+        if count >= size:
+            return f"{count / size:.1f}{unit}"
+    return str(count)
+
+
+def _has_diff_token(folder: Path) -> bool | None:
+    tokenizer = folder / "tokenizer.json"
+    if not tokenizer.is_file():
+        return None
+    added = json.loads(tokenizer.read_text()).get("added_tokens") or []
+    return any(token.get("content") == "<|diff|>" for token in added)
+
+
+def _training_summary(folder: Path) -> dict:
+    state_path = folder / "trainer_state.json"
+    if not state_path.is_file():
+        return {}
+    try:
+        state = json.loads(state_path.read_text())
+    except json.JSONDecodeError:
+        return {}
+    losses = [entry["loss"] for entry in state.get("log_history", []) if "loss" in entry]
+    summary = {key: state[key] for key in ("epoch", "global_step", "train_batch_size") if state.get(key) is not None}
+    if losses:
+        summary["final_loss"] = round(losses[-1], 4)
+    return summary
+
+
+def choose_template(config: ModelCardConfig, repo_id: str, folder: Path) -> Path:
+    """Return the template file a config names (``auto`` looks for "tinycodelm" in the names)."""
+    if config.template == "auto":
+        names = " ".join([repo_id, folder.resolve().name, config.base_model or ""]).lower()
+        name = "tinycodelm" if "tinycodelm" in names else "finetune"
+    else:
+        name = config.template
+    if name in TEMPLATES:
+        return shipped_folder("model_cards") / TEMPLATES[name]
+    path = Path(name)
+    if not path.is_file():
+        raise UserError(f"card template {name!r} is neither one of {sorted(TEMPLATES)} nor an existing file")
+    return path
+
+
+def render_model_card(folder: str | Path, repo_id: str, config: ModelCardConfig | None = None) -> str:
+    """Render the model card of a model folder, with its metadata and evaluation results.
+
+    Args:
+        folder: the model folder (``config.json``, weights, tokenizer).
+        repo_id: where the model is published (``org/name``); used in the usage example.
+        config: licence, base model, datasets, tags, results files, template.
+
+    Returns:
+        The card (YAML header + Markdown), as ``ModelCard.load`` reads it back.
+
+    Example:
+        >>> card = render_model_card("out/tinycodelm-lintseq", "me/tinycodelm-150m-lintseq",
+        ...                          ModelCardConfig(eval_results=[Path("metrics.json")]))  # doctest: +SKIP
+    """
+    from huggingface_hub import ModelCard, ModelCardData
+
+    folder = Path(folder)
+    config = config or ModelCardConfig()
+    model_name = config.model_name or repo_id.split("/")[-1]
+    eval_results, evaluations = _evaluation_rows([Path(path) for path in config.eval_results])
+    edit_sequence = config.edit_sequence
+    if edit_sequence is None:
+        flags = {row["edit_sequence"] for row in evaluations if row["edit_sequence"] is not None}
+        edit_sequence = flags.pop() if len(flags) == 1 else None
+    template = choose_template(config, repo_id, folder)
+    card_data = ModelCardData(
+        license=config.license, base_model=config.base_model, datasets=list(config.datasets) or None,
+        tags=list(dict.fromkeys([*DEFAULT_TAGS, *config.tags])), library_name="transformers",
+        pipeline_tag="text-generation", language=["en", "code"],
+        model_name=model_name if eval_results else None, eval_results=eval_results or None,
+    )
+    card = ModelCard.from_template(
+        card_data, template_path=str(template), model_name=model_name, repo_id=repo_id,
+        edit_sequence=edit_sequence, evaluations=evaluations, architecture=describe_architecture(folder),
+        diff_token=_has_diff_token(folder), training=_training_summary(folder),
+        hub_tools_version=__version__,
+    )
+    return str(card)
+
+
+def refresh_dataset_card(folder: str | Path, *, write: bool = True) -> str | None:
+    """Re-render a dataset folder's card when ``lintseq_config.json`` is newer than ``README.md``.
+
+    The card itself is written by ``hub_tools.datagen.card.render_dataset_card``; when that module is not
+    installed the folder is published as it is.
+
+    Args:
+        folder: the dataset folder.
+        write: write the new card to ``README.md`` (``False`` for a dry run).
+
+    Returns:
+        The new card text, or ``None`` when the card is up to date or cannot be re-rendered here.
+    """
+    folder = Path(folder)
+    settings, readme = folder / "lintseq_config.json", folder / "README.md"
+    if not settings.is_file() or (readme.is_file() and readme.stat().st_mtime >= settings.stat().st_mtime):
+        return None
+    try:
+        from hub_tools.datagen.card import render_dataset_card
+    except ImportError:
+        return None
+    card = render_dataset_card(folder)
+    if write:
+        readme.write_text(card, encoding="utf-8")
+    return card

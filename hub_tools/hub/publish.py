@@ -1,0 +1,282 @@
+"""Push dataset and model folders to the Hub. Every request to the Hub made by hub_tools goes through here.
+
+A push is: plan the files (no network), check the token with ``whoami``, create the repository (and the
+branch) if needed, compare local files with the remote ones, and make one commit with what changed,
+deleting stale files the push manages (old Parquet shards, weights of another sharding). An unchanged
+folder makes no commit at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hub_tools import __version__
+from hub_tools.hub.auth import hub_errors, resolve_token
+from hub_tools.hub.cards import ModelCardConfig, refresh_dataset_card, render_model_card
+from hub_tools.hub.conversion import materialize
+from hub_tools.hub.upload_plan import PlannedFile, UploadPlan, plan_dataset_upload, plan_model_upload
+
+# Statuses worth another try (the same list the Hub clients retry on).
+TRANSIENT_STATUSES = (408, 429, 500, 502, 503, 504)
+ATTEMPTS = 3
+# Never deleted as "stale": every repository has them and the push rewrites the card anyway.
+PROTECTED_PATHS = (".gitattributes", "README.md")
+
+
+@dataclass
+class PushResult:
+    """What a push did (or, for a dry run, would do).
+
+    Attributes:
+        repo_id: the repository.
+        repo_type: ``"dataset"`` or ``"model"``.
+        plan: the files considered, with those left out.
+        dry_run: nothing was sent.
+        commit_url: the new commit (or the unchanged head when nothing changed).
+        commit_oid: its sha.
+        pr_url: the pull request opened with ``create_pr``.
+        committed: a new commit was made.
+        uploaded: paths whose content changed and were sent.
+        deleted: stale remote paths removed.
+        unchanged: paths already on the Hub with the same content.
+    """
+
+    repo_id: str
+    repo_type: str
+    plan: UploadPlan
+    dry_run: bool = False
+    commit_url: str | None = None
+    commit_oid: str | None = None
+    pr_url: str | None = None
+    committed: bool = False
+    uploaded: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+    def report(self) -> str:
+        """A few lines for the terminal (never contains the token)."""
+        if self.dry_run:
+            lines = [f"Dry run: nothing was sent. Plan for {self.repo_type} {self.repo_id}:", self.plan.describe()]
+            if self.plan.card is not None:
+                lines += ["", "----- README.md (card) -----", self.plan.card.rstrip(), "----- end of card -----"]
+            return "\n".join(lines)
+        if not self.committed:
+            return (f"{self.repo_id}: already up to date ({len(self.unchanged)} file(s) unchanged), "
+                    f"no commit made. Head: {self.commit_url}")
+        lines = [f"{self.repo_id}: uploaded {len(self.uploaded)} file(s), deleted {len(self.deleted)}, "
+                 f"{len(self.unchanged)} unchanged."]
+        lines.append(f"Pull request: {self.pr_url}" if self.pr_url else f"Commit: {self.commit_url}")
+        return "\n".join(lines)
+
+
+def push_dataset(
+    folder: str | Path,
+    repo_id: str,
+    *,
+    private: bool = False,
+    revision: str | None = None,
+    create_pr: bool = False,
+    commit_message: str | None = None,
+    dry_run: bool = False,
+    token: str | None = None,
+    endpoint: str | None = None,
+) -> PushResult:
+    """Publish a dataset folder written by ``lintseq generate``: Parquet, card and ``lintseq_config.json``.
+
+    The card is re-rendered first when ``lintseq_config.json`` is newer than it. Once pushed, the dataset
+    loads with ``load_dataset(repo_id, config)`` for each config of the card.
+
+    Args:
+        folder: the dataset folder.
+        repo_id: ``org/name`` on the Hub (created as a dataset repository if missing).
+        private: create the repository private (an existing one keeps its visibility).
+        revision: branch to push to (created from ``main`` if missing); default ``main``.
+        create_pr: open a pull request instead of committing to the branch.
+        commit_message: the commit's title.
+        dry_run: send nothing: return the plan (files, sizes, card).
+        token: the token; ``None`` uses ``HF_TOKEN`` or the stored login.
+        endpoint: the Hub's URL; ``None`` uses ``HF_ENDPOINT`` (default https://huggingface.co).
+
+    Returns:
+        A :class:`PushResult`.
+
+    Example:
+        >>> result = push_dataset("lintseq-humaneval", "me/lintseq-humaneval", private=True)  # doctest: +SKIP
+        >>> print(result.report())  # doctest: +SKIP
+    """
+    card = refresh_dataset_card(folder, write=not dry_run)
+    plan = plan_dataset_upload(folder)
+    readme = Path(folder) / "README.md"
+    plan.card = card if card is not None else readme.read_text(encoding="utf-8")
+    if card is not None and dry_run:
+        plan.files = [planned for planned in plan.files if planned.path_in_repo != "README.md"]
+        plan.files.append(PlannedFile("README.md", None, len(card.encode()), content=card.encode(),
+                                      note="card re-rendered: lintseq_config.json is newer"))
+    message = commit_message or f"Upload LintSeq dataset with lintseq push (hub_tools {__version__})"
+    return _push(plan, repo_id, private=private, revision=revision, create_pr=create_pr,
+                 commit_message=message, dry_run=dry_run, token=token, endpoint=endpoint)
+
+
+def push_model(
+    folder: str | Path,
+    repo_id: str,
+    *,
+    card: ModelCardConfig | None = None,
+    keep_card: bool = False,
+    include_training_state: bool = False,
+    include_logs: bool = False,
+    include: tuple[str, ...] = (),
+    private: bool = False,
+    revision: str | None = None,
+    create_pr: bool = False,
+    commit_message: str | None = None,
+    dry_run: bool = False,
+    token: str | None = None,
+    endpoint: str | None = None,
+) -> PushResult:
+    """Publish a model folder: safetensors weights, configs, tokenizer and a rendered model card.
+
+    ``pytorch_model*.bin`` checkpoints are converted to safetensors; optimizer state and training logs
+    are left out unless asked. The card comes from the templates in ``model_cards/`` and carries the
+    evaluation results of ``card.eval_results`` in its ``model-index``.
+
+    Args:
+        folder: the model folder (``save_pretrained`` output).
+        repo_id: ``org/name`` on the Hub.
+        card: what the card says (template, licence, base model, datasets, tags, results files).
+        keep_card: upload the folder's own README.md instead of rendering one.
+        include_training_state: also upload optimizer, scheduler and RNG state.
+        include_logs: also upload ``trainer_state.json`` and TensorBoard runs.
+        include: extra glob patterns to upload as they are.
+        private, revision, create_pr, commit_message, dry_run, token, endpoint: as in :func:`push_dataset`.
+
+    Returns:
+        A :class:`PushResult`.
+
+    Example:
+        >>> push_model("out/tinycodelm-lintseq", "me/tinycodelm-lintseq",
+        ...            card=ModelCardConfig(eval_results=[Path("metrics.json")]))  # doctest: +SKIP
+    """
+    plan = plan_model_upload(folder, include_training_state=include_training_state, include_logs=include_logs,
+                             include=tuple(include), keep_card=keep_card)
+    if not keep_card:
+        text = render_model_card(folder, repo_id, card)
+        plan.card = text
+        plan.files.append(PlannedFile("README.md", None, len(text.encode()), content=text.encode(),
+                                      note="model card"))
+    message = commit_message or f"Upload model with lintseq push (hub_tools {__version__})"
+    return _push(plan, repo_id, private=private, revision=revision, create_pr=create_pr,
+                 commit_message=message, dry_run=dry_run, token=token, endpoint=endpoint)
+
+
+def _push(plan: UploadPlan, repo_id: str, *, private: bool, revision: str | None, create_pr: bool,
+          commit_message: str, dry_run: bool, token: str | None, endpoint: str | None) -> PushResult:
+    from hub_tools.errors import UserError
+
+    if repo_id.count("/") != 1 or not all(repo_id.split("/")):
+        raise UserError(f"--repo-id {repo_id!r} must look like ORG/NAME (your user name or an organisation)")
+    if create_pr and revision not in (None, "main"):
+        raise UserError("--create-pr opens a pull request against main: leave out --revision")
+    result = PushResult(repo_id, plan.repo_type, plan, dry_run=dry_run)
+    if dry_run:
+        return result
+    from huggingface_hub import HfApi, constants
+
+    token = resolve_token(token)
+    endpoint = (endpoint or constants.ENDPOINT).rstrip("/")
+    api = HfApi(endpoint=endpoint, token=token, library_name="hub_tools", library_version=__version__)
+    branch = revision or "main"
+    with hub_errors(endpoint=endpoint, repo_id=repo_id, repo_type=plan.repo_type, token=token, revision=branch):
+        _retry(lambda: api.whoami(token=token))  # a bad token fails here, before any upload
+        _retry(lambda: api.create_repo(repo_id, repo_type=plan.repo_type, private=private or None, exist_ok=True))
+        if branch != "main":
+            _retry(lambda: api.create_branch(repo_id, branch=branch, repo_type=plan.repo_type, exist_ok=True))
+        with tempfile.TemporaryDirectory(prefix="lintseq-push-") as staging:
+            local = {planned.path_in_repo: materialize(planned, Path(staging)) for planned in _progress(plan)}
+            _commit(api, plan, result, local, branch, create_pr, commit_message)
+    return result
+
+
+def _commit(api, plan: UploadPlan, result: PushResult, local: dict[str, Path], branch: str, create_pr: bool,
+            commit_message: str) -> None:
+    from huggingface_hub import CommitOperationAdd, CommitOperationDelete
+
+    repo_type, repo_id = plan.repo_type, result.repo_id
+    head = _retry(lambda: api.repo_info(repo_id, repo_type=repo_type, revision=branch)).sha
+    remote_paths = _retry(lambda: api.list_repo_files(repo_id, repo_type=repo_type, revision=head))
+    remote = {}
+    if remote_paths:
+        infos = _retry(lambda: api.get_paths_info(repo_id, sorted(set(remote_paths) & set(local)),
+                                                  repo_type=repo_type, revision=head))
+        remote = {info.path: info for info in infos if hasattr(info, "blob_id")}
+    for path in sorted(local):
+        (result.unchanged if _same_content(local[path], remote.get(path)) else result.uploaded).append(path)
+    result.deleted = sorted(path for path in remote_paths if path not in local and path not in PROTECTED_PATHS
+                            and plan.is_managed(path))
+    if not result.uploaded and not result.deleted:
+        result.commit_oid = head
+        result.commit_url = _commit_url(api.endpoint, repo_type, repo_id, head)
+        return
+    for attempt in range(ATTEMPTS):
+        # Operations cannot be reused after a failed attempt: build them again each time.
+        operations = [CommitOperationAdd(path_in_repo=path, path_or_fileobj=str(local[path]))
+                      for path in result.uploaded]
+        operations += [CommitOperationDelete(path_in_repo=path) for path in result.deleted]
+        try:
+            info = api.create_commit(repo_id, operations, commit_message=commit_message, repo_type=repo_type,
+                                     revision=branch, create_pr=create_pr, parent_commit=None if create_pr else head)
+            break
+        except Exception as error:
+            if attempt + 1 == ATTEMPTS or _status(error) not in TRANSIENT_STATUSES:
+                raise
+            time.sleep(2**attempt)
+    result.commit_oid, result.commit_url, result.pr_url = info.oid, info.commit_url, info.pr_url
+    result.committed = info.oid != head
+
+
+def _same_content(local: Path, remote) -> bool:
+    """Whether the Hub already has this file: sha256 for LFS files, git's blob sha1 for the others."""
+    if remote is None or remote.size != local.stat().st_size:
+        return False
+    if remote.lfs is not None:
+        digest = hashlib.sha256()
+        with local.open("rb") as file:
+            for block in iter(lambda: file.read(1 << 20), b""):
+                digest.update(block)
+        return digest.hexdigest() == remote.lfs.sha256
+    content = local.read_bytes()
+    return hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest() == remote.blob_id
+
+
+def _commit_url(endpoint: str, repo_type: str, repo_id: str, sha: str) -> str:
+    prefix = "" if repo_type == "model" else f"{repo_type}s/"
+    return f"{endpoint}/{prefix}{repo_id}/commit/{sha}"
+
+
+def _status(error: Exception) -> int | None:
+    return getattr(getattr(error, "response", None), "status_code", None)
+
+
+def _retry(call, attempts: int = ATTEMPTS):
+    """Call ``call`` again after 1 s, 2 s … when the Hub answers a transient status (5xx, 429, 408)."""
+    for attempt in range(attempts):
+        try:
+            return call()
+        except Exception as error:
+            if attempt + 1 == attempts or _status(error) not in TRANSIENT_STATUSES:
+                raise
+            time.sleep(2**attempt)
+    raise AssertionError("unreachable")
+
+
+def _progress(plan: UploadPlan):
+    """Iterate over the planned files, with a progress bar when some must be converted first."""
+    if not any(planned.convert_from for planned in plan.files):
+        return plan.files
+    from tqdm.auto import tqdm
+
+    return tqdm(plan.files, desc="preparing files (safetensors conversion)", unit="file")
