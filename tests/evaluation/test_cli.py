@@ -1,0 +1,90 @@
+"""``lintseq eval`` as a user runs it: a samples file, a tiny model end to end, and one-line errors."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hub_tools.cli import main
+
+
+def _lintseq(*arguments: str) -> subprocess.CompletedProcess:
+    script = Path(sys.executable).with_name("lintseq")
+    command = [str(script)] if script.exists() else [sys.executable, "-c", "import sys; from hub_tools.cli import main; sys.exit(main())"]
+    return subprocess.run([*command, *arguments], capture_output=True, text=True, timeout=300)
+
+
+def test_scores_a_samples_file_in_the_human_eval_format(humaneval, tmp_path):
+    samples = tmp_path / "samples.jsonl"
+    rows = [{"task_id": p.task_id, "completion": p.canonical_solution} for p in humaneval[:20]]
+    rows += [{"task_id": p.task_id, "completion": "    return None\n"} for p in humaneval[:20]]
+    samples.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    result = _lintseq("eval", "--samples", str(samples), "--benchmark", "humaneval", "--k", "1,2",
+                      "--output-dir", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    assert "pass@1 = 0.5000, pass@2 = 1.0000" in result.stdout
+    assert "the samples cover 20 of 164 problems" in result.stderr
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert metrics["pass_at_k"] == {"pass@1": 0.5, "pass@2": 1.0}
+    assert metrics["num_problems"] == 20 and metrics["num_samples_per_problem"] == 2
+    assert metrics["counts"] == {"passed": 20, "failed": 20, "timed_out": 0, "error": 0}
+    written = [json.loads(line) for line in (tmp_path / "out" / "samples.jsonl").read_text().splitlines()]
+    assert [row["completion"] for row in written] == [row["completion"] for row in rows]
+    assert [row["passed"] for row in written] == [True] * 20 + [False] * 20
+
+
+@pytest.mark.parametrize(("arguments", "message"), [
+    (["--samples", "missing.jsonl"], "samples file missing.jsonl does not exist"),
+    (["--samples", "x.jsonl", "--benchmark", "mbpp"], "--dataset PATH_OR_HUB_ID"),
+    (["--samples", "x.jsonl", "--k", "one"], "comma-separated whole numbers"),
+    (["--samples", "x.jsonl", "--timeout", "0"], "timeout must be positive"),
+    (["--samples", "x.jsonl", "--dataset", "d.jsonl"], "--dataset is for MBPP"),
+    (["--model", "./no-such-model", "--limit", "1"], "does not exist"),
+])
+def test_user_errors_are_one_line(arguments, message, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["eval", *arguments]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("lintseq eval: error: ") and message in error, error
+    assert len(error.splitlines()) == 1
+
+
+def test_a_tiny_model_end_to_end_then_rescored_from_its_samples(tiny_model, tmp_path, capsys):
+    output = tmp_path / "eval"
+    assert main(["eval", "--model", str(tiny_model), "--benchmark", "humaneval", "--limit", "3", "--n", "2",
+                 "--k", "1,2", "--max-new-tokens", "24", "--temperature", "0.8", "--output-dir", str(output)]) == 0
+    metrics = json.loads((output / "metrics.json").read_text())
+    assert metrics["model"] == str(tiny_model) and metrics["edit_sequence"] is True
+    assert (metrics["num_problems"], metrics["num_samples_per_problem"]) == (3, 2)
+    assert (metrics["temperature"], metrics["top_p"], metrics["max_new_tokens"]) == (0.8, 0.95, 24)
+    assert set(metrics["pass_at_k"]) == {"pass@1", "pass@2"}
+    assert sum(metrics["counts"].values()) == 6
+    samples = [json.loads(line) for line in (output / "samples.jsonl").read_text().splitlines()]
+    assert len(samples) == 6
+    assert all(sample["prompt"].endswith("\n<|diff|>") for sample in samples)
+    assert {"program", "passed", "result", "status", "skipped"} <= set(samples[0])
+
+    # The samples file is itself a valid input: scoring it again gives the same verdicts.
+    rescored = tmp_path / "rescored"
+    assert main(["eval", "--samples", str(output / "samples.jsonl"), "--output-dir", str(rescored),
+                 "--k", "1,2"]) == 0
+    again = [json.loads(line) for line in (rescored / "samples.jsonl").read_text().splitlines()]
+    assert [(s["program"], s["status"]) for s in again] == [(s["program"], s["status"]) for s in samples]
+    capsys.readouterr()
+
+    baseline = tmp_path / "baseline"
+    assert main(["eval", "--model", str(tiny_model), "--baseline", "--limit", "2", "--n", "1", "--k", "1",
+                 "--max-new-tokens", "8", "--output-dir", str(baseline)]) == 0
+    rows = [json.loads(line) for line in (baseline / "samples.jsonl").read_text().splitlines()]
+    assert all("<|diff|>" not in row["prompt"] for row in rows)
+    assert json.loads((baseline / "metrics.json").read_text())["edit_sequence"] is False
+
+
+def test_importing_the_evaluation_package_loads_no_heavy_library():
+    code = ("import sys, hub_tools.evaluation, hub_tools.cli.evaluate\n"
+            "heavy = [m for m in ('torch', 'transformers', 'datasets', 'trl') if m in sys.modules]\n"
+            "assert not heavy, heavy")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

@@ -1,0 +1,110 @@
+"""Benchmark problems: how an answer becomes a program, HumanEval from the package, MBPP from the user's copy."""
+
+import colorsys
+import inspect
+import json
+import string
+
+import pyarrow
+import pyarrow.parquet
+import pytest
+
+from hub_tools.errors import UserError
+from hub_tools.evaluation import load_mbpp, load_problems, score_samples
+from hub_tools.evaluation.problems import mbpp_prompt
+
+# MBPP-style rows built from standard-library functions; the expected values come from the real functions.
+STDLIB_ROWS = [
+    {"task_id": 901, "text": "Write a function to capitalize every word of a string.",
+     "code": inspect.getsource(string.capwords),
+     "test_list": [f"assert capwords({s!r}) == {string.capwords(s)!r}" for s in ("hello world", " a  b ", "x-y")]},
+    {"task_id": 902, "text": "Write a function to convert an RGB color to HSV coordinates.",
+     "code": inspect.getsource(colorsys.rgb_to_hsv),
+     "test_list": [f"assert rgb_to_hsv{c!r} == {colorsys.rgb_to_hsv(*c)!r}" for c in ((0.2, 0.4, 0.4), (1, 1, 1))]},
+    {"task_id": 903, "text": "Convert an RGB color to YIQ.",
+     "code": "import math\n" + inspect.getsource(colorsys.rgb_to_yiq),
+     "test_list": [f"assert rgb_to_yiq{c!r} == {colorsys.rgb_to_yiq(*c)!r}" for c in ((0.5, 0.25, 0.0),)],
+     "test_setup_code": "import math"},
+]
+
+
+def test_continuation_and_full_program(humaneval):
+    problem = next(p for p in humaneval if p.task_id == "HumanEval/10")  # make_palindrome uses a prompt helper
+    continuation = problem.program_for(problem.canonical_solution)
+    assert continuation.startswith(problem.prompt + problem.canonical_solution)
+    # A full program that defines the entry point but not the prompt's helper still has the helper.
+    full = "def make_palindrome(string: str) -> str:\n" + problem.canonical_solution
+    assert problem.defines_entry_point(full)
+    program = problem.program_for(full)
+    assert program.startswith(problem.prompt + "\n" + full)
+    assert program.rstrip().endswith("check(make_palindrome)")
+    indented = "    def make_palindrome(string):\n        return string"
+    assert not problem.defines_entry_point(indented)
+    assert problem.defines_entry_point("async def make_palindrome (s):\n    pass")
+
+
+def test_full_programs_with_the_prompt_helpers_left_out_pass(humaneval, sandbox):
+    rows, problems = [], []
+    for task_id in ("HumanEval/10", "HumanEval/38", "HumanEval/50"):  # prompts that define helper functions
+        problem = next(p for p in humaneval if p.task_id == task_id)
+        signature = next(line for line in problem.prompt.splitlines()
+                         if line.startswith(f"def {problem.entry_point}("))
+        problems.append(problem)
+        rows.append({"task_id": task_id, "completion": signature + "\n" + problem.canonical_solution})
+    evaluation = score_samples(problems, rows, sandbox=sandbox.config, k_values=[1], progress=False)
+    assert [s["passed"] for s in evaluation.samples] == [True] * 3, evaluation.samples
+
+
+def test_humaneval_is_read_offline(humaneval):
+    assert len(humaneval) == 164
+    assert humaneval[0].task_id == "HumanEval/0"
+    assert all(p.tests.endswith(f"check({p.entry_point})") for p in humaneval)
+    with pytest.raises(UserError, match="unknown benchmark"):
+        load_problems("apps")
+
+
+def test_mbpp_prompt_names_the_function_by_its_signature():
+    assert mbpp_prompt("Write a python function to add.", "add(a, b)") == "Write a python function `add(a, b)` to add."
+    assert mbpp_prompt("Sum a list.", "total(xs)") == "Sum a list. Write it as the function `total(xs)`."
+
+
+def test_mbpp_from_jsonl_parquet_and_folder(tmp_path, sandbox):
+    jsonl = tmp_path / "mbpp.jsonl"
+    jsonl.write_text("".join(json.dumps(row) + "\n" for row in STDLIB_ROWS))
+    parquet_folder = tmp_path / "folder"
+    parquet_folder.mkdir()
+    pyarrow.parquet.write_table(pyarrow.Table.from_pylist(STDLIB_ROWS), parquet_folder / "test-00000.parquet")
+    for source in (jsonl, parquet_folder):
+        problems = load_mbpp(str(source))
+        assert [p.task_id for p in problems] == ["Mbpp/901", "Mbpp/902", "Mbpp/903"]
+        assert [p.entry_point for p in problems] == ["capwords", "rgb_to_hsv", "rgb_to_yiq"]
+        assert problems[0].prompt == "Write a function `capwords(s, sep=None)` to capitalize every word of a string."
+        assert problems[2].prompt.endswith("Write it as the function `rgb_to_yiq(r, g, b)`.")
+    canonical = [{"task_id": p.task_id, "completion": p.canonical_solution} for p in problems]
+    # Each function under the other's name: right signatures, wrong behaviour.
+    swapped = [{"task_id": problems[0].task_id, "completion": problems[1].canonical_solution.replace("rgb_to_hsv", "capwords")},
+               {"task_id": problems[1].task_id, "completion": "def rgb_to_hsv(r, g, b):\n    return r, g, b\n"},
+               {"task_id": problems[2].task_id, "completion": "    return (r, g, b)\n"}]
+    evaluation = score_samples(problems, canonical + swapped, sandbox=sandbox.config, k_values=[1], progress=False)
+    assert [s["passed"] for s in evaluation.samples] == [True, True, True, False, False, False], evaluation.samples
+
+
+def test_mbpp_errors_are_one_clear_line(tmp_path):
+    with pytest.raises(UserError, match="--dataset PATH_OR_HUB_ID"):
+        load_problems("mbpp")
+    with pytest.raises(UserError, match="does not exist"):
+        load_mbpp(str(tmp_path / "nowhere.jsonl"))
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps(STDLIB_ROWS[0]) + "\n" + json.dumps({"text": "x", "code": "def f(): pass"}) + "\n")
+    with pytest.raises(UserError, match=r"bad.jsonl: row 2: missing field 'test_list'"):
+        load_mbpp(str(bad))
+    bad.write_text(json.dumps({**STDLIB_ROWS[0], "code": "def f(:"}) + "\n")
+    with pytest.raises(UserError, match="row 1: field 'code' is not valid Python"):
+        load_mbpp(str(bad))
+    bad.write_text(json.dumps(STDLIB_ROWS[0]) + "\n{not json\n")
+    with pytest.raises(UserError, match=r"bad.jsonl:2: not a JSON object"):
+        load_mbpp(str(bad))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(UserError, match=r"no \.jsonl, \.json or \.parquet file"):
+        load_mbpp(str(empty))

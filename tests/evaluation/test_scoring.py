@@ -1,0 +1,120 @@
+"""Scoring HumanEval completions: canonical solutions pass, empty and wrong ones fail, edit sequences parse."""
+
+import json
+
+import pytest
+
+from hub_tools.errors import UserError
+from hub_tools.evaluation import read_answer, read_samples, score_samples, write_evaluation
+from hub_tools.evaluation.scoring import looks_like_edit_sequence
+from hub_tools.lintseq import format_completion, sample_edit_path
+
+METRICS_KEYS = {"benchmark", "dataset_id", "model", "model_revision", "edit_sequence", "num_problems",
+                "num_samples_per_problem", "temperature", "top_p", "max_new_tokens", "pass_at_k", "counts",
+                "hub_tools_version", "created_at"}
+
+
+def _rows(problems, completion_of):
+    return [{"task_id": problem.task_id, "completion": completion_of(problem)} for problem in problems]
+
+
+def test_canonical_solutions_pass_and_empty_or_wrong_ones_fail(humaneval, sandbox, tmp_path):
+    canonical = _rows(humaneval, lambda problem: problem.canonical_solution)
+    empty = _rows(humaneval, lambda problem: "")
+    # Someone else's correct solution is a wrong one: the next problem's canonical body.
+    wrong = [{"task_id": problem.task_id, "completion": humaneval[(index + 1) % len(humaneval)].canonical_solution}
+             for index, problem in enumerate(humaneval)]
+    evaluation = score_samples(humaneval, canonical + empty + wrong, sandbox=sandbox.config, k_values=[1],
+                               progress=False)
+    results = evaluation.samples
+    size = len(humaneval)
+    assert [sample["task_id"] for sample in results[:size]] == [problem.task_id for problem in humaneval]
+    assert sum(sample["passed"] for sample in results[:size]) == size, [
+        (sample["task_id"], sample["result"]) for sample in results[:size] if not sample["passed"]]
+    assert not any(sample["passed"] for sample in results[size:])
+    assert all(sample["result"] != "passed" and sample["status"] != "passed" for sample in results[size:])
+    # Every problem has 1 passing sample of 3: pass@1 = 1/3.
+    assert evaluation.metrics["pass_at_k"] == {"pass@1": pytest.approx(1 / 3)}
+    assert evaluation.metrics["counts"]["passed"] == size
+    assert sum(evaluation.metrics["counts"].values()) == 3 * size
+
+    alone = score_samples(humaneval, canonical, sandbox=sandbox.config, k_values=[1, 10], progress=False)
+    assert alone.metrics["pass_at_k"] == {"pass@1": 1.0}  # pass@10 needs 10 samples per problem
+    assert alone.metrics["num_problems"] == 164 and alone.metrics["num_samples_per_problem"] == 1
+    nothing = score_samples(humaneval, empty, sandbox=sandbox.config, k_values=[1], progress=False)
+    assert nothing.metrics["pass_at_k"] == {"pass@1": 0.0}
+
+    metrics_path, samples_path = write_evaluation(alone, tmp_path / "out")
+    metrics = json.loads(metrics_path.read_text())
+    assert set(metrics) >= METRICS_KEYS
+    assert metrics["benchmark"] == "humaneval" and metrics["dataset_id"] == "openai/openai_humaneval"
+    assert all(0.0 <= value <= 1.0 for value in metrics["pass_at_k"].values())
+    lines = samples_path.read_text().splitlines()
+    assert len(lines) == 164
+    assert {"task_id", "completion", "program", "passed", "result", "status"} <= set(json.loads(lines[0]))
+
+
+def test_edit_sequence_rendering_of_canonical_solutions_scores_one(humaneval, sandbox):
+    from hub_tools.linters.pylint_backend import PylintLinter
+
+    linter = PylintLinter(profile="portable")
+    rows = []
+    for problem in humaneval:
+        # The paper's models write the whole program, signature included, through their edits.
+        path = sample_edit_path(problem.prompt + problem.canonical_solution, linter=linter, seed=0)
+        rows.append({"task_id": problem.task_id, "completion": format_completion(path.diffs)})
+    assert all(looks_like_edit_sequence(row["completion"]) for row in rows)
+    evaluation = score_samples(humaneval, rows, sandbox=sandbox.config, k_values=[1], progress=False)
+    failures = [(sample["task_id"], sample["result"], sample["skipped"]) for sample in evaluation.samples
+                if not sample["passed"]]
+    assert failures == []
+    assert evaluation.metrics["pass_at_k"] == {"pass@1": 1.0}
+    assert evaluation.metrics["edit_sequence"] is True
+    assert all(sample["skipped"] == [] for sample in evaluation.samples)
+
+
+def test_broken_edit_sequences_are_read_as_far_as_possible(humaneval, sandbox):
+    problem = humaneval[2]  # truncate_number: return number % 1.0
+    program = problem.prompt + problem.canonical_solution
+    completion = format_completion(sample_edit_path(program, sampler="random", seed=3).diffs)
+    truncated = completion[: len(completion) // 2]  # cut mid-sequence, as at a token limit
+    answer = read_answer(truncated)
+    assert answer.edit_sequence and answer.skipped
+    noisy = "Sure! Here are the edits:\n" + completion
+    evaluation = score_samples([problem], [{"task_id": problem.task_id, "completion": noisy}],
+                               sandbox=sandbox.config, k_values=[1], progress=False)
+    assert evaluation.samples[0]["passed"], evaluation.samples[0]
+
+
+def test_forcing_the_format(humaneval, sandbox):
+    problem = humaneval[0]
+    full_program = problem.prompt + problem.canonical_solution
+    markdown = f"Here is the code:\n```python\n{full_program}```\nIt checks every pair."
+    assert read_answer(markdown).program.startswith("from typing import List")
+    forced = score_samples([problem], [{"task_id": problem.task_id, "completion": markdown}],
+                           sandbox=sandbox.config, k_values=[1], edit_sequence=True, progress=False)
+    assert forced.samples[0]["edit_sequence"] is True and not forced.samples[0]["passed"]
+    plain = score_samples([problem], [{"task_id": problem.task_id, "completion": markdown}],
+                          sandbox=sandbox.config, k_values=[1], progress=False)
+    assert plain.samples[0]["passed"], plain.samples[0]
+
+
+def test_samples_file_errors_name_the_line(humaneval, tmp_path):
+    problems = {problem.task_id: problem for problem in humaneval}
+    path = tmp_path / "samples.jsonl"
+    good = json.dumps({"task_id": "HumanEval/0", "completion": "    return True\n"})
+    cases = {
+        "not json": (f"{good}\n{{oops\n", ":2: not a JSON object"),
+        "no completion": (f"{good}\n\n" + json.dumps({"task_id": "HumanEval/1"}) + "\n", ":3: field 'completion'"),
+        "unknown task": (json.dumps({"task_id": "HumanEval/999", "completion": ""}) + "\n", ":1: task_id 'HumanEval/999'"),
+        "empty file": ("\n", "no samples"),
+    }
+    for name, (text, message) in cases.items():
+        path.write_text(text)
+        with pytest.raises(UserError, match=message):
+            read_samples(path, problems)
+        assert name
+    with pytest.raises(UserError, match="does not exist"):
+        read_samples(tmp_path / "missing.jsonl", problems)
+    path.write_text(good + "\n")
+    assert read_samples(path, problems) == [json.loads(good)]
