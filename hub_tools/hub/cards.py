@@ -227,7 +227,9 @@ def render_model_card(folder: str | Path, repo_id: str, config: ModelCardConfig 
     )
     card = ModelCard.from_template(
         card_data, template_path=str(template), model_name=model_name, repo_id=repo_id,
-        edit_sequence=edit_sequence, evaluations=evaluations, architecture=describe_architecture(folder),
+        edit_sequence=edit_sequence, evaluations=evaluations,
+        metrics=sorted({metric for row in evaluations for metric in row["pass_at_k"]}, key=_k_of),
+        architecture=describe_architecture(folder),
         diff_token=_has_diff_token(folder), training=_training_summary(folder),
         hub_tools_version=__version__,
     )
