@@ -161,5 +161,5 @@ def test_folder_without_model_is_refused(tmp_path):
         push_model(tmp_path / "missing", "alice/x", dry_run=True)
     (tmp_path / "config.json").unlink()
     (tmp_path / "model.safetensors").write_bytes(b"")
-    with pytest.raises(UserError, match="has no config.json"):
+    with pytest.raises(UserError, match=r"has no config\.json"):
         push_model(tmp_path, "alice/x", dry_run=True)
