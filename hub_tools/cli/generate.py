@@ -1,0 +1,83 @@
+"""``lintseq generate``: turn an instruction + program dataset into a LintSeq edit-sequence dataset."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from hub_tools.errors import UserError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lintseq generate",
+        description="Write a LintSeq edit-sequence dataset (Parquet + dataset card) that datasets.load_dataset "
+        "opens, locally and once pushed to the Hub. A killed run resumes when the same command is run again.",
+    )
+    parser.add_argument("source", nargs="?", default=None, metavar="SOURCE",
+                        help="a .jsonl/.json/.parquet/.csv file or a folder of them, or a Hub dataset id "
+                        "(default: the built-in HumanEval corpus)")
+    parser.add_argument("--output-dir", required=True, help="the dataset folder to write")
+    parser.add_argument("--prompt-field", help="field holding the instruction (detected when omitted)")
+    parser.add_argument("--code-field", help="field holding the program (detected when omitted)")
+    parser.add_argument("--split", default="train", help="split of a Hub dataset (default: train)")
+    parser.add_argument("--sampler", choices=["lintseq", "random"], default="lintseq",
+                        help="lintseq (default) or random: the ablation that deletes lines without a linter")
+    parser.add_argument("--profile", choices=["portable", "reference"], default="portable",
+                        help="which pylint messages count as errors (default: portable)")
+    parser.add_argument("--num-paths", type=int, default=1, help="edit paths per program (the paper uses 5)")
+    parser.add_argument("--num-samples", type=int, help="process a random subset of this many source rows")
+    parser.add_argument("--workers", type=int, default=1,
+                        help=f"worker processes (default: 1; this machine has {os.cpu_count()} cores)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--time-limit", type=float, default=60.0,
+                        help="seconds one program may take before it is skipped (default: 60)")
+    parser.add_argument("--max-lines", type=int, default=2000, help="skip longer programs (default: 2000)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="discard an unfinished run with other settings in the output folder")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    for name in ("num_paths", "workers", "num_samples", "max_lines"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise UserError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+    if args.time_limit <= 0:
+        raise UserError(f"--time-limit must be positive, got {args.time_limit}")
+
+    from hub_tools.datagen.engine import Engine
+    from hub_tools.datagen.rows import GenerationConfig
+    from hub_tools.datagen.sources import Source, detect_fields
+
+    source = Source(args.source, split=args.split)
+    available = source.first_fields()
+    if not available:
+        raise UserError(f"{source.description}: no readable row")
+    prompt_field, code_field = detect_fields(available, args.prompt_field, args.code_field)
+    detected = " (detected)" if not (args.prompt_field and args.code_field) else ""
+    print(f"source: {source.description}; prompt field {prompt_field!r}, code field {code_field!r}{detected}",
+          file=sys.stderr)
+    config = GenerationConfig(
+        prompt_field=prompt_field, code_field=code_field, sampler=args.sampler, profile=args.profile,
+        num_paths=args.num_paths, seed=args.seed, time_limit=args.time_limit, max_lines=args.max_lines,
+    )
+    engine = Engine(source, args.output_dir, config, workers=args.workers, num_samples=args.num_samples,
+                    overwrite=args.overwrite, progress=not args.no_progress)
+    summary = engine.run()
+
+    rate = summary.programs / summary.seconds if summary.seconds else 0.0
+    print(f"\n{summary.config_name}: {summary.rows} rows from {summary.programs} programs "
+          f"({summary.source_rows} source rows) in {summary.seconds:.1f} s ({rate:.1f} programs/s)"
+          + (f", resumed {summary.resumed_parts} finished parts" if summary.resumed_parts else ""))
+    if summary.skipped:
+        reasons = ", ".join(f"{reason} {count}" for reason, count in summary.skipped.most_common())
+        print(f"skipped {sum(summary.skipped.values())} rows: {reasons} (locations in lintseq_config.json)")
+    print(f"wrote {args.output_dir}/data/{summary.config_name}/ ({summary.shards} shards), "
+          f"{args.output_dir}/data/baseline/, README.md, lintseq_config.json")
+    print(f'load it with: datasets.load_dataset("{args.output_dir}")  '
+          f'# or load_dataset("{args.output_dir}", "baseline")')
+    return 0

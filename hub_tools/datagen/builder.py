@@ -1,0 +1,119 @@
+"""A ``datasets`` builder for LintSeq datasets, used from Python.
+
+``datasets`` 4 and later no longer run dataset scripts, so this builder is a class you instantiate; it
+shares the per-row work of ``lintseq generate`` (:func:`~hub_tools.datagen.rows.process_record`), so both
+give the same rows for the same settings:
+
+>>> from hub_tools.datagen.builder import LintSeqBuilder
+>>> builder = LintSeqBuilder(config_name="lintseq", source="data.jsonl", num_paths=5)  # doctest: +SKIP
+>>> builder.download_and_prepare(num_proc=4)                                          # doctest: +SKIP
+>>> dataset = builder.as_dataset(split="train")                                       # doctest: +SKIP
+
+Configs: ``lintseq`` (linter-guided edit sequences), ``random`` (the no-linter ablation) and
+``baseline`` (instruction + whole program). Every :class:`LintSeqBuilderConfig` field can be passed as a
+keyword argument. What is published to the Hub is the Parquet folder that ``lintseq generate`` writes, which
+every ``datasets`` version loads without this class.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import islice
+
+import datasets
+
+from hub_tools.datagen.rows import GenerationConfig, process_record
+from hub_tools.datagen.sources import Source, detect_fields
+from hub_tools.lintseq import LintSeqConfig
+
+_STRING = datasets.Value("string")
+SAMPLER_FEATURES = datasets.Features({
+    "id": _STRING, "path_index": datasets.Value("int32"), "row_index": datasets.Value("int64"),
+    "instruction": _STRING, "response": _STRING, "program": _STRING,
+    "edit_path": datasets.List(_STRING), "num_edits": datasets.Value("int32"), "sampler": _STRING,
+    "seed": datasets.Value("int64"), "prompt": _STRING, "completion": _STRING,
+})
+BASELINE_FEATURES = datasets.Features({
+    "id": _STRING, "row_index": datasets.Value("int64"), "instruction": _STRING, "response": _STRING,
+    "program": _STRING, "prompt": _STRING, "completion": _STRING,
+})
+ROWS_PER_SHARD = 64  # source rows per generation shard: what num_proc distributes
+
+
+@dataclass
+class LintSeqBuilderConfig(datasets.BuilderConfig):
+    """Settings of a :class:`LintSeqBuilder` (see :class:`~hub_tools.datagen.rows.GenerationConfig`).
+
+    Attributes:
+        source: a local file or folder, a Hub dataset id, or ``None`` for the built-in HumanEval corpus.
+        source_split: the split of a Hub source.
+        prompt_field: the instruction field (detected when ``None``).
+        code_field: the program field (detected when ``None``).
+        sampler: ``"lintseq"`` or ``"random"``; ``None`` for the baseline config.
+        profile: the lint profile.
+        num_paths: edit paths per program.
+        seed: the run's seed.
+        time_limit: seconds per program.
+    """
+
+    source: str | None = None
+    source_split: str = "train"
+    prompt_field: str | None = None
+    code_field: str | None = None
+    sampler: str | None = "lintseq"
+    profile: str = "portable"
+    num_paths: int = 1
+    seed: int = 0
+    time_limit: float = 60.0
+
+
+class LintSeqBuilder(datasets.GeneratorBasedBuilder):
+    """Builds LintSeq edit-sequence datasets (and their baseline) with the engine's per-row work."""
+
+    BUILDER_CONFIG_CLASS = LintSeqBuilderConfig
+    BUILDER_CONFIGS = [  # noqa: RUF012 - the datasets API wants a plain list
+        LintSeqBuilderConfig(name="lintseq", sampler="lintseq", description="linter-guided edit sequences"),
+        LintSeqBuilderConfig(name="random", sampler="random", description="random deletions, no linter (ablation)"),
+        LintSeqBuilderConfig(name="baseline", sampler=None, description="instruction and whole program"),
+    ]
+    DEFAULT_CONFIG_NAME = "lintseq"
+
+    def _info(self) -> datasets.DatasetInfo:
+        features = BASELINE_FEATURES if self.config.sampler is None else SAMPLER_FEATURES
+        return datasets.DatasetInfo(
+            description="LintSeq edit sequences (Piterbarg et al., ICLR 2025), built with hub_tools",
+            features=features,
+            citation="@inproceedings{piterbarg2025lintseq, title={Training Language Models on Synthetic Edit "
+            "Sequences Improves Code Synthesis}, author={Piterbarg, Ulyana and Pinto, Lerrel and Fergus, Rob}, "
+            "booktitle={ICLR}, year={2025}}",
+        )
+
+    def _generation_config(self, source: Source) -> GenerationConfig:
+        prompt_field, code_field = detect_fields(source.first_fields(), self.config.prompt_field, self.config.code_field)
+        # The baseline keeps every valid program; the fast random sampler only runs the shared checks.
+        return GenerationConfig(
+            prompt_field=prompt_field, code_field=code_field, sampler=self.config.sampler or "random",
+            profile=self.config.profile, num_paths=self.config.num_paths, seed=self.config.seed,
+            time_limit=self.config.time_limit, lintseq=LintSeqConfig(),
+        )
+
+    def _split_generators(self, dl_manager):
+        source = Source(self.config.source, split=self.config.source_split)
+        total = source.count()
+        if total is None:
+            total = sum(1 for _ in source)
+        ranges = [(start, min(start + ROWS_PER_SHARD, total)) for start in range(0, total, ROWS_PER_SHARD)]
+        return [datasets.SplitGenerator(name=datasets.Split.TRAIN, gen_kwargs={"ranges": ranges})]
+
+    def _generate_examples(self, ranges):
+        source = Source(self.config.source, split=self.config.source_split)
+        config = self._generation_config(source)
+        for start, stop in ranges:
+            for record in islice(iter(source), start, stop):
+                outcome = process_record(record, config)
+                if self.config.sampler is None:
+                    if outcome.baseline is not None:
+                        yield f"{outcome.baseline['id']}-{record.index}", outcome.baseline
+                    continue
+                for row in outcome.rows:
+                    yield f"{row['id']}-{record.index}-{row['path_index']}", row

@@ -1,0 +1,255 @@
+"""The generation engine: streaming, parallel, deterministic and resumable.
+
+Source rows are read in order and cut into chunks of ``CHUNK_SIZE`` rows; chunk ``k`` always holds the
+same rows, and :func:`~hub_tools.datagen.rows.process_record` is a pure function of (row, config), so the
+output does not depend on the number of workers or on which worker ran what. Each finished chunk is saved
+as a part (see :mod:`hub_tools.datagen.writer`); a rerun of the same command skips the parts on disk. At
+most a few chunks per worker are in flight, so memory does not grow with the input.
+
+A worker process that dies (a segfault in a C extension, the kernel's OOM killer) breaks the pool; its
+unfinished chunks are then rerun in isolation, halving them until the row that kills its process is found
+and skipped as ``worker_crash``.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue
+import statistics
+import time
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+
+import numpy as np
+
+from hub_tools.datagen.rows import GenerationConfig, RowOutcome, process_record
+from hub_tools.datagen.sources import Source, SourceRecord
+from hub_tools.datagen.writer import PartStore, check_output_folder
+
+CHUNK_SIZE = 128
+IN_FLIGHT_PER_WORKER = 3
+SKIPPED_ROWS_KEPT = 1000  # skipped rows listed one by one in lintseq_config.json; all are counted
+
+_progress_queue = None  # set in each worker process by _init_worker
+
+
+def _init_worker(progress_queue) -> None:
+    global _progress_queue
+    _progress_queue = progress_queue
+
+
+def _process_chunk(records: list[SourceRecord], config: GenerationConfig) -> list[RowOutcome]:
+    outcomes = []
+    for record in records:
+        outcomes.append(process_record(record, config))
+        if _progress_queue is not None:
+            _progress_queue.put(1)
+    return outcomes
+
+
+@dataclass
+class RunSummary:
+    """What a run did, for the command line's final report."""
+
+    config_name: str
+    output_dir: Path
+    source_rows: int = 0
+    programs: int = 0
+    rows: int = 0
+    skipped: Counter = field(default_factory=Counter)
+    seconds: float = 0.0
+    resumed_parts: int = 0
+    shards: int = 0
+
+
+def _chunks(records: Iterator[SourceRecord], selected: set[int] | None) -> Iterator[tuple[int, list[SourceRecord]]]:
+    if selected is not None:
+        records = (record for record in records if record.index in selected)
+    number = 0
+    while True:
+        chunk = list(islice(records, CHUNK_SIZE))
+        if not chunk:
+            return
+        yield number, chunk
+        number += 1
+
+
+def _part_stats(outcomes: list[RowOutcome]) -> dict:
+    """Statistics of one part, kept small: per-program edit counts and per-edit line counts."""
+    skipped = [{"reason": o.skipped[0], "location": o.location, "detail": o.skipped[1]} for o in outcomes if o.skipped]
+    edits = [row["num_edits"] for o in outcomes for row in o.rows]
+    lines = [diff.count("\n+") + 1 for o in outcomes for row in o.rows for diff in row["edit_path"]]
+    return {"source_rows": len(outcomes), "programs": sum(1 for o in outcomes if o.rows),
+            "rows": len(edits), "skipped": skipped, "edits": edits, "lines": lines,
+            "lint_calls": sum(o.lint_calls for o in outcomes)}
+
+
+def _distribution(values: list[int]) -> dict | None:
+    if not values:
+        return None
+    return {"mean": round(statistics.fmean(values), 3), "median": statistics.median(values),
+            "min": min(values), "max": max(values)}
+
+
+def select_rows(source: Source, num_samples: int, seed: int) -> set[int]:
+    """A random subset of ``num_samples`` row indices, the same for the same source and seed."""
+    total = source.count()
+    if total is None:
+        total = sum(1 for _ in source)
+    if num_samples >= total:
+        return set(range(total))
+    generator = np.random.default_rng([seed, 0x5E1EC7])
+    return {int(index) for index in generator.choice(total, size=num_samples, replace=False)}
+
+
+class Engine:
+    """Runs one generation into an output folder.
+
+    Args:
+        source: where the rows come from.
+        output_dir: the dataset folder (created if missing).
+        config: the per-row settings.
+        workers: worker processes (1 runs in this process).
+        num_samples: process a random subset of this many source rows.
+        overwrite: discard an unfinished run with other settings instead of refusing.
+        progress: show a progress bar.
+    """
+
+    def __init__(self, source: Source, output_dir: str | Path, config: GenerationConfig, *, workers: int = 1,
+                 num_samples: int | None = None, overwrite: bool = False, progress: bool = True):
+        self.source, self.config = source, config
+        self.output_dir = Path(output_dir)
+        self.workers, self.num_samples = max(1, workers), num_samples
+        self.overwrite, self.progress = overwrite, progress
+        self.config_name = config.sampler
+        self.parts = PartStore(self.output_dir, self.config_name)
+
+    def fingerprint(self) -> dict:
+        return {"source": self.source.description, "num_samples": self.num_samples, **self.config.to_dict()}
+
+    def run(self) -> RunSummary:
+        from tqdm.auto import tqdm
+
+        check_output_folder(self.output_dir)
+        started = time.perf_counter()
+        summary = RunSummary(self.config_name, self.output_dir)
+        summary.resumed_parts = self.parts.prepare(self.fingerprint(), self.overwrite)
+        done = self.parts.completed()
+        selected = select_rows(self.source, self.num_samples, self.config.seed) if self.num_samples else None
+        total = len(selected) if selected is not None else self.source.count()
+        bar = tqdm(total=total, unit="program", desc=f"lintseq generate ({self.config_name})",
+                   disable=not self.progress, dynamic_ncols=True)
+        chunks = self._pending_chunks(selected, done, bar)
+        if self.workers == 1:
+            for number, records in chunks:
+                outcomes = []
+                for record in records:
+                    outcomes.append(process_record(record, self.config))
+                    bar.update(1)
+                self._save(number, outcomes)
+        else:
+            self._process_in_pool(chunks, bar)
+        bar.close()
+        return self._finish(summary, started)
+
+    def _pending_chunks(self, selected, done, bar) -> Iterator[tuple[int, list[SourceRecord]]]:
+        for number, chunk in _chunks(iter(self.source), selected):
+            if number in done:
+                bar.update(len(chunk))  # finished by an earlier, interrupted run
+            else:
+                yield number, chunk
+
+    def _save(self, number: int, outcomes: list[RowOutcome]) -> None:
+        rows = [row for outcome in outcomes for row in outcome.rows]
+        baseline = [outcome.baseline for outcome in outcomes if outcome.baseline is not None]
+        self.parts.write(number, rows, baseline, _part_stats(outcomes))
+
+    def _process_in_pool(self, chunks: Iterator[tuple[int, list[SourceRecord]]], bar) -> None:
+        context = multiprocessing.get_context("spawn")
+        progress_queue = context.Queue()
+        broken: list[tuple[int, list[SourceRecord]]] = []
+        with ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker,
+                                 initargs=(progress_queue,)) as pool:
+            futures: dict = {}
+            exhausted = False
+            while True:
+                # A bounded number of chunks in flight keeps memory flat however large the source is.
+                while not exhausted and len(futures) < self.workers * IN_FLIGHT_PER_WORKER:
+                    item = next(chunks, None)
+                    if item is None:
+                        exhausted = True
+                    else:
+                        futures[pool.submit(_process_chunk, item[1], self.config)] = item
+                if not futures:
+                    break
+                finished, _ = wait(futures, timeout=0.2, return_when=FIRST_COMPLETED)
+                _drain(progress_queue, bar)
+                for future in finished:
+                    number, records = futures.pop(future)
+                    try:
+                        self._save(number, future.result())
+                    except BrokenProcessPool:
+                        broken.append((number, records))
+                if broken:
+                    broken += list(futures.values())
+                    break
+        _drain(progress_queue, bar)
+        if broken:
+            # Progress ticks of the lost chunks may already have been counted; the bar is approximate here.
+            for number, records in sorted(broken, key=lambda item: item[0]):
+                self._save(number, _isolate(records, self.config))
+            self._process_in_pool(chunks, bar)  # the rest, in a fresh pool
+
+    def _finish(self, summary: RunSummary, started: float) -> RunSummary:
+        from hub_tools.datagen.manifest import update_manifest
+
+        part_stats = self.parts.stats()
+        skipped_rows = [entry for part in part_stats for entry in part["skipped"]]
+        summary.source_rows = sum(part["source_rows"] for part in part_stats)
+        summary.programs = sum(part["programs"] for part in part_stats)
+        summary.skipped = Counter(entry["reason"] for entry in skipped_rows)
+        rows, shards = self.parts.assemble(self.output_dir, self.config_name, "rows")
+        baseline_rows, baseline_shards = self.parts.assemble(self.output_dir, "baseline", "baseline")
+        summary.rows, summary.shards = rows, shards
+        summary.seconds = time.perf_counter() - started
+        common = {"source_rows": summary.source_rows, "programs": summary.programs,
+                  "skipped": dict(sorted(summary.skipped.items())), "skipped_rows": skipped_rows[:SKIPPED_ROWS_KEPT]}
+        sampler_stats = {**common, "rows": rows, "num_shards": shards,
+                         "edits_per_program": _distribution([e for part in part_stats for e in part["edits"]]),
+                         "lines_per_edit": _distribution([n for part in part_stats for n in part["lines"]]),
+                         "lint_calls": sum(part["lint_calls"] for part in part_stats),
+                         "seconds": round(summary.seconds, 2), "workers": self.workers}
+        baseline_stats = {**common, "rows": baseline_rows, "num_shards": baseline_shards}
+        update_manifest(self.output_dir, self.source, self.config, self.num_samples, sampler_stats, baseline_stats)
+        self.parts.remove()
+        return summary
+
+
+def _drain(progress_queue, bar) -> None:
+    while True:
+        try:
+            bar.update(progress_queue.get_nowait())
+        except queue.Empty:
+            return
+        except (OSError, ValueError, EOFError):  # the queue's feeder went away with a dead worker
+            return
+
+
+def _isolate(records: list[SourceRecord], config: GenerationConfig) -> list[RowOutcome]:
+    """Process records in a fresh single-worker pool, halving on a crash until the culprit row is found."""
+    context = multiprocessing.get_context("spawn")
+    try:
+        with ProcessPoolExecutor(1, mp_context=context) as pool:
+            return pool.submit(_process_chunk, records, config).result()
+    except BrokenProcessPool:
+        if len(records) == 1:
+            record = records[0]
+            return [RowOutcome(record.index, record.location,
+                               skipped=("worker_crash", "the worker process died on this row"))]
+        middle = len(records) // 2
+        return _isolate(records[:middle], config) + _isolate(records[middle:], config)

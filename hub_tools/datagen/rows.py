@@ -1,0 +1,228 @@
+"""The work done for one source row: a pure function of (row, config).
+
+:func:`process_record` turns one source row into its edit-sequence rows and its baseline row, or into
+one skip reason. It keeps no state between rows (a linter cached per process only saves start-up
+time), so any engine can call it: the local multi-process engine of :mod:`hub_tools.datagen.engine`, the
+``datasets`` builder, or a datatrove pipeline step on Slurm or Ray (see :class:`LintSeqStep`).
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import hashlib
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from hub_tools.datagen.sources import SourceRecord
+from hub_tools.lintseq import (
+    LintSeqConfig,
+    NoCodeError,
+    extract_program,
+    format_completion,
+    format_prompt,
+    normalize_program,
+    sample_edit_path,
+)
+
+
+@dataclass(frozen=True)
+class GenerationConfig:
+    """Settings of one generation run.
+
+    Attributes:
+        prompt_field: the source field holding the instruction.
+        code_field: the source field holding the program (markdown and chain-of-thought are stripped).
+        sampler: ``"lintseq"`` (linter-guided) or ``"random"`` (the no-linter ablation).
+        profile: the lint profile, ``"portable"`` or ``"reference"`` (see :mod:`hub_tools.linters.profiles`).
+        num_paths: edit paths sampled per program (the paper uses 5).
+        seed: the run's seed; the path ``k`` of row ``id`` uses ``SeedSequence([seed, int(id, 16), k])``.
+        time_limit: seconds one program may take for all its paths; past it the row is skipped.
+        lint_timeout: seconds one lint call may take.
+        max_lines: programs with more lines are skipped.
+        max_line_length: programs with a longer line are skipped.
+        lintseq: the sampler's own settings (the paper's by default).
+    """
+
+    prompt_field: str = "instruction"
+    code_field: str = "response"
+    sampler: str = "lintseq"
+    profile: str = "portable"
+    num_paths: int = 1
+    seed: int = 0
+    time_limit: float = 60.0
+    lint_timeout: float = 10.0
+    max_lines: int = 2000
+    max_line_length: int = 2000
+    lintseq: LintSeqConfig = field(default_factory=LintSeqConfig)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> GenerationConfig:
+        values = dict(values)
+        values["lintseq"] = LintSeqConfig(**values.get("lintseq", {}))
+        return cls(**values)
+
+
+@dataclass
+class RowOutcome:
+    """What one source row produced: rows for the sampler config and the baseline, or a skip reason."""
+
+    index: int
+    location: str
+    rows: list[dict] = field(default_factory=list)
+    baseline: dict | None = None
+    skipped: tuple[str, str] | None = None  # (reason, detail)
+    lint_calls: int = 0
+
+
+class ProgramTimeout(TimeoutError):
+    """A program took longer than the per-program time limit."""
+
+
+class _DeadlineLinter:
+    """Gives each lint call what is left of the program's time budget (at most ``call_timeout``)."""
+
+    def __init__(self, linter, deadline: float, call_timeout: float):
+        self.linter, self.deadline, self.call_timeout = linter, deadline, call_timeout
+
+    def lint(self, program: str):
+        from hub_tools.linters import LintTimeout
+
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise ProgramTimeout()
+        self.linter.timeout = min(self.call_timeout, remaining)
+        try:
+            return self.linter.lint(program)
+        except LintTimeout:
+            if time.monotonic() >= self.deadline:
+                raise ProgramTimeout() from None
+            raise
+
+
+_LINTERS: dict[str, object] = {}  # one kept-alive linter per profile and process: start-up cost only
+
+
+def _linter(profile: str):
+    if profile not in _LINTERS:
+        from hub_tools.linters import PylintLinter
+
+        _LINTERS[profile] = PylintLinter(profile)
+    return _LINTERS[profile]
+
+
+def row_id(instruction: str, code: str) -> str:
+    """Stable id of a source row: 16 hex characters of the SHA-256 of its content."""
+    return hashlib.sha256(f"{instruction}\x00{code}".encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def _check_program(program: str, config: GenerationConfig) -> tuple[str, str] | None:
+    lines = program.split("\n")
+    if len(lines) > config.max_lines:
+        return "too_long", f"{len(lines)} lines (limit {config.max_lines})"
+    longest = max(range(len(lines)), key=lambda index: len(lines[index]))
+    if len(lines[longest]) > config.max_line_length:
+        return "line_too_long", f"line {longest + 1} has {len(lines[longest])} characters (limit {config.max_line_length})"
+    try:
+        ast.parse(program)
+    except SyntaxError as error:
+        return "syntax_error", f"line {error.lineno}: {error.msg}"
+    except (ValueError, RecursionError, MemoryError) as error:
+        return "syntax_error", str(error)
+    return None
+
+
+def process_record(record: SourceRecord, config: GenerationConfig) -> RowOutcome:
+    """Turn one source row into its output rows, or say why it is skipped. Never raises for bad data."""
+    outcome = RowOutcome(record.index, record.location)
+    if record.error is not None:
+        outcome.skipped = record.error
+        return outcome
+    fields = record.fields
+    for name in (config.prompt_field, config.code_field):
+        if fields.get(name) is None:
+            outcome.skipped = ("missing_field", f"no {name!r} field")
+            return outcome
+        if not isinstance(fields[name], str):
+            outcome.skipped = ("non_string_field", f"{name!r} is a {type(fields[name]).__name__}, not text")
+            return outcome
+    instruction, response = fields[config.prompt_field], fields[config.code_field]
+    program = normalize_program(extract_program(response))
+    if not program.strip() or all(not line.strip() or line.lstrip().startswith("#") for line in program.split("\n")):
+        outcome.skipped = ("no_code", "the program is empty or only comments")
+        return outcome
+    problem = _check_program(program, config)
+    if problem:
+        outcome.skipped = problem
+        return outcome
+
+    identifier = row_id(instruction, response)
+    common = {"id": identifier, "row_index": record.index, "instruction": instruction,
+              "response": response, "program": program}
+    linter = None
+    if config.sampler == "lintseq":
+        deadline = time.monotonic() + config.time_limit
+        linter = _DeadlineLinter(_linter(config.profile), deadline, config.lint_timeout)
+    prompt = format_prompt(instruction)
+    try:
+        for path_index in range(config.num_paths):
+            seed = np.random.SeedSequence([config.seed, int(identifier, 16), path_index])
+            path = sample_edit_path(program, linter, seed=np.random.default_rng(seed),
+                                    config=config.lintseq, sampler=config.sampler)
+            outcome.lint_calls += path.lint_calls
+            outcome.rows.append({
+                **common, "path_index": path_index, "edit_path": path.diffs, "num_edits": len(path.diffs),
+                "sampler": config.sampler, "seed": config.seed, "prompt": prompt,
+                "completion": format_completion(path.diffs),
+            })
+    except Exception as error:
+        outcome.rows = []
+        outcome.skipped = _failure(error, config)
+        return outcome
+    outcome.baseline = {**common, "prompt": format_prompt(instruction, edit_sequence=False), "completion": program}
+    return outcome
+
+
+def _failure(error: Exception, config: GenerationConfig) -> tuple[str, str]:
+    from hub_tools.linters import LinterCrash, LintTimeout
+
+    if isinstance(error, ProgramTimeout):
+        return "time_limit", f"longer than {config.time_limit:g} s"
+    if isinstance(error, LintTimeout):
+        return "lint_timeout", str(error)
+    if isinstance(error, LinterCrash):
+        return "linter_crash", str(error)[:300]
+    if isinstance(error, NoCodeError):
+        return "no_code", str(error)
+    return "sampler_error", f"{type(error).__name__}: {str(error)[:300]}"
+
+
+class LintSeqStep:
+    """The per-row work behind a small step contract, ``run(data, rank, world_size)``, for distributed
+    pipelines (a datatrove ``PipelineStep`` can delegate to it): rows in, edit-sequence rows out.
+
+    Example:
+
+    >>> step = LintSeqStep(GenerationConfig(sampler="random"))
+    >>> rows = list(step.run([{"instruction": "Add.", "response": "def add(a, b):\\n    return a + b"}]))
+    >>> rows[0]["program"], step.skipped
+    ('def add(a, b):\\n    return a + b', {})
+    """
+
+    def __init__(self, config: GenerationConfig):
+        self.config = config
+        self.skipped: dict[str, int] = {}
+
+    def run(self, data: Iterable[dict], rank: int = 0, world_size: int = 1) -> Iterator[dict]:
+        for index, fields in enumerate(data):
+            record = SourceRecord(index, f"rank {rank} row {index}", fields=fields)
+            outcome = process_record(record, self.config)
+            if outcome.skipped:
+                self.skipped[outcome.skipped[0]] = self.skipped.get(outcome.skipped[0], 0) + 1
+            yield from outcome.rows

@@ -1,0 +1,179 @@
+"""The output folder: work parts while a run goes on, then Parquet shards in the Hub's dataset layout.
+
+```
+OUT/README.md                                   # the dataset card
+OUT/data/<config>/train-00000-of-00002.parquet  # one folder per config: lintseq / random, baseline
+OUT/lintseq_config.json                         # settings, versions and statistics of every config
+OUT/.lintseq-work/<config>/                     # only while a run is unfinished: its completed parts
+```
+
+A part holds the rows of one chunk of source rows. It is written to a temporary name and renamed, its
+statistics file last, so a part is either complete or absent: a run killed at any moment (SIGKILL
+included) resumes from the parts on disk and loses or duplicates nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+CONFIG_FILE = "lintseq_config.json"
+WORK_FOLDER = ".lintseq-work"
+ROWS_PER_SHARD = 50_000
+ROWS_PER_GROUP = 1_000
+FORMAT_VERSION = 1
+
+SAMPLER_SCHEMA = pa.schema([
+    ("id", pa.string()),
+    ("path_index", pa.int32()),
+    ("row_index", pa.int64()),
+    ("instruction", pa.string()),
+    ("response", pa.string()),
+    ("program", pa.string()),
+    ("edit_path", pa.list_(pa.string())),
+    ("num_edits", pa.int32()),
+    ("sampler", pa.string()),
+    ("seed", pa.int64()),
+    ("prompt", pa.string()),
+    ("completion", pa.string()),
+])
+BASELINE_SCHEMA = pa.schema([
+    ("id", pa.string()),
+    ("row_index", pa.int64()),
+    ("instruction", pa.string()),
+    ("response", pa.string()),
+    ("program", pa.string()),
+    ("prompt", pa.string()),
+    ("completion", pa.string()),
+])
+
+
+def _table(rows: list[dict], schema: pa.Schema) -> pa.Table:
+    return pa.Table.from_pylist(rows, schema=schema)
+
+
+def _write_parquet_atomically(table: pa.Table, path: Path) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    pq.write_table(table, temporary, row_group_size=ROWS_PER_GROUP)
+    os.replace(temporary, path)
+
+
+def write_json_atomically(value: dict, path: Path) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(value, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(temporary, path)
+
+
+class PartStore:
+    """Completed parts of one unfinished run, in ``OUT/.lintseq-work/<config>/``."""
+
+    def __init__(self, output_dir: Path, config_name: str):
+        self.folder = output_dir / WORK_FOLDER / config_name
+
+    def prepare(self, fingerprint: dict, overwrite: bool) -> int:
+        """Create or reopen the work folder; return how many parts are already complete.
+
+        A folder left by a run with other settings is an error unless ``overwrite``.
+        """
+        run_file = self.folder / "run.json"
+        if self.folder.exists() and (overwrite or not run_file.exists()):
+            shutil.rmtree(self.folder)
+        if run_file.exists():
+            previous = json.loads(run_file.read_text())
+            if previous != fingerprint:
+                from hub_tools.errors import UserError
+
+                changed = sorted(key for key in fingerprint if previous.get(key) != fingerprint[key])
+                raise UserError(
+                    f"{self.folder.parent.parent} holds an unfinished run with other settings "
+                    f"({', '.join(changed)} differ); rerun with the same settings to resume it, or pass --overwrite"
+                )
+        self.folder.mkdir(parents=True, exist_ok=True)
+        write_json_atomically(fingerprint, run_file)
+        return len(self.completed())
+
+    def completed(self) -> set[int]:
+        return {int(path.name[5:10]) for path in self.folder.glob("part-*.json") if not path.name.endswith(".tmp")}
+
+    def write(self, number: int, rows: list[dict], baseline: list[dict], stats: dict) -> None:
+        stem = self.folder / f"part-{number:05d}"
+        _write_parquet_atomically(_table(rows, SAMPLER_SCHEMA), stem.with_suffix(".rows.parquet"))
+        _write_parquet_atomically(_table(baseline, BASELINE_SCHEMA), stem.with_suffix(".baseline.parquet"))
+        write_json_atomically(stats, stem.with_suffix(".json"))  # last: marks the part complete
+
+    def stats(self) -> list[dict]:
+        return [json.loads((self.folder / f"part-{n:05d}.json").read_text()) for n in sorted(self.completed())]
+
+    def assemble(self, output_dir: Path, config_name: str, kind: str) -> tuple[int, int]:
+        """Write the parts' ``kind`` rows ("rows" or "baseline") as the shards of ``data/<config_name>``.
+
+        Returns (rows, shards). The shard count depends only on the row count, so the same rows give the
+        same files whatever the number of workers.
+        """
+        schema = SAMPLER_SCHEMA if kind == "rows" else BASELINE_SCHEMA
+        parts = [self.folder / f"part-{n:05d}.{kind}.parquet" for n in sorted(self.completed())]
+        total = sum(pq.ParquetFile(part).metadata.num_rows for part in parts)
+        shards = max(1, -(-total // ROWS_PER_SHARD))
+        per_shard = -(-total // shards)  # ceiling division: every shard but the last holds per_shard rows
+        staging = output_dir / "data" / f".{config_name}.staging"
+        if staging.exists():
+            shutil.rmtree(staging)
+        staging.mkdir(parents=True)
+        writer, shard, in_shard = None, 0, 0
+        for part in parts:
+            for batch in pq.ParquetFile(part).iter_batches(batch_size=ROWS_PER_GROUP):
+                start = 0
+                while start < batch.num_rows:
+                    if writer is None:
+                        path = staging / f"train-{shard:05d}-of-{shards:05d}.parquet"
+                        writer = pq.ParquetWriter(path, schema)
+                    take = min(batch.num_rows - start, per_shard - in_shard)
+                    writer.write_table(pa.Table.from_batches([batch.slice(start, take)]), row_group_size=ROWS_PER_GROUP)
+                    start += take
+                    in_shard += take
+                    if in_shard == per_shard:
+                        writer.close()
+                        writer, shard, in_shard = None, shard + 1, 0
+        if writer is not None:
+            writer.close()
+        if total == 0:
+            pq.write_table(_table([], schema), staging / "train-00000-of-00001.parquet")
+        final = output_dir / "data" / config_name
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(staging, final)
+        return total, shards
+
+    def remove(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+        work = self.folder.parent
+        if work.exists() and not any(work.iterdir()):
+            work.rmdir()
+
+
+def read_config_file(output_dir: Path) -> dict:
+    path = output_dir / CONFIG_FILE
+    if path.exists():
+        return json.loads(path.read_text(encoding="utf-8"))
+    return {"format_version": FORMAT_VERSION, "configs": {}}
+
+
+def check_output_folder(output_dir: Path) -> None:
+    """Refuse a folder that holds anything other than a dataset this tool wrote."""
+    from hub_tools.errors import UserError
+
+    if output_dir.exists() and not output_dir.is_dir():
+        raise UserError(f"{output_dir}: exists and is not a folder")
+    if not output_dir.exists() or not any(output_dir.iterdir()):
+        return
+    ours = {CONFIG_FILE, "README.md", "data", WORK_FOLDER, ".gitattributes"}
+    if not (output_dir / CONFIG_FILE).exists() and not (output_dir / WORK_FOLDER).exists():
+        raise UserError(f"{output_dir}: the folder is not empty and holds no generated dataset; choose an empty or new folder")
+    foreign = sorted(path.name for path in output_dir.iterdir() if path.name not in ours)
+    if foreign:
+        raise UserError(f"{output_dir}: holds files this tool did not write ({', '.join(foreign[:5])}); choose another folder")
