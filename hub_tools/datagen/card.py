@@ -1,0 +1,216 @@
+"""The dataset card (``README.md``) of a folder written by ``lintseq generate``.
+
+The card is rendered from ``dataset_cards/lintseq.md`` through ``DatasetCard.from_template`` with a typed
+``DatasetCardData``, so its YAML header is what the Hub and ``datasets`` read: licence, task, tags, size and
+the ``configs:`` list that makes ``load_dataset(folder_or_repo, "baseline")`` work. Its body describes the
+format, the settings and the measured statistics of every config found on disk; anything
+``lintseq_config.json`` does not record is left out, so a partial folder still gets a valid card.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from pathlib import Path
+
+from hub_tools import __version__
+from hub_tools.datagen.folder import BASELINE, DatasetFolder
+
+TEMPLATE = "lintseq.md"
+TAGS = ["code", "lintseq", "edit-sequences", "synthetic"]
+# The Hub's size buckets: (exclusive upper bound, label).
+SIZE_CATEGORIES = [
+    (1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
+    (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M"), (1_000_000_000, "100M<n<1B"),
+]
+CITATION = """@inproceedings{piterbarg2025lintseq,
+  title     = {Training Language Models on Synthetic Edit Sequences Improves Code Synthesis},
+  author    = {Piterbarg, Ulyana and Pinto, Lerrel and Fergus, Rob},
+  booktitle = {International Conference on Learning Representations (ICLR)},
+  year      = {2025},
+  eprint    = {2410.02749},
+  archivePrefix = {arXiv},
+}"""
+
+
+def size_category(rows: int) -> str:
+    """The Hub's ``size_categories`` label for a number of rows.
+
+    >>> size_category(810), size_category(25_000)
+    ('n<1K', '10K<n<100K')
+    """
+    for bound, label in SIZE_CATEGORIES:
+        if rows < bound:
+            return label
+    return "n>1T"
+
+
+def _dict(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _summary(value) -> dict | None:
+    """A statistics summary (mean, median, min, max) when it has all four numbers, else ``None``."""
+    value = _dict(value)
+    keys = ("mean", "median", "min", "max")
+    return value if all(isinstance(value.get(key), (int, float)) for key in keys) else None
+
+
+def source_argument(source: dict) -> str | None:
+    """The SOURCE argument of ``lintseq generate`` that reads ``source`` again (``None``: the built-in corpus).
+
+    >>> source_argument({"name": "org/data (split train)"}), source_argument({"name": "humaneval (built-in)"})
+    ('org/data', None)
+    """
+    name = source.get("name")
+    if not isinstance(name, str) or name.startswith("humaneval (built-in"):
+        return None
+    # Hub sources are recorded as "org/name (split train)"; the split has its own flag.
+    return name.split(" (split ")[0]
+
+
+def generate_command(folder_name: str, name: str, settings: dict) -> str:
+    """The ``lintseq generate`` command line that writes config ``name`` again, from its recorded settings."""
+    source = _dict(settings.get("source"))
+    words = ["lintseq", "generate"]
+    argument = source_argument(source)
+    if argument:
+        words.append(argument)
+    words += ["--output-dir", folder_name]
+    for field, flag in (("prompt_field", "--prompt-field"), ("code_field", "--code-field")):
+        if source.get(field):
+            words += [flag, str(source[field])]
+    if argument and source.get("split") and source["split"] != "train":
+        words += ["--split", str(source["split"])]
+    if name != BASELINE:
+        words += ["--sampler", str(settings.get("sampler") or name)]
+    options = [("profile", "--profile"), ("num_paths", "--num-paths"), ("num_samples", "--num-samples"),
+               ("seed", "--seed"), ("time_limit", "--time-limit"), ("max_lines", "--max-lines")]
+    for field, flag in options:
+        value = settings.get(field)
+        if value is not None:
+            words += [flag, f"{value:g}" if isinstance(value, float) else str(value)]
+    return shlex.join(words)
+
+
+def _config_view(dataset: DatasetFolder, name: str) -> dict:
+    """What the template shows about one config; every key is present, ``None`` where unknown."""
+    from hub_tools.linters import PROFILES
+
+    settings = dataset.config_settings(name)
+    stats = _dict(settings.get("stats"))
+    sampler = dataset.sampler(name)
+    profile = settings.get("profile") if sampler == "lintseq" else None
+    skipped = {reason: count for reason, count in _dict(stats.get("skipped")).items() if count}
+    examples = [row for row in stats.get("skipped_rows") or [] if isinstance(row, dict)][:5]
+    return {
+        "name": name,
+        "sampler": sampler,
+        "is_baseline": sampler is None,
+        "default": name == dataset.default_config,
+        "rows": dataset.num_rows(name),
+        "num_shards": len(dataset.configs[name]),
+        "profile": profile,
+        "profile_description": PROFILES[profile].description if profile in PROFILES else None,
+        "num_paths": settings.get("num_paths"),
+        "num_samples": settings.get("num_samples"),
+        "seed": settings.get("seed"),
+        "time_limit": settings.get("time_limit"),
+        "lintseq": _dict(settings.get("lintseq")) if sampler else {},
+        "source": _dict(settings.get("source")),
+        "source_rows": stats.get("source_rows"),
+        "programs": stats.get("programs"),
+        "skipped": skipped,
+        "skipped_total": sum(skipped.values()),
+        "skipped_examples": examples,
+        "edits_per_program": _summary(stats.get("edits_per_program")),
+        "lines_per_edit": _summary(stats.get("lines_per_edit")),
+        "seconds": stats.get("seconds"),
+        "workers": stats.get("workers"),
+        "command": generate_command(dataset.path.name, name, settings) if settings else None,
+    }
+
+
+def _license(dataset: DatasetFolder) -> str:
+    for name in dataset.configs:
+        source = _dict(dataset.config_settings(name).get("source"))
+        if isinstance(source.get("license"), str) and source["license"]:
+            return source["license"]
+        # Folders written before sources recorded a licence: the built-in corpus is HumanEval's (MIT).
+        if str(source.get("name", "")).startswith("humaneval (built-in"):
+            return "mit"
+    return "other"
+
+
+def render_dataset_card(output_dir: str | Path, *, repo_id: str | None = None, pretty_name: str | None = None,
+                        license: str | None = None) -> str:
+    """Render the dataset card of a generated folder and return its text (YAML header and body).
+
+    Args:
+        output_dir: the folder written by ``lintseq generate``.
+        repo_id: the Hub id the card's loading examples use (default: ``<your-username>/<folder name>``).
+        pretty_name: the card's title (default: from the folder name).
+        license: the data's licence id; by default the source's recorded licence (MIT for the built-in
+            HumanEval corpus), else ``"other"``.
+
+    Returns:
+        The card text, ready to be written as ``README.md``.
+
+    Raises:
+        UserError: the folder has no ``data/<config>/*.parquet`` files.
+
+    Example:
+
+    >>> card = render_dataset_card("lintseq-humaneval")  # doctest: +SKIP
+    >>> card.splitlines()[0]  # doctest: +SKIP
+    '---'
+    """
+    from huggingface_hub import DatasetCard, DatasetCardData
+
+    from hub_tools.package_data import shipped_folder
+
+    dataset = DatasetFolder.open(output_dir)
+    configs = [_config_view(dataset, name) for name in dataset.configs]
+    pretty_name = pretty_name or f"LintSeq edit sequences: {dataset.path.resolve().name}"
+    yaml_configs = []
+    for config in configs:
+        entry = {"config_name": config["name"],
+                 "data_files": [{"split": "train", "path": f"data/{config['name']}/train-*"}]}
+        if config["default"]:
+            entry["default"] = True
+        yaml_configs.append(entry)
+    card_data = DatasetCardData(
+        license=license or _license(dataset),
+        task_categories=["text-generation"],
+        tags=list(TAGS),
+        pretty_name=pretty_name,
+        size_categories=[size_category(max(config["rows"] for config in configs))],
+        configs=yaml_configs,
+    )
+    card = DatasetCard.from_template(
+        card_data,
+        template_path=str(shipped_folder("dataset_cards") / TEMPLATE),
+        repo_id=repo_id or f"<your-username>/{dataset.path.resolve().name}",
+        configs=configs,
+        default_config=dataset.default_config,
+        sampler_configs=[config for config in configs if not config["is_baseline"]],
+        versions=_dict(dataset.settings.get("versions")),
+        generator_version=dataset.settings.get("hub_tools_version") or __version__,
+        citation=CITATION,
+    )
+    return str(card)
+
+
+def write_dataset_card(output_dir: str | Path, **options) -> Path:
+    """Render the card (see :func:`render_dataset_card` for ``options``) and write it as ``README.md``.
+
+    Returns:
+        The path of the written ``README.md``.
+    """
+    path = Path(output_dir) / "README.md"
+    text = render_dataset_card(output_dir, **options)
+    # Write then rename: a card is never left half-written, and an old card survives a failed render.
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+    return path
