@@ -38,7 +38,7 @@ from hub_tools.training.environment import check_environment
 DATA_FIELDS_OF_SFT_CONFIG = frozenset({
     "max_length", "packing", "packing_strategy", "padding_free", "pad_to_multiple_of", "eval_packing",
     "dataset_text_field", "dataset_num_proc", "dataset_kwargs", "shuffle_dataset", "eos_token",
-    "completion_only_loss", "truncation_mode",
+    "truncation_mode",
 })
 
 
@@ -136,9 +136,15 @@ def _closest(key: str, candidates: Any) -> str:
     return f"did you mean {matches[0]!r}?" if matches else "see 'lintseq train --help' for the valid keys"
 
 
+class _TrainArgumentParser(TrlParser):
+    def error(self, message: str):
+        # argparse prints the whole usage (hundreds of options here) before its message; one line is enough.
+        raise UserError(f"{message} (see 'lintseq train --help')")
+
+
 def build_parser() -> TrlParser:
     """TRL's parser over the three dataclasses of ``lintseq train``."""
-    return TrlParser((DataConfig, LintSeqSFTConfig, ModelConfig), prog="lintseq train")
+    return _TrainArgumentParser((DataConfig, LintSeqSFTConfig, ModelConfig), prog="lintseq train")
 
 
 def parse_train_arguments(

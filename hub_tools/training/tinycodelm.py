@@ -59,6 +59,32 @@ PRESETS: dict[str, TinyCodeLMConfig] = {
 VOCABULARY_MULTIPLE = 64
 
 
+def olmo_config(preset: TinyCodeLMConfig, *, vocab_size: int, bos_token_id: int | None, eos_token_id: int | None,
+                pad_token_id: int | None):
+    """The `transformers.OlmoConfig` of a preset for a vocabulary of ``vocab_size`` tokens.
+
+    Example:
+        >>> olmo_config(PRESETS["tinycodelm-150m"], vocab_size=50304, bos_token_id=0, eos_token_id=0,
+        ...             pad_token_id=1).num_hidden_layers
+        12
+    """
+    from transformers import OlmoConfig
+
+    return OlmoConfig(
+        vocab_size=vocab_size,
+        hidden_size=preset.hidden_size,
+        intermediate_size=preset.intermediate_size,
+        num_hidden_layers=preset.num_hidden_layers,
+        num_attention_heads=preset.num_attention_heads,
+        num_key_value_heads=preset.num_attention_heads,
+        max_position_embeddings=preset.max_position_embeddings,
+        tie_word_embeddings=preset.tie_word_embeddings,
+        bos_token_id=bos_token_id,
+        eos_token_id=eos_token_id,
+        pad_token_id=pad_token_id,
+    )
+
+
 def build_model(preset: TinyCodeLMConfig, tokenizer: PreTrainedTokenizerBase, *, seed: int = 0) -> PreTrainedModel:
     """A randomly initialised ``OlmoForCausalLM`` of the preset's size for ``tokenizer``.
 
@@ -77,22 +103,11 @@ def build_model(preset: TinyCodeLMConfig, tokenizer: PreTrainedTokenizerBase, *,
         'olmo'
     """
     import torch
-    from transformers import GenerationConfig, OlmoConfig, OlmoForCausalLM
+    from transformers import GenerationConfig, OlmoForCausalLM
 
     vocab_size = -(-len(tokenizer) // VOCABULARY_MULTIPLE) * VOCABULARY_MULTIPLE
-    config = OlmoConfig(
-        vocab_size=vocab_size,
-        hidden_size=preset.hidden_size,
-        intermediate_size=preset.intermediate_size,
-        num_hidden_layers=preset.num_hidden_layers,
-        num_attention_heads=preset.num_attention_heads,
-        num_key_value_heads=preset.num_attention_heads,
-        max_position_embeddings=preset.max_position_embeddings,
-        tie_word_embeddings=preset.tie_word_embeddings,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-    )
+    config = olmo_config(preset, vocab_size=vocab_size, bos_token_id=tokenizer.bos_token_id,
+                         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
     # A private generator (not the global seed) so building a model never changes the caller's random state.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

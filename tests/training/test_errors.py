@@ -1,0 +1,88 @@
+"""The mistakes users make with ``lintseq train``: each is one line on stderr and exit code 2, no traceback."""
+
+from __future__ import annotations
+
+import pytest
+
+from hub_tools.errors import UserError
+from hub_tools.training.arguments import DataConfig
+from hub_tools.training.data import load_training_dataset
+from hub_tools.training.environment import check_deepspeed, check_model_path, check_precision
+
+
+def assert_one_line_error(result, *fragments):
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("lintseq train: error:")]
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def test_dataset_without_prompt_completion_names_the_columns_and_the_configs(cli, tiny_model, edit_dataset):
+    result = cli("train", "--config", "tiny-lintseq", "--model_name_or_path", str(tiny_model),
+                 "--dataset_name", str(edit_dataset), "--dataset_config", "raw", "--output_dir", "unused")
+    assert_one_line_error(result, "no prompt/completion column", "found id, instruction, program",
+                          "lintseq, random, baseline")
+
+
+def test_unknown_dataset_config_and_missing_folder(tiny_model, edit_dataset, tmp_path):
+    with pytest.raises(UserError, match="has no config 'ranom'"):
+        load_training_dataset(DataConfig(dataset_name=str(edit_dataset), dataset_config="ranom"))
+    with pytest.raises(UserError, match="does not exist; write one with 'lintseq generate"):
+        load_training_dataset(DataConfig(dataset_name=str(tmp_path / "nowhere")))
+    with pytest.raises(UserError, match="no training data"):
+        load_training_dataset(DataConfig(dataset_name=None))
+
+
+def test_unknown_recipe_key_from_the_command_line(cli, tmp_path):
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("model:\n  model_name_or_path: x\ntrainer:\n  warmup_ratio: 0.001\n")
+    result = cli("train", "--config", str(recipe))
+    assert_one_line_error(result, "unknown key 'warmup_ratio' in section 'trainer'")
+
+
+def test_model_path_that_does_not_exist(cli, edit_dataset, tmp_path):
+    missing = tmp_path / "models" / "nothing-here"
+    result = cli("train", "--config", "tiny-lintseq", "--model_name_or_path", str(missing),
+                 "--dataset_name", str(edit_dataset))
+    assert_one_line_error(result, f"model path {missing} does not exist", "lintseq init-model")
+    with pytest.raises(UserError, match="no model given"):
+        check_model_path(None)
+    check_model_path("org/a-hub-model")  # a Hub id is checked when it is loaded, not here
+
+
+def test_hub_model_that_cannot_be_reached_is_one_line(cli, edit_dataset):
+    # conftest points HF_ENDPOINT at a closed port: the Hub cannot answer.
+    result = cli("train", "--config", "tiny-lintseq", "--model_name_or_path", "someone/no-such-model",
+                 "--dataset_name", str(edit_dataset), env={"HF_HUB_OFFLINE": "1"})
+    assert_one_line_error(result, "someone/no-such-model")
+
+
+@pytest.mark.skipif("__import__('torch').cuda.is_available()", reason="this machine supports bf16")
+def test_bf16_on_a_machine_without_support(cli, tiny_model, edit_dataset):
+    result = cli("train", "--config", "tiny-lintseq", "--model_name_or_path", str(tiny_model),
+                 "--dataset_name", str(edit_dataset), "--use_cpu", "false", "--bf16", "true")
+    assert_one_line_error(result, "bf16 is on", "no GPU", "--bf16 false")
+    with pytest.raises(UserError, match="bf16"):
+        check_precision({"bf16": None, "fp16": False, "use_cpu": False})  # TRL's default is bf16
+    check_precision({"bf16": True, "use_cpu": True})
+    check_precision({"bf16": False, "use_cpu": False})
+
+
+def test_deepspeed_asked_but_not_installed(cli, tiny_model, edit_dataset, tmp_path):
+    # A real interpreter on which DeepSpeed is missing: a None entry in sys.modules is how Python marks a
+    # module as not importable (`import` raises, `importlib.util.find_spec` returns None).
+    (tmp_path / "sitecustomize.py").write_text("import sys\nsys.modules['deepspeed'] = None\n")
+    config = tmp_path / "ds.json"
+    config.write_text('{"zero_optimization": {"stage": 3}}')
+    result = cli("train", "--config", "tiny-lintseq", "--model_name_or_path", str(tiny_model),
+                 "--dataset_name", str(edit_dataset), "--deepspeed", str(config), env={"PYTHONPATH": str(tmp_path)})
+    assert_one_line_error(result, "DeepSpeed is asked for", "pip install 'hub-tools[deepspeed]'")
+
+
+def test_deepspeed_config_file_that_does_not_exist(tmp_path):
+    pytest.importorskip("deepspeed")
+    with pytest.raises(UserError, match="no such DeepSpeed config file"):
+        check_deepspeed({"deepspeed": str(tmp_path / "ds.json")})
+    check_deepspeed({"deepspeed": None})
