@@ -1,0 +1,232 @@
+"""``lintseq generate`` end to end: layout, load_dataset round trip, determinism, resume, bad input."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import datasets
+import pyarrow.parquet as pq
+import pytest
+
+from hub_tools.datagen.builder import LintSeqBuilder
+from hub_tools.datagen.engine import Engine
+from hub_tools.datagen.rows import GenerationConfig
+from hub_tools.datagen.sources import Source
+from hub_tools.lintseq import apply_diffs, format_completion, format_prompt, normalize_program
+
+
+def generate(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "hub_tools.cli", "generate", *args, "--no-progress"]
+    result = subprocess.run(command, capture_output=True, text=True, **kwargs)
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+@pytest.fixture(scope="module")
+def source_file(tmp_path_factory, humaneval_corpus, stdlib_corpus) -> Path:
+    """60 real programs with instructions, as JSON Lines."""
+    path = tmp_path_factory.mktemp("source") / "programs.jsonl"
+    rows = [{"instruction": f"Task {i}: write the code.", "response": f"```python\n{program}\n```"}
+            for i, program in enumerate(humaneval_corpus[:40] + stdlib_corpus[:20])]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+@pytest.fixture(scope="module")
+def two_worker_run(source_file, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("run") / "two"
+    generate(str(source_file), "--output-dir", str(out), "--num-paths", "2", "--workers", "2")
+    return out
+
+
+def load(folder: Path, *args, **kwargs):
+    """load_dataset with a cache of its own: datasets keys local folders on names and modification times,
+    so two folders written in the same second by different tests could share a cache entry."""
+    return datasets.load_dataset(str(folder), *args, cache_dir=str(folder.parent / f".cache-{folder.name}"), **kwargs)
+
+
+def shard_bytes(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted((folder / "data").rglob("*.parquet"))}
+
+
+def test_layout_and_load_dataset_round_trip(two_worker_run, source_file):
+    out = two_worker_run
+    assert (out / "README.md").is_file() and (out / "lintseq_config.json").is_file()
+    assert not (out / ".lintseq-work").exists()
+    assert sorted(p.name for p in (out / "data").iterdir()) == ["baseline", "lintseq"]
+    assert [p.name for p in (out / "data" / "lintseq").iterdir()] == ["train-00000-of-00001.parquet"]
+
+    dataset = load(out, split="train")
+    baseline = load(out, "baseline", split="train")
+    assert len(dataset) == 120 and len(baseline) == 60
+    for row in dataset:
+        assert apply_diffs(row["edit_path"]) == row["program"]
+        assert row["completion"] == format_completion(row["edit_path"])
+        assert row["prompt"] == format_prompt(row["instruction"])
+        assert row["num_edits"] == len(row["edit_path"]) and row["sampler"] == "lintseq"
+        assert "```" not in row["program"]  # markdown stripped
+    assert all(row["completion"] == row["program"] for row in baseline)
+    streamed = list(load(out, split="train", streaming=True))
+    assert streamed == list(dataset)
+
+    manifest = json.loads((out / "lintseq_config.json").read_text())
+    stats = manifest["configs"]["lintseq"]["stats"]
+    assert stats["rows"] == 120 and stats["programs"] == 60 and stats["skipped"] == {}
+    assert manifest["configs"]["lintseq"]["num_paths"] == 2 and manifest["default_config"] == "lintseq"
+    assert manifest["versions"]["pylint"]
+
+
+def test_one_and_two_workers_write_identical_bytes(two_worker_run, source_file, tmp_path):
+    out = tmp_path / "one"
+    generate(str(source_file), "--output-dir", str(out), "--num-paths", "2", "--workers", "1")
+    assert shard_bytes(out) == shard_bytes(two_worker_run)
+
+
+def test_killed_run_resumes_to_the_same_result(two_worker_run, source_file, tmp_path, monkeypatch):
+    out = tmp_path / "killed"
+    monkeypatch.setattr("hub_tools.datagen.engine.CHUNK_SIZE", 8)  # for the reference run below
+    command = [sys.executable, "-c",
+               "import sys, hub_tools.datagen.engine as e; e.CHUNK_SIZE = 8; from hub_tools.cli import main; "
+               "sys.exit(main(sys.argv[1:]))",
+               "generate", str(source_file), "--output-dir", str(out), "--num-paths", "2", "--no-progress"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    parts = out / ".lintseq-work" / "lintseq"
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(parts.glob("part-*.json"))) < 2:
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    finished_before = len(list(parts.glob("part-*.json")))
+    assert 2 <= finished_before < 8, "the run was not killed mid-way"
+    # The same command finishes the job from the saved parts.
+    result = subprocess.run(command, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    expected = tmp_path / "expected"
+    Engine(Source(str(source_file)), expected, GenerationConfig(num_paths=2), progress=False).run()
+    assert shard_bytes(out) == shard_bytes(expected)
+    rows = load(out, split="train")
+    assert len(rows) == 120 and len({(r["id"], r["path_index"]) for r in rows}) == 120
+
+
+def test_another_sampler_adds_its_config(two_worker_run, tmp_path, source_file):
+    out = tmp_path / "both"
+    generate(str(source_file), "--output-dir", str(out))
+    generate(str(source_file), "--output-dir", str(out), "--sampler", "random")
+    assert sorted(p.name for p in (out / "data").iterdir()) == ["baseline", "lintseq", "random"]
+    assert len(load(out, "random", split="train")) == 60
+    assert load(out, split="train")[0]["sampler"] == "lintseq"  # default unchanged
+    manifest = json.loads((out / "lintseq_config.json").read_text())
+    assert list(manifest["configs"]) == ["lintseq", "random", "baseline"]
+
+
+def test_bad_rows_are_skipped_with_reason_and_location(tmp_path, humaneval_corpus):
+    good = [{"instruction": f"Task {i}", "response": program} for i, program in enumerate(humaneval_corpus[:5])]
+    lines = [json.dumps(good[0]).encode(),
+             b'{"instruction": "broken json", "response": ',
+             json.dumps({"instruction": "bad bytes", "response": "x = 1"}).encode().replace(b"x = 1", b"x = \xff"),
+             json.dumps({"instruction": "no code field"}).encode(),
+             json.dumps({"instruction": "number", "response": 42}).encode(),
+             json.dumps(good[1]).encode(),
+             json.dumps({"instruction": "empty", "response": ""}).encode(),
+             json.dumps({"instruction": "comments", "response": "# just a comment\n\n# and another"}).encode(),
+             json.dumps({"instruction": "syntax", "response": "def f(:\n    pass"}).encode(),
+             json.dumps({"instruction": "long", "response": "\n".join(f"v{i} = {i}" for i in range(3000))}).encode(),
+             json.dumps({"instruction": "wide", "response": "x = '" + "a" * 5000 + "'"}).encode(),
+             json.dumps([1, 2, 3]).encode(),
+             json.dumps(good[2]).encode(),
+             json.dumps(good[3]).encode(),
+             json.dumps(good[4]).encode()]
+    source = tmp_path / "messy.jsonl"
+    source.write_bytes(b"\n".join(lines) + b"\n")
+    out = tmp_path / "out"
+    result = generate(str(source), "--output-dir", str(out))
+    assert "skipped 10 rows" in result.stdout
+    manifest = json.loads((out / "lintseq_config.json").read_text())
+    stats = manifest["configs"]["lintseq"]["stats"]
+    assert stats["skipped"] == {"invalid_json": 1, "invalid_utf8": 1, "missing_field": 1, "non_string_field": 1,
+                                "no_code": 2, "syntax_error": 1, "too_long": 1, "line_too_long": 1,
+                                "not_an_object": 1}
+    locations = {entry["location"] for entry in stats["skipped_rows"]}
+    assert {"messy.jsonl:2", "messy.jsonl:3", "messy.jsonl:9"} <= locations
+    rows = load(out, split="train")
+    assert sorted(rows["instruction"]) == sorted(row["instruction"] for row in good)
+
+
+def test_time_limit_skips_a_program_and_the_run_goes_on(tmp_path, humaneval_corpus):
+    config = GenerationConfig(time_limit=1e-6)
+    source = tmp_path / "slow.jsonl"
+    source.write_text(json.dumps({"instruction": "t", "response": humaneval_corpus[0]}) + "\n")
+    summary = Engine(Source(str(source)), tmp_path / "out", config, progress=False).run()
+    assert summary.skipped == {"time_limit": 1} and summary.rows == 0
+
+
+@pytest.mark.parametrize("suffix", [".json", ".parquet", ".csv"])
+def test_other_source_formats_and_field_detection(tmp_path, humaneval_corpus, suffix):
+    rows = [{"problem": f"Task {i}", "solution": program, "extra": i} for i, program in enumerate(humaneval_corpus[:4])]
+    path = tmp_path / f"source{suffix}"
+    datasets.Dataset.from_list(rows).to_pandas().pipe(
+        lambda frame: {".json": lambda: path.write_text(json.dumps(rows)),
+                       ".parquet": lambda: frame.to_parquet(path),
+                       ".csv": lambda: frame.to_csv(path, index=False)}[suffix]()
+    )
+    out = tmp_path / "out"
+    result = generate(str(tmp_path), "--output-dir", str(out))  # the folder holding the file
+    assert "prompt field 'problem', code field 'solution' (detected)" in result.stderr
+    loaded = load(out, split="train")
+    assert sorted(loaded["program"]) == sorted(normalize_program(program) for program in humaneval_corpus[:4])
+
+
+@pytest.mark.parametrize(("setup", "args", "message"), [
+    (None, ["missing.jsonl"], "no such file"),
+    ("jsonl", ["{source}", "--code-field", "nope"], "no field 'nope'"),
+    ("odd", ["{source}"], "cannot tell which fields"),
+    ("foreign", ["{source}"], "holds no generated dataset"),
+    ("jsonl", ["{source}", "--num-paths", "0"], "--num-paths must be at least 1"),
+])
+def test_user_errors_are_one_line_with_exit_code_2(tmp_path, setup, args, message):
+    source = tmp_path / "source.jsonl"
+    out = tmp_path / "out"
+    if setup in ("jsonl", "foreign"):
+        source.write_text(json.dumps({"instruction": "t", "response": "x = 1"}) + "\n")
+    if setup == "odd":
+        source.write_text(json.dumps({"a": "t", "b": "x = 1"}) + "\n")
+    if setup == "foreign":
+        out.mkdir()
+        (out / "notes.txt").write_text("mine")
+    arguments = [arg.format(source=source) for arg in args]
+    result = generate(*arguments, "--output-dir", str(out), check=False, cwd=tmp_path)
+    assert result.returncode == 2
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert message in last_line and last_line.startswith("lintseq generate: error:")
+    assert "Traceback" not in result.stderr
+    if setup == "foreign":
+        assert (out / "notes.txt").read_text() == "mine"
+
+
+def test_num_samples_is_a_deterministic_subset(source_file, tmp_path):
+    first, second = tmp_path / "a", tmp_path / "b"
+    generate(str(source_file), "--output-dir", str(first), "--num-samples", "7", "--sampler", "random")
+    generate(str(source_file), "--output-dir", str(second), "--num-samples", "7", "--sampler", "random")
+    assert shard_bytes(first) == shard_bytes(second)
+    assert len(pq.read_table(first / "data" / "baseline").to_pylist()) == 7
+
+
+def test_builder_gives_the_cli_rows(two_worker_run, source_file, tmp_path):
+    builder = LintSeqBuilder(config_name="lintseq", source=str(source_file), num_paths=2, cache_dir=str(tmp_path))
+    builder.download_and_prepare(num_proc=1)
+    built = builder.as_dataset(split="train")
+    written = load(two_worker_run, split="train")
+
+    def key(row):
+        return row["row_index"], row["path_index"]
+
+    assert sorted(built, key=key) == sorted(written, key=key)
+    baseline = LintSeqBuilder(config_name="baseline", source=str(source_file), cache_dir=str(tmp_path))
+    baseline.download_and_prepare()
+    assert sorted(baseline.as_dataset(split="train")["program"]) == sorted(
+        load(two_worker_run, "baseline", split="train")["program"])
