@@ -55,17 +55,6 @@ def _config_order(name: str) -> tuple[int, str]:
 
 
 def _write_card(output_dir: Path) -> None:
-    try:
-        from hub_tools.datagen.card import write_dataset_card
-    except ImportError:  # TEMPORARY until the card module lands
-        import json
+    from hub_tools.datagen.card import write_dataset_card
 
-        manifest = json.loads((output_dir / "lintseq_config.json").read_text())
-        lines = ["---", "configs:"]
-        for name in manifest["configs"]:
-            lines += [f"- config_name: {name}", "  data_files:", "  - split: train", f"    path: data/{name}/train-*"]
-            if name == manifest["default_config"]:
-                lines.append("  default: true")
-        (output_dir / "README.md").write_text("\n".join([*lines, "---", ""]))
-        return
     write_dataset_card(output_dir)
