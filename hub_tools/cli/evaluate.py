@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     execution.add_argument("--timeout", type=float, default=3.0, help="seconds per program (default: 3)")
     execution.add_argument("--memory-limit-mb", type=int, default=1024,
                            help="address-space limit per program (default: 1024)")
-    execution.add_argument("--workers", type=int, default=None, help="programs run at once (default: CPU cores)")
+    execution.add_argument("--workers", type=int, default=None, help="programs run at once (default: twice the CPU cores)")
     return parser
 
 

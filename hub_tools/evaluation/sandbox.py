@@ -1,7 +1,7 @@
 """Run untrusted programs in parallel, each in its own sandboxed process, and collect one verdict per program.
 
-The evaluator starts one worker per core (``sandbox_worker.py``, a standard-library script with a clean
-environment: no tokens, no model in memory). A worker forks a fresh process for every program, so one
+The evaluator starts a pool of workers (``sandbox_worker.py``, a standard-library script with a clean
+environment: no tokens, no model in memory; twice the cores by default). A worker forks a fresh process for every program, so one
 program's crash, hang, memory bomb or ``sys.exit`` ends only that process; if a worker itself stops, its
 current program is reported as an error and a new worker takes over. Every program gets exactly one result.
 
@@ -9,9 +9,11 @@ What is guaranteed, and what is not:
 
 - **Time**: a wall-clock limit per program, enforced with SIGKILL (plus a CPU-time limit as backup).
 - **Memory, file size**: ``RLIMIT_AS`` and ``RLIMIT_FSIZE``; an allocation past the limit raises MemoryError.
-- **Processes**: fork, exec, spawn and subprocess are disabled in the program; where the kernel allows it
-  (root, or unprivileged user namespaces) each program runs in its own PID namespace, so it cannot see or
-  signal any other process and everything it starts dies with it; ``RLIMIT_NPROC`` bounds non-root users.
+- **Processes**: fork, exec, spawn and subprocess are disabled in the program, and it runs in a new session
+  whose whole process group is killed when it ends. Where the kernel allows it (root, or unprivileged user
+  namespaces) each worker is process 1 of its own PID namespace: its programs cannot see or signal the
+  evaluator or any other process outside, cannot signal the worker, and anything they leave behind is
+  killed before the next program starts. ``RLIMIT_NPROC`` also bounds non-root users.
 - **Network**: socket creation is disabled; where the kernel allows it the workers also live in a network
   namespace with no usable interface (not even loopback).
 - **Files**: each program works in a throw-away directory; writing, deleting, renaming or changing the
@@ -53,7 +55,8 @@ class SandboxConfig:
         memory_limit_mb: address-space limit of each program's process.
         file_size_limit_mb: largest file a program may write.
         max_processes: processes (and threads) a program may add to the user's running ones (non-root only).
-        workers: programs run at the same time; defaults to the number of CPU cores.
+        workers: programs run at the same time; defaults to twice the CPU cores, because a test program
+            spends much of its short life in process start, exit and clean-up rather than on a CPU.
         isolate_network: put the workers in a network namespace where the kernel allows it.
         isolate_processes: run each program in its own PID namespace where the kernel allows it.
 
@@ -80,7 +83,7 @@ class SandboxConfig:
 
     @property
     def worker_count(self) -> int:
-        return self.workers or os.cpu_count() or 1
+        return self.workers or 2 * (os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)

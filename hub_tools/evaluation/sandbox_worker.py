@@ -8,13 +8,12 @@ threads). It then serves jobs over its pipes, one JSON object per line:
 - for each ``{"id": ..., "program": "..."}`` read from stdin it writes
   ``{"id": ..., "status": "passed|failed|timed_out|error", "reason": "...", "duration": seconds}``.
 
-Each program runs in a forked process that: starts a new session (so the evaluator's terminal signals and a
-``killpg`` of its own group reach nobody else), lives in a fresh PID namespace where the kernel allows it (it
-can neither see nor signal any process outside, and when it ends every process it started ends too), shares
-this worker's network namespace (no interface but a downed loopback, where the kernel allows it), works in a
-throw-away directory, runs under memory / file-size / CPU / process limits, and has the destructive parts of
-the standard library replaced by functions that raise ``SandboxViolation``. The wall-clock limit is enforced
-from here with SIGKILL, so a hang costs exactly its time limit.
+Where the kernel allows it (root, or unprivileged user namespaces), this worker first moves into a network
+namespace of its own (no interface but a downed loopback) and becomes process 1 of a new PID namespace.
+Each program then runs in a forked process that starts a new session (so a ``killpg`` reaches only its
+own group), works in a throw-away directory, runs under memory / file-size / CPU / process limits, and
+has the destructive parts of the standard library replaced by functions that raise ``SandboxViolation``.
+The wall-clock limit is enforced from here with SIGKILL, so a hang costs exactly its time limit.
 
 The Python-level guards stop accidents (a model that writes ``os.system("rm ...")`` or an endless fork loop);
 they are not a boundary against code written to escape them. The namespaces are kernel-enforced.
@@ -64,36 +63,62 @@ def _load_libc():
         return None
 
 
+def _enter_user_and_network_namespaces(libc) -> bool:
+    """Without privileges: a user namespace (mapping our own ids) grants the right to a network namespace."""
+    user_id, group_id = os.getuid(), os.getgid()
+    if libc.unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0:
+        return False
+    # The id maps keep the real user and group as owners of the files the programs create; without them
+    # no file could be created at all.
+    for name, content in (("setgroups", "deny"), ("uid_map", f"{user_id} {user_id} 1"),
+                          ("gid_map", f"{group_id} {group_id} 1")):
+        with contextlib.suppress(OSError), open(f"/proc/self/{name}", "w") as handle:
+            handle.write(content)
+    return os.getuid() == user_id and os.getgid() == group_id
+
+
 def _enter_network_namespace(libc) -> bool:
     """Move this worker (and so every program it starts) into a network namespace of its own."""
     if libc is None:
         return False
     if libc.unshare(CLONE_NEWNET) == 0:
         return True
-    # Without privileges, a user namespace grants the right to create the network namespace. The id maps
-    # keep the real user and group as owners of the files the programs create.
-    user_id, group_id = os.getuid(), os.getgid()
-    if libc.unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0:
+    # A namespace cannot be left once entered: try the unprivileged route in a throw-away child first.
+    probe = os.fork()
+    if probe == 0:
+        os._exit(0 if _enter_user_and_network_namespaces(libc) else 1)
+    if _exit_code_of(probe) != 0:
         return False
-    for name, content in (("setgroups", "deny"), ("uid_map", f"{user_id} {user_id} 1"),
-                          ("gid_map", f"{group_id} {group_id} 1")):
-        try:
-            with open(f"/proc/self/{name}", "w") as handle:
-                handle.write(content)
-        except OSError:
+    return _enter_user_and_network_namespaces(libc)
+
+
+def _become_pid_namespace_init(libc) -> bool:
+    """Become process 1 of a new PID namespace in which every program of this worker will run.
+
+    The process the evaluator started stays outside as a relay: it waits for the namespace's process 1 (a
+    fork of it, which goes on serving the pipes) and exits with its exit code. Programs then see no process
+    outside the namespace, and from inside it nothing can signal process 1, so no program can stop this
+    worker. One namespace per worker rather than per program: a namespace costs two more forks.
+    """
+    if libc is None or libc.unshare(CLONE_NEWPID) != 0:
+        return False
+    child = os.fork()
+    if child != 0:
+        os._exit(_exit_code_of(child))
+    # If the relay is killed (the evaluator stopping this worker), the namespace ends with it.
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    return os.getpid() == 1
+
+
+def _reap_strays() -> None:
+    """As process 1 of the namespace: end and collect any process a program left behind."""
+    if os.getpid() != 1:
+        return  # kill(-1) outside a namespace of our own would reach every process of the user
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(-1, signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError):
+        while os.waitpid(-1, os.WNOHANG)[0]:
             pass
-    return True
-
-
-def _pid_namespace_works(libc) -> bool:
-    """Probe once whether a forked process may create a PID namespace (needs privileges or a user namespace)."""
-    if libc is None:
-        return False
-    pid = os.fork()
-    if pid == 0:
-        os._exit(0 if libc.unshare(CLONE_NEWPID) == 0 else 1)
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status) == 0
 
 
 def _running_tasks() -> int:
@@ -268,30 +293,17 @@ def _exit_code_of(pid: int) -> int:
     return os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
 
 
-def _launch(program: str, workdir: str, write_fd: int, limits: dict, libc, pid_namespace: bool) -> None:
-    """In the forked child: detach, optionally enter a PID namespace, run the program. Never returns."""
+def _launch(program: str, workdir: str, write_fd: int, limits: dict, libc) -> None:
+    """In the forked child: detach from everything the worker holds, then run the program. Never returns."""
     os.setsid()
     if libc is not None:
-        # If this worker is killed, its programs die with it instead of running on unwatched.
+        # If this worker is killed, its program dies with it instead of running on unwatched.
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     null = os.open(os.devnull, os.O_RDWR)
     for descriptor in (0, 1, 2):
         os.dup2(null, descriptor)
     os.closerange(3, write_fd)
     os.closerange(write_fd + 1, 65536)
-    if pid_namespace and libc.unshare(CLONE_NEWPID) == 0:
-        init = os.fork()
-        if init == 0:
-            # Process 1 of the new namespace. The kernel ignores the signals process 1 sends itself (a
-            # crash raised with raise() would go unnoticed), so the program runs as process 2 under it.
-            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-            child = os.fork()
-            if child == 0:
-                _run_program(program, workdir, write_fd, limits)
-            os.close(write_fd)
-            os._exit(_exit_code_of(child))
-        os.close(write_fd)
-        os._exit(_exit_code_of(init))
     _run_program(program, workdir, write_fd, limits)
 
 
@@ -331,8 +343,7 @@ def _kill_group(pid: int) -> None:
             kill(pid, signal.SIGKILL)
 
 
-def _verdict(message: bytes, timed_out: bool, exit_code: int | None, pid_namespace: bool,
-             limits: dict) -> tuple[str, str]:
+def _verdict(message: bytes, timed_out: bool, exit_code: int | None, limits: dict) -> tuple[str, str]:
     line = message.split(b"\n", 1)[0]
     if line:
         try:
@@ -342,11 +353,7 @@ def _verdict(message: bytes, timed_out: bool, exit_code: int | None, pid_namespa
             return "error", "the program wrote over the sandbox's report channel"
     if timed_out:
         return "timed_out", f"timed out after {limits['timeout']:g} s"
-    signal_number = None
-    if exit_code is not None and exit_code < 0:
-        signal_number = -exit_code
-    elif pid_namespace and exit_code is not None and exit_code > 128:
-        signal_number = exit_code - 128
+    signal_number = -exit_code if exit_code is not None and exit_code < 0 else None
     if signal_number == signal.SIGXCPU:
         return "timed_out", f"CPU time limit reached ({limits['timeout']:g} s)"
     if signal_number == signal.SIGKILL:
@@ -358,7 +365,7 @@ def _verdict(message: bytes, timed_out: bool, exit_code: int | None, pid_namespa
     return "error", f"the program exited (code {exit_code}) before its tests finished"
 
 
-def run_job(program: str, limits: dict, base: str, libc, pid_namespace: bool) -> dict:
+def run_job(program: str, limits: dict, base: str, libc) -> dict:
     """Run one program in a fresh sandboxed process and return its verdict."""
     workdir = tempfile.mkdtemp(dir=base)
     read_fd, write_fd = os.pipe()
@@ -368,7 +375,7 @@ def run_job(program: str, limits: dict, base: str, libc, pid_namespace: bool) ->
     if pid == 0:
         try:
             os.close(read_fd)
-            _launch(program, workdir, write_fd, limits, libc, pid_namespace)
+            _launch(program, workdir, write_fd, limits, libc)
         finally:
             os._exit(LAUNCH_FAILED_EXIT_CODE)
     os.close(write_fd)
@@ -387,7 +394,8 @@ def run_job(program: str, limits: dict, base: str, libc, pid_namespace: bool) ->
     duration = time.monotonic() - start
     shutil.rmtree(workdir, ignore_errors=True)
     exit_code = os.waitstatus_to_exitcode(status) if status is not None else None
-    verdict, reason = _verdict(message, timed_out, exit_code, pid_namespace, limits)
+    _reap_strays()
+    verdict, reason = _verdict(message, timed_out, exit_code, limits)
     return {"status": verdict, "reason": reason, "duration": round(duration, 6)}
 
 
@@ -398,7 +406,7 @@ def main() -> None:
             __import__(name)
     libc = _load_libc()
     network = limits["isolate_network"] and _enter_network_namespace(libc)
-    pid_namespace = limits["isolate_processes"] and _pid_namespace_works(libc)
+    pid_namespace = limits["isolate_processes"] and _become_pid_namespace_init(libc)
     base = tempfile.mkdtemp(prefix="hub_tools-sandbox-")
     isolation = {"network": "namespace" if network else "sockets disabled",
                  "processes": "pid namespace" if pid_namespace else "process group"}
@@ -408,7 +416,7 @@ def main() -> None:
     try:
         for line in sys.stdin:
             job = json.loads(line)
-            result = run_job(job["program"], limits, base, libc, pid_namespace)
+            result = run_job(job["program"], limits, base, libc)
             result["id"] = job["id"]
             output.write(json.dumps(result) + "\n")
             output.flush()

@@ -17,6 +17,16 @@ def sandbox():
         yield pool
 
 
+@pytest.fixture(scope="session", params=["namespaces where allowed", "python guards only"])
+def each_sandbox(request):
+    """The sandbox with the kernel's namespaces (where it grants them) and without: both must contain."""
+    kernel = request.param == "namespaces where allowed"
+    config = SandboxConfig(timeout=1.5, memory_limit_mb=512, workers=2, isolate_network=kernel,
+                           isolate_processes=kernel)
+    with Sandbox(config) as pool:
+        yield pool
+
+
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory):
     """A from-scratch tiny OLMo checkpoint with an edit-sequence tokenizer (random weights: it scores ~0)."""
