@@ -127,7 +127,12 @@ def main(argv: list[str]) -> int:
         raise UserError(f"--output-dir {output_dir} is a file, not a folder")
     progress = sys.stderr.isatty()
     problems = _problems(arguments)
-    dataset_id = HUMANEVAL_DATASET_ID if arguments.benchmark == "humaneval" else arguments.dataset
+    dataset = {"dataset_id": HUMANEVAL_DATASET_ID}
+    if arguments.benchmark == "mbpp":
+        # A local copy has no Hub id: leave it unset (cards then name the original MBPP) and record the path.
+        local = Path(arguments.dataset).expanduser().exists()
+        dataset = {"dataset_id": None if local else arguments.dataset, "dataset_split": arguments.split,
+                   **({"dataset_path": str(arguments.dataset)} if local else {})}
     if arguments.model:
         rows, answers, settings = _sample(arguments, problems, output_dir, progress)
     else:
@@ -139,7 +144,7 @@ def main(argv: list[str]) -> int:
             print(f"note: the samples cover {len(attempted)} of {len(problems)} problems; pass@k is over those",
                   file=sys.stderr)
         problems = [problem for problem in problems if problem.task_id in attempted]
-    settings = {"benchmark": arguments.benchmark, "dataset_id": dataset_id, **settings}
+    settings = {"benchmark": arguments.benchmark, **dataset, **settings}
     evaluation = score_samples(problems, rows, sandbox=sandbox, k_values=k_values,
                                edit_sequence=arguments.edit_sequence, answers=answers, settings=settings,
                                progress=progress)

@@ -88,3 +88,20 @@ def test_importing_the_evaluation_package_loads_no_heavy_library():
             "assert not heavy, heavy")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_mbpp_from_a_local_file(tmp_path, capsys):
+    import colorsys
+    import inspect
+
+    row = {"task_id": 1, "text": "Write a function to convert RGB to YIQ.", "code": inspect.getsource(colorsys.rgb_to_yiq),
+           "test_list": [f"assert rgb_to_yiq(0.5, 0.25, 0.0) == {colorsys.rgb_to_yiq(0.5, 0.25, 0.0)!r}"]}
+    data = tmp_path / "mbpp.jsonl"
+    data.write_text(json.dumps(row) + "\n")
+    samples = tmp_path / "samples.jsonl"
+    samples.write_text(json.dumps({"task_id": "Mbpp/1", "completion": row["code"]}) + "\n")
+    assert main(["eval", "--samples", str(samples), "--benchmark", "mbpp", "--dataset", str(data), "--k", "1",
+                 "--output-dir", str(tmp_path / "out")]) == 0
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert metrics["benchmark"] == "mbpp" and metrics["pass_at_k"] == {"pass@1": 1.0}
+    assert metrics["dataset_id"] is None and metrics["dataset_path"] == str(data)
