@@ -20,6 +20,9 @@ What is guaranteed, and what is not:
   permissions of anything outside it is disabled. Reading is allowed (the workers' environment holds no
   secrets, and their ``HOME`` is the throw-away directory).
 
+``ctypes`` cannot be imported (it would reach the C library past every guard), so neither can libraries
+that load it at import, such as pandas or sympy; numpy and the standard library work.
+
 The Python-level guards stop accidents such as a generated ``shutil.rmtree("/")``; they are not a security
 boundary against code crafted to defeat them. For code from unknown sources, run the evaluation inside a
 container or VM as well. ``Sandbox.isolation`` reports which kernel isolation was obtained.

@@ -208,12 +208,14 @@ def _install_guard(root: str) -> None:
                  "spawnl", "spawnle", "spawnlp", "spawnlpe", "spawnvp", "spawnvpe", "removedirs", "renames",
                  "chmod", "lchmod", "fchmod", "chown", "lchown", "fchown", "chroot", "chdir", "fchdir", "setsid",
                  "setpgid", "setpgrp", "setuid", "setgid", "seteuid", "setegid", "setreuid", "setregid",
-                 "setresuid", "setresgid", "putenv", "unsetenv", "mkfifo", "mknod", "pidfd_open", "plock",
+                 "setresuid", "setresgid", "mkfifo", "mknod", "pidfd_open", "plock",
                  "register_at_fork"):
         if hasattr(os, name):
             setattr(os, name, disabled(f"os.{name}"))
-    for name in ("rmtree", "move", "chown"):
-        setattr(shutil_module, name, disabled(f"shutil.{name}"))
+    # Inside its own directory a program may clean up (tempfile.TemporaryDirectory uses rmtree).
+    shutil_module.rmtree = confined("shutil.rmtree", shutil_module.rmtree)
+    shutil_module.move = confined("shutil.move", shutil_module.move, positions=(0, 1))
+    shutil_module.chown = disabled("shutil.chown")
     for name in ("Popen", "run", "call", "check_call", "check_output", "getoutput", "getstatusoutput"):
         setattr(subprocess, name, disabled(f"subprocess.{name}"))
     import _posixsubprocess

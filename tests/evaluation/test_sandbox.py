@@ -65,7 +65,9 @@ def _hostile_programs(canary, port) -> dict[str, tuple[str, str, str]]:
         "pathlib unlink outside": (f"import pathlib\npathlib.Path({str(canary)!r}).unlink()", "failed",
                                    "outside the sandbox"),
         "rmtree outside": (f"import shutil\nshutil.rmtree({str(canary.parent)!r})", "failed",
-                           "shutil.rmtree is disabled"),
+                           "shutil.rmtree outside the sandbox"),
+        "rmtree of a link out": (f"import os, shutil\nos.symlink({str(canary.parent)!r}, 'link')\nshutil.rmtree('link')",
+                                 "failed", "os.symlink outside the sandbox"),
         "overwrite outside": (f"open({str(canary)!r}, 'w').write('gone')", "failed", "outside the sandbox"),
         "rename outside": (f"import os\nos.rename({str(canary)!r}, 'stolen.txt')", "failed",
                            "outside the sandbox"),
@@ -110,7 +112,9 @@ def test_hostile_programs_are_contained_and_reported(each_sandbox, canary, liste
 
 
 def test_each_program_gets_a_fresh_throw_away_directory(sandbox):
-    write = "import os\nopen('left.txt', 'w').write('x')\nos.remove('left.txt')\nopen('kept.txt', 'w').write('x')"
+    write = ("import os, shutil, tempfile\nopen('left.txt', 'w').write('x')\nos.remove('left.txt')\n"
+             "with tempfile.TemporaryDirectory() as folder:\n    open(os.path.join(folder, 'a'), 'w').write('x')\n"
+             "os.makedirs('tree/branch')\nshutil.rmtree('tree')\nopen('kept.txt', 'w').write('x')")
     check = "import os\nassert os.listdir('.') == [], os.listdir('.')"
     results = sandbox.run([write, check, write, check], progress=False)
     assert [result.status for result in results] == ["passed"] * 4, results
