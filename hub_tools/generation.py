@@ -155,14 +155,31 @@ def load_model(
     if adapter is not None and adapter.is_file():
         from peft import PeftModel
 
-        # The adapter was trained with <|diff|> (and maybe a pad token) added: grow the base model to match.
-        if len(tokenizer) > model.get_input_embeddings().num_embeddings:
-            model.resize_token_embeddings(len(tokenizer), mean_resizing=False)
+        # The adapter was trained with <|diff|> (and maybe a pad token) added: grow the base model the way
+        # training did (new rows = the mean row) before the adapter's own rows are loaded over them.
+        _grow_embeddings(model, len(tokenizer))
         model = PeftModel.from_pretrained(model, str(path)).merge_and_unload()
     tokenizer.padding_side = "left"
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return model.to(device).eval(), tokenizer
+
+
+def _grow_embeddings(model: PreTrainedModel, size: int) -> None:
+    import torch
+
+    current = model.get_input_embeddings().num_embeddings
+    if size <= current:
+        return
+    layers = [model.get_input_embeddings(), model.get_output_embeddings()]
+    if layers[1] is None or layers[1].weight is layers[0].weight:
+        layers = layers[:1]
+    means = [layer.weight.detach().float().mean(dim=0) for layer in layers]
+    model.resize_token_embeddings(size, mean_resizing=False)
+    layers = [model.get_input_embeddings(), model.get_output_embeddings()][: len(means)]
+    with torch.no_grad():
+        for layer, mean in zip(layers, means, strict=True):
+            layer.weight[current:] = mean.to(layer.weight.dtype)
 
 
 def _has_tokenizer(path: Path) -> bool:

@@ -67,9 +67,10 @@ def _add_extra_special_token(tokenizer: PreTrainedTokenizerBase, token: str) -> 
 def resize_embeddings(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> bool:
     """Grow the model's input (and output) embeddings to cover every token of ``tokenizer``.
 
-    New rows start at the mean of the existing ones (``mean_resizing``), so a new token begins as an average
-    token instead of a random vector with a huge logit. Under DeepSpeed ZeRO-3 transformers gathers the
-    partitioned embedding before resizing, so the same call works there.
+    New rows are set to the exact mean of the existing rows: a new token starts as an average token instead of
+    a random vector with a huge logit, and the start is deterministic, so the base model of a LoRA adapter can
+    be grown the same way again when the adapter is loaded. Under DeepSpeed ZeRO-3 the partitioned weights
+    are gathered for the change.
 
     Args:
         model: the causal LM, changed in place.
@@ -78,13 +79,46 @@ def resize_embeddings(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase
     Returns:
         Whether the embeddings were resized.
     """
+    import torch
+
     current = model.get_input_embeddings().num_embeddings
     if len(tokenizer) <= current:
         _sync_special_token_ids(model, tokenizer)
         return False
-    model.resize_token_embeddings(len(tokenizer), mean_resizing=True)
+    old_input = _mean_row(model.get_input_embeddings().weight)
+    output_layer = model.get_output_embeddings()
+    tied = output_layer is None or output_layer.weight is model.get_input_embeddings().weight
+    old_output = None if tied else _mean_row(output_layer.weight)
+    model.resize_token_embeddings(len(tokenizer), mean_resizing=False)
+    with torch.no_grad():
+        _fill_rows(model.get_input_embeddings().weight, current, old_input)
+        if old_output is not None:
+            _fill_rows(model.get_output_embeddings().weight, current, old_output)
     _sync_special_token_ids(model, tokenizer)
     return True
+
+
+def _gathered(weight):
+    # Under ZeRO-3 every rank holds a shard; gather the full matrix, let rank 0 change it, re-partition.
+    from transformers.integrations import is_deepspeed_zero3_enabled
+
+    if is_deepspeed_zero3_enabled():
+        import deepspeed
+
+        return deepspeed.zero.GatheredParameters([weight], modifier_rank=0)
+    import contextlib
+
+    return contextlib.nullcontext()
+
+
+def _mean_row(weight):
+    with _gathered(weight):
+        return weight.detach().float().mean(dim=0).clone()
+
+
+def _fill_rows(weight, start: int, row) -> None:
+    with _gathered(weight):
+        weight[start:] = row.to(weight.dtype)
 
 
 def _sync_special_token_ids(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> None:

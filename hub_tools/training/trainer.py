@@ -77,6 +77,9 @@ def load_model_for_training(
     from trl import get_quantization_config
 
     name = model_config.model_name_or_path
+    if Path(name).expanduser().is_dir():
+        # Absolute, so that a LoRA adapter's `base_model_name_or_path` still points at it from any folder.
+        name = str(Path(name).expanduser().resolve())
     revision = model_config.model_revision
     try:
         tokenizer = AutoTokenizer.from_pretrained(name, revision=revision,
@@ -113,14 +116,18 @@ def peft_config_for(model_config: ModelConfig, tokenizer: PreTrainedTokenizerBas
     """TRL's LoRA config from the ``model`` section, made to train the rows of tokens added for LintSeq.
 
     LoRA freezes the embeddings, so a freshly added ``<|diff|>`` would keep its initial vector for good.
-    Unless the recipe already trains whole embedding modules (``lora_modules_to_save``), only the new rows
-    are made trainable (PEFT's ``trainable_token_indices``), which costs a few thousand parameters.
+    Unless the recipe already trains whole embedding modules (``lora_modules_to_save``), the new rows of the
+    input embedding are made trainable (PEFT's ``trainable_token_indices``): a few thousand parameters, saved
+    with the adapter; with tied embeddings that is the output layer too. An untied output layer keeps its new
+    rows at their deterministic start (the mean row, rebuilt when the adapter is loaded): TRL's fused LM head
+    reads the output weight directly, which PEFT's token wrapper does not support.
     """
     from trl import get_peft_config
 
     peft_config = get_peft_config(model_config)
     if peft_config is None or not added or model_config.lora_modules_to_save:
         return peft_config
+    # A plain list targets the model's input embedding, whatever its module is called.
     peft_config.trainable_token_indices = sorted(tokenizer.convert_tokens_to_ids(added))
     return peft_config
 

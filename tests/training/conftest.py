@@ -117,3 +117,45 @@ def cli():
 def make_edit_dataset():
     """``make_edit_dataset(folder, rows)``: write a dataset folder (see `write_edit_dataset`)."""
     return write_edit_dataset
+
+
+@pytest.fixture(scope="session")
+def plain_model(tmp_path_factory, corpus_file) -> Path:
+    """A tiny OLMo whose tokenizer has neither <|diff|> nor a pad token (like most base models), with
+    untied input and output embeddings (like Llama 3.1): the case where training must add tokens."""
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import OlmoConfig, OlmoForCausalLM, PreTrainedTokenizerFast
+
+    backend = Tokenizer(models.BPE())
+    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    backend.decoder = decoders.ByteLevel()
+    backend.train([str(corpus_file)], trainers.BpeTrainer(vocab_size=400, special_tokens=["<|endoftext|>"],
+                                                          initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, eos_token="<|endoftext|>",
+                                        bos_token="<|endoftext|>")
+    torch.manual_seed(0)
+    model = OlmoForCausalLM(OlmoConfig(
+        vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+        num_attention_heads=4, tie_word_embeddings=False, bos_token_id=tokenizer.eos_token_id,
+        eos_token_id=tokenizer.eos_token_id, pad_token_id=None,
+    ))
+    folder = tmp_path_factory.mktemp("models") / "plain"
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def memorized_model(tmp_path_factory, tiny_model) -> tuple[Path, list[dict]]:
+    """The tiny model after ``lintseq train`` (the CLI, in a subprocess) has memorised two LintSeq examples:
+    greedy sampling must give their programs back."""
+    rows = humaneval_rows(2)
+    folder = write_edit_dataset(tmp_path_factory.mktemp("data") / "two", rows)
+    output = tmp_path_factory.mktemp("models") / "memorized"
+    result = run_cli("train", "--config", "tiny-lintseq", "--model_name_or_path", str(tiny_model),
+                     "--dataset_name", str(folder), "--output_dir", str(output), "--num_train_epochs", "150",
+                     "--per_device_train_batch_size", "2", "--learning_rate", "1e-2", "--warmup_steps", "0",
+                     "--logging_steps", "50")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return output, rows
