@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import corpus  # noqa: E402
-import reference_env  # noqa: E402
+import corpus
+import reference_env
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,0 +1,132 @@
+"""End-to-end dataset generation: ``lintseq generate`` vs the reference ``pylintseq`` command, side by side.
+
+    .venv/bin/python benchmarks/generate_end_to_end.py [--workers 1 2] [--scale 10]
+
+Both commands turn the same JSON Lines file of real programs (HumanEval's canonical solutions and
+standard-library functions, 284 rows) into edit sequences, one path per program, with 1 and then 2
+worker processes, one command at a time. Reported per run: rows per second (wall clock of the whole
+command, start-up included) and the peak resident memory of its process tree (the command and its
+workers, sampled every 50 ms). ``--scale N`` also runs hub_tools on the input repeated N times, to show
+that its memory does not grow with the input. Read the ratios: the machines are shared and noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import corpus
+import reference_env
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_measured(command: list[str], env: dict | None = None) -> tuple[float, float]:
+    """Run a command; return (seconds, peak RSS in MiB of its whole process tree)."""
+    peak = 0
+    start = time.perf_counter()
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    root = psutil.Process(process.pid)
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            try:
+                tree = [root, *root.children(recursive=True)]
+                peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+            except psutil.Error:
+                pass
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, stderr = process.communicate()
+    seconds = time.perf_counter() - start
+    done.set()
+    sampler.join()
+    if process.returncode != 0:
+        raise RuntimeError(f"{command[0]} failed:\n{stderr.decode()[-2000:]}")
+    return seconds, peak / 2**20
+
+
+def write_source(path: Path, rows: list[dict], repeat: int = 1) -> int:
+    with path.open("w") as handle:
+        for copy in range(repeat):
+            for row in rows:
+                # A different instruction per copy: a new row id, so every copy is real work.
+                handle.write(json.dumps({**row, "instruction": f"{row['instruction']}\n# copy {copy}"}) + "\n")
+    return len(rows) * repeat
+
+
+def ours(source: Path, workers: int, folder: Path) -> tuple[float, float]:
+    output = folder / f"ours-{workers}-{source.stem}"
+    command = [sys.executable, "-m", "hub_tools.cli", "generate", str(source), "--output-dir", str(output),
+               "--workers", str(workers), "--no-progress"]
+    return run_measured(command)
+
+
+def reference(source: Path, workers: int, folder: Path, python: Path, shim: Path) -> tuple[float, float]:
+    output = folder / f"reference-{workers}"
+    output.mkdir(exist_ok=True)
+    command = [str(python.parent / "pylintseq"), "-p", str(source), "-d", str(output),
+               "-c", str(workers), "-s", "1", "--code_data_field", "response", "--prompt_data_field", "instruction"]
+    # The shim reaches the reference's worker processes too: they import sitecustomize at start-up.
+    env = {**os.environ, "PYTHONPATH": str(shim)}
+    return run_measured(command, env=env)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--scale", type=int, default=10, help="input multiple for the memory check (0: skip)")
+    args = parser.parse_args()
+
+    python = reference_env.reference_python()
+    rows = [{"instruction": f"Write this function.\n{program.splitlines()[0]}", "response": program}
+            for program in corpus.humaneval_programs() + corpus.stdlib_functions(None)][:284]
+    folder = Path(tempfile.mkdtemp(prefix="lintseq-bench-"))
+    shim = folder / "shim"
+    shim.mkdir()
+    (shim / "sitecustomize.py").write_text(reference_env.COMPAT_PRELUDE)
+    source = folder / "programs.jsonl"
+    count = write_source(source, rows)
+    print(f"{count} rows (HumanEval canonical solutions + standard-library functions), one edit path each")
+    print(f"{'run':<34}{'rows/s':>9}{'ratio':>8}{'peak RSS MiB':>15}")
+    results = {}
+    for workers in args.workers:
+        reference_seconds, reference_memory = reference(source, workers, folder, python, shim)
+        ours_seconds, ours_memory = ours(source, workers, folder)
+        for name, seconds, memory in (("pylintseq 0.0.2", reference_seconds, reference_memory),
+                                      ("hub_tools lintseq generate", ours_seconds, ours_memory)):
+            ratio = reference_seconds / seconds
+            print(f"{name + f', {workers} worker(s)':<34}{count / seconds:>9.2f}{ratio:>7.1f}x{memory:>15.0f}")
+            results[f"{name} workers={workers}"] = {"rows_per_second": count / seconds, "ratio": ratio,
+                                                    "peak_rss_mib": memory}
+    if args.scale:
+        big = folder / f"programs-x{args.scale}.jsonl"
+        big_count = write_source(big, rows, repeat=args.scale)
+        seconds, memory = ours(big, args.workers[-1], folder)
+        small_memory = results[f"hub_tools lintseq generate workers={args.workers[-1]}"]["peak_rss_mib"]
+        print(f"\nmemory vs input size, hub_tools, {args.workers[-1]} workers: {count} rows -> {small_memory:.0f} MiB, "
+              f"{big_count} rows -> {memory:.0f} MiB ({big_count / seconds:.1f} rows/s)")
+        results["scale"] = {"rows": big_count, "peak_rss_mib": memory, "rows_per_second": big_count / seconds}
+    out = ROOT / "benchmarks" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "generate_end_to_end.json").write_text(json.dumps(results, indent=2))
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
