@@ -131,10 +131,13 @@ class _Worker:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=environment, start_new_session=True,
         )
         self._buffer = b""
-        ready = self._read_line(time.monotonic() + WORKER_GRACE_SECONDS)
-        if not ready.get("ready"):
+        try:
+            ready = self._read_line(time.monotonic() + WORKER_GRACE_SECONDS)
+            if not ready.get("ready"):
+                raise WorkerStopped(f"sandbox worker did not start: {ready}")
+        except WorkerStopped as error:
             self.close()
-            raise WorkerStopped(f"sandbox worker did not start: {ready}")
+            raise WorkerStopped(f"sandbox worker did not start: {error}") from error
         self.isolation: dict = ready["isolation"]
 
     def _read_line(self, deadline: float) -> dict:
@@ -149,7 +152,10 @@ class _Worker:
                 raise WorkerStopped(f"sandbox worker ended (exit code {self.process.poll()})")
             self._buffer += chunk
         line, self._buffer = self._buffer.split(b"\n", 1)
-        return json.loads(line)
+        try:
+            return json.loads(line)
+        except ValueError:
+            raise WorkerStopped(f"sandbox worker wrote something other than its protocol: {line[:200]!r}") from None
 
     def run(self, job_id: int, program: str) -> ExecutionResult:
         try:
