@@ -1,0 +1,83 @@
+"""LoRA through PEFT, and a real DeepSpeed ZeRO-3 run on the CPU (one process, gloo), both via ``lintseq train``."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import pytest
+import torch
+
+from hub_tools.generation import SamplingConfig, load_model, sample_programs, uses_edit_sequences
+from hub_tools.lintseq import DIFF_TOKEN
+
+
+def test_lora_adapter_is_saved_trains_the_new_token_and_reloads(cli, plain_model, edit_dataset, tmp_path):
+    from safetensors.torch import load_file
+
+    output = tmp_path / "lora"
+    result = cli("train", "--config", "tiny-lintseq", "--model_name_or_path", str(plain_model),
+                 "--dataset_name", str(edit_dataset), "--output_dir", str(output), "--max_steps", "4",
+                 "--use_peft", "true", "--lora_r", "4", "--lora_alpha", "8",
+                 "--lora_target_modules", "q_proj", "v_proj", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    adapter_config = json.loads((output / "adapter_config.json").read_text())
+    assert adapter_config["peft_type"] == "LORA" and adapter_config["r"] == 4
+    assert adapter_config["base_model_name_or_path"] == str(plain_model.resolve())
+    assert not (output / "model.safetensors").exists()  # an adapter, not a full copy
+    weights = load_file(output / "adapter_model.safetensors")
+    assert any("lora_A" in name for name in weights)
+    # <|diff|> and <|padding|> were added to a tokenizer that had neither; their rows are trained.
+    (delta,) = [tensor for name, tensor in weights.items() if name.endswith("trainable_tokens_delta")]
+    assert delta.shape[0] == 2
+
+    model, tokenizer = load_model(str(output))
+    assert uses_edit_sequences(tokenizer) and tokenizer.pad_token == "<|padding|>"
+    diff_id = tokenizer.convert_tokens_to_ids(DIFF_TOKEN)
+    embedding = model.get_input_embeddings().weight
+    assert embedding.shape[0] == len(tokenizer)
+    # The merged row is the trained one, not the mean row it started from.
+    trained_row = delta[sorted(tokenizer.convert_tokens_to_ids([DIFF_TOKEN, "<|padding|>"])).index(diff_id)]
+    assert torch.allclose(embedding[diff_id], trained_row, atol=1e-6)
+    assert not torch.allclose(embedding[diff_id], embedding[: diff_id].mean(0), atol=1e-4)
+    (samples,) = sample_programs(model, tokenizer, ["Write f."], SamplingConfig(max_new_tokens=8), progress=False)
+    assert samples[0].edit_sequence
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_deepspeed_zero3_trains_on_cpu_and_saves_a_loadable_model(cli, tiny_model, edit_dataset, tmp_path):
+    pytest.importorskip("deepspeed")
+    from transformers import AutoModelForCausalLM
+
+    # No `optimizer` block: DeepSpeed would compile its fused Adam for minutes; the Trainer's AdamW is used.
+    config = {
+        "zero_optimization": {"stage": 3, "stage3_gather_16bit_weights_on_model_save": True},
+        "train_micro_batch_size_per_gpu": "auto",
+        "gradient_accumulation_steps": "auto",
+        "train_batch_size": "auto",
+        "gradient_clipping": "auto",
+    }
+    (tmp_path / "zero3.json").write_text(json.dumps(config))
+    output = tmp_path / "zero3-model"
+    # One process of a gloo "cluster": the same environment torchrun / accelerate launch give each rank.
+    environment = {"RANK": "0", "WORLD_SIZE": "1", "LOCAL_RANK": "0", "MASTER_ADDR": "127.0.0.1",
+                   "MASTER_PORT": str(_free_port())}
+    result = cli("train", "--config", "tiny-lintseq", "--model_name_or_path", str(tiny_model),
+                 "--dataset_name", str(edit_dataset), "--output_dir", str(output), "--max_steps", "3",
+                 "--per_device_train_batch_size", "4", "--deepspeed", str(tmp_path / "zero3.json"),
+                 "--logging_steps", "1", env=environment, timeout=900)
+    assert result.returncode == 0, result.stderr[-4000:]
+    logged = [json.loads(line.replace("'", '"')) for line in result.stdout.splitlines() + result.stderr.splitlines()
+              if line.startswith("{'loss'")]
+    assert len(logged) == 3 and all(entry["loss"] for entry in logged)  # three ZeRO-3 optimizer steps
+    trained = AutoModelForCausalLM.from_pretrained(output)
+    start = AutoModelForCausalLM.from_pretrained(tiny_model)
+    assert trained.config.vocab_size == start.config.vocab_size
+    changed = [name for name, weight in trained.state_dict().items() if not torch.equal(weight, start.state_dict()[name])]
+    assert changed, "ZeRO-3 saved the untouched weights"
