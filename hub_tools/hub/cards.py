@@ -236,7 +236,7 @@ def render_model_card(folder: str | Path, repo_id: str, config: ModelCardConfig 
     return str(card)
 
 
-def refresh_dataset_card(folder: str | Path, *, write: bool = True) -> str | None:
+def refresh_dataset_card(folder: str | Path, *, repo_id: str | None = None, write: bool = True) -> str | None:
     """Re-render a dataset folder's card when ``lintseq_config.json`` is newer than ``README.md``.
 
     The card itself is written by ``hub_tools.datagen.card.render_dataset_card``; when that module is not
@@ -244,6 +244,7 @@ def refresh_dataset_card(folder: str | Path, *, write: bool = True) -> str | Non
 
     Args:
         folder: the dataset folder.
+        repo_id: the repository the card's loading examples name.
         write: write the new card to ``README.md`` (``False`` for a dry run).
 
     Returns:
@@ -257,7 +258,7 @@ def refresh_dataset_card(folder: str | Path, *, write: bool = True) -> str | Non
         from hub_tools.datagen.card import render_dataset_card
     except ImportError:
         return None
-    card = render_dataset_card(folder)
+    card = render_dataset_card(folder, repo_id=repo_id)
     if write:
         readme.write_text(card, encoding="utf-8")
     return card

@@ -108,7 +108,7 @@ def push_dataset(
         >>> result = push_dataset("lintseq-humaneval", "me/lintseq-humaneval", private=True)  # doctest: +SKIP
         >>> print(result.report())  # doctest: +SKIP
     """
-    card = refresh_dataset_card(folder, write=not dry_run)
+    card = refresh_dataset_card(folder, repo_id=repo_id, write=not dry_run)
     plan = plan_dataset_upload(folder)
     readme = Path(folder) / "README.md"
     plan.card = card if card is not None else readme.read_text(encoding="utf-8")

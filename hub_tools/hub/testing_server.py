@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import hashlib
 import json
 import re
+import socket
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -91,6 +93,9 @@ class HubTestServer:
         self.requests: list[RequestRecord] = []
         self._lock = threading.Lock()
         handler = type("BoundHandler", (_Handler,), {"hub": self})
+        # Open keep-alive connections, closed on stop(): a client's pooled connection must not go on
+        # talking to a stopped server (a new server may get the same port).
+        self.connections: set = set()
         self._http = ThreadingHTTPServer((host, port), handler)
         self._http.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -110,8 +115,14 @@ class HubTestServer:
         self._http.serve_forever()
 
     def stop(self) -> None:
+        """Stop listening and close every open connection."""
         self._http.shutdown()
         self._http.server_close()
+        with self._lock:
+            connections, self.connections = list(self.connections), set()
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
 
     def fail_next(self, method: str, path_pattern: str, *, status: int = 500, count: int = 1) -> None:
         """Answer ``status`` to the next ``count`` requests whose method matches and path matches the regex."""
@@ -136,6 +147,17 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     # -- plumbing --------------------------------------------------------------------------------------------
+    def setup(self):
+        super().setup()
+        with self.hub._lock:
+            self.hub.connections.add(self.connection)
+
+    def finish(self):
+        with self.hub._lock:
+            self.hub.connections.discard(self.connection)
+        with contextlib.suppress(OSError):
+            super().finish()
+
     def log_message(self, format, *args):  # the test output stays quiet; requests are kept in hub.requests
         pass
 

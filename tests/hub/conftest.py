@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -38,6 +39,9 @@ def hub(tmp_path, monkeypatch) -> HubTestServer:
     monkeypatch.setattr(datasets.config, "HF_ENDPOINT", url)
     monkeypatch.setattr(datasets.config, "HUB_DATASETS_URL", url + "/datasets/{repo_id}/resolve/{revision}/{path}")
     monkeypatch.setattr(datasets.config, "USE_PARQUET_EXPORT", False)
+    # transformers keeps one HfApi, made with the endpoint of its first use: let it make a new one.
+    if "transformers.utils.hub" in sys.modules:
+        monkeypatch.setattr(sys.modules["transformers.utils.hub"], "_hf_api", None)
     monkeypatch.setenv("HF_ENDPOINT", url)
     monkeypatch.setenv("HF_TOKEN", ALICE_TOKEN)
     monkeypatch.setenv("HF_HUB_DISABLE_XET", "1")

@@ -100,7 +100,8 @@ def test_stale_card_is_rendered_again_when_the_generator_provides_it(hub, datase
     if render_dataset_card is None:
         assert pushed == original  # pushed as it is
     else:
-        assert pushed == render_dataset_card(dataset_folder) == (dataset_folder / "README.md").read_text()
+        assert pushed == render_dataset_card(dataset_folder, repo_id="alice/edits")
+        assert pushed == (dataset_folder / "README.md").read_text() and "alice/edits" in pushed
 
 
 @pytest.mark.parametrize("damage, message", [
@@ -114,8 +115,9 @@ def test_a_folder_that_would_not_load_is_refused_before_any_request(hub, tmp_pat
     from hub_tools.errors import UserError
 
     folder = make_dataset_folder(tmp_path / "broken", make_rows(2))
-    if damage == "no-readme":
+    if damage == "no-readme":  # and no lintseq_config.json to render one from: not a generated folder
         (folder / "README.md").unlink()
+        (folder / "lintseq_config.json").unlink()
     elif damage == "no-configs":
         (folder / "README.md").write_text("---\nlicense: mit\n---\n# x\n")
     elif damage == "missing-shards":
