@@ -15,6 +15,7 @@ included) resumes from the parts on disk and loses or duplicates nothing.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 from pathlib import Path
@@ -69,6 +70,19 @@ def write_json_atomically(value: dict, path: Path) -> None:
     os.replace(temporary, path)
 
 
+def _row_groups(parts: list[Path], schema: pa.Schema):
+    """The rows of the parts, in order, as tables of exactly ROWS_PER_GROUP rows (the last one shorter)."""
+    buffer = pa.Table.from_batches([], schema=schema)
+    for part in parts:
+        for batch in pq.ParquetFile(part).iter_batches(batch_size=ROWS_PER_GROUP):
+            buffer = pa.concat_tables([buffer, pa.Table.from_batches([batch], schema=schema)])
+            while buffer.num_rows >= ROWS_PER_GROUP:
+                yield buffer.slice(0, ROWS_PER_GROUP)
+                buffer = buffer.slice(ROWS_PER_GROUP)
+    if buffer.num_rows:
+        yield buffer
+
+
 class PartStore:
     """Completed parts of one unfinished run, in ``OUT/.lintseq-work/<config>/``."""
 
@@ -112,33 +126,26 @@ class PartStore:
     def assemble(self, output_dir: Path, config_name: str, kind: str) -> tuple[int, int]:
         """Write the parts' ``kind`` rows ("rows" or "baseline") as the shards of ``data/<config_name>``.
 
-        Returns (rows, shards). The shard count depends only on the row count, so the same rows give the
-        same files whatever the number of workers.
+        Returns (rows, shards). Row groups and shards are cut from the row sequence alone, never at part
+        boundaries, so the same rows give the same bytes whatever the chunking and the number of workers.
         """
         schema = SAMPLER_SCHEMA if kind == "rows" else BASELINE_SCHEMA
         parts = [self.folder / f"part-{n:05d}.{kind}.parquet" for n in sorted(self.completed())]
         total = sum(pq.ParquetFile(part).metadata.num_rows for part in parts)
-        shards = max(1, -(-total // ROWS_PER_SHARD))
-        per_shard = -(-total // shards)  # ceiling division: every shard but the last holds per_shard rows
+        shards = max(1, math.ceil(total / ROWS_PER_SHARD))
+        groups_per_shard = max(1, math.ceil(math.ceil(total / ROWS_PER_GROUP) / shards))
         staging = output_dir / "data" / f".{config_name}.staging"
         if staging.exists():
             shutil.rmtree(staging)
         staging.mkdir(parents=True)
-        writer, shard, in_shard = None, 0, 0
-        for part in parts:
-            for batch in pq.ParquetFile(part).iter_batches(batch_size=ROWS_PER_GROUP):
-                start = 0
-                while start < batch.num_rows:
-                    if writer is None:
-                        path = staging / f"train-{shard:05d}-of-{shards:05d}.parquet"
-                        writer = pq.ParquetWriter(path, schema)
-                    take = min(batch.num_rows - start, per_shard - in_shard)
-                    writer.write_table(pa.Table.from_batches([batch.slice(start, take)]), row_group_size=ROWS_PER_GROUP)
-                    start += take
-                    in_shard += take
-                    if in_shard == per_shard:
-                        writer.close()
-                        writer, shard, in_shard = None, shard + 1, 0
+        writer, shard = None, 0
+        for number, group in enumerate(_row_groups(parts, schema), start=1):
+            if writer is None:
+                writer = pq.ParquetWriter(staging / f"train-{shard:05d}-of-{shards:05d}.parquet", schema)
+            writer.write_table(group, row_group_size=ROWS_PER_GROUP)
+            if number % groups_per_shard == 0:
+                writer.close()
+                writer, shard = None, shard + 1
         if writer is not None:
             writer.close()
         if total == 0:
