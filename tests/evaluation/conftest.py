@@ -17,6 +17,12 @@ def sandbox():
         yield pool
 
 
+@pytest.fixture(scope="session")
+def scoring_config():
+    # Real solutions under a generous limit: a loaded CI machine must not turn a slow pass into a timeout.
+    return SandboxConfig(timeout=20.0, workers=2)
+
+
 @pytest.fixture(scope="session", params=["namespaces where allowed", "python guards only"])
 def each_sandbox(request):
     """The sandbox with the kernel's namespaces (where it grants them) and without: both must contain."""

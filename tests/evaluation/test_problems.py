@@ -43,7 +43,7 @@ def test_continuation_and_full_program(humaneval):
     assert problem.defines_entry_point("async def make_palindrome (s):\n    pass")
 
 
-def test_full_programs_with_the_prompt_helpers_left_out_pass(humaneval, sandbox):
+def test_full_programs_with_the_prompt_helpers_left_out_pass(humaneval, scoring_config):
     rows, problems = [], []
     for task_id in ("HumanEval/10", "HumanEval/38", "HumanEval/50"):  # prompts that define helper functions
         problem = next(p for p in humaneval if p.task_id == task_id)
@@ -51,7 +51,7 @@ def test_full_programs_with_the_prompt_helpers_left_out_pass(humaneval, sandbox)
                          if line.startswith(f"def {problem.entry_point}("))
         problems.append(problem)
         rows.append({"task_id": task_id, "completion": signature + "\n" + problem.canonical_solution})
-    evaluation = score_samples(problems, rows, sandbox=sandbox.config, k_values=[1], progress=False)
+    evaluation = score_samples(problems, rows, sandbox=scoring_config, k_values=[1], progress=False)
     assert [s["passed"] for s in evaluation.samples] == [True] * 3, evaluation.samples
 
 
@@ -68,7 +68,7 @@ def test_mbpp_prompt_names_the_function_by_its_signature():
     assert mbpp_prompt("Sum a list.", "total(xs)") == "Sum a list. Write it as the function `total(xs)`."
 
 
-def test_mbpp_from_jsonl_parquet_and_folder(tmp_path, sandbox):
+def test_mbpp_from_jsonl_parquet_and_folder(tmp_path, scoring_config):
     jsonl = tmp_path / "mbpp.jsonl"
     jsonl.write_text("".join(json.dumps(row) + "\n" for row in STDLIB_ROWS))
     parquet_folder = tmp_path / "folder"
@@ -85,7 +85,7 @@ def test_mbpp_from_jsonl_parquet_and_folder(tmp_path, sandbox):
     swapped = [{"task_id": problems[0].task_id, "completion": problems[1].canonical_solution.replace("rgb_to_hsv", "capwords")},
                {"task_id": problems[1].task_id, "completion": "def rgb_to_hsv(r, g, b):\n    return r, g, b\n"},
                {"task_id": problems[2].task_id, "completion": "    return (r, g, b)\n"}]
-    evaluation = score_samples(problems, canonical + swapped, sandbox=sandbox.config, k_values=[1], progress=False)
+    evaluation = score_samples(problems, canonical + swapped, sandbox=scoring_config, k_values=[1], progress=False)
     assert [s["passed"] for s in evaluation.samples] == [True, True, True, False, False, False], evaluation.samples
 
 

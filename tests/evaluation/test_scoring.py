@@ -18,13 +18,13 @@ def _rows(problems, completion_of):
     return [{"task_id": problem.task_id, "completion": completion_of(problem)} for problem in problems]
 
 
-def test_canonical_solutions_pass_and_empty_or_wrong_ones_fail(humaneval, sandbox, tmp_path):
+def test_canonical_solutions_pass_and_empty_or_wrong_ones_fail(humaneval, scoring_config, tmp_path):
     canonical = _rows(humaneval, lambda problem: problem.canonical_solution)
     empty = _rows(humaneval, lambda problem: "")
     # Someone else's correct solution is a wrong one: the next problem's canonical body.
     wrong = [{"task_id": problem.task_id, "completion": humaneval[(index + 1) % len(humaneval)].canonical_solution}
              for index, problem in enumerate(humaneval)]
-    evaluation = score_samples(humaneval, canonical + empty + wrong, sandbox=sandbox.config, k_values=[1],
+    evaluation = score_samples(humaneval, canonical + empty + wrong, sandbox=scoring_config, k_values=[1],
                                progress=False)
     results = evaluation.samples
     size = len(humaneval)
@@ -38,10 +38,10 @@ def test_canonical_solutions_pass_and_empty_or_wrong_ones_fail(humaneval, sandbo
     assert evaluation.metrics["counts"]["passed"] == size
     assert sum(evaluation.metrics["counts"].values()) == 3 * size
 
-    alone = score_samples(humaneval, canonical, sandbox=sandbox.config, k_values=[1, 10], progress=False)
+    alone = score_samples(humaneval, canonical, sandbox=scoring_config, k_values=[1, 10], progress=False)
     assert alone.metrics["pass_at_k"] == {"pass@1": 1.0}  # pass@10 needs 10 samples per problem
     assert alone.metrics["num_problems"] == 164 and alone.metrics["num_samples_per_problem"] == 1
-    nothing = score_samples(humaneval, empty, sandbox=sandbox.config, k_values=[1], progress=False)
+    nothing = score_samples(humaneval, empty, sandbox=scoring_config, k_values=[1], progress=False)
     assert nothing.metrics["pass_at_k"] == {"pass@1": 0.0}
 
     metrics_path, samples_path = write_evaluation(alone, tmp_path / "out")
@@ -54,7 +54,7 @@ def test_canonical_solutions_pass_and_empty_or_wrong_ones_fail(humaneval, sandbo
     assert {"task_id", "completion", "program", "passed", "result", "status"} <= set(json.loads(lines[0]))
 
 
-def test_edit_sequence_rendering_of_canonical_solutions_scores_one(humaneval, sandbox):
+def test_edit_sequence_rendering_of_canonical_solutions_scores_one(humaneval, scoring_config):
     from hub_tools.linters.pylint_backend import PylintLinter
 
     linter = PylintLinter(profile="portable")
@@ -64,7 +64,7 @@ def test_edit_sequence_rendering_of_canonical_solutions_scores_one(humaneval, sa
         path = sample_edit_path(problem.prompt + problem.canonical_solution, linter=linter, seed=0)
         rows.append({"task_id": problem.task_id, "completion": format_completion(path.diffs)})
     assert all(looks_like_edit_sequence(row["completion"]) for row in rows)
-    evaluation = score_samples(humaneval, rows, sandbox=sandbox.config, k_values=[1], progress=False)
+    evaluation = score_samples(humaneval, rows, sandbox=scoring_config, k_values=[1], progress=False)
     failures = [(sample["task_id"], sample["result"], sample["skipped"]) for sample in evaluation.samples
                 if not sample["passed"]]
     assert failures == []
@@ -73,7 +73,7 @@ def test_edit_sequence_rendering_of_canonical_solutions_scores_one(humaneval, sa
     assert all(sample["skipped"] == [] for sample in evaluation.samples)
 
 
-def test_broken_edit_sequences_are_read_as_far_as_possible(humaneval, sandbox):
+def test_broken_edit_sequences_are_read_as_far_as_possible(humaneval, scoring_config):
     problem = humaneval[2]  # truncate_number: return number % 1.0
     program = problem.prompt + problem.canonical_solution
     completion = format_completion(sample_edit_path(program, sampler="random", seed=3).diffs)
@@ -82,20 +82,20 @@ def test_broken_edit_sequences_are_read_as_far_as_possible(humaneval, sandbox):
     assert answer.edit_sequence and answer.skipped
     noisy = "Sure! Here are the edits:\n" + completion
     evaluation = score_samples([problem], [{"task_id": problem.task_id, "completion": noisy}],
-                               sandbox=sandbox.config, k_values=[1], progress=False)
+                               sandbox=scoring_config, k_values=[1], progress=False)
     assert evaluation.samples[0]["passed"], evaluation.samples[0]
 
 
-def test_forcing_the_format(humaneval, sandbox):
+def test_forcing_the_format(humaneval, scoring_config):
     problem = humaneval[0]
     full_program = problem.prompt + problem.canonical_solution
     markdown = f"Here is the code:\n```python\n{full_program}```\nIt checks every pair."
     assert read_answer(markdown).program.startswith("from typing import List")
     forced = score_samples([problem], [{"task_id": problem.task_id, "completion": markdown}],
-                           sandbox=sandbox.config, k_values=[1], edit_sequence=True, progress=False)
+                           sandbox=scoring_config, k_values=[1], edit_sequence=True, progress=False)
     assert forced.samples[0]["edit_sequence"] is True and not forced.samples[0]["passed"]
     plain = score_samples([problem], [{"task_id": problem.task_id, "completion": markdown}],
-                          sandbox=sandbox.config, k_values=[1], progress=False)
+                          sandbox=scoring_config, k_values=[1], progress=False)
     assert plain.samples[0]["passed"], plain.samples[0]
 
 
