@@ -32,7 +32,9 @@ def estimate_pass_at_k(num_samples: int, num_correct: int, k: int) -> float:
         raise ValueError(f"num_correct must be between 0 and num_samples ({num_samples}), got {num_correct}")
     if not 1 <= k <= num_samples:
         raise ValueError(f"k must be between 1 and num_samples ({num_samples}), got {k}")
-    return 1.0 - math.comb(num_samples - num_correct, k) / math.comb(num_samples, k)
+    draws = math.comb(num_samples, k)
+    # Subtract in integers, divide once: the only rounding is the final division.
+    return (draws - math.comb(num_samples - num_correct, k)) / draws
 
 
 def parse_k_values(text: str) -> list[int]:

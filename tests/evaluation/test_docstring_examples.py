@@ -1,0 +1,16 @@
+"""The examples in the evaluation modules' docstrings run and print what they say."""
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = ["hub_tools.evaluation", "hub_tools.evaluation.pass_at_k", "hub_tools.evaluation.problems",
+           "hub_tools.evaluation.sandbox", "hub_tools.evaluation.scoring"]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0, f"{name} has no example"
+    assert result.failed == 0
