@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -163,25 +164,64 @@ def _has_diff_token(folder: Path) -> bool | None:
     return any(token.get("content") == "<|diff|>" for token in added)
 
 
-def _training_summary(folder: Path) -> dict:
-    state_path = folder / "trainer_state.json"
-    if not state_path.is_file():
+def read_training_record(folder: Path) -> dict:
+    """Return ``lintseq_training.json`` (written by ``lintseq train``: base model, dataset, settings), or ``{}``."""
+    path = folder / "lintseq_training.json"
+    if not path.is_file():
         return {}
     try:
-        state = json.loads(state_path.read_text())
-    except json.JSONDecodeError:
-        return {}
-    losses = [entry["loss"] for entry in state.get("log_history", []) if "loss" in entry]
-    summary = {key: state[key] for key in ("epoch", "global_step", "train_batch_size") if state.get(key) is not None}
-    if losses:
-        summary["final_loss"] = round(losses[-1], 4)
+        record = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise UserError(f"{path}:{error.lineno}: not valid JSON ({error.msg})") from None
+    return record if isinstance(record, dict) else {}
+
+
+def hub_id_or_none(value, folder: Path) -> str | None:
+    """Return ``value`` when it names a Hub repository (``org/name``), not a local path."""
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9][\w.-]*/[\w.-]+", value):
+        return None
+    if Path(value).exists() or (folder.parent / value).exists():
+        return None
+    return value
+
+
+def _training_summary(folder: Path, record: dict) -> dict:
+    summary = {key: record[key] for key in ("learning_rate", "num_train_epochs", "loss_reduction", "use_peft")
+               if record.get(key) is not None}
+    state_path = folder / "trainer_state.json"
+    if state_path.is_file():
+        try:
+            state = json.loads(state_path.read_text())
+        except json.JSONDecodeError:
+            state = {}
+        losses = [entry["loss"] for entry in state.get("log_history", []) if "loss" in entry]
+        summary.update({key: state[key] for key in ("epoch", "global_step") if state.get(key) is not None})
+        if losses:
+            summary["final_loss"] = round(losses[-1], 4)
+    parts = []
+    epochs = summary.get("epoch", summary.get("num_train_epochs"))
+    if epochs is not None:
+        parts.append(f"{epochs:g} epoch(s)" if isinstance(epochs, (int, float)) else f"{epochs} epoch(s)")
+    if summary.get("global_step"):
+        parts.append(f"{summary['global_step']} optimizer steps")
+    if summary.get("learning_rate") is not None:
+        parts.append(f"learning rate {summary['learning_rate']}")
+    if summary.get("loss_reduction"):
+        reduction = summary["loss_reduction"]
+        parts.append("loss summed over tokens" if reduction == "sum" else f"loss reduction: {reduction}")
+    if summary.get("use_peft"):
+        parts.append("LoRA adapters")
+    if summary.get("final_loss") is not None:
+        parts.append(f"final training loss {summary['final_loss']}")
+    if parts:
+        summary["description"] = ", ".join(parts)
     return summary
 
 
-def choose_template(config: ModelCardConfig, repo_id: str, folder: Path) -> Path:
+def choose_template(config: ModelCardConfig, repo_id: str, folder: Path, base_model: str | None = None) -> Path:
     """Return the template file a config names (``auto`` looks for "tinycodelm" in the names)."""
     if config.template == "auto":
-        names = " ".join([repo_id, folder.resolve().name, config.base_model or ""]).lower()
+        names = " ".join([repo_id, folder.resolve().name, base_model or config.base_model or ""]).lower()
         name = "tinycodelm" if "tinycodelm" in names else "finetune"
     else:
         name = config.template
@@ -212,15 +252,19 @@ def render_model_card(folder: str | Path, repo_id: str, config: ModelCardConfig 
 
     folder = Path(folder)
     config = config or ModelCardConfig()
+    # What `lintseq train` recorded fills what the caller left out.
+    record = read_training_record(folder)
+    base_model = config.base_model or hub_id_or_none(record.get("base_model"), folder)
+    datasets = list(config.datasets) or [name for name in [hub_id_or_none(record.get("dataset"), folder)] if name]
     model_name = config.model_name or repo_id.split("/")[-1]
     eval_results, evaluations = _evaluation_rows([Path(path) for path in config.eval_results])
     edit_sequence = config.edit_sequence
     if edit_sequence is None:
         flags = {row["edit_sequence"] for row in evaluations if row["edit_sequence"] is not None}
-        edit_sequence = flags.pop() if len(flags) == 1 else None
-    template = choose_template(config, repo_id, folder)
+        edit_sequence = flags.pop() if len(flags) == 1 else record.get("edit_sequence")
+    template = choose_template(config, repo_id, folder, base_model)
     card_data = ModelCardData(
-        license=config.license, base_model=config.base_model, datasets=list(config.datasets) or None,
+        license=config.license, base_model=base_model, datasets=datasets or None,
         tags=list(dict.fromkeys([*DEFAULT_TAGS, *config.tags])), library_name="transformers",
         pipeline_tag="text-generation", language=["en", "code"],
         model_name=model_name if eval_results else None, eval_results=eval_results or None,
@@ -230,7 +274,7 @@ def render_model_card(folder: str | Path, repo_id: str, config: ModelCardConfig 
         edit_sequence=edit_sequence, evaluations=evaluations,
         metrics=sorted({metric for row in evaluations for metric in row["pass_at_k"]}, key=_k_of),
         architecture=describe_architecture(folder),
-        diff_token=_has_diff_token(folder), training=_training_summary(folder),
+        diff_token=_has_diff_token(folder), training=_training_summary(folder, record),
         hub_tools_version=__version__,
     )
     return str(card)

@@ -23,6 +23,8 @@ MODEL_RELEASE_PATTERNS = (
     "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "vocab.json",
     "vocab.txt", "merges.txt", "tokenizer.model", "spiece.model", "chat_template.jinja", "chat_template.json",
     "additional_chat_templates/*.jinja",
+    # How the checkpoint was made (`lintseq init-model`, `lintseq train`): small, and what a reader wants.
+    "tinycodelm.json", "lintseq_training.json",
 )
 # PyTorch pickles of the weights: converted, never uploaded as they are.
 BIN_WEIGHT_PATTERNS = ("pytorch_model.bin", "pytorch_model-*-of-*.bin", "adapter_model.bin")

@@ -26,7 +26,8 @@ FULL_CONTEXT = {
                      "parameters_readable": "150.0M"},
     "diff_token": True,
     "metrics": ["pass@1", "pass@10"],
-    "training": {"epoch": 2.0, "global_step": 100, "final_loss": 0.5},
+    "training": {"epoch": 2.0, "global_step": 100, "final_loss": 0.5,
+                 "description": "2 epoch(s), 100 optimizer steps, final training loss 0.5"},
     "hub_tools_version": "0.1.0",
 }
 

@@ -84,7 +84,8 @@ def test_training_state_and_logs_stay_home_unless_asked(hub, tiny_model_folder, 
     assert "--include-logs" in left_out["runs/events.out.tfevents.1"]
     assert "checkpoint" in left_out["checkpoint-3/model.safetensors"]
     card = hub.store.read_object(hub.store.tree("model", "alice/run", "main")["README.md"].sha256).decode()
-    assert "final loss 1.25" in card  # read from trainer_state.json even though the file stays home
+    assert "2 epoch(s), 6 optimizer steps, final training loss 1.25" in card  # read from trainer_state.json,
+    # even though the file itself stays home
 
     push_model(folder, "alice/run", include_training_state=True, include_logs=True, include=("checkpoint-*",))
     stored = set(hub.store.tree("model", "alice/run", "main"))
@@ -135,6 +136,30 @@ def test_sharded_bin_checkpoint_is_converted_with_its_index(hub, tiny_model_fold
     stored = set(hub.store.tree("model", "alice/sharded", "main"))
     assert {"model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors",
             "model.safetensors.index.json"} <= stored
+
+
+def test_training_record_fills_the_card_and_is_published(hub, tiny_model_folder, tmp_path, make_model_copy):
+    from huggingface_hub import ModelCard
+
+    folder = make_model_copy(tiny_model_folder, tmp_path / "baseline-run")
+    (tmp_path / "outputs" / "tiny-init").mkdir(parents=True)
+    record = {"base_model": "lintseq-org/tinycodelm-150m", "dataset": "lintseq-org/lintseq-humaneval",
+              "dataset_config": "baseline", "loss_reduction": "sum", "learning_rate": 0.0003,
+              "num_train_epochs": 10, "max_steps": -1, "use_peft": False, "edit_sequence": False}
+    (folder / "lintseq_training.json").write_text(json.dumps(record))
+    push_model(folder, "alice/baseline-run")
+    card = ModelCard.load("alice/baseline-run")
+    assert card.data.base_model == "lintseq-org/tinycodelm-150m"
+    assert card.data.datasets == ["lintseq-org/lintseq-humaneval"]
+    assert "10 epoch(s), learning rate 0.0003, loss summed over tokens" in card.text
+    assert "edit_sequence=False" in card.text  # a baseline model: whole programs
+    assert "lintseq_training.json" in hub.store.tree("model", "alice/baseline-run", "main")
+
+    # A local path is not a Hub id: it stays out of the metadata.
+    record["base_model"] = str(tmp_path / "outputs" / "tiny-init")
+    (folder / "lintseq_training.json").write_text(json.dumps(record))
+    push_model(folder, "alice/baseline-run")
+    assert ModelCard.load("alice/baseline-run").data.base_model is None
 
 
 @pytest.mark.parametrize("content, message", [
