@@ -219,10 +219,13 @@ def _training_summary(folder: Path, record: dict) -> dict:
 
 
 def choose_template(config: ModelCardConfig, repo_id: str, folder: Path, base_model: str | None = None) -> Path:
-    """Return the template file a config names (``auto`` looks for "tinycodelm" in the names)."""
+    """Return the template file a config names (``auto``: the TinyCodeLM card when a name says "tinycodelm"
+    or the folder was built by ``lintseq init-model``, else the generic finetune card)."""
     if config.template == "auto":
         names = " ".join([repo_id, folder.resolve().name, base_model or config.base_model or ""]).lower()
-        name = "tinycodelm" if "tinycodelm" in names else "finetune"
+        # `lintseq init-model` leaves tinycodelm.json beside the checkpoints it builds.
+        is_family = "tinycodelm" in names or (folder / "tinycodelm.json").is_file()
+        name = "tinycodelm" if is_family else "finetune"
     else:
         name = config.template
     if name in TEMPLATES:

@@ -30,7 +30,7 @@ class User:
     """An account of the test server: its name, its token and the organisations it may write to."""
 
     name: str
-    token: str
+    token: str = field(repr=False)  # kept out of reprs, so a failing test does not print it
     organizations: tuple[str, ...] = ()
 
     def may_write(self, namespace: str) -> bool:
@@ -49,7 +49,6 @@ class RequestRecord:
 
 class HubRequestHandler(BaseHTTPRequestHandler):
     """Answers one connection's requests; ``hub`` (the :class:`HubTestServer`) is set on a subclass."""
-
 
     hub: HubTestServer
     protocol_version = "HTTP/1.1"

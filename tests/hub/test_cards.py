@@ -8,6 +8,7 @@ import re
 import pytest
 import yaml
 
+from hub_tools.errors import UserError
 from hub_tools.hub.cards import TEMPLATES, ModelCardConfig, choose_template, render_model_card
 from hub_tools.package_data import shipped_folder
 
@@ -84,6 +85,10 @@ def test_auto_template_follows_the_names(tmp_path):
     assert choose_template(ModelCardConfig(), "me/TinyCodeLM-150M-lintseq", tmp_path).name == "tinycodelm.md"
     assert choose_template(ModelCardConfig(base_model="org/tinycodelm-400m"), "me/x", tmp_path).name == "tinycodelm.md"
     assert choose_template(ModelCardConfig(), "me/gemma-2b-lintseq", tmp_path).name == "lintseq_finetune.md"
+    (tmp_path / "tinycodelm.json").write_text("{}")  # written by `lintseq init-model`
+    assert choose_template(ModelCardConfig(), "me/my-model", tmp_path).name == "tinycodelm.md"
+    with pytest.raises(UserError, match="neither one of"):
+        choose_template(ModelCardConfig(template="nonexistent.md"), "me/x", tmp_path)
     custom = tmp_path / "mine.md"
     custom.write_text("---\n{{ card_data }}\n---\n# {{ model_name }}\n")
     assert choose_template(ModelCardConfig(template=str(custom)), "me/x", tmp_path) == custom
