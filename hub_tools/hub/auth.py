@@ -62,6 +62,17 @@ def hub_errors(*, endpoint: str, repo_id: str, repo_type: str, token: str | None
     401 means the token is wrong, 403 that it may not write there, 404 that the repository or revision is
     not visible to it; a network failure names the endpoint. The token is removed from every message.
     """
+    try:
+        yield
+    except Exception as error:
+        message = explain(error, endpoint=endpoint, repo_id=repo_id, repo_type=repo_type, revision=revision)
+        if message is None:
+            raise
+        raise UserError(redact(message, token)) from None
+
+
+def explain(error: Exception, *, endpoint: str, repo_id: str, repo_type: str, revision: str | None) -> str | None:
+    """Return the one-line explanation of a Hub client error, or ``None`` for errors that are not the Hub's."""
     from huggingface_hub.errors import (
         HfHubHTTPError,
         LocalTokenNotFoundError,
@@ -70,44 +81,36 @@ def hub_errors(*, endpoint: str, repo_id: str, repo_type: str, token: str | None
     )
 
     where = f"{repo_type} repository {repo_id} on {endpoint}"
-    try:
-        yield
-    except UserError as error:
-        raise UserError(redact(str(error), token)) from None
-    except LocalTokenNotFoundError:
-        raise UserError(f"no Hugging Face token found: {LOGIN_HINT}") from None
-    except RevisionNotFoundError:
-        raise UserError(f"revision {revision!r} does not exist in {where}: create the branch first, "
-                        "or leave out --revision to push to main") from None
-    except RepositoryNotFoundError as error:
-        status = getattr(getattr(error, "response", None), "status_code", None)
+    status = getattr(getattr(error, "response", None), "status_code", None)
+    if isinstance(error, UserError):
+        return str(error)
+    if "xet-write-token" in str(error):
+        # Servers without the Xet storage protocol (mirrors, the test server) need the classic LFS path.
+        return (f"{endpoint} does not offer the Xet upload protocol: set HF_HUB_DISABLE_XET=1 to upload "
+                "through git-LFS instead")
+    if isinstance(error, LocalTokenNotFoundError):
+        return f"no Hugging Face token found: {LOGIN_HINT}"
+    if isinstance(error, RevisionNotFoundError):
+        return (f"revision {revision!r} does not exist in {where}: create the branch first, "
+                "or leave out --revision to push to main")
+    if isinstance(error, RepositoryNotFoundError):
         if status == 401:
-            message = f"{where} is private or missing and the request had no valid token: {LOGIN_HINT}"
-        else:
-            message = (f"{where} was not found, or the token cannot see it: check --repo-id and that the token "
-                       "has access to that namespace")
-        raise UserError(message) from None
-    except HfHubHTTPError as error:
-        status = getattr(getattr(error, "response", None), "status_code", None)
-        detail = redact(_server_message(error), token)
+            return f"{where} is private or missing and the request had no valid token: {LOGIN_HINT}"
+        return (f"{where} was not found, or the token cannot see it: check --repo-id and that the token "
+                "has access to that namespace")
+    if isinstance(error, HfHubHTTPError):
+        detail = _server_message(error)
         if status == 401:
-            message = f"{endpoint} rejected the token (401: {detail}): it is invalid or expired; {LOGIN_HINT}"
-        elif status == 403:
-            message = (f"the token may not write to {where} (403: {detail}): use a token with the write role "
-                       "that belongs to that namespace, or push to your own namespace")
-        elif status == 404:
-            message = f"{where}: not found (404: {detail}); check --repo-id and --revision"
-        else:
-            message = f"{endpoint} answered {status} while pushing to {repo_id}: {detail}; try again later"
-        raise UserError(redact(message, token)) from None
-    except (ConnectionError, TimeoutError, OSError) as error:
-        detail = redact(" ".join(str(error).split())[:200], token)
-        raise UserError(f"cannot reach the Hub at {endpoint} ({error.__class__.__name__}: {detail}); "
-                        "check the network or HF_ENDPOINT") from None
-    except Exception as error:
-        # httpx errors do not derive from OSError; they are network failures all the same.
-        if error.__class__.__module__.startswith(("httpx", "httpcore")):
-            detail = redact(" ".join(str(error).split())[:200], token)
-            raise UserError(f"cannot reach the Hub at {endpoint} ({error.__class__.__name__}: {detail}); "
-                            "check the network or HF_ENDPOINT") from None
-        raise
+            return f"{endpoint} rejected the token (401: {detail}): it is invalid or expired; {LOGIN_HINT}"
+        if status == 403:
+            return (f"the token may not write to {where} (403: {detail}): use a token with the write role "
+                    "that belongs to that namespace, or push to your own namespace")
+        if status == 404:
+            return f"{where}: not found (404: {detail}); check --repo-id and --revision"
+        return f"{endpoint} answered {status} while pushing to {repo_id}: {detail}; try again later"
+    # httpx errors do not derive from OSError; they are network failures all the same.
+    if isinstance(error, OSError) or error.__class__.__module__.startswith(("httpx", "httpcore")):
+        detail = " ".join(str(error).split())[:200]
+        return (f"cannot reach the Hub at {endpoint} ({error.__class__.__name__}: {detail}); "
+                "check the network or HF_ENDPOINT")
+    return None

@@ -113,3 +113,15 @@ def test_unreachable_endpoint_names_it(dataset_folder, monkeypatch):
     with pytest.raises(UserError, match=r"cannot reach the Hub at http://127\.0\.0\.1:9") as error:
         push_dataset(dataset_folder, "alice/edits", endpoint="http://127.0.0.1:9")
     _assert_no_token(str(error.value))
+
+
+def test_a_server_without_xet_gets_a_hint_instead_of_a_network_error(hub, tiny_model_folder, monkeypatch):
+    import importlib.util
+
+    import huggingface_hub.constants
+
+    if importlib.util.find_spec("hf_xet") is None:
+        pytest.skip("hf_xet is not installed: the client never tries Xet")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_DISABLE_XET", False)
+    with pytest.raises(UserError, match="does not offer the Xet upload protocol: set HF_HUB_DISABLE_XET=1"):
+        push_model(tiny_model_folder, "alice/xet")
