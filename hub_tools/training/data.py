@@ -54,8 +54,10 @@ def load_training_dataset(data_config: DataConfig, *, dataset_text_field: str = 
     if not local.exists() and (name.startswith((".", "/", "~")) or name.count("/") > 1):
         raise UserError(f"dataset folder {name} does not exist; write one with 'lintseq generate --output-dir {name}'")
     try:
-        loaded = datasets.load_dataset(str(local) if local.exists() else name, name=data_config.dataset_config,
-                                       split=data_config.dataset_train_split)
+        if local.exists():
+            loaded = _load_local(local, data_config.dataset_config, data_config.dataset_train_split)
+        else:
+            loaded = datasets.load_dataset(name, name=data_config.dataset_config, split=data_config.dataset_train_split)
     except ValueError as error:
         message = _one_line(error)
         if "BuilderConfig" in message or "config" in message.lower():
@@ -77,6 +79,24 @@ def load_training_dataset(data_config: DataConfig, *, dataset_text_field: str = 
         )
     # Everything but prompt/completion is analysis metadata; keeping it would make TRL guess a format.
     return loaded.select_columns(list(REQUIRED_COLUMNS))
+
+
+def _load_local(folder: Path, config: str | None, split: str) -> Dataset:
+    """Load one config of a local dataset folder, always from the files as they are now.
+
+    ``load_dataset(folder, config)`` caches a folder's configs under a key made of the folder's name and the
+    config's file patterns, not of the files themselves (datasets 5.2): a dataset regenerated into the same
+    folder, or another folder with the same name, would silently give the old rows. The folder's own card
+    still says which files make the config; loading those files by format hashes their paths and times.
+    """
+    import datasets
+
+    builder = datasets.load_dataset_builder(str(folder), name=config)
+    data_files = builder.config.data_files or {}
+    if split not in data_files:
+        raise ValueError(f"no split {split!r}; the config has {', '.join(data_files) or 'no data files'}")
+    file_format = type(builder).__module__.rsplit(".", 1)[-1]  # parquet, json, csv, arrow, text
+    return datasets.load_dataset(file_format, data_files={split: list(data_files[split])}, split=split)
 
 
 def _load_text_files(patterns: list[str], text_field: str) -> Dataset:
