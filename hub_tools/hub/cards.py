@@ -283,29 +283,37 @@ def render_model_card(folder: str | Path, repo_id: str, config: ModelCardConfig 
     return str(card)
 
 
-def refresh_dataset_card(folder: str | Path, *, repo_id: str | None = None, write: bool = True) -> str | None:
-    """Re-render a dataset folder's card when ``lintseq_config.json`` is newer than ``README.md``.
+def refresh_dataset_card(folder: str | Path, *, repo_id: str | None = None,
+                         write: bool = True) -> tuple[str, str] | None:
+    """Return the card to publish for a dataset folder when it differs from its ``README.md``, with why.
 
-    The card itself is written by ``hub_tools.datagen.card.render_dataset_card``; when that module is not
-    installed the folder is published as it is.
+    * Stale card (``lintseq_config.json`` newer than ``README.md``, or no card at all): rendered again by
+      ``hub_tools.datagen.card.render_dataset_card`` and, with ``write``, saved as ``README.md``.
+    * Card exactly as the generator wrote it: rendered again for ``repo_id``, so its loading examples name
+      the real repository (uploaded only; the local file stays as it is).
+    * A card edited by hand, or no card renderer installed: ``None``, the folder is published as it is.
 
     Args:
         folder: the dataset folder.
         repo_id: the repository the card's loading examples name.
-        write: write the new card to ``README.md`` (``False`` for a dry run).
+        write: save a stale card's new text to ``README.md`` (``False`` for a dry run).
 
     Returns:
-        The new card text, or ``None`` when the card is up to date or cannot be re-rendered here.
+        ``(card text, reason)`` or ``None``.
     """
     folder = Path(folder)
     settings, readme = folder / "lintseq_config.json", folder / "README.md"
-    if not settings.is_file() or (readme.is_file() and readme.stat().st_mtime >= settings.stat().st_mtime):
+    if not settings.is_file():
         return None
     try:
         from hub_tools.datagen.card import render_dataset_card
     except ImportError:
         return None
-    card = render_dataset_card(folder, repo_id=repo_id)
-    if write:
-        readme.write_text(card, encoding="utf-8")
-    return card
+    if not readme.is_file() or readme.stat().st_mtime < settings.stat().st_mtime:
+        card = render_dataset_card(folder, repo_id=repo_id)
+        if write:
+            readme.write_text(card, encoding="utf-8")
+        return card, "card rendered again: lintseq_config.json is newer"
+    if repo_id is None or readme.read_text(encoding="utf-8") != render_dataset_card(folder):
+        return None
+    return render_dataset_card(folder, repo_id=repo_id), f"generated card, its examples naming {repo_id}"

@@ -108,14 +108,14 @@ def push_dataset(
         >>> result = push_dataset("lintseq-humaneval", "me/lintseq-humaneval", private=True)  # doctest: +SKIP
         >>> print(result.report())  # doctest: +SKIP
     """
-    card = refresh_dataset_card(folder, repo_id=repo_id, write=not dry_run)
-    plan = plan_dataset_upload(folder)
-    readme = Path(folder) / "README.md"
-    plan.card = card if card is not None else readme.read_text(encoding="utf-8")
-    if card is not None and dry_run:
-        plan.files = [planned for planned in plan.files if planned.path_in_repo != "README.md"]
-        plan.files.append(PlannedFile("README.md", None, len(card.encode()), content=card.encode(),
-                                      note="card re-rendered: lintseq_config.json is newer"))
+    refreshed = refresh_dataset_card(folder, repo_id=repo_id, write=not dry_run)
+    if refreshed is None:
+        plan = plan_dataset_upload(folder)
+        plan.card = (Path(folder) / "README.md").read_text(encoding="utf-8")
+    else:
+        plan = plan_dataset_upload(folder, card=refreshed[0])
+        plan.card = refreshed[0]
+        next(planned for planned in plan.files if planned.path_in_repo == "README.md").note = refreshed[1]
     message = commit_message or f"Upload LintSeq dataset with lintseq push (hub_tools {__version__})"
     return _push(plan, repo_id, private=private, revision=revision, create_pr=create_pr,
                  commit_message=message, dry_run=dry_run, token=token, endpoint=endpoint)

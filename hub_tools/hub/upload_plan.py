@@ -131,9 +131,12 @@ def _is_hidden(relative: str) -> bool:
     return any(part.startswith(".") for part in PurePosixPath(relative).parts)
 
 
-def read_card_header(readme: Path) -> dict:
-    """Return the YAML header of a card (``{}`` when it has none); errors name the file."""
-    text = readme.read_text(encoding="utf-8")
+def read_card_header(readme: Path, text: str | None = None) -> dict:
+    """Return the YAML header of a card (``{}`` when it has none); errors name the file.
+
+    ``text`` is the card's content when it is not (yet) the file's.
+    """
+    text = readme.read_text(encoding="utf-8") if text is None else text
     if not text.startswith("---"):
         return {}
     end = text.find("\n---", 3)
@@ -150,7 +153,7 @@ def read_card_header(readme: Path) -> dict:
     return header
 
 
-def plan_dataset_upload(folder: str | Path) -> UploadPlan:
+def plan_dataset_upload(folder: str | Path, card: str | None = None) -> UploadPlan:
     """Plan the upload of a folder written by ``lintseq generate``: every file as it is.
 
     The folder must have a card (``README.md``) whose YAML header declares ``configs:``, and every config's
@@ -158,6 +161,7 @@ def plan_dataset_upload(folder: str | Path) -> UploadPlan:
 
     Args:
         folder: the dataset folder.
+        card: the card that will be uploaded, when it is not the folder's ``README.md`` (a dry run's new card).
 
     Returns:
         The :class:`UploadPlan`; remote files under ``data/`` that are not in it are stale and get deleted.
@@ -170,9 +174,9 @@ def plan_dataset_upload(folder: str | Path) -> UploadPlan:
     if not folder.is_dir():
         raise UserError(f"{folder} is not a folder: give the --output-dir of `lintseq generate`")
     readme = folder / "README.md"
-    if not readme.is_file():
+    if card is None and not readme.is_file():
         raise UserError(f"{folder} has no README.md dataset card: is it a folder written by `lintseq generate`?")
-    configs = read_card_header(readme).get("configs")
+    configs = read_card_header(readme, card).get("configs")
     if not isinstance(configs, list) or not configs:
         raise UserError(f"{readme}: the YAML header has no `configs:` list, so the Hub would not find the data files")
     plan = UploadPlan("dataset", folder, managed_patterns=("data/",))
@@ -184,6 +188,9 @@ def plan_dataset_upload(folder: str | Path) -> UploadPlan:
             plan.left_out.append((relative, "unfinished or temporary file"))
         else:
             plan.files.append(PlannedFile(relative, folder / relative, (folder / relative).stat().st_size))
+    if card is not None:
+        plan.files = [planned for planned in plan.files if planned.path_in_repo != "README.md"]
+        plan.files.append(PlannedFile("README.md", None, len(card.encode()), content=card.encode()))
     uploaded = [planned.path_in_repo for planned in plan.files]
     for index, config in enumerate(configs):
         name = config.get("config_name", f"#{index}") if isinstance(config, dict) else f"#{index}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import socket
 import subprocess
@@ -58,19 +57,14 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _generate(folder: Path, environment: dict, make_rows, make_dataset_folder) -> None:
-    """Generate a small dataset with `lintseq generate` when it is installed, else write the same layout."""
-    if importlib.util.find_spec("hub_tools.cli.generate") is None:
-        make_dataset_folder(folder, make_rows(8))
-        return
+def _generate(folder: Path, environment: dict) -> None:
     result = subprocess.run([sys.executable, "-m", "hub_tools.cli", "generate", "--output-dir", str(folder),
                              "--num-samples", "8", "--num-paths", "1", "--workers", "1"],
                             env=environment, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
 
 
-def test_walkthrough_generate_push_and_load_back_against_a_server_started_by_hand(
-        tmp_path, make_rows, make_dataset_folder):
+def test_walkthrough_generate_push_and_load_back_against_a_server_started_by_hand(tmp_path):
     port = _free_port()
     environment = dict(os.environ, HF_ENDPOINT=f"http://127.0.0.1:{port}", HF_TOKEN=TOKEN,
                        HF_HUB_DISABLE_XET="1", HF_UPDATE_DOWNLOAD_COUNTS="0", HF_HUB_DISABLE_PROGRESS_BARS="1")
@@ -82,7 +76,7 @@ def test_walkthrough_generate_push_and_load_back_against_a_server_started_by_han
         banner = server.stdout.readline()
         assert f"http://127.0.0.1:{port}" in banner and TOKEN not in banner
         folder = tmp_path / "lintseq-humaneval"
-        _generate(folder, environment, make_rows, make_dataset_folder)
+        _generate(folder, environment)
 
         def push(*extra):
             return subprocess.run([sys.executable, "-m", "hub_tools.cli", "push", "dataset", str(folder),
@@ -95,7 +89,7 @@ def test_walkthrough_generate_push_and_load_back_against_a_server_started_by_han
         assert pushed.returncode == 0, pushed.stderr[-2000:]
         assert "uploaded" in pushed.stdout and TOKEN not in pushed.stdout + pushed.stderr
         again = push()
-        assert again.returncode == 0 and "already up to date" in again.stdout
+        assert again.returncode == 0 and "already up to date" in again.stdout, again.stdout + again.stderr
 
         check = (
             "import datasets, pyarrow.parquet as pq, glob, sys\n"
@@ -107,6 +101,10 @@ def test_walkthrough_generate_push_and_load_back_against_a_server_started_by_han
             "assert sorted(local.to_list(), key=key) == sorted(remote.to_list(), key=key), 'rows differ'\n"
             "streamed = list(datasets.load_dataset('me/lintseq-humaneval', split='train', streaming=True))\n"
             "assert sorted(streamed, key=key) == sorted(local.to_list(), key=key), 'streamed rows differ'\n"
+            "from huggingface_hub import DatasetCard\n"
+            "card = DatasetCard.load('me/lintseq-humaneval')\n"
+            "assert 'configs' in card.data.to_dict(), 'card metadata lost'\n"
+            "assert 'me/lintseq-humaneval' in card.text, 'the examples do not name the repository'\n"
             "print('rows', remote.num_rows)\n"
         )
         loaded = subprocess.run([sys.executable, "-c", check, str(folder)], env=environment, capture_output=True,

@@ -104,6 +104,36 @@ def test_stale_card_is_rendered_again_when_the_generator_provides_it(hub, datase
         assert pushed == (dataset_folder / "README.md").read_text() and "alice/edits" in pushed
 
 
+def test_generated_card_names_the_repository_and_a_hand_edited_one_is_kept(hub, dataset_folder):
+    card_module = pytest.importorskip("hub_tools.datagen.card")
+    generated = card_module.render_dataset_card(dataset_folder)
+    (dataset_folder / "README.md").write_text(generated)  # as `lintseq generate` leaves it
+
+    def pushed_card():
+        entry = hub.store.tree("dataset", "alice/edits", "main")["README.md"]
+        return hub.store.read_object(entry.sha256).decode()
+
+    plan = push_dataset(dataset_folder, "alice/edits", dry_run=True).plan
+    assert "examples naming alice/edits" in plan.describe()
+    push_dataset(dataset_folder, "alice/edits")
+    assert pushed_card() == card_module.render_dataset_card(dataset_folder, repo_id="alice/edits")
+    assert (dataset_folder / "README.md").read_text() == generated  # the local card is left alone
+    assert not push_dataset(dataset_folder, "alice/edits").committed
+
+    edited = generated + "\nA note of mine.\n"
+    (dataset_folder / "README.md").write_text(edited)
+    push_dataset(dataset_folder, "alice/edits")
+    assert pushed_card() == edited
+
+
+def test_dry_run_of_a_folder_without_card_shows_the_card_it_would_render(dataset_folder):
+    pytest.importorskip("hub_tools.datagen.card")
+    (dataset_folder / "README.md").unlink()
+    result = push_dataset(dataset_folder, "alice/edits", dry_run=True)
+    assert "README.md" in result.report() and "configs:" in result.plan.card
+    assert not (dataset_folder / "README.md").exists()  # a dry run writes nothing
+
+
 @pytest.mark.parametrize("damage, message", [
     ("no-readme", "has no README.md"),
     ("no-configs", "has no `configs:` list"),
