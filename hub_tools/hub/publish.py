@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hub_tools import __version__
+from hub_tools.errors import UserError
 from hub_tools.hub.auth import hub_errors, resolve_token
 from hub_tools.hub.cards import ModelCardConfig, refresh_dataset_card, render_model_card
 from hub_tools.hub.conversion import materialize
@@ -175,8 +176,6 @@ def push_model(
 
 def _push(plan: UploadPlan, repo_id: str, *, private: bool, revision: str | None, create_pr: bool,
           commit_message: str, dry_run: bool, token: str | None, endpoint: str | None) -> PushResult:
-    from hub_tools.errors import UserError
-
     if repo_id.count("/") != 1 or not all(repo_id.split("/")):
         raise UserError(f"--repo-id {repo_id!r} must look like ORG/NAME (your user name or an organisation)")
     if create_pr and revision not in (None, "main"):
@@ -213,7 +212,7 @@ def _commit(api, plan: UploadPlan, result: PushResult, local: dict[str, Path], b
         infos = _retry(lambda: api.get_paths_info(repo_id, sorted(set(remote_paths) & set(local)),
                                                   repo_type=repo_type, revision=head))
         remote = {info.path: info for info in infos if hasattr(info, "blob_id")}
-    for path in sorted(local):
+    for path in _progress_over(sorted(local), local, "comparing with the Hub"):
         (result.unchanged if _same_content(local[path], remote.get(path)) else result.uploaded).append(path)
     result.deleted = sorted(path for path in remote_paths if path not in local and path not in PROTECTED_PATHS
                             and plan.is_managed(path))
@@ -271,6 +270,15 @@ def _retry(call, attempts: int = ATTEMPTS):
                 raise
             time.sleep(2**attempt)
     raise AssertionError("unreachable")
+
+
+def _progress_over(paths: list[str], local: dict[str, Path], description: str):
+    """Iterate over paths, with a progress bar when hashing them takes a while (over 200 MB)."""
+    if sum(local[path].stat().st_size for path in paths) < 200_000_000:
+        return paths
+    from tqdm.auto import tqdm
+
+    return tqdm(paths, desc=description, unit="file")
 
 
 def _progress(plan: UploadPlan):
