@@ -57,6 +57,7 @@ class PushResult:
     uploaded: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    token_found: bool | None = None
 
     def report(self) -> str:
         """A few lines for the terminal (never contains the token)."""
@@ -64,6 +65,9 @@ class PushResult:
             lines = [f"Dry run: nothing was sent. Plan for {self.repo_type} {self.repo_id}:", self.plan.describe()]
             if self.plan.card is not None:
                 lines += ["", "----- README.md (card) -----", self.plan.card.rstrip(), "----- end of card -----"]
+            if self.token_found is not None:
+                lines.append("token: found" if self.token_found else
+                             "token: none found; set HF_TOKEN or run `hf auth login` before pushing")
             return "\n".join(lines)
         if not self.committed:
             return (f"{self.repo_id}: already up to date ({len(self.unchanged)} file(s) unchanged), "
@@ -182,6 +186,10 @@ def _push(plan: UploadPlan, repo_id: str, *, private: bool, revision: str | None
         raise UserError("--create-pr opens a pull request against main: leave out --revision")
     result = PushResult(repo_id, plan.repo_type, plan, dry_run=dry_run)
     if dry_run:
+        from huggingface_hub import get_token
+
+        # Local only (environment, stored login): a dry run sends nothing, not even the token check.
+        result.token_found = bool(token or get_token())
         return result
     from huggingface_hub import HfApi, constants
 

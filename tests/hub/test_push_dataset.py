@@ -167,3 +167,4 @@ def test_dry_run_touches_no_network_and_shows_files_sizes_and_card(hub, dataset_
     assert hub.requests == []
     assert "data/lintseq/train-00000-of-00002.parquet" in report and " kB" in report
     assert "# LintSeq edit sequences of HumanEval" in report and "config_name: baseline" in report
+    assert "token: none found" in report
