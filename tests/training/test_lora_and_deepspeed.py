@@ -81,3 +81,24 @@ def test_deepspeed_zero3_trains_on_cpu_and_saves_a_loadable_model(cli, tiny_mode
     assert trained.config.vocab_size == start.config.vocab_size
     changed = [name for name, weight in trained.state_dict().items() if not torch.equal(weight, start.state_dict()[name])]
     assert changed, "ZeRO-3 saved the untouched weights"
+
+
+def test_accelerate_launch_runs_two_data_parallel_processes(tiny_model, edit_dataset, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    output = tmp_path / "ddp"
+    command = [sys.executable, "-m", "accelerate.commands.launch", "--cpu", "--num_processes", "2",
+               "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+               "--main_process_port", str(_free_port()),
+               "-m", "hub_tools.cli", "train", "--config", "tiny-lintseq", "--model_name_or_path", str(tiny_model),
+               "--dataset_name", str(edit_dataset), "--output_dir", str(output), "--max_steps", "2",
+               "--per_device_train_batch_size", "2", "--global_batch_size", "8"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, env=dict(os.environ))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.count("saved to") == 1  # the main process reports, once
+    arguments = torch.load(output / "training_args.bin", weights_only=False)
+    # 8 sequences per step = 2 per process x 2 processes x 2 accumulation steps (one process would need 4).
+    assert arguments.gradient_accumulation_steps == 2
+    assert (output / "model.safetensors").is_file()
