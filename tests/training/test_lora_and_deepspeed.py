@@ -83,15 +83,15 @@ def test_deepspeed_zero3_trains_on_cpu_and_saves_a_loadable_model(cli, tiny_mode
     assert changed, "ZeRO-3 saved the untouched weights"
 
 
-def test_accelerate_launch_runs_two_data_parallel_processes(tiny_model, edit_dataset, tmp_path):
+def test_two_data_parallel_processes_under_torchrun(tiny_model, edit_dataset, tmp_path):
+    """What `accelerate launch` does on GPUs, on the CPU: torchrun starts one `lintseq train` per rank (gloo)."""
     import os
     import subprocess
     import sys
 
     output = tmp_path / "ddp"
-    command = [sys.executable, "-m", "accelerate.commands.launch", "--cpu", "--num_processes", "2",
-               "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-               "--main_process_port", str(_free_port()),
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+               "--master_port", str(_free_port()),
                "-m", "hub_tools.cli", "train", "--config", "tiny-lintseq", "--model_name_or_path", str(tiny_model),
                "--dataset_name", str(edit_dataset), "--output_dir", str(output), "--max_steps", "2",
                "--per_device_train_batch_size", "2", "--global_batch_size", "8"]
