@@ -141,6 +141,9 @@ def corpus_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
     Raises:
         UserError: a path that matches nothing.
     """
+    import glob
+
+    paths = list(paths)
     files: list[Path] = []
     for raw in paths:
         path = Path(raw).expanduser()
@@ -149,13 +152,15 @@ def corpus_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
         elif path.is_dir():
             files += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in CORPUS_SUFFIXES)
         else:
-            matches = sorted(p for p in Path().glob(str(raw)) if p.is_file()) if any(c in str(raw) for c in "*?[") else []
+            pattern = str(path)
+            matches = sorted(p for p in map(Path, glob.glob(pattern, recursive=True)) if p.is_file())
             if not matches:
                 raise UserError(f"corpus path {str(raw)!r} does not exist or matches no file")
             files += matches
     if not files:
         raise UserError(f"the corpus {[str(p) for p in paths]} holds no {'/'.join(CORPUS_SUFFIXES)} file")
-    return files
+    # A file named twice (by a folder and a glob, say) is still one document.
+    return list(dict.fromkeys(path.resolve() for path in files))
 
 
 def train_tokenizer(files: Iterable[str | os.PathLike], *, vocab_size: int) -> PreTrainedTokenizerBase:

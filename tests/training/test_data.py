@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import shutil
+import sysconfig
+from pathlib import Path
 
+import pytest
+
+from hub_tools.errors import UserError
 from hub_tools.training.arguments import DataConfig
 from hub_tools.training.data import load_training_dataset
 
@@ -31,3 +36,18 @@ def test_regenerated_folder_and_same_named_folder_give_their_own_rows(make_edit_
     baseline = load_training_dataset(DataConfig(dataset_name=str(other), dataset_config="baseline"))
     expected = datasets.load_dataset("parquet", data_files=str(other / "data/baseline/*.parquet"), split="train")
     assert baseline["completion"] == expected["completion"]
+
+
+def test_text_files_for_pretraining_one_document_per_file(tmp_path):
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    corpus = tmp_path / "corpus" / "deep"
+    corpus.mkdir(parents=True)
+    for name in ("textwrap", "colorsys", "bisect"):
+        (corpus / f"{name}.py").write_text((stdlib / f"{name}.py").read_text())
+    (corpus / "empty.py").write_text("\n")
+    # A folder glob and an absolute glob naming the same files: each file is one document, once.
+    loaded = load_training_dataset(DataConfig(text_files=[f"{tmp_path}/corpus/**/*.py", str(corpus / "bisect.py")]))
+    assert sorted(len(text) for text in loaded["text"]) == sorted(
+        len((stdlib / f"{name}.py").read_text()) for name in ("textwrap", "colorsys", "bisect"))
+    with pytest.raises(UserError, match="matches no file"):
+        load_training_dataset(DataConfig(text_files=[str(tmp_path / "nothing" / "*.py")]))
