@@ -51,7 +51,7 @@ def _free_port() -> int:
 
 
 @pytest.mark.slow
-def test_deepspeed_zero3_trains_on_cpu_and_saves_a_loadable_model(cli, tiny_model, edit_dataset, tmp_path):
+def test_deepspeed_zero3_trains_on_cpu_and_saves_a_loadable_model(cli, plain_model, edit_dataset, tmp_path):
     pytest.importorskip("deepspeed")
     from transformers import AutoModelForCausalLM
 
@@ -68,7 +68,8 @@ def test_deepspeed_zero3_trains_on_cpu_and_saves_a_loadable_model(cli, tiny_mode
     # One process of a gloo "cluster": the same environment torchrun / accelerate launch give each rank.
     environment = {"RANK": "0", "WORLD_SIZE": "1", "LOCAL_RANK": "0", "MASTER_ADDR": "127.0.0.1",
                    "MASTER_PORT": str(_free_port())}
-    result = cli("train", "--config", "tiny-lintseq", "--model_name_or_path", str(tiny_model),
+    # The plain model lacks <|diff|> and a pad token: the embeddings are resized on partitioned weights.
+    result = cli("train", "--config", "tiny-lintseq", "--model_name_or_path", str(plain_model),
                  "--dataset_name", str(edit_dataset), "--output_dir", str(output), "--max_steps", "3",
                  "--per_device_train_batch_size", "4", "--deepspeed", str(tmp_path / "zero3.json"),
                  "--logging_steps", "1", env=environment, timeout=900)
@@ -77,9 +78,17 @@ def test_deepspeed_zero3_trains_on_cpu_and_saves_a_loadable_model(cli, tiny_mode
               if line.startswith("{'loss'")]
     assert len(logged) == 3 and all(entry["loss"] for entry in logged)  # three ZeRO-3 optimizer steps
     trained = AutoModelForCausalLM.from_pretrained(output)
-    start = AutoModelForCausalLM.from_pretrained(tiny_model)
-    assert trained.config.vocab_size == start.config.vocab_size
-    changed = [name for name, weight in trained.state_dict().items() if not torch.equal(weight, start.state_dict()[name])]
+    start = AutoModelForCausalLM.from_pretrained(plain_model)
+    assert trained.config.vocab_size == start.config.vocab_size + 2  # <|diff|> and <|padding|>
+    old_rows = start.get_input_embeddings().weight
+    new_rows = trained.get_input_embeddings().weight
+    # The new rows started at the mean row (set on the gathered matrix) and moved a little in 3 steps: much
+    # closer to it than the old rows are (a random start would be as far away as they are).
+    mean = old_rows.mean(0)
+    typical = (old_rows - mean).norm(dim=1).median()
+    assert ((new_rows[-2:] - mean).norm(dim=1) < 0.35 * typical).all()
+    changed = [name for name, weight in start.state_dict().items()
+               if weight.shape == trained.state_dict()[name].shape and not torch.equal(weight, trained.state_dict()[name])]
     assert changed, "ZeRO-3 saved the untouched weights"
 
 
