@@ -24,10 +24,16 @@ examples:
 
 def main(argv: list[str]) -> int:
     if not argv or argv[0] in ("-h", "--help"):
+        from hub_tools.package_data import shipped_folder
         from hub_tools.training.recipes import build_parser
 
         parser = build_parser()
-        parser.epilog = USAGE_EPILOG
+        parser.description = (
+            "Finetune (or pretrain) a causal LM with TRL's SFTTrainer: lintseq train --config RECIPE "
+            "[--key value ...]. Every option below can be set in the recipe or on the command line."
+        )
+        shipped = ", ".join(sorted(path.stem for path in shipped_folder("recipes").glob("*.yaml")))
+        parser.epilog = USAGE_EPILOG + f"\nshipped recipes: {shipped}\n"
         parser.formatter_class = _raw_formatter()
         parser.print_help()
         return 0
