@@ -74,6 +74,10 @@ class LintSeqSFTConfig(SFTConfig):
     def __post_init__(self):
         if self.loss_reduction not in LOSS_REDUCTIONS:
             raise ValueError(f"loss_reduction must be one of {LOSS_REDUCTIONS}, not {self.loss_reduction!r}")
+        if self.loss_reduction == "sum":
+            # With this flag the trainer multiplies each rank's loss by the number of processes, which undoes
+            # the gradient averaging of DDP / DeepSpeed: the step's gradient is that of the sum over all ranks.
+            self.average_tokens_across_devices = True
         super().__post_init__()
         if self.global_batch_size is not None:
             per_step = self.per_device_train_batch_size * self.world_size
