@@ -23,12 +23,14 @@ def _one_line(error: BaseException) -> str:
     return " ".join(str(error).split())[:300]
 
 
-def load_training_dataset(data_config: DataConfig, *, dataset_text_field: str = "text") -> Dataset:
+def load_training_dataset(data_config: DataConfig, *, dataset_text_field: str = "text",
+                          split: str | None = None) -> Dataset:
     """Load the training split named by ``data_config`` and check that it has the columns training needs.
 
     Args:
         data_config: the ``data`` section of a recipe.
         dataset_text_field: the text column of a plain-text corpus.
+        split: another split to load (the evaluation split); defaults to ``dataset_train_split``.
 
     Returns:
         A `datasets.Dataset` with ``prompt``/``completion`` columns (edit sequences, baseline) or a text
@@ -46,7 +48,10 @@ def load_training_dataset(data_config: DataConfig, *, dataset_text_field: str = 
     import datasets
 
     if data_config.text_files:
+        if split is not None:
+            raise UserError("text_files has no evaluation split; set eval_strategy: 'no' to pretrain on text files")
         return _load_text_files(data_config.text_files, dataset_text_field)
+    split = split or data_config.dataset_train_split
     name = data_config.dataset_name
     if not name:
         raise UserError("no training data: set dataset_name (or text_files) in the recipe's 'data' section")
@@ -55,18 +60,19 @@ def load_training_dataset(data_config: DataConfig, *, dataset_text_field: str = 
         raise UserError(f"dataset folder {name} does not exist; write one with 'lintseq generate --output-dir {name}'")
     try:
         if local.exists():
-            loaded = _load_local(local, data_config.dataset_config, data_config.dataset_train_split)
+            loaded = _load_local(local, data_config.dataset_config, split)
         else:
-            loaded = datasets.load_dataset(name, name=data_config.dataset_config, split=data_config.dataset_train_split)
+            loaded = datasets.load_dataset(name, name=data_config.dataset_config, split=split)
     except ValueError as error:
         message = _one_line(error)
-        if "BuilderConfig" in message or "config" in message.lower():
+        if "BuilderConfig" not in message and "split" in message.lower():
+            raise UserError(f"dataset {name} has no split {split!r} ({message}); name another split "
+                            "(dataset_train_split / dataset_test_split) or set eval_strategy: 'no'") from None
+        if "config" in message.lower():
             raise UserError(
                 f"dataset {name} has no config {data_config.dataset_config!r} ({message}); "
                 f"set dataset_config to one of its configs, e.g. {', '.join(DATASET_CONFIGS)}"
             ) from None
-        if "split" in message.lower():
-            raise UserError(f"dataset {name} has no split {data_config.dataset_train_split!r} ({message})") from None
         raise UserError(f"cannot load dataset {name}: {message}") from None
     except (FileNotFoundError, OSError, datasets.exceptions.DatasetNotFoundError) as error:
         raise UserError(f"cannot load dataset {name}: {_one_line(error)}") from None
@@ -94,7 +100,7 @@ def _load_local(folder: Path, config: str | None, split: str) -> Dataset:
     builder = datasets.load_dataset_builder(str(folder), name=config)
     data_files = builder.config.data_files or {}
     if split not in data_files:
-        raise ValueError(f"no split {split!r}; the config has {', '.join(data_files) or 'no data files'}")
+        raise ValueError(f"splits of this config: {', '.join(data_files) or 'none'}")
     file_format = type(builder).__module__.rsplit(".", 1)[-1]  # parquet, json, csv, arrow, text
     return datasets.load_dataset(file_format, data_files={split: list(data_files[split])}, split=split)
 

