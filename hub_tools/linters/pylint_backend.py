@@ -211,6 +211,8 @@ class PylintLinter:
         from astroid.builder import AstroidBuilder
         from astroid.context import _invalidate_cache
         from astroid.inference_tip import clear_inference_tip_cache
+        from astroid.nodes._base_nodes import LookupMixIn
+        from pylint.checkers.clear_lru_cache import clear_lru_caches
         from pylint.utils import FileState
 
         pylinter = self._pylinter
@@ -228,9 +230,11 @@ class PylintLinter:
             pylinter.current_file = module.file
             self._check(module)
         finally:
-            # Nothing of this program may outlive the call: not its module, not inference results
-            # keyed on its nodes.
+            # Nothing of this program may outlive the call: not its module, not the inference results
+            # and lookups that astroid and pylint cache on its nodes (memory would grow with every call).
             MANAGER.astroid_cache.pop(_MODULE_NAME, None)
             _invalidate_cache()
             clear_inference_tip_cache()
+            clear_lru_caches()
+            LookupMixIn.lookup.cache_clear()
         return [(message.line, message.msg_id, f"{message.symbol}: {message.msg}") for message in reporter.messages]
