@@ -108,10 +108,16 @@ def test_no_checked_program_outlives_its_call(humaneval_corpus):
 
     import astroid
 
+    def alive() -> int:
+        gc.collect()
+        return sum(1 for obj in gc.get_objects()
+                   if isinstance(obj, astroid.nodes.Module) and obj.name == "lintseq_checked_program")
+
     linter = PylintLinter()
-    for index, program in enumerate(humaneval_corpus[:60]):
-        sample_edit_path(program, linter, seed=index)
-    gc.collect()
-    alive = [obj for obj in gc.get_objects()
-             if isinstance(obj, astroid.nodes.Module) and obj.name == "lintseq_checked_program"]
-    assert len(alive) <= 1, f"{len(alive)} checked programs still in memory after {linter.calls} calls"
+    counts = []
+    for start in (0, 30, 60):
+        for index, program in enumerate(humaneval_corpus[start:start + 30]):
+            sample_edit_path(program, linter, seed=index)
+        counts.append(alive())
+    # A handful may sit in a bounded cache; none accumulate (without the cache clearing: ~400 per 100 programs).
+    assert max(counts) <= 5, f"{counts} checked programs still in memory after {linter.calls} calls"
