@@ -142,6 +142,32 @@ def _license(dataset: DatasetFolder) -> str:
     return "other"
 
 
+def _dataset_infos(dataset: DatasetFolder):
+    """``dataset_info`` of every config: features, rows and sizes, as ``push_to_hub`` records them.
+
+    Besides giving the Hub viewer the schema, the sizes make ``load_dataset``'s cache key change with the
+    content: for a folder whose configs come from this YAML, the key is built from the card and the file
+    patterns, not from the files, so a regenerated folder could otherwise load stale cached rows.
+    """
+    import datasets
+    import pyarrow.parquet as pq
+    from datasets.info import DatasetInfosDict
+
+    infos = {}
+    for name, shards in dataset.configs.items():
+        metadata = [pq.ParquetFile(shard).metadata for shard in shards]
+        num_bytes = sum(meta.row_group(i).total_byte_size for meta in metadata for i in range(meta.num_row_groups))
+        rows = sum(meta.num_rows for meta in metadata)
+        infos[name] = datasets.DatasetInfo(
+            config_name=name,
+            features=datasets.Features.from_arrow_schema(pq.read_schema(shards[0])),
+            splits=datasets.SplitDict({"train": datasets.SplitInfo("train", num_bytes=num_bytes, num_examples=rows)}),
+            download_size=sum(shard.stat().st_size for shard in shards),
+            dataset_size=num_bytes,
+        )
+    return DatasetInfosDict(infos)
+
+
 def render_dataset_card(output_dir: str | Path, *, repo_id: str | None = None, pretty_name: str | None = None,
                         license: str | None = None) -> str:
     """Render the dataset card of a generated folder and return its text (YAML header and body).
@@ -187,6 +213,7 @@ def render_dataset_card(output_dir: str | Path, *, repo_id: str | None = None, p
         size_categories=[size_category(max(config["rows"] for config in configs))],
         configs=yaml_configs,
     )
+    _dataset_infos(dataset).to_dataset_card_data(card_data)
     card = DatasetCard.from_template(
         card_data,
         template_path=str(shipped_folder("dataset_cards") / TEMPLATE),

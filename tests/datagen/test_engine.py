@@ -270,3 +270,12 @@ def test_large_outputs_are_split_into_shards(source_file, tmp_path, monkeypatch)
     assert [pq.ParquetFile(out / "data" / "random" / name).metadata.num_rows for name in names] == [32, 32, 32, 24]
     rows = load(out, "random", split="train")
     assert [(r["row_index"], r["path_index"]) for r in rows] == [(i, k) for i in range(60) for k in range(2)]
+
+
+def test_regenerating_a_folder_never_loads_stale_rows(source_file, tmp_path):
+    """load_dataset keys a folder's cache on its card: the card's dataset_info changes with the content."""
+    out = tmp_path / "regenerated"
+    generate(str(source_file), "--output-dir", str(out), "--sampler", "random", "--num-samples", "9")
+    assert set(load(out, "random", split="train")["seed"]) == {0}
+    generate(str(source_file), "--output-dir", str(out), "--sampler", "random", "--num-samples", "9", "--seed", "7")
+    assert set(load(out, "random", split="train")["seed"]) == {7}
