@@ -111,6 +111,14 @@ def test_walkthrough_generate_push_and_load_back_against_a_server_started_by_han
                                 text=True, timeout=300)
         assert loaded.returncode == 0, loaded.stderr[-2000:]
         assert loaded.stdout.startswith("rows ")
+        # The pushed dataset is a valid SOURCE for lintseq generate, read from the same endpoint.
+        regenerated = subprocess.run(
+            [sys.executable, "-m", "hub_tools.cli", "generate", "me/lintseq-humaneval", "--output-dir",
+             str(tmp_path / "from-hub"), "--sampler", "random", "--no-progress"],
+            env=environment, capture_output=True, text=True, timeout=300)
+        assert regenerated.returncode == 0, regenerated.stderr[-2000:]
+        assert "source: me/lintseq-humaneval (split train)" in regenerated.stderr
+        assert "random: 8 rows from 8 programs" in regenerated.stdout
         # A fresh cache: otherwise datasets falls back on the copy the owner just downloaded.
         anonymous = dict(environment, HF_HOME=str(tmp_path / "anonymous-home"))
         anonymous.pop("HF_TOKEN")
