@@ -279,3 +279,20 @@ def test_regenerating_a_folder_never_loads_stale_rows(source_file, tmp_path):
     assert set(load(out, "random", split="train")["seed"]) == {0}
     generate(str(source_file), "--output-dir", str(out), "--sampler", "random", "--num-samples", "9", "--seed", "7")
     assert set(load(out, "random", split="train")["seed"]) == {7}
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_program_that_crashes_pylint_is_skipped_and_the_run_goes_on(tmp_path, humaneval_corpus, workers):
+    # A 500-term sum parses, but pylint's checkers recurse once per term and hit the recursion limit.
+    crashing = "def total(x):\n    return (x" + "\n            + x" * 500 + ")\n\nprint(total(1))"
+    rows = [{"instruction": "first", "response": humaneval_corpus[0]},
+            {"instruction": "crash", "response": crashing},
+            {"instruction": "last", "response": humaneval_corpus[1]}]
+    source = tmp_path / "crash.jsonl"
+    source.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    out = tmp_path / "out"
+    result = generate(str(source), "--output-dir", str(out), "--workers", str(workers))
+    assert "linter_crash 1" in result.stdout
+    assert sorted(load(out, split="train")["instruction"]) == ["first", "last"]
+    skipped = json.loads((out / "lintseq_config.json").read_text())["configs"]["lintseq"]["stats"]["skipped_rows"]
+    assert skipped[0]["location"] == "crash.jsonl:2" and "recursion" in skipped[0]["detail"]
