@@ -50,16 +50,23 @@ def test_ruff_is_clean():
 
 
 def test_wheel_ships_cards_and_recipes(tmp_path):
+    # Build from a copy of the sources: a stale build/ folder in the checkout must not decide the result.
+    import shutil
+    import zipfile
+
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".env", "results", "lintseq-humaneval", "outputs"))
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", str(ROOT), "-w", str(tmp_path)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", str(source),
+         "-w", str(tmp_path / "wheel")],
         capture_output=True, text=True,
     )
     assert result.returncode == 0, result.stderr
-    import zipfile
-
-    (wheel,) = tmp_path.glob("*.whl")
+    (wheel,) = (tmp_path / "wheel").glob("*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     for folder in ("dataset_cards", "model_cards", "recipes"):
-        shipped = [n for n in names if n.startswith(f"hub_tools/{folder}/")]
-        on_disk = [p for p in (ROOT / folder).rglob("*") if p.is_file() and p.suffix in (".md", ".yaml", ".json")]
-        assert len(shipped) == len(on_disk), (folder, shipped)
+        shipped = sorted(n.removeprefix(f"hub_tools/{folder}/") for n in names if n.startswith(f"hub_tools/{folder}/"))
+        on_disk = sorted(str(p.relative_to(ROOT / folder)) for p in (ROOT / folder).rglob("*")
+                         if p.is_file() and p.suffix in (".md", ".yaml", ".json"))
+        assert shipped == on_disk, folder
