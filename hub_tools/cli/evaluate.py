@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from hub_tools.cli.model_options import add_sampling_options, load_model_and_config
 from hub_tools.errors import UserError
 
 EXAMPLES = """examples:
@@ -42,16 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="where metrics.json and samples.jsonl go (default: outputs/eval-<benchmark>)")
     parser.add_argument("--k", default="1,10", help="comma-separated k of pass@k (default: 1,10)")
     sampling = parser.add_argument_group("sampling (with --model)")
-    sampling.add_argument("--n", type=int, default=10, help="samples per problem (default: 10)")
-    sampling.add_argument("--temperature", type=float, default=0.2, help="0 samples greedily (default: 0.2)")
-    sampling.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling threshold (default: 0.95)")
-    sampling.add_argument("--max-new-tokens", type=int, default=512, help="most tokens per sample (default: 512)")
-    sampling.add_argument("--batch-size", type=int, default=8, help="sequences generated together (default: 8)")
-    sampling.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    sampling.add_argument("--revision", default=None, help="Hub revision of the model (branch, tag or commit)")
-    sampling.add_argument("--device", default=None, help="cuda, cpu, ... (default: the GPU when there is one)")
-    sampling.add_argument("--dtype", default=None, choices=["auto", "bfloat16", "float16", "float32"],
-                          help="weights' dtype (default: bfloat16 on GPUs that support it, else float32)")
+    add_sampling_options(sampling, n_default=10, n_help="samples per problem")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--edit-sequence", dest="edit_sequence", action="store_true", default=None,
                       help="prompt and read completions as edit sequences (default: detected from the "
@@ -81,13 +73,9 @@ def _problems(arguments):
 def _sample(arguments, problems, output_dir: Path, progress: bool):
     """Sample completions from the model; save them before any test runs, so no generation is ever lost."""
     from hub_tools.evaluation.scoring import SAMPLES_FILE, Answer, write_samples
-    from hub_tools.generation import SamplingConfig, load_model, sample_programs, uses_edit_sequences
+    from hub_tools.generation import sample_programs, uses_edit_sequences
 
-    config = SamplingConfig(n=arguments.n, temperature=arguments.temperature, top_p=arguments.top_p,
-                            max_new_tokens=arguments.max_new_tokens, batch_size=arguments.batch_size,
-                            seed=arguments.seed)
-    model, tokenizer = load_model(arguments.model, revision=arguments.revision, device=arguments.device,
-                                  dtype=arguments.dtype)
+    model, tokenizer, config = load_model_and_config(arguments)
     edit_sequence = uses_edit_sequences(tokenizer) if arguments.edit_sequence is None else arguments.edit_sequence
     samples = sample_programs(model, tokenizer, [problem.prompt for problem in problems], config,
                               edit_sequence=edit_sequence, progress=progress)

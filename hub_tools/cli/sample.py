@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 
+from hub_tools.cli.model_options import add_sampling_options, load_model_and_config
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -18,18 +20,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog='example: lintseq sample --model outputs/tiny-lintseq --instruction "Return the sum of a list." --n 3',
     )
     parser.add_argument("--model", required=True, help="model folder, Hub model id, or LoRA adapter folder")
-    parser.add_argument("--revision", default=None, help="Hub revision of the model (branch, tag or commit)")
     parser.add_argument("--instruction", action="append", required=True,
                         help="the task, in plain text (repeat the option for several tasks)")
-    parser.add_argument("--n", type=int, default=1, help="samples per instruction (default: 1)")
-    parser.add_argument("--temperature", type=float, default=0.2, help="0 samples greedily (default: 0.2)")
-    parser.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling threshold (default: 0.95)")
-    parser.add_argument("--max-new-tokens", type=int, default=512, help="most tokens per sample (default: 512)")
-    parser.add_argument("--batch-size", type=int, default=8, help="sequences generated together (default: 8)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    parser.add_argument("--device", default=None, help="cuda, cpu, ... (default: the GPU when there is one)")
-    parser.add_argument("--dtype", default=None, choices=["auto", "bfloat16", "float16", "float32"],
-                        help="weights' dtype (default: bfloat16 on GPUs that support it, else float32)")
+    add_sampling_options(parser, n_default=1, n_help="samples per instruction")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--edit-sequence", dest="edit_sequence", action="store_true", default=None,
                       help="read completions as edit sequences (default: when the vocabulary has <|diff|>)")
@@ -50,13 +43,9 @@ def _edits_of(completion: str) -> list[tuple[int, str]]:
 
 def main(argv: list[str]) -> int:
     arguments = build_parser().parse_args(argv)
-    from hub_tools.generation import SamplingConfig, load_model, sample_programs
+    from hub_tools.generation import sample_programs
 
-    config = SamplingConfig(n=arguments.n, temperature=arguments.temperature, top_p=arguments.top_p,
-                            max_new_tokens=arguments.max_new_tokens, batch_size=arguments.batch_size,
-                            seed=arguments.seed)
-    model, tokenizer = load_model(arguments.model, revision=arguments.revision, device=arguments.device,
-                                  dtype=arguments.dtype)
+    model, tokenizer, config = load_model_and_config(arguments)
     samples = sample_programs(model, tokenizer, arguments.instruction, config,
                               edit_sequence=arguments.edit_sequence, progress=sys.stderr.isatty())
     for instruction_index, per_instruction in enumerate(samples):
