@@ -72,7 +72,7 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         split = urlsplit(self.path)
         self.raw_path, self.query = split.path, parse_qs(split.query)
         self.body = self._read_body()
-        self.status_sent = 0
+        self.status_sent, self.user = 0, None  # one handler serves every request of a kept-alive connection
         try:
             injected = self.hub.take_failure(self.command, self.raw_path)
             if injected is not None:
@@ -83,9 +83,14 @@ class HubRequestHandler(BaseHTTPRequestHandler):
             self._send_error(error)
         except (KeyError, ValueError, json.JSONDecodeError) as error:
             self._send_error(StoreError(400, f"Bad request: {error}"))
+        if not self.status_sent:  # a handler that answered nothing is still on the record
+            self._record(0)
+
+    def _record(self, status: int) -> None:
+        # Recorded before the answer leaves: a client that has its answer always finds its request here.
         with self.hub._lock:
-            self.hub.requests.append(RequestRecord(self.command, self.raw_path, self.status_sent,
-                                                   self.user is not None if hasattr(self, "user") else False))
+            self.hub.requests.append(RequestRecord(self.command, self.raw_path, status,
+                                                   getattr(self, "user", None) is not None))
 
     def _read_body(self) -> bytes:
         if self.headers.get("Transfer-Encoding", "").lower() != "chunked":
@@ -113,6 +118,7 @@ class HubRequestHandler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, body: bytes = b"", headers: dict | None = None, content_type="application/json"):
         self.status_sent = status
+        self._record(status)
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         for name, value in (headers or {}).items():
