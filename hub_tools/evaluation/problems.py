@@ -41,6 +41,8 @@ class Problem:
         canonical_solution: the reference answer in continuation form (HumanEval) or a full program (MBPP).
         code_prefix: the code an answer runs after. ``None`` means the prompt itself (HumanEval's prompt is
             code); MBPP's prompt is prose, so its prefix is empty.
+        plus_tests: extra tests in the same form as ``tests`` (EvalPlus' HumanEval+ / MBPP+ inputs); empty
+            when the benchmark has none. A sample passes "plus" when it passes both.
 
     Example:
         >>> problem = load_humaneval()[0]
@@ -54,6 +56,7 @@ class Problem:
     tests: str
     canonical_solution: str = ""
     code_prefix: str | None = None
+    plus_tests: str = ""
 
     def defines_entry_point(self, program: str) -> bool:
         """Whether ``program`` defines the entry point at its top level (a full program, not a continuation)."""
