@@ -157,15 +157,21 @@ def score_samples(problems: list[Problem], rows: list[dict], *, sandbox: Sandbox
                                else row.get("edit_sequence") if isinstance(row.get("edit_sequence"), bool)
                                else None) for row in rows]
     programs = [by_id[row["task_id"]].program_for(answer.program) for row, answer in zip(rows, answers, strict=True)]
+    # HumanEval+ / MBPP+: each sample runs a second time with the plus tests after the base tests.
+    plus = [index for index, row in enumerate(rows) if by_id[row["task_id"]].plus_tests]
+    programs += [by_id[rows[index]["task_id"]].program_for(answers[index].program, plus=True) for index in plus]
     config = sandbox or SandboxConfig()
     with Sandbox(config) as pool:
         results = pool.run(programs, progress=progress)
         isolation = pool.isolation
+    plus_results = dict(zip(plus, results[len(rows):], strict=True))
     samples = []
-    for row, answer, result in zip(rows, answers, results, strict=True):
+    for index, (row, answer, result) in enumerate(zip(rows, answers, results, strict=True)):
         samples.append({**row, "program": answer.program, "passed": result.passed, "result": result.reason,
                         "status": result.status, "edit_sequence": answer.edit_sequence,
                         "skipped": answer.skipped})
+        if index in plus_results:
+            samples[-1].update(passed_plus=plus_results[index].passed, result_plus=plus_results[index].reason)
     execution = {"timeout": config.timeout, "memory_limit_mb": config.memory_limit_mb, "isolation": isolation}
     metrics = summarize(samples, k_values, settings={**(settings or {}), "execution": execution})
     return Evaluation(metrics=metrics, samples=samples)
@@ -188,6 +194,11 @@ def summarize(samples: list[dict], k_values, *, settings: dict | None = None) ->
     }
     metrics.update(settings or {})
     metrics["pass_at_k"] = mean_pass_at_k(((len(r), sum(r)) for r in per_task.values()), list(k_values))
+    if samples and all("passed_plus" in sample for sample in samples):
+        per_task_plus: dict[str, list[bool]] = {}
+        for sample in samples:
+            per_task_plus.setdefault(sample["task_id"], []).append(bool(sample["passed_plus"]))
+        metrics["pass_at_k_plus"] = mean_pass_at_k(((len(r), sum(r)) for r in per_task_plus.values()), list(k_values))
     metrics["counts"] = {status: counts.get(status, 0) for status in STATUSES}
     metrics["hub_tools_version"] = __version__
     metrics["created_at"] = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
