@@ -29,6 +29,7 @@ import urllib.request
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
+from pathlib import Path
 
 from hub_tools.errors import UserError
 from hub_tools.generation import END_OF_EDITS, Sample, SamplingConfig, make_sample
@@ -248,6 +249,46 @@ def sample_from_endpoint(
         notes.append(f"none of the {len(jobs)} completions holds {DIFF_TOKEN}: the server drops special tokens "
                      "from its text (transformers serve does), so edits run together; see the README")
     return notes
+
+
+def write_serving_copy(model_dir: str | os.PathLike, output_dir: str | os.PathLike) -> Path:
+    """Copy a model folder for ``transformers serve``, with ``<|diff|>`` a plain (not special) added token.
+
+    ``transformers serve`` decodes ``/v1/completions`` text with ``skip_special_tokens=True`` and takes no
+    option against it, so an edit-sequence model's ``<|diff|>`` would vanish from its completions. In the
+    copy, ``<|diff|>`` keeps its id and stays one token (added tokens are matched whole), but is no longer
+    special, so it survives decoding; the weights are linked, not copied, where the file system allows.
+
+    Example:
+        >>> write_serving_copy("outputs/tiny-lintseq", "outputs/tiny-lintseq-serving")  # doctest: +SKIP
+    """
+    import shutil
+
+    source, target = Path(model_dir), Path(output_dir)
+    if not (source / "tokenizer.json").is_file():
+        raise UserError(f"{source} has no tokenizer.json to rewrite")
+    target.mkdir(parents=True, exist_ok=True)
+    for item in source.iterdir():
+        if item.is_file() and item.name not in ("tokenizer.json", "tokenizer_config.json"):
+            try:
+                os.link(item, target / item.name)
+            except OSError:
+                shutil.copy2(item, target / item.name)
+    tokenizer = json.loads((source / "tokenizer.json").read_text(encoding="utf-8"))
+    for token in tokenizer.get("added_tokens", []):
+        if token.get("content") == DIFF_TOKEN:
+            token["special"] = False
+    (target / "tokenizer.json").write_text(json.dumps(tokenizer, ensure_ascii=False), encoding="utf-8")
+    if (source / "tokenizer_config.json").is_file():
+        config = json.loads((source / "tokenizer_config.json").read_text(encoding="utf-8"))
+        for key in ("extra_special_tokens", "additional_special_tokens"):
+            if isinstance(config.get(key), list):
+                config[key] = [token for token in config[key] if token != DIFF_TOKEN]
+        for entry in (config.get("added_tokens_decoder") or {}).values():
+            if isinstance(entry, dict) and entry.get("content") == DIFF_TOKEN:
+                entry["special"] = False
+        (target / "tokenizer_config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+    return target
 
 
 def print_notes(notes: list[str]) -> None:
