@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 from pathlib import Path
 
 from hub_tools.errors import UserError
@@ -31,10 +32,10 @@ REQUIRED = ("task_id", "prompt", "entry_point")
 
 # Runs after the answer, in the sandbox. The reference runs in a namespace of its own, so the answer cannot
 # replace it by defining names; the arguments are copied for each call, so neither can change them for the
-# other.
+# other; they are a literal of the program (not decoded by a module the answer could patch).
 DIFFERENTIAL_TEST = '''
-def _differential_test(entry_point, reference_source, arguments_json, atol, label):
-    import copy, json, math
+def _differential_test(entry_point, reference_source, all_arguments, atol, label):
+    import copy, math
     namespace = {{"__name__": "reference"}}
     exec(compile(reference_source, "<reference solution>", "exec"), namespace)
     reference, candidate = namespace[entry_point], globals()[entry_point]
@@ -52,7 +53,7 @@ def _differential_test(entry_point, reference_source, arguments_json, atol, labe
             return all(close(a, b, tolerance) for a, b in zip(out, expected))
         return out == expected
 
-    for number, arguments in enumerate(json.loads(arguments_json)):
+    for number, arguments in enumerate(all_arguments):
         expected = reference(*copy.deepcopy(arguments))
         out = candidate(*copy.deepcopy(arguments))
         if entry_point == "find_zero":
@@ -65,8 +66,19 @@ def _differential_test(entry_point, reference_source, arguments_json, atol, labe
         assert same, f"{{label}} input {{number}}: expected {{expected!r:.120}}, got {{out!r:.120}}"
 
 
-_differential_test({entry_point!r}, {reference!r}, {arguments!r}, {atol!r}, {label!r})
+_differential_test({entry_point!r}, {reference!r}, {arguments}, {atol!r}, {label!r})
 '''
+
+
+def _literal(value) -> str:
+    """Python source for a JSON value (``repr`` would write ``nan`` and ``inf``, which are not literals)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"float({str(value)!r})"
+    if isinstance(value, list):
+        return "[" + ", ".join(map(_literal, value)) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_literal(key)}: {_literal(item)}" for key, item in value.items()) + "}"
+    return repr(value)
 
 
 def differential_test(entry_point: str, reference_program: str, inputs: list, atol: float, label: str) -> str:
@@ -80,7 +92,7 @@ def differential_test(entry_point: str, reference_program: str, inputs: list, at
         AssertionError: base input 0: expected 3, got -1
     """
     return DIFFERENTIAL_TEST.format(entry_point=entry_point, reference=reference_program,
-                                    arguments=json.dumps(inputs), atol=float(atol or 0), label=label)
+                                    arguments=_literal(list(inputs)), atol=float(atol or 0), label=label)
 
 
 def _read_file(path: Path) -> list[dict]:

@@ -166,7 +166,7 @@ def score_samples(problems: list[Problem], rows: list[dict], *, sandbox: Sandbox
         isolation = pool.isolation
     plus_results = dict(zip(plus, results[len(rows):], strict=True))
     samples = []
-    for index, (row, answer, result) in enumerate(zip(rows, answers, results, strict=True)):
+    for index, (row, answer, result) in enumerate(zip(rows, answers, results[: len(rows)], strict=True)):
         samples.append({**row, "program": answer.program, "passed": result.passed, "result": result.reason,
                         "status": result.status, "edit_sequence": answer.edit_sequence,
                         "skipped": answer.skipped})
