@@ -85,7 +85,7 @@ def materialize(planned: PlannedFile) -> Path | bytes | BinaryIO:
         return rewrite_index(source)
     content = convert_checkpoint(source)
     # Unnamed (O_TMPFILE where the file system has it, else unlinked at once): no staging folder to leave.
-    handle = tempfile.TemporaryFile(prefix="lintseq-push-")
+    handle = tempfile.TemporaryFile(prefix="lintseq-push-")  # noqa: SIM115 (closed by the push once sent)
     handle.write(content)
     handle.seek(0)
     return handle

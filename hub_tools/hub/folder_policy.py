@@ -103,7 +103,7 @@ def name_problem(name: str) -> str | None:
         if 0xD800 <= ord(char) <= 0xDFFF:
             return "is not valid UTF-8"
         if unicodedata.category(char) in ("Cc", "Zl", "Zp"):
-            return f"has a control character ({ascii(char)})"
+            return f"has a control character ({char!a})"
     if "\\" in name:
         return "has a backslash, which Windows clients read as a folder separator"
     if name in (".", "..") or PureWindowsPath(name).drive:
