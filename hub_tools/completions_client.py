@@ -207,9 +207,11 @@ def sample_from_endpoint(
     edit_sequence: bool,
     on_sample: Callable[[int, int, Sample], None],
     progress=None,
+    limits: list[int] | None = None,
 ) -> list[str]:
     """Sample ``jobs`` (``(prompt index, sample index)`` pairs) from the server; hand each to ``on_sample``
-    (from the calling thread) as it arrives. Returns notes for the user (what the server did not support).
+    (from the calling thread) as it arrives; ``limits`` are the most new tokens of each prompt (default:
+    ``config.max_new_tokens``). Returns notes for the user (what the server did not support).
     """
     client = CompletionsClient(endpoint)
     if prompts:
@@ -223,7 +225,7 @@ def sample_from_endpoint(
     def one(job: tuple[int, int]) -> tuple[int, int, Sample, int]:
         index, copy = job
         text, _, stop_reason, tokens = client.complete(
-            prompts[index], max_tokens=config.max_new_tokens, temperature=config.temperature, top_p=config.top_p,
+            prompts[index], max_tokens=limits[index] if limits else config.max_new_tokens, temperature=config.temperature, top_p=config.top_p,
             seed=sample_seed(config.seed, index * config.n + copy), stop=stop)
         # Servers that follow OpenAI leave the stop string out of the text; put it back when the server says
         # it stopped there, so the completion reads as a local one does.

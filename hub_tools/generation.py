@@ -299,11 +299,14 @@ class _BatchWatcher:
 
     REPORT_EVERY = 8  # steps between progress reports (each one waits for the device)
 
-    def __init__(self, tables, prompt_length: int, batch: int, device, edit_sequence: bool, progress):
+    def __init__(self, tables, prompt_length: int, batch: int, device, edit_sequence: bool, progress,
+                 limits: list[int] | None = None):
         import torch
 
         self.tables, self.prompt_length, self.edit_sequence, self.progress = tables, prompt_length, edit_sequence, progress
         self.finished = torch.zeros(batch, dtype=torch.bool, device=device)
+        # Each row's own token limit (a short problem does not run to the longest one's).
+        self.limits = torch.tensor(limits, device=device) if limits is not None else None
         self.tokens = torch.zeros((), dtype=torch.long, device=device)
         self.steps = 0
         self.reported_done = 0
@@ -317,6 +320,8 @@ class _BatchWatcher:
             diff = self.tables["diff_id"]
             done |= ((last == diff) & (input_ids[:, -3] == diff) & self.tables["newline_only"][input_ids[:, -2]]
                      & self.tables["ends_with_newline"][input_ids[:, -4]])
+        if self.limits is not None:
+            done |= self.limits <= input_ids.shape[1] - self.prompt_length
         self.tokens += (~self.finished).sum()
         self.finished |= done
         self.steps += 1
@@ -358,6 +363,7 @@ def sample_jobs(
     edit_sequence: bool,
     on_sample: Callable[[int, int, Sample], None],
     progress: SamplingProgress | None = None,
+    limits: list[int] | None = None,
 ) -> None:
     """Sample the completions ``jobs`` asks for and hand each to ``on_sample`` as soon as its batch ends.
 
@@ -371,6 +377,8 @@ def sample_jobs(
         edit_sequence: read completions as edit sequences.
         on_sample: called with ``(prompt index, sample index, sample)`` for every finished sample.
         progress: where samples and tokens are reported.
+        limits: the most new tokens of each prompt (default: ``config.max_new_tokens`` for all); a batch
+            generates up to the largest limit in it, and each sequence stops at its own.
     """
     import torch
     from transformers import StoppingCriteriaList
@@ -380,9 +388,12 @@ def sample_jobs(
         tokenizer.pad_token = tokenizer.eos_token
     device = next(model.parameters()).device
     lengths = [len(ids) for ids in tokenizer(prompts)["input_ids"]]
-    order = sorted(jobs, key=lambda job: (-lengths[job[0]], job))
+    limits = limits or [config.max_new_tokens] * len(prompts)
+    # Longest first: similar lengths share a batch (little padding, rows ending together), and a batch that
+    # does not fit in memory fails at once rather than after hours.
+    order = sorted(jobs, key=lambda job: (-(lengths[job[0]] + limits[job[0]]), job))
     batch_size = config.batch_size or auto_batch_size(
-        model, max(lengths[job[0]] for job in jobs) + config.max_new_tokens if jobs else 1, len(jobs))
+        model, max(lengths[job[0]] + limits[job[0]] for job in jobs) if jobs else 1, len(jobs))
     tables = _vocabulary_tables(tokenizer, device)
     sampling = {"do_sample": True, "temperature": config.temperature, "top_p": config.top_p}
     if config.temperature == 0:
@@ -392,14 +403,15 @@ def sample_jobs(
         batch = order[start:start + batch_size]
         encoded = tokenizer([prompts[index] for index, _ in batch], return_tensors="pt", padding=True).to(device)
         prompt_length = encoded["input_ids"].shape[1]
-        watcher = _BatchWatcher(tables, prompt_length, len(batch), device, edit_sequence, progress)
+        batch_limits = [limits[index] for index, _ in batch]
+        watcher = _BatchWatcher(tables, prompt_length, len(batch), device, edit_sequence, progress, batch_limits)
         # A private random state per batch: the same seed gives the same samples, and the caller's global
         # random state is left as it was.
         with torch.random.fork_rng(devices=devices), torch.inference_mode():
             torch.manual_seed(config.seed * 1_000_003 + batch_number)
             output = model.generate(
                 **encoded,
-                max_new_tokens=config.max_new_tokens,
+                max_new_tokens=max(batch_limits),
                 stopping_criteria=StoppingCriteriaList([watcher]),
                 pad_token_id=tokenizer.pad_token_id,
                 eos_token_id=tokenizer.eos_token_id,
@@ -410,7 +422,8 @@ def sample_jobs(
             watcher.finished[:] = True
             watcher.report()
         for (index, copy), row in zip(batch, output[:, prompt_length:].tolist(), strict=True):
-            on_sample(index, copy, make_sample(prompts[index], _completion_text(tokenizer, row), edit_sequence))
+            text = _completion_text(tokenizer, row[: limits[index]])
+            on_sample(index, copy, make_sample(prompts[index], text, edit_sequence))
 
 
 def sample_programs(

@@ -61,8 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--k", default="1,10", help="comma-separated k of pass@k (default: 1,10)")
     sampling = parser.add_argument_group("sampling (with --model)")
     add_sampling_options(sampling, n_default=10, n_help="samples per problem",
-                         max_new_tokens_help="default: enough for the longest reference solution of the "
-                                             "benchmark in the model's format, plus a quarter")
+                         max_new_tokens_help="default: per problem, the length of its reference solution in the "
+                                             "model's format, plus a quarter")
     add_endpoint_options(parser.add_argument_group("sampling through an OpenAI-compatible server"))
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--edit-sequence", dest="edit_sequence", action="store_true", default=None,
@@ -104,15 +104,15 @@ def _problems(arguments):
     return every, selected[: arguments.limit]
 
 
-def token_budget(problems, tokenizer, edit_sequence: bool) -> int:
-    """Enough new tokens for the longest reference solution of ``problems``, in the model's format, plus a
-    quarter; a multiple of 32. An edit sequence is counted as one hunk header and one ``<|diff|>`` per three
-    lines (LintSeq edits are a few lines each) on top of the program's lines, each prefixed with ``+``.
+def token_budgets(problems, tokenizer, edit_sequence: bool) -> list[int]:
+    """New tokens each problem gets: its reference solution in the model's format, plus a quarter, rounded up
+    to a multiple of 32 (at least 64). An edit sequence is counted as one hunk header and one ``<|diff|>`` per
+    three lines (LintSeq edits are a few lines each) on top of the program's lines, each prefixed with ``+``.
     Without a tokenizer (a remote server), a token is counted as three characters."""
     def count(text: str) -> int:
         return len(tokenizer(text)["input_ids"]) if tokenizer is not None else len(text) // 3 + 1
 
-    longest = 0
+    budgets = []
     for problem in problems:
         program = problem.reference_program()
         lines = program.splitlines() or [""]
@@ -121,8 +121,8 @@ def token_budget(problems, tokenizer, edit_sequence: bool) -> int:
             text += "\n".join("+" + line for line in lines) + "\n<|diff|>\n<|diff|>"
         else:
             text = program
-        longest = max(longest, count(text))
-    return max(64, -(-int(longest * 1.25) // 32) * 32)
+        budgets.append(max(64, -(-int(count(text) * 1.25) // 32) * 32))
+    return budgets
 
 
 def _sample(arguments, problems, output_dir: Path):
@@ -137,9 +137,15 @@ def _sample(arguments, problems, output_dir: Path):
 
     sampler = open_sampler(arguments)
     edit_sequence = sampler.edit_sequence
-    config = sampling_config(arguments, token_budget(problems, sampler.tokenizer, edit_sequence))
+    budgets = None
+    if arguments.max_new_tokens is None:
+        budgets = token_budgets(problems, sampler.tokenizer, edit_sequence)
+    config = sampling_config(arguments, max(budgets or [1]))
     settings = {**sampler.settings, "edit_sequence": edit_sequence, "temperature": config.temperature,
-                "top_p": config.top_p, "max_new_tokens": config.max_new_tokens, "seed": config.seed}
+                "top_p": config.top_p, "seed": config.seed,
+                # "per_problem": each problem's own budget (see token_budgets), at most the figure beside it.
+                "max_new_tokens": config.max_new_tokens if budgets is None else "per_problem",
+                **({"max_new_tokens_largest": config.max_new_tokens} if budgets else {})}
     decisive = {name: settings.get(name) for name in ("model", "endpoint", "edit_sequence", "temperature", "top_p",
                                                       "max_new_tokens", "seed")}
     journal = GenerationJournal(output_dir / JOURNAL_FILE, {"benchmark": arguments.benchmark, **decisive},
@@ -154,7 +160,7 @@ def _sample(arguments, problems, output_dir: Path):
 
     progress = SamplingProgress(len(jobs))
     try:
-        notes = sampler.run(prompts, jobs, config, record, progress) if jobs else []
+        notes = sampler.run(prompts, jobs, config, record, progress, budgets) if jobs else []
     finally:
         progress.close()
         journal.close()

@@ -47,7 +47,7 @@ class Sampler:
         tokenizer: the model's tokenizer when it is at hand (local model, or a local folder served by the
             server), else ``None``.
         settings: what ``metrics.json`` records about the sampler.
-        run: ``run(prompts, jobs, config, on_sample, progress) -> notes``.
+        run: ``run(prompts, jobs, config, on_sample, progress, limits=None) -> notes``.
     """
 
     edit_sequence: bool
@@ -72,9 +72,9 @@ def open_sampler(arguments: argparse.Namespace) -> Sampler:
         if edit_sequence is None:
             edit_sequence = uses_edit_sequences(tokenizer) if tokenizer is not None else True
 
-        def run(prompts, jobs, config, on_sample, progress):
+        def run(prompts, jobs, config, on_sample, progress, limits=None):
             return sample_from_endpoint(endpoint, prompts, jobs, config, edit_sequence=edit_sequence,
-                                        on_sample=on_sample, progress=progress)
+                                        on_sample=on_sample, progress=progress, limits=limits)
 
         return Sampler(edit_sequence, tokenizer, {"model": arguments.model, "endpoint": arguments.endpoint}, run)
 
@@ -87,9 +87,9 @@ def open_sampler(arguments: argparse.Namespace) -> Sampler:
     if edit_sequence and not uses_edit_sequences(tokenizer):
         raise UserError("the tokenizer has no <|diff|> token: this is not an edit-sequence model (use --baseline)")
 
-    def run(prompts, jobs, config, on_sample, progress):
+    def run(prompts, jobs, config, on_sample, progress, limits=None):
         sample_jobs(model, tokenizer, prompts, jobs, config, edit_sequence=edit_sequence, on_sample=on_sample,
-                    progress=progress)
+                    progress=progress, limits=limits)
         return []
 
     # The commit the weights came from when loaded from the Hub; else the revision asked for.

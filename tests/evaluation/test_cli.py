@@ -180,3 +180,25 @@ def test_resume_after_a_kill_keeps_what_was_sampled(tiny_model, tmp_path):
     assert len(scored) == 24
     assert all(scored[row["task_id"], row["sample_index"]] == row["completion"] for row in before)
     assert json.loads((output / "metrics.json").read_text())["num_samples_per_problem"] == 2
+
+
+def test_default_token_budgets_hold_the_real_edit_sequences_of_the_references(humaneval, tiny_model):
+    """Each problem's default budget covers its canonical solution written as a real LintSeq edit sequence
+    (the real pylint-guided sampler), and short problems get less than long ones."""
+    from transformers import AutoTokenizer
+
+    from hub_tools.cli.evaluate import token_budgets
+    from hub_tools.linters.pylint_backend import PylintLinter
+    from hub_tools.lintseq import format_completion, sample_edit_path
+
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_model))
+    problems = [humaneval[index] for index in (0, 2, 10, 35, 129)]
+    budgets = token_budgets(problems, tokenizer, edit_sequence=True)
+    linter = PylintLinter(profile="portable")
+    for problem, budget in zip(problems, budgets, strict=True):
+        for seed in range(3):
+            completion = format_completion(sample_edit_path(problem.reference_program(), linter=linter, seed=seed).diffs)
+            assert len(tokenizer(completion)["input_ids"]) <= budget, problem.task_id
+    assert len(set(budgets)) > 1 and budgets == [b // 32 * 32 for b in budgets]
+    baseline = token_budgets(problems, tokenizer, edit_sequence=False)
+    assert all(plain < edits for plain, edits in zip(baseline, budgets, strict=True))

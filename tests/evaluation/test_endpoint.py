@@ -117,10 +117,10 @@ class _ProxyHandler(http.server.BaseHTTPRequestHandler):
         except urllib.error.HTTPError as error:
             return self._answer(error.code, error.read())
 
-    def do_GET(self):  # noqa: N802 (the http.server API)
+    def do_GET(self):
         self._forward("GET", None)
 
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):
         self._forward("POST", self.rfile.read(int(self.headers.get("Content-Length", 0))))
 
 

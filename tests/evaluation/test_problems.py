@@ -145,7 +145,7 @@ def evalplus_fixture(humaneval, folder):
 
 
 def test_evalplus_files_give_problems_with_base_and_plus_tests(humaneval, tmp_path, scoring_config):
-    humaneval_plus, mbpp_plus = evalplus_fixture(humaneval, tmp_path)
+    _, mbpp_plus = evalplus_fixture(humaneval, tmp_path)
     problems = load_problems("humaneval+", dataset=str(tmp_path))  # a folder holding the release file
     assert [p.task_id for p in problems] == ["HumanEval/0", "HumanEval/2", "HumanEval/32"]
     assert all(p.tests and p.plus_tests and p.code_prefix is None for p in problems)
