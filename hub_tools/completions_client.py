@@ -3,7 +3,7 @@
 Each sample is one ``POST {endpoint}/completions`` request with the prompt local sampling would use, the
 end of the edit sequence as its stop string, and a seed of its own (derived from ``--seed`` and the
 sample's place, so a sample does not depend on what else runs at the same time). Requests run concurrently
-from a thread pool (the server batches them); transient failures (connection refused or reset, timeouts,
+from a pool of threads (the server batches them); transient failures (connection refused or reset, timeouts,
 HTTP 408, 409, 425, 429 and 5xx) are retried with exponential backoff, honouring ``Retry-After``; anything
 else stops the run with one line. The completion goes through the same post-processing as a local one
 (:func:`hub_tools.generation.make_sample`).
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import random
 import sys
 import threading
@@ -27,7 +28,6 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -186,7 +186,7 @@ def served_models(config: EndpointConfig) -> list[str] | None:
     if api_key:
         headers["Authorization"] = f"Bearer {api_key}"
     try:
-        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=30) as response:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10) as response:
             listing = json.loads(response.read().decode("utf-8"))
         return [entry["id"] for entry in listing.get("data", []) if isinstance(entry, dict) and "id" in entry]
     except (OSError, ValueError, AttributeError):
@@ -233,19 +233,43 @@ def sample_from_endpoint(
             text += END_OF_EDITS
         return index, copy, make_sample(prompts[index], text, edit_sequence), tokens
 
-    pool = ThreadPoolExecutor(max_workers=endpoint.concurrency, thread_name_prefix="completions")
-    futures = [pool.submit(one, job) for job in jobs]
+    # Daemon threads fed from a queue: on Ctrl-C or an error the run ends at once, without waiting for the
+    # requests in flight (a thread pool would join them, each up to --request-timeout).
+    pending: queue.Queue = queue.Queue()
+    finished: queue.Queue = queue.Queue()
+    for job in jobs:
+        pending.put(job)
+
+    def worker() -> None:
+        while True:
+            try:
+                job = pending.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                finished.put((True, one(job)))
+            except BaseException as error:  # handed to the calling thread, which raises it
+                finished.put((False, error))
+                return
+
+    for _ in range(min(endpoint.concurrency, len(jobs))):
+        threading.Thread(target=worker, daemon=True, name="completions").start()
     try:
-        for future in as_completed(futures):
-            index, copy, sample, tokens = future.result()
+        for _ in range(len(jobs)):
+            ok, value = finished.get()
+            if not ok:
+                raise value
+            index, copy, sample, tokens = value
             with_diff_token += DIFF_TOKEN in sample.completion
             on_sample(index, copy, sample)
             if progress is not None:
                 progress.update(samples=1, tokens=tokens)
     finally:
-        for future in futures:
-            future.cancel()
-        pool.shutdown(wait=True, cancel_futures=True)
+        while not pending.empty():  # nothing new starts once the run is over
+            try:
+                pending.get_nowait()
+            except queue.Empty:
+                break
     notes = list(client.notes)
     if edit_sequence and jobs and not with_diff_token:
         notes.append(f"none of the {len(jobs)} completions holds {DIFF_TOKEN}: the server drops special tokens "

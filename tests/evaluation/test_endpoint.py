@@ -189,3 +189,33 @@ def test_server_errors_are_one_line(server, tmp_path):
         lines = result.stderr.strip().splitlines()
         assert lines[-1].startswith("lintseq eval: error: ") and message in lines[-1], lines
         assert not any("Traceback" in line for line in lines)
+
+
+def test_ctrl_c_ends_a_run_stuck_on_a_silent_server_at_once(tiny_model, tmp_path):
+    """A server that accepts connections and never answers: Ctrl-C stops lintseq eval within seconds (the
+    requests in flight are not waited for), with the one-line 'interrupted' message."""
+    import signal
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    accepted = []
+    threading.Thread(target=lambda: [accepted.append(listener.accept()) for _ in range(64)], daemon=True).start()
+    script = "import sys; from hub_tools.cli import main; sys.exit(main())"
+    process = subprocess.Popen(
+        [sys.executable, "-c", script, "eval", "--endpoint", f"http://127.0.0.1:{listener.getsockname()[1]}/v1",
+         "--model", str(tiny_model), "--limit", "3", "--n", "2", "--max-new-tokens", "8",
+         "--output-dir", str(tmp_path / "out")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    deadline = time.monotonic() + 120
+    while len(accepted) < 2 and time.monotonic() < deadline:  # the run is waiting on the server
+        time.sleep(0.2)
+    assert len(accepted) >= 2
+    time.sleep(1)
+    process.send_signal(signal.SIGINT)
+    started = time.monotonic()
+    _, stderr = process.communicate(timeout=60)
+    assert time.monotonic() - started < 20
+    assert process.returncode == 130 and stderr.strip().splitlines()[-1] == "lintseq eval: interrupted"
+    assert (tmp_path / "out" / "generations.jsonl").is_file()  # the journal is there to --resume from
+    listener.close()
