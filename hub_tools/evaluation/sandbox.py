@@ -223,7 +223,7 @@ class _Template:
         command[-1] = json.dumps({**json.loads(command[-1]), "control_fd": theirs.fileno()})
         self._errors = tempfile.TemporaryFile()  # noqa: SIM115 (closed with the template)
         self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                        stderr=self._errors, env=dict(sandbox_isolation.ENVIRONMENT),
+                                        stderr=self._errors, env=sandbox_isolation.environment(sandbox_isolation.read_only_paths()),
                                         pass_fds=[theirs.fileno()], start_new_session=True)
         theirs.close()
         try:
@@ -231,9 +231,9 @@ class _Template:
             if not ready.get("ready"):
                 raise WorkerStopped(f"unexpected first message {ready}")
         except WorkerStopped as error:
-            self.close()
             self._errors.seek(0)
             detail = self._errors.read().decode(errors="replace").strip().splitlines()
+            self.close()
             raise WorkerStopped(f"{error}{': ' + detail[-1] if detail else ''}") from None
         self.isolation = sandbox_isolation.describe(bubblewrap, ready["facts"])
 

@@ -55,6 +55,17 @@ def read_only_paths() -> list[str]:
     return paths
 
 
+def environment(paths: list[str]) -> dict[str, str]:
+    """The fixed environment of the sandbox, plus the library path of an interpreter that needs one."""
+    fixed = dict(ENVIRONMENT)
+    # An interpreter linked against its own libpython outside the usual places finds it through this.
+    libraries = [folder for folder in os.environ.get("LD_LIBRARY_PATH", "").split(os.pathsep)
+                 if folder and any(os.path.realpath(folder).startswith(path + os.sep) for path in paths)]
+    if libraries:
+        fixed["LD_LIBRARY_PATH"] = os.pathsep.join(libraries)
+    return fixed
+
+
 def find_bubblewrap() -> str | None:
     return shutil.which("bwrap") or next((path for path in ("/usr/bin/bwrap", "/bin/bwrap") if os.path.exists(path)),
                                          None)
@@ -64,8 +75,10 @@ def bubblewrap_command(bubblewrap: str, paths: list[str]) -> list[str]:
     command = [bubblewrap, "--unshare-user", "--uid", str(SANDBOX_USER), "--gid", str(SANDBOX_USER),
                "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
                "--die-with-parent", "--new-session", "--clearenv", "--tmpfs", "/"]
-    for name, value in ENVIRONMENT.items():
+    for name, value in environment(paths).items():
         command += ["--setenv", name, value]
+    # /tmp first: an interpreter that lives under /tmp must stay visible above the sandbox's own /tmp.
+    command += ["--size", str(TMP_SIZE_BYTES), "--tmpfs", "/tmp"]
     for path in paths:
         command += ["--ro-bind", path, path]
     for link in ("/bin", "/lib", "/lib64", "/sbin"):
@@ -73,8 +86,7 @@ def bubblewrap_command(bubblewrap: str, paths: list[str]) -> list[str]:
             command += ["--symlink", os.readlink(link), link]
         elif os.path.isdir(link):
             command += ["--ro-bind", link, link]
-    command += ["--proc", "/proc", "--dev", "/dev", "--size", str(TMP_SIZE_BYTES), "--tmpfs", "/tmp",
-                "--remount-ro", "/", "--chdir", "/tmp"]
+    command += ["--proc", "/proc", "--dev", "/dev", "--remount-ro", "/", "--chdir", "/tmp"]
     if os.getuid() == 0:
         command += ["--cap-drop", "ALL"]
     return command
