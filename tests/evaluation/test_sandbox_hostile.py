@@ -43,7 +43,7 @@ def _attacks(outside: Path, home: Path, unix_path: Path, abstract_name: str, tcp
                                f"libc.unlink(b'{canary}')\ndef add(x, y):\n    return 0\n"),
         "_posixsubprocess re-imported": (
             "import sys\nsys.modules.pop('_posixsubprocess', None)\nimport _posixsubprocess, subprocess\n"
-            f"subprocess._fork_exec = _posixsubprocess.fork_exec\ndef add(x, y):\n    return 0\n"),
+            "subprocess._fork_exec = _posixsubprocess.fork_exec\ndef add(x, y):\n    return 0\n"),
         "_io.FileIO": f"import _io\n_io.FileIO('{target}', 'w').write(b'x')\ndef add(x, y):\n    return 0\n",
         "posix.open and unlink": (f"import posix\nfd = posix.open('{canary}', posix.O_WRONLY | posix.O_TRUNC)\n"
                                   f"posix.unlink('{canary}')\ndef add(x, y):\n    return 0\n"),
