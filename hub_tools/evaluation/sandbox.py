@@ -22,7 +22,6 @@ import os
 import queue
 import select
 import socket
-import struct
 import subprocess
 import tempfile
 import threading
@@ -32,19 +31,18 @@ from dataclasses import dataclass
 
 from hub_tools.evaluation import sandbox_isolation
 from hub_tools.evaluation.sandbox_checks import (
+    Candidate,
     CandidateTimeout,
+    Channel,
     ChannelBroken,
     NotPlainData,
     TrustedTest,
     UnsplittableCall,
     failing_line,
-    raise_as_candidate,
 )
-from hub_tools.evaluation.sandbox_values import UnencodableValue, decode_value, encode_value
 
 # A template needs this long at most to start (imports, probes), and to report a program's end.
 WORKER_GRACE_SECONDS = 30.0
-MAX_FRAME_BYTES = 16 << 20
 STATUSES = ("passed", "failed", "timed_out", "error")
 
 
@@ -129,73 +127,6 @@ class WorkerStopped(RuntimeError):
     """A sandbox template ended or stopped answering."""
 
 
-class _Channel:
-    """The two pipes of one program's process: length-prefixed tagged-JSON frames, under one deadline."""
-
-    def __init__(self, requests: int, answers: int, deadline: float):
-        self.requests, self.answers, self.deadline = requests, answers, deadline
-
-    def _wait(self, descriptor: int, writing: bool) -> None:
-        remaining = self.deadline - time.monotonic()
-        ready = select.select([], [descriptor], [], max(remaining, 0))[1] if writing else \
-            select.select([descriptor], [], [], max(remaining, 0))[0]
-        if not ready:
-            raise CandidateTimeout()
-
-    def send(self, value) -> None:
-        body = encode_value(value).encode("utf-8")
-        data = memoryview(struct.pack(">I", len(body)) + body)
-        while data:
-            self._wait(self.requests, writing=True)
-            try:
-                data = data[os.write(self.requests, data[: 1 << 16]):]
-            except OSError as error:  # the process has gone: EPIPE
-                raise ChannelBroken(f"the program's process stopped reading ({error.strerror})") from None
-
-    def _read(self, size: int) -> bytes:
-        data = b""
-        while len(data) < size:
-            self._wait(self.answers, writing=False)
-            chunk = os.read(self.answers, min(size - len(data), 1 << 20))
-            if not chunk:
-                raise ChannelBroken("the program's process ended")
-            data += chunk
-        return data
-
-    def receive(self) -> list:
-        size = struct.unpack(">I", self._read(4))[0]
-        if size > MAX_FRAME_BYTES:
-            raise ChannelBroken(f"the program answered {size} bytes, more than {MAX_FRAME_BYTES}")
-        try:
-            message = decode_value(self._read(size).decode("utf-8"))
-        except (ValueError, UnicodeDecodeError) as error:
-            raise ChannelBroken(f"the program wrote something other than plain data ({error})") from None
-        if not isinstance(message, list) or not message or not isinstance(message[0], str):
-            raise ChannelBroken("the program wrote something other than the protocol")
-        return message
-
-
-class Candidate:
-    """The program's function as the trusted test sees it: plain data in, plain data out."""
-
-    def __init__(self, channel: _Channel):
-        self._channel = channel
-
-    def __call__(self, *arguments, **keywords):
-        try:
-            self._channel.send(["call", list(arguments), keywords])
-        except UnencodableValue as error:
-            raise UnsplittableCall(str(error)) from None
-        answer = self._channel.receive()
-        if answer[0] == "value" and len(answer) == 2:
-            return answer[1]
-        if answer[0] == "raised" and len(answer) == 4 and all(isinstance(part, str) for part in answer[1:3]):
-            raise_as_candidate(answer[1], answer[2])
-        if answer[0] == "unencodable" and len(answer) == 2:
-            raise NotPlainData(f"the function returned a value of type {str(answer[1])[:60]}, which is not plain data")
-        raise ChannelBroken("the program wrote something other than the protocol")
-
-
 def _describe_exit(exit_code: int, killed: bool, config: SandboxConfig) -> tuple[str, str]:
     if killed:
         return "timed_out", f"timed out after {config.timeout:g} s"
@@ -218,6 +149,7 @@ class _Template:
 
     def __init__(self, config: SandboxConfig, use_bubblewrap: bool):
         self.config = config
+        self._jobs_started = 0
         self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         command, bubblewrap = sandbox_isolation.template_command(use_bubblewrap)
         command[-1] = json.dumps({**json.loads(command[-1]), "control_fd": theirs.fileno()})
@@ -249,7 +181,9 @@ class _Template:
         except ValueError:
             raise WorkerStopped("the sandbox template wrote something other than its protocol") from None
 
-    def run(self, job_id: int, job: Job, whole: bool) -> ExecutionResult:
+    def run(self, job: Job, whole: bool) -> ExecutionResult:
+        self._jobs_started += 1
+        job_id = self._jobs_started  # a late message about an earlier program can never match this one
         requests_read, requests_write = os.pipe()
         answers_read, answers_write = os.pipe()
         limits = {"timeout": self.config.timeout, "grace": 5.0, "memory_limit_mb": self.config.memory_limit_mb,
@@ -264,29 +198,34 @@ class _Template:
         os.close(requests_read)
         os.close(answers_write)
         start = time.monotonic()
-        channel = _Channel(requests_write, answers_read, start + self.config.timeout)
+        channel = Channel(requests_write, answers_read, start + self.config.timeout)
         outcome: tuple[str, str] | None = None
+        unsplittable = None
         try:
             outcome = self._converse(channel, job, whole)
         except CandidateTimeout:
             outcome = ("timed_out", f"timed out after {self.config.timeout:g} s")
         except ChannelBroken as error:
             outcome = None if "ended" in str(error) else ("failed", str(error))
+        except UnsplittableCall as error:
+            unsplittable = error
         finally:
             os.close(requests_write)  # the program's process reads end of file and exits
             os.close(answers_read)
-        if time.monotonic() >= channel.deadline or (outcome and outcome[0] == "timed_out"):
+        if unsplittable or time.monotonic() >= channel.deadline or (outcome and outcome[0] == "timed_out"):
             with contextlib.suppress(OSError):
                 self.control.send(json.dumps({"kill": job_id}).encode())
         ended = self._receive(time.monotonic() + self.config.timeout + WORKER_GRACE_SECONDS)
         while ended.get("job") != job_id:
             ended = self._receive(time.monotonic() + WORKER_GRACE_SECONDS)
+        if unsplittable is not None:
+            raise unsplittable  # this process has ended: the caller runs the job whole in a fresh one
         if outcome is None:
             outcome = _describe_exit(int(ended.get("exit", 0)), bool(ended.get("killed")), self.config)
         duration = float(ended.get("duration", time.monotonic() - start))
         return ExecutionResult(outcome[0], outcome[1], duration, "sandbox" if whole else "evaluator")
 
-    def _converse(self, channel: _Channel, job: Job, whole: bool) -> tuple[str, str]:
+    def _converse(self, channel: Channel, job: Job, whole: bool) -> tuple[str, str]:
         channel.send(["program", job.whole if whole else job.program, None if whole else job.test.entry_point])
         first = channel.receive()
         if first[0] == "finished" and len(first) == 3 and first[1] in STATUSES and isinstance(first[2], str):
@@ -392,7 +331,7 @@ class Sandbox:
         while True:
             template = self._template(slot)
             try:
-                return template.run(index, job, whole)
+                return template.run(job, whole)
             except UnsplittableCall:
                 whole = True  # the test itself passed a function or object: run it inside, as a whole
             except WorkerStopped as error:

@@ -18,7 +18,15 @@ from __future__ import annotations
 
 import ast
 import builtins
+import os
+import select
+import struct
+import time
 from dataclasses import dataclass
+
+from hub_tools.evaluation.sandbox_values import UnencodableValue, decode_value, encode_value
+
+MAX_FRAME_BYTES = 16 << 20
 
 
 class NotPlainData(BaseException):
@@ -131,3 +139,70 @@ def failing_line(error: BaseException, source: str) -> str:
         traceback = traceback.tb_next
     lines = source.splitlines()
     return f" (line {line}: {lines[line - 1].strip()[:120]})" if 0 < line <= len(lines) else ""
+
+
+class Channel:
+    """The two pipes of one program's process: length-prefixed tagged-JSON frames, under one deadline."""
+
+    def __init__(self, requests: int, answers: int, deadline: float):
+        self.requests, self.answers, self.deadline = requests, answers, deadline
+
+    def _wait(self, descriptor: int, writing: bool) -> None:
+        remaining = self.deadline - time.monotonic()
+        ready = select.select([], [descriptor], [], max(remaining, 0))[1] if writing else \
+            select.select([descriptor], [], [], max(remaining, 0))[0]
+        if not ready:
+            raise CandidateTimeout()
+
+    def send(self, value) -> None:
+        body = encode_value(value).encode("utf-8")
+        data = memoryview(struct.pack(">I", len(body)) + body)
+        while data:
+            self._wait(self.requests, writing=True)
+            try:
+                data = data[os.write(self.requests, data[: 1 << 16]):]
+            except OSError as error:  # the process has gone: EPIPE
+                raise ChannelBroken(f"the program's process stopped reading ({error.strerror})") from None
+
+    def _read(self, size: int) -> bytes:
+        data = b""
+        while len(data) < size:
+            self._wait(self.answers, writing=False)
+            chunk = os.read(self.answers, min(size - len(data), 1 << 20))
+            if not chunk:
+                raise ChannelBroken("the program's process ended")
+            data += chunk
+        return data
+
+    def receive(self) -> list:
+        size = struct.unpack(">I", self._read(4))[0]
+        if size > MAX_FRAME_BYTES:
+            raise ChannelBroken(f"the program answered {size} bytes, more than {MAX_FRAME_BYTES}")
+        try:
+            message = decode_value(self._read(size).decode("utf-8"))
+        except (ValueError, UnicodeDecodeError) as error:
+            raise ChannelBroken(f"the program wrote something other than plain data ({error})") from None
+        if not isinstance(message, list) or not message or not isinstance(message[0], str):
+            raise ChannelBroken("the program wrote something other than the protocol")
+        return message
+
+
+class Candidate:
+    """The program's function as the trusted test sees it: plain data in, plain data out."""
+
+    def __init__(self, channel: Channel):
+        self._channel = channel
+
+    def __call__(self, *arguments, **keywords):
+        try:
+            self._channel.send(["call", list(arguments), keywords])
+        except UnencodableValue as error:
+            raise UnsplittableCall(str(error)) from None
+        answer = self._channel.receive()
+        if answer[0] == "value" and len(answer) == 2:
+            return answer[1]
+        if answer[0] == "raised" and len(answer) == 4 and all(isinstance(part, str) for part in answer[1:3]):
+            raise_as_candidate(answer[1], answer[2])
+        if answer[0] == "unencodable" and len(answer) == 2:
+            raise NotPlainData(f"the function returned a value of type {str(answer[1])[:60]}, which is not plain data")
+        raise ChannelBroken("the program wrote something other than the protocol")

