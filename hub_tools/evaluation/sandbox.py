@@ -151,12 +151,13 @@ class _Template:
         self.config = config
         self._jobs_started = 0
         self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        command, bubblewrap = sandbox_isolation.template_command(use_bubblewrap)
+        command, bubblewrap, started_as = sandbox_isolation.template_command(use_bubblewrap)
+        user = {"user": started_as, "group": started_as, "extra_groups": []} if started_as is not None else {}
         command[-1] = json.dumps({**json.loads(command[-1]), "control_fd": theirs.fileno()})
         self._errors = tempfile.TemporaryFile()  # noqa: SIM115 (closed with the template)
         self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                         stderr=self._errors, env=sandbox_isolation.environment(sandbox_isolation.read_only_paths()),
-                                        pass_fds=[theirs.fileno()], start_new_session=True)
+                                        pass_fds=[theirs.fileno()], start_new_session=True, **user)
         theirs.close()
         try:
             ready = self._receive(time.monotonic() + WORKER_GRACE_SECONDS)
@@ -167,7 +168,7 @@ class _Template:
             detail = self._errors.read().decode(errors="replace").strip().splitlines()
             self.close()
             raise WorkerStopped(f"{error}{': ' + detail[-1] if detail else ''}") from None
-        self.isolation = sandbox_isolation.describe(bubblewrap, ready["facts"])
+        self.isolation = sandbox_isolation.describe(bubblewrap, ready["facts"], started_as)
 
     def _receive(self, deadline: float) -> dict:
         ready = select.select([self.control], [], [], max(deadline - time.monotonic(), 0))[0]

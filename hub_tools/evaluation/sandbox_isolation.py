@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -71,7 +72,7 @@ def find_bubblewrap() -> str | None:
                                          None)
 
 
-def bubblewrap_command(bubblewrap: str, paths: list[str]) -> list[str]:
+def bubblewrap_command(bubblewrap: str, paths: list[str], *, as_root: bool) -> list[str]:
     command = [bubblewrap, "--unshare-user", "--uid", str(SANDBOX_USER), "--gid", str(SANDBOX_USER),
                "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
                "--die-with-parent", "--new-session", "--clearenv", "--tmpfs", "/"]
@@ -87,19 +88,44 @@ def bubblewrap_command(bubblewrap: str, paths: list[str]) -> list[str]:
         elif os.path.isdir(link):
             command += ["--ro-bind", link, link]
     command += ["--proc", "/proc", "--dev", "/dev", "--remount-ro", "/", "--chdir", "/tmp"]
-    if os.getuid() == 0:
+    if as_root:
         command += ["--cap-drop", "ALL"]
     return command
 
 
-def template_command(use_bubblewrap: bool) -> tuple[list[str], str | None]:
-    """The command that starts a template, and the bubblewrap it uses (None: a plain process)."""
+def reachable_by_anyone(paths: list[str]) -> bool:
+    """Whether a user with no rights of its own can reach and read every path (and start the interpreter)."""
+    for path in paths:
+        current = os.path.realpath(path)
+        while True:
+            try:
+                mode = os.stat(current).st_mode
+            except OSError:
+                return False
+            if not mode & stat.S_IXOTH or (current == os.path.realpath(path) and not mode & stat.S_IROTH):
+                return False
+            if current == "/":
+                break
+            current = os.path.dirname(current)
+    return True
+
+
+def template_command(use_bubblewrap: bool) -> tuple[list[str], str | None, int | None]:
+    """The command that starts a template, the bubblewrap it uses (None: a plain process), and the user to
+    start it as (None: the evaluator's own).
+
+    Started by root, bubblewrap itself runs as user 65534 when that user can reach the interpreter: the
+    sandbox's user is then 65534 outside its namespace too. Otherwise (an interpreter under ``/root``, say)
+    it runs as root, and the sandbox is user 65534 only inside its namespace, with no capabilities.
+    """
     paths = read_only_paths()
     interpreter = [sys.executable, "-I", "-B", "-c", runner_source(), json.dumps({"read_only_paths": paths})]
     bubblewrap = find_bubblewrap() if use_bubblewrap else None
     if bubblewrap is None:
-        return interpreter, None
-    return bubblewrap_command(bubblewrap, paths) + interpreter, bubblewrap
+        return interpreter, None, None
+    drop = os.getuid() == 0 and reachable_by_anyone([*paths, sys.executable, bubblewrap])
+    return bubblewrap_command(bubblewrap, paths, as_root=os.getuid() == 0 and not drop) + interpreter, bubblewrap, \
+        SANDBOX_USER if drop else None
 
 
 def bubblewrap_version(bubblewrap: str) -> str:
@@ -109,7 +135,7 @@ def bubblewrap_version(bubblewrap: str) -> str:
         return "unknown"
 
 
-def describe(bubblewrap: str | None, facts: dict) -> dict:
+def describe(bubblewrap: str | None, facts: dict, started_as: int | None) -> dict:
     """The ``execution.isolation`` record of ``metrics.json``: the level and every part obtained."""
     namespaces = ["user", "mount", "pid", "network", "ipc", "uts"] if bubblewrap else []
     confined = bool(facts.get("seccomp")) and bool(facts.get("landlock"))
@@ -118,8 +144,7 @@ def describe(bubblewrap: str | None, facts: dict) -> dict:
         "level": level,
         "bubblewrap": bubblewrap_version(bubblewrap) if bubblewrap else None,
         "namespaces": namespaces,
-        "user": (f"{facts.get('uid')} in its own user namespace, no capabilities" if bubblewrap
-                 else f"{facts.get('uid')} (the evaluator's own user)"),
+        "user": _user(bubblewrap, facts, started_as),
         "no_new_privs": True,
         "seccomp": bool(facts.get("seccomp")),
         "landlock_abi": int(facts.get("landlock") or 0),
@@ -127,6 +152,17 @@ def describe(bubblewrap: str | None, facts: dict) -> dict:
         "limits": ["address space", "file size", "CPU time", "open files", "wall clock (SIGKILL)"],
         "verdicts": "decided by the evaluator from plain-data answers",
     }
+
+
+def _user(bubblewrap: str | None, facts: dict, started_as: int | None) -> str:
+    if not bubblewrap:
+        return f"{facts.get('uid')} (the evaluator's own user)"
+    inside = f"{facts.get('uid')} in its own user namespace, no capabilities"
+    if started_as is not None:
+        return f"{inside}; user {started_as} outside too (dropped from root)"
+    if os.getuid() == 0:
+        return f"{inside}; root outside it (user {SANDBOX_USER} cannot reach the interpreter)"
+    return f"{inside}; the evaluator's user {os.getuid()} outside it"
 
 
 def warning_for(isolation: dict) -> str | None:

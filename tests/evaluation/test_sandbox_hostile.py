@@ -266,3 +266,25 @@ def test_hostile_samples_harm_nothing_and_never_pass(humaneval, open_folder, use
     # No secret in any output.
     outputs = result.stdout + result.stderr + "".join(path.read_text() for path in (work / "out").iterdir())
     assert token not in outputs and stored not in outputs
+
+
+def test_root_starts_the_sandbox_as_user_65534_when_that_user_can_reach_the_interpreter():
+    if os.getuid() != 0:
+        pytest.fail("this test must run as root")
+    python, environment = _python_for(65534)  # an interpreter anyone can start
+    script = (
+        "import json\nfrom hub_tools.evaluation import Sandbox, SandboxConfig\n"
+        "with Sandbox(SandboxConfig(workers=1)) as pool:\n"
+        "    isolation = pool.start()\n"
+        "    status = open(f'/proc/{pool._templates[0].process.pid}/status').read()\n"
+        "    [result] = pool.run(['import os\\nassert os.getuid() == 65534'], progress=False)\n"
+        "uid = [line.split()[1:] for line in status.splitlines() if line.startswith('Uid:')][0]\n"
+        "print(json.dumps({'isolation': isolation, 'uid': uid, 'status': result.status}))\n")
+    result = subprocess.run([python, "-c", script], capture_output=True, text=True, timeout=300,
+                            env={**environment, "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["isolation"]["level"] == "full"
+    assert "dropped from root" in report["isolation"]["user"], report["isolation"]["user"]
+    assert report["uid"] == ["65534"] * 4  # real, effective, saved and file-system uid of bubblewrap
+    assert report["status"] == "passed"
