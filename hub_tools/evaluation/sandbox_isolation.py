@@ -8,8 +8,11 @@
   ``no_new_privs``, seccomp, Landlock where the kernel has it, and resource limits
   (``sandbox_kernel.py``).
 - ``reduced``: no bubblewrap (or it cannot create namespaces here): the template is a plain process with
-  the fixed environment; each program's process still gets ``no_new_privs``, seccomp and Landlock, which
-  confine files to the interpreter (read) and its own directory, and refuse sockets, processes and signals.
+  the fixed environment that enters new PID, network, IPC and UTS namespaces where the kernel allows it
+  (through a user namespace when not root; no mount namespace) and, started by root, becomes user 65534
+  when that user can reach the interpreter. Each program's process still gets ``no_new_privs``, seccomp and
+  Landlock, which confine files to the interpreter (read) and its own directory, and refuse sockets,
+  processes and signals.
 - ``minimal``: neither bubblewrap nor both of seccomp and Landlock: resource limits, a fixed environment
   and the Python-level guard only, which code written to escape it can defeat.
 
@@ -119,11 +122,15 @@ def template_command(use_bubblewrap: bool) -> tuple[list[str], str | None, int |
     it runs as root, and the sandbox is user 65534 only inside its namespace, with no capabilities.
     """
     paths = read_only_paths()
-    interpreter = [sys.executable, "-I", "-B", "-c", runner_source(), json.dumps({"read_only_paths": paths})]
     bubblewrap = find_bubblewrap() if use_bubblewrap else None
+    drop = os.getuid() == 0 and reachable_by_anyone([*paths, sys.executable, *([bubblewrap] if bubblewrap else [])])
+    settings = {"read_only_paths": paths}
+    if bubblewrap is None:
+        # Without bubblewrap the template enters what namespaces it can, and drops root itself.
+        settings.update(namespaces=True, drop_to=SANDBOX_USER if drop else None)
+    interpreter = [sys.executable, "-I", "-B", "-c", runner_source(), json.dumps(settings)]
     if bubblewrap is None:
         return interpreter, None, None
-    drop = os.getuid() == 0 and reachable_by_anyone([*paths, sys.executable, bubblewrap])
     return bubblewrap_command(bubblewrap, paths, as_root=os.getuid() == 0 and not drop) + interpreter, bubblewrap, \
         SANDBOX_USER if drop else None
 
@@ -137,7 +144,7 @@ def bubblewrap_version(bubblewrap: str) -> str:
 
 def describe(bubblewrap: str | None, facts: dict, started_as: int | None) -> dict:
     """The ``execution.isolation`` record of ``metrics.json``: the level and every part obtained."""
-    namespaces = ["user", "mount", "pid", "network", "ipc", "uts"] if bubblewrap else []
+    namespaces = ["user", "mount", "pid", "network", "ipc", "uts"] if bubblewrap else facts.get("namespaces", [])
     confined = bool(facts.get("seccomp")) and bool(facts.get("landlock"))
     level = "full" if bubblewrap and facts.get("seccomp") else "reduced" if confined else "minimal"
     return {
@@ -156,6 +163,8 @@ def describe(bubblewrap: str | None, facts: dict, started_as: int | None) -> dic
 
 def _user(bubblewrap: str | None, facts: dict, started_as: int | None) -> str:
     if not bubblewrap:
+        if os.getuid() == 0 and facts.get("uid") != 0:
+            return f"{facts.get('uid')} (dropped from root)"
         return f"{facts.get('uid')} (the evaluator's own user)"
     inside = f"{facts.get('uid')} in its own user namespace, no capabilities"
     if started_as is not None:
