@@ -129,7 +129,7 @@ class WorkerStopped(RuntimeError):
 
 def _describe_exit(exit_code: int, killed: bool, config: SandboxConfig) -> tuple[str, str]:
     if killed:
-        return "timed_out", f"timed out after {config.timeout:g} s"
+        return "error", "the program closed its channel and did not end"
     if exit_code == -24:  # SIGXCPU
         return "timed_out", f"CPU time limit reached ({config.timeout:g} s)"
     if exit_code == -9:
@@ -213,18 +213,39 @@ class _Template:
         finally:
             os.close(requests_write)  # the program's process reads end of file and exits
             os.close(answers_read)
-        if unsplittable or time.monotonic() >= channel.deadline or (outcome and outcome[0] == "timed_out"):
-            with contextlib.suppress(OSError):
-                self.control.send(json.dumps({"kill": job_id}).encode())
-        ended = self._receive(time.monotonic() + self.config.timeout + WORKER_GRACE_SECONDS)
-        while ended.get("job") != job_id:
-            ended = self._receive(time.monotonic() + WORKER_GRACE_SECONDS)
+        # Once the verdict is known the process has nothing left to do: end it now rather than trust it to
+        # exit (its code can reach the runner's own functions). Without a verdict (its channel closed), give
+        # it a moment to end by itself, so that how it ended (a crash, an exit code) can be reported.
+        if outcome is not None or unsplittable is not None:
+            self._kill(job_id)
+        ended = self._wait_for_end(job_id, patience=None if outcome is not None or unsplittable else 0.5)
         if unsplittable is not None:
             raise unsplittable  # this process has ended: the caller runs the job whole in a fresh one
         if outcome is None:
             outcome = _describe_exit(int(ended.get("exit", 0)), bool(ended.get("killed")), self.config)
         duration = float(ended.get("duration", time.monotonic() - start))
         return ExecutionResult(outcome[0], outcome[1], duration, "sandbox" if whole else "evaluator")
+
+    def _kill(self, job_id: int) -> None:
+        with contextlib.suppress(OSError):
+            self.control.send(json.dumps({"kill": job_id}).encode())
+
+    def _wait_for_end(self, job_id: int, patience: float | None) -> dict:
+        """The template's report that program ``job_id`` has ended; kill it if it lingers past ``patience``."""
+        if patience is not None:
+            try:
+                ended = self._receive(time.monotonic() + patience)
+            except WorkerStopped:
+                if self.process.poll() is not None:
+                    raise
+                self._kill(job_id)
+            else:
+                if ended.get("job") == job_id:
+                    return ended
+        ended = self._receive(time.monotonic() + self.config.timeout + WORKER_GRACE_SECONDS)
+        while ended.get("job") != job_id:
+            ended = self._receive(time.monotonic() + WORKER_GRACE_SECONDS)
+        return ended
 
     def _converse(self, channel: Channel, job: Job, whole: bool) -> tuple[str, str]:
         channel.send(["program", job.whole if whole else job.program, None if whole else job.test.entry_point])

@@ -58,6 +58,8 @@ def test_contained_at_every_level(each_sandbox, tmp_path):
         "segmentation fault": ("import faulthandler\nfaulthandler._sigsegv()", "error"),
         "syntax error": ("def f(:\n    pass", "error"),
         "infinite loop": ("while True:\n    pass", "timed_out"),
+        "closes its channel and lingers": ("import os, time\nfor fd in range(3, 64):\n    try:\n        os.close(fd)\n"
+                                           "    except OSError:\n        pass\ntime.sleep(60)", "error"),
     }
     programs = []
     for program, _ in attacks.values():
