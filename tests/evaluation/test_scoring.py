@@ -32,6 +32,7 @@ def test_canonical_solutions_pass_and_empty_or_wrong_ones_fail(humaneval, scorin
     assert sum(sample["passed"] for sample in results[:size]) == size, [
         (sample["task_id"], sample["result"]) for sample in results[:size] if not sample["passed"]]
     assert not any(sample["passed"] for sample in results[size:])
+    assert {sample["verdict"] for sample in results} == {"evaluator"}  # every HumanEval test runs outside
     assert all(sample["result"] != "passed" and sample["status"] != "passed" for sample in results[size:])
     # Every problem has 1 passing sample of 3: pass@1 = 1/3.
     assert evaluation.metrics["pass_at_k"] == {"pass@1": pytest.approx(1 / 3)}
