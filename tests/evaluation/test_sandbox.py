@@ -135,3 +135,18 @@ def test_limits_are_validated():
         SandboxConfig(timeout=0)
     with pytest.raises(ValueError, match="memory_limit_mb"):
         SandboxConfig(memory_limit_mb=1)
+
+
+def test_a_weaker_level_is_recorded_and_loud(humaneval, caplog):
+    from hub_tools.evaluation import score_samples
+
+    problem = humaneval[0]
+    rows = [{"task_id": problem.task_id, "completion": problem.canonical_solution}]
+    config = SandboxConfig(timeout=20.0, workers=1, use_bubblewrap=False)
+    with caplog.at_level("WARNING"):
+        evaluation = score_samples([problem], rows, sandbox=config, k_values=[1], progress=False)
+    isolation = evaluation.metrics["execution"]["isolation"]
+    assert isolation["level"] == "reduced" and isolation["bubblewrap"] is None
+    assert "pid" in isolation["namespaces"] and isolation["seccomp"] and isolation["landlock_abi"] >= 1
+    assert "sandbox isolation is 'reduced'" in caplog.text
+    assert evaluation.samples[0]["passed"]

