@@ -35,6 +35,7 @@ from hub_tools.evaluation.sandbox_checks import (
     CandidateTimeout,
     Channel,
     ChannelBroken,
+    ChannelClosed,
     NotPlainData,
     TrustedTest,
     UnsplittableCall,
@@ -206,8 +207,10 @@ class _Template:
             outcome = self._converse(channel, job, whole)
         except CandidateTimeout:
             outcome = ("timed_out", f"timed out after {self.config.timeout:g} s")
+        except ChannelClosed:
+            outcome = None  # how the process ended decides: see below
         except ChannelBroken as error:
-            outcome = None if "ended" in str(error) else ("failed", str(error))
+            outcome = ("failed", str(error))
         except UnsplittableCall as error:
             unsplittable = error
         finally:

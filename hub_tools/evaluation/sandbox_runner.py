@@ -9,8 +9,8 @@ No program ever runs in this process; it only forks them.
 message per packet): this process first says ``{"ready": true, "facts": {...}}`` (what it could confine).
 Each job arrives as ``{"job": N, "limits": {...}}`` with two pipe ends attached (``SCM_RIGHTS``): the end the
 program reads requests from and the end it writes answers to. It forks the program's process, and answers
-``{"job": N, "exit": CODE, "signal": SIG}`` once that process has ended (killed on ``{"kill": N}`` or at the
-backup deadline). So each program has its own pair of pipes, created for it and closed after it: no channel
+``{"job": N, "exit": CODE, "killed": BOOL, "duration": SECONDS}`` once that process has ended (``CODE`` as
+``subprocess`` gives it, negative for a signal; killed on ``{"kill": N}`` or at the backup deadline). So each program has its own pair of pipes, created for it and closed after it: no channel
 is shared between programs, and a program can write nothing the evaluator would read as another's result.
 
 **The program's process** closes every other descriptor, moves into a fresh empty directory, sets its
