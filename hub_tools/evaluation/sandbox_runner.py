@@ -293,6 +293,11 @@ def main(settings):
     for name in PRELOADED_MODULES:
         with contextlib.suppress(ImportError):
             __import__(name)
+    import gc
+
+    # What the template holds is never collected in a program's process: keeps its pages shared (no copy).
+    gc.collect()
+    gc.freeze()
     control = socket.socket(fileno=settings["control_fd"])
     abi = landlock_abi()  # noqa: F821
     base = tempfile.mkdtemp(prefix="sandbox-")

@@ -150,3 +150,48 @@ def test_a_weaker_level_is_recorded_and_loud(humaneval, caplog):
     assert "pid" in isolation["namespaces"] and isolation["seccomp"] and isolation["landlock_abi"] >= 1
     assert "sandbox isolation is 'reduced'" in caplog.text
     assert evaluation.samples[0]["passed"]
+
+
+def _descendants(pid: int) -> list[int]:
+    children = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    parent = int(handle.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(parent, []).append(int(entry))
+    found, queue = [], [pid]
+    while queue:
+        for child in children.get(queue.pop(), []):
+            found.append(child)
+            queue.append(child)
+    return found
+
+
+def test_a_program_killed_from_outside_is_reported_and_the_next_runs():
+    with Sandbox(SandboxConfig(timeout=20.0, workers=1)) as pool:
+        pool.start()
+        template = pool._templates[0].process.pid
+        before = set(_descendants(template))
+
+        def kill_the_program():
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline:
+                program = set(_descendants(template)) - before
+                if program:
+                    time.sleep(0.3)
+                    for pid in program:
+                        os.kill(pid, 9)
+                    return
+                time.sleep(0.02)
+
+        killer = threading.Thread(target=kill_the_program)
+        killer.start()
+        results = pool.run([Job("import time\ntime.sleep(15)\ndef add(a, b):\n    return a + b", ADD_TEST), GOOD_ADD],
+                           progress=False)
+        killer.join()
+    assert [result.status for result in results] == ["error", "passed"], results
+    assert "SIGKILL" in results[0].reason and results[0].duration < 10
+    assert pool.restarts == 0
