@@ -176,7 +176,12 @@ def test_a_folder_made_under_older_rules_is_not_taken_for_this_run(small_source,
         del entry["data_rules"]
     (out / "lintseq_config.json").write_text(json.dumps(manifest))
     result = generate(str(small_source), "--output-dir", str(out), "--sampler", "random", check=False)
-    assert result.returncode == 2 and "data rules (made by an older version) differ" in result.stderr
+    assert result.returncode == 2 and "data rules (made by another version) differ" in result.stderr
+    # A damaged settings file is a one-line error, not a traceback.
+    (out / "lintseq_config.json").write_text('{"configs": {"random": ')
+    result = generate(str(small_source), "--output-dir", str(out), "--sampler", "random", check=False)
+    assert result.returncode == 2 and "lintseq_config.json: not valid JSON at line 1" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 # Workers die with their parent ------------------------------------------------------------------------
