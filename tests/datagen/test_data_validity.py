@@ -113,6 +113,20 @@ def test_pragma_paths_are_lint_clean_without_the_pragmas(hostile_run):
     assert checked >= 15  # the check covered many states
 
 
+def test_duplicates_can_be_dropped(hostile_source, tmp_path, capsys):
+    out = tmp_path / "dropped"
+    generate(str(hostile_source), "--output-dir", str(out), "--lint-timeout", "3", "--sampler", "random",
+             "--drop-duplicates")
+    stats = json.loads((out / "lintseq_config.json").read_text())["configs"]["random"]["stats"]
+    assert stats["skipped"] == {"duplicate": 1} and stats["duplicates"] == 0
+    assert stats["skipped_rows"][0] == {"reason": "duplicate", "location": "hostile.jsonl:13",
+                                        "detail": "repeats hostile.jsonl:12 exactly"}
+    ids = pq.read_table(out / "data" / "random").column("id").to_pylist()
+    assert len(ids) == len(set(ids)) == 12
+    assert "--drop-duplicates" in (out / "README.md").read_text()  # the card's command reproduces it
+    assert lintseq(["verify", str(out)]) == 0, capsys.readouterr().out
+
+
 # A finished folder is not replaced by surprise --------------------------------------------------------
 
 
