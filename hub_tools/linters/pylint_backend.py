@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import functools
 import signal
 import sys
 import threading
@@ -31,8 +32,6 @@ from hub_tools.lintseq.linter import LintError
 
 # The module name the checked program gets; it cannot collide with anything importable.
 _MODULE_NAME = "lintseq_checked_program"
-# Rebuild pylint's checkers and astroid's caches this often, so memory stays flat over long runs.
-_CALLS_PER_RESET = 2000
 
 
 class LintTimeout(TimeoutError):
@@ -50,6 +49,54 @@ class _StdlibOnly(set):
         if not isinstance(module_name, str):
             return False
         return module_name.split(".")[0] not in sys.stdlib_module_names or super().__contains__(module_name)
+
+
+@functools.cache
+def _program_builder_class() -> type:
+    """An astroid builder that can take back what building the program wrote into other modules.
+
+    Building a module runs astroid's ``delayed_assattr`` step: for ``x.name = value`` it infers ``x`` and
+    appends the assignment node to the ``instance_attrs`` (or ``locals``) of what ``x`` is, also when
+    that lives in a cached standard-library module (``thread.daemon = True`` writes into
+    ``threading.Thread``; ``sys.flag = 1`` into ``sys``). Left there, the node would keep the whole
+    program's tree alive and later programs would see attributes an earlier program assigned: results
+    would depend on what was linted before, and memory would grow with every call. The builder records
+    each such foreign append and :meth:`undo_foreign_attributes` removes it after the call, so the cached
+    modules are exactly as they were before the call.
+    """
+    from astroid.builder import AstroidBuilder
+    from astroid.exceptions import InferenceError
+
+    class ProgramBuilder(AstroidBuilder):
+        def __init__(self, manager):
+            super().__init__(manager)
+            self._foreign: list[tuple[list, object]] = []
+
+        def delayed_assattr(self, node) -> None:
+            super().delayed_assattr(node)
+            program = node.root()
+            try:
+                owners = list(node.expr.infer())
+            except InferenceError:
+                return
+            for owner in owners:
+                for target in (owner, getattr(owner, "_proxied", None)):
+                    if target is None or not hasattr(target, "root") or target.root() is program:
+                        continue
+                    for attributes in (getattr(target, "instance_attrs", None), getattr(target, "locals", None)):
+                        values = attributes.get(node.attrname) if isinstance(attributes, dict) else None
+                        if values is not None and any(value is node for value in values):
+                            self._foreign.append((values, node))
+
+        def undo_foreign_attributes(self) -> None:
+            for values, node in self._foreign:
+                for index, value in enumerate(values):
+                    if value is node:
+                        del values[index]
+                        break
+            self._foreign.clear()
+
+    return ProgramBuilder
 
 
 @contextlib.contextmanager
@@ -184,9 +231,7 @@ class PylintLinter:
         syntax_error = _syntax_error(program, "parse")
         if syntax_error is not None:
             return [syntax_error]
-        if self._pylinter is None or self.calls % _CALLS_PER_RESET == 0:
-            if self._pylinter is not None:
-                self.reset()
+        if self._pylinter is None:
             self._start()
         try:
             with _time_limit(self.timeout), self._imports_resolved_by_profile():
@@ -208,7 +253,6 @@ class PylintLinter:
     def _run(self, program: str) -> list[tuple[int, str, str]]:
         import astroid
         from astroid import MANAGER
-        from astroid.builder import AstroidBuilder
         from astroid.context import _invalidate_cache
         from astroid.inference_tip import clear_inference_tip_cache
         from astroid.nodes._base_nodes import LookupMixIn
@@ -219,17 +263,19 @@ class PylintLinter:
         reporter = pylinter.reporter
         reporter.reset()
         pylinter.set_current_module(_MODULE_NAME, None)
+        builder = _program_builder_class()(MANAGER)
         try:
-            module = AstroidBuilder(MANAGER).string_build(program, _MODULE_NAME)
-        except astroid.AstroidSyntaxError as error:
-            line = getattr(error.error, "lineno", None) or 1
-            return [(line, "E0001", f"syntax-error: {error.error}")]
-        try:
+            try:
+                module = builder.string_build(program, _MODULE_NAME)
+            except astroid.AstroidSyntaxError as error:
+                line = getattr(error.error, "lineno", None) or 1
+                return [(line, "E0001", f"syntax-error: {error.error}")]
             pylinter.file_state = FileState(_MODULE_NAME, pylinter.msgs_store, module)
             pylinter._ignore_file = False
             pylinter.current_file = module.file
             self._check(module)
         finally:
+            builder.undo_foreign_attributes()
             # Nothing of this program may outlive the call: not its module, not the inference results
             # and lookups that astroid and pylint cache on its nodes (memory would grow with every call).
             MANAGER.astroid_cache.pop(_MODULE_NAME, None)
