@@ -20,7 +20,9 @@ folder the command runs in.
 from __future__ import annotations
 
 import ast
+import collections
 import contextlib
+import copy
 import functools
 import signal
 import sys
@@ -137,6 +139,21 @@ def _syntax_error(program: str, stage: str) -> LintError | None:
     return None
 
 
+_BUILTIN_CONTAINERS = (dict, list, set, collections.deque)
+
+
+def _checker_containers(pylinter) -> list[tuple[object, dict[str, object]]]:
+    """Copies of the mutable containers each checker holds right after ``open()``."""
+    from pylint.checkers.classes.class_checker import ScopeAccessMap
+
+    kinds = (*_BUILTIN_CONTAINERS, ScopeAccessMap)
+    return [
+        (checker, {name: copy.copy(value) for name, value in vars(checker).items() if isinstance(value, kinds)})
+        for checker in pylinter.prepare_checkers()
+        if checker is not pylinter  # the linter's own dicts are its configuration
+    ]
+
+
 class PylintLinter:
     """pylint with a lint profile, kept alive between calls.
 
@@ -192,6 +209,16 @@ class PylintLinter:
         self._checker_context = pylinter._astroid_module_checker()
         self._check = self._checker_context.__enter__()
         self._pylinter = pylinter
+        self._checker_state = _checker_containers(pylinter)
+
+    def _restore_checkers(self) -> None:
+        # pylint's checkers keep per-run bookkeeping keyed by the nodes they saw (ClassChecker's
+        # accessed-member map holds every class of every program): a fresh pylint run starts each checker
+        # from the state open() left, and so does every call here, which also keeps memory flat.
+        for checker, containers in self._checker_state:
+            for name, value in containers.items():
+                # ScopeAccessMap keeps its own dict inside: a new one, not a copy sharing it.
+                setattr(checker, name, copy.copy(value) if isinstance(value, _BUILTIN_CONTAINERS) else type(value)())
 
     def reset(self) -> None:
         """Drop pylint's checkers and astroid's caches; the next call starts afresh."""
@@ -255,6 +282,8 @@ class PylintLinter:
         from astroid import MANAGER
         from astroid.context import _invalidate_cache
         from astroid.inference_tip import clear_inference_tip_cache
+        from astroid.interpreter.objectmodel import ObjectModel
+        from astroid.nodes import ClassDef
         from astroid.nodes._base_nodes import LookupMixIn
         from pylint.checkers.clear_lru_cache import clear_lru_caches
         from pylint.utils import FileState
@@ -276,6 +305,7 @@ class PylintLinter:
             self._check(module)
         finally:
             builder.undo_foreign_attributes()
+            self._restore_checkers()
             # Nothing of this program may outlive the call: not its module, not the inference results
             # and lookups that astroid and pylint cache on its nodes (memory would grow with every call).
             MANAGER.astroid_cache.pop(_MODULE_NAME, None)
@@ -283,4 +313,6 @@ class PylintLinter:
             clear_inference_tip_cache()
             clear_lru_caches()
             LookupMixIn.lookup.cache_clear()
+            ClassDef._metaclass_lookup_attribute.cache_clear()
+            ObjectModel.attributes.cache_clear()
         return [(message.line, message.msg_id, f"{message.symbol}: {message.msg}") for message in reporter.messages]
