@@ -12,6 +12,7 @@ from hub_tools.errors import UserError
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lintseq generate",
+        allow_abbrev=False,  # "--num-path 2" must not pass for --num-paths
         description="Write a LintSeq edit-sequence dataset (Parquet + dataset card) that datasets.load_dataset "
         "opens, locally and once pushed to the Hub. A killed run resumes when the same command is run again.",
     )

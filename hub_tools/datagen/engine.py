@@ -104,7 +104,8 @@ def _part_stats(outcomes: list[RowOutcome]) -> dict:
     """Statistics of one part, kept small: per-program edit counts and per-edit line counts."""
     skipped = [{"reason": o.skipped[0], "location": o.location, "detail": o.skipped[1]} for o in outcomes if o.skipped]
     edits = [row["num_edits"] for o in outcomes for row in o.rows]
-    lines = [diff.count("\n+") + 1 for o in outcomes for row in o.rows for diff in row["edit_path"]]
+    # Inserted lines only: each starts with "\n+" (the "@@ ... @@" header line before them is not one).
+    lines = [diff.count("\n+") for o in outcomes for row in o.rows for diff in row["edit_path"]]
     return {"source_rows": len(outcomes), "programs": sum(1 for o in outcomes if o.rows),
             "rows": len(edits), "skipped": skipped, "edits": edits, "lines": lines,
             "lint_calls": sum(o.lint_calls for o in outcomes)}
