@@ -13,6 +13,8 @@
   when that user can reach the interpreter. Each program's process still gets ``no_new_privs``, seccomp and
   Landlock, which confine files to the interpreter (read) and its own directory, and refuse sockets,
   processes and signals.
+  Bubblewrap without seccomp (not x86-64) is ``reduced`` too: its namespaces hold, the seccomp refusals
+  (fork, exec, ptrace, socket creation inside the sandbox) are missing.
 - ``minimal``: neither bubblewrap nor both of seccomp and Landlock: resource limits, a fixed environment
   and the Python-level guard only, which code written to escape it can defeat.
 
@@ -146,7 +148,7 @@ def describe(bubblewrap: str | None, facts: dict, started_as: int | None) -> dic
     """The ``execution.isolation`` record of ``metrics.json``: the level and every part obtained."""
     namespaces = ["user", "mount", "pid", "network", "ipc", "uts"] if bubblewrap else facts.get("namespaces", [])
     confined = bool(facts.get("seccomp")) and bool(facts.get("landlock"))
-    level = "full" if bubblewrap and facts.get("seccomp") else "reduced" if confined else "minimal"
+    level = "full" if bubblewrap and facts.get("seccomp") else "reduced" if bubblewrap or confined else "minimal"
     return {
         "level": level,
         "bubblewrap": bubblewrap_version(bubblewrap) if bubblewrap else None,
