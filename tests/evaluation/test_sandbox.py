@@ -19,9 +19,11 @@ def test_this_machine_gets_the_full_isolation(sandbox):
     # No skip: a machine without working bubblewrap namespaces, seccomp or Landlock fails here, saying which.
     isolation = sandbox.start()
     assert isolation["level"] == "full", isolation
-    assert isolation["namespaces"] == ["user", "mount", "pid", "network", "ipc", "uts"]
+    assert {"mount", "pid", "network", "ipc", "uts"} <= set(isolation["namespaces"]), isolation
     assert isolation["seccomp"] and isolation["landlock_abi"] >= 1, isolation
     assert isolation["user"].startswith("65534 ")
+    if os.getuid() == 0:
+        assert "dropped from root" in isolation["user"] or "root outside" in isolation["user"], isolation
     assert set(isolation["environment"]) <= {"HOME", "LANG", "PATH", "PWD", "TMPDIR", "OMP_NUM_THREADS",
                                              "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "LD_LIBRARY_PATH"}
 
@@ -43,7 +45,7 @@ def test_inside_the_sandbox(sandbox):
 
 
 def test_contained_at_every_level(each_sandbox, tmp_path):
-    """Attacks that go past the Python guard, at the full level and without bubblewrap: the kernel refuses."""
+    """Attacks that go past the Python guard, however the sandbox was started: the kernel refuses them."""
     canary = tmp_path / "canary.txt"
     canary.write_text("keep me")
     attacks = {
@@ -98,7 +100,7 @@ def test_a_test_that_passes_a_function_runs_whole_inside(sandbox):
 
 
 def test_require_isolation_refuses_the_reduced_level():
-    config = SandboxConfig(workers=1, use_bubblewrap=False, require_isolation=True)
+    config = SandboxConfig(workers=1, use_bubblewrap=False, use_namespaces=False, require_isolation=True)
     with Sandbox(config) as pool, pytest.raises(RuntimeError, match="isolation is 'reduced', not 'full'"):
         pool.run([GOOD], progress=False)
 
@@ -142,12 +144,12 @@ def test_a_weaker_level_is_recorded_and_loud(humaneval, caplog):
 
     problem = humaneval[0]
     rows = [{"task_id": problem.task_id, "completion": problem.canonical_solution}]
-    config = SandboxConfig(timeout=20.0, workers=1, use_bubblewrap=False)
+    config = SandboxConfig(timeout=20.0, workers=1, use_bubblewrap=False, use_namespaces=False)
     with caplog.at_level("WARNING"):
         evaluation = score_samples([problem], rows, sandbox=config, k_values=[1], progress=False)
     isolation = evaluation.metrics["execution"]["isolation"]
     assert isolation["level"] == "reduced" and isolation["bubblewrap"] is None
-    assert "pid" in isolation["namespaces"] and isolation["seccomp"] and isolation["landlock_abi"] >= 1
+    assert isolation["namespaces"] == [] and isolation["seccomp"] and isolation["landlock_abi"] >= 1
     assert "sandbox isolation is 'reduced'" in caplog.text
     assert evaluation.samples[0]["passed"]
 
