@@ -172,7 +172,8 @@ class _Template:
             detail = self._errors.read().decode(errors="replace").strip().splitlines()
             self.close()
             raise WorkerStopped(f"{error}{': ' + detail[-1] if detail else ''}") from None
-        self.isolation = sandbox_isolation.describe(bubblewrap, ready["facts"], started_as)
+        self.isolation = {"set_up_by": {"bubblewrap": "bubblewrap", "namespaces": "own namespaces"}.get(mode, "plain process"),
+                          **sandbox_isolation.describe(bubblewrap, ready["facts"], started_as)}
 
     def _receive(self, deadline: float) -> dict:
         ready = select.select([self.control], [], [], max(deadline - time.monotonic(), 0))[0]

@@ -246,10 +246,10 @@ def main(settings):
     import ctypes
 
     libc = ctypes.CDLL(None, use_errno=True)
-    namespaces = []
+    namespaces, namespace_problem = [], None
     if settings.get("namespaces"):
-        namespaces = enter_namespaces(libc, settings["read_only_paths"], settings.get("drop_to"),  # noqa: F821
-                                      settings.get("reachable", False))
+        namespaces, namespace_problem = enter_namespaces(  # noqa: F821
+            libc, settings["read_only_paths"], settings.get("drop_to"), settings.get("reachable", False))
     # Programs run as this same user: non-dumpable, this process's memory and /proc entries are not theirs.
     libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
@@ -269,7 +269,7 @@ def main(settings):
     landlock = abi if abi and _probe({**probe_limits, "landlock": abi, "seccomp": False}) else 0
     seccomp = seccomp_supported() and _probe({**probe_limits, "landlock": 0, "seccomp": True})  # noqa: F821
     facts = {"uid": os.getuid(), "pid": os.getpid(), "landlock": landlock, "seccomp": bool(seccomp),
-             "namespaces": namespaces,
+             "namespaces": namespaces, "namespace_problem": namespace_problem,
              "environment": sorted(os.environ)}
     control.send(json.dumps({"ready": True, "facts": facts}).encode())
     try:
