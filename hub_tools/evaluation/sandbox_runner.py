@@ -109,6 +109,8 @@ def confine(workdir, limits):
         sys.modules["random"].seed()  # the template's state would otherwise repeat in every program
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a file past the limit raises OSError instead
     set_limits(limits["memory_limit_mb"], limits["file_size_limit_mb"], int(limits["timeout"]) + 2)  # noqa: F821
+    if limits["seccomp"]:  # capset's number is x86-64's, like the filter's
+        drop_capabilities()  # noqa: F821
     set_no_new_privs()  # noqa: F821
     install_guard(os.path.realpath(workdir))  # noqa: F821
     if limits["landlock"]:
