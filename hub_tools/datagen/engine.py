@@ -15,25 +15,22 @@ from __future__ import annotations
 
 import multiprocessing
 import queue
-import statistics
 import time
-from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 
 import numpy as np
 
+from hub_tools.datagen.assembly import RunSummary, assemble_dataset, save_part
 from hub_tools.datagen.rows import GenerationConfig, RowOutcome, process_record
 from hub_tools.datagen.sources import Source, SourceRecord
 from hub_tools.datagen.writer import PartStore, check_output_folder
 
 CHUNK_SIZE = 128
 IN_FLIGHT_PER_WORKER = 3
-SKIPPED_ROWS_KEPT = 1000  # skipped rows listed one by one in lintseq_config.json; all are counted
 
 _progress_queue = None  # set in each worker process by _init_worker
 
@@ -52,48 +49,18 @@ def _process_chunk(records: list[SourceRecord], config: GenerationConfig) -> lis
     return outcomes
 
 
-@dataclass
-class RunSummary:
-    """What a run did, for the command line's final report."""
-
-    config_name: str
-    output_dir: Path
-    source_rows: int = 0
-    programs: int = 0
-    rows: int = 0
-    skipped: Counter = field(default_factory=Counter)
-    seconds: float = 0.0
-    resumed_parts: int = 0
-    shards: int = 0
-
-
-def _chunks(records: Iterator[SourceRecord], selected: set[int] | None) -> Iterator[tuple[int, list[SourceRecord]]]:
+def chunk_records(records: Iterator[SourceRecord], selected: set[int] | None,
+                  size: int | None = None) -> Iterator[tuple[int, list[SourceRecord]]]:
+    """Number the source rows (only ``selected`` ones, when given) in chunks of ``size`` (``CHUNK_SIZE``)."""
     if selected is not None:
         records = (record for record in records if record.index in selected)
     number = 0
     while True:
-        chunk = list(islice(records, CHUNK_SIZE))
+        chunk = list(islice(records, size or CHUNK_SIZE))
         if not chunk:
             return
         yield number, chunk
         number += 1
-
-
-def _part_stats(outcomes: list[RowOutcome]) -> dict:
-    """Statistics of one part, kept small: per-program edit counts and per-edit line counts."""
-    skipped = [{"reason": o.skipped[0], "location": o.location, "detail": o.skipped[1]} for o in outcomes if o.skipped]
-    edits = [row["num_edits"] for o in outcomes for row in o.rows]
-    lines = [diff.count("\n+") + 1 for o in outcomes for row in o.rows for diff in row["edit_path"]]
-    return {"source_rows": len(outcomes), "programs": sum(1 for o in outcomes if o.rows),
-            "rows": len(edits), "skipped": skipped, "edits": edits, "lines": lines,
-            "lint_calls": sum(o.lint_calls for o in outcomes)}
-
-
-def _distribution(values: list[int]) -> dict | None:
-    if not values:
-        return None
-    return {"mean": round(statistics.fmean(values), 3), "median": statistics.median(values),
-            "min": min(values), "max": max(values)}
 
 
 def select_rows(source: Source, num_samples: int, seed: int) -> set[int]:
@@ -158,16 +125,14 @@ class Engine:
         return self._finish(summary, started)
 
     def _pending_chunks(self, selected, done, bar) -> Iterator[tuple[int, list[SourceRecord]]]:
-        for number, chunk in _chunks(iter(self.source), selected):
+        for number, chunk in chunk_records(iter(self.source), selected):
             if number in done:
                 bar.update(len(chunk))  # finished by an earlier, interrupted run
             else:
                 yield number, chunk
 
     def _save(self, number: int, outcomes: list[RowOutcome]) -> None:
-        rows = [row for outcome in outcomes for row in outcome.rows]
-        baseline = [outcome.baseline for outcome in outcomes if outcome.baseline is not None]
-        self.parts.write(number, rows, baseline, _part_stats(outcomes))
+        save_part(self.parts, number, outcomes)
 
     def _process_in_pool(self, chunks: Iterator[tuple[int, list[SourceRecord]]], bar) -> None:
         context = multiprocessing.get_context("spawn")
@@ -206,28 +171,8 @@ class Engine:
             self._process_in_pool(chunks, bar)  # the rest, in a fresh pool
 
     def _finish(self, summary: RunSummary, started: float) -> RunSummary:
-        from hub_tools.datagen.manifest import update_manifest
-
-        part_stats = self.parts.stats()
-        skipped_rows = [entry for part in part_stats for entry in part["skipped"]]
-        summary.source_rows = sum(part["source_rows"] for part in part_stats)
-        summary.programs = sum(part["programs"] for part in part_stats)
-        summary.skipped = Counter(entry["reason"] for entry in skipped_rows)
-        rows, shards = self.parts.assemble(self.output_dir, self.config_name, "rows")
-        baseline_rows, baseline_shards = self.parts.assemble(self.output_dir, "baseline", "baseline")
-        summary.rows, summary.shards = rows, shards
-        summary.seconds = time.perf_counter() - started
-        common = {"source_rows": summary.source_rows, "programs": summary.programs,
-                  "skipped": dict(sorted(summary.skipped.items())), "skipped_rows": skipped_rows[:SKIPPED_ROWS_KEPT]}
-        sampler_stats = {**common, "rows": rows, "num_shards": shards,
-                         "edits_per_program": _distribution([e for part in part_stats for e in part["edits"]]),
-                         "lines_per_edit": _distribution([n for part in part_stats for n in part["lines"]]),
-                         "lint_calls": sum(part["lint_calls"] for part in part_stats),
-                         "seconds": round(summary.seconds, 2), "workers": self.workers}
-        baseline_stats = {**common, "rows": baseline_rows, "num_shards": baseline_shards}
-        update_manifest(self.output_dir, self.source, self.config, self.num_samples, sampler_stats, baseline_stats)
-        self.parts.remove()
-        return summary
+        return assemble_dataset(self.parts, self.output_dir, self.source, self.config, self.num_samples,
+                                summary, started, {"workers": self.workers})
 
 
 def _drain(progress_queue, bar) -> None:
