@@ -63,6 +63,11 @@ def main(argv: list[str]) -> int:
         value = getattr(args, name)
         if value is not None and value < 1:
             raise UserError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+    if not args.executor:
+        given = [f"--{name.replace('_', '-')}" for name in ("tasks", "chunk_size", "logging_dir", "partition",
+                                                              "ray_address") if getattr(args, name) is not None]
+        if given or args.no_wait or args.sbatch_arg:
+            raise UserError(f"{', '.join(given) or '--no-wait/--sbatch-arg'} only apply with --executor local|slurm|ray")
     if args.time_limit <= 0:
         raise UserError(f"--time-limit must be positive, got {args.time_limit}")
 

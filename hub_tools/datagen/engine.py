@@ -97,7 +97,9 @@ class Engine:
         self.parts = PartStore(self.output_dir, self.config_name)
 
     def fingerprint(self) -> dict:
-        return {"source": self.source.description, "num_samples": self.num_samples, **self.config.to_dict()}
+        # The chunk size fixes which rows each saved part holds: a resumed run must cut the same chunks.
+        return {"source": self.source.description, "num_samples": self.num_samples, "chunk_size": CHUNK_SIZE,
+                **self.config.to_dict()}
 
     def run(self) -> RunSummary:
         from tqdm.auto import tqdm

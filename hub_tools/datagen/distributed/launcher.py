@@ -14,12 +14,18 @@ runs. Task ``r`` of ``N`` handles a contiguous block of chunks and skips those a
 from __future__ import annotations
 
 import json
+import multiprocessing
 import shlex
 import subprocess
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from datatrove.executor import LocalPipelineExecutor, SlurmPipelineExecutor
+from datatrove.utils.stats import PipelineStats
 
 from hub_tools.datagen.assembly import RunSummary, assemble_dataset
 from hub_tools.datagen.engine import CHUNK_SIZE, Engine, select_rows
@@ -92,12 +98,10 @@ class DistributedRun:
         self.logging_dir = Path(executor.logging_dir or self.parts.folder / "datatrove").absolute()
 
     def fingerprint(self) -> dict:
-        """The settings a resumed run must share; the chunk size only when it is not the engine's, so a run
-        of the single-machine engine and one on an executor can finish each other."""
+        """The settings a resumed run must share: those of the single-machine engine (so either can finish a
+        run of the other), with this run's chunk size."""
         fingerprint = Engine(self.source, self.output_dir, self.config, num_samples=self.num_samples).fingerprint()
-        if self.options.chunk_size != CHUNK_SIZE:
-            fingerprint["chunk_size"] = self.options.chunk_size
-        return fingerprint
+        return {**fingerprint, "chunk_size": self.options.chunk_size}
 
     def run(self) -> RunSummary | None:
         """Run the missing tasks, then merge. Returns ``None`` when Slurm jobs were left running (no wait)."""
@@ -157,10 +161,7 @@ class DistributedRun:
         options = self.options
         workers = options.workers or -1
         if options.executor == "local":
-            from datatrove.executor import LocalPipelineExecutor
-
-            LocalPipelineExecutor(pipeline, tasks=options.tasks, workers=workers,
-                                  logging_dir=str(self.logging_dir)).run()
+            _LocalExecutor(pipeline, tasks=options.tasks, workers=workers, logging_dir=str(self.logging_dir)).run()
             return True
         if options.executor == "ray":
             return self._run_on_ray(pipeline, workers)
@@ -192,7 +193,13 @@ class DistributedRun:
         job = json.loads(state_file.read_text())["job_id"] if state_file.exists() else None
         if job is None or not _slurm_job_active(job):
             executor = self.slurm_executor(pipeline, workers)
-            executor.run()  # submits the array job of the unfinished tasks (and datatrove's stats merge)
+            try:
+                executor.run()  # submits the array job of the unfinished tasks (and datatrove's stats merge)
+            except subprocess.CalledProcessError as error:
+                raise UserError(f"sbatch refused the job (exit status {error.returncode}; its message is above; "
+                                f"job script: {self.logging_dir}/launch_script.slurm)") from None
+            except FileNotFoundError as error:
+                raise UserError(f"{error.filename}: not found; --executor slurm must run where Slurm's commands are") from None
             job = executor.job_id
             write_json_atomically({"job_id": job}, state_file)
             print(f"submitted Slurm job {job} ({self.options.tasks} tasks; logs in {self.logging_dir})", file=sys.stderr)
@@ -206,23 +213,60 @@ class DistributedRun:
             time.sleep(self.options.poll_seconds)
         return True
 
-    def slurm_executor(self, pipeline: list, workers: int):
+    def slurm_executor(self, pipeline: list, workers: int) -> SlurmPipelineExecutor:
         """The datatrove Slurm executor of this run (its job script: ``executor.get_launch_file_contents``)."""
-        from datatrove.executor import SlurmPipelineExecutor
-
-        sbatch_args = {}
+        sbatch_args = {"mem-per-cpu": f"{round(self.options.mem_per_cpu_gb * 1024)}M"}  # sbatch takes integers
         for option in self.options.sbatch_args:
             name, _, value = option.lstrip("-").partition("=")
             sbatch_args[name] = value
         # The job runs this interpreter's console scripts and sees this process's environment (--export=ALL).
         environment = f"export PATH={shlex.quote(str(Path(sys.executable).parent))}:$PATH"
-        return SlurmPipelineExecutor(
+        return _SlurmExecutor(
             pipeline, tasks=self.options.tasks, time=self.options.time, partition=self.options.partition,
             cpus_per_task=self.options.cpus_per_task, mem_per_cpu_gb=self.options.mem_per_cpu_gb, workers=workers,
             job_name=f"lintseq-{self.config.sampler}", qos="", env_command=environment, sbatch_args=sbatch_args,
             logging_dir=str(self.logging_dir), slurm_logs_folder=str(self.logging_dir / "slurm_logs"),
             mail_type="NONE",
         )
+
+
+class _LocalExecutor(LocalPipelineExecutor):
+    """datatrove's local executor, with its tasks in a pool that notices a dead process.
+
+    datatrove runs local tasks in a ``multiprocess.Pool``, which waits forever for a task whose process was
+    killed (``kill -9``, the OOM killer). A ``ProcessPoolExecutor`` reports it instead; the run then stops with
+    the finished parts kept, and the same command finishes it.
+    """
+
+    def run(self) -> None:
+        self._launched = True
+        ranks = self.get_incomplete_ranks()
+        self.save_executor_as_json()
+        stats = PipelineStats()
+        if self.workers == 1 or len(ranks) <= 1:
+            for rank in ranks:
+                stats += self._run_for_rank(rank)
+        else:
+            context = multiprocessing.get_context("spawn")
+            try:
+                with ProcessPoolExecutor(min(self.workers, len(ranks)), mp_context=context) as pool:
+                    futures = [pool.submit(self._run_for_rank, rank, index % self.workers)
+                               for index, rank in enumerate(ranks)]
+                    for future in as_completed(futures):
+                        stats += future.result()
+            except BrokenProcessPool:
+                raise UserError("a task's process died (killed, or out of memory); the finished parts are kept: "
+                                "run the same command again to finish") from None
+        with self.logging_dir.open("stats.json", "wt") as file:
+            stats.save_to_disk(file)
+
+
+class _SlurmExecutor(SlurmPipelineExecutor):
+    """datatrove's Slurm executor without its follow-up statistics job: the merge step that finishes the run
+    records the statistics, and then removes the work folder that job would write into."""
+
+    def launch_merge_stats(self) -> None:
+        pass
 
 
 def _slurm_job_active(job: str) -> bool:

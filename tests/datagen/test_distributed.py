@@ -1,0 +1,236 @@
+"""Scale-out on datatrove: the steps in a user's pipeline, and ``lintseq generate --executor local|ray``
+giving the single-machine engine's folder byte for byte, killed runs included. (Slurm: test_slurm.py.)"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import datasets
+import pyarrow.parquet as pq
+import pytest
+from datatrove.executor import LocalPipelineExecutor
+from datatrove.pipeline.filters import LambdaFilter
+from datatrove.pipeline.readers import ParquetReader
+
+from hub_tools.datagen.distributed import LintSeqParquetWriter, LintSeqReader, LintSeqSampler
+from hub_tools.datagen.engine import Engine
+from hub_tools.datagen.rows import GenerationConfig, process_record
+from hub_tools.datagen.sources import Source, SourceRecord
+from hub_tools.lintseq import apply_diffs
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def generate(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "hub_tools.cli", "generate", *args, "--no-progress"]
+    result = subprocess.run(command, capture_output=True, text=True, env=_environment(), **kwargs)
+    if check:
+        assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def _environment() -> dict:
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+
+
+def shard_bytes(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted((folder / "data").rglob("*.parquet"))}
+
+
+def settings(folder: Path) -> dict:
+    """lintseq_config.json without what depends on the clock and on the engine."""
+    manifest = json.loads((folder / "lintseq_config.json").read_text())
+    for config in manifest["configs"].values():
+        for key in ("seconds", "workers", "executor", "tasks"):
+            config["stats"].pop(key, None)
+    return manifest
+
+
+@pytest.fixture(scope="module")
+def source_file(tmp_path_factory, humaneval_corpus, stdlib_corpus) -> Path:
+    """70 real programs (HumanEval solutions, standard-library functions) and 3 broken rows, as JSON Lines."""
+    path = tmp_path_factory.mktemp("source") / "programs.jsonl"
+    rows = [{"prompt": f"Task {i}: write the code.", "completion": f"```python\n{program}\n```"}
+            for i, program in enumerate(humaneval_corpus[:40] + stdlib_corpus[:30])]
+    lines = [json.dumps(row) for row in rows]
+    lines[10:10] = ["{not json", json.dumps({"prompt": "x", "completion": 3}),
+                    json.dumps({"prompt": "broken", "completion": "def f(:\n    pass"})]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def single_machine(source_file, tmp_path_factory) -> Path:
+    """The reference: the single-machine engine, one worker, default chunking."""
+    out = tmp_path_factory.mktemp("single") / "out"
+    config = GenerationConfig(prompt_field="prompt", code_field="completion", num_paths=2, seed=3)
+    Engine(Source(str(source_file)), out, config, workers=1, progress=False).run()
+    return out
+
+
+def test_sampler_in_a_user_built_pipeline(stdlib_corpus, tmp_path):
+    """datatrove's own Parquet reader (a The Stack-like layout: the program in ``content``), a filter of the
+    user's, our sampler and Parquet writer, on datatrove's local executor with two tasks (one file each): rows
+    as process_record makes them, skipped rows counted by reason."""
+    import pyarrow as pa
+
+    programs = [*stdlib_corpus[:12], "def broken(:\n    pass\n", "# only a comment\n"]
+    rows = [{"content": program, "instruction": f"Write function {i}.", "path": f"file{i}.py"}
+            for i, program in enumerate(programs)]
+    source = tmp_path / "stack"
+    source.mkdir()
+    pq.write_table(pa.Table.from_pylist(rows[:7]), source / "train-0.parquet")
+    pq.write_table(pa.Table.from_pylist(rows[7:]), source / "train-1.parquet")
+    config = GenerationConfig(prompt_field="instruction", code_field="content", num_paths=2, seed=5)
+    output, logs = tmp_path / "out", tmp_path / "logs"
+    LocalPipelineExecutor([
+        ParquetReader(str(source), text_key="content"),
+        LambdaFilter(lambda document: not document.metadata["path"].endswith("11.py")),  # the user's own step
+        LintSeqSampler(config, baseline=True),
+        LintSeqParquetWriter(str(output)),
+    ], tasks=2, workers=1, logging_dir=str(logs)).run()
+
+    rows = datasets.load_dataset("parquet", data_files=str(output / "data/lintseq/*.parquet"), split="train",
+                                 cache_dir=str(tmp_path / "cache"))
+    baseline = pq.read_table(sorted((output / "data/baseline").glob("*.parquet"))).to_pylist()
+    kept = [i for i in range(12) if i != 11]
+    assert sorted(row["instruction"] for row in baseline) == sorted(f"Write function {i}." for i in kept)
+    assert len(rows) == 2 * len(kept)
+    for row in rows:
+        assert apply_diffs(row["edit_path"]) == row["program"]
+        number = int(row["instruction"].split()[-1].rstrip("."))
+        fields = {"instruction": row["instruction"], "content": programs[number]}
+        expected = process_record(SourceRecord(0, "x", fields=fields), config).rows[row["path_index"]]
+        assert {key: row[key] for key in expected if key != "row_index"} == \
+               {key: value for key, value in expected.items() if key != "row_index"}
+
+    stats = json.loads((logs / "stats.json").read_text())
+    sampler = next(step for step in stats if "LintSeq sampler" in step["name"])["stats"]
+    totals = {name: value if isinstance(value, int) else value["total"] for name, value in sampler.items()}
+    assert totals["skipped_syntax_error"] == 1 and totals["skipped_no_code"] == 1 and totals["skipped"] == 2
+    assert totals["rows"] == 2 * len(kept) and totals["programs"] == len(kept)
+
+
+def test_reader_detects_fields_extracts_fences_and_passes_broken_rows(source_file):
+    reader = LintSeqReader(str(source_file), chunk_size=8)
+    assert (reader.prompt_field, reader.code_field) == ("prompt", "completion")
+    documents = list(reader.run(rank=0, world_size=1))
+    assert len(documents) == 73
+    assert "```" not in documents[0].text and documents[0].text.startswith("from typing import List")
+    broken = documents[10].metadata["lintseq_origin"]
+    assert broken["error"][0] == "invalid_json" and broken["location"] == "programs.jsonl:11"
+    # Tasks take contiguous blocks of chunks; together, every row once.
+    blocks = [list(reader.run(rank=rank, world_size=4)) for rank in range(4)]
+    indices = [d.metadata["lintseq_origin"]["row_index"] for block in blocks for d in block]
+    assert indices == list(range(73))
+
+
+def test_local_executor_with_more_tasks_than_workers_gives_the_single_machine_folder(source_file, single_machine,
+                                                                                     tmp_path):
+    out = tmp_path / "local"
+    result = generate(str(source_file), "--output-dir", str(out), "--num-paths", "2", "--seed", "3",
+                      "--executor", "local", "--tasks", "5", "--workers", "2", "--chunk-size", "8")
+    assert "skipped 3 rows" in result.stdout
+    assert shard_bytes(out) == shard_bytes(single_machine)
+    assert settings(out) == settings(single_machine)
+    stats = json.loads((out / "lintseq_config.json").read_text())["configs"]["lintseq"]["stats"]
+    assert (stats["executor"], stats["tasks"], stats["workers"]) == ("local", 5, 2)
+    assert sorted(stats["skipped"]) == ["invalid_json", "non_string_field", "syntax_error"]
+    assert not (out / ".lintseq-work").exists()
+    _check_load_dataset(out, tmp_path)
+
+
+def _check_load_dataset(out: Path, tmp_path: Path) -> None:
+    for config, rows in (("lintseq", 140), ("baseline", 70)):
+        loaded = datasets.load_dataset(str(out), config, split="train", cache_dir=str(tmp_path / f"cache-{config}"))
+        streamed = list(datasets.load_dataset(str(out), config, split="train", streaming=True))
+        assert len(loaded) == rows and streamed == list(loaded)
+    default = datasets.load_dataset(str(out), split="train", cache_dir=str(tmp_path / "cache-default"))
+    assert default[0]["sampler"] == "lintseq"
+
+
+def test_ray_executor_on_a_local_ray_gives_the_single_machine_folder(source_file, single_machine, tmp_path):
+    out = tmp_path / "ray"
+    generate(str(source_file), "--output-dir", str(out), "--num-paths", "2", "--seed", "3",
+             "--executor", "ray", "--tasks", "3", "--workers", "2", "--chunk-size", "16", timeout=600)
+    assert shard_bytes(out) == shard_bytes(single_machine)
+    assert settings(out) == settings(single_machine)
+    _check_load_dataset(out, tmp_path)
+
+
+def _parts(out: Path) -> list[Path]:
+    return sorted((out / ".lintseq-work" / "lintseq").glob("part-*.json"))
+
+
+def _start_and_kill(command: list[str], out: Path, parts_before_kill: int, kill) -> None:
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=_environment(),
+                               start_new_session=True)
+    try:
+        deadline = time.monotonic() + 300
+        while len(_parts(out)) < parts_before_kill:
+            assert process.poll() is None, process.stderr.read().decode()[-3000:]
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        kill(process)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        process.stderr.close()
+
+
+@pytest.mark.parametrize("victim", ["everything", "one task"])
+def test_a_sigkilled_local_run_is_finished_by_the_same_command(source_file, single_machine, tmp_path, victim):
+    out = tmp_path / "killed"
+    arguments = [str(source_file), "--output-dir", str(out), "--num-paths", "2", "--seed", "3",
+                 "--executor", "local", "--tasks", "4", "--workers", "2", "--chunk-size", "4"]
+    command = [sys.executable, "-m", "hub_tools.cli", "generate", *arguments, "--no-progress"]
+
+    def kill(process):
+        if victim == "everything":
+            os.killpg(process.pid, signal.SIGKILL)  # the launcher and every task, mid-chunk
+            return
+        import psutil
+
+        tasks = [child for child in psutil.Process(process.pid).children(recursive=True)
+                 if "spawn_main" in " ".join(child.cmdline())]
+        tasks[-1].send_signal(signal.SIGKILL)
+        assert process.wait(timeout=120) == 2  # the launcher notices, keeps the parts and says to rerun
+        assert "run the same command again" in process.stderr.read().decode()
+
+    _start_and_kill(command, out, 3, kill)
+    survived = len(_parts(out))
+    assert 3 <= survived < 19  # 73 rows in chunks of 4: 19 parts, some lost with the kill
+    rerun = generate(*arguments)
+    assert "resumed" in rerun.stdout
+    assert shard_bytes(out) == shard_bytes(single_machine)
+    assert settings(out) == settings(single_machine)
+
+
+def test_a_run_of_the_single_machine_engine_is_finished_on_an_executor(source_file, single_machine, tmp_path):
+    """The parts are the same for both engines: a killed single-machine run can be finished on datatrove."""
+    out = tmp_path / "mixed"
+    arguments = [str(source_file), "--output-dir", str(out), "--num-paths", "2", "--seed", "3"]
+    process = subprocess.Popen(
+        [sys.executable, "-c", "import sys, hub_tools.datagen.engine as e; e.CHUNK_SIZE = 8; "
+         "from hub_tools.cli import main; sys.exit(main(['generate', *sys.argv[1:]]))", *arguments, "--no-progress"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_environment(), start_new_session=True)
+    deadline = time.monotonic() + 300
+    while len(_parts(out)) < 2 and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert 2 <= len(_parts(out)) < 10
+    generate(*arguments, "--executor", "local", "--tasks", "3", "--workers", "2", "--chunk-size", "8")
+    assert shard_bytes(out) == shard_bytes(single_machine)
+
+
+def test_executor_errors_are_one_line(source_file, tmp_path):
+    result = generate(str(source_file), "--output-dir", str(tmp_path / "x"), "--executor", "slurm", check=False)
+    assert result.returncode == 2 and "--partition" in result.stderr and "Traceback" not in result.stderr
+    result = generate(str(source_file), "--output-dir", str(tmp_path / "y"), "--tasks", "3", check=False)
+    assert result.returncode == 2 and "--executor" in result.stderr
