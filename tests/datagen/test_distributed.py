@@ -1,6 +1,7 @@
 """Scale-out on datatrove: the steps in a user's pipeline, and ``lintseq generate --executor local|ray``
 giving the single-machine engine's folder byte for byte, killed runs included. (Slurm: test_slurm.py.)"""
 
+import importlib.util
 import json
 import os
 import signal
@@ -22,32 +23,10 @@ from hub_tools.datagen.rows import GenerationConfig, process_record
 from hub_tools.datagen.sources import Source, SourceRecord
 from hub_tools.lintseq import apply_diffs
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def generate(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "hub_tools.cli", "generate", *args, "--no-progress"]
-    result = subprocess.run(command, capture_output=True, text=True, env=_environment(), **kwargs)
-    if check:
-        assert result.returncode == 0, result.stderr[-3000:]
-    return result
-
-
-def _environment() -> dict:
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-
-
-def shard_bytes(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted((folder / "data").rglob("*.parquet"))}
-
-
-def settings(folder: Path) -> dict:
-    """lintseq_config.json without what depends on the clock and on the engine."""
-    manifest = json.loads((folder / "lintseq_config.json").read_text())
-    for config in manifest["configs"].values():
-        for key in ("seconds", "workers", "executor", "tasks"):
-            config["stats"].pop(key, None)
-    return manifest
+_spec = importlib.util.spec_from_file_location("distributed_runs", Path(__file__).with_name("distributed_runs.py"))
+runs = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(runs)
+generate, shard_bytes, settings, _parts = runs.generate, runs.shard_bytes, runs.settings, runs.parts
 
 
 @pytest.fixture(scope="module")
@@ -162,12 +141,8 @@ def test_ray_executor_on_a_local_ray_gives_the_single_machine_folder(source_file
     _check_load_dataset(out, tmp_path)
 
 
-def _parts(out: Path) -> list[Path]:
-    return sorted((out / ".lintseq-work" / "lintseq").glob("part-*.json"))
-
-
 def _start_and_kill(command: list[str], out: Path, parts_before_kill: int, kill) -> None:
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=_environment(),
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=runs.environment(),
                                start_new_session=True)
     try:
         deadline = time.monotonic() + 300
@@ -218,7 +193,7 @@ def test_a_run_of_the_single_machine_engine_is_finished_on_an_executor(source_fi
     process = subprocess.Popen(
         [sys.executable, "-c", "import sys, hub_tools.datagen.engine as e; e.CHUNK_SIZE = 8; "
          "from hub_tools.cli import main; sys.exit(main(['generate', *sys.argv[1:]]))", *arguments, "--no-progress"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_environment(), start_new_session=True)
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=runs.environment(), start_new_session=True)
     deadline = time.monotonic() + 300
     while len(_parts(out)) < 2 and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.05)
