@@ -209,3 +209,18 @@ def test_executor_errors_are_one_line(source_file, tmp_path):
     assert result.returncode == 2 and "--partition" in result.stderr and "Traceback" not in result.stderr
     result = generate(str(source_file), "--output-dir", str(tmp_path / "y"), "--tasks", "3", check=False)
     assert result.returncode == 2 and "--executor" in result.stderr
+
+
+def test_the_base_path_never_imports_datatrove_and_without_it_executor_says_what_to_install(source_file, tmp_path):
+    script = ("import sys; from hub_tools.cli import main; code = main(['generate', *sys.argv[1:]]); "
+              "assert not {'datatrove', 'ray'} & set(sys.modules), sorted(sys.modules); sys.exit(code)")
+    result = subprocess.run([sys.executable, "-c", script, str(source_file), "--output-dir", str(tmp_path / "a"),
+                             "--sampler", "random", "--no-progress"], capture_output=True, text=True,
+                            env=runs.environment())
+    assert result.returncode == 0, result.stderr[-2000:]
+    blocked = "import sys; sys.modules['datatrove'] = None; from hub_tools.cli import main; sys.exit(main(sys.argv[1:]))"
+    result = subprocess.run([sys.executable, "-c", blocked, "generate", str(source_file), "--output-dir",
+                             str(tmp_path / "b"), "--executor", "local", "--no-progress"], capture_output=True,
+                            text=True, env=runs.environment())
+    assert result.returncode == 2 and "hub-tools[distributed]" in result.stderr
+    assert len(result.stderr.strip().splitlines()[-1]) < 300 and "Traceback" not in result.stderr
