@@ -4,6 +4,7 @@ giving the single-machine engine's folder byte for byte, killed runs included. (
 import importlib.util
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -224,3 +225,17 @@ def test_the_base_path_never_imports_datatrove_and_without_it_executor_says_what
                             text=True, env=runs.environment())
     assert result.returncode == 2 and "hub-tools[distributed]" in result.stderr
     assert len(result.stderr.strip().splitlines()[-1]) < 300 and "Traceback" not in result.stderr
+
+
+def test_the_readme_pipeline_example_runs_as_written(tmp_path):
+    readme = (runs.ROOT / "README.md").read_text()
+    (example,) = [block for block in re.findall(r"```python\n(.*?)```", readme, flags=re.S) if "LintSeqSampler(" in block]
+    result = subprocess.run([sys.executable, "-c", example], cwd=tmp_path, capture_output=True, text=True,
+                            env=runs.environment(), timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    count = int(result.stdout.split()[0])
+    baseline = pq.read_table(sorted((tmp_path / "humaneval-lintseq/data/baseline").glob("*.parquet"))).to_pylist()
+    assert len(list((tmp_path / "humaneval-lintseq/data/lintseq").glob("train-*-of-00004.parquet"))) == 4
+    assert 20 < len(baseline) < 164 and count == 2 * len(baseline)  # the filter kept the short programs
+    assert all(len(row["program"].splitlines()) <= 15 for row in baseline)
+    assert (tmp_path / "humaneval-lintseq-logs" / "stats.json").is_file()
