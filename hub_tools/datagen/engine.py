@@ -169,7 +169,7 @@ class Engine:
         if broken:
             # Progress ticks of the lost chunks may already have been counted; the bar is approximate here.
             for number, records in sorted(broken, key=lambda item: item[0]):
-                self._save(number, _isolate(records, self.config))
+                self._save(number, isolate_records(records, self.config))
             self._process_in_pool(chunks, bar)  # the rest, in a fresh pool
 
     def _finish(self, summary: RunSummary, started: float) -> RunSummary:
@@ -187,7 +187,7 @@ def _drain(progress_queue, bar) -> None:
             return
 
 
-def _isolate(records: list[SourceRecord], config: GenerationConfig) -> list[RowOutcome]:
+def isolate_records(records: list[SourceRecord], config: GenerationConfig) -> list[RowOutcome]:
     """Process records in a fresh single-worker pool, halving on a crash until the culprit row is found."""
     context = multiprocessing.get_context("spawn")
     try:
@@ -199,4 +199,4 @@ def _isolate(records: list[SourceRecord], config: GenerationConfig) -> list[RowO
             return [RowOutcome(record.index, record.location,
                                skipped=("worker_crash", "the worker process died on this row"))]
         middle = len(records) // 2
-        return _isolate(records[:middle], config) + _isolate(records[middle:], config)
+        return isolate_records(records[:middle], config) + isolate_records(records[middle:], config)

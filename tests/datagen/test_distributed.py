@@ -159,32 +159,43 @@ def _start_and_kill(command: list[str], out: Path, parts_before_kill: int, kill)
         process.stderr.close()
 
 
-@pytest.mark.parametrize("victim", ["everything", "one task"])
-def test_a_sigkilled_local_run_is_finished_by_the_same_command(source_file, single_machine, tmp_path, victim):
+def test_a_sigkilled_local_run_is_finished_by_the_same_command(source_file, single_machine, tmp_path):
     out = tmp_path / "killed"
     arguments = [str(source_file), "--output-dir", str(out), "--num-paths", "2", "--seed", "3",
                  "--executor", "local", "--tasks", "4", "--workers", "2", "--chunk-size", "4"]
     command = [sys.executable, "-m", "hub_tools.cli", "generate", *arguments, "--no-progress"]
-
-    def kill(process):
-        if victim == "everything":
-            os.killpg(process.pid, signal.SIGKILL)  # the launcher and every task, mid-chunk
-            return
-        import psutil
-
-        tasks = [child for child in psutil.Process(process.pid).children(recursive=True)
-                 if "spawn_main" in " ".join(child.cmdline())]
-        tasks[-1].send_signal(signal.SIGKILL)
-        assert process.wait(timeout=120) == 2  # the launcher notices, keeps the parts and says to rerun
-        assert "run the same command again" in process.stderr.read().decode()
-
-    _start_and_kill(command, out, 3, kill)
+    # The launcher and every task at once, mid-chunk.
+    _start_and_kill(command, out, 3, lambda process: os.killpg(process.pid, signal.SIGKILL))
     survived = len(_parts(out))
     assert 3 <= survived < 19  # 73 rows in chunks of 4: 19 parts, some lost with the kill
     rerun = generate(*arguments)
     assert "resumed" in rerun.stdout
     assert shard_bytes(out) == shard_bytes(single_machine)
     assert settings(out) == settings(single_machine)
+
+
+def test_a_sigkilled_task_is_redone_within_the_run(source_file, single_machine, tmp_path):
+    """kill -9 of one task process: the launcher notices, redoes the unfinished chunks (the ones in flight each
+    in a process of its own, as for a row that kills its process) and finishes with the same folder."""
+    import psutil
+
+    out, logs = tmp_path / "task-killed", tmp_path / "logs"
+    command = [sys.executable, "-m", "hub_tools.cli", "generate", str(source_file), "--output-dir", str(out),
+               "--num-paths", "2", "--seed", "3", "--executor", "local", "--tasks", "4", "--workers", "2",
+               "--chunk-size", "4", "--logging-dir", str(logs), "--no-progress"]
+
+    def kill_one_task(process):
+        tasks = [child for child in psutil.Process(process.pid).children(recursive=True)
+                 if "spawn_main" in " ".join(child.cmdline())]
+        tasks[-1].send_signal(signal.SIGKILL)
+        assert process.wait(timeout=300) == 0, process.stderr.read().decode()[-3000:]
+
+    _start_and_kill(command, out, 3, kill_one_task)
+    assert shard_bytes(out) == shard_bytes(single_machine)
+    assert settings(out) == settings(single_machine)
+    sampler = next(step for step in json.loads((logs / "stats.json").read_text()) if "sampler" in step["name"])
+    isolated = sampler["stats"]["isolated_rows"]
+    assert (isolated if isinstance(isolated, int) else isolated["total"]) >= 1
 
 
 def test_a_run_of_the_single_machine_engine_is_finished_on_an_executor(source_file, single_machine, tmp_path):

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from datatrove.executor import LocalPipelineExecutor, SlurmPipelineExecutor
+from datatrove.utils.logging import logger
 from datatrove.utils.stats import PipelineStats
 
 from hub_tools.datagen.assembly import RunSummary, assemble_dataset
@@ -35,6 +36,7 @@ from hub_tools.datagen.writer import PartStore, check_output_folder, write_json_
 from hub_tools.errors import UserError
 
 EXECUTORS = ("local", "slurm", "ray")
+LOCAL_ATTEMPTS = 3
 
 
 @dataclass
@@ -234,31 +236,40 @@ class _LocalExecutor(LocalPipelineExecutor):
     """datatrove's local executor, with its tasks in a pool that notices a dead process.
 
     datatrove runs local tasks in a ``multiprocess.Pool``, which waits forever for a task whose process was
-    killed (``kill -9``, the OOM killer). A ``ProcessPoolExecutor`` reports it instead; the run then stops with
-    the finished parts kept, and the same command finishes it.
+    killed (``kill -9``, the OOM killer). A ``ProcessPoolExecutor`` reports it instead: the unfinished tasks
+    run again (the chunk in flight in a process of its own, see :class:`~hub_tools.datagen.distributed.steps.LintSeqReader`), twice at most; past
+    that the run stops with the finished parts kept, and the same command finishes it.
     """
 
     def run(self) -> None:
         self._launched = True
-        ranks = self.get_incomplete_ranks()
         self.save_executor_as_json()
+        stats = PipelineStats()
+        for attempt in range(LOCAL_ATTEMPTS):
+            try:
+                stats += self._run_ranks(self.get_incomplete_ranks())
+                break
+            except BrokenProcessPool:
+                if attempt == LOCAL_ATTEMPTS - 1:
+                    raise UserError("task processes kept dying (killed, or out of memory); the finished parts are "
+                                    "kept: run the same command again to finish") from None
+                # The unfinished chunks of the dead task are redone, each in a process of its own.
+                logger.warning("a task's process died; running its unfinished chunks again")
+        with self.logging_dir.open("stats.json", "wt") as file:
+            stats.save_to_disk(file)
+
+    def _run_ranks(self, ranks: list[int]) -> PipelineStats:
         stats = PipelineStats()
         if self.workers == 1 or len(ranks) <= 1:
             for rank in ranks:
                 stats += self._run_for_rank(rank)
-        else:
-            context = multiprocessing.get_context("spawn")
-            try:
-                with ProcessPoolExecutor(min(self.workers, len(ranks)), mp_context=context) as pool:
-                    futures = [pool.submit(self._run_for_rank, rank, index % self.workers)
-                               for index, rank in enumerate(ranks)]
-                    for future in as_completed(futures):
-                        stats += future.result()
-            except BrokenProcessPool:
-                raise UserError("a task's process died (killed, or out of memory); the finished parts are kept: "
-                                "run the same command again to finish") from None
-        with self.logging_dir.open("stats.json", "wt") as file:
-            stats.save_to_disk(file)
+            return stats
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(min(self.workers, len(ranks)), mp_context=context) as pool:
+            futures = [pool.submit(self._run_for_rank, rank, index % self.workers) for index, rank in enumerate(ranks)]
+            for future in as_completed(futures):
+                stats += future.result()
+        return stats
 
 
 class _SlurmExecutor(SlurmPipelineExecutor):

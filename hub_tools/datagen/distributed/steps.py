@@ -93,12 +93,29 @@ class LintSeqReader(PipelineStep):
                 return  # the rest of the source belongs to later tasks
             if number < mine.start or number in done:
                 continue
+            isolate = self._attempted(number)
             for record in records:
                 self.stat_update("source_rows")
-                yield self.document(record, number)
+                yield self.document(record, number, isolate)
 
-    def document(self, record: SourceRecord, chunk: int) -> Document:
+    def _attempted(self, number: int) -> bool:
+        """Whether an earlier attempt at this chunk died before saving it; marks this attempt.
+
+        A row that kills its process (a segfault in a C extension, the OOM killer) would kill every attempt
+        at its chunk: after one such death the chunk is processed in isolation, so the row is found and
+        skipped as ``worker_crash``, as the single-machine engine does.
+        """
+        if self.skip_parts_of is None:
+            return False
+        marker = self.skip_parts_of.folder / f"part-{number:05d}.attempt"
+        attempted = marker.exists()
+        marker.touch()
+        return attempted
+
+    def document(self, record: SourceRecord, chunk: int, isolate: bool = False) -> Document:
         origin = {"row_index": record.index, "location": record.location, "chunk": chunk}
+        if isolate:
+            origin["isolate"] = True
         if record.error is not None:
             return Document(text="", id=record.location, metadata={ORIGIN: {**origin, "error": list(record.error)}})
         code = record.fields.get(self.code_field)
@@ -151,13 +168,35 @@ class LintSeqSampler(PipelineStep):
         return SourceRecord(origin["row_index"], origin["location"], fields=fields)
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        isolated: list[tuple[Document, SourceRecord]] = []  # rows of one chunk to process in a child process
         for number, document in enumerate(data or ()):
             record = self.record(document, number)
+            origin = document.metadata.get(ORIGIN, {})
+            if isolated and (not origin.get("isolate") or origin["chunk"] != isolated[0][0].metadata[ORIGIN]["chunk"]):
+                yield from self._isolated(isolated)
+                isolated = []
+            if origin.get("isolate"):
+                isolated.append((document, record))
+                continue
             with self.track_time():
                 outcome = process_record(record, self.config)
-            origin = {**document.metadata.get(ORIGIN, {}), "row_index": record.index, "location": record.location,
-                      "lint_calls": outcome.lint_calls}
-            yield from self.documents(outcome, origin)
+            yield from self.documents(outcome, self._origin(document, record, outcome))
+        if isolated:
+            yield from self._isolated(isolated)
+
+    def _isolated(self, pending: list[tuple[Document, SourceRecord]]) -> Iterator[Document]:
+        from hub_tools.datagen.engine import isolate_records
+
+        self.stat_update("isolated_rows", value=len(pending))
+        with self.track_time(unit="chunk"):
+            outcomes = isolate_records([record for _, record in pending], self.config)
+        for (document, record), outcome in zip(pending, outcomes, strict=True):
+            yield from self.documents(outcome, self._origin(document, record, outcome))
+
+    @staticmethod
+    def _origin(document: Document, record: SourceRecord, outcome: RowOutcome) -> dict:
+        return {**document.metadata.get(ORIGIN, {}), "row_index": record.index, "location": record.location,
+                "lint_calls": outcome.lint_calls}
 
     def documents(self, outcome: RowOutcome, origin: dict) -> Iterator[Document]:
         if outcome.skipped:
