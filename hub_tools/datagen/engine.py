@@ -150,9 +150,13 @@ class Engine:
                     item = next(chunks, None)
                     if item is None:
                         exhausted = True
-                    else:
+                        continue
+                    try:
                         futures[pool.submit(_process_chunk, item[1], self.config)] = item
-                if not futures:
+                    except BrokenProcessPool:  # a worker died since the last wait: redo this chunk too
+                        broken.append(item)
+                        break
+                if not futures and not broken:
                     break
                 finished, _ = wait(futures, timeout=0.2, return_when=FIRST_COMPLETED)
                 _drain(progress_queue, bar)
