@@ -250,3 +250,44 @@ def test_the_readme_pipeline_example_runs_as_written(tmp_path):
     assert 20 < len(baseline) < 164 and count == 2 * len(baseline)  # the filter kept the short programs
     assert all(len(row["program"].splitlines()) <= 15 for row in baseline)
     assert (tmp_path / "humaneval-lintseq-logs" / "stats.json").is_file()
+
+
+def test_ray_executor_joins_a_running_cluster(source_file, single_machine, tmp_path):
+    """--ray-address: the tasks run on a cluster started beforehand (here a one-node ``ray start --head``)."""
+    port = _free_port()
+    ray = str(Path(sys.executable).with_name("ray"))
+    head = subprocess.Popen([ray, "start", "--head", "--block", f"--port={port}", "--num-cpus=2",
+                             "--include-dashboard=false", "--disable-usage-stats"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=runs.environment(),
+                            start_new_session=True)
+    try:
+        out = tmp_path / "joined"
+        deadline = time.monotonic() + 120
+        while True:
+            # A relative source path: Ray's workers run in folders of their own.
+            result = generate(source_file.name, "--output-dir", str(out), "--num-paths", "2", "--seed", "3",
+                              "--executor", "ray", "--ray-address", f"127.0.0.1:{port}", "--tasks", "3",
+                              "--workers", "2", "--chunk-size", "16", check=False, timeout=600,
+                              cwd=source_file.parent)
+            if result.returncode == 0 or time.monotonic() > deadline or head.poll() is not None:
+                break
+            time.sleep(2)  # the head may still be starting
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert shard_bytes(out) == shard_bytes(single_machine)
+        assert head.poll() is None  # the cluster was joined, not started and stopped by the command
+    finally:
+        os.killpg(head.pid, signal.SIGTERM)
+        try:
+            head.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(head.pid, signal.SIGKILL)
+            head.wait()
+        head.stderr.close()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

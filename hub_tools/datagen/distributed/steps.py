@@ -72,6 +72,8 @@ class LintSeqReader(PipelineStep):
                  total_chunks: int | None = None, skip_parts_of: PartStore | None = None):
         super().__init__()
         self.source = source if isinstance(source, Source) else Source(source, split=split)
+        # Tasks may run in another folder (Ray workers) or on another machine: no relative paths.
+        self.source.files = [path.absolute() for path in self.source.files]
         if prompt_field is None or code_field is None:
             prompt_field, code_field = detect_fields(self.source.first_fields(), prompt_field, code_field)
         self.prompt_field, self.code_field = prompt_field, code_field
