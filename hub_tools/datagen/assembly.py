@@ -20,7 +20,7 @@ from pathlib import Path
 
 from hub_tools.datagen.rows import GenerationConfig, RowOutcome
 from hub_tools.datagen.sources import Source
-from hub_tools.datagen.writer import PartStore
+from hub_tools.datagen.writer import PartStore, count_duplicates, read_config_file
 
 SKIPPED_ROWS_KEPT = 1000  # skipped rows listed one by one in lintseq_config.json; all are counted
 
@@ -38,13 +38,16 @@ class RunSummary:
     seconds: float = 0.0
     resumed_parts: int = 0
     shards: int = 0
+    duplicates: int = 0
+    already_done: bool = False
 
 
 def part_stats(outcomes: list[RowOutcome]) -> dict:
     """Statistics of one part, kept small: per-program edit counts and per-edit line counts."""
     skipped = [{"reason": o.skipped[0], "location": o.location, "detail": o.skipped[1]} for o in outcomes if o.skipped]
     edits = [row["num_edits"] for o in outcomes for row in o.rows]
-    lines = [diff.count("\n+") + 1 for o in outcomes for row in o.rows for diff in row["edit_path"]]
+    # Inserted lines only: each starts with "\n+" (the "@@ ... @@" header line before them is not one).
+    lines = [diff.count("\n+") for o in outcomes for row in o.rows for diff in row["edit_path"]]
     return {"source_rows": len(outcomes), "programs": sum(1 for o in outcomes if o.rows),
             "rows": len(edits), "skipped": skipped, "edits": edits, "lines": lines,
             "lint_calls": sum(o.lint_calls for o in outcomes)}
@@ -88,8 +91,9 @@ def assemble_dataset(parts: PartStore, output_dir: Path, source: Source, config:
     rows, shards = parts.assemble(output_dir, summary.config_name, "rows")
     baseline_rows, baseline_shards = parts.assemble(output_dir, "baseline", "baseline")
     summary.rows, summary.shards = rows, shards
+    summary.duplicates = count_duplicates(output_dir / "data" / "baseline")
     summary.seconds = time.perf_counter() - started
-    common = {"source_rows": summary.source_rows, "programs": summary.programs,
+    common = {"source_rows": summary.source_rows, "programs": summary.programs, "duplicates": summary.duplicates,
               "skipped": dict(sorted(summary.skipped.items())), "skipped_rows": skipped_rows[:SKIPPED_ROWS_KEPT]}
     sampler_stats = {**common, "rows": rows, "num_shards": shards,
                      "edits_per_program": _distribution([e for part in all_stats for e in part["edits"]]),
@@ -99,4 +103,14 @@ def assemble_dataset(parts: PartStore, output_dir: Path, source: Source, config:
     baseline_stats = {**common, "rows": baseline_rows, "num_shards": baseline_shards}
     update_manifest(output_dir, source, config, num_samples, sampler_stats, baseline_stats)
     parts.remove()
+    return summary
+
+
+def recorded_summary(output_dir: Path, summary: RunSummary) -> RunSummary:
+    """The summary of a finished run found in the folder (a rerun with the same settings has nothing to do)."""
+    stats = read_config_file(output_dir)["configs"][summary.config_name].get("stats") or {}
+    summary.already_done = True
+    summary.source_rows, summary.programs = stats.get("source_rows", 0), stats.get("programs", 0)
+    summary.rows, summary.shards = stats.get("rows", 0), stats.get("num_shards", 0)
+    summary.skipped, summary.duplicates = Counter(stats.get("skipped") or {}), stats.get("duplicates", 0)
     return summary

@@ -14,6 +14,7 @@ and skipped as ``worker_crash``.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import queue
 import time
 from collections.abc import Iterator
@@ -24,8 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from hub_tools.datagen.assembly import RunSummary, assemble_dataset, save_part
-from hub_tools.datagen.rows import GenerationConfig, RowOutcome, process_record
+from hub_tools.datagen.assembly import RunSummary, assemble_dataset, recorded_summary, save_part
+from hub_tools.datagen.lifetime import die_with_parent
+from hub_tools.datagen.rows import GenerationConfig, RowOutcome, process_record, row_id
 from hub_tools.datagen.sources import Source, SourceRecord
 from hub_tools.datagen.writer import PartStore, check_output_folder
 
@@ -35,9 +37,10 @@ IN_FLIGHT_PER_WORKER = 3
 _progress_queue = None  # set in each worker process by _init_worker
 
 
-def _init_worker(progress_queue) -> None:
+def _init_worker(progress_queue, parent_pid: int) -> None:
     global _progress_queue
     _progress_queue = progress_queue
+    die_with_parent(parent_pid)  # a killed run leaves no worker behind
 
 
 def _process_chunk(records: list[SourceRecord], config: GenerationConfig) -> list[RowOutcome]:
@@ -49,11 +52,13 @@ def _process_chunk(records: list[SourceRecord], config: GenerationConfig) -> lis
     return outcomes
 
 
-def chunk_records(records: Iterator[SourceRecord], selected: set[int] | None,
+def chunk_records(records: Iterator[SourceRecord], selected: set[int] | None, config: GenerationConfig,
                   size: int | None = None) -> Iterator[tuple[int, list[SourceRecord]]]:
     """Number the source rows (only ``selected`` ones, when given) in chunks of ``size`` (``CHUNK_SIZE``)."""
     if selected is not None:
         records = (record for record in records if record.index in selected)
+    if config.drop_duplicates:
+        records = _first_occurrences(records, config)
     number = 0
     while True:
         chunk = list(islice(records, size or CHUNK_SIZE))
@@ -61,6 +66,19 @@ def chunk_records(records: Iterator[SourceRecord], selected: set[int] | None,
             return
         yield number, chunk
         number += 1
+
+
+def _first_occurrences(records: Iterator[SourceRecord], config: GenerationConfig) -> Iterator[SourceRecord]:
+    """The records, with a repeat of an earlier row (same id) turned into a ``duplicate`` skip."""
+    first: dict[str, str] = {}  # id -> location of its first row: about 150 bytes per distinct row
+    for record in records:
+        fields = record.fields or {}
+        instruction, response = fields.get(config.prompt_field), fields.get(config.code_field)
+        if record.error is None and isinstance(instruction, str) and isinstance(response, str):
+            earlier = first.setdefault(row_id(instruction, response), record.location)
+            if earlier != record.location:
+                record = SourceRecord(record.index, record.location, error=("duplicate", f"repeats {earlier} exactly"))
+        yield record
 
 
 def select_rows(source: Source, num_samples: int, seed: int) -> set[int]:
@@ -104,9 +122,15 @@ class Engine:
     def run(self) -> RunSummary:
         from tqdm.auto import tqdm
 
+        from hub_tools.datagen.manifest import check_finished_run
+
         check_output_folder(self.output_dir)
         started = time.perf_counter()
         summary = RunSummary(self.config_name, self.output_dir)
+        # An unfinished run of this config resumes (or is refused) in prepare(); a finished folder is
+        # compared here: the same settings have nothing to do, others are refused unless overwrite.
+        if not self.parts.unfinished() and check_finished_run(self.output_dir, self.fingerprint(), self.overwrite):
+            return recorded_summary(self.output_dir, summary)
         summary.resumed_parts = self.parts.prepare(self.fingerprint(), self.overwrite)
         done = self.parts.completed()
         selected = select_rows(self.source, self.num_samples, self.config.seed) if self.num_samples else None
@@ -127,7 +151,7 @@ class Engine:
         return self._finish(summary, started)
 
     def _pending_chunks(self, selected, done, bar) -> Iterator[tuple[int, list[SourceRecord]]]:
-        for number, chunk in chunk_records(iter(self.source), selected):
+        for number, chunk in chunk_records(iter(self.source), selected, self.config):
             if number in done:
                 bar.update(len(chunk))  # finished by an earlier, interrupted run
             else:
@@ -141,7 +165,7 @@ class Engine:
         progress_queue = context.Queue()
         broken: list[tuple[int, list[SourceRecord]]] = []
         with ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker,
-                                 initargs=(progress_queue,)) as pool:
+                                 initargs=(progress_queue, os.getpid())) as pool:
             futures: dict = {}
             exhausted = False
             while True:
@@ -195,7 +219,7 @@ def isolate_records(records: list[SourceRecord], config: GenerationConfig) -> li
     """Process records in a fresh single-worker pool, halving on a crash until the culprit row is found."""
     context = multiprocessing.get_context("spawn")
     try:
-        with ProcessPoolExecutor(1, mp_context=context) as pool:
+        with ProcessPoolExecutor(1, mp_context=context, initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
             return pool.submit(_process_chunk, records, config).result()
     except BrokenProcessPool:
         if len(records) == 1:

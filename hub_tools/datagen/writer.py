@@ -117,6 +117,10 @@ class PartStore:
         write_json_atomically(fingerprint, run_file)
         return len(self.completed())
 
+    def unfinished(self) -> bool:
+        """Whether an unfinished run of this config left its work folder."""
+        return (self.folder / "run.json").exists()
+
     def completed(self) -> set[int]:
         return {int(path.name[5:10]) for path in self.folder.glob("part-*.json") if not path.name.endswith(".tmp")}
 
@@ -169,11 +173,33 @@ class PartStore:
             work.rmdir()
 
 
+def count_duplicates(folder: Path) -> int:
+    """Rows of a config folder whose ``id`` an earlier row has: exact repeats of a source row.
+
+    Counted on the baseline config, one row per program: its ids are hashes of (instruction, response).
+    """
+    import pyarrow.compute as pc
+
+    ids = pq.read_table(folder, columns=["id"]).column("id")
+    return len(ids) - pc.count_distinct(ids).as_py()
+
+
 def read_config_file(output_dir: Path) -> dict:
     path = output_dir / CONFIG_FILE
-    if path.exists():
-        return json.loads(path.read_text(encoding="utf-8"))
-    return {"format_version": FORMAT_VERSION, "configs": {}}
+    if not path.exists():
+        return {"format_version": FORMAT_VERSION, "configs": {}}
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        from hub_tools.errors import UserError
+
+        where = f" at line {error.lineno}" if isinstance(error, json.JSONDecodeError) else ""
+        raise UserError(f"{path}: not valid JSON{where}; restore it, or delete the folder and generate again") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("configs", {}), dict):
+        from hub_tools.errors import UserError
+
+        raise UserError(f"{path}: expected an object with a 'configs' object; restore it, or delete the folder")
+    return manifest
 
 
 def check_output_folder(output_dir: Path) -> None:

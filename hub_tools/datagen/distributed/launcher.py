@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import shlex
 import subprocess
 import sys
@@ -28,8 +29,10 @@ from datatrove.executor import LocalPipelineExecutor, SlurmPipelineExecutor
 from datatrove.utils.logging import logger
 from datatrove.utils.stats import PipelineStats
 
-from hub_tools.datagen.assembly import RunSummary, assemble_dataset
+from hub_tools.datagen.assembly import RunSummary, assemble_dataset, recorded_summary
 from hub_tools.datagen.engine import CHUNK_SIZE, Engine, select_rows
+from hub_tools.datagen.lifetime import die_with_parent
+from hub_tools.datagen.manifest import check_finished_run
 from hub_tools.datagen.rows import GenerationConfig
 from hub_tools.datagen.sources import Source
 from hub_tools.datagen.writer import PartStore, check_output_folder, write_json_atomically
@@ -110,7 +113,11 @@ class DistributedRun:
         check_output_folder(self.output_dir)
         started = time.perf_counter()
         summary = RunSummary(self.config.sampler, self.output_dir)
-        summary.resumed_parts = self.parts.prepare(self.fingerprint(), self.overwrite)
+        fingerprint = self.fingerprint()
+        # The single-machine engine's rules: same settings as the finished folder, nothing to do; others refused.
+        if not self.parts.unfinished() and check_finished_run(self.output_dir, fingerprint, self.overwrite):
+            return recorded_summary(self.output_dir, summary)
+        summary.resumed_parts = self.parts.prepare(fingerprint, self.overwrite)
         selected = select_rows(self.source, self.num_samples, self.config.seed) if self.num_samples else None
         from hub_tools.datagen.distributed.steps import count_chunks
 
@@ -137,7 +144,8 @@ class DistributedRun:
         from hub_tools.datagen.distributed.steps import LintSeqPartWriter, LintSeqReader, LintSeqSampler
 
         reader = LintSeqReader(self.source, prompt_field=self.config.prompt_field, code_field=self.config.code_field,
-                               selected=selected, chunk_size=self.options.chunk_size, total_chunks=total,
+                               selected=selected, drop_duplicates=self.config.drop_duplicates,
+                               chunk_size=self.options.chunk_size, total_chunks=total,
                                skip_parts_of=self.parts)
         return [reader, LintSeqSampler(self.config, baseline=True, keep_skipped=True),
                 LintSeqPartWriter(self.output_dir, self.config.sampler)]
@@ -176,8 +184,6 @@ class DistributedRun:
         started_here = not ray.is_initialized()
         if started_here:
             # Local workers import this package the way this process does.
-            import os
-
             environment = {"env_vars": {"PYTHONPATH": os.environ.get("PYTHONPATH", "")}}
             ray.init(address=self.options.ray_address, runtime_env=environment, include_dashboard=False,
                      log_to_driver=False)
@@ -265,7 +271,8 @@ class _LocalExecutor(LocalPipelineExecutor):
                 stats += self._run_for_rank(rank)
             return stats
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(min(self.workers, len(ranks)), mp_context=context) as pool:
+        with ProcessPoolExecutor(min(self.workers, len(ranks)), mp_context=context, initializer=die_with_parent,
+                                 initargs=(os.getpid(),)) as pool:
             futures = [pool.submit(self._run_for_rank, rank, index % self.workers) for index, rank in enumerate(ranks)]
             for future in as_completed(futures):
                 stats += future.result()

@@ -58,6 +58,8 @@ class LintSeqReader(PipelineStep):
         prompt_field: the field holding the instruction (detected when ``None``).
         code_field: the field holding the program (detected when ``None``).
         selected: read only these row indices (``lintseq generate --num-samples``).
+        drop_duplicates: pass a row that repeats an earlier one exactly as a ``duplicate`` skip (every task
+            reads the rows before its block, so the first occurrence is the same for any number of tasks).
         chunk_size: source rows per chunk.
         total_chunks: chunks in the source; counted when ``None``.
         skip_parts_of: a :class:`~hub_tools.datagen.writer.PartStore` whose finished chunks are not read
@@ -68,8 +70,8 @@ class LintSeqReader(PipelineStep):
     type = "📖 - READER"
 
     def __init__(self, source: str | Source | None = None, *, split: str = "train", prompt_field: str | None = None,
-                 code_field: str | None = None, selected: set[int] | None = None, chunk_size: int = 128,
-                 total_chunks: int | None = None, skip_parts_of: PartStore | None = None):
+                 code_field: str | None = None, selected: set[int] | None = None, drop_duplicates: bool = False,
+                 chunk_size: int = 128, total_chunks: int | None = None, skip_parts_of: PartStore | None = None):
         super().__init__()
         self.source = source if isinstance(source, Source) else Source(source, split=split)
         # Tasks may run in another folder (Ray workers) or on another machine: no relative paths.
@@ -77,7 +79,7 @@ class LintSeqReader(PipelineStep):
         if prompt_field is None or code_field is None:
             prompt_field, code_field = detect_fields(self.source.first_fields(), prompt_field, code_field)
         self.prompt_field, self.code_field = prompt_field, code_field
-        self.selected, self.chunk_size = selected, chunk_size
+        self.selected, self.drop_duplicates, self.chunk_size = selected, drop_duplicates, chunk_size
         self.total_chunks, self.skip_parts_of = total_chunks, skip_parts_of
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
@@ -90,7 +92,9 @@ class LintSeqReader(PipelineStep):
             total = count_chunks(self.source, self.selected, self.chunk_size)
         mine = chunk_range(rank, world_size, total)
         done = self.skip_parts_of.completed() if self.skip_parts_of is not None else set()
-        for number, records in chunk_records(iter(self.source), self.selected, self.chunk_size):
+        rules = GenerationConfig(prompt_field=self.prompt_field, code_field=self.code_field,
+                                 drop_duplicates=self.drop_duplicates)
+        for number, records in chunk_records(iter(self.source), self.selected, rules, self.chunk_size):
             if number >= mine.stop:
                 return  # the rest of the source belongs to later tasks
             if number < mine.start or number in done:
