@@ -235,3 +235,20 @@ def test_shipped_folder_is_refused_as_a_whole_when_copied_with_its_links(hub, da
     shutil.copytree(dataset_folder, copy, symlinks=True)
     with pytest.raises(UserError, match=r"notes\.txt is a symbolic link to .*, outside the folder"):
         push_dataset(copy, "alice/edits", dry_run=False)
+
+
+def test_a_card_linked_out_of_the_folder_is_never_read(hub, dataset_folder, tmp_path, capsys):
+    """The card is read (and rendered) before planning: the check must come first."""
+    outside = tmp_path / "private-notes.md"
+    outside.write_text(f"---\nconfigs: []\n---\nmy token is {SECRET}\n")
+    (dataset_folder / "README.md").unlink()
+    (dataset_folder / "README.md").symlink_to(outside)
+    code, out, err = _push(capsys, "dataset", str(dataset_folder), "--repo-id", "alice/edits", "--dry-run")
+    assert code == 2 and "README.md  is a symbolic link to" in out and SECRET not in out + err
+    assert hub.requests == []
+
+
+def test_a_fifo_in_the_folder_is_left_out_without_blocking(dataset_folder, capsys):
+    os.mkfifo(dataset_folder / "pipe")  # reading it would wait forever for a writer
+    code, out, _ = _push(capsys, "dataset", str(dataset_folder), "--repo-id", "alice/edits", "--dry-run")
+    assert code == 0 and "pipe  (not a regular file (a FIFO, socket or device))" in out
