@@ -252,3 +252,12 @@ def test_a_fifo_in_the_folder_is_left_out_without_blocking(dataset_folder, capsy
     os.mkfifo(dataset_folder / "pipe")  # reading it would wait forever for a writer
     code, out, _ = _push(capsys, "dataset", str(dataset_folder), "--repo-id", "alice/edits", "--dry-run")
     assert code == 0 and "pipe  (not a regular file (a FIFO, socket or device))" in out
+
+
+def test_a_card_holding_a_token_is_held_back_with_a_clear_line(hub, dataset_folder, capsys):
+    card = dataset_folder / "README.md"
+    card.write_text(card.read_text() + f"\nAccess with {SECRET}\n")
+    code, out, err = _push(capsys, "dataset", str(dataset_folder), "--repo-id", "alice/edits")
+    line = _one_line_error(code, err)
+    assert "README.md: the card contains what looks like a Hugging Face token" in line and SECRET not in out + err
+    assert hub.requests == []
