@@ -88,11 +88,14 @@ def generate_command(folder_name: str, name: str, settings: dict) -> str:
     if name != BASELINE:
         words += ["--sampler", str(settings.get("sampler") or name)]
     options = [("profile", "--profile"), ("num_paths", "--num-paths"), ("num_samples", "--num-samples"),
-               ("seed", "--seed"), ("time_limit", "--time-limit"), ("max_lines", "--max-lines")]
+               ("seed", "--seed"), ("time_limit", "--time-limit"), ("lint_timeout", "--lint-timeout"),
+               ("max_lines", "--max-lines")]
     for field, flag in options:
         value = settings.get(field)
         if value is not None:
             words += [flag, f"{value:g}" if isinstance(value, float) else str(value)]
+    if settings.get("drop_duplicates") is True:
+        words.append("--drop-duplicates")
     return shlex.join(words)
 
 
