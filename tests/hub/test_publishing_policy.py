@@ -261,3 +261,11 @@ def test_a_card_holding_a_token_is_held_back_with_a_clear_line(hub, dataset_fold
     line = _one_line_error(code, err)
     assert "README.md: the card contains what looks like a Hugging Face token" in line and SECRET not in out + err
     assert hub.requests == []
+
+
+def test_a_hard_link_to_the_token_is_held_back_by_its_content(hub, dataset_folder, token_file):
+    """A hard link is an ordinary file to the walk: what gives it away is the token inside."""
+    os.link(token_file, dataset_folder / "notes.txt")
+    result = push_dataset(dataset_folder, "alice/edits")
+    assert dict(result.plan.held_back)["notes.txt"].startswith("contains what looks like a Hugging Face token")
+    assert "notes.txt" not in _stored(hub, "dataset", "alice/edits")
