@@ -269,3 +269,11 @@ def test_a_hard_link_to_the_token_is_held_back_by_its_content(hub, dataset_folde
     result = push_dataset(dataset_folder, "alice/edits")
     assert dict(result.plan.held_back)["notes.txt"].startswith("contains what looks like a Hugging Face token")
     assert "notes.txt" not in _stored(hub, "dataset", "alice/edits")
+
+
+def test_a_relative_link_out_of_the_folder_names_where_it_really_goes(dataset_folder, token_file):
+    relative = os.path.relpath(token_file, dataset_folder / "data")
+    (dataset_folder / "data" / "notes.txt").symlink_to(relative)
+    with pytest.raises(UserError) as error:
+        push_dataset(dataset_folder, "alice/edits")
+    assert f"data/notes.txt is a symbolic link to {relative} ({token_file}), outside the folder" in str(error.value)
