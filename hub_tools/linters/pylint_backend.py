@@ -350,11 +350,13 @@ class PylintLinter:
             # The time limit is the inner context: the deny-list is restored after the alarm is disarmed.
             with self._imports_resolved_by_profile(), _TimeLimit(self.timeout):
                 messages = self._run(program)
-        except LintTimeout:
+        except (LintTimeout, _Interrupted) as error:
             # Cut mid-walk: the checkers' state is undefined, and the modules astroid was building may sit
             # half-built in its cache (it caches a module before finishing it). Drop exactly those; the
             # complete ones stay, so the next calls do not pay for the standard library again.
             self.reset(keep_modules=modules_before)
+            if isinstance(error, _Interrupted):  # never expected past _TimeLimit; never let it out either
+                raise LintTimeout(f"pylint took longer than {self.timeout:g} s") from None
             raise
         except RecursionError as error:
             self.reset()
