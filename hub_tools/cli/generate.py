@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from hub_tools.errors import UserError
 
@@ -34,6 +35,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--time-limit", type=float, default=60.0,
                         help="seconds one program may take before it is skipped (default: 60)")
     parser.add_argument("--max-lines", type=int, default=2000, help="skip longer programs (default: 2000)")
+    parser.add_argument("--decontaminate", metavar="BENCHMARKS",
+                        help="drop rows whose program or instruction overlaps these benchmarks (comma-separated: "
+                        "humaneval, NAME=PATH or PATH of a .jsonl of problems, e.g. humaneval,mbpp=mbpp.jsonl); "
+                        "dropped rows are counted as contaminated")
+    parser.add_argument("--contamination-benchmarks", metavar="BENCHMARKS", default="humaneval",
+                        help="without --decontaminate: benchmarks the overlap is measured and reported against, "
+                        "rows are kept (default: humaneval; 'none' measures nothing)")
+    parser.add_argument("--dedup", choices=["none", "exact"], default="none",
+                        help="exact: keep only the first source row of each normalised program (formatting, "
+                        "comments and quote style set aside); duplicates are counted either way (default: none)")
+    parser.add_argument("--tokenizer", metavar="NAME_OR_PATH",
+                        help="count the tokens of every row with this tokenizer (a folder or tokenizer.json, or a "
+                        "Hub model id in the local cache) and report them in the card")
     parser.add_argument("--overwrite", action="store_true",
                         help="discard an unfinished run with other settings in the output folder")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -49,6 +63,7 @@ def main(argv: list[str]) -> int:
     if args.time_limit <= 0:
         raise UserError(f"--time-limit must be positive, got {args.time_limit}")
 
+    from hub_tools.datagen.decontamination import DecontaminationConfig
     from hub_tools.datagen.engine import Engine
     from hub_tools.datagen.rows import GenerationConfig
     from hub_tools.datagen.sources import Source, detect_fields
@@ -61,9 +76,19 @@ def main(argv: list[str]) -> int:
     detected = " (detected)" if not (args.prompt_field and args.code_field) else ""
     print(f"source: {source.description}; prompt field {prompt_field!r}, code field {code_field!r}{detected}",
           file=sys.stderr)
+    benchmarks = args.decontaminate if args.decontaminate is not None else args.contamination_benchmarks
+    specs = [] if benchmarks.strip() == "none" else benchmarks.split(",")
+    decontamination = DecontaminationConfig.from_specs(specs, drop=args.decontaminate is not None) if specs else None
+    tokenizer = None
+    if args.tokenizer:
+        from hub_tools.datagen.token_statistics import load_tokenizer
+
+        load_tokenizer(args.tokenizer)  # a bad name fails here, in one line, not in every worker
+        tokenizer = str(Path(args.tokenizer).resolve()) if Path(args.tokenizer).exists() else args.tokenizer
     config = GenerationConfig(
         prompt_field=prompt_field, code_field=code_field, sampler=args.sampler, profile=args.profile,
         num_paths=args.num_paths, seed=args.seed, time_limit=args.time_limit, max_lines=args.max_lines,
+        decontamination=decontamination, dedup=args.dedup, tokenizer=tokenizer,
     )
     engine = Engine(source, args.output_dir, config, workers=args.workers, num_samples=args.num_samples,
                     overwrite=args.overwrite, progress=not args.no_progress)
@@ -73,6 +98,18 @@ def main(argv: list[str]) -> int:
     print(f"\n{summary.config_name}: {summary.rows} rows from {summary.programs} programs "
           f"({summary.source_rows} source rows) in {summary.seconds:.1f} s ({rate:.1f} programs/s)"
           + (f", resumed {summary.resumed_parts} finished parts" if summary.resumed_parts else ""))
+    if summary.duplicates:
+        action = "removed" if args.dedup == "exact" else "kept (remove them with --dedup exact)"
+        print(f"duplicates: {summary.duplicates} programs repeat an earlier source row's normalised program; {action}")
+    if summary.contamination is not None:
+        found = summary.contamination
+        names = ", ".join(found["benchmarks"])
+        if found["rows"]:
+            action = "dropped" if found["drop"] else "KEPT (drop them with --decontaminate)"
+            by = ", ".join(f"{name} {count}" for name, count in found["by_benchmark"].items())
+            print(f"contamination: {found['rows']} rows overlap {found['tasks']} problems of {names} ({by}); {action}")
+        else:
+            print(f"contamination: no row overlaps {names}")
     if summary.skipped:
         reasons = ", ".join(f"{reason} {count}" for reason, count in summary.skipped.most_common())
         print(f"skipped {sum(summary.skipped.values())} rows: {reasons} (locations in lintseq_config.json)")

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import multiprocessing
 import queue
-import statistics
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -28,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from hub_tools.datagen.rows import GenerationConfig, RowOutcome, process_record
+from hub_tools.datagen.run_statistics import merge_part_statistics, part_records
 from hub_tools.datagen.sources import Source, SourceRecord
 from hub_tools.datagen.writer import PartStore, check_output_folder
 
@@ -65,6 +65,8 @@ class RunSummary:
     seconds: float = 0.0
     resumed_parts: int = 0
     shards: int = 0
+    duplicates: int = 0  # programs whose normalised text an earlier source row already has
+    contamination: dict | None = None  # benchmark overlap, see run_statistics
 
 
 def _chunks(records: Iterator[SourceRecord], selected: set[int] | None) -> Iterator[tuple[int, list[SourceRecord]]]:
@@ -80,20 +82,11 @@ def _chunks(records: Iterator[SourceRecord], selected: set[int] | None) -> Itera
 
 
 def _part_stats(outcomes: list[RowOutcome]) -> dict:
-    """Statistics of one part, kept small: per-program edit counts and per-edit line counts."""
+    """Statistics of one part, kept small: skip reasons, then per-program numbers (see run_statistics)."""
     skipped = [{"reason": o.skipped[0], "location": o.location, "detail": o.skipped[1]} for o in outcomes if o.skipped]
-    edits = [row["num_edits"] for o in outcomes for row in o.rows]
-    lines = [diff.count("\n+") + 1 for o in outcomes for row in o.rows for diff in row["edit_path"]]
     return {"source_rows": len(outcomes), "programs": sum(1 for o in outcomes if o.rows),
-            "rows": len(edits), "skipped": skipped, "edits": edits, "lines": lines,
-            "lint_calls": sum(o.lint_calls for o in outcomes)}
-
-
-def _distribution(values: list[int]) -> dict | None:
-    if not values:
-        return None
-    return {"mean": round(statistics.fmean(values), 3), "median": statistics.median(values),
-            "min": min(values), "max": max(values)}
+            "rows": sum(len(o.rows) for o in outcomes), "skipped": skipped,
+            "lint_calls": sum(o.lint_calls for o in outcomes), **part_records(outcomes)}
 
 
 def select_rows(source: Source, num_samples: int, seed: int) -> set[int]:
@@ -209,22 +202,24 @@ class Engine:
         from hub_tools.datagen.manifest import update_manifest
 
         part_stats = self.parts.stats()
-        skipped_rows = [entry for part in part_stats for entry in part["skipped"]]
+        merged = merge_part_statistics(part_stats, self.config)
+        skipped_rows = [entry for part in part_stats for entry in part["skipped"]] + merged.skipped_rows
         summary.source_rows = sum(part["source_rows"] for part in part_stats)
-        summary.programs = sum(part["programs"] for part in part_stats)
+        summary.programs = sum(part["programs"] for part in part_stats) - len(merged.excluded)
         summary.skipped = Counter(entry["reason"] for entry in skipped_rows)
-        rows, shards = self.parts.assemble(self.output_dir, self.config_name, "rows")
-        baseline_rows, baseline_shards = self.parts.assemble(self.output_dir, "baseline", "baseline")
+        summary.duplicates = len(merged.duplicates)
+        summary.contamination = merged.sampler["contamination"]
+        rows, shards = self.parts.assemble(self.output_dir, self.config_name, "rows", exclude=merged.excluded)
+        baseline_rows, baseline_shards = self.parts.assemble(self.output_dir, "baseline", "baseline",
+                                                             exclude=merged.excluded)
         summary.rows, summary.shards = rows, shards
         summary.seconds = time.perf_counter() - started
         common = {"source_rows": summary.source_rows, "programs": summary.programs,
                   "skipped": dict(sorted(summary.skipped.items())), "skipped_rows": skipped_rows[:SKIPPED_ROWS_KEPT]}
-        sampler_stats = {**common, "rows": rows, "num_shards": shards,
-                         "edits_per_program": _distribution([e for part in part_stats for e in part["edits"]]),
-                         "lines_per_edit": _distribution([n for part in part_stats for n in part["lines"]]),
+        sampler_stats = {**common, "rows": rows, "num_shards": shards, **merged.sampler,
                          "lint_calls": sum(part["lint_calls"] for part in part_stats),
                          "seconds": round(summary.seconds, 2), "workers": self.workers}
-        baseline_stats = {**common, "rows": baseline_rows, "num_shards": baseline_shards}
+        baseline_stats = {**common, "rows": baseline_rows, "num_shards": baseline_shards, **merged.baseline}
         update_manifest(self.output_dir, self.source, self.config, self.num_samples, sampler_stats, baseline_stats)
         self.parts.remove()
         return summary

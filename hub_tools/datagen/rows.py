@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from hub_tools.datagen.decontamination import DecontaminationConfig, find_overlap
+from hub_tools.datagen.deduplication import program_key
 from hub_tools.datagen.sources import SourceRecord
 from hub_tools.lintseq import (
     LintSeqConfig,
@@ -45,6 +47,12 @@ class GenerationConfig:
         max_lines: programs with more lines are skipped.
         max_line_length: programs with a longer line are skipped.
         lintseq: the sampler's own settings (the paper's by default).
+        decontamination: the benchmarks rows are compared with (``None``: none); overlapping rows are
+            dropped as ``contaminated`` when its ``drop`` is set, else only reported.
+        dedup: ``"exact"`` removes programs whose normalised text an earlier source row has (the first
+            occurrence stays); ``"none"`` keeps them. Duplicates are counted either way.
+        tokenizer: a tokenizer (local folder, ``tokenizer.json`` or Hub id) to count the tokens of every
+            row with; ``None`` counts none.
     """
 
     prompt_field: str = "instruction"
@@ -58,14 +66,23 @@ class GenerationConfig:
     max_lines: int = 2000
     max_line_length: int = 2000
     lintseq: LintSeqConfig = field(default_factory=LintSeqConfig)
+    decontamination: DecontaminationConfig | None = None
+    dedup: str = "none"
+    tokenizer: str | None = None
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        # The benchmark texts travel with the config to the workers, but only their names and fingerprint
+        # are settings worth recording.
+        values = dataclasses.asdict(dataclasses.replace(self, decontamination=None))
+        values["decontamination"] = self.decontamination.to_dict() if self.decontamination else None
+        return values
 
     @classmethod
     def from_dict(cls, values: dict) -> GenerationConfig:
         values = dict(values)
         values["lintseq"] = LintSeqConfig(**values.get("lintseq", {}))
+        if values.get("decontamination"):
+            values["decontamination"] = DecontaminationConfig.from_dict(values["decontamination"])
         return cls(**values)
 
 
@@ -79,6 +96,9 @@ class RowOutcome:
     baseline: dict | None = None
     skipped: tuple[str, str] | None = None  # (reason, detail)
     lint_calls: int = 0
+    overlap: dict | None = None  # the benchmark part the row overlaps (see decontamination.Overlap)
+    program_key: str | None = None  # hash of the normalised program, for deduplication
+    tokens: dict | None = None  # token counts of the rows (see token_statistics.count_tokens)
 
 
 class ProgramTimeout(TimeoutError):
@@ -161,6 +181,12 @@ def process_record(record: SourceRecord, config: GenerationConfig) -> RowOutcome
     if problem:
         outcome.skipped = problem
         return outcome
+    overlap = find_overlap(instruction, program, config.decontamination)
+    if overlap is not None:
+        outcome.overlap = overlap.to_dict()
+        if config.decontamination.drop:
+            outcome.skipped = ("contaminated", overlap.describe(config.decontamination.ngram_size))
+            return outcome
 
     identifier = row_id(instruction, response)
     common = {"id": identifier, "row_index": record.index, "instruction": instruction,
@@ -186,6 +212,11 @@ def process_record(record: SourceRecord, config: GenerationConfig) -> RowOutcome
         outcome.skipped = _failure(error, config)
         return outcome
     outcome.baseline = {**common, "prompt": format_prompt(instruction, edit_sequence=False), "completion": program}
+    outcome.program_key = program_key(program)
+    if config.tokenizer:
+        from hub_tools.datagen.token_statistics import count_tokens
+
+        outcome.tokens = count_tokens(outcome.rows, outcome.baseline, config.tokenizer)
     return outcome
 
 
