@@ -68,14 +68,7 @@ def main(argv: list[str]) -> int:
     from hub_tools.datagen.rows import GenerationConfig
     from hub_tools.datagen.sources import Source, detect_fields
 
-    source = Source(args.source, split=args.split)
-    available = source.first_fields()
-    if not available:
-        raise UserError(f"{source.description}: no readable row")
-    prompt_field, code_field = detect_fields(available, args.prompt_field, args.code_field)
-    detected = " (detected)" if not (args.prompt_field and args.code_field) else ""
-    print(f"source: {source.description}; prompt field {prompt_field!r}, code field {code_field!r}{detected}",
-          file=sys.stderr)
+    # Benchmarks and tokenizer first: a wrong name fails in one line before the source is read.
     benchmarks = args.decontaminate if args.decontaminate is not None else args.contamination_benchmarks
     specs = [] if benchmarks.strip() == "none" else benchmarks.split(",")
     decontamination = DecontaminationConfig.from_specs(specs, drop=args.decontaminate is not None) if specs else None
@@ -85,6 +78,14 @@ def main(argv: list[str]) -> int:
 
         load_tokenizer(args.tokenizer)  # a bad name fails here, in one line, not in every worker
         tokenizer = str(Path(args.tokenizer).resolve()) if Path(args.tokenizer).exists() else args.tokenizer
+    source = Source(args.source, split=args.split)
+    available = source.first_fields()
+    if not available:
+        raise UserError(f"{source.description}: no readable row")
+    prompt_field, code_field = detect_fields(available, args.prompt_field, args.code_field)
+    detected = " (detected)" if not (args.prompt_field and args.code_field) else ""
+    print(f"source: {source.description}; prompt field {prompt_field!r}, code field {code_field!r}{detected}",
+          file=sys.stderr)
     config = GenerationConfig(
         prompt_field=prompt_field, code_field=code_field, sampler=args.sampler, profile=args.profile,
         num_paths=args.num_paths, seed=args.seed, time_limit=args.time_limit, max_lines=args.max_lines,

@@ -82,8 +82,8 @@ def count_tokens(rows: list[dict], baseline: dict | None, name_or_path: str) -> 
 
 
 def _distribution(values: np.ndarray) -> dict:
-    return {"mean": round(float(values.mean()), 1), "median": float(np.median(values)),
-            "p95": float(np.percentile(values, 95)), "max": int(values.max()), "sum": int(values.sum())}
+    return {"mean": round(float(values.mean()), 1), "median": round(float(np.median(values)), 1),
+            "p95": round(float(np.percentile(values, 95)), 1), "max": int(values.max()), "sum": int(values.sum())}
 
 
 def token_summary(pairs: list[list[int]], max_length: int = MAX_LENGTH) -> dict | None:

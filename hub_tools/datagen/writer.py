@@ -188,7 +188,7 @@ def check_output_folder(output_dir: Path) -> None:
         raise UserError(f"{output_dir}: exists and is not a folder")
     if not output_dir.exists() or not any(output_dir.iterdir()):
         return
-    ours = {CONFIG_FILE, "README.md", "data", WORK_FOLDER, ".gitattributes"}
+    ours = {CONFIG_FILE, "README.md", "data", WORK_FOLDER, ".gitattributes", "images", ".images.staging"}
     if not (output_dir / CONFIG_FILE).exists() and not (output_dir / WORK_FOLDER).exists():
         raise UserError(f"{output_dir}: the folder is not empty and holds no generated dataset; choose an empty or new folder")
     foreign = sorted(path.name for path in output_dir.iterdir() if path.name not in ours)
