@@ -76,10 +76,13 @@ def write_pictures(output_dir: Path, histograms: dict[str, dict], *, max_lengths
         max_lengths: config name -> training length, marked on the tokens-per-row picture.
 
     Returns:
-        The pictures written, with paths relative to ``output_dir`` (empty without matplotlib).
+        The pictures written, with paths relative to ``output_dir`` (empty without matplotlib, and then
+        the folder's old pictures are removed).
     """
     folder = output_dir / IMAGES_FOLDER
     if not _have_matplotlib():
+        # Pictures of an earlier run would describe other statistics: none is better than stale ones.
+        shutil.rmtree(folder, ignore_errors=True)
         return {}
     staging = output_dir / f".{IMAGES_FOLDER}.staging"
     shutil.rmtree(staging, ignore_errors=True)
