@@ -47,7 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "comments and quote style set aside); duplicates are counted either way (default: none)")
     parser.add_argument("--tokenizer", metavar="NAME_OR_PATH",
                         help="count the tokens of every row with this tokenizer (a folder or tokenizer.json, or a "
-                        "Hub model id in the local cache) and report them in the card")
+                        "Hub model id in the local cache) and report them in the card (default: the paper's "
+                        "TinyCodeLM tokenizer, upiter/TinyCodeLM-150M, when it is in the local Hub cache, else "
+                        "none; 'none' counts nothing)")
     parser.add_argument("--overwrite", action="store_true",
                         help="discard an unfinished run with other settings in the output folder")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -72,12 +74,15 @@ def main(argv: list[str]) -> int:
     benchmarks = args.decontaminate if args.decontaminate is not None else args.contamination_benchmarks
     specs = [] if benchmarks.strip() == "none" else benchmarks.split(",")
     decontamination = DecontaminationConfig.from_specs(specs, drop=args.decontaminate is not None) if specs else None
-    tokenizer = None
-    if args.tokenizer:
-        from hub_tools.datagen.token_statistics import load_tokenizer
+    from hub_tools.datagen.token_statistics import cached_paper_tokenizer, load_tokenizer
 
-        load_tokenizer(args.tokenizer)  # a bad name fails here, in one line, not in every worker
-        tokenizer = str(Path(args.tokenizer).resolve()) if Path(args.tokenizer).exists() else args.tokenizer
+    tokenizer = cached_paper_tokenizer() if args.tokenizer is None else args.tokenizer
+    if tokenizer == "none":
+        tokenizer = None
+    if tokenizer:
+        load_tokenizer(tokenizer)  # a bad name fails here, in one line, not in every worker
+        tokenizer = str(Path(tokenizer).resolve()) if Path(tokenizer).exists() else tokenizer
+        print(f"tokens counted with {tokenizer}", file=sys.stderr)
     source = Source(args.source, split=args.split)
     available = source.first_fields()
     if not available:

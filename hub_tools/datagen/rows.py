@@ -96,9 +96,10 @@ class RowOutcome:
     baseline: dict | None = None
     skipped: tuple[str, str] | None = None  # (reason, detail)
     lint_calls: int = 0
-    overlap: dict | None = None  # the benchmark part the row overlaps (see decontamination.Overlap)
-    program_key: str | None = None  # hash of the normalised program, for deduplication
-    tokens: dict | None = None  # token counts of the rows (see token_statistics.count_tokens)
+    # Per-row figures merged when the parts are assembled (see run_statistics.part_records): "overlap" (the
+    # benchmark part the row overlaps), "program_key" (for deduplication), "tokens" (token counts). A
+    # distributed step carries this dict as it is, so new figures need no change there.
+    measurements: dict = field(default_factory=dict)
 
 
 class ProgramTimeout(TimeoutError):
@@ -183,7 +184,7 @@ def process_record(record: SourceRecord, config: GenerationConfig) -> RowOutcome
         return outcome
     overlap = find_overlap(instruction, program, config.decontamination)
     if overlap is not None:
-        outcome.overlap = overlap.to_dict()
+        outcome.measurements["overlap"] = overlap.to_dict()
         if config.decontamination.drop:
             outcome.skipped = ("contaminated", overlap.describe(config.decontamination.ngram_size))
             return outcome
@@ -212,11 +213,11 @@ def process_record(record: SourceRecord, config: GenerationConfig) -> RowOutcome
         outcome.skipped = _failure(error, config)
         return outcome
     outcome.baseline = {**common, "prompt": format_prompt(instruction, edit_sequence=False), "completion": program}
-    outcome.program_key = program_key(program)
+    outcome.measurements["program_key"] = program_key(program)
     if config.tokenizer:
         from hub_tools.datagen.token_statistics import count_tokens
 
-        outcome.tokens = count_tokens(outcome.rows, outcome.baseline, config.tokenizer)
+        outcome.measurements["tokens"] = count_tokens(outcome.rows, outcome.baseline, config.tokenizer)
     return outcome
 
 

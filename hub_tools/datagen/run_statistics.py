@@ -34,13 +34,15 @@ def part_records(outcomes) -> dict:
     """What a part keeps about its outcomes for the merged statistics (small: numbers and short ids)."""
     emitted, overlaps = [], []
     for outcome in outcomes:
-        if outcome.overlap is not None and (outcome.rows or (outcome.skipped and outcome.skipped[0] == "contaminated")):
-            overlaps.append({"row_index": outcome.index, "location": outcome.location, **outcome.overlap,
-                             "dropped": not outcome.rows})
+        measured = outcome.measurements
+        dropped = bool(outcome.skipped) and outcome.skipped[0] == "contaminated"
+        if measured.get("overlap") and (outcome.rows or dropped):
+            overlaps.append({"row_index": outcome.index, "location": outcome.location, **measured["overlap"],
+                             "dropped": dropped})
         if not outcome.rows:
             continue
-        tokens = outcome.tokens or {}
-        emitted.append({"row_index": outcome.index, "location": outcome.location, "key": outcome.program_key,
+        tokens = measured.get("tokens") or {}
+        emitted.append({"row_index": outcome.index, "location": outcome.location, "key": measured.get("program_key"),
                         "edits": [row["num_edits"] for row in outcome.rows],
                         "lines": [lines_added(diff) for row in outcome.rows for diff in row["edit_path"]],
                         "tokens": tokens.get("rows"), "baseline_tokens": tokens.get("baseline")})

@@ -22,6 +22,7 @@ from hub_tools.errors import UserError
 
 MAX_LENGTH = 1024  # the paper's training sequence length
 DIFF_TOKEN = "<|diff|>"
+PAPER_TOKENIZER = "upiter/TinyCodeLM-150M"  # the paper's TinyCodeLM: used by default when it is in the local cache
 
 _TOKENIZERS: dict[str, object] = {}  # one loaded tokenizer per process and name
 
@@ -36,14 +37,24 @@ def _tokenizer_file(name_or_path: str) -> Path:
         return path
     if path.is_file():
         return path
-    from huggingface_hub import hf_hub_download
+    from huggingface_hub import hf_hub_download, try_to_load_from_cache
 
+    cached = try_to_load_from_cache(name_or_path, "tokenizer.json")
+    if isinstance(cached, str):  # the local cache first: no request at all
+        return Path(cached)
     try:
         return Path(hf_hub_download(name_or_path, "tokenizer.json"))
     except Exception as error:  # offline, unknown repo, no such file: the user needs one line
         first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise UserError(f"--tokenizer {name_or_path}: not a local folder or file, and no tokenizer.json from the "
                         f"Hub ({first_line})") from None
+
+
+def cached_paper_tokenizer() -> str | None:
+    """The paper's TinyCodeLM tokenizer id when its ``tokenizer.json`` is in the local Hub cache, else ``None``."""
+    from huggingface_hub import try_to_load_from_cache
+
+    return PAPER_TOKENIZER if isinstance(try_to_load_from_cache(PAPER_TOKENIZER, "tokenizer.json"), str) else None
 
 
 def load_tokenizer(name_or_path: str):

@@ -13,8 +13,8 @@ import pytest
 from hub_tools.datagen.run_statistics import lines_added
 
 
-def run_cli(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run([sys.executable, "-m", "hub_tools.cli", *args], capture_output=True, text=True)
+def run_cli(*args: str, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, "-m", "hub_tools.cli", *args], capture_output=True, text=True, env=env)
     if check:
         assert result.returncode == 0, result.stderr
     return result
@@ -70,6 +70,27 @@ def test_token_counts_match_an_independent_count(counted, tokenizer_folder):
         assert sum(count for _, count in histogram["bins"]) == len(rows)
     card = (counted / "README.md").read_text()
     assert "| total tokens per row | mean" in card and f"`{tokenizer_folder}`" in card
+
+
+def test_the_paper_tokenizer_is_the_default_when_it_is_in_the_local_cache(tmp_path, tokenizer_folder):
+    """The Hub cache layout of upiter/TinyCodeLM-150M, holding a tokenizer.json: no request is made."""
+    import os
+
+    revision = "0" * 40
+    repository = tmp_path / "hub" / "models--upiter--TinyCodeLM-150M"
+    (repository / "refs").mkdir(parents=True)
+    (repository / "refs" / "main").write_text(revision)
+    (repository / "snapshots" / revision).mkdir(parents=True)
+    shutil.copy(tokenizer_folder / "tokenizer.json", repository / "snapshots" / revision / "tokenizer.json")
+    source = tmp_path / "one.jsonl"
+    source.write_text(json.dumps({"instruction": "Add.", "response": "def add(a, b):\n    return a + b"}) + "\n")
+    env = {**os.environ, "HF_HUB_CACHE": str(tmp_path / "hub"), "HF_HUB_OFFLINE": "1"}
+    for option, expected in (([], "upiter/TinyCodeLM-150M"), (["--tokenizer", "none"], None)):
+        folder = tmp_path / f"out{len(option)}"
+        run_cli("generate", str(source), "--output-dir", str(folder), "--sampler", "random", "--no-progress",
+                *option, env=env)
+        stats = json.loads((folder / "lintseq_config.json").read_text())["configs"]["random"]["stats"]
+        assert (stats.get("tokens") or {}).get("tokenizer", {}).get("name") == expected
 
 
 def test_diff_separator_is_one_token_even_when_the_tokenizer_lacks_it(tmp_path):
