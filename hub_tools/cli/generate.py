@@ -35,6 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--time-limit", type=float, default=60.0,
                         help="seconds one program may take before it is skipped (default: 60)")
     parser.add_argument("--max-lines", type=int, default=2000, help="skip longer programs (default: 2000)")
+    parser.add_argument("--lint-timeout", type=float, default=10.0,
+                        help="seconds one lint call may take; a program with a longer call is skipped "
+                        "(lint_timeout), never kept unchecked (default: 10)")
     parser.add_argument("--decontaminate", metavar="BENCHMARKS",
                         help="drop rows whose program or instruction overlaps these benchmarks (comma-separated: "
                         "humaneval, NAME=PATH or PATH of a .jsonl of problems, e.g. humaneval,mbpp=mbpp.jsonl); "
@@ -51,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "TinyCodeLM tokenizer, upiter/TinyCodeLM-150M, when it is in the local Hub cache, else "
                         "none; 'none' counts nothing)")
     parser.add_argument("--overwrite", action="store_true",
-                        help="discard an unfinished run with other settings in the output folder")
+                        help="replace a finished or unfinished run made with other settings in the output folder")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
@@ -62,8 +65,9 @@ def main(argv: list[str]) -> int:
         value = getattr(args, name)
         if value is not None and value < 1:
             raise UserError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
-    if args.time_limit <= 0:
-        raise UserError(f"--time-limit must be positive, got {args.time_limit}")
+    for name in ("time_limit", "lint_timeout"):
+        if getattr(args, name) <= 0:
+            raise UserError(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
 
     from hub_tools.datagen.decontamination import DecontaminationConfig
     from hub_tools.datagen.engine import Engine
@@ -93,12 +97,16 @@ def main(argv: list[str]) -> int:
           file=sys.stderr)
     config = GenerationConfig(
         prompt_field=prompt_field, code_field=code_field, sampler=args.sampler, profile=args.profile,
-        num_paths=args.num_paths, seed=args.seed, time_limit=args.time_limit, max_lines=args.max_lines,
-        decontamination=decontamination, dedup=args.dedup, tokenizer=tokenizer,
+        num_paths=args.num_paths, seed=args.seed, time_limit=args.time_limit, lint_timeout=args.lint_timeout,
+        max_lines=args.max_lines, decontamination=decontamination, dedup=args.dedup, tokenizer=tokenizer,
     )
     engine = Engine(source, args.output_dir, config, workers=args.workers, num_samples=args.num_samples,
                     overwrite=args.overwrite, progress=not args.no_progress)
     summary = engine.run()
+    if summary.already_done:
+        print(f"{args.output_dir} already holds this run ({summary.config_name}: {summary.rows} rows, same "
+              "settings): nothing to do")
+        return 0
 
     rate = summary.programs / summary.seconds if summary.seconds else 0.0
     print(f"\n{summary.config_name}: {summary.rows} rows from {summary.programs} programs "
@@ -106,7 +114,8 @@ def main(argv: list[str]) -> int:
           + (f", resumed {summary.resumed_parts} finished parts" if summary.resumed_parts else ""))
     if summary.duplicates:
         action = "removed" if args.dedup == "exact" else "kept (remove them with --dedup exact)"
-        print(f"duplicates: {summary.duplicates} programs repeat an earlier source row's normalised program; {action}")
+        print(f"duplicates: {summary.duplicates} programs repeat an earlier source row's program (exact copies, or "
+              f"the same once formatting, comments and quote style are set aside); {action}")
     if summary.contamination is not None:
         found = summary.contamination
         names = ", ".join(found["benchmarks"])

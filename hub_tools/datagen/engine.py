@@ -14,6 +14,7 @@ and skipped as ``worker_crash``.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import queue
 import time
 from collections import Counter
@@ -26,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hub_tools.datagen.lifetime import die_with_parent
 from hub_tools.datagen.rows import GenerationConfig, RowOutcome, process_record
 from hub_tools.datagen.run_statistics import merge_part_statistics, part_records
 from hub_tools.datagen.sources import Source, SourceRecord
@@ -38,9 +40,10 @@ SKIPPED_ROWS_KEPT = 1000  # skipped rows listed one by one in lintseq_config.jso
 _progress_queue = None  # set in each worker process by _init_worker
 
 
-def _init_worker(progress_queue) -> None:
+def _init_worker(progress_queue, parent_pid: int) -> None:
     global _progress_queue
     _progress_queue = progress_queue
+    die_with_parent(parent_pid)  # a killed run leaves no worker behind
 
 
 def _process_chunk(records: list[SourceRecord], config: GenerationConfig) -> list[RowOutcome]:
@@ -67,6 +70,7 @@ class RunSummary:
     shards: int = 0
     duplicates: int = 0  # programs whose normalised text an earlier source row already has
     contamination: dict | None = None  # benchmark overlap, see run_statistics
+    already_done: bool = False
 
 
 def _chunks(records: Iterator[SourceRecord], selected: set[int] | None) -> Iterator[tuple[int, list[SourceRecord]]]:
@@ -128,9 +132,15 @@ class Engine:
     def run(self) -> RunSummary:
         from tqdm.auto import tqdm
 
+        from hub_tools.datagen.manifest import check_finished_run
+
         check_output_folder(self.output_dir)
         started = time.perf_counter()
         summary = RunSummary(self.config_name, self.output_dir)
+        # An unfinished run of this config resumes (or is refused) in prepare(); a finished folder is
+        # compared here: the same settings have nothing to do, others are refused unless overwrite.
+        if not self.parts.unfinished() and check_finished_run(self.output_dir, self.fingerprint(), self.overwrite):
+            return self._recorded(summary)
         summary.resumed_parts = self.parts.prepare(self.fingerprint(), self.overwrite)
         done = self.parts.completed()
         selected = select_rows(self.source, self.num_samples, self.config.seed) if self.num_samples else None
@@ -150,6 +160,16 @@ class Engine:
         bar.close()
         return self._finish(summary, started)
 
+    def _recorded(self, summary: RunSummary) -> RunSummary:
+        from hub_tools.datagen.writer import read_config_file
+
+        stats = read_config_file(self.output_dir)["configs"][self.config_name].get("stats") or {}
+        summary.already_done = True
+        summary.source_rows, summary.programs = stats.get("source_rows", 0), stats.get("programs", 0)
+        summary.rows, summary.shards = stats.get("rows", 0), stats.get("num_shards", 0)
+        summary.skipped, summary.duplicates = Counter(stats.get("skipped") or {}), stats.get("duplicates", 0)
+        return summary
+
     def _pending_chunks(self, selected, done, bar) -> Iterator[tuple[int, list[SourceRecord]]]:
         for number, chunk in _chunks(iter(self.source), selected):
             if number in done:
@@ -167,7 +187,7 @@ class Engine:
         progress_queue = context.Queue()
         broken: list[tuple[int, list[SourceRecord]]] = []
         with ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker,
-                                 initargs=(progress_queue,)) as pool:
+                                 initargs=(progress_queue, os.getpid())) as pool:
             futures: dict = {}
             exhausted = False
             while True:
@@ -214,7 +234,7 @@ class Engine:
                                                              exclude=merged.excluded)
         summary.rows, summary.shards = rows, shards
         summary.seconds = time.perf_counter() - started
-        common = {"source_rows": summary.source_rows, "programs": summary.programs,
+        common = {"source_rows": summary.source_rows, "programs": summary.programs, "duplicates": summary.duplicates,
                   "skipped": dict(sorted(summary.skipped.items())), "skipped_rows": skipped_rows[:SKIPPED_ROWS_KEPT]}
         sampler_stats = {**common, "rows": rows, "num_shards": shards, **merged.sampler,
                          "lint_calls": sum(part["lint_calls"] for part in part_stats),
@@ -239,7 +259,7 @@ def _isolate(records: list[SourceRecord], config: GenerationConfig) -> list[RowO
     """Process records in a fresh single-worker pool, halving on a crash until the culprit row is found."""
     context = multiprocessing.get_context("spawn")
     try:
-        with ProcessPoolExecutor(1, mp_context=context) as pool:
+        with ProcessPoolExecutor(1, mp_context=context, initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
             return pool.submit(_process_chunk, records, config).result()
     except BrokenProcessPool:
         if len(records) == 1:

@@ -77,7 +77,8 @@ class MergedStatistics:
     """The merged statistics of one run.
 
     Attributes:
-        duplicates: row index of every duplicate program -> row index of the copy kept.
+        duplicates: row index of every duplicate program -> row index of the copy kept; recorded as the
+            ``duplicates`` count of the statistics, whether they are removed (``dedup``) or not.
         excluded: row indices whose rows are left out of the shards (duplicates, with ``--dedup exact``).
         sampler: statistics of the edit-sequence config.
         baseline: statistics of the baseline config.
@@ -103,16 +104,16 @@ def merge_part_statistics(part_stats: list[dict], config) -> MergedStatistics:
                                 "detail": f"same normalised program as source row {kept}"}
                                for index, kept in sorted(merged.duplicates.items())]
     kept = [entry for entry in emitted if entry["row_index"] not in merged.excluded]
-    duplicates = {"mode": config.dedup, "programs": len(merged.duplicates), "removed": remove,
-                  "examples": [{"row_index": index, "same_as": first}
-                               for index, first in list(sorted(merged.duplicates.items()))[:20]]}
+    dedup = {"mode": config.dedup, "removed": len(merged.excluded),
+             "examples": [{"row_index": index, "same_as": first}
+                          for index, first in list(sorted(merged.duplicates.items()))[:20]]}
     contamination = _contamination(part_stats, merged.excluded, config.decontamination)
     edits = [count for entry in kept for count in entry["edits"]]
     lines = [count for entry in kept for count in entry["lines"]]
     merged.sampler = {"edits_per_program": distribution(edits), "lines_per_edit": distribution(lines),
-                      "duplicates": duplicates, "contamination": contamination,
+                      "dedup": dedup, "contamination": contamination,
                       "histograms": {"edits_per_program": histogram(edits), "lines_per_edit": histogram(lines)}}
-    merged.baseline = {"duplicates": duplicates, "contamination": contamination}
+    merged.baseline = {"dedup": dedup, "contamination": contamination}
     if config.tokenizer:
         rows = [pair for entry in kept for pair in entry["tokens"] or []]
         baseline = [entry["baseline_tokens"] for entry in kept if entry["baseline_tokens"]]

@@ -117,6 +117,10 @@ class PartStore:
         write_json_atomically(fingerprint, run_file)
         return len(self.completed())
 
+    def unfinished(self) -> bool:
+        """Whether an unfinished run of this config left its work folder."""
+        return (self.folder / "run.json").exists()
+
     def completed(self) -> set[int]:
         return {int(path.name[5:10]) for path in self.folder.glob("part-*.json") if not path.name.endswith(".tmp")}
 

@@ -212,8 +212,12 @@ class PylintLinter:
         self._check = self._checker_context.__enter__()
         self._pylinter = pylinter
 
-    def reset(self) -> None:
-        """Drop pylint's checkers and astroid's caches; the next call starts afresh."""
+    def reset(self, keep_modules: set[str] | None = None) -> None:
+        """Drop pylint's checkers and astroid's caches; the next call starts afresh.
+
+        Args:
+            keep_modules: keep these modules in astroid's cache (default: drop every module).
+        """
         from astroid import MANAGER
 
         if self._checker_context is not None:
@@ -221,7 +225,11 @@ class PylintLinter:
                 self._checker_context.__exit__(None, None, None)
         self._pylinter = self._check = self._checker_context = None
         _forget_checked_program()  # a cut call may have skipped it
-        MANAGER.clear_cache()
+        if keep_modules is None:
+            MANAGER.clear_cache()
+        else:
+            for name in set(MANAGER.astroid_cache) - keep_modules:
+                del MANAGER.astroid_cache[name]
 
     @contextlib.contextmanager
     def _imports_resolved_by_profile(self) -> Iterator[None]:
@@ -255,12 +263,18 @@ class PylintLinter:
             if self._pylinter is not None:
                 self.reset()
             self._start()
+        from astroid import MANAGER
+
+        modules_before = set(MANAGER.astroid_cache)
         try:
             # The time limit is the inner context: the deny-list is restored after the alarm is disarmed.
             with self._imports_resolved_by_profile(), _TimeLimit(self.timeout):
                 messages = self._run(program)
         except LintTimeout:
-            self.reset()  # pylint was interrupted mid-walk: its checkers' state is undefined
+            # Cut mid-walk: the checkers' state is undefined, and the modules astroid was building may sit
+            # half-built in its cache (it caches a module before finishing it). Drop exactly those; the
+            # complete ones stay, so the next calls do not pay for the standard library again.
+            self.reset(keep_modules=modules_before)
             raise
         except RecursionError as error:
             self.reset()
