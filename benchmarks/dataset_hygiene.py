@@ -83,7 +83,7 @@ def command_costs(source: Path, tokenizer: Path, sampler: str, workers: int, scr
         seconds, stats = timed_generate(source, output, ["--sampler", sampler, "--workers", str(workers), *options])
         figures[name] = {"seconds": round(seconds, 2), "rows": stats["rows"],
                          "skipped": stats["skipped"], "contaminated_rows": (stats.get("contamination") or {}).get("rows"),
-                         "duplicate_programs": stats["duplicates"]["programs"]}
+                         "duplicate_programs": stats["duplicates"]}
         print(f"{sampler:8s} {name:28s} {seconds:7.2f} s  {stats['rows']} rows", flush=True)
     base = figures["nothing measured"]["seconds"]
     for name in figures:

@@ -137,14 +137,16 @@ def test_options_drop_every_contaminated_and_duplicate_row(hygienic_runs, mixed_
     assert all("humaneval HumanEval/" in entry["detail"] for entry in contaminated) and len(contaminated) == 10
     card = (folder / "README.md").read_text()
     assert "10 rows overlapped 9 benchmark problems and were dropped" in card
-    assert "| duplicate programs | 2, removed" in card
+    assert "| duplicate programs | 2 repeat an earlier source row's program" in card
+    assert "removed (`--dedup exact` keeps the first source row of each program)" in card
+    assert stats["duplicates"] == 2 and stats["dedup"]["removed"] == 2
 
 
 def test_same_rows_for_one_and_two_workers(hygienic_runs):
     assert shard_bytes(hygienic_runs[1]) == shard_bytes(hygienic_runs[2])
     one, two = (json.loads((hygienic_runs[n] / "lintseq_config.json").read_text())["configs"]["random"]["stats"]
                 for n in (1, 2))
-    for key in ("skipped", "skipped_rows", "duplicates", "contamination", "edits_per_program", "histograms"):
+    for key in ("skipped", "skipped_rows", "duplicates", "dedup", "contamination", "edits_per_program", "histograms"):
         assert one[key] == two[key], key
 
 
@@ -158,8 +160,9 @@ def test_without_options_the_overlap_and_duplicates_are_reported_and_kept(mixed_
     assert stats["skipped"] == {}
     assert {entry["row_index"]: entry["task_id"] for entry in stats["contamination"]["overlaps"]} == expected["contaminated"]
     assert not any(entry["dropped"] for entry in stats["contamination"]["overlaps"])
-    assert stats["duplicates"]["programs"] == 4 and stats["duplicates"]["removed"] is False
-    assert {entry["row_index"]: entry["same_as"] for entry in stats["duplicates"]["examples"]} == expected["duplicates"]
+    assert stats["duplicates"] == 4 and stats["dedup"] == {
+        "mode": "none", "removed": 0,
+        "examples": [{"row_index": row, "same_as": first} for row, first in expected["duplicates"].items()]}
     card = (folder / "README.md").read_text()
     assert "**10 rows overlap 9 benchmark problems and are in the dataset** (humaneval: 10)" in card
     assert "`HumanEval/0`, `HumanEval/1`" in card
@@ -259,3 +262,25 @@ def test_resume_refuses_other_benchmarks(mixed_source, tmp_path):
     result = generate(str(source), "--output-dir", str(folder), "--sampler", "random", "--decontaminate",
                       str(benchmark), "--prompt-field", "instruction", "--code-field", "response", check=False)
     assert result.returncode != 0 and "decontamination differ" in result.stderr
+
+
+def test_verify_checks_the_duplicate_count_against_the_rows(mixed_source, tmp_path):
+    """`lintseq verify` recounts repeated programs (reformatted copies too) and compares with the record."""
+    source, _ = mixed_source
+    folder = tmp_path / "kept"
+    generate(str(source), "--output-dir", str(folder), "--sampler", "random", "--contamination-benchmarks", "none")
+
+    def verify() -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "hub_tools.cli", "verify", str(folder)], capture_output=True,
+                              text=True)
+
+    assert verify().returncode == 0
+    settings_file = folder / "lintseq_config.json"
+    settings = json.loads(settings_file.read_text())
+    assert settings["configs"]["random"]["stats"]["duplicates"] == 4
+    for forged in ({"duplicates": 3}, {"dedup": {"mode": "exact", "removed": 4, "examples": []}}):
+        changed = json.loads(json.dumps(settings))
+        changed["configs"]["random"]["stats"].update(forged)
+        settings_file.write_text(json.dumps(changed))
+        result = verify()
+        assert result.returncode == 1 and "duplicate_source" in result.stdout, forged
