@@ -10,6 +10,7 @@ format, the settings and the measured statistics of every config found on disk; 
 from __future__ import annotations
 
 import os
+import re
 import shlex
 from pathlib import Path
 
@@ -202,7 +203,10 @@ def _example(dataset: DatasetFolder) -> dict | None:
         return None
     location, offset, row = chosen
     shard, _, first = location.rpartition(" row ")
-    return {"config": name, "location": f"{shard} row {int(first) + offset}", "instruction": row["instruction"],
+    instruction = row["instruction"] or ""
+    # A fence longer than any run of backticks in the instruction, so the instruction cannot close it.
+    fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", instruction)), default=0))
+    return {"config": name, "location": f"{shard} row {int(first) + offset}", "instruction": instruction, "fence": fence,
             "num_edits": len(row["edit_path"] or []), "steps": markdown_steps(replay_steps(row["edit_path"] or []))}
 
 

@@ -82,7 +82,7 @@ def write_pictures(output_dir: Path, histograms: dict[str, dict], *, max_lengths
     folder = output_dir / IMAGES_FOLDER
     if not _have_matplotlib():
         # Pictures of an earlier run would describe other statistics: none is better than stale ones.
-        shutil.rmtree(folder, ignore_errors=True)
+        _remove(folder)
         return {}
     staging = output_dir / f".{IMAGES_FOLDER}.staging"
     shutil.rmtree(staging, ignore_errors=True)
@@ -97,12 +97,20 @@ def write_pictures(output_dir: Path, histograms: dict[str, dict], *, max_lengths
             _draw_histogram(histogram, title, label, unit, staging / config / f"{key}.png", max_length=limit)
             written.setdefault(config, []).append(
                 {"key": key, "title": title, "path": f"{IMAGES_FOLDER}/{config}/{key}.png"})
-    shutil.rmtree(folder, ignore_errors=True)
+    _remove(folder)
     if written:
         staging.replace(folder)
     else:
         shutil.rmtree(staging, ignore_errors=True)
     return written
+
+
+def _remove(path: Path) -> None:
+    """Remove the pictures folder; a link planted in its place is removed itself, never followed."""
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    elif path.exists():
+        shutil.rmtree(path)
 
 
 def _valid(histogram) -> bool:

@@ -215,3 +215,62 @@ def test_show_html_bad_target(counted, tmp_path):
     assert result.returncode != 0 and "is a folder" in result.stderr
     result = run_cli("show", str(counted), "--html", str(tmp_path / "missing" / "page.html"), check=False)
     assert result.returncode != 0 and "does not exist" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def hostile_folder(tmp_path_factory) -> Path:
+    """Rows whose text tries to break out of HTML and Markdown."""
+    source = tmp_path_factory.mktemp("hostile") / "hostile.jsonl"
+    instruction = "<img src=x onerror=alert(1)></pre><script>alert(1)</script>\n```\n# not a heading"
+    program = 'def page():\n    html = "</td></tr><script>alert(2)</script>"\n    marks = "```"\n    return html + marks'
+    source.write_text(json.dumps({"instruction": instruction, "response": program}) + "\n")
+    folder = source.parent / "dataset"
+    run_cli("generate", str(source), "--output-dir", str(folder), "--sampler", "random", "--no-progress")
+    return folder
+
+
+def test_hostile_text_stays_text_in_the_page_and_the_card(hostile_folder, tmp_path):
+    page = tmp_path / "hostile.html"
+    run_cli("show", str(hostile_folder), "--html", str(page))
+    text = page.read_text()
+    assert "<script" not in text and "<img" not in text and "&lt;script&gt;alert(1)" in text
+    chromium = shutil.which("chromium")
+    if chromium is not None:
+        flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}"]
+        dom = subprocess.run([chromium, *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True,
+                             timeout=120, check=True).stdout
+        assert "<script" not in dom and "<img" not in dom and "alert(2)" in dom
+    # In the card, the instruction's own ``` cannot close the fence around it.
+    card = (hostile_folder / "README.md").read_text()
+    assert "````text\n<img src=x" in card and "# not a heading\n````" in card
+
+
+def test_a_planted_link_in_place_of_the_pictures_is_replaced_not_followed(hostile_folder, tmp_path):
+    from hub_tools.datagen.card import write_dataset_card
+
+    folder = tmp_path / "copy"
+    shutil.copytree(hostile_folder, folder)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("mine")
+    shutil.rmtree(folder / "images")
+    (folder / "images").symlink_to(outside, target_is_directory=True)
+    write_dataset_card(folder)
+    assert (outside / "keep.txt").read_text() == "mine" and sorted(p.name for p in outside.iterdir()) == ["keep.txt"]
+    assert not (folder / "images").is_symlink() and (folder / "images" / "random" / "edits_per_program.png").is_file()
+
+
+def test_card_survives_forged_statistics(counted, tmp_path):
+    from hub_tools.datagen.card import write_dataset_card
+
+    folder = tmp_path / "forged"
+    shutil.copytree(counted, folder)
+    settings = json.loads((folder / "lintseq_config.json").read_text())
+    settings["configs"]["random"]["stats"].update(
+        histograms={"edits_per_program": {"bin_width": "x", "bins": [[1]]}, "lines_per_edit": 7},
+        contamination=5, tokens=[], dedup="yes", duplicates="many")
+    (folder / "lintseq_config.json").write_text(json.dumps(settings))
+    write_dataset_card(folder)
+    card = (folder / "README.md").read_text()
+    assert "images/random/edits_per_program.png" not in card and "images/baseline/tokens_per_row.png" in card
