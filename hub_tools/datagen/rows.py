@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hub_tools.datagen.decontamination import DecontaminationConfig, find_overlap
+from hub_tools.datagen.decontamination import DecontaminationConfig, default_decontamination, find_overlap
 from hub_tools.datagen.deduplication import program_key
 from hub_tools.datagen.sources import SourceRecord
 from hub_tools.lintseq import (
@@ -47,8 +47,9 @@ class GenerationConfig:
         max_lines: programs with more lines are skipped.
         max_line_length: programs with a longer line are skipped.
         lintseq: the sampler's own settings (the paper's by default).
-        decontamination: the benchmarks rows are compared with (``None``: none); overlapping rows are
-            dropped as ``contaminated`` when its ``drop`` is set, else only reported.
+        decontamination: the benchmarks rows are compared with (default: HumanEval, reported but not
+            dropped; ``None``: none); overlapping rows are dropped as ``contaminated`` when its ``drop`` is
+            set, else only reported.
         dedup: ``"exact"`` removes programs whose normalised text an earlier source row has (the first
             occurrence stays); ``"none"`` keeps them. Duplicates are counted either way.
         tokenizer: a tokenizer (local folder, ``tokenizer.json`` or Hub id) to count the tokens of every
@@ -66,7 +67,7 @@ class GenerationConfig:
     max_lines: int = 2000
     max_line_length: int = 2000
     lintseq: LintSeqConfig = field(default_factory=LintSeqConfig)
-    decontamination: DecontaminationConfig | None = None
+    decontamination: DecontaminationConfig | None = field(default_factory=default_decontamination)
     dedup: str = "none"
     tokenizer: str | None = None
 
