@@ -13,6 +13,7 @@ from hub_tools.errors import UserError
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lintseq generate",
+        allow_abbrev=False,  # "--num-path 2" must not pass for --num-paths
         description="Write a LintSeq edit-sequence dataset (Parquet + dataset card) that datasets.load_dataset "
         "opens, locally and once pushed to the Hub. A killed run resumes when the same command is run again.",
     )
@@ -38,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lint-timeout", type=float, default=10.0,
                         help="seconds one lint call may take; a program with a longer call is skipped "
                         "(lint_timeout), never kept unchecked (default: 10)")
+    parser.add_argument("--drop-duplicates", action="store_true",
+                        help="skip source rows that repeat an earlier row exactly (default: keep and count them)")
     parser.add_argument("--decontaminate", metavar="BENCHMARKS",
                         help="drop rows whose program or instruction overlaps these benchmarks (comma-separated: "
                         "humaneval, NAME=PATH or PATH of a .jsonl of problems, e.g. humaneval,mbpp=mbpp.jsonl); "
@@ -98,7 +101,8 @@ def main(argv: list[str]) -> int:
     config = GenerationConfig(
         prompt_field=prompt_field, code_field=code_field, sampler=args.sampler, profile=args.profile,
         num_paths=args.num_paths, seed=args.seed, time_limit=args.time_limit, lint_timeout=args.lint_timeout,
-        max_lines=args.max_lines, decontamination=decontamination, dedup=args.dedup, tokenizer=tokenizer,
+        max_lines=args.max_lines, drop_duplicates=args.drop_duplicates, decontamination=decontamination,
+        dedup=args.dedup, tokenizer=tokenizer,
     )
     engine = Engine(source, args.output_dir, config, workers=args.workers, num_samples=args.num_samples,
                     overwrite=args.overwrite, progress=not args.no_progress)
@@ -113,7 +117,8 @@ def main(argv: list[str]) -> int:
           f"({summary.source_rows} source rows) in {summary.seconds:.1f} s ({rate:.1f} programs/s)"
           + (f", resumed {summary.resumed_parts} finished parts" if summary.resumed_parts else ""))
     if summary.duplicates:
-        action = "removed" if args.dedup == "exact" else "kept (remove them with --dedup exact)"
+        action = "removed" if args.dedup == "exact" else (
+            "exact repeats of a row skipped" if args.drop_duplicates else "kept (remove them with --dedup exact)")
         print(f"duplicates: {summary.duplicates} programs repeat an earlier source row's program (exact copies, or "
               f"the same once formatting, comments and quote style are set aside); {action}")
     if summary.contamination is not None:

@@ -21,6 +21,7 @@ __all__ = ["Step", "replay_steps"]
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lintseq show",
+        allow_abbrev=False,  # "--num-path 2" must not pass for --num-paths
         description="Print one row of a dataset written by `lintseq generate`: the instruction, then each edit "
                     "and the program after it.",
     )

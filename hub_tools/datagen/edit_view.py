@@ -28,7 +28,7 @@ def replay_steps(edit_path: list[str]) -> list[Step]:
     >>> [step.inserted for step in replay_steps(["@@ -0,0 +1,2 @@\\n+def f(x):\\n+    return x"])]
     [{1, 2}]
     """
-    from hub_tools.datagen.verify import insert_identities
+    from hub_tools.datagen.row_checks import insert_identities
     from hub_tools.lintseq import DiffError, apply_diff
 
     steps, lines, identities = [], [], []

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from hub_tools.datagen.lifetime import die_with_parent
-from hub_tools.datagen.rows import GenerationConfig, RowOutcome, process_record
+from hub_tools.datagen.rows import GenerationConfig, RowOutcome, process_record, row_id
 from hub_tools.datagen.run_statistics import merge_part_statistics, part_records
 from hub_tools.datagen.sources import Source, SourceRecord
 from hub_tools.datagen.writer import PartStore, check_output_folder
@@ -73,9 +73,12 @@ class RunSummary:
     already_done: bool = False
 
 
-def _chunks(records: Iterator[SourceRecord], selected: set[int] | None) -> Iterator[tuple[int, list[SourceRecord]]]:
+def _chunks(records: Iterator[SourceRecord], selected: set[int] | None,
+            config: GenerationConfig) -> Iterator[tuple[int, list[SourceRecord]]]:
     if selected is not None:
         records = (record for record in records if record.index in selected)
+    if config.drop_duplicates:
+        records = _first_occurrences(records, config)
     number = 0
     while True:
         chunk = list(islice(records, CHUNK_SIZE))
@@ -83,6 +86,19 @@ def _chunks(records: Iterator[SourceRecord], selected: set[int] | None) -> Itera
             return
         yield number, chunk
         number += 1
+
+
+def _first_occurrences(records: Iterator[SourceRecord], config: GenerationConfig) -> Iterator[SourceRecord]:
+    """The records, with a repeat of an earlier row (same id) turned into a ``duplicate`` skip."""
+    first: dict[str, str] = {}  # id -> location of its first row: about 150 bytes per distinct row
+    for record in records:
+        fields = record.fields or {}
+        instruction, response = fields.get(config.prompt_field), fields.get(config.code_field)
+        if record.error is None and isinstance(instruction, str) and isinstance(response, str):
+            earlier = first.setdefault(row_id(instruction, response), record.location)
+            if earlier != record.location:
+                record = SourceRecord(record.index, record.location, error=("duplicate", f"repeats {earlier} exactly"))
+        yield record
 
 
 def _part_stats(outcomes: list[RowOutcome]) -> dict:
@@ -168,10 +184,11 @@ class Engine:
         summary.source_rows, summary.programs = stats.get("source_rows", 0), stats.get("programs", 0)
         summary.rows, summary.shards = stats.get("rows", 0), stats.get("num_shards", 0)
         summary.skipped, summary.duplicates = Counter(stats.get("skipped") or {}), stats.get("duplicates", 0)
+        summary.contamination = stats.get("contamination")
         return summary
 
     def _pending_chunks(self, selected, done, bar) -> Iterator[tuple[int, list[SourceRecord]]]:
-        for number, chunk in _chunks(iter(self.source), selected):
+        for number, chunk in _chunks(iter(self.source), selected, self.config):
             if number in done:
                 bar.update(len(chunk))  # finished by an earlier, interrupted run
             else:
@@ -227,7 +244,7 @@ class Engine:
         summary.source_rows = sum(part["source_rows"] for part in part_stats)
         summary.programs = sum(part["programs"] for part in part_stats) - len(merged.excluded)
         summary.skipped = Counter(entry["reason"] for entry in skipped_rows)
-        summary.duplicates = len(merged.duplicates)
+        summary.duplicates = merged.count
         summary.contamination = merged.sampler["contamination"]
         rows, shards = self.parts.assemble(self.output_dir, self.config_name, "rows", exclude=merged.excluded)
         baseline_rows, baseline_shards = self.parts.assemble(self.output_dir, "baseline", "baseline",

@@ -46,6 +46,9 @@ class GenerationConfig:
         lint_timeout: seconds one lint call may take.
         max_lines: programs with more lines are skipped.
         max_line_length: programs with a longer line are skipped.
+        drop_duplicates: skip a source row that repeats an earlier one exactly (same instruction and code,
+            so the same ``id``) as ``duplicate``. Applied by the engine, which sees every row; by default
+            such rows are kept and counted.
         lintseq: the sampler's own settings (the paper's by default).
         decontamination: the benchmarks rows are compared with (default: HumanEval, reported but not
             dropped; ``None``: none); overlapping rows are dropped as ``contaminated`` when its ``drop`` is
@@ -66,6 +69,7 @@ class GenerationConfig:
     lint_timeout: float = 10.0
     max_lines: int = 2000
     max_line_length: int = 2000
+    drop_duplicates: bool = False
     lintseq: LintSeqConfig = field(default_factory=LintSeqConfig)
     decontamination: DecontaminationConfig | None = field(default_factory=default_decontamination)
     dedup: str = "none"

@@ -77,8 +77,10 @@ class MergedStatistics:
     """The merged statistics of one run.
 
     Attributes:
-        duplicates: row index of every duplicate program -> row index of the copy kept; recorded as the
-            ``duplicates`` count of the statistics, whether they are removed (``dedup``) or not.
+        duplicates: row index of every duplicate program among the emitted ones -> row index of the copy kept.
+        count: every program that repeats an earlier source row's: those, and the exact repeats of a row that
+            ``drop_duplicates`` skipped before any work. Recorded as the ``duplicates`` statistic, whether
+            they were removed (``dedup.removed``) or not.
         excluded: row indices whose rows are left out of the shards (duplicates, with ``--dedup exact``).
         sampler: statistics of the edit-sequence config.
         baseline: statistics of the baseline config.
@@ -86,6 +88,7 @@ class MergedStatistics:
     """
 
     duplicates: dict[int, int] = field(default_factory=dict)
+    count: int = 0
     excluded: set[int] = field(default_factory=set)
     sampler: dict = field(default_factory=dict)
     baseline: dict = field(default_factory=dict)
@@ -104,7 +107,10 @@ def merge_part_statistics(part_stats: list[dict], config) -> MergedStatistics:
                                 "detail": f"same normalised program as source row {kept}"}
                                for index, kept in sorted(merged.duplicates.items())]
     kept = [entry for entry in emitted if entry["row_index"] not in merged.excluded]
-    dedup = {"mode": config.dedup, "removed": len(merged.excluded),
+    # Exact repeats of a source row that --drop-duplicates skipped before any work are duplicates too.
+    skipped_early = sum(1 for part in part_stats for entry in part["skipped"] if entry["reason"] == "duplicate")
+    merged.count = len(merged.duplicates) + skipped_early
+    dedup = {"mode": config.dedup, "removed": len(merged.excluded) + skipped_early,
              "examples": [{"row_index": index, "same_as": first}
                           for index, first in list(sorted(merged.duplicates.items()))[:20]]}
     contamination = _contamination(part_stats, merged.excluded, config.decontamination)

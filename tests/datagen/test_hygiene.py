@@ -138,7 +138,7 @@ def test_options_drop_every_contaminated_and_duplicate_row(hygienic_runs, mixed_
     card = (folder / "README.md").read_text()
     assert "10 rows overlapped 9 benchmark problems and were dropped" in card
     assert "| duplicate programs | 2 repeat an earlier source row's program" in card
-    assert "removed (`--dedup exact` keeps the first source row of each program)" in card
+    assert "; 2 removed (`--dedup exact` keeps the first source row of each program)" in card
     assert stats["duplicates"] == 2 and stats["dedup"]["removed"] == 2
 
 
