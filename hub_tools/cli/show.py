@@ -119,7 +119,7 @@ def main(argv: list[str]) -> int:
     location, row = dataset.read_row(name, index)
     steps = replay_steps(row["edit_path"] or []) if "edit_path" in row else []
     if args.html:
-        return _write_html(Path(args.html), name, index, total, location, row, steps)
+        return _write_html(Path(args.html), Path(args.folder).resolve().name, name, index, total, location, row, steps)
     printer = print_rich if sys.stdout.isatty() else print_plain
     try:
         printer(name, index, total, location, row, steps)
@@ -130,7 +130,8 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def _write_html(page: Path, name: str, index: int, total: int, location: str, row: dict, steps: list[Step]) -> int:
+def _write_html(page: Path, dataset: str, name: str, index: int, total: int, location: str, row: dict,
+                steps: list[Step]) -> int:
     from hub_tools.datagen.edit_view import Step as View
     from hub_tools.datagen.edit_view import html_page
     from hub_tools.errors import UserError
@@ -142,7 +143,7 @@ def _write_html(page: Path, name: str, index: int, total: int, location: str, ro
     if "edit_path" not in row:  # a baseline row: one step that writes the whole program
         program = row["program"] or ""
         steps = [View(1, "", program, set(range(1, program.count("\n") + 2)))]
-    text = html_page(f"{page.stem}: {name} row {index}", _header(name, index, total, location, row),
+    text = html_page(f"{dataset}: {name} row {index}", _header(name, index, total, location, row),
                      row["instruction"] or "", steps, summary(row, steps if "edit_path" in row else []))
     temporary = page.with_name(page.name + ".tmp")
     temporary.write_text(text, encoding="utf-8")
