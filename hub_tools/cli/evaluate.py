@@ -153,7 +153,11 @@ def main(argv: list[str]) -> int:
     if dropped:
         print(f"note: pass@k needs at least k samples of every problem; with {metrics['num_samples_per_problem']} "
               f"it is left out for k = {', '.join(map(str, dropped))}", file=sys.stderr)
-    warning = warning_for(metrics["execution"]["isolation"])
+    isolation = metrics["execution"]["isolation"]
+    print(f"sandbox isolation: {isolation['level']} (namespaces: {', '.join(isolation['namespaces']) or 'none'}; "
+          f"seccomp: {'yes' if isolation['seccomp'] else 'no'}; Landlock ABI: {isolation['landlock_abi'] or 'none'}; "
+          f"user: {isolation['user']})")
+    warning = warning_for(isolation)
     if warning:
         print(warning, file=sys.stderr)
     scores = ", ".join(f"{name} = {value:.4f}" for name, value in metrics["pass_at_k"].items()) or "no pass@k"

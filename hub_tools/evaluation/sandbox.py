@@ -35,6 +35,7 @@ from hub_tools.evaluation.sandbox_checks import (
     CandidateTimeout,
     Channel,
     ChannelBroken,
+    ChannelClosed,
     NotPlainData,
     TrustedTest,
     UnsplittableCall,
@@ -57,6 +58,8 @@ class SandboxConfig:
         workers: programs run at the same time; defaults to twice the CPU cores, because a test program
             spends much of its short life in process start and clean-up rather than on a CPU.
         use_bubblewrap: start the templates in bubblewrap when it is installed and works here.
+        use_namespaces: without bubblewrap, let the templates set up namespaces themselves (a file system
+            of their own, PID, network, IPC, UTS) where the kernel allows it.
         require_isolation: refuse to run (``RuntimeError``) unless the isolation level is ``full``.
 
     Example:
@@ -69,6 +72,7 @@ class SandboxConfig:
     file_size_limit_mb: int = 64
     workers: int | None = None
     use_bubblewrap: bool = True
+    use_namespaces: bool = True
     require_isolation: bool = False
 
     def __post_init__(self) -> None:
@@ -147,11 +151,11 @@ def _describe_exit(exit_code: int, killed: bool, config: SandboxConfig) -> tuple
 class _Template:
     """One sandboxed template process and its control socket."""
 
-    def __init__(self, config: SandboxConfig, use_bubblewrap: bool):
+    def __init__(self, config: SandboxConfig, mode: str):
         self.config = config
         self._jobs_started = 0
         self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        command, bubblewrap, started_as = sandbox_isolation.template_command(use_bubblewrap)
+        command, bubblewrap, started_as = sandbox_isolation.template_command(mode)
         user = {"user": started_as, "group": started_as, "extra_groups": []} if started_as is not None else {}
         command[-1] = json.dumps({**json.loads(command[-1]), "control_fd": theirs.fileno()})
         self._errors = tempfile.TemporaryFile()  # noqa: SIM115 (closed with the template)
@@ -206,8 +210,10 @@ class _Template:
             outcome = self._converse(channel, job, whole)
         except CandidateTimeout:
             outcome = ("timed_out", f"timed out after {self.config.timeout:g} s")
+        except ChannelClosed:
+            outcome = None  # how the process ended decides: see below
         except ChannelBroken as error:
-            outcome = None if "ended" in str(error) else ("failed", str(error))
+            outcome = ("failed", str(error))
         except UnsplittableCall as error:
             unsplittable = error
         finally:
@@ -293,7 +299,8 @@ class Sandbox:
     def __init__(self, config: SandboxConfig | None = None):
         self.config = config or SandboxConfig()
         self._templates: list[_Template | None] = [None] * self.config.worker_count
-        self._use_bubblewrap = self.config.use_bubblewrap
+        self._mode: str | None = None  # how templates start, chosen with the first one
+        self._tried: dict[str, str] = {}
         self.isolation: dict = {}
         self.restarts = 0
         self._lock = threading.Lock()
@@ -316,28 +323,45 @@ class Sandbox:
         return self.isolation
 
     def _start_template(self) -> _Template:
-        try:
-            template = _Template(self.config, self._use_bubblewrap)
-        except WorkerStopped as error:
-            with self._lock:
-                if not self._use_bubblewrap or sandbox_isolation.find_bubblewrap() is None:
-                    raise
-                # bubblewrap is installed but cannot create namespaces here: say so, and go on without it.
-                self._use_bubblewrap = False
-                self.bubblewrap_error = str(error)
-            template = _Template(self.config, False)
-        isolation = dict(template.isolation)
-        if getattr(self, "bubblewrap_error", None):
-            isolation["bubblewrap_error"] = self.bubblewrap_error
+        with self._lock:
+            if self._mode is None:
+                self._mode = self._choose_mode()
+            mode = self._mode
+        template = _Template(self.config, mode)
+        isolation = {**template.isolation, **({"not_obtained": dict(self._tried)} if self._tried else {})}
         if self.config.require_isolation and isolation["level"] != "full":
             template.close()
-            raise RuntimeError(f"the sandbox's isolation is {isolation['level']!r}, not 'full' "
-                               f"(bubblewrap: {isolation.get('bubblewrap_error') or isolation['bubblewrap'] or 'not installed'}, "
-                               f"seccomp: {isolation['seccomp']}); refusing to run as asked (--require-isolation)")
+            tried = "; ".join(f"{name}: {why}" for name, why in self._tried.items()) or "nothing better available"
+            raise RuntimeError(f"the sandbox's isolation is {isolation['level']!r}, not 'full' ({tried}); "
+                               "refusing to run as asked (--require-isolation)")
         with self._lock:
             if not self.isolation or LEVEL_RANK[isolation["level"]] > LEVEL_RANK[self.isolation["level"]]:
                 self.isolation = isolation
         return template
+
+    def _choose_mode(self) -> str:
+        """The first way of starting templates, best first, that gives the full isolation (or the best one)."""
+        modes = sandbox_isolation.modes_to_try(self.config.use_bubblewrap, self.config.use_namespaces)
+        best: tuple[int, str] | None = None
+        for mode in modes:
+            try:
+                template = _Template(self.config, mode)
+            except WorkerStopped as error:
+                if mode == modes[-1]:
+                    raise
+                self._tried[mode] = str(error)
+                continue
+            level = template.isolation["level"]
+            template.close()
+            if level == "full":
+                return mode
+            self._tried[mode] = f"only {level!r} here"
+            if best is None or LEVEL_RANK[level] < best[0]:
+                best = (LEVEL_RANK[level], mode)
+        if best is None:
+            return modes[-1]
+        self._tried.pop(best[1], None)
+        return best[1]
 
     def _template(self, slot: int) -> _Template:
         template = self._templates[slot]

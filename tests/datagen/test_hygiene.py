@@ -284,3 +284,17 @@ def test_verify_checks_the_duplicate_count_against_the_rows(mixed_source, tmp_pa
         settings_file.write_text(json.dumps(changed))
         result = verify()
         assert result.returncode == 1 and "duplicate_source" in result.stdout, forged
+
+
+def test_the_datatrove_executor_gives_the_same_clean_folder(hygienic_runs, mixed_source, tmp_path):
+    """Decontamination and dedup on datatrove tasks (more tasks than workers): the same rows and counts."""
+    pytest.importorskip("datatrove")
+    source, _ = mixed_source
+    folder = tmp_path / "datatrove"
+    generate(str(source), "--output-dir", str(folder), "--sampler", "random", "--decontaminate", "humaneval",
+             "--dedup", "exact", "--executor", "local", "--tasks", "3", "--workers", "2", "--chunk-size", "4")
+    assert shard_bytes(folder) == shard_bytes(hygienic_runs[1])
+    local = json.loads((hygienic_runs[1] / "lintseq_config.json").read_text())["configs"]["random"]["stats"]
+    distributed = json.loads((folder / "lintseq_config.json").read_text())["configs"]["random"]["stats"]
+    for key in ("skipped", "skipped_rows", "duplicates", "dedup", "contamination", "edits_per_program", "histograms"):
+        assert distributed[key] == local[key], key

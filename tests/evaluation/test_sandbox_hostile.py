@@ -41,9 +41,10 @@ def _attacks(outside: Path, home: Path, unix_path: Path, abstract_name: str, tcp
         "ctypes re-imported": ("import sys\nfor name in ('ctypes', '_ctypes'):\n    sys.modules.pop(name, None)\n"
                                f"import ctypes\nlibc = ctypes.CDLL(None)\nlibc.system(b'touch {target}')\n"
                                f"libc.unlink(b'{canary}')\ndef add(x, y):\n    return 0\n"),
-        "_posixsubprocess re-imported": (
-            "import sys\nsys.modules.pop('_posixsubprocess', None)\nimport _posixsubprocess, subprocess\n"
-            "subprocess._fork_exec = _posixsubprocess.fork_exec\ndef add(x, y):\n    return 0\n"),
+        "_posixsubprocess and subprocess reloaded": (
+            "import sys, importlib\nsys.modules.pop('_posixsubprocess', None)\nimport subprocess\n"
+            f"subprocess = importlib.reload(subprocess)\nsubprocess.run(['touch', '{target}'])\n"
+            "def add(x, y):\n    return 0\n"),
         "_io.FileIO": f"import _io\n_io.FileIO('{target}', 'w').write(b'x')\ndef add(x, y):\n    return 0\n",
         "posix.open and unlink": (f"import posix\nfd = posix.open('{canary}', posix.O_WRONLY | posix.O_TRUNC)\n"
                                   f"posix.unlink('{canary}')\ndef add(x, y):\n    return 0\n"),
@@ -256,6 +257,11 @@ def test_hostile_samples_harm_nothing_and_never_pass(humaneval, open_folder, pyt
     by_attack = {row["attack"]: row for row in scored}
     for name in ("infinite loop", "infinite loop in the function", "loop that swallows exceptions"):
         assert by_attack[name]["status"] == "timed_out", by_attack[name]
+    # Past the Python guard, the kernel says no (seccomp: EPERM).
+    for name in ("UNIX socket through a re-imported _socket", "_posixsubprocess and subprocess reloaded",
+                 "posix.execv", "fork bomb"):
+        assert "Operation not permitted" in by_attack[name]["result"], by_attack[name]
+    assert "AssertionError: 1 " in by_attack["UNIX socket through ctypes"]["result"]  # socket() failed, errno 1
     assert "not plain data" in by_attack["__eq__ always true"]["result"]
     assert "not plain data" in by_attack["int subclass with __eq__"]["result"]
     # Outside: nothing created, nothing deleted, nothing changed; no listener reached.
