@@ -16,6 +16,7 @@ from pathlib import Path
 
 from hub_tools import __version__
 from hub_tools.datagen.folder import BASELINE, DatasetFolder
+from hub_tools.errors import UserError
 
 TEMPLATE = "lintseq.md"
 TAGS = ["code", "lintseq", "edit-sequences", "synthetic"]
@@ -185,12 +186,19 @@ def _pictures_on_disk(folder: Path, name: str) -> list[dict]:
 
 def _example(dataset: DatasetFolder) -> dict | None:
     """A short edit sequence of the default sampler config, step by step, for the card."""
-    from hub_tools.datagen.edit_view import markdown_steps, replay_steps
-
     names = [name for name in dataset.configs if dataset.sampler(name) is not None]
     if not names:
         return None
     name = dataset.default_config if dataset.default_config in names else names[0]
+    try:
+        return _first_short_example(dataset, name)
+    except UserError:  # shards without our columns (a folder this tool did not write): no example
+        return None
+
+
+def _first_short_example(dataset: DatasetFolder, name: str) -> dict | None:
+    from hub_tools.datagen.edit_view import markdown_steps, replay_steps
+
     chosen, seen = None, 0
     # The first row that is short enough to read and has a few edits; else the first row.
     for location, rows in dataset.iter_rows(name):
