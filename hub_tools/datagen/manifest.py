@@ -82,7 +82,8 @@ def check_finished_run(output_dir: Path, fingerprint: dict, overwrite: bool) -> 
     """
     from hub_tools.errors import UserError
 
-    fingerprint = {**fingerprint, "data_rules": DATA_RULES}
+    # How the rows were cut into parts while the run went on leaves no trace in the finished folder.
+    fingerprint = {**{key: value for key, value in fingerprint.items() if key != "chunk_size"}, "data_rules": DATA_RULES}
     configs = read_config_file(output_dir).get("configs") or {}
     sampler = fingerprint["sampler"]
     differing: list[str] = []
@@ -106,7 +107,7 @@ def _differences(recorded: dict, wanted: dict, prefix: str = "") -> list[str]:
         if isinstance(value, dict) and isinstance(recorded.get(key), dict):
             names += _differences(recorded[key], value, f"{prefix}{key}.")
         elif recorded.get(key) != value:
-            names.append("data rules (made by an older version)" if key == "data_rules" else prefix + key)
+            names.append("data rules (made by another version)" if key == "data_rules" else prefix + key)
     return names
 
 

