@@ -31,6 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=int, default=1,
                         help=f"worker processes (default: 1; this machine has {os.cpu_count()} cores)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--chunk-size", type=int, default=128,
+                        help="source rows per unit of work, saved as one part as soon as it is done (default: 128; "
+                        "the output does not depend on it, a killed run resumes with the same value)")
     parser.add_argument("--time-limit", type=float, default=60.0,
                         help="seconds one program may take before it is skipped (default: 60)")
     parser.add_argument("--max-lines", type=int, default=2000, help="skip longer programs (default: 2000)")
@@ -42,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
-    for name in ("num_paths", "workers", "num_samples", "max_lines"):
+    for name in ("num_paths", "workers", "num_samples", "max_lines", "chunk_size"):
         value = getattr(args, name)
         if value is not None and value < 1:
             raise UserError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
@@ -66,7 +69,7 @@ def main(argv: list[str]) -> int:
         num_paths=args.num_paths, seed=args.seed, time_limit=args.time_limit, max_lines=args.max_lines,
     )
     engine = Engine(source, args.output_dir, config, workers=args.workers, num_samples=args.num_samples,
-                    overwrite=args.overwrite, progress=not args.no_progress)
+                    chunk_size=args.chunk_size, overwrite=args.overwrite, progress=not args.no_progress)
     summary = engine.run()
 
     rate = summary.programs / summary.seconds if summary.seconds else 0.0

@@ -1,7 +1,7 @@
 """The generation engine: streaming, parallel, deterministic and resumable.
 
-Source rows are read in order and cut into chunks of ``CHUNK_SIZE`` rows; chunk ``k`` always holds the
-same rows, and :func:`~hub_tools.datagen.rows.process_record` is a pure function of (row, config), so the
+Source rows are read in order and cut into chunks of ``chunk_size`` rows (default ``CHUNK_SIZE``); chunk
+``k`` always holds the same rows, and :func:`~hub_tools.datagen.rows.process_record` is a pure function of (row, config), so the
 output does not depend on the number of workers or on which worker ran what. Each finished chunk is saved
 as a part (see :mod:`hub_tools.datagen.writer`); a rerun of the same command skips the parts on disk. At
 most a few chunks per worker are in flight, so memory does not grow with the input.
@@ -14,6 +14,7 @@ and skipped as ``worker_crash``.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import queue
 import statistics
 import time
@@ -43,13 +44,14 @@ def _init_worker(progress_queue) -> None:
     _progress_queue = progress_queue
 
 
-def _process_chunk(records: list[SourceRecord], config: GenerationConfig) -> list[RowOutcome]:
+def _process_chunk(records: list[SourceRecord], config: GenerationConfig) -> tuple[int, list[RowOutcome]]:
+    """The outcomes of a chunk's rows, with the id of the process that computed them."""
     outcomes = []
     for record in records:
         outcomes.append(process_record(record, config))
         if _progress_queue is not None:
             _progress_queue.put(1)
-    return outcomes
+    return os.getpid(), outcomes
 
 
 @dataclass
@@ -65,14 +67,16 @@ class RunSummary:
     seconds: float = 0.0
     resumed_parts: int = 0
     shards: int = 0
+    chunk_processes: dict[int, int] = field(default_factory=dict)  # chunk computed in this run -> process id
 
 
-def _chunks(records: Iterator[SourceRecord], selected: set[int] | None) -> Iterator[tuple[int, list[SourceRecord]]]:
+def _chunks(records: Iterator[SourceRecord], selected: set[int] | None,
+            chunk_size: int) -> Iterator[tuple[int, list[SourceRecord]]]:
     if selected is not None:
         records = (record for record in records if record.index in selected)
     number = 0
     while True:
-        chunk = list(islice(records, CHUNK_SIZE))
+        chunk = list(islice(records, chunk_size))
         if not chunk:
             return
         yield number, chunk
@@ -116,21 +120,27 @@ class Engine:
         config: the per-row settings.
         workers: worker processes (1 runs in this process).
         num_samples: process a random subset of this many source rows.
+        chunk_size: source rows per chunk, the unit of work of a worker and of resuming (the output does not
+            depend on it; a run resumes only with the chunk size it started with).
         overwrite: discard an unfinished run with other settings instead of refusing.
         progress: show a progress bar.
     """
 
     def __init__(self, source: Source, output_dir: str | Path, config: GenerationConfig, *, workers: int = 1,
-                 num_samples: int | None = None, overwrite: bool = False, progress: bool = True):
+                 num_samples: int | None = None, chunk_size: int = CHUNK_SIZE, overwrite: bool = False,
+                 progress: bool = True):
         self.source, self.config = source, config
         self.output_dir = Path(output_dir)
         self.workers, self.num_samples = max(1, workers), num_samples
+        self.chunk_size = max(1, chunk_size)
         self.overwrite, self.progress = overwrite, progress
         self.config_name = config.sampler
         self.parts = PartStore(self.output_dir, self.config_name)
 
     def fingerprint(self) -> dict:
-        return {"source": self.source.description, "num_samples": self.num_samples, **self.config.to_dict()}
+        # The chunk size decides which rows a saved part holds, so a run resumes only with the same one.
+        return {"source": self.source.description, "num_samples": self.num_samples, "chunk_size": self.chunk_size,
+                **self.config.to_dict()}
 
     def run(self) -> RunSummary:
         from tqdm.auto import tqdm
@@ -145,26 +155,29 @@ class Engine:
         bar = tqdm(total=total, unit="program", desc=f"lintseq generate ({self.config_name})",
                    disable=not self.progress, dynamic_ncols=True)
         chunks = self._pending_chunks(selected, done, bar)
+        self._chunk_processes = summary.chunk_processes
         if self.workers == 1:
             for number, records in chunks:
                 outcomes = []
                 for record in records:
                     outcomes.append(process_record(record, self.config))
                     bar.update(1)
-                self._save(number, outcomes)
+                self._save(number, (os.getpid(), outcomes))
         else:
             self._process_in_pool(chunks, bar)
         bar.close()
         return self._finish(summary, started)
 
     def _pending_chunks(self, selected, done, bar) -> Iterator[tuple[int, list[SourceRecord]]]:
-        for number, chunk in _chunks(iter(self.source), selected):
+        for number, chunk in _chunks(iter(self.source), selected, self.chunk_size):
             if number in done:
                 bar.update(len(chunk))  # finished by an earlier, interrupted run
             else:
                 yield number, chunk
 
-    def _save(self, number: int, outcomes: list[RowOutcome]) -> None:
+    def _save(self, number: int, result: tuple[int, list[RowOutcome]]) -> None:
+        process, outcomes = result
+        self._chunk_processes[number] = process
         rows = [row for outcome in outcomes for row in outcome.rows]
         baseline = [outcome.baseline for outcome in outcomes if outcome.baseline is not None]
         self.parts.write(number, rows, baseline, _part_stats(outcomes))
@@ -240,8 +253,12 @@ def _drain(progress_queue, bar) -> None:
             return
 
 
-def _isolate(records: list[SourceRecord], config: GenerationConfig) -> list[RowOutcome]:
-    """Process records in a fresh single-worker pool, halving on a crash until the culprit row is found."""
+def _isolate(records: list[SourceRecord], config: GenerationConfig) -> tuple[int, list[RowOutcome]]:
+    """Process records in a fresh single-worker pool, halving on a crash until the culprit row is found.
+
+    Returns the outcomes with the id of the process that computed the last of them (0 when the only row
+    crashed its process).
+    """
     context = multiprocessing.get_context("spawn")
     try:
         with ProcessPoolExecutor(1, mp_context=context) as pool:
@@ -249,7 +266,9 @@ def _isolate(records: list[SourceRecord], config: GenerationConfig) -> list[RowO
     except BrokenProcessPool:
         if len(records) == 1:
             record = records[0]
-            return [RowOutcome(record.index, record.location,
-                               skipped=("worker_crash", "the worker process died on this row"))]
+            return 0, [RowOutcome(record.index, record.location,
+                                  skipped=("worker_crash", "the worker process died on this row"))]
         middle = len(records) // 2
-        return _isolate(records[:middle], config) + _isolate(records[middle:], config)
+        first_process, first = _isolate(records[:middle], config)
+        last_process, last = _isolate(records[middle:], config)
+        return last_process or first_process, first + last
