@@ -37,8 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--time-limit", type=float, default=60.0,
                         help="seconds one program may take before it is skipped (default: 60)")
     parser.add_argument("--max-lines", type=int, default=2000, help="skip longer programs (default: 2000)")
+    parser.add_argument("--lint-timeout", type=float, default=10.0,
+                        help="seconds one lint call may take; a program with a longer call is skipped "
+                        "(lint_timeout), never kept unchecked (default: 10)")
     parser.add_argument("--overwrite", action="store_true",
-                        help="discard an unfinished run with other settings in the output folder")
+                        help="replace a finished or unfinished run made with other settings in the output folder")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
@@ -49,8 +52,9 @@ def main(argv: list[str]) -> int:
         value = getattr(args, name)
         if value is not None and value < 1:
             raise UserError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
-    if args.time_limit <= 0:
-        raise UserError(f"--time-limit must be positive, got {args.time_limit}")
+    for name in ("time_limit", "lint_timeout"):
+        if getattr(args, name) <= 0:
+            raise UserError(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
 
     from hub_tools.datagen.engine import Engine
     from hub_tools.datagen.rows import GenerationConfig
@@ -66,11 +70,16 @@ def main(argv: list[str]) -> int:
           file=sys.stderr)
     config = GenerationConfig(
         prompt_field=prompt_field, code_field=code_field, sampler=args.sampler, profile=args.profile,
-        num_paths=args.num_paths, seed=args.seed, time_limit=args.time_limit, max_lines=args.max_lines,
+        num_paths=args.num_paths, seed=args.seed, time_limit=args.time_limit, lint_timeout=args.lint_timeout,
+        max_lines=args.max_lines,
     )
     engine = Engine(source, args.output_dir, config, workers=args.workers, num_samples=args.num_samples,
                     chunk_size=args.chunk_size, overwrite=args.overwrite, progress=not args.no_progress)
     summary = engine.run()
+    if summary.already_done:
+        print(f"{args.output_dir} already holds this run ({summary.config_name}: {summary.rows} rows, same "
+              "settings): nothing to do")
+        return 0
 
     rate = summary.programs / summary.seconds if summary.seconds else 0.0
     print(f"\n{summary.config_name}: {summary.rows} rows from {summary.programs} programs "
@@ -79,6 +88,9 @@ def main(argv: list[str]) -> int:
     if summary.skipped:
         reasons = ", ".join(f"{reason} {count}" for reason, count in summary.skipped.most_common())
         print(f"skipped {sum(summary.skipped.values())} rows: {reasons} (locations in lintseq_config.json)")
+    if summary.duplicates:
+        print(f"{summary.duplicates} programs repeat an earlier source row exactly (same instruction and code, "
+              "same id): their rows are duplicates (counted in lintseq_config.json and the card)")
     print(f"wrote {args.output_dir}/data/{summary.config_name}/ ({summary.shards} shards), "
           f"{args.output_dir}/data/baseline/, README.md, lintseq_config.json")
     print(f'load it with: datasets.load_dataset("{args.output_dir}")  '

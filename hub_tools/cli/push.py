@@ -13,6 +13,8 @@ EPILOG = """examples:
   lintseq push model outputs/tinycodelm-lintseq --repo-id me/tinycodelm-lintseq \\
       --eval-results outputs/eval/metrics.json --base-model me/tinycodelm-150m --dataset me/lintseq-humaneval
 
+Links that leave DIR, names the Hub cannot serve and broken Parquet or safetensors files are refused;
+secret-looking and unexpectedly large files are held back until an --include pattern names them.
 The token comes from HF_TOKEN or `hf auth login`; HF_ENDPOINT (or --endpoint) picks another Hub."""
 
 
@@ -29,13 +31,17 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lintseq push", description="Publish a dataset or a model to the Hub.",
-                                     epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+                                     epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     allow_abbrev=False)
     kinds = parser.add_subparsers(dest="kind", required=True, metavar="dataset|model")
-    dataset = kinds.add_parser("dataset", help="a folder written by `lintseq generate`",
+    dataset = kinds.add_parser("dataset", help="a folder written by `lintseq generate`", allow_abbrev=False,
                                description="Publish a dataset folder (Parquet, card, lintseq_config.json) as it is.")
     dataset.add_argument("folder", type=Path, metavar="DIR")
     _common(dataset)
-    model = kinds.add_parser("model", help="a folder written by save_pretrained / `lintseq train`",
+    dataset.add_argument("--include", action="append", default=[], metavar="PATTERN",
+                         help="also upload held-back files (secret-looking or unexpectedly large) matching this "
+                              "glob (relative to DIR; repeatable)")
+    model = kinds.add_parser("model", help="a folder written by save_pretrained / `lintseq train`", allow_abbrev=False,
                              description="Publish safetensors weights, configs, tokenizer and a model card.")
     model.add_argument("folder", type=Path, metavar="DIR")
     _common(model)
@@ -63,13 +69,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     arguments = build_parser().parse_args(argv)
     from hub_tools.hub.cards import ModelCardConfig
+    from hub_tools.hub.folder_policy import refusal_error
     from hub_tools.hub.publish import push_dataset, push_model
 
     common = {"private": arguments.private, "revision": arguments.revision, "create_pr": arguments.create_pr,
               "commit_message": arguments.commit_message, "dry_run": arguments.dry_run,
               "endpoint": arguments.endpoint}
     if arguments.kind == "dataset":
-        result = push_dataset(arguments.folder, arguments.repo_id, **common)
+        result = push_dataset(arguments.folder, arguments.repo_id, include=tuple(arguments.include), **common)
     else:
         if arguments.keep_card and arguments.eval_results:
             raise UserError("--keep-card uploads DIR/README.md as it is, so --eval-results would be ignored: "
@@ -81,4 +88,6 @@ def main(argv: list[str]) -> int:
                             include_training_state=arguments.include_training_state,
                             include_logs=arguments.include_logs, include=tuple(arguments.include), **common)
     print(result.report())
+    if result.plan.refused:  # a dry run lists every problem; it still fails, as the push would
+        raise refusal_error(result.plan.refused, result.plan.folder)
     return 0

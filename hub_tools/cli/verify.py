@@ -19,6 +19,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=int, default=1, metavar="N",
                         help="processes that check rows in parallel (default: 1)")
     parser.add_argument("--limit", type=int, metavar="N", help="check only the first N rows of each config")
+    parser.add_argument("--lint-timeout", type=float, metavar="SECONDS",
+                        help="seconds one lint call may take (default: the limit the run recorded); a call "
+                        "that takes longer fails the row as lint_unchecked, it never passes")
     return parser
 
 
@@ -30,10 +33,12 @@ def main(argv: list[str]) -> int:
         raise UserError(f"--workers must be at least 1, got {args.workers}")
     if args.limit is not None and args.limit < 0:
         raise UserError(f"--limit must be 0 or more, got {args.limit}")
+    if args.lint_timeout is not None and args.lint_timeout <= 0:
+        raise UserError(f"--lint-timeout must be positive, got {args.lint_timeout}")
 
     from hub_tools.datagen.verify import VerifyConfig, verify_dataset
 
     report = verify_dataset(args.folder, VerifyConfig(config=args.config, workers=args.workers, limit=args.limit,
-                                                      progress=sys.stderr.isatty()))
+                                                      progress=sys.stderr.isatty(), lint_timeout=args.lint_timeout))
     print(report.format())
     return 0 if report.ok else 1

@@ -120,6 +120,7 @@ def _config_view(dataset: DatasetFolder, name: str) -> dict:
         "source": _dict(settings.get("source")),
         "source_rows": stats.get("source_rows"),
         "programs": stats.get("programs"),
+        "duplicates": stats.get("duplicates"),
         "skipped": skipped,
         "skipped_total": sum(skipped.values()),
         "skipped_examples": examples,

@@ -28,9 +28,10 @@ from pathlib import Path
 
 import numpy as np
 
+from hub_tools.datagen.lifetime import die_with_parent
 from hub_tools.datagen.rows import GenerationConfig, RowOutcome, process_record
 from hub_tools.datagen.sources import Source, SourceRecord
-from hub_tools.datagen.writer import PartStore, check_output_folder
+from hub_tools.datagen.writer import PartStore, check_output_folder, count_duplicates
 
 CHUNK_SIZE = 128
 IN_FLIGHT_PER_WORKER = 3
@@ -39,9 +40,10 @@ SKIPPED_ROWS_KEPT = 1000  # skipped rows listed one by one in lintseq_config.jso
 _progress_queue = None  # set in each worker process by _init_worker
 
 
-def _init_worker(progress_queue) -> None:
+def _init_worker(progress_queue, parent_pid: int) -> None:
     global _progress_queue
     _progress_queue = progress_queue
+    die_with_parent(parent_pid)  # a killed run leaves no worker behind
 
 
 def _process_chunk(records: list[SourceRecord], config: GenerationConfig) -> tuple[int, list[RowOutcome]]:
@@ -67,6 +69,8 @@ class RunSummary:
     seconds: float = 0.0
     resumed_parts: int = 0
     shards: int = 0
+    duplicates: int = 0
+    already_done: bool = False
     chunk_processes: dict[int, int] = field(default_factory=dict)  # chunk computed in this run -> process id
 
 
@@ -145,9 +149,17 @@ class Engine:
     def run(self) -> RunSummary:
         from tqdm.auto import tqdm
 
+        from hub_tools.datagen.manifest import check_finished_run
+
         check_output_folder(self.output_dir)
         started = time.perf_counter()
         summary = RunSummary(self.config_name, self.output_dir)
+        # An unfinished run of this config resumes (or is refused) in prepare(); a finished folder is
+        # compared here: the same settings have nothing to do, others are refused unless overwrite.
+        # A finished folder does not depend on the chunk size (nor records it): any chunk size finds it done.
+        output_settings = {key: value for key, value in self.fingerprint().items() if key != "chunk_size"}
+        if not self.parts.unfinished() and check_finished_run(self.output_dir, output_settings, self.overwrite):
+            return self._recorded(summary)
         summary.resumed_parts = self.parts.prepare(self.fingerprint(), self.overwrite)
         done = self.parts.completed()
         selected = select_rows(self.source, self.num_samples, self.config.seed) if self.num_samples else None
@@ -168,6 +180,16 @@ class Engine:
         bar.close()
         return self._finish(summary, started)
 
+    def _recorded(self, summary: RunSummary) -> RunSummary:
+        from hub_tools.datagen.writer import read_config_file
+
+        stats = read_config_file(self.output_dir)["configs"][self.config_name].get("stats") or {}
+        summary.already_done = True
+        summary.source_rows, summary.programs = stats.get("source_rows", 0), stats.get("programs", 0)
+        summary.rows, summary.shards = stats.get("rows", 0), stats.get("num_shards", 0)
+        summary.skipped, summary.duplicates = Counter(stats.get("skipped") or {}), stats.get("duplicates", 0)
+        return summary
+
     def _pending_chunks(self, selected, done, bar) -> Iterator[tuple[int, list[SourceRecord]]]:
         for number, chunk in _chunks(iter(self.source), selected, self.chunk_size):
             if number in done:
@@ -187,7 +209,7 @@ class Engine:
         progress_queue = context.Queue()
         broken: list[tuple[int, list[SourceRecord]]] = []
         with ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker,
-                                 initargs=(progress_queue,)) as pool:
+                                 initargs=(progress_queue, os.getpid())) as pool:
             futures: dict = {}
             exhausted = False
             while True:
@@ -229,8 +251,9 @@ class Engine:
         rows, shards = self.parts.assemble(self.output_dir, self.config_name, "rows")
         baseline_rows, baseline_shards = self.parts.assemble(self.output_dir, "baseline", "baseline")
         summary.rows, summary.shards = rows, shards
+        summary.duplicates = count_duplicates(self.output_dir / "data" / "baseline")
         summary.seconds = time.perf_counter() - started
-        common = {"source_rows": summary.source_rows, "programs": summary.programs,
+        common = {"source_rows": summary.source_rows, "programs": summary.programs, "duplicates": summary.duplicates,
                   "skipped": dict(sorted(summary.skipped.items())), "skipped_rows": skipped_rows[:SKIPPED_ROWS_KEPT]}
         sampler_stats = {**common, "rows": rows, "num_shards": shards,
                          "edits_per_program": _distribution([e for part in part_stats for e in part["edits"]]),
@@ -261,7 +284,7 @@ def _isolate(records: list[SourceRecord], config: GenerationConfig) -> tuple[int
     """
     context = multiprocessing.get_context("spawn")
     try:
-        with ProcessPoolExecutor(1, mp_context=context) as pool:
+        with ProcessPoolExecutor(1, mp_context=context, initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
             return pool.submit(_process_chunk, records, config).result()
     except BrokenProcessPool:
         if len(records) == 1:

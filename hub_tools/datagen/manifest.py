@@ -1,7 +1,8 @@
 """``lintseq_config.json``: every generation parameter, tool versions and statistics, per config.
 
 A later run with another sampler into the same folder adds its config and keeps the others; the card
-(README.md) is rendered again from this file after every run.
+(README.md) is rendered again from this file after every run. A run never silently replaces a finished
+config made with other settings (:func:`check_finished_run`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,15 @@ from hub_tools.datagen.writer import FORMAT_VERSION, read_config_file, write_jso
 
 # Which sampler config `load_dataset(folder)` returns when several exist.
 DEFAULT_PREFERENCE = ("lintseq", "random", "baseline")
+# The rules a config's rows were made under, recorded with it; ``lintseq verify`` names what an older
+# config missed. 2: pylint pragmas ignored, a lint time-out never clean, CRLF/bare/~~~/indented fences.
+DATA_RULES = 2
+DATA_RULES_CHANGES = {
+    2: "pylint pragmas in a program were honoured, a lint time-out could pass as clean, and CRLF, bare, "
+       "~~~ and indented markdown fences were not extracted (such rows were skipped as syntax errors)",
+}
+# Settings that decide which programs the baseline config holds.
+BASELINE_SETTINGS = ("source", "num_samples", "seed", "prompt_field", "code_field")
 
 
 def _versions() -> dict[str, str]:
@@ -40,14 +50,64 @@ def update_manifest(output_dir: Path, source: Source, config: GenerationConfig, 
     manifest["hub_tools_version"] = __version__
     manifest["versions"] = _versions()
     configs = manifest.setdefault("configs", {})
-    configs[config.sampler] = {**settings, "num_samples": num_samples, "source": source_info, "stats": sampler_stats}
+    configs[config.sampler] = {**settings, "num_samples": num_samples, "source": source_info,
+                               "data_rules": DATA_RULES, "stats": sampler_stats}
     configs["baseline"] = {"num_samples": num_samples, "seed": config.seed, "source": source_info,
-                           "stats": baseline_stats}
+                           "data_rules": DATA_RULES, "stats": baseline_stats}
     manifest["configs"] = {name: configs[name] for name in sorted(configs, key=_config_order)}
     manifest["default_config"] = next(name for name in DEFAULT_PREFERENCE if name in configs)
     write_json_atomically(manifest, output_dir / "lintseq_config.json")
     _write_card(output_dir)
     return manifest
+
+
+def recorded_fingerprint(entry: dict) -> dict:
+    """The settings a finished config records, in the shape of :meth:`Engine.fingerprint`.
+
+    A setting an older version did not record has the value that version used: the default.
+    """
+    source = entry.get("source") if isinstance(entry.get("source"), dict) else {}
+    values = {key: entry.get(key, default) for key, default in GenerationConfig().to_dict().items()}
+    values.update(prompt_field=source.get("prompt_field"), code_field=source.get("code_field"))
+    return {"source": source.get("name"), "num_samples": entry.get("num_samples"), **values,
+            "data_rules": entry.get("data_rules", 1)}
+
+
+def check_finished_run(output_dir: Path, fingerprint: dict, overwrite: bool) -> bool:
+    """Compare a run with the finished configs it would replace; True when it is already done.
+
+    The run's sampler config, and the baseline config every run rewrites, must have been made with the
+    same settings (for the baseline: the same source rows); otherwise this raises a one-line
+    :class:`UserError` naming the differing settings, unless ``overwrite``.
+    """
+    from hub_tools.errors import UserError
+
+    fingerprint = {**fingerprint, "data_rules": DATA_RULES}
+    configs = read_config_file(output_dir).get("configs") or {}
+    sampler = fingerprint["sampler"]
+    differing: list[str] = []
+    if isinstance(configs.get(sampler), dict):
+        differing = _differences(recorded_fingerprint(configs[sampler]), fingerprint)
+    elif isinstance(configs.get("baseline"), dict):
+        recorded = recorded_fingerprint(configs["baseline"])
+        differing = [f"baseline {key}" for key in BASELINE_SETTINGS if recorded[key] != fingerprint[key]]
+    if differing and not overwrite:
+        raise UserError(
+            f"{output_dir} holds a finished dataset made with other settings ({', '.join(differing)} differ); "
+            "pass --overwrite to replace it, or choose another --output-dir"
+        )
+    finished = all((output_dir / "data" / name).is_dir() for name in (sampler, "baseline"))
+    return finished and sampler in configs and not differing
+
+
+def _differences(recorded: dict, wanted: dict, prefix: str = "") -> list[str]:
+    names = []
+    for key, value in wanted.items():
+        if isinstance(value, dict) and isinstance(recorded.get(key), dict):
+            names += _differences(recorded[key], value, f"{prefix}{key}.")
+        elif recorded.get(key) != value:
+            names.append("data rules (made by an older version)" if key == "data_rules" else prefix + key)
+    return names
 
 
 def _config_order(name: str) -> tuple[int, str]:

@@ -11,19 +11,28 @@ For every row of a sampler config (``lintseq`` or ``random``):
   recorded in ``lintseq_config.json``. The ``random`` sampler promises reconstruction only: its
   intermediate programs may be invalid, by design.
 
-Baseline rows promise ``completion == program`` and the baseline prompt. Rows are streamed batch by batch
-from the Parquet files, so memory stays flat; batches can be checked on several processes.
+Baseline rows promise ``completion == program`` and the baseline prompt. Across rows and configs: exact
+repeats of a source row are the number the folder records, every config was made from the same source
+rows as the baseline, and the folder was made under the current data rules (pylint pragmas ignored, a
+lint time-out never clean, every markdown fence extracted), else it says what the older rules missed.
+
+The check is independent of how the folder was made: it trusts no recorded verdict, lints every state again
+with pragmas ignored, and counts a lint call that runs out of time as a failure, never as clean. Rows are
+streamed batch by batch from the Parquet files, so memory stays flat; batches can be checked on several
+processes.
 """
 
 from __future__ import annotations
 
 import collections
 import multiprocessing
+import os
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from hub_tools.datagen.folder import BASELINE_COLUMNS, SAMPLER_COLUMNS, DatasetFolder
+from hub_tools.datagen.lifetime import die_with_parent
 
 # Failure kinds, in report order, with what each means.
 FAILURE_KINDS = {
@@ -41,8 +50,14 @@ FAILURE_KINDS = {
     "malformed_diff": "a diff cannot be applied to the program built so far",
     "reconstruction": "replaying edit_path does not give program",
     "lint": "an intermediate program has errors under the recorded lint profile",
-    "lint_unchecked": "the linter failed or timed out on an intermediate program",
+    "lint_unchecked": "the linter failed or timed out on an intermediate program: it is not shown clean "
+                      "(--lint-timeout gives each call more time)",
+    "duplicate_source": "programs repeat an earlier source row exactly (same id) and lintseq_config.json "
+                        "does not record as many",
     "row_count": "lintseq_config.json's row count is not the number of rows on disk",
+    "mixed_runs": "the config and the baseline were made from different source rows: a later run replaced "
+                  "part of the folder",
+    "outdated_rules": "made under older data rules; regenerate with `lintseq generate ... --overwrite`",
 }
 EXAMPLES_PER_KIND = 3
 
@@ -57,6 +72,7 @@ class VerifyConfig:
         limit: check only the first ``limit`` rows of each config.
         batch_size: rows per batch sent to a worker.
         progress: show a progress bar.
+        lint_timeout: seconds one lint call may take (``None``: the limit the run recorded).
     """
 
     config: str | None = None
@@ -64,6 +80,7 @@ class VerifyConfig:
     limit: int | None = None
     batch_size: int = 32
     progress: bool = True
+    lint_timeout: float | None = None
 
 
 @dataclass
@@ -168,7 +185,8 @@ def verify_dataset(folder: str | Path, config: VerifyConfig | None = None) -> Ve
     executor = None
     if config.workers > 1:
         # spawn, not fork: the parent holds pyarrow's thread pools, which a forked child must not inherit.
-        executor = ProcessPoolExecutor(config.workers, mp_context=multiprocessing.get_context("spawn"))
+        executor = ProcessPoolExecutor(config.workers, mp_context=multiprocessing.get_context("spawn"),
+                                       initializer=die_with_parent, initargs=(os.getpid(),))
     try:
         for name in names:
             settings = dataset.config_settings(name)
@@ -181,6 +199,7 @@ def verify_dataset(folder: str | Path, config: VerifyConfig | None = None) -> Ve
             if config.limit is None and isinstance(stats.get("rows"), int) and stats["rows"] != report.total_rows:
                 report.add(Failure("row_count", f"lintseq_config.json configs.{name}.stats.rows",
                                    f"records {stats['rows']} rows, data/{name}/ holds {report.total_rows}"))
+            _check_provenance(dataset, name, settings, report)
             reports.append(report)
     finally:
         if executor is not None:
@@ -194,9 +213,12 @@ def _verify_config(dataset, name, settings, report, wanted, config, executor, ba
     template = _Batch(
         sampler=report.sampler, lint_profile=report.lint_profile,
         ignore_init_errors=bool(lintseq_settings.get("ignore_init_errors", False)),
-        lint_timeout=settings.get("lint_timeout", 10.0), seed=seed if isinstance(seed, int) else None, rows=[],
+        lint_timeout=config.lint_timeout or settings.get("lint_timeout", 10.0),
+        seed=seed if isinstance(seed, int) else None, rows=[],
     )
     seen: set = set()
+    first_row_of: dict[str, int] = {}  # id -> the first row_index that had it
+    repeats: dict[int, int] = {}  # row_index -> the earlier row_index with the same id
     pending: collections.deque[tuple[list[str], Future | list]] = collections.deque()
 
     def collect(locations: list[str], outcome) -> None:
@@ -222,6 +244,9 @@ def _verify_config(dataset, name, settings, report, wanted, config, executor, ba
                                    f"source row {key[0]}" + (f", path {key[1]}" if key[1] is not None else "")
                                    + " was already seen"))
             seen.add(key)
+            first = first_row_of.setdefault(row.get("id"), row.get("row_index"))
+            if first != row.get("row_index"):
+                repeats.setdefault(row.get("row_index"), first)
         batch = _Batch(**{**template.__dict__, "rows": rows})
         if executor is None:
             collect(locations, check_batch(batch))
@@ -232,6 +257,38 @@ def _verify_config(dataset, name, settings, report, wanted, config, executor, ba
             collect(*pending.popleft())
     while pending:
         collect(*pending.popleft())
+    stats = settings.get("stats") if isinstance(settings.get("stats"), dict) else {}
+    recorded = stats.get("duplicates") or 0
+    if repeats and len(repeats) != recorded and config.limit is None:
+        row_index, earlier = next(iter(repeats.items()))
+        report.add(Failure("duplicate_source", f"lintseq_config.json configs.{name}.stats",
+                           f"{len(repeats)} programs repeat an earlier source row (first: source row {row_index} "
+                           f"is source row {earlier} again); the folder records {recorded}"))
+
+
+def _check_provenance(dataset, name: str, settings: dict, report: ConfigReport) -> None:
+    """Folder-level checks: the data rules the config was made under, and one run for it and the baseline."""
+    from hub_tools.datagen.manifest import (
+        BASELINE_SETTINGS,
+        DATA_RULES,
+        DATA_RULES_CHANGES,
+        recorded_fingerprint,
+    )
+
+    where = f"lintseq_config.json configs.{name}"
+    rules = settings.get("data_rules", 1)
+    if isinstance(rules, int) and rules < DATA_RULES:
+        stats = settings.get("stats") if isinstance(settings.get("stats"), dict) else {}
+        skipped = (stats.get("skipped") or {}).get("syntax_error", 0) if isinstance(stats.get("skipped"), dict) else 0
+        missed = "; ".join(DATA_RULES_CHANGES[version] for version in range(rules + 1, DATA_RULES + 1))
+        report.add(Failure("outdated_rules", where, f"data rules {rules} (now {DATA_RULES}): {missed}; "
+                           f"{skipped} source rows were skipped as syntax errors"))
+    baseline = dataset.config_settings("baseline") if "baseline" in dataset.configs else {}
+    if report.sampler is not None and baseline and settings:
+        mine, theirs = recorded_fingerprint(settings), recorded_fingerprint(baseline)
+        for key in BASELINE_SETTINGS:
+            if mine[key] != theirs[key]:
+                report.add(Failure("mixed_runs", where, f"{key} is {mine[key]!r} here, {theirs[key]!r} for the baseline"))
 
 
 def _location(shard: str, index: int, row: dict) -> str:

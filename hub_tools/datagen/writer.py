@@ -111,6 +111,10 @@ class PartStore:
         write_json_atomically(fingerprint, run_file)
         return len(self.completed())
 
+    def unfinished(self) -> bool:
+        """Whether an unfinished run of this config left its work folder."""
+        return (self.folder / "run.json").exists()
+
     def completed(self) -> set[int]:
         return {int(path.name[5:10]) for path in self.folder.glob("part-*.json") if not path.name.endswith(".tmp")}
 
@@ -161,6 +165,17 @@ class PartStore:
         work = self.folder.parent
         if work.exists() and not any(work.iterdir()):
             work.rmdir()
+
+
+def count_duplicates(folder: Path) -> int:
+    """Rows of a config folder whose ``id`` an earlier row has: exact repeats of a source row.
+
+    Counted on the baseline config, one row per program: its ids are hashes of (instruction, response).
+    """
+    import pyarrow.compute as pc
+
+    ids = pq.read_table(folder, columns=["id"]).column("id")
+    return len(ids) - pc.count_distinct(ids).as_py()
 
 
 def read_config_file(output_dir: Path) -> dict:

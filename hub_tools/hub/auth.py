@@ -24,14 +24,17 @@ def resolve_token(token: str | None = None) -> str:
     Returns:
         The token (never print it).
     """
-    if token:
-        return token
-    from huggingface_hub import get_token
+    if not token:
+        from huggingface_hub import get_token
 
-    found = get_token()
-    if not found:
-        raise UserError(f"no Hugging Face token found: {LOGIN_HINT}")
-    return found
+        token = get_token()
+        if not token:
+            raise UserError(f"no Hugging Face token found: {LOGIN_HINT}")
+    if not token.isascii() or not token.isprintable() or any(char.isspace() for char in token):
+        # HTTP headers carry ASCII only: such a token could never authenticate (and is never printed).
+        raise UserError("the Hugging Face token (HF_TOKEN or the stored login) has characters a token never has "
+                        "(non-ASCII, spaces or control characters): copy it again from your Hub settings")
+    return token
 
 
 def redact(text: str, token: str | None) -> str:
@@ -65,10 +68,21 @@ def hub_errors(*, endpoint: str, repo_id: str, repo_type: str, token: str | None
     try:
         yield
     except Exception as error:
-        message = explain(error, endpoint=endpoint, repo_id=repo_id, repo_type=repo_type, revision=revision)
-        if message is None:
-            raise
-        raise UserError(redact(message, token)) from None
+        # The client wraps failures of its upload threads (RuntimeError "Error while uploading ..."): the
+        # first error of the chain that can be explained is the one the user needs.
+        for cause in _chain(error):
+            message = explain(cause, endpoint=endpoint, repo_id=repo_id, repo_type=repo_type, revision=revision)
+            if message is not None:
+                raise UserError(redact(message, token)) from None
+        raise
+
+
+def _chain(error: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        yield error
+        error = error.__cause__ or error.__context__
 
 
 def explain(error: Exception, *, endpoint: str, repo_id: str, repo_type: str, revision: str | None) -> str | None:
@@ -80,10 +94,15 @@ def explain(error: Exception, *, endpoint: str, repo_id: str, repo_type: str, re
         RevisionNotFoundError,
     )
 
+    from hub_tools.hub.connection import HubUnreachable
+
     where = f"{repo_type} repository {repo_id} on {endpoint}"
     status = getattr(getattr(error, "response", None), "status_code", None)
     if isinstance(error, UserError):
         return str(error)
+    if isinstance(error, HubUnreachable):
+        return (f"the Hub at {endpoint} stopped answering during the push of {repo_id} ({error}): the push did not "
+                "finish; run the same command again once it answers (files already there are not sent twice)")
     if "xet-write-token" in str(error):
         # Servers without the Xet storage protocol (mirrors, the test server) need the classic LFS path.
         return (f"{endpoint} does not offer the Xet upload protocol: set HF_HUB_DISABLE_XET=1 to upload "

@@ -7,14 +7,18 @@ original TinyCodeLM checkpoints are ``.bin`` files, so a push converts them on t
 from __future__ import annotations
 
 import json
+import os
+import stat
+import tempfile
 from pathlib import Path
+from typing import BinaryIO
 
 from hub_tools.errors import UserError
 from hub_tools.hub.upload_plan import PlannedFile, safetensors_name
 
 
-def convert_checkpoint(source: Path, target: Path) -> None:
-    """Write the tensors of a ``.bin`` checkpoint to a safetensors file.
+def convert_checkpoint(source: Path) -> bytes:
+    """Return the tensors of a ``.bin`` checkpoint as safetensors bytes.
 
     Tensors that share memory (tied input and output embeddings) are stored once each as separate
     copies, so every name the checkpoint had is still there and loads unchanged. The output depends
@@ -23,14 +27,16 @@ def convert_checkpoint(source: Path, target: Path) -> None:
 
     Args:
         source: the ``pytorch_model.bin`` (or a shard of it).
-        target: the ``.safetensors`` file to write.
+
+    Returns:
+        The content of the ``.safetensors`` file.
 
     Example:
-        >>> convert_checkpoint(Path("ckpt/pytorch_model.bin"), Path("out/model.safetensors"))  # doctest: +SKIP
+        >>> Path("out/model.safetensors").write_bytes(convert_checkpoint(Path("ckpt/pytorch_model.bin")))  # doctest: +SKIP
     """
     try:
         import torch
-        from safetensors.torch import save_file
+        from safetensors.torch import save
     except ImportError:
         raise UserError(
             f"{source} must be converted to safetensors, which needs torch: pip install 'hub-tools[train]'"
@@ -52,32 +58,45 @@ def convert_checkpoint(source: Path, target: Path) -> None:
         # safetensors refuses tensors that share storage: later names get their own copy.
         tensors[name] = tensor.detach().clone().contiguous() if key in seen_storage else tensor.contiguous()
         seen_storage.add(key)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    save_file(tensors, str(target), metadata={"format": "pt"})
+    return save(tensors, metadata={"format": "pt"})
 
 
-def rewrite_index(source: Path, target: Path) -> None:
+def rewrite_index(source: Path) -> bytes:
     """Rewrite ``pytorch_model.bin.index.json`` for the converted shards (``model-0000i-of-0000n.safetensors``)."""
     index = json.loads(source.read_text())
     index["weight_map"] = {name: safetensors_name(shard) for name, shard in index["weight_map"].items()}
-    target.write_text(json.dumps(index, indent=2, sort_keys=True) + "\n")
+    return (json.dumps(index, indent=2, sort_keys=True) + "\n").encode()
 
 
-def materialize(planned: PlannedFile, staging: Path) -> Path:
-    """Return the local file to upload for a planned file, converting or writing it into ``staging`` first."""
+def materialize(planned: PlannedFile) -> Path | bytes | BinaryIO:
+    """Return what to upload for a planned file: the file itself, or content made by the push.
+
+    Nothing is written under a name: a converted checkpoint goes to an unnamed temporary file, which the
+    operating system removes when the process ends however it ends (``kill -9`` included).
+    """
     if planned.content is not None:
-        path = staging / planned.path_in_repo
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(planned.content)
-        return path
+        return planned.content
     if not planned.convert_from:
         assert planned.source is not None
+        _check_unchanged(planned)
         return planned.source
-    path = staging / planned.path_in_repo
-    path.parent.mkdir(parents=True, exist_ok=True)
     (source,) = planned.convert_from
     if source.name.endswith(".index.json"):
-        rewrite_index(source, path)
-    else:
-        convert_checkpoint(source, path)
-    return path
+        return rewrite_index(source)
+    content = convert_checkpoint(source)
+    # Unnamed (O_TMPFILE where the file system has it, else unlinked at once): no staging folder to leave.
+    handle = tempfile.TemporaryFile(prefix="lintseq-push-")  # noqa: SIM115 (closed by the push once sent)
+    handle.write(content)
+    handle.seek(0)
+    return handle
+
+
+def _check_unchanged(planned: PlannedFile) -> None:
+    """The file is still the regular file that was planned (not swapped for a link since)."""
+    source = planned.source
+    try:
+        unchanged = os.path.realpath(source) == str(source) and stat.S_ISREG(os.lstat(source).st_mode)
+    except OSError:
+        unchanged = False
+    if not unchanged:
+        raise UserError(f"{source} changed while pushing (it is now a link or not a file): push again")

@@ -8,8 +8,9 @@ folder makes no commit at all.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import tempfile
+import io
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,9 @@ from hub_tools import __version__
 from hub_tools.errors import UserError
 from hub_tools.hub.auth import hub_errors, resolve_token
 from hub_tools.hub.cards import ModelCardConfig, refresh_dataset_card, render_model_card
+from hub_tools.hub.connection import bounded_retries
 from hub_tools.hub.conversion import materialize
+from hub_tools.hub.folder_policy import display, format_problem, refusal_error, scan_folder
 from hub_tools.hub.upload_plan import PlannedFile, UploadPlan, plan_dataset_upload, plan_model_upload
 
 # Statuses worth another try (the same list the Hub clients retry on).
@@ -65,16 +68,24 @@ class PushResult:
             lines = [f"Dry run: nothing was sent. Plan for {self.repo_type} {self.repo_id}:", self.plan.describe()]
             if self.plan.card is not None:
                 lines += ["", "----- README.md (card) -----", self.plan.card.rstrip(), "----- end of card -----"]
+            elif self.plan.refused:
+                lines.append("card: not rendered until the refused files are fixed")
             if self.token_found is not None:
                 lines.append("token: found" if self.token_found else
                              "token: none found; set HF_TOKEN or run `hf auth login` before pushing")
             return "\n".join(lines)
         if not self.committed:
-            return (f"{self.repo_id}: already up to date ({len(self.unchanged)} file(s) unchanged), "
-                    f"no commit made. Head: {self.commit_url}")
-        lines = [f"{self.repo_id}: uploaded {len(self.uploaded)} file(s), deleted {len(self.deleted)}, "
-                 f"{len(self.unchanged)} unchanged."]
-        lines.append(f"Pull request: {self.pr_url}" if self.pr_url else f"Commit: {self.commit_url}")
+            lines = [f"{self.repo_id}: already up to date ({len(self.unchanged)} file(s) unchanged), "
+                     f"no commit made. Head: {self.commit_url}"]
+        else:
+            lines = [f"{self.repo_id}: uploaded {len(self.uploaded)} file(s), deleted {len(self.deleted)}, "
+                     f"{len(self.unchanged)} unchanged."]
+            lines.append(f"Pull request: {self.pr_url}" if self.pr_url else f"Commit: {self.commit_url}")
+        if self.plan.held_back:
+            names = ", ".join(display(path) for path, _ in sorted(self.plan.held_back)[:5])
+            more = ", ..." if len(self.plan.held_back) > 5 else ""
+            lines.append(f"held back {len(self.plan.held_back)} file(s) that look like secrets or are unexpectedly "
+                         f"large: {names}{more} (--dry-run says why; --include PATTERN uploads them)")
         return "\n".join(lines)
 
 
@@ -82,6 +93,7 @@ def push_dataset(
     folder: str | Path,
     repo_id: str,
     *,
+    include: tuple[str, ...] = (),
     private: bool = False,
     revision: str | None = None,
     create_pr: bool = False,
@@ -98,6 +110,8 @@ def push_dataset(
     Args:
         folder: the dataset folder.
         repo_id: ``org/name`` on the Hub (created as a dataset repository if missing).
+        include: glob patterns of files the publishing policy holds back (secret-looking names, large files
+            that are not data) to upload all the same.
         private: create the repository private (an existing one keeps its visibility).
         revision: branch to push to (created from ``main`` if missing); default ``main``.
         create_pr: open a pull request instead of committing to the branch.
@@ -113,12 +127,15 @@ def push_dataset(
         >>> result = push_dataset("lintseq-humaneval", "me/lintseq-humaneval", private=True)  # doctest: +SKIP
         >>> print(result.report())  # doctest: +SKIP
     """
-    refreshed = refresh_dataset_card(folder, repo_id=repo_id, write=not dry_run)
+    # The card is rendered from the folder's files: they are checked first (links, names, Parquet).
+    refreshed = None if _dataset_problems(folder, dry_run) else refresh_dataset_card(
+        folder, repo_id=repo_id, write=not dry_run)
     if refreshed is None:
-        plan = plan_dataset_upload(folder)
-        plan.card = (Path(folder) / "README.md").read_text(encoding="utf-8")
+        plan = plan_dataset_upload(folder, include=tuple(include))
+        if not plan.refused:
+            plan.card = (Path(folder) / "README.md").read_text(encoding="utf-8")
     else:
-        plan = plan_dataset_upload(folder, card=refreshed[0])
+        plan = plan_dataset_upload(folder, card=refreshed[0], include=tuple(include))
         plan.card = refreshed[0]
         next(planned for planned in plan.files if planned.path_in_repo == "README.md").note = refreshed[1]
     message = commit_message or f"Upload LintSeq dataset with lintseq push (hub_tools {__version__})"
@@ -156,7 +173,7 @@ def push_model(
         keep_card: upload the folder's own README.md instead of rendering one.
         include_training_state: also upload optimizer, scheduler and RNG state.
         include_logs: also upload ``trainer_state.json`` and TensorBoard runs.
-        include: extra glob patterns to upload as they are.
+        include: extra glob patterns to upload as they are (also files the publishing policy holds back).
         private, revision, create_pr, commit_message, dry_run, token, endpoint: as in :func:`push_dataset`.
 
     Returns:
@@ -168,7 +185,9 @@ def push_model(
     """
     plan = plan_model_upload(folder, include_training_state=include_training_state, include_logs=include_logs,
                              include=tuple(include), keep_card=keep_card)
-    if not keep_card:
+    if plan.refused and not dry_run:
+        raise refusal_error(plan.refused, plan.folder)
+    if not keep_card and not plan.refused:  # the card reads the folder's files: only once they passed
         text = render_model_card(folder, repo_id, card)
         plan.card = text
         plan.files.append(PlannedFile("README.md", None, len(text.encode()), content=text.encode(),
@@ -184,6 +203,8 @@ def _push(plan: UploadPlan, repo_id: str, *, private: bool, revision: str | None
         raise UserError(f"--repo-id {repo_id!r} must look like ORG/NAME (your user name or an organisation)")
     if create_pr and revision not in (None, "main"):
         raise UserError("--create-pr opens a pull request against main: leave out --revision")
+    if plan.refused and not dry_run:
+        raise refusal_error(plan.refused, plan.folder)
     result = PushResult(repo_id, plan.repo_type, plan, dry_run=dry_run)
     if dry_run:
         from huggingface_hub import get_token
@@ -197,15 +218,32 @@ def _push(plan: UploadPlan, repo_id: str, *, private: bool, revision: str | None
     endpoint = (endpoint or constants.ENDPOINT).rstrip("/")
     api = HfApi(endpoint=endpoint, token=token, library_name="hub_tools", library_version=__version__)
     branch = revision or "main"
-    with hub_errors(endpoint=endpoint, repo_id=repo_id, repo_type=plan.repo_type, token=token, revision=branch):
+    with hub_errors(endpoint=endpoint, repo_id=repo_id, repo_type=plan.repo_type, token=token, revision=branch), \
+            bounded_retries():
         _retry(lambda: api.whoami(token=token))  # a bad token fails here, before any upload
         _retry(lambda: api.create_repo(repo_id, repo_type=plan.repo_type, private=private or None, exist_ok=True))
         if branch != "main":
             _retry(lambda: api.create_branch(repo_id, branch=branch, repo_type=plan.repo_type, exist_ok=True))
-        with tempfile.TemporaryDirectory(prefix="lintseq-push-") as staging:
-            local = {planned.path_in_repo: materialize(planned, Path(staging)) for planned in _progress(plan)}
+        local = {planned.path_in_repo: materialize(planned) for planned in _progress(plan)}
+        try:
             _commit(api, plan, result, local, branch, create_pr, commit_message)
+        finally:
+            for content in local.values():
+                if isinstance(content, io.IOBase):
+                    content.close()
     return result
+
+
+def _dataset_problems(folder: str | Path, dry_run: bool) -> bool:
+    """Whether the folder has files the policy refuses (raised at once, except in a dry run that lists them)."""
+    if not Path(folder).is_dir():
+        return False  # the plan says so, in its own words
+    scan = scan_folder(folder)
+    refused = scan.refused + [(local.path_in_repo, problem) for local in scan.files
+                              if (problem := format_problem(local))]
+    if refused and not dry_run:
+        raise refusal_error(refused, Path(folder))
+    return bool(refused)
 
 
 def _commit(api, plan: UploadPlan, result: PushResult, local: dict[str, Path], branch: str, create_pr: bool,
@@ -230,7 +268,7 @@ def _commit(api, plan: UploadPlan, result: PushResult, local: dict[str, Path], b
         return
     for attempt in range(ATTEMPTS):
         # Operations cannot be reused after a failed attempt: build them again each time.
-        operations = [CommitOperationAdd(path_in_repo=path, path_or_fileobj=str(local[path]))
+        operations = [CommitOperationAdd(path_in_repo=path, path_or_fileobj=_rewound(local[path]))
                       for path in result.uploaded]
         operations += [CommitOperationDelete(path_in_repo=path) for path in result.deleted]
         try:
@@ -245,18 +283,42 @@ def _commit(api, plan: UploadPlan, result: PushResult, local: dict[str, Path], b
     result.committed = info.oid != head
 
 
-def _same_content(local: Path, remote) -> bool:
+def _rewound(content):
+    """What ``CommitOperationAdd`` takes: a path as text, bytes, or an open file from its start."""
+    if isinstance(content, Path):
+        return str(content)
+    if isinstance(content, io.IOBase):
+        content.seek(0)
+    return content
+
+
+def _size(content) -> int:
+    if isinstance(content, Path):
+        return content.stat().st_size
+    if isinstance(content, bytes):
+        return len(content)
+    content.seek(0, io.SEEK_END)
+    return content.tell()
+
+
+def _blocks(content):
+    if isinstance(content, bytes):
+        yield content
+        return
+    with content.open("rb") if isinstance(content, Path) else contextlib.nullcontext(content) as file:
+        file.seek(0)
+        yield from iter(lambda: file.read(1 << 20), b"")
+
+
+def _same_content(local, remote) -> bool:
     """Whether the Hub already has this file: sha256 for LFS files, git's blob sha1 for the others."""
-    if remote is None or remote.size != local.stat().st_size:
+    size = _size(local)
+    if remote is None or remote.size != size:
         return False
-    if remote.lfs is not None:
-        digest = hashlib.sha256()
-        with local.open("rb") as file:
-            for block in iter(lambda: file.read(1 << 20), b""):
-                digest.update(block)
-        return digest.hexdigest() == remote.lfs.sha256
-    content = local.read_bytes()
-    return hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest() == remote.blob_id
+    digest = hashlib.sha256() if remote.lfs is not None else hashlib.sha1(b"blob %d\0" % size)
+    for block in _blocks(local):
+        digest.update(block)
+    return digest.hexdigest() == (remote.lfs.sha256 if remote.lfs is not None else remote.blob_id)
 
 
 def _commit_url(endpoint: str, repo_type: str, repo_id: str, sha: str) -> str:
@@ -280,9 +342,9 @@ def _retry(call, attempts: int = ATTEMPTS):
     raise AssertionError("unreachable")
 
 
-def _progress_over(paths: list[str], local: dict[str, Path], description: str):
+def _progress_over(paths: list[str], local: dict, description: str):
     """Iterate over paths, with a progress bar when hashing them takes a while (over 200 MB)."""
-    if sum(local[path].stat().st_size for path in paths) < 200_000_000:
+    if sum(_size(local[path]) for path in paths) < 200_000_000:
         return paths
     from tqdm.auto import tqdm
 

@@ -75,8 +75,16 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         self.status_sent, self.user = 0, None  # one handler serves every request of a kept-alive connection
         try:
             injected = self.hub.take_failure(self.command, self.raw_path)
-            if injected is not None:
-                raise StoreError(injected, "Injected failure (test server)")
+            if injected is not None and injected.action == "die":
+                self._record(0)
+                self.close_connection = True
+                self.hub.die()
+                return
+            if injected is not None and injected.action == "hold":
+                injected.reached.set()
+                injected.release.wait(timeout=120)
+            elif injected is not None:
+                raise StoreError(injected.status, "Injected failure (test server)")
             self.user = self._authenticate()
             self._route()
         except StoreError as error:

@@ -21,7 +21,7 @@ import contextlib
 import re
 import socket
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
@@ -31,12 +31,19 @@ from hub_tools.hub.testing_store import RepositoryStore
 
 @dataclass
 class InjectedFailure:
-    """Answer ``status`` to the next ``remaining`` requests whose method and path match."""
+    """Answer ``status`` to the next ``remaining`` requests whose method and path match.
+
+    ``action`` ``"die"`` stops the whole server instead, without answering (a server that dies mid-upload);
+    ``"hold"`` sets ``reached`` and waits for ``release`` before answering normally (a push caught mid-way).
+    """
 
     method: str
     path_pattern: str
     status: int
     remaining: int
+    action: str = "status"
+    reached: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
 
 
 class HubTestServer:
@@ -101,13 +108,29 @@ class HubTestServer:
         with self._lock:
             self.failures.append(InjectedFailure(method.upper(), path_pattern, status, count))
 
-    def take_failure(self, method: str, path: str) -> int | None:
+    def die_on(self, method: str, path_pattern: str) -> None:
+        """On the next matching request, stop listening and drop every connection without answering."""
+        with self._lock:
+            self.failures.append(InjectedFailure(method.upper(), path_pattern, 0, 1, action="die"))
+
+    def hold_next(self, method: str, path_pattern: str) -> InjectedFailure:
+        """Hold the next matching request until ``.release.set()``; ``.reached`` is set when it arrives."""
+        hold = InjectedFailure(method.upper(), path_pattern, 0, 1, action="hold")
+        with self._lock:
+            self.failures.append(hold)
+        return hold
+
+    def take_failure(self, method: str, path: str) -> InjectedFailure | None:
         with self._lock:
             for failure in self.failures:
                 if failure.remaining and failure.method == method and re.search(failure.path_pattern, path):
                     failure.remaining -= 1
-                    return failure.status
+                    return failure
         return None
+
+    def die(self) -> None:
+        """Stop from inside a request handler (shutdown waits for the serving thread, so it runs apart)."""
+        threading.Thread(target=self.stop, name="hub-test-server-stop", daemon=True).start()
 
     def commits(self, repo_type: str, repo_id: str, revision: str = "main") -> list[dict]:
         """Commits of a revision, newest first (for assertions in tests)."""

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import yaml
 
 from hub_tools.errors import UserError
+from hub_tools.hub.folder_policy import LocalFile, display, format_problem, held_back_reason, scan_folder
 
 # Files of a model release, matched against paths relative to the folder.
 MODEL_RELEASE_PATTERNS = (
@@ -69,6 +71,8 @@ class UploadPlan:
 
     ``managed_patterns`` name remote paths that belong to this kind of upload: a remote file matching them
     that is not in ``files`` is stale (an old Parquet shard, weights of another sharding) and is deleted.
+    ``held_back`` lists files the publishing policy keeps home unless an ``--include`` pattern names them, and
+    ``refused`` what must be fixed before anything is sent (see :mod:`hub_tools.hub.folder_policy`).
     """
 
     repo_type: str
@@ -78,6 +82,8 @@ class UploadPlan:
     managed_patterns: tuple[str, ...] = ()
     card: str | None = None
     notes: list[str] = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)
+    held_back: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def total_size(self) -> int:
@@ -103,7 +109,13 @@ class UploadPlan:
             lines.append(f"  {planned.path_in_repo.ljust(width)}  {format_size(planned.size):>10}{note}")
         if self.left_out:
             lines.append(f"left out ({len(self.left_out)}):")
-            lines += [f"  {path}  ({reason})" for path, reason in sorted(self.left_out)]
+            lines += [f"  {display(path)}  ({reason})" for path, reason in sorted(self.left_out)]
+        if self.held_back:
+            lines.append(f"held back ({len(self.held_back)}), uploaded only with --include:")
+            lines += [f"  {display(path)}  ({reason})" for path, reason in sorted(self.held_back)]
+        if self.refused:
+            lines.append(f"refused ({len(self.refused)}), nothing is sent until they are fixed:")
+            lines += [f"  {display(path)}  {reason}" for path, reason in sorted(self.refused)]
         lines += [f"note: {note}" for note in self.notes]
         return "\n".join(lines)
 
@@ -123,12 +135,27 @@ def _matches(path: str, pattern: str) -> bool:
     return fnmatch.fnmatchcase(path, pattern)
 
 
-def _relative_files(folder: Path) -> list[str]:
-    return sorted(path.relative_to(folder).as_posix() for path in folder.rglob("*") if path.is_file())
+def _add(plan: UploadPlan, local: LocalFile, include: tuple[str, ...], note: str = "") -> None:
+    """Plan one file the push would upload, unless the publishing policy holds it back or refuses it."""
+    problem = format_problem(local)
+    if problem:
+        plan.refused.append((local.path_in_repo, problem))
+        return
+    included = any(_matches(local.path_in_repo, pattern) for pattern in include)
+    reason = None if included else held_back_reason(local)
+    if reason:
+        plan.held_back.append((local.path_in_repo, f"{reason}; --include {_quoted(local.path_in_repo)} uploads it"))
+        return
+    notes = [note] if note else []
+    if included and note != "--include":
+        notes.append("--include")
+    if local.link_target:
+        notes.append(f"link to {local.link_target}")
+    plan.files.append(PlannedFile(local.path_in_repo, local.source, local.size, note=", ".join(notes)))
 
 
-def _is_hidden(relative: str) -> bool:
-    return any(part.startswith(".") for part in PurePosixPath(relative).parts)
+def _quoted(path: str) -> str:
+    return path if re.fullmatch(r"[\w./-]+", path) else repr(path)
 
 
 def read_card_header(readme: Path, text: str | None = None) -> dict:
@@ -153,15 +180,18 @@ def read_card_header(readme: Path, text: str | None = None) -> dict:
     return header
 
 
-def plan_dataset_upload(folder: str | Path, card: str | None = None) -> UploadPlan:
+def plan_dataset_upload(folder: str | Path, card: str | None = None, include: tuple[str, ...] = ()) -> UploadPlan:
     """Plan the upload of a folder written by ``lintseq generate``: every file as it is.
 
     The folder must have a card (``README.md``) whose YAML header declares ``configs:``, and every config's
-    data files must exist, so what lands on the Hub loads with ``load_dataset(repo_id, config)``.
+    data files must exist, so what lands on the Hub loads with ``load_dataset(repo_id, config)``. The
+    publishing policy (:mod:`hub_tools.hub.folder_policy`) applies: links out of the folder and names the
+    Hub cannot serve are refused, secret-looking and unexpected large files are held back.
 
     Args:
         folder: the dataset folder.
         card: the card that will be uploaded, when it is not the folder's ``README.md`` (a dry run's new card).
+        include: glob patterns (relative to the folder) of held-back files to upload all the same.
 
     Returns:
         The :class:`UploadPlan`; remote files under ``data/`` that are not in it are stale and get deleted.
@@ -173,23 +203,23 @@ def plan_dataset_upload(folder: str | Path, card: str | None = None) -> UploadPl
     folder = Path(folder)
     if not folder.is_dir():
         raise UserError(f"{folder} is not a folder: give the --output-dir of `lintseq generate`")
+    scan = scan_folder(folder)
+    plan = UploadPlan("dataset", folder, managed_patterns=("data/",), left_out=list(scan.left_out),
+                      refused=list(scan.refused))
+    for local in scan.files:
+        if any(_matches(PurePosixPath(local.path_in_repo).name, pattern) for pattern in DATASET_SCRATCH_PATTERNS):
+            plan.left_out.append((local.path_in_repo, "unfinished or temporary file"))
+        elif not (card is not None and local.path_in_repo == "README.md"):
+            _add(plan, local, include)
+    if plan.refused:
+        return plan  # nothing of the folder is read until the refused files are fixed
     readme = folder / "README.md"
-    if card is None and not readme.is_file():
+    if card is None and not any(planned.path_in_repo == "README.md" for planned in plan.files):
         raise UserError(f"{folder} has no README.md dataset card: is it a folder written by `lintseq generate`?")
     configs = read_card_header(readme, card).get("configs")
     if not isinstance(configs, list) or not configs:
         raise UserError(f"{readme}: the YAML header has no `configs:` list, so the Hub would not find the data files")
-    plan = UploadPlan("dataset", folder, managed_patterns=("data/",))
-    relative_files = _relative_files(folder)
-    for relative in relative_files:
-        if _is_hidden(relative):
-            plan.left_out.append((relative, "hidden file"))
-        elif any(_matches(PurePosixPath(relative).name, pattern) for pattern in DATASET_SCRATCH_PATTERNS):
-            plan.left_out.append((relative, "unfinished or temporary file"))
-        else:
-            plan.files.append(PlannedFile(relative, folder / relative, (folder / relative).stat().st_size))
     if card is not None:
-        plan.files = [planned for planned in plan.files if planned.path_in_repo != "README.md"]
         plan.files.append(PlannedFile("README.md", None, len(card.encode()), content=card.encode()))
     uploaded = [planned.path_in_repo for planned in plan.files]
     for index, config in enumerate(configs):
@@ -240,70 +270,73 @@ def plan_model_upload(
     folder = Path(folder)
     if not folder.is_dir():
         raise UserError(f"{folder} is not a folder: give the folder a model was saved to (save_pretrained)")
-    names = _relative_files(folder)
-    if "config.json" not in names and "adapter_config.json" not in names:
+    scan = scan_folder(folder)
+    names = scan.names
+    if "config.json" not in names and "adapter_config.json" not in names and not scan.refused:
         raise UserError(f"{folder} has no config.json: is it a folder written by save_pretrained or `lintseq train`?")
-    plan = UploadPlan("model", folder, managed_patterns=(*MODEL_RELEASE_PATTERNS, *BIN_WEIGHT_PATTERNS, BIN_INDEX_NAME))
+    plan = UploadPlan("model", folder, managed_patterns=(*MODEL_RELEASE_PATTERNS, *BIN_WEIGHT_PATTERNS, BIN_INDEX_NAME),
+                      left_out=list(scan.left_out), refused=list(scan.refused))
     has_safetensors = any(_matches(name, "*.safetensors") for name in names)
-    converted: list[str] = []
-    for relative in names:
-        path = folder / relative
-        size = path.stat().st_size
+    converted: list[LocalFile] = []
+    index_file: LocalFile | None = None
+    for local in scan.files:
+        relative = local.path_in_repo
         if relative == "README.md":
             if keep_card:
-                plan.files.append(PlannedFile(relative, path, size, note="the folder's own card"))
-            continue
-        if _is_hidden(relative):
-            plan.left_out.append((relative, "hidden file"))
+                _add(plan, local, include, note="the folder's own card")
         elif any(_matches(relative, pattern) for pattern in include):
-            plan.files.append(PlannedFile(relative, path, size, note="--include"))
+            _add(plan, local, include, note="--include")
         elif relative.startswith("checkpoint-"):
             plan.left_out.append((relative, "intermediate checkpoint; add --include 'checkpoint-*' to upload it"))
         elif any(_matches(relative, pattern) for pattern in BIN_WEIGHT_PATTERNS):
             if has_safetensors:
                 plan.left_out.append((relative, "the safetensors weights beside it are uploaded instead"))
             else:
-                converted.append(relative)
+                converted.append(local)
         elif relative == BIN_INDEX_NAME:
             if has_safetensors:
                 plan.left_out.append((relative, "the safetensors weights beside it are uploaded instead"))
+            else:
+                index_file = local
         elif any(_matches(relative, pattern) for pattern in MODEL_RELEASE_PATTERNS):
-            plan.files.append(PlannedFile(relative, path, size))
+            _add(plan, local, include)
         elif any(_matches(relative, pattern) for pattern in TRAINING_STATE_PATTERNS):
             if include_training_state:
-                plan.files.append(PlannedFile(relative, path, size, note="training state"))
+                _add(plan, local, include, note="training state")
             else:
                 plan.left_out.append((relative, "training state; --include-training-state uploads it"))
         elif any(_matches(relative, pattern) for pattern in LOG_PATTERNS):
             if include_logs:
-                plan.files.append(PlannedFile(relative, path, size, note="training log"))
+                _add(plan, local, include, note="training log")
             else:
                 plan.left_out.append((relative, "training log; --include-logs uploads it"))
         else:
             plan.left_out.append((relative, "not part of a model release; --include PATTERN uploads it"))
-    _plan_conversions(plan, folder, converted)
+    if plan.refused:
+        return plan  # nothing of the folder is read until the refused files are fixed
+    _plan_conversions(plan, folder, converted, index_file)
     if not any(_matches(planned.path_in_repo, "*.safetensors") for planned in plan.files):
         raise UserError(f"{folder} has no weights (model.safetensors or pytorch_model.bin): save the model first")
     return plan
 
 
-def _plan_conversions(plan: UploadPlan, folder: Path, converted: list[str]) -> None:
+def _plan_conversions(plan: UploadPlan, folder: Path, converted: list[LocalFile], index: LocalFile | None) -> None:
     """Map each ``.bin`` weight file to the safetensors file that replaces it."""
-    for relative in converted:
-        target = safetensors_name(relative)
-        plan.files.append(PlannedFile(target, None, (folder / relative).stat().st_size,
-                                      convert_from=(folder / relative,), note=f"converted from {relative}"))
-    index = folder / BIN_INDEX_NAME
-    if converted and index.is_file():
+    for local in converted:
+        target = safetensors_name(local.path_in_repo)
+        plan.files.append(PlannedFile(target, None, local.size, convert_from=(local.source,),
+                                      note=f"converted from {local.path_in_repo}"))
+    if converted and index is not None:
         try:
-            weight_map = json.loads(index.read_text())["weight_map"]
-        except (json.JSONDecodeError, KeyError, TypeError):
-            raise UserError(f"{index}: not a checkpoint index (no `weight_map` object)") from None
-        missing = sorted({name for name in weight_map.values() if name not in converted})
+            weight_map = dict(json.loads(index.source.read_text())["weight_map"])
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError, UnicodeDecodeError):
+            raise UserError(f"{folder / BIN_INDEX_NAME}: not a checkpoint index (no `weight_map` object)") from None
+        names = [local.path_in_repo for local in converted]
+        missing = sorted({name for name in weight_map.values() if name not in names})
         if missing:
-            raise UserError(f"{index}: weight_map names {missing[0]}, which is not in {folder}")
-        plan.files.append(PlannedFile("model.safetensors.index.json", None, index.stat().st_size,
-                                      convert_from=(index,), note=f"rewritten from {BIN_INDEX_NAME}"))
+            raise UserError(f"{folder / BIN_INDEX_NAME}: weight_map names {missing[0]}, which is not in {folder}")
+        plan.files.append(PlannedFile("model.safetensors.index.json", None, index.size,
+                                      convert_from=(index.source,), note=f"rewritten from {BIN_INDEX_NAME}"))
 
 
 def safetensors_name(bin_name: str) -> str:

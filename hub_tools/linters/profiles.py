@@ -23,6 +23,13 @@ which ``lintseq_config.json`` records.
 
 ``reference`` reproduces the paper's set exactly, with pylint's usual import resolution and the reference
 implementation's options (``unsafe-load-any-extension``, ``generated-members=cv2.*``).
+
+In both profiles the counted messages are those of the program, not of its comments: pylint pragmas in the
+checked text (``# pylint: skip-file``, ``disable=all``, ``disable-all``, ``disable=<ids>`` on a block or a
+line, ``disable-next``, ``enable``, the old ``disable-msg``, any spacing pylint accepts) have no
+effect, and the errors pylint would give for a malformed pragma (E0011, E0012) are not reported either.
+Scraped code carries such comments, and honouring them would let an intermediate program with undefined
+names pass. How: :mod:`hub_tools.linters.pylint_backend`.
 """
 
 from __future__ import annotations

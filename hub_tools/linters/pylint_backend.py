@@ -14,7 +14,16 @@ registers about forty checkers, reads configuration files and writes a temporary
    is a program Python accepts.
 
 Configuration files (``pylintrc``, ``pyproject.toml``) are never read, so results do not depend on the
-folder the command runs in.
+folder the command runs in. Nor are the program's own pylint pragmas (``# pylint: disable=...``,
+``skip-file``, ``disable-next``, ``enable``, any spelling): the program is checked for what it is, not for
+what its comments ask. pylint reads pragmas in exactly one place, ``PyLinter.process_tokens``, which scans
+the comment tokens and is the only writer of the per-file message state and of the "ignore this file"
+flag; the kept-alive linter replaces it with a no-op. Token checkers still get every token, so line
+numbers and W0311 are unaffected, and text that merely looks like a pragma (inside a string) never mattered.
+
+The time limit cannot be swallowed: ``SIGALRM`` raises an exception derived from :class:`BaseException`
+(pylint and astroid catch ``Exception`` only), the alarm re-fires every few milliseconds until the call
+ends, and a call whose clock ran past the limit raises :class:`LintTimeout` whatever it returned.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ import contextlib
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator
 
 from hub_tools.linters.profiles import LintProfile, get_profile
@@ -33,6 +43,9 @@ from hub_tools.lintseq.linter import LintError
 _MODULE_NAME = "lintseq_checked_program"
 # Rebuild pylint's checkers and astroid's caches this often, so memory stays flat over long runs.
 _CALLS_PER_RESET = 2000
+# After the limit, the alarm repeats this often until the call has ended (in case the interruption was
+# swallowed, e.g. while the interpreter ran a finalizer, where exceptions are only printed).
+_REPEAT_SECONDS = 0.02
 
 
 class LintTimeout(TimeoutError):
@@ -52,28 +65,56 @@ class _StdlibOnly(set):
         return module_name.split(".")[0] not in sys.stdlib_module_names or super().__contains__(module_name)
 
 
-@contextlib.contextmanager
-def _time_limit(seconds: float | None) -> Iterator[None]:
-    # SIGALRM can only interrupt the main thread; elsewhere the call runs without a limit.
-    usable = (
-        seconds
-        and hasattr(signal, "setitimer")
-        and threading.current_thread() is threading.main_thread()
-    )
-    if not usable:
-        yield
-        return
+class _Interrupted(BaseException):
+    """Raised by the alarm: not an :class:`Exception`, so no ``except Exception`` in pylint or astroid
+    (astroid's inference has several) can take it for a failed inference and carry on."""
 
-    def _expired(signum, frame):
-        raise LintTimeout(f"pylint took longer than {seconds:g} s")
 
-    previous = signal.signal(signal.SIGALRM, _expired)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+class _TimeLimit:
+    """A context that ends its body after ``seconds`` and raises :class:`LintTimeout` if it ran too long.
+
+    In the main thread ``SIGALRM`` interrupts the body; in any thread, a body that finishes late still
+    raises, so an overrun can never pass for a result.
+    """
+
+    def __init__(self, seconds: float | None):
+        self.seconds = seconds
+        self.expired = False
+        self._armed = False
+        self._previous = None
+
+    def __enter__(self) -> _TimeLimit:
+        self._started = time.monotonic()
+        if self.seconds and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGALRM, self._alarm)
+            self._armed = True
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        return self
+
+    def _alarm(self, signum, frame) -> None:
+        if not self._armed:
+            return  # a late alarm after the body ended
+        self.expired = True
+        signal.setitimer(signal.ITIMER_REAL, _REPEAT_SECONDS)
+        # Raising inside __enter__ or __exit__ would escape the with statement with the alarm still
+        # armed; there the flag is enough (the repeat fires again in the body, or __exit__ disarms it).
+        if frame is None or frame.f_code not in _TIME_LIMIT_OWN_CODE:
+            raise _Interrupted
+
+    def __exit__(self, kind, error, traceback) -> bool:
+        if self._armed:
+            self._armed = False  # first: from here on the alarm cannot raise
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self._previous)
+        if self.seconds and time.monotonic() - self._started > self.seconds:
+            self.expired = True
+        if self.expired and (kind is None or issubclass(kind, (Exception, _Interrupted))):
+            # Whatever the body did after the limit (returned, or failed because it was cut) is void.
+            raise LintTimeout(f"pylint took longer than {self.seconds:g} s") from None
+        return False
+
+
+_TIME_LIMIT_OWN_CODE = frozenset({_TimeLimit.__enter__.__code__, _TimeLimit.__exit__.__code__})
 
 
 def _syntax_error(program: str, stage: str) -> LintError | None:
@@ -90,13 +131,37 @@ def _syntax_error(program: str, stage: str) -> LintError | None:
     return None
 
 
+def _ignore_pragmas(tokens) -> None:
+    """Stands in for ``PyLinter.process_tokens``, pylint's reader of ``# pylint:`` comments."""
+
+
+def _forget_checked_program() -> None:
+    """Drop the checked program from astroid's and pylint's caches.
+
+    Nothing of a program may outlive its call: not its module, not the inference results and lookups that
+    astroid and pylint cache on its nodes (memory would grow with every call).
+    """
+    from astroid import MANAGER
+    from astroid.context import _invalidate_cache
+    from astroid.inference_tip import clear_inference_tip_cache
+    from astroid.nodes._base_nodes import LookupMixIn
+    from pylint.checkers.clear_lru_cache import clear_lru_caches
+
+    MANAGER.astroid_cache.pop(_MODULE_NAME, None)
+    _invalidate_cache()
+    clear_inference_tip_cache()
+    clear_lru_caches()
+    LookupMixIn.lookup.cache_clear()
+
+
 class PylintLinter:
     """pylint with a lint profile, kept alive between calls.
 
     Args:
         profile: ``"portable"`` (default), ``"reference"`` or a :class:`LintProfile`.
         timeout: seconds one call may take (``None`` for no limit); past it :class:`LintTimeout` is
-            raised. Enforced with ``SIGALRM`` in the main thread only.
+            raised, never a result. In the main thread ``SIGALRM`` stops the call at the limit; in other
+            threads the call runs to its end and then raises.
 
     Example:
 
@@ -138,6 +203,7 @@ class PylintLinter:
         from pylint.reporters import CollectingReporter
 
         pylinter = PyLinter()
+        pylinter.process_tokens = _ignore_pragmas  # see the module docstring
         pylinter.load_default_plugins()
         pylinter._parse_command_line_configuration(self._options())
         pylinter.set_reporter(CollectingReporter())
@@ -146,15 +212,24 @@ class PylintLinter:
         self._check = self._checker_context.__enter__()
         self._pylinter = pylinter
 
-    def reset(self) -> None:
-        """Drop pylint's checkers and astroid's caches; the next call starts afresh."""
+    def reset(self, keep_modules: set[str] | None = None) -> None:
+        """Drop pylint's checkers and astroid's caches; the next call starts afresh.
+
+        Args:
+            keep_modules: keep these modules in astroid's cache (default: drop every module).
+        """
         from astroid import MANAGER
 
         if self._checker_context is not None:
             with contextlib.suppress(Exception):
                 self._checker_context.__exit__(None, None, None)
         self._pylinter = self._check = self._checker_context = None
-        MANAGER.clear_cache()
+        _forget_checked_program()  # a cut call may have skipped it
+        if keep_modules is None:
+            MANAGER.clear_cache()
+        else:
+            for name in set(MANAGER.astroid_cache) - keep_modules:
+                del MANAGER.astroid_cache[name]
 
     @contextlib.contextmanager
     def _imports_resolved_by_profile(self) -> Iterator[None]:
@@ -188,11 +263,18 @@ class PylintLinter:
             if self._pylinter is not None:
                 self.reset()
             self._start()
+        from astroid import MANAGER
+
+        modules_before = set(MANAGER.astroid_cache)
         try:
-            with _time_limit(self.timeout), self._imports_resolved_by_profile():
+            # The time limit is the inner context: the deny-list is restored after the alarm is disarmed.
+            with self._imports_resolved_by_profile(), _TimeLimit(self.timeout):
                 messages = self._run(program)
         except LintTimeout:
-            self.reset()  # pylint was interrupted mid-walk: its checkers' state is undefined
+            # Cut mid-walk: the checkers' state is undefined, and the modules astroid was building may sit
+            # half-built in its cache (it caches a module before finishing it). Drop exactly those; the
+            # complete ones stay, so the next calls do not pay for the standard library again.
+            self.reset(keep_modules=modules_before)
             raise
         except RecursionError as error:
             self.reset()
@@ -209,10 +291,6 @@ class PylintLinter:
         import astroid
         from astroid import MANAGER
         from astroid.builder import AstroidBuilder
-        from astroid.context import _invalidate_cache
-        from astroid.inference_tip import clear_inference_tip_cache
-        from astroid.nodes._base_nodes import LookupMixIn
-        from pylint.checkers.clear_lru_cache import clear_lru_caches
         from pylint.utils import FileState
 
         pylinter = self._pylinter
@@ -230,11 +308,5 @@ class PylintLinter:
             pylinter.current_file = module.file
             self._check(module)
         finally:
-            # Nothing of this program may outlive the call: not its module, not the inference results
-            # and lookups that astroid and pylint cache on its nodes (memory would grow with every call).
-            MANAGER.astroid_cache.pop(_MODULE_NAME, None)
-            _invalidate_cache()
-            clear_inference_tip_cache()
-            clear_lru_caches()
-            LookupMixIn.lookup.cache_clear()
+            _forget_checked_program()
         return [(message.line, message.msg_id, f"{message.symbol}: {message.msg}") for message in reporter.messages]

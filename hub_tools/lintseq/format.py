@@ -49,23 +49,65 @@ def format_completion(edit_path: list[str]) -> str:
     return EDIT_SEPARATOR.join(edit_path) + END_OF_EDITS
 
 
-_FENCE = re.compile(r"```[ \t]*(?:python3?|py)[ \t]*\n(.*?)(?:```|\Z)", re.S | re.I)
+# A fence opens a line (after any indentation, so fences inside list items count): three or more backticks
+# or tildes, then an optional info string whose first word names the language. As in CommonMark, a
+# backtick fence's info string holds no backtick (so ```inline``` code is not a fence), and the block ends
+# at a line of only the same character, at least as many times, or at the end of the text.
+_OPENING = re.compile(r"(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>.*?)[ \t]*")
+_PYTHON_TAGS = {"python", "python3", "py", "py3"}
+
+
+def _fenced_blocks(text: str) -> list[tuple[str, str]]:
+    """``(kind, code)`` of every fenced block, in order; kind is ``"python"``, ``"bare"`` or ``"other"``."""
+    blocks = []
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    index = 0
+    while index < len(lines):
+        opening = _OPENING.fullmatch(lines[index])
+        index += 1
+        if opening is None or (opening["fence"][0] == "`" and "`" in opening["info"]):
+            continue
+        indent, fence = opening["indent"], opening["fence"]
+        closing = re.compile(rf"[ \t]*{re.escape(fence[0])}{{{len(fence)},}}[ \t]*")
+        body = []
+        while index < len(lines) and not closing.fullmatch(lines[index]):
+            line = lines[index]
+            # The fence's own indentation is not part of the code (up to that much is removed).
+            width = len(line) - len(line.lstrip(" \t"))
+            body.append(line[min(width, len(indent)):])
+            index += 1
+        index += 1  # the closing line
+        words = opening["info"].split()
+        tag = words[0].strip("{}.:").lower() if words else ""
+        kind = "python" if tag in _PYTHON_TAGS else "bare" if not tag else "other"
+        blocks.append((kind, "\n".join(body)))
+    return blocks
 
 
 def extract_program(response: str) -> str:
     """Return the Python program inside a markdown or chain-of-thought response.
 
-    All fenced ``python`` blocks are joined with a newline (an unclosed last fence runs to the end of the
-    text); a response without such a fence is returned as it is. Surrounding whitespace is removed.
+    Fences are read as markdown writes them: ```` ``` ```` or ``~~~`` (three or more), at the start of a
+    line or indented inside prose and list items (that indentation is removed from the code), with any
+    line endings (``\\n``, ``\\r\\n``, ``\\r``); an unclosed last fence runs to the end of the text.
+
+    Which blocks make the program: every block tagged as Python (``python``, ``py``, ``python3``, ``py3``,
+    any case), joined with a newline in order; when there is none, every bare block (no language tag); a
+    response without either is returned as it is. Blocks tagged with another language (``bash``,
+    ``text``, ``output``...) are never code. Surrounding whitespace is removed.
 
     Example:
 
     >>> extract_program("Here you go:\\n```python\\ndef f():\\n    return 1\\n```\\nDone.")
     'def f():\\n    return 1'
+    >>> extract_program("```\\r\\nx = 1\\r\\n```\\r\\nRun it:\\r\\n```bash\\r\\npython x.py\\r\\n```")
+    'x = 1'
     >>> extract_program("x = 1")
     'x = 1'
     """
-    blocks = _FENCE.findall(response)
-    if not blocks:
-        return response
-    return "\n".join(block.rstrip("\n") for block in blocks).strip()
+    blocks = _fenced_blocks(response)
+    for kind in ("python", "bare"):
+        chosen = [code for found, code in blocks if found == kind]
+        if chosen:
+            return "\n".join(code.rstrip("\n") for code in chosen).strip()
+    return response

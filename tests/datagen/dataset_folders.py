@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from hub_tools.datagen.manifest import DATA_RULES
 from hub_tools.datagen.rows import row_id
 from hub_tools.linters import PylintLinter
 from hub_tools.lintseq import (
@@ -105,7 +106,7 @@ def write_settings(folder: Path, configs: dict[str, list[dict]], *, profile: str
         programs = len({row["row_index"] for row in rows})
         stats = {"source_rows": source_rows or programs, "programs": programs, "rows": len(rows), "num_shards": 2,
                  "skipped": {}, "skipped_rows": [], "seconds": 1.5, "workers": 1}
-        entry = {"seed": seed, "num_samples": None, "source": source, "stats": stats}
+        entry = {"seed": seed, "num_samples": None, "source": source, "data_rules": DATA_RULES, "stats": stats}
         if name != "baseline":
             lines_per_edit = [sum(1 for line in diff.split("\n") if line.startswith("+"))
                               for row in rows for diff in row["edit_path"]]

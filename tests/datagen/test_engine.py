@@ -359,7 +359,8 @@ def test_regenerating_a_folder_never_loads_stale_rows(source_file, tmp_path):
     out = tmp_path / "regenerated"
     generate(str(source_file), "--output-dir", str(out), "--sampler", "random", "--num-samples", "9")
     assert set(load(out, "random", split="train")["seed"]) == {0}
-    generate(str(source_file), "--output-dir", str(out), "--sampler", "random", "--num-samples", "9", "--seed", "7")
+    generate(str(source_file), "--output-dir", str(out), "--sampler", "random", "--num-samples", "9", "--seed", "7",
+             "--overwrite")
     assert set(load(out, "random", split="train")["seed"]) == {7}
 
 

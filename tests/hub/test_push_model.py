@@ -73,7 +73,8 @@ def test_training_state_and_logs_stay_home_unless_asked(hub, tiny_model_folder, 
     (folder / "runs").mkdir()
     (folder / "runs" / "events.out.tfevents.1").write_bytes(b"log")
     (folder / "checkpoint-3").mkdir()
-    (folder / "checkpoint-3" / "model.safetensors").write_bytes(b"x")
+    # A real checkpoint's weights: a broken safetensors file would be refused (see test_publishing_policy).
+    (folder / "checkpoint-3" / "model.safetensors").write_bytes((folder / "model.safetensors").read_bytes())
 
     result = push_model(folder, "alice/run")
     stored = set(hub.store.tree("model", "alice/run", "main"))

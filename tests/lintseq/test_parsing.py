@@ -130,4 +130,4 @@ def test_extract_program_from_markdown_and_chain_of_thought():
     assert extract_program(response) == "def helper(x):\n    return x * 2\nprint(helper(3))"
     assert extract_program("print(1)") == "print(1)"
     assert extract_program("```python\nx = 1\n") == "x = 1"  # an unclosed fence runs to the end
-    assert extract_program("```\nplain fence\n```") == "```\nplain fence\n```"
+    assert extract_program("```\nplain = 1\n```") == "plain = 1"  # a bare fence (see test_fences.py)
