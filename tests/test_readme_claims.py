@@ -44,6 +44,10 @@ CLAIMS: dict[str, list[str]] = {
         f"{ENGINE}::test_time_limit_skips_a_program_and_the_run_goes_on",
         f"{ENGINE}::test_a_program_that_crashes_pylint_is_skipped_and_the_run_goes_on",
     ],
+    "Code inside markdown fences is extracted.": [
+        "tests/lintseq/test_fences.py::test_fence_spellings",
+        "tests/lintseq/test_fences.py::test_real_programs_in_every_wrapping",
+    ],
     "so the result does not depend on the packages installed": [
         "tests/linters/test_pylint_backend.py::test_portable_profile_does_not_depend_on_installed_packages",
     ],
@@ -73,6 +77,16 @@ CLAIMS: dict[str, list[str]] = {
         "tests/training/test_errors.py::test_bf16_on_a_machine_without_support",
         "tests/training/test_errors.py::test_deepspeed_asked_but_not_installed",
     ],
+    "sets `gradient_accumulation_steps` from the per-device batch and the number of processes": [
+        "tests/training/test_recipes.py::test_global_batch_size_sets_gradient_accumulation",
+        "tests/training/test_lora_and_deepspeed.py::test_two_data_parallel_processes_under_torchrun",
+    ],
+    "The rows of the added tokens are trained too (PEFT's `trainable_token_indices`) and saved with the adapter": [
+        "tests/training/test_lora_and_deepspeed.py::test_lora_adapter_is_saved_trains_the_new_token_and_reloads",
+    ],
+    "`--seed` (the same seed gives the same samples)": [
+        "tests/training/test_generation_and_sample.py::test_sampling_is_deterministic_for_a_seed_and_keeps_the_order",
+    ],
     # Evaluate
     "The canonical solutions score pass@1 = 1.0": [
         "tests/evaluation/test_scoring.py::test_canonical_solutions_pass_and_empty_or_wrong_ones_fail",
@@ -85,6 +99,27 @@ CLAIMS: dict[str, list[str]] = {
     "an unchanged folder makes no commit; a changed one uploads the changed files and deletes the stale ones it owns": [
         "tests/hub/test_push_dataset.py::test_unchanged_repush_makes_no_commit_and_a_changed_one_sends_only_the_difference",
         "tests/hub/test_push_model.py::test_resharded_weights_replace_the_old_shards",
+    ],
+    "`--dry-run` (sends nothing, not even the token check, and prints the files, their sizes and the rendered card)": [
+        "tests/hub/test_push_dataset.py::test_dry_run_touches_no_network_and_shows_files_sizes_and_card",
+    ],
+    "The card is rendered again first when `lintseq_config.json` is newer than `README.md`": [
+        "tests/hub/test_push_dataset.py::test_stale_card_is_rendered_again_when_the_generator_provides_it",
+    ],
+    "A folder whose card declares no `configs:`, or a config whose data files are missing, is refused before any "
+    "request.": [
+        "tests/hub/test_push_dataset.py::test_a_folder_that_would_not_load_is_refused_before_any_request",
+    ],
+    "`pytorch_model*.bin` checkpoints, like the original TinyCodeLM ones, are converted, shards and index included": [
+        "tests/hub/test_push_model.py::test_bin_checkpoint_arrives_as_safetensors_and_loads_identically",
+        "tests/hub/test_push_model.py::test_sharded_bin_checkpoint_is_converted_with_its_index",
+    ],
+    "Optimizer, scheduler and RNG state stay home unless `--include-training-state`": [
+        "tests/hub/test_push_model.py::test_training_state_and_logs_stay_home_unless_asked",
+    ],
+    "Transient answers (5xx, 429) are retried.": [
+        "tests/hub/test_auth_and_errors.py::test_transient_server_errors_are_retried",
+        "tests/hub/test_push_failures.py::test_a_hung_request_times_out_and_is_retried",
     ],
     "the token never appears in output, logs or errors": [
         "tests/hub/test_auth_and_errors.py::test_wrong_token_is_rejected_at_whoami_and_never_printed",
