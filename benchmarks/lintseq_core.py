@@ -1,13 +1,25 @@
 """LintSeq sampling speed: hub_tools vs the reference package ``pylintseq``, side by side, one core each.
 
-    .venv/bin/python benchmarks/lintseq_core.py [--limit N] [--skip-state-check]
+    .venv/bin/python benchmarks/lintseq_core.py [--corpus functions modules] [--limit N] [--modules N]
+                                                [--no-sizes] [--skip-state-check]
 
 Both sample one edit path per program with the paper's generation settings (one child per round, top 1,
-population 1, up to 512 rounds, indentation bias 1) on the same real programs (HumanEval's canonical
-solutions and standard-library functions), one after the other, each pinned to one CPU core. Reported:
-programs per second, lint calls per program, edits per program, and the share of intermediate states that
-the *reference's own* pylint check flags (it must be 0 for both). The ratios are what to read: the
-machines are shared and noisy, absolute times are not comparable across runs.
+population 1, up to 512 rounds, indentation bias 1) on the same real programs, one after the other, each
+in its own process pinned to one CPU core. Two corpora (``benchmarks/corpus.py``):
+
+- ``functions``: HumanEval's canonical solutions and standard-library functions (~25 lines);
+- ``modules``: whole modules of 80-400 lines (standard library and pure-Python packages of this
+  environment), spread evenly over the range.
+
+Timer boundaries are the same on both sides: the imports and one warm-up lint call of a one-line program
+(pylint's checker registration, the reference's first ``run_pylint``) happen before the clock starts; the
+standard-library trees the programs import are loaded inside the timed loop on both sides.
+
+Reported per corpus: programs per second and the ratio to the reference, seconds per program, lint calls
+and edits per program, milliseconds per lint call, and the share of intermediate states that the
+*reference's own* pylint check flags (it must be 0). ``--no-sizes`` skips the cost-vs-length table
+(programs of about 25, 100, 250 and 400 lines). Figures go to ``benchmarks/results/lintseq_core.json``.
+The ratios are what to read: the machines are shared and noisy.
 """
 
 from __future__ import annotations
@@ -24,8 +36,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import corpus
 import reference_env
+from results import save_result
 
 ROOT = Path(__file__).resolve().parents[1]
+SIZES = (25, 100, 250, 400)
 
 
 def _pin_to_one_core() -> None:
@@ -38,14 +52,15 @@ def worker_ours(programs: list[str], profile: str) -> dict:
     from hub_tools.lintseq import sample_edit_path
 
     linter = PylintLinter(profile)
-    linter.lint("x = 1")  # start-up outside the timed loop, as the reference's import is
-    paths, calls = [], 0
-    start = time.perf_counter()
+    linter.lint("x = 1")  # warm-up outside the clock, as on the reference's side
+    paths, calls, seconds = [], [], []
     for index, program in enumerate(programs):
+        start = time.perf_counter()
         path = sample_edit_path(program, linter, seed=index)
+        seconds.append(time.perf_counter() - start)
         paths.append(path.diffs)
-        calls += path.lint_calls
-    return {"seconds": time.perf_counter() - start, "lint_calls": calls, "paths": paths}
+        calls.append(path.lint_calls)
+    return {"seconds": seconds, "lint_calls": calls, "paths": paths}
 
 
 def worker_reference(programs: list[str]) -> dict:
@@ -53,6 +68,10 @@ def worker_reference(programs: list[str]) -> dict:
     from pylintseq import utils
 
     utils.set_seed_everywhere(0)
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as handle:
+        handle.write("x = 1\n")
+    utils.file_linter(handle.name)  # warm-up outside the clock: pylint's first load
+    os.unlink(handle.name)
     calls = 0
     original_linter = utils.file_linter
 
@@ -62,9 +81,9 @@ def worker_reference(programs: list[str]) -> dict:
         return original_linter(*args, **kwargs)
 
     utils.file_linter = counting_linter
-    paths = []
-    start = time.perf_counter()
+    paths, counts, seconds = [], [], []
     for program in programs:
+        before, start = calls, time.perf_counter()
         # The settings of the reference's own generate command.
         population = utils.lintseq_backward_sampling_pythonic(
             program, children_per_round=1, top_k=1, max_population_size=1, max_depth=512,
@@ -72,7 +91,9 @@ def worker_reference(programs: list[str]) -> dict:
             ignore_global_defs=True, ignore_init_errors=False,
         )
         paths.append([] if population is None else utils.inflate_edit_path(program, population[0][0])[1])
-    return {"seconds": time.perf_counter() - start, "lint_calls": calls, "paths": paths}
+        seconds.append(time.perf_counter() - start)
+        counts.append(calls - before)
+    return {"seconds": seconds, "lint_calls": counts, "paths": paths}
 
 
 def worker_check_states(paths_by_name: dict[str, list[list[str]]]) -> dict:
@@ -108,9 +129,59 @@ def _run_worker(python: Path, kind: str, payload: dict) -> dict:
         return json.loads(response.read_text())
 
 
+def _summary(run: dict) -> dict:
+    programs, seconds, calls = len(run["paths"]), sum(run["seconds"]), sum(run["lint_calls"])
+    return {"programs": programs, "programs_per_second": programs / seconds, "seconds_per_program": seconds / programs,
+            "lint_calls_per_program": calls / programs, "ms_per_lint_call": 1000 * seconds / max(calls, 1),
+            "edits_per_program": sum(len(path) for path in run["paths"]) / programs}
+
+
+def _side_by_side(programs: list[str], reference_python: Path, profiles: tuple[str, ...]) -> dict[str, dict]:
+    runs = {f"hub_tools {profile}": _run_worker(Path(sys.executable), "ours", {"programs": programs, "profile": profile})
+            for profile in profiles}
+    runs["pylintseq " + reference_env.installed_version(reference_python, "pylintseq")] = _run_worker(
+        reference_python, "reference", {"programs": programs})
+    return runs
+
+
+def _print_table(title: str, summary: dict[str, dict]) -> None:
+    print(f"\n{title}")
+    print(f"{'implementation':<22}{'programs/s':>11}{'vs ref':>8}{'s/program':>11}{'lint calls':>12}"
+          f"{'ms/call':>9}{'edits':>7}{'states flagged by ref. check':>30}")
+    for name, row in summary.items():
+        check = row.get("state_check")
+        flagged = f"{check['flagged']}/{check['states']}" if check else "not checked"
+        print(f"{name:<22}{row['programs_per_second']:>11.2f}{row['ratio']:>7.1f}x{row['seconds_per_program']:>11.3f}"
+              f"{row['lint_calls_per_program']:>12.1f}{row['ms_per_lint_call']:>9.1f}{row['edits_per_program']:>7.1f}"
+              f"{flagged:>30}")
+
+
+def _corpora(names: list[str], limit: int | None, module_count: int) -> dict[str, list[str]]:
+    chosen = {}
+    if "functions" in names:
+        functions = corpus.humaneval_programs() + corpus.stdlib_functions()
+        chosen["functions"] = functions[:limit] if limit else functions
+    if "modules" in names:
+        modules = sorted(corpus.whole_modules(), key=lambda module: len(module[1].splitlines()))
+        step = max(1, len(modules) // module_count)
+        chosen["modules"] = [text for _, text in modules[::step][:module_count]]
+    return chosen
+
+
+def _size_programs() -> dict[int, list[str]]:
+    """About 25 lines: the standard-library functions closest to it; 100, 250, 400: whole modules."""
+    functions = sorted(corpus.stdlib_functions(None), key=lambda text: (abs(len(text.splitlines()) - 25), text))
+    by_size = {25: functions[:12]}
+    by_size.update({size: [text for _, text in modules] for size, modules in corpus.modules_by_size(SIZES[1:], 3).items()})
+    return by_size
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--limit", type=int, default=None, help="use only the first N programs")
+    parser.add_argument("--corpus", nargs="+", choices=["functions", "modules"], default=["functions", "modules"])
+    parser.add_argument("--limit", type=int, default=None, help="use only the first N functions")
+    parser.add_argument("--modules", type=int, default=16, help="how many whole modules (spread over 80-400 lines)")
+    parser.add_argument("--no-sizes", action="store_true", help="skip the cost-vs-length table")
     parser.add_argument("--skip-state-check", action="store_true", help="skip the reference-check of states")
     parser.add_argument("--worker", nargs=3, metavar=("KIND", "REQUEST", "RESPONSE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -128,38 +199,37 @@ def main() -> None:
         Path(response).write_text(json.dumps(result))
         return
 
-    programs = corpus.humaneval_programs() + corpus.stdlib_functions()
-    programs = programs[: args.limit] if args.limit else programs
     reference_python = reference_env.reference_python()
-    print(f"{len(programs)} programs (HumanEval canonical solutions + standard-library functions), one core each")
-    runs = {
-        "hub_tools portable": _run_worker(Path(sys.executable), "ours", {"programs": programs, "profile": "portable"}),
-        "hub_tools reference": _run_worker(Path(sys.executable), "ours", {"programs": programs, "profile": "reference"}),
-        "pylintseq " + reference_env.installed_version(reference_python, "pylintseq"):
-            _run_worker(reference_python, "reference", {"programs": programs}),
-    }
-    checks = {}
-    if not args.skip_state_check:
-        checks = _run_worker(reference_python, "check", {"paths": {name: run["paths"] for name, run in runs.items()}})
-
-    baseline = list(runs)[-1]
-    baseline_rate = len(programs) / runs[baseline]["seconds"]
-    print(f"\n{'implementation':<22}{'programs/s':>12}{'vs ref':>8}{'lint calls/prog':>17}{'edits/prog':>12}"
-          f"{'states flagged by ref. check':>30}")
-    summary = {}
-    for name, run in runs.items():
-        rate = len(programs) / run["seconds"]
-        edits = sum(len(path) for path in run["paths"]) / len(programs)
-        check = checks.get(name)
-        flagged = f"{check['flagged']}/{check['states']}" if check else "not checked"
-        print(f"{name:<22}{rate:>12.2f}{rate / baseline_rate:>7.1f}x{run['lint_calls'] / len(programs):>17.1f}"
-              f"{edits:>12.2f}{flagged:>30}")
-        summary[name] = {"programs_per_second": rate, "ratio": rate / baseline_rate,
-                         "lint_calls_per_program": run["lint_calls"] / len(programs),
-                         "edits_per_program": edits, "state_check": check}
-    out = ROOT / "benchmarks" / "results"
-    out.mkdir(exist_ok=True)
-    (out / "lintseq_core.json").write_text(json.dumps({"programs": len(programs), "runs": summary}, indent=2))
+    figures = {}
+    for corpus_name, programs in _corpora(args.corpus, args.limit, args.modules).items():
+        runs = _side_by_side(programs, reference_python, ("portable", "reference"))
+        checks = {}
+        if not args.skip_state_check:
+            checks = _run_worker(reference_python, "check", {"paths": {name: run["paths"] for name, run in runs.items()}})
+        summary = {name: _summary(run) for name, run in runs.items()}
+        baseline = summary[list(runs)[-1]]["programs_per_second"]
+        for name, row in summary.items():
+            row["ratio"] = row["programs_per_second"] / baseline
+            row["state_check"] = checks.get(name)
+        lines = [len(program.splitlines()) for program in programs]
+        _print_table(f"{corpus_name}: {len(programs)} programs, {min(lines)}-{max(lines)} lines "
+                     f"(mean {sum(lines) / len(lines):.0f}), one core each", summary)
+        figures[corpus_name] = {"programs": len(programs), "lines_mean": sum(lines) / len(lines), "runs": summary}
+    if not args.no_sizes:
+        print("\ncost vs program length (hub_tools portable | pylintseq), one core each")
+        print(f"{'lines':>6}{'programs':>10}{'lint calls':>16}{'ms/call':>16}{'s/program':>18}{'ratio':>8}")
+        table = {}
+        for size, programs in _size_programs().items():
+            runs = _side_by_side(programs, reference_python, ("portable",))
+            ours, reference = (_summary(run) for run in runs.values())
+            ratio = ours["programs_per_second"] / reference["programs_per_second"]
+            table[size] = {"programs": len(programs), "hub_tools": ours, "pylintseq": reference, "ratio": ratio}
+            print(f"{size:>6}{len(programs):>10}{ours['lint_calls_per_program']:>8.1f} |{reference['lint_calls_per_program']:>6.1f}"
+                  f"{ours['ms_per_lint_call']:>8.1f} |{reference['ms_per_lint_call']:>6.1f}"
+                  f"{ours['seconds_per_program']:>9.3f} |{reference['seconds_per_program']:>7.2f}{ratio:>7.1f}x")
+        figures["cost_vs_length"] = table
+    path = save_result("lintseq_core", figures, packages=["pylint", "astroid", "pylintseq"])
+    print(f"\nwrote {path.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

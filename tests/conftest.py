@@ -52,6 +52,14 @@ def stdlib_corpus() -> list[str]:
     return functions
 
 
+@pytest.fixture(scope="session")
+def stdlib_modules() -> list[tuple[str, str]]:
+    """Whole standard-library modules (80-140 lines), as (name, text)."""
+    modules = corpus.whole_modules(80, 140, stdlib_only=True)
+    assert len(modules) >= 5
+    return modules
+
+
 # Strict runs: in CI a skip is a failure -------------------------------------------------------------
 #
 # A test that skips when a component is missing turns a broken install into a green run. Under

@@ -13,6 +13,7 @@ from hub_tools.errors import UserError
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lintseq edits",
+        allow_abbrev=False,  # "--num-path 2" must not pass for --num-paths
         description="Sample one edit path that writes FILE from an empty file, one insertion at a time.",
     )
     parser.add_argument("file", metavar="FILE.py", help="the Python file")

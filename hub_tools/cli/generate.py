@@ -12,6 +12,7 @@ from hub_tools.errors import UserError
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lintseq generate",
+        allow_abbrev=False,  # "--num-path 2" must not pass for --num-paths
         description="Write a LintSeq edit-sequence dataset (Parquet + dataset card) that datasets.load_dataset "
         "opens, locally and once pushed to the Hub. A killed run resumes when the same command is run again.",
     )
@@ -40,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lint-timeout", type=float, default=10.0,
                         help="seconds one lint call may take; a program with a longer call is skipped "
                         "(lint_timeout), never kept unchecked (default: 10)")
+    parser.add_argument("--drop-duplicates", action="store_true",
+                        help="skip source rows that repeat an earlier row exactly (default: keep and count them)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace a finished or unfinished run made with other settings in the output folder")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -71,7 +74,7 @@ def main(argv: list[str]) -> int:
     config = GenerationConfig(
         prompt_field=prompt_field, code_field=code_field, sampler=args.sampler, profile=args.profile,
         num_paths=args.num_paths, seed=args.seed, time_limit=args.time_limit, lint_timeout=args.lint_timeout,
-        max_lines=args.max_lines,
+        max_lines=args.max_lines, drop_duplicates=args.drop_duplicates,
     )
     engine = Engine(source, args.output_dir, config, workers=args.workers, num_samples=args.num_samples,
                     chunk_size=args.chunk_size, overwrite=args.overwrite, progress=not args.no_progress)

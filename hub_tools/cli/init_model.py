@@ -10,6 +10,7 @@ PRESET_NAMES = ("tinycodelm-150m", "tinycodelm-400m", "tiny")
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lintseq init-model",
+        allow_abbrev=False,  # "--num-path 2" must not pass for --num-paths
         description=(
             "Build a randomly initialised TinyCodeLM (OLMo architecture) with a tokenizer that has <|diff|> as "
             "one special token, and save both with safetensors. The folder loads with AutoModelForCausalLM and "
@@ -34,6 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     arguments = build_parser().parse_args(argv)
+    from hub_tools.cli.third_party_output import quiet_third_party_output
+
+    quiet_third_party_output()
     from hub_tools.training.tinycodelm import init_model
 
     output = init_model(

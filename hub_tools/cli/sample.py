@@ -12,6 +12,7 @@ from hub_tools.cli.model_options import add_sampling_options, load_model_and_con
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lintseq sample",
+        allow_abbrev=False,  # "--num-path 2" must not pass for --num-paths
         description=(
             "Prompt a model in the paper's format (instruction + '\\n<|diff|>' for edit-sequence models), stop at "
             "the end of the edit sequence, apply the edits and print the programs. Models without <|diff|> in "

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lintseq show",
+        allow_abbrev=False,  # "--num-path 2" must not pass for --num-paths
         description="Print one row of a dataset written by `lintseq generate`: the instruction, then each edit "
                     "and the program after it.",
     )
@@ -44,7 +45,7 @@ def replay_steps(edit_path: list[str]) -> list[Step]:
     >>> [step.inserted for step in replay_steps(["@@ -0,0 +1,2 @@\\n+def f(x):\\n+    return x"])]
     [{1, 2}]
     """
-    from hub_tools.datagen.verify import insert_identities
+    from hub_tools.datagen.row_checks import insert_identities
     from hub_tools.lintseq import DiffError, apply_diff
 
     steps, lines, identities = [], [], []

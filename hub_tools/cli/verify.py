@@ -9,6 +9,7 @@ import sys
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lintseq verify",
+        allow_abbrev=False,  # "--num-path 2" must not pass for --num-paths
         description="Check a dataset folder written by `lintseq generate`: every edit path replays exactly to "
                     "its program with insertions only, prompts and completions match, and (lintseq sampler) "
                     "every intermediate program passes the recorded lint profile. Exit code 0 when all "

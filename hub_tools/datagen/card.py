@@ -18,6 +18,9 @@ from hub_tools.datagen.folder import BASELINE, DatasetFolder
 
 TEMPLATE = "lintseq.md"
 TAGS = ["code", "lintseq", "edit-sequences", "synthetic"]
+# Instructions in English, programs in Python ("code" is the Hub's language code for source code).
+LANGUAGES = ["en", "code"]
+HUMANEVAL_ID = "openai/openai_humaneval"
 # The Hub's size buckets: (exclusive upper bound, label).
 SIZE_CATEGORIES = [
     (1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
@@ -85,11 +88,14 @@ def generate_command(folder_name: str, name: str, settings: dict) -> str:
     if name != BASELINE:
         words += ["--sampler", str(settings.get("sampler") or name)]
     options = [("profile", "--profile"), ("num_paths", "--num-paths"), ("num_samples", "--num-samples"),
-               ("seed", "--seed"), ("time_limit", "--time-limit"), ("max_lines", "--max-lines")]
+               ("seed", "--seed"), ("time_limit", "--time-limit"), ("lint_timeout", "--lint-timeout"),
+               ("max_lines", "--max-lines")]
     for field, flag in options:
         value = settings.get(field)
         if value is not None:
             words += [flag, f"{value:g}" if isinstance(value, float) else str(value)]
+    if settings.get("drop_duplicates") is True:
+        words.append("--drop-duplicates")
     return shlex.join(words)
 
 
@@ -141,6 +147,18 @@ def _license(dataset: DatasetFolder) -> str:
         if str(source.get("name", "")).startswith("humaneval (built-in"):
             return "mit"
     return "other"
+
+
+def _source_datasets(dataset: DatasetFolder) -> list[str] | None:
+    """The Hub ids the rows come from: the source's id, or HumanEval's for the built-in corpus (local files: none)."""
+    ids = set()
+    for name in dataset.configs:
+        source = _dict(dataset.config_settings(name).get("source"))
+        if str(source.get("name", "")).startswith("humaneval (built-in"):
+            ids.add(HUMANEVAL_ID)
+        elif " (split " in str(source.get("name", "")):  # how Hub sources are recorded
+            ids.add(source_argument(source))
+    return sorted(ids) or None
 
 
 def _dataset_infos(dataset: DatasetFolder):
@@ -208,6 +226,8 @@ def render_dataset_card(output_dir: str | Path, *, repo_id: str | None = None, p
         yaml_configs.append(entry)
     card_data = DatasetCardData(
         license=license or _license(dataset),
+        language=list(LANGUAGES),
+        source_datasets=_source_datasets(dataset),
         task_categories=["text-generation"],
         tags=list(TAGS),
         pretty_name=pretty_name,

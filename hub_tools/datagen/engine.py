@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from hub_tools.datagen.lifetime import die_with_parent
-from hub_tools.datagen.rows import GenerationConfig, RowOutcome, process_record
+from hub_tools.datagen.rows import GenerationConfig, RowOutcome, process_record, row_id
 from hub_tools.datagen.sources import Source, SourceRecord
 from hub_tools.datagen.writer import PartStore, check_output_folder, count_duplicates
 
@@ -75,9 +75,11 @@ class RunSummary:
 
 
 def _chunks(records: Iterator[SourceRecord], selected: set[int] | None,
-            chunk_size: int) -> Iterator[tuple[int, list[SourceRecord]]]:
+            config: GenerationConfig, chunk_size: int) -> Iterator[tuple[int, list[SourceRecord]]]:
     if selected is not None:
         records = (record for record in records if record.index in selected)
+    if config.drop_duplicates:
+        records = _first_occurrences(records, config)
     number = 0
     while True:
         chunk = list(islice(records, chunk_size))
@@ -87,11 +89,25 @@ def _chunks(records: Iterator[SourceRecord], selected: set[int] | None,
         number += 1
 
 
+def _first_occurrences(records: Iterator[SourceRecord], config: GenerationConfig) -> Iterator[SourceRecord]:
+    """The records, with a repeat of an earlier row (same id) turned into a ``duplicate`` skip."""
+    first: dict[str, str] = {}  # id -> location of its first row: about 150 bytes per distinct row
+    for record in records:
+        fields = record.fields or {}
+        instruction, response = fields.get(config.prompt_field), fields.get(config.code_field)
+        if record.error is None and isinstance(instruction, str) and isinstance(response, str):
+            earlier = first.setdefault(row_id(instruction, response), record.location)
+            if earlier != record.location:
+                record = SourceRecord(record.index, record.location, error=("duplicate", f"repeats {earlier} exactly"))
+        yield record
+
+
 def _part_stats(outcomes: list[RowOutcome]) -> dict:
     """Statistics of one part, kept small: per-program edit counts and per-edit line counts."""
     skipped = [{"reason": o.skipped[0], "location": o.location, "detail": o.skipped[1]} for o in outcomes if o.skipped]
     edits = [row["num_edits"] for o in outcomes for row in o.rows]
-    lines = [diff.count("\n+") + 1 for o in outcomes for row in o.rows for diff in row["edit_path"]]
+    # Inserted lines only: each starts with "\n+" (the "@@ ... @@" header line before them is not one).
+    lines = [diff.count("\n+") for o in outcomes for row in o.rows for diff in row["edit_path"]]
     return {"source_rows": len(outcomes), "programs": sum(1 for o in outcomes if o.rows),
             "rows": len(edits), "skipped": skipped, "edits": edits, "lines": lines,
             "lint_calls": sum(o.lint_calls for o in outcomes)}
@@ -191,7 +207,7 @@ class Engine:
         return summary
 
     def _pending_chunks(self, selected, done, bar) -> Iterator[tuple[int, list[SourceRecord]]]:
-        for number, chunk in _chunks(iter(self.source), selected, self.chunk_size):
+        for number, chunk in _chunks(iter(self.source), selected, self.config, self.chunk_size):
             if number in done:
                 bar.update(len(chunk))  # finished by an earlier, interrupted run
             else:

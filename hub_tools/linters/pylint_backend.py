@@ -29,7 +29,10 @@ ends, and a call whose clock ran past the limit raises :class:`LintTimeout` what
 from __future__ import annotations
 
 import ast
+import collections
 import contextlib
+import copy
+import functools
 import signal
 import sys
 import threading
@@ -41,8 +44,6 @@ from hub_tools.lintseq.linter import LintError
 
 # The module name the checked program gets; it cannot collide with anything importable.
 _MODULE_NAME = "lintseq_checked_program"
-# Rebuild pylint's checkers and astroid's caches this often, so memory stays flat over long runs.
-_CALLS_PER_RESET = 2000
 # After the limit, the alarm repeats this often until the call has ended (in case the interruption was
 # swallowed, e.g. while the interpreter ran a finalizer, where exceptions are only printed).
 _REPEAT_SECONDS = 0.02
@@ -63,6 +64,54 @@ class _StdlibOnly(set):
         if not isinstance(module_name, str):
             return False
         return module_name.split(".")[0] not in sys.stdlib_module_names or super().__contains__(module_name)
+
+
+@functools.cache
+def _program_builder_class() -> type:
+    """An astroid builder that can take back what building the program wrote into other modules.
+
+    Building a module runs astroid's ``delayed_assattr`` step: for ``x.name = value`` it infers ``x`` and
+    appends the assignment node to the ``instance_attrs`` (or ``locals``) of what ``x`` is, also when
+    that lives in a cached standard-library module (``thread.daemon = True`` writes into
+    ``threading.Thread``; ``sys.flag = 1`` into ``sys``). Left there, the node would keep the whole
+    program's tree alive and later programs would see attributes an earlier program assigned: results
+    would depend on what was linted before, and memory would grow with every call. The builder records
+    each such foreign append and :meth:`undo_foreign_attributes` removes it after the call, so the cached
+    modules are exactly as they were before the call.
+    """
+    from astroid.builder import AstroidBuilder
+    from astroid.exceptions import InferenceError
+
+    class ProgramBuilder(AstroidBuilder):
+        def __init__(self, manager):
+            super().__init__(manager)
+            self._foreign: list[tuple[list, object]] = []
+
+        def delayed_assattr(self, node) -> None:
+            super().delayed_assattr(node)
+            program = node.root()
+            try:
+                owners = list(node.expr.infer())
+            except InferenceError:
+                return
+            for owner in owners:
+                for target in (owner, getattr(owner, "_proxied", None)):
+                    if target is None or not hasattr(target, "root") or target.root() is program:
+                        continue
+                    for attributes in (getattr(target, "instance_attrs", None), getattr(target, "locals", None)):
+                        values = attributes.get(node.attrname) if isinstance(attributes, dict) else None
+                        if values is not None and any(value is node for value in values):
+                            self._foreign.append((values, node))
+
+        def undo_foreign_attributes(self) -> None:
+            for values, node in self._foreign:
+                for index, value in enumerate(values):
+                    if value is node:
+                        del values[index]
+                        break
+            self._foreign.clear()
+
+    return ProgramBuilder
 
 
 class _Interrupted(BaseException):
@@ -144,6 +193,8 @@ def _forget_checked_program() -> None:
     from astroid import MANAGER
     from astroid.context import _invalidate_cache
     from astroid.inference_tip import clear_inference_tip_cache
+    from astroid.interpreter.objectmodel import ObjectModel
+    from astroid.nodes import ClassDef
     from astroid.nodes._base_nodes import LookupMixIn
     from pylint.checkers.clear_lru_cache import clear_lru_caches
 
@@ -152,6 +203,23 @@ def _forget_checked_program() -> None:
     clear_inference_tip_cache()
     clear_lru_caches()
     LookupMixIn.lookup.cache_clear()
+    ClassDef._metaclass_lookup_attribute.cache_clear()
+    ObjectModel.attributes.cache_clear()
+
+
+_BUILTIN_CONTAINERS = (dict, list, set, collections.deque)
+
+
+def _checker_containers(pylinter) -> list[tuple[object, dict[str, object]]]:
+    """Copies of the mutable containers each checker holds right after ``open()``."""
+    from pylint.checkers.classes.class_checker import ScopeAccessMap
+
+    kinds = (*_BUILTIN_CONTAINERS, ScopeAccessMap)
+    return [
+        (checker, {name: copy.copy(value) for name, value in vars(checker).items() if isinstance(value, kinds)})
+        for checker in pylinter.prepare_checkers()
+        if checker is not pylinter  # the linter's own dicts are its configuration
+    ]
 
 
 class PylintLinter:
@@ -179,6 +247,8 @@ class PylintLinter:
         self._pylinter = None
         self._check = None
         self._checker_context = None
+        self._checker_state: list[tuple[object, dict[str, object]]] = []
+        self._builder = None
 
     @property
     def versions(self) -> dict[str, str]:
@@ -211,6 +281,16 @@ class PylintLinter:
         self._checker_context = pylinter._astroid_module_checker()
         self._check = self._checker_context.__enter__()
         self._pylinter = pylinter
+        self._checker_state = _checker_containers(pylinter)
+
+    def _restore_checkers(self) -> None:
+        # pylint's checkers keep per-run bookkeeping keyed by the nodes they saw (ClassChecker's
+        # accessed-member map holds every class of every program): a fresh pylint run starts each checker
+        # from the state open() left, and so does every call here, which also keeps memory flat.
+        for checker, containers in self._checker_state:
+            for name, value in containers.items():
+                # ScopeAccessMap keeps its own dict inside: a new one, not a copy sharing it.
+                setattr(checker, name, copy.copy(value) if isinstance(value, _BUILTIN_CONTAINERS) else type(value)())
 
     def reset(self, keep_modules: set[str] | None = None) -> None:
         """Drop pylint's checkers and astroid's caches; the next call starts afresh.
@@ -224,7 +304,9 @@ class PylintLinter:
             with contextlib.suppress(Exception):
                 self._checker_context.__exit__(None, None, None)
         self._pylinter = self._check = self._checker_context = None
-        _forget_checked_program()  # a cut call may have skipped it
+        if self._builder is not None:  # a cut call may have skipped these
+            self._builder.undo_foreign_attributes()
+        _forget_checked_program()
         if keep_modules is None:
             MANAGER.clear_cache()
         else:
@@ -259,9 +341,7 @@ class PylintLinter:
         syntax_error = _syntax_error(program, "parse")
         if syntax_error is not None:
             return [syntax_error]
-        if self._pylinter is None or self.calls % _CALLS_PER_RESET == 0:
-            if self._pylinter is not None:
-                self.reset()
+        if self._pylinter is None:
             self._start()
         from astroid import MANAGER
 
@@ -270,11 +350,13 @@ class PylintLinter:
             # The time limit is the inner context: the deny-list is restored after the alarm is disarmed.
             with self._imports_resolved_by_profile(), _TimeLimit(self.timeout):
                 messages = self._run(program)
-        except LintTimeout:
+        except (LintTimeout, _Interrupted) as error:
             # Cut mid-walk: the checkers' state is undefined, and the modules astroid was building may sit
             # half-built in its cache (it caches a module before finishing it). Drop exactly those; the
             # complete ones stay, so the next calls do not pay for the standard library again.
             self.reset(keep_modules=modules_before)
+            if isinstance(error, _Interrupted):  # never expected past _TimeLimit; never let it out either
+                raise LintTimeout(f"pylint took longer than {self.timeout:g} s") from None
             raise
         except RecursionError as error:
             self.reset()
@@ -290,23 +372,25 @@ class PylintLinter:
     def _run(self, program: str) -> list[tuple[int, str, str]]:
         import astroid
         from astroid import MANAGER
-        from astroid.builder import AstroidBuilder
         from pylint.utils import FileState
 
         pylinter = self._pylinter
         reporter = pylinter.reporter
         reporter.reset()
         pylinter.set_current_module(_MODULE_NAME, None)
+        self._builder = builder = _program_builder_class()(MANAGER)
         try:
-            module = AstroidBuilder(MANAGER).string_build(program, _MODULE_NAME)
-        except astroid.AstroidSyntaxError as error:
-            line = getattr(error.error, "lineno", None) or 1
-            return [(line, "E0001", f"syntax-error: {error.error}")]
-        try:
+            try:
+                module = builder.string_build(program, _MODULE_NAME)
+            except astroid.AstroidSyntaxError as error:
+                line = getattr(error.error, "lineno", None) or 1
+                return [(line, "E0001", f"syntax-error: {error.error}")]
             pylinter.file_state = FileState(_MODULE_NAME, pylinter.msgs_store, module)
             pylinter._ignore_file = False
             pylinter.current_file = module.file
             self._check(module)
         finally:
+            builder.undo_foreign_attributes()
+            self._restore_checkers()
             _forget_checked_program()
         return [(message.line, message.msg_id, f"{message.symbol}: {message.msg}") for message in reporter.messages]

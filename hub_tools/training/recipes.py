@@ -144,7 +144,7 @@ class _TrainArgumentParser(TrlParser):
 
 def build_parser() -> TrlParser:
     """TRL's parser over the three dataclasses of ``lintseq train``."""
-    return _TrainArgumentParser((DataConfig, LintSeqSFTConfig, ModelConfig), prog="lintseq train")
+    return _TrainArgumentParser((DataConfig, LintSeqSFTConfig, ModelConfig), prog="lintseq train", allow_abbrev=False)
 
 
 def parse_train_arguments(

@@ -8,6 +8,7 @@ vocabulary. Training, ``lintseq init-model`` and sampling all go through the fun
 from __future__ import annotations
 
 import os
+import sys
 import sysconfig
 from collections.abc import Iterable
 from pathlib import Path
@@ -195,7 +196,7 @@ def train_tokenizer(files: Iterable[str | os.PathLike], *, vocab_size: int) -> P
         vocab_size=vocab_size,
         special_tokens=special_tokens,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=True,
+        show_progress=sys.stdout.isatty(),  # off a terminal its bars are blank lines on stdout
     )
     backend.train([str(path) for path in files], trainer)
     return PreTrainedTokenizerFast(

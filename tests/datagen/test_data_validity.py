@@ -113,6 +113,20 @@ def test_pragma_paths_are_lint_clean_without_the_pragmas(hostile_run):
     assert checked >= 15  # the check covered many states
 
 
+def test_duplicates_can_be_dropped(hostile_source, tmp_path, capsys):
+    out = tmp_path / "dropped"
+    generate(str(hostile_source), "--output-dir", str(out), "--lint-timeout", "3", "--sampler", "random",
+             "--drop-duplicates")
+    stats = json.loads((out / "lintseq_config.json").read_text())["configs"]["random"]["stats"]
+    assert stats["skipped"] == {"duplicate": 1} and stats["duplicates"] == 0
+    assert stats["skipped_rows"][0] == {"reason": "duplicate", "location": "hostile.jsonl:13",
+                                        "detail": "repeats hostile.jsonl:12 exactly"}
+    ids = pq.read_table(out / "data" / "random").column("id").to_pylist()
+    assert len(ids) == len(set(ids)) == 12
+    assert "--drop-duplicates" in (out / "README.md").read_text()  # the card's command reproduces it
+    assert lintseq(["verify", str(out)]) == 0, capsys.readouterr().out
+
+
 # A finished folder is not replaced by surprise --------------------------------------------------------
 
 
@@ -176,7 +190,12 @@ def test_a_folder_made_under_older_rules_is_not_taken_for_this_run(small_source,
         del entry["data_rules"]
     (out / "lintseq_config.json").write_text(json.dumps(manifest))
     result = generate(str(small_source), "--output-dir", str(out), "--sampler", "random", check=False)
-    assert result.returncode == 2 and "data rules (made by an older version) differ" in result.stderr
+    assert result.returncode == 2 and "data rules (made by another version) differ" in result.stderr
+    # A damaged settings file is a one-line error, not a traceback.
+    (out / "lintseq_config.json").write_text('{"configs": {"random": ')
+    result = generate(str(small_source), "--output-dir", str(out), "--sampler", "random", check=False)
+    assert result.returncode == 2 and "lintseq_config.json: not valid JSON at line 1" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 # Workers die with their parent ------------------------------------------------------------------------

@@ -23,12 +23,11 @@ def scoring_config():
     return SandboxConfig(timeout=20.0, workers=2)
 
 
-@pytest.fixture(scope="session", params=["namespaces where allowed", "python guards only"])
+@pytest.fixture(scope="session", params=["bubblewrap", "without bubblewrap"])
 def each_sandbox(request):
-    """The sandbox with the kernel's namespaces (where it grants them) and without: both must contain."""
-    kernel = request.param == "namespaces where allowed"
-    config = SandboxConfig(timeout=1.5, memory_limit_mb=512, workers=2, isolate_network=kernel,
-                           isolate_processes=kernel)
+    """The sandbox at its full isolation, and at the reduced level (seccomp and Landlock, no namespaces)."""
+    config = SandboxConfig(timeout=1.5, memory_limit_mb=512, workers=2,
+                           use_bubblewrap=request.param == "bubblewrap")
     with Sandbox(config) as pool:
         yield pool
 

@@ -6,7 +6,8 @@ import importlib
 import pytest
 
 MODULES = ["hub_tools.evaluation", "hub_tools.evaluation.pass_at_k", "hub_tools.evaluation.problems",
-           "hub_tools.evaluation.sandbox", "hub_tools.evaluation.scoring"]
+           "hub_tools.evaluation.sandbox", "hub_tools.evaluation.scoring",
+           "hub_tools.evaluation.sandbox_values", "hub_tools.evaluation.sandbox_checks"]
 
 
 @pytest.mark.parametrize("name", MODULES)

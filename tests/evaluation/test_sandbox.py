@@ -1,114 +1,124 @@
-"""Hostile programs are contained and reported, and every other program's result survives them."""
+"""The sandbox pool: verdicts, isolation levels, lost results, and programs that attack the pool itself."""
 
-import contextlib
 import os
-import socket
 import threading
 import time
 
 import pytest
 
 from hub_tools.evaluation import Sandbox, SandboxConfig
+from hub_tools.evaluation.sandbox import Job
+from hub_tools.evaluation.sandbox_checks import split_test
 
 GOOD = "import math\nassert math.gcd(12, 18) == 6"
+ADD_TEST, _ = split_test("", "for a, b in [(1, 2), (10, -3), (2**70, 1)]:\n    assert add(a, b) == a + b", "add")
+GOOD_ADD = Job("def add(a, b):\n    return a + b", ADD_TEST)
 
 
-@pytest.fixture
-def canary(tmp_path):
-    folder = tmp_path / "outside"
-    folder.mkdir()
-    path = folder / "canary.txt"
-    path.write_text("keep me")
-    return path
+def test_this_machine_gets_the_full_isolation(sandbox):
+    # No skip: a machine without working bubblewrap namespaces, seccomp or Landlock fails here, saying which.
+    isolation = sandbox.start()
+    assert isolation["level"] == "full", isolation
+    assert isolation["namespaces"] == ["user", "mount", "pid", "network", "ipc", "uts"]
+    assert isolation["seccomp"] and isolation["landlock_abi"] >= 1, isolation
+    assert isolation["user"].startswith("65534 ")
+    assert set(isolation["environment"]) <= {"HOME", "LANG", "PATH", "PWD", "TMPDIR", "OMP_NUM_THREADS",
+                                             "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "LD_LIBRARY_PATH"}
 
 
-@pytest.fixture
-def listening_socket():
-    """A real TCP server on loopback that counts the connections it accepts."""
-    server = socket.create_server(("127.0.0.1", 0))
-    server.settimeout(0.2)
-    accepted = []
-    stop = threading.Event()
-
-    def accept():
-        while not stop.is_set():
-            with contextlib.suppress(OSError):
-                accepted.append(server.accept()[0])
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield server.getsockname()[1], accepted
-    stop.set()
-    thread.join()
-    server.close()
-
-
-def _hostile_programs(canary, port) -> dict[str, tuple[str, str, str]]:
-    """name -> (program, expected status, a fragment of the expected reason)."""
-    evaluator = os.getpid()
-    return {
-        "infinite loop": ("while True:\n    pass", "timed_out", "timed out"),
-        "loop that swallows exceptions": (
-            "import time\nwhile True:\n    try:\n        time.sleep(5)\n    except BaseException:\n        pass",
-            "timed_out", "timed out"),
-        "memory bomb": ("blocks = []\nwhile True:\n    blocks.append(bytearray(10**8))", "failed", "MemoryError"),
-        "one huge allocation": ("x = ' ' * 10**12", "failed", "MemoryError"),
-        "fork bomb": ("import os\nwhile True:\n    os.fork()", "failed", "os.fork is disabled"),
-        "subprocess fork bomb": (
-            "import subprocess, sys\nwhile True:\n    subprocess.Popen([sys.executable, '-c', 'pass'])",
-            "failed", "subprocess.Popen is disabled"),
-        "multiprocessing": ("import multiprocessing\nmultiprocessing.Process(target=print).start()",
-                            "failed", "multiprocessing"),
-        "os.system": (f"import os\nos.system('rm -f {canary}')", "failed", "os.system is disabled"),
-        "os.popen": (f"import os\nos.popen('cat {canary}').read()", "failed", "os.popen is disabled"),
-        "os.remove outside": (f"import os\nos.remove({str(canary)!r})", "failed", "outside the sandbox"),
-        "pathlib unlink outside": (f"import pathlib\npathlib.Path({str(canary)!r}).unlink()", "failed",
-                                   "outside the sandbox"),
-        "rmtree outside": (f"import shutil\nshutil.rmtree({str(canary.parent)!r})", "failed",
-                           "shutil.rmtree outside the sandbox"),
-        "rmtree of a link out": (f"import os, shutil\nos.symlink({str(canary.parent)!r}, 'link')\nshutil.rmtree('link')",
-                                 "failed", "os.symlink outside the sandbox"),
-        "overwrite outside": (f"open({str(canary)!r}, 'w').write('gone')", "failed", "outside the sandbox"),
-        "rename outside": (f"import os\nos.rename({str(canary)!r}, 'stolen.txt')", "failed",
-                           "outside the sandbox"),
-        "socket": (f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=1)", "failed",
-                   "disabled in the sandbox"),
-        "raw socket": (f"import _socket\ns = _socket.socket()\ns.connect(('127.0.0.1', {port}))", "failed",
-                       "network access"),
-        "sys.exit(0) before the tests": ("import sys\nsys.exit(0)\nassert False", "failed", "SystemExit"),
-        "exit()": ("exit()", "failed", "SystemExit"),
-        "os._exit(0)": ("import os\nos._exit(0)", "error", "exited (code 0)"),
-        "kill the parent": ("import os, signal\nos.kill(os.getppid(), signal.SIGKILL)", "failed",
-                            "os.kill is disabled"),
-        "kill the evaluator": (f"import os, signal\nos.kill({evaluator}, signal.SIGKILL)", "failed",
-                               "os.kill is disabled"),
-        "kill via the shell": (f"import subprocess\nsubprocess.run(['kill', '-9', '{evaluator}'])", "failed",
-                               "disabled"),
-        "ctypes": ("import ctypes\nctypes.CDLL(None).kill(1, 9)", "failed", "ctypes"),
-        "segmentation fault": ("import faulthandler\nfaulthandler._sigsegv()", "error", "SIGSEGV"),
-        "syntax error": ("def f(:\n    pass", "error", "SyntaxError"),
-        "output flood": ("import sys\nprint('x' * 10**6)\nsys.stderr.write('y' * 10**6)", "passed", "passed"),
+def test_inside_the_sandbox(sandbox):
+    """What a program sees: its own empty directory, no host files, no /proc, no network, a fixed user."""
+    checks = {
+        "empty working directory": "import os\nassert os.listdir('.') == [], os.listdir('.')",
+        "no home folder, no /etc": ("import os\nfor path in ('/etc/passwd', '/root/.cache', '/home', '/var', '/work/wt'):\n"
+                                    "    assert not os.path.exists(path), path"),
+        "user 65534": "import os\nassert os.getuid() == 65534 and os.getgid() == 65534, os.getuid()",
+        "/proc closed": "import os\ntry:\n    os.listdir('/proc')\nexcept PermissionError:\n    pass\nelse:\n    raise AssertionError",
+        "read-only interpreter": ("import os, sys\ntry:\n    open(os.path.join(sys.prefix, 'x'), 'w')\n"
+                                  "except OSError:\n    pass\nelse:\n    raise AssertionError"),
+        "fixed environment": "import os\nassert 'HF_TOKEN' not in os.environ and os.environ['HOME'] == os.getcwd()",
     }
+    results = sandbox.run(list(checks.values()), progress=False)
+    assert [(name, result.status) for name, result in zip(checks, results, strict=True)] == [(name, "passed") for name in checks], results
 
 
-def test_hostile_programs_are_contained_and_reported(each_sandbox, canary, listening_socket):
-    sandbox = each_sandbox
-    port, accepted = listening_socket
-    hostile = _hostile_programs(canary, port)
-    programs, expected = [], []
-    for name, (program, status, reason) in hostile.items():
-        # A good program after every hostile one: none of their results may be lost.
+def test_contained_at_every_level(each_sandbox, tmp_path):
+    """Attacks that go past the Python guard, at the full level and without bubblewrap: the kernel refuses."""
+    canary = tmp_path / "canary.txt"
+    canary.write_text("keep me")
+    attacks = {
+        "posix.unlink": (f"import posix\nposix.unlink({str(canary)!r})", "failed"),
+        "_io.FileIO write": (f"import _io\n_io.FileIO({str(tmp_path / 'new')!r}, 'w')", "failed"),
+        "re-imported _socket": ("import sys\nsys.modules.pop('_socket')\nimport _socket\n_socket.socket()", "failed"),
+        "posix.fork": ("import posix\nposix.fork()", "failed"),
+        "posix.kill of the evaluator": (f"import posix\nposix.kill({os.getpid()}, 9)", "failed"),
+        "read the evaluator's environment": (f"open('/proc/{os.getpid()}/environ').read()", "failed"),
+        "sys.exit(0)": ("import sys\nsys.exit(0)", "failed"),
+        "os._exit(0)": ("import os\nos._exit(0)", "error"),
+        "segmentation fault": ("import faulthandler\nfaulthandler._sigsegv()", "error"),
+        "syntax error": ("def f(:\n    pass", "error"),
+        "infinite loop": ("while True:\n    pass", "timed_out"),
+        "closes its channel and lingers": ("import os, time\nfor fd in range(3, 64):\n    try:\n        os.close(fd)\n"
+                                           "    except OSError:\n        pass\ntime.sleep(60)", "error"),
+    }
+    programs = []
+    for program, _ in attacks.values():
         programs += [program, GOOD]
-        expected += [(name, status, reason), ("good", "passed", "passed")]
-    results = sandbox.run(programs, progress=False)
-    assert len(results) == len(programs)
-    for (name, status, reason), result in zip(expected, results, strict=True):
-        assert (result.status, reason in result.reason) == (status, True), (name, result)
-    assert canary.read_text() == "keep me"
-    assert sorted(path.name for path in canary.parent.iterdir()) == ["canary.txt"]
-    assert accepted == [], "a sandboxed program reached the test server"
-    assert sandbox.restarts == 0
-    assert [result.status for result in sandbox.run([GOOD], progress=False)] == ["passed"]
+    results = each_sandbox.run(programs, progress=False)
+    statuses = [(name, result.status) for name, result in zip(attacks, results[::2], strict=True)]
+    assert statuses == [(name, status) for name, (_, status) in attacks.items()], results
+    assert [result.status for result in results[1::2]] == ["passed"] * len(attacks)
+    assert canary.read_text() == "keep me" and sorted(os.listdir(tmp_path)) == ["canary.txt"]
+    assert each_sandbox.restarts == 0
+
+
+def test_verdicts_are_decided_in_the_evaluator(sandbox):
+    wrong = Job("def add(a, b):\n    return a - b", ADD_TEST)
+    anything = Job("class Anything:\n    def __eq__(self, other):\n        return True\n"
+                   "def add(a, b):\n    return Anything()", ADD_TEST)
+    forged = Job("import os\nfor fd in range(3, 64):\n    try:\n"
+                 "        os.write(fd, b'\\x00\\x00\\x00\\x1a[\"finished\",\"passed\",\"ok\"]')\n"
+                 "    except OSError:\n        pass\ndef add(a, b):\n    return 0", ADD_TEST)
+    missing = Job("def plus(a, b):\n    return a + b", ADD_TEST)
+    results = sandbox.run([GOOD_ADD, wrong, anything, forged, missing, GOOD_ADD], progress=False)
+    assert [result.status for result in results] == ["passed", "failed", "failed", "failed", "failed", "passed"], results
+    assert all(result.verdict == "evaluator" for result in results)
+    assert "assert add(a, b) == a + b" in results[1].reason
+    assert "not plain data" in results[2].reason
+    assert "does not define the function add" in results[4].reason
+
+
+def test_a_test_that_passes_a_function_runs_whole_inside(sandbox):
+    test, why = split_test("", "assert apply(len, 'abc') == 3", "apply")
+    assert why == ""
+    job = Job("def apply(f, x):\n    return f(x)", test,
+              whole="def apply(f, x):\n    return f(x)\n\nassert apply(len, 'abc') == 3\n")
+    [result] = sandbox.run([job], progress=False)
+    assert (result.status, result.verdict) == ("passed", "sandbox"), result
+
+
+def test_require_isolation_refuses_the_reduced_level():
+    config = SandboxConfig(workers=1, use_bubblewrap=False, require_isolation=True)
+    with Sandbox(config) as pool, pytest.raises(RuntimeError, match="isolation is 'reduced', not 'full'"):
+        pool.run([GOOD], progress=False)
+
+
+def test_a_template_that_dies_costs_only_its_current_program():
+    with Sandbox(SandboxConfig(timeout=10.0, workers=1)) as pool:
+        pool.start()
+        programs = ["import time\ntime.sleep(3)", GOOD, GOOD]
+
+        def kill_the_template_while_it_runs_the_first_program():
+            time.sleep(0.5)
+            pool._templates[0].process.kill()
+
+        killer = threading.Thread(target=kill_the_template_while_it_runs_the_first_program)
+        killer.start()
+        results = pool.run(programs, progress=False)
+        killer.join()
+    assert [result.status for result in results] == ["error", "passed", "passed"], results
+    assert "sandbox worker" in results[0].reason
+    assert pool.restarts == 1
 
 
 def test_each_program_gets_a_fresh_throw_away_directory(sandbox):
@@ -120,44 +130,23 @@ def test_each_program_gets_a_fresh_throw_away_directory(sandbox):
     assert [result.status for result in results] == ["passed"] * 4, results
 
 
-def test_kernel_isolation_where_the_kernel_allows_it(sandbox):
-    sandbox.run([GOOD], progress=False)
-    isolation = sandbox.isolation
-    if isolation["processes"] != "pid namespace" and isolation["network"] != "namespace":
-        pytest.skip(f"this kernel gave no namespaces: {isolation}")
-    own_network = os.readlink("/proc/self/ns/net")
-    checks = []
-    if isolation["processes"] == "pid namespace":
-        # In its worker's PID namespace: its parent is that namespace's process 1, and the evaluator's
-        # process number means nothing there.
-        checks.append("import os\nassert os.getppid() == 1, os.getppid()")
-    if isolation["network"] == "namespace":
-        checks.append(f"import os\nassert os.readlink('/proc/self/ns/net') != {own_network!r}")
-    assert [result.status for result in sandbox.run(checks, progress=False)] == ["passed"] * len(checks)
-
-
-def test_a_worker_that_dies_costs_only_its_current_program():
-    with Sandbox(SandboxConfig(timeout=10.0, workers=1)) as pool:
-        programs = ["import time\ntime.sleep(3)", GOOD, GOOD]
-
-        def kill_the_worker_while_it_runs_the_first_program():
-            deadline = time.monotonic() + 30
-            while pool._workers[0] is None and time.monotonic() < deadline:
-                time.sleep(0.01)
-            time.sleep(0.5)
-            pool._workers[0].process.kill()
-
-        killer = threading.Thread(target=kill_the_worker_while_it_runs_the_first_program)
-        killer.start()
-        results = pool.run(programs, progress=False)
-        killer.join()
-    assert [result.status for result in results] == ["error", "passed", "passed"], results
-    assert "sandbox worker" in results[0].reason
-    assert pool.restarts == 1
-
-
 def test_limits_are_validated():
     with pytest.raises(ValueError, match="timeout"):
         SandboxConfig(timeout=0)
     with pytest.raises(ValueError, match="memory_limit_mb"):
         SandboxConfig(memory_limit_mb=1)
+
+
+def test_a_weaker_level_is_recorded_and_loud(humaneval, caplog):
+    from hub_tools.evaluation import score_samples
+
+    problem = humaneval[0]
+    rows = [{"task_id": problem.task_id, "completion": problem.canonical_solution}]
+    config = SandboxConfig(timeout=20.0, workers=1, use_bubblewrap=False)
+    with caplog.at_level("WARNING"):
+        evaluation = score_samples([problem], rows, sandbox=config, k_values=[1], progress=False)
+    isolation = evaluation.metrics["execution"]["isolation"]
+    assert isolation["level"] == "reduced" and isolation["bubblewrap"] is None
+    assert "pid" in isolation["namespaces"] and isolation["seccomp"] and isolation["landlock_abi"] >= 1
+    assert "sandbox isolation is 'reduced'" in caplog.text
+    assert evaluation.samples[0]["passed"]

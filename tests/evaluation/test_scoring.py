@@ -32,6 +32,7 @@ def test_canonical_solutions_pass_and_empty_or_wrong_ones_fail(humaneval, scorin
     assert sum(sample["passed"] for sample in results[:size]) == size, [
         (sample["task_id"], sample["result"]) for sample in results[:size] if not sample["passed"]]
     assert not any(sample["passed"] for sample in results[size:])
+    assert {sample["verdict"] for sample in results} == {"evaluator"}  # every HumanEval test runs outside
     assert all(sample["result"] != "passed" and sample["status"] != "passed" for sample in results[size:])
     # Every problem has 1 passing sample of 3: pass@1 = 1/3.
     assert evaluation.metrics["pass_at_k"] == {"pass@1": pytest.approx(1 / 3)}
@@ -119,3 +120,28 @@ def test_samples_file_errors_name_the_line(humaneval, tmp_path):
         read_samples(tmp_path / "missing.jsonl", problems)
     path.write_text(good + "\n")
     assert read_samples(path, problems) == [json.loads(good)]
+
+
+def test_plus_tests_are_scored_and_untestable_splits_are_reported(scoring_config):
+    from hub_tools.evaluation import Problem
+
+    add = Problem(task_id="Toy/add", prompt="", entry_point="add", code_prefix="",
+                  tests="assert add(1, 2) == 3\nassert add(-1, 1) == 0",
+                  plus_tests="assert add(2**70, 1) == 2**70 + 1\nassert add(0.5, 0.25) == 0.75")
+    chain = Problem(task_id="Toy/chain", prompt="", entry_point="longest", code_prefix="",
+                    tests="assert longest([Pair(1, 2), Pair(3, 4)]) == 2")
+    rows = [{"task_id": "Toy/add", "completion": "def add(a, b):\n    return a + b"},
+            {"task_id": "Toy/add", "completion": "def add(a, b):\n    return int(a + b) if abs(a) < 100 else 0"},
+            {"task_id": "Toy/add", "completion": "def add(a, b):\n    return a - b"},
+            {"task_id": "Toy/chain", "completion": "class Pair:\n    def __init__(self, a, b):\n        self.a, self.b = a, b\n"
+                                                   "def longest(pairs):\n    return len(pairs)"}]
+    evaluation = score_samples([add, chain], rows, sandbox=scoring_config, k_values=[1], progress=False)
+    samples = evaluation.samples
+    assert [s["passed"] for s in samples] == [True, True, False, True], samples
+    assert [s["passed_plus"] for s in samples] == [True, False, False, True]
+    assert samples[2]["result_plus"] == "base tests not passed"
+    assert [s["verdict"] for s in samples] == ["evaluator", "evaluator", "evaluator", "sandbox"]
+    assert evaluation.metrics["pass_at_k_plus"] == {"pass@1": pytest.approx((1 / 3 + 1) / 2)}
+    assert evaluation.metrics["execution"]["tests_run_inside_sandbox"] == {
+        "Toy/chain": "the test uses Pair, which the program defines"}
+    assert evaluation.metrics["verdicts"] == {"evaluator": 3, "sandbox": 1}

@@ -92,6 +92,13 @@ def test_text_that_only_looks_like_a_pragma_is_program_text():
     assert [(e.line, e.code) for e in linter.lint(program)] == [(6, "E0602")]
 
 
+@pytest.mark.parametrize("profile", ["portable", "reference"])
+def test_a_pragma_cannot_add_a_message_the_profile_does_not_count(profile):
+    linter = PylintLinter(profile)
+    program = "# pylint: enable=unused-import,missing-module-docstring,W0612\nimport os\n\n\ndef f():\n    x = 1\n"
+    assert linter.lint(program) == []
+
+
 def test_pragmas_do_not_leak_into_the_next_call():
     linter = PylintLinter()
     linter.lint("# pylint: disable=all\nx = 1\n")

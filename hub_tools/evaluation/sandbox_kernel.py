@@ -1,0 +1,186 @@
+"""Kernel confinement of one sandboxed process: no_new_privs, a seccomp filter, Landlock, resource limits.
+
+Applied by the sandboxed process to itself (``sandbox_runner.py``), after its interpreter has started and
+before the untrusted program runs, so none of it can be undone from the program: every step only removes
+rights, and ``no_new_privs`` stops an ``exec`` from getting them back.
+
+- **seccomp** (x86-64): the calls a test program never needs and an attack does are refused with EPERM:
+  creating sockets of any family (TCP/IP and UNIX-domain alike), ``fork`` and ``vfork`` and ``clone``
+  without ``CLONE_THREAD`` (threads stay possible), ``execve``, ``ptrace`` and reading or writing other
+  processes' memory, signals to any process but itself, new namespaces, mounts, keyrings, BPF, io_uring,
+  perf events, modules, reboot. ``clone3`` answers ENOSYS so that the C library falls back to ``clone``,
+  whose flags the filter can read.
+- **Landlock** (where the kernel has it): files can be read only under the read-only paths given (the
+  interpreter and its standard library) and read, written or deleted only in the process's own directory;
+  with Landlock ABI 6 and later, signals and abstract UNIX sockets are scoped to the process too.
+- **Resource limits**: address space, file size, CPU time, core dumps, open files.
+
+This file is also run inside the sandbox (its source is part of the sandboxed process's program), so it
+uses the standard library only and no ``from __future__`` import.
+"""
+
+import ctypes
+import os
+import platform
+import resource
+import struct
+
+PR_SET_NO_NEW_PRIVS = 38
+PR_SET_SECCOMP = 22
+SECCOMP_MODE_FILTER = 2
+AUDIT_ARCH_X86_64 = 0xC000003E
+CLONE_THREAD = 0x00010000
+EPERM, ENOSYS = 1, 38
+SECCOMP_RET_ALLOW = 0x7FFF0000
+SECCOMP_RET_ERRNO = 0x00050000
+SECCOMP_RET_KILL_PROCESS = 0x80000000
+
+# x86-64 numbers of the calls refused outright.
+X86_64_REFUSED = {
+    "socket": 41, "socketpair": 53, "fork": 57, "vfork": 58, "execve": 59, "execveat": 322, "ptrace": 101,
+    "process_vm_readv": 310, "process_vm_writev": 311, "tkill": 200, "rt_sigqueueinfo": 129,
+    "rt_tgsigqueueinfo": 297, "pidfd_open": 434, "pidfd_send_signal": 424, "pidfd_getfd": 438,
+    "mount": 165, "umount2": 166, "pivot_root": 155, "chroot": 161, "unshare": 272, "setns": 308,
+    "open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431, "fsmount": 432, "fspick": 433,
+    "mount_setattr": 442, "keyctl": 250, "add_key": 248, "request_key": 249, "bpf": 321,
+    "perf_event_open": 298, "userfaultfd": 323, "io_uring_setup": 425, "io_uring_enter": 426,
+    "io_uring_register": 427, "kexec_load": 246, "kexec_file_load": 320, "init_module": 175,
+    "finit_module": 313, "delete_module": 176, "reboot": 169, "swapon": 167, "swapoff": 168, "acct": 163,
+    "personality": 135, "name_to_handle_at": 303, "open_by_handle_at": 304, "quotactl": 179,
+}
+X86_64_CLONE, X86_64_CLONE3, X86_64_KILL, X86_64_TGKILL = 56, 435, 62, 234
+
+LANDLOCK_CREATE_RULESET, LANDLOCK_ADD_RULE, LANDLOCK_RESTRICT_SELF = 444, 445, 446
+LANDLOCK_CREATE_RULESET_VERSION = 1
+LANDLOCK_RULE_PATH_BENEATH = 1
+LANDLOCK_READ = 1 | 4 | 8  # execute, read file, read directory
+LANDLOCK_SCOPES = 1 | 2  # abstract UNIX sockets, signals (ABI 6)
+
+_libc = None
+
+
+def _c_library():
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(None, use_errno=True)
+        _libc.syscall.restype = ctypes.c_long
+    return _libc
+
+
+def _fail(what: str):
+    error = ctypes.get_errno()
+    raise OSError(error, f"{what}: {os.strerror(error)}")
+
+
+def set_no_new_privs() -> None:
+    """No ``exec`` can gain privileges from now on (setuid bits, file capabilities); required by the rest."""
+    if _c_library().prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        _fail("prctl(PR_SET_NO_NEW_PRIVS)")
+
+
+def seccomp_supported() -> bool:
+    return platform.machine() == "x86_64"
+
+
+def _instruction(code: int, jump_true: int, jump_false: int, value: int) -> bytes:
+    return struct.pack("HBBI", code, jump_true, jump_false, value & 0xFFFFFFFF)
+
+
+def seccomp_program(own_pid: int) -> bytes:
+    """The classic-BPF filter described in the module docstring, for a process whose pid is ``own_pid``."""
+    load, jump_equal, jump_set, jump_at_least, ret = 0x20, 0x15, 0x45, 0x35, 0x06
+    deny = SECCOMP_RET_ERRNO | EPERM
+    body = []
+
+    def refuse_unless_argument0(number: int, test: int, value: int) -> list:
+        # if nr == number: load args[0] (low half); allow when the test holds, else refuse; then reload nr.
+        return [_instruction(jump_equal, 0, 4, number), _instruction(load, 0, 0, 16),
+                _instruction(test, 1, 0, value), _instruction(ret, 0, 0, deny),
+                _instruction(ret, 0, 0, SECCOMP_RET_ALLOW)]
+
+    body += refuse_unless_argument0(X86_64_CLONE, jump_set, CLONE_THREAD)
+    body += refuse_unless_argument0(X86_64_KILL, jump_equal, own_pid)
+    body += refuse_unless_argument0(X86_64_TGKILL, jump_equal, own_pid)
+    body += [_instruction(jump_equal, 0, 1, X86_64_CLONE3), _instruction(ret, 0, 0, SECCOMP_RET_ERRNO | ENOSYS)]
+    for number in sorted(X86_64_REFUSED.values()):
+        body += [_instruction(jump_equal, 0, 1, number), _instruction(ret, 0, 0, deny)]
+    head = [
+        _instruction(load, 0, 0, 4),  # architecture: anything but x86-64 is killed
+        _instruction(jump_equal, 1, 0, AUDIT_ARCH_X86_64),
+        _instruction(ret, 0, 0, SECCOMP_RET_KILL_PROCESS),
+        _instruction(load, 0, 0, 0),  # the call's number
+        _instruction(jump_at_least, 0, 1, 0x40000000),  # the x32 ABI's numbers: refused
+        _instruction(ret, 0, 0, deny),
+    ]
+    return b"".join(head + body + [_instruction(ret, 0, 0, SECCOMP_RET_ALLOW)])
+
+
+def install_seccomp(own_pid: int) -> None:
+    """Load the filter into this process (needs ``no_new_privs``); it holds for its threads too."""
+    program = seccomp_program(own_pid)
+    buffer = ctypes.create_string_buffer(program, len(program))
+    fprog = struct.pack("HxxxxxxQ", len(program) // 8, ctypes.addressof(buffer))
+    fprog_buffer = ctypes.create_string_buffer(fprog, len(fprog))
+    if _c_library().prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, fprog_buffer, 0, 0) != 0:
+        _fail("prctl(PR_SET_SECCOMP)")
+
+
+def landlock_abi() -> int:
+    """The kernel's Landlock ABI version, 0 where Landlock is missing or disabled."""
+    try:
+        version = _c_library().syscall(LANDLOCK_CREATE_RULESET, None, 0, LANDLOCK_CREATE_RULESET_VERSION)
+    except (AttributeError, OSError):
+        return 0
+    return max(int(version), 0)
+
+
+def _filesystem_rights(abi: int) -> int:
+    rights = (1 << 13) - 1  # ABI 1: execute ... make symlink
+    if abi >= 2:
+        rights |= 1 << 13  # refer (links and renames across directories)
+    if abi >= 3:
+        rights |= 1 << 14  # truncate
+    if abi >= 5:
+        rights |= 1 << 15  # ioctl on devices
+    return rights
+
+
+def install_landlock(read_only: list, read_write: list, abi: int) -> None:
+    """Confine this process's file access to ``read_only`` and ``read_write`` paths (and their contents)."""
+    libc = _c_library()
+    handled = _filesystem_rights(abi)
+    if abi >= 6:
+        attributes = struct.pack("QQQ", handled, 0, LANDLOCK_SCOPES)
+    elif abi >= 4:
+        attributes = struct.pack("QQ", handled, 0)
+    else:
+        attributes = struct.pack("Q", handled)
+    ruleset = libc.syscall(LANDLOCK_CREATE_RULESET, ctypes.c_char_p(attributes), len(attributes), 0)
+    if ruleset < 0:
+        _fail("landlock_create_ruleset")
+    try:
+        for paths, rights in ((read_only, LANDLOCK_READ), (read_write, handled)):
+            for path in paths:
+                try:
+                    directory = os.open(path, os.O_PATH | os.O_CLOEXEC)
+                except OSError:
+                    continue  # a path this system does not have
+                try:
+                    rule = struct.pack("=Qi", rights if os.path.isdir(path) else rights & 5, directory)
+                    if libc.syscall(LANDLOCK_ADD_RULE, ruleset, LANDLOCK_RULE_PATH_BENEATH,
+                                    ctypes.c_char_p(rule), 0) != 0:
+                        _fail(f"landlock_add_rule({path})")
+                finally:
+                    os.close(directory)
+        if libc.syscall(LANDLOCK_RESTRICT_SELF, ruleset, 0) != 0:
+            _fail("landlock_restrict_self")
+    finally:
+        os.close(ruleset)
+
+
+def set_limits(memory_mb: int, file_size_mb: int, cpu_seconds: int, open_files: int = 64) -> None:
+    """Resource limits of this process (soft = hard, so the program cannot raise them again)."""
+    for limit, value in ((resource.RLIMIT_AS, memory_mb << 20), (resource.RLIMIT_FSIZE, file_size_mb << 20),
+                         (resource.RLIMIT_CORE, 0), (resource.RLIMIT_NOFILE, open_files)):
+        resource.setrlimit(limit, (value, value))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))

@@ -1,0 +1,321 @@
+"""The process inside the sandbox: a clean template that forks one fresh, confined process per program.
+
+Started by the evaluator (``hub_tools.evaluation.sandbox``) inside bubblewrap where it can, as
+``python -I -B -c SOURCE`` where SOURCE is this file after ``sandbox_values.py``, ``sandbox_kernel.py`` and
+``sandbox_guard.py``: the standard library only, nothing of the evaluator's memory, a fixed environment.
+No program ever runs in this process; it only forks them.
+
+**Control channel** (the descriptor named in the settings, a UNIX ``SOCK_SEQPACKET`` socket from the evaluator, one JSON
+message per packet): this process first says ``{"ready": true, "facts": {...}}`` (what it could confine).
+Each job arrives as ``{"job": N, "limits": {...}}`` with two pipe ends attached (``SCM_RIGHTS``): the end the
+program reads requests from and the end it writes answers to. It forks the program's process, and answers
+``{"job": N, "exit": CODE, "signal": SIG}`` once that process has ended (killed on ``{"kill": N}`` or at the
+backup deadline). So each program has its own pair of pipes, created for it and closed after it: no channel
+is shared between programs, and a program can write nothing the evaluator would read as another's result.
+
+**The program's process** closes every other descriptor, moves into a fresh empty directory, sets its
+limits, ``no_new_privs``, the Python guard (a second fence), Landlock and seccomp (``sandbox_kernel.py``),
+and only then reads its program. Frames on the pipes are a 4-byte length and a tagged-JSON value
+(``sandbox_values.py``). Requests: ``["program", SOURCE, ENTRY_POINT]`` (``ENTRY_POINT`` null: run the
+program with its tests inside and report the outcome), then ``["call", ARGS, KWARGS]``. Answers:
+``["loaded"]``, ``["value", V]``, ``["raised", TYPE, MESSAGE, LINE]``, ``["unencodable", TYPE]``,
+``["finished", STATUS, REASON]``.
+"""
+
+# SOURCE is compiled as one program with the three files before it: they provide encode_value,
+# decode_value, UnencodableValue, set_no_new_privs, install_seccomp, install_landlock, landlock_abi,
+# seccomp_supported, set_limits and install_guard.
+
+import contextlib
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import struct
+import sys
+import tempfile
+import time
+
+MAX_FRAME_BYTES = 16 << 20
+PR_SET_DUMPABLE = 4
+PR_SET_PDEATHSIG = 1
+# Imported once here, so that the forked programs find them loaded: a fork costs about a millisecond,
+# importing these in every program would cost more than running most test suites.
+PRELOADED_MODULES = (
+    "array", "bisect", "cmath", "collections", "copy", "dataclasses", "datetime", "decimal", "enum",
+    "fractions", "functools", "hashlib", "heapq", "itertools", "math", "operator", "random", "re",
+    "statistics", "string", "textwrap", "typing", "unicodedata", "subprocess", "pathlib", "traceback", "io",
+)
+
+
+def read_frame(descriptor):
+    header = _read_exactly(descriptor, 4)
+    if header is None:
+        return None
+    size = struct.unpack(">I", header)[0]
+    if size > MAX_FRAME_BYTES:
+        raise ValueError("frame too large")
+    body = _read_exactly(descriptor, size)
+    if body is None:
+        return None
+    return decode_value(body.decode("utf-8"))  # noqa: F821 (from sandbox_values.py)
+
+
+def _read_exactly(descriptor, size):
+    data = b""
+    while len(data) < size:
+        chunk = os.read(descriptor, size - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
+def write_frame(descriptor, value):
+    body = encode_value(value).encode("utf-8")  # noqa: F821
+    data = struct.pack(">I", len(body)) + body
+    while data:
+        data = data[os.write(descriptor, data):]
+
+
+def _source_line(program, error):
+    """The line of ``program`` (compiled as ``<program>``) where ``error`` was raised, or 0."""
+    line, traceback = 0, error.__traceback__
+    while traceback is not None:
+        if traceback.tb_frame.f_code.co_filename == "<program>":
+            line = traceback.tb_lineno
+        traceback = traceback.tb_next
+    return line
+
+
+def _describe(error, program):
+    message = str(error) if not isinstance(error, MemoryError) else (str(error) or "memory limit reached")
+    text = f"{type(error).__name__}: {message}" if message else type(error).__name__
+    line = _source_line(program, error)
+    if line:
+        lines = program.splitlines()
+        text += f" (line {line}: {lines[line - 1].strip()[:120] if line <= len(lines) else ''})"
+    return " ".join(text.split())[:500]
+
+
+def confine(workdir, limits):
+    """In the program's fresh process: everything that must hold before untrusted code runs."""
+    os.chdir(workdir)
+    os.environ["HOME"] = os.environ["TMPDIR"] = workdir
+    tempfile.tempdir = workdir
+    if "random" in sys.modules:
+        sys.modules["random"].seed()  # the template's state would otherwise repeat in every program
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a file past the limit raises OSError instead
+    set_limits(limits["memory_limit_mb"], limits["file_size_limit_mb"], int(limits["timeout"]) + 2)  # noqa: F821
+    set_no_new_privs()  # noqa: F821
+    install_guard(os.path.realpath(workdir))  # noqa: F821
+    if limits["landlock"]:
+        install_landlock(limits["read_only_paths"], [workdir], limits["landlock"])  # noqa: F821
+    if limits["seccomp"]:
+        install_seccomp(os.getpid())  # noqa: F821
+
+
+def serve_program(requests, answers):
+    """Read the program, run it, then answer calls until the evaluator closes the requests pipe."""
+    message = read_frame(requests)
+    if not (isinstance(message, list) and len(message) == 3 and message[0] == "program"):
+        return
+    _, program, entry_point = message
+    try:
+        code = compile(program, "<program>", "exec")
+    except SyntaxError as error:
+        write_frame(answers, ["finished", "error", f"SyntaxError: {error.msg} (line {error.lineno})"])
+        return
+    except BaseException as error:  # null bytes, recursion in the compiler
+        write_frame(answers, ["finished", "error", _describe(error, program)])
+        return
+    namespace = {"__name__": "__sandbox__"}
+    try:
+        exec(code, namespace)
+    except SystemExit as error:
+        write_frame(answers, ["finished", "failed",
+                              f"SystemExit: the program called exit({error.code!r}) before its tests finished"])
+        return
+    except BaseException as error:
+        write_frame(answers, ["finished", "failed", _describe(error, program)])
+        return
+    if entry_point is None:
+        write_frame(answers, ["finished", "passed", "passed"])
+        return
+    function = namespace.get(entry_point)
+    if not callable(function):
+        write_frame(answers, ["finished", "failed", f"the program does not define the function {entry_point}"])
+        return
+    write_frame(answers, ["loaded"])
+    while True:
+        request = read_frame(requests)
+        if request is None:
+            return
+        _, arguments, keywords = request
+        try:
+            result = function(*arguments, **keywords)
+        except SystemExit as error:
+            write_frame(answers, ["raised", "SystemExit", f"exit({error.code!r})", _source_line(program, error)])
+            continue
+        except BaseException as error:
+            write_frame(answers, ["raised", type(error).__name__, str(error)[:300], _source_line(program, error)])
+            continue
+        try:
+            write_frame(answers, ["value", result])
+        except UnencodableValue:  # noqa: F821
+            write_frame(answers, ["unencodable", type(result).__name__])
+
+
+def run_child(control, requests, answers, workdir, limits):
+    """The forked program's process. Never returns."""
+    try:
+        os.setsid()
+        control.close()
+        null = os.open(os.devnull, os.O_RDWR)
+        for descriptor in (0, 1, 2):
+            os.dup2(null, descriptor)
+        keep = sorted((requests, answers))
+        os.closerange(3, keep[0])
+        os.closerange(keep[0] + 1, keep[1])
+        os.closerange(keep[1] + 1, 65536)
+        confine(workdir, limits)
+    except BaseException as error:
+        with contextlib.suppress(BaseException):
+            write_frame(answers, ["finished", "error", f"sandbox set-up failed: {type(error).__name__}: {error}"])
+        os._exit(71)
+    try:
+        serve_program(requests, answers)
+    finally:
+        os._exit(0)
+
+
+def _probe(limits):
+    """Whether this kernel lets a process confine itself as programs will be: fork one and see."""
+    child = os.fork()
+    if child == 0:
+        try:
+            workdir = tempfile.mkdtemp()
+            confine(workdir, limits)
+            os._exit(0)
+        except BaseException:
+            os._exit(1)
+    return os.waitpid(child, 0)[1] == 0
+
+
+def run_job(control, message, descriptors, base):
+    limits = message["limits"]
+    requests, answers = descriptors
+    workdir = tempfile.mkdtemp(dir=base)
+    start = time.monotonic()
+    pid = os.fork()
+    if pid == 0:
+        run_child(control, requests, answers, workdir, limits)
+    os.close(requests)
+    os.close(answers)
+    process = os.pidfd_open(pid)
+    deadline = start + limits["timeout"] + limits["grace"]
+    killed = False
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 and not killed:
+            os.kill(pid, signal.SIGKILL)
+            killed = True
+        ready = select.select([process, control], [], [], max(remaining, 0.05))[0]
+        if process in ready:
+            break
+        if control in ready:
+            order = control.recv(65536)
+            if not order:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                raise SystemExit(0)
+            if json.loads(order).get("kill") == message["job"] and not killed:
+                os.kill(pid, signal.SIGKILL)
+                killed = True
+    _, status = os.waitpid(pid, 0)
+    os.close(process)
+    shutil.rmtree(workdir, ignore_errors=True)
+    code = os.waitstatus_to_exitcode(status)
+    control.send(json.dumps({"job": message["job"], "exit": code, "killed": killed,
+                             "duration": round(time.monotonic() - start, 6)}).encode())
+
+
+CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWIPC, CLONE_NEWUTS = 0x10000000, 0x20000000, 0x40000000, \
+    0x08000000, 0x04000000
+
+
+def enter_namespaces(libc):
+    """Without bubblewrap: new network, IPC, UTS and PID namespaces (through a user namespace when not root).
+
+    This process then forks: the child becomes process 1 of the new PID namespace and goes on as the
+    template (programs cannot signal it, and nothing of theirs outlives it), while the process the evaluator
+    started stays outside and waits for it. Returns the namespaces obtained (none where the kernel refuses).
+    """
+    flags = CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID
+    obtained = []
+    if libc.unshare(flags) != 0:
+        user, group = os.getuid(), os.getgid()
+        if libc.unshare(CLONE_NEWUSER) != 0:
+            return obtained
+        for name, content in (("setgroups", "deny"), ("uid_map", f"{user} {user} 1"), ("gid_map", f"{group} {group} 1")):
+            with open(f"/proc/self/{name}", "w") as handle:
+                handle.write(content)
+        obtained.append("user")
+        if libc.unshare(flags) != 0:
+            return obtained
+    child = os.fork()
+    if child != 0:
+        _, status = os.waitpid(child, 0)
+        os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    return [*obtained, "pid", "network", "ipc", "uts"]
+
+
+def drop_to(user):
+    """Started as root without bubblewrap: become ``user`` (who can reach the interpreter) for good."""
+    os.setgroups([])
+    os.setresgid(user, user, user)
+    os.setresuid(user, user, user)
+
+
+def main(settings):
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    namespaces = enter_namespaces(libc) if settings.get("namespaces") else []
+    if settings.get("drop_to") is not None:
+        drop_to(settings["drop_to"])
+    # Programs run as this same user: non-dumpable, this process's memory and /proc entries are not theirs.
+    libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    for name in PRELOADED_MODULES:
+        with contextlib.suppress(ImportError):
+            __import__(name)
+    control = socket.socket(fileno=settings["control_fd"])
+    abi = landlock_abi()  # noqa: F821
+    base = tempfile.mkdtemp(prefix="sandbox-")
+    probe_limits = {"memory_limit_mb": 1024, "file_size_limit_mb": 1, "timeout": 1,
+                    "read_only_paths": settings["read_only_paths"]}
+    landlock = abi if abi and _probe({**probe_limits, "landlock": abi, "seccomp": False}) else 0
+    seccomp = seccomp_supported() and _probe({**probe_limits, "landlock": 0, "seccomp": True})  # noqa: F821
+    facts = {"uid": os.getuid(), "pid": os.getpid(), "landlock": landlock, "seccomp": bool(seccomp),
+             "namespaces": namespaces,
+             "environment": sorted(os.environ)}
+    control.send(json.dumps({"ready": True, "facts": facts}).encode())
+    try:
+        while True:
+            message, descriptors, _, _ = socket.recv_fds(control, 65536, 2)
+            if not message:
+                return
+            order = json.loads(message)
+            if "job" not in order or len(descriptors) != 2:
+                for descriptor in descriptors:
+                    os.close(descriptor)
+                continue
+            order["limits"].update(landlock=landlock, seccomp=seccomp,
+                                   read_only_paths=settings["read_only_paths"])
+            run_job(control, order, descriptors, base)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)

@@ -1,0 +1,75 @@
+"""The plain-data boundary: what crosses it comes back equal and of a built-in type, or not at all."""
+
+import ast
+import math
+
+import pytest
+
+from hub_tools.evaluation.problems import load_humaneval
+from hub_tools.evaluation.sandbox_checks import raise_as_candidate, split_test
+from hub_tools.evaluation.sandbox_values import UnencodableValue, decode_value, encode_value
+
+VALUES = [None, True, 0, -7, 2**53, -(2**200), 1.5, -0.0, float("inf"), float("-inf"), 1e308, "héllo\x00", b"\xff\x00",
+          [1, [2, [3]]], (1, "a"), (), {1, 2}, frozenset({"x"}), {(1, 2): [3], "k": {4: None}}, 2 + 3j, [(1.5, b"")]]
+
+
+@pytest.mark.parametrize("value", VALUES, ids=repr)
+def test_plain_values_round_trip_with_their_types(value):
+    back = decode_value(encode_value(value))
+    assert back == value and type(back) is type(value)
+    if isinstance(value, float) and math.copysign(1, value) < 0:
+        assert math.copysign(1, back) < 0
+
+
+def test_nan_round_trips():
+    assert math.isnan(decode_value(encode_value(float("nan"))))
+
+
+class Sly(int):
+    def __eq__(self, other):
+        return True
+
+    __hash__ = int.__hash__
+
+
+@pytest.mark.parametrize("value", [Sly(1), [Sly(1)], object(), len, iter([1]), (x for x in ()), {"a": object()},
+                                   type("Str", (str,), {})("x"), range(3)], ids=repr)
+def test_anything_else_is_refused_when_sent(value):
+    with pytest.raises(UnencodableValue):
+        encode_value(value)
+
+
+@pytest.mark.parametrize("text", ['{"t": "object", "v": 1}', "NaN", "Infinity", '{"t": "int", "v": 5}',
+                                  '{"t": "set", "v": [[1]]}', '{"t": "dict", "v": [[1]]}', '{"t": "tuple"}',
+                                  '{"a": 1}', "[1, 2", '{"t": "complex", "v": ["1", 2]}', "[" * 100000,
+                                  '{"t": "int", "v": "' + "9" * 6000 + '"}'])
+def test_forged_answers_are_refused_when_read(text):
+    with pytest.raises(ValueError):
+        decode_value(text)
+
+
+def test_every_humaneval_test_splits_and_names_what_cannot():
+    problems = load_humaneval()
+    unsplit = {p.task_id: split_test(p.prompt, p.tests, p.entry_point)[1] for p in problems
+               if split_test(p.prompt, p.tests, p.entry_point)[0] is None}
+    assert unsplit == {}
+    # Three tests call helpers the prompt defines: they run in the evaluator from the prompt's own code.
+    helpers = {}
+    for problem in problems:
+        tree = ast.parse(problem.tests)
+        used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+        defined = {node.name for node in ast.parse(problem.prompt).body if isinstance(node, ast.FunctionDef)}
+        if used & defined - {problem.entry_point}:
+            helpers[problem.task_id] = sorted(used & defined - {problem.entry_point})
+    assert helpers == {"HumanEval/32": ["poly"], "HumanEval/38": ["encode_cyclic"], "HumanEval/50": ["encode_shift"]}
+    _, why = split_test("", "assert max_chain_length([Pair(5, 24), Pair(15, 25)], 2) == 2", "max_chain_length")
+    assert why == "the test uses Pair, which the program defines"
+
+
+def test_exceptions_come_back_by_builtin_name_only():
+    with pytest.raises(ValueError, match="bad"):
+        raise_as_candidate("ValueError", "bad")
+    for name in ("SystemExit", "KeyboardInterrupt", "SandboxViolation", "__class__", "AssertionErrorX"):
+        with pytest.raises(Exception) as caught:
+            raise_as_candidate(name, "x")
+        assert type(caught.value).__name__ == "CandidateError"
