@@ -56,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     execution.add_argument("--memory-limit-mb", type=int, default=1024,
                            help="address-space limit per program (default: 1024)")
     execution.add_argument("--workers", type=int, default=None, help="programs run at once (default: twice the CPU cores)")
+    execution.add_argument("--sandbox", default="auto", choices=["auto", "bubblewrap", "namespaces", "none"],
+                           help="how the sandbox is set up: auto (the best that works here), bubblewrap, the "
+                                "sandbox's own Linux namespaces, or none (seccomp and Landlock only) (default: auto)")
     execution.add_argument("--require-isolation", action="store_true",
                            help="refuse to run unless the sandbox gets its full isolation (bubblewrap namespaces, "
                                 "seccomp; see README, 'The sandbox')")
@@ -111,7 +114,9 @@ def main(argv: list[str]) -> int:
     try:
         k_values = parse_k_values(arguments.k)
         sandbox = SandboxConfig(timeout=arguments.timeout, memory_limit_mb=arguments.memory_limit_mb,
-                                workers=arguments.workers, require_isolation=arguments.require_isolation)
+                                workers=arguments.workers, require_isolation=arguments.require_isolation,
+                                use_bubblewrap=arguments.sandbox in ("auto", "bubblewrap"),
+                                use_namespaces=arguments.sandbox in ("auto", "namespaces"))
     except ValueError as error:
         raise UserError(str(error)) from None
     output_dir = Path(arguments.output_dir or f"outputs/eval-{arguments.benchmark}")
@@ -153,7 +158,11 @@ def main(argv: list[str]) -> int:
     if dropped:
         print(f"note: pass@k needs at least k samples of every problem; with {metrics['num_samples_per_problem']} "
               f"it is left out for k = {', '.join(map(str, dropped))}", file=sys.stderr)
-    warning = warning_for(metrics["execution"]["isolation"])
+    isolation = metrics["execution"]["isolation"]
+    print(f"sandbox isolation: {isolation['level']} (namespaces: {', '.join(isolation['namespaces']) or 'none'}; "
+          f"seccomp: {'yes' if isolation['seccomp'] else 'no'}; Landlock ABI: {isolation['landlock_abi'] or 'none'}; "
+          f"user: {isolation['user']})")
+    warning = warning_for(isolation)
     if warning:
         print(warning, file=sys.stderr)
     scores = ", ".join(f"{name} = {value:.4f}" for name, value in metrics["pass_at_k"].items()) or "no pass@k"

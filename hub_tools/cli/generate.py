@@ -32,9 +32,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=int, default=1,
                         help=f"worker processes (default: 1; this machine has {os.cpu_count()} cores)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    parser.add_argument("--chunk-size", type=int, default=128,
-                        help="source rows per unit of work, saved as one part as soon as it is done (default: 128; "
-                        "the output does not depend on it, a killed run resumes with the same value)")
     parser.add_argument("--time-limit", type=float, default=60.0,
                         help="seconds one program may take before it is skipped (default: 60)")
     parser.add_argument("--max-lines", type=int, default=2000, help="skip longer programs (default: 2000)")
@@ -43,23 +40,47 @@ def build_parser() -> argparse.ArgumentParser:
                         "(lint_timeout), never kept unchecked (default: 10)")
     parser.add_argument("--drop-duplicates", action="store_true",
                         help="skip source rows that repeat an earlier row exactly (default: keep and count them)")
+    parser.add_argument("--chunk-size", type=int,
+                        help="source rows per unit of work, saved as one part as soon as it is done (default: 128; "
+                        "the output does not depend on it, an unfinished run resumes with the same value)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace a finished or unfinished run made with other settings in the output folder")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    scale = parser.add_argument_group(
+        "scale-out on datatrove (needs the distributed extra); same folder and rows as without --executor")
+    scale.add_argument("--executor", choices=["local", "slurm", "ray"],
+                       help="run datatrove tasks on a local pool, a Slurm cluster or a Ray cluster")
+    scale.add_argument("--tasks", type=int, help="datatrove tasks (default: --workers); each takes a block of rows")
+    scale.add_argument("--logging-dir", help="datatrove logs, statistics and job files (default: in the work folder)")
+    scale.add_argument("--partition", help="Slurm partition")
+    scale.add_argument("--time", default="24:00:00", help="Slurm time limit per task (default: 24:00:00)")
+    scale.add_argument("--cpus-per-task", type=int, default=1, help="CPUs per task, Slurm and Ray (default: 1)")
+    scale.add_argument("--mem-per-cpu-gb", type=float, default=2.0,
+                       help="memory per CPU in GB, Slurm and Ray (default: 2)")
+    scale.add_argument("--sbatch-arg", action="append", default=[], metavar="OPTION",
+                       help="extra sbatch option, repeatable: --sbatch-arg=--account=abc")
+    scale.add_argument("--no-wait", action="store_true",
+                       help="Slurm: return once submitted; run the same command again to merge")
+    scale.add_argument("--ray-address", help="Ray cluster to join (default: start a local Ray)")
     return parser
 
 
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
-    for name in ("num_paths", "workers", "num_samples", "max_lines", "chunk_size"):
+    for name in ("num_paths", "workers", "num_samples", "max_lines", "tasks", "chunk_size", "cpus_per_task"):
         value = getattr(args, name)
         if value is not None and value < 1:
             raise UserError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+    if not args.executor:
+        given = [f"--{name.replace('_', '-')}" for name in ("tasks", "logging_dir", "partition",
+                                                              "ray_address") if getattr(args, name) is not None]
+        if given or args.no_wait or args.sbatch_arg:
+            raise UserError(f"{', '.join(given) or '--no-wait/--sbatch-arg'} only apply with --executor local|slurm|ray")
     for name in ("time_limit", "lint_timeout"):
         if getattr(args, name) <= 0:
             raise UserError(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
 
-    from hub_tools.datagen.engine import Engine
+    from hub_tools.datagen.engine import CHUNK_SIZE, Engine
     from hub_tools.datagen.rows import GenerationConfig
     from hub_tools.datagen.sources import Source, detect_fields
 
@@ -76,9 +97,15 @@ def main(argv: list[str]) -> int:
         num_paths=args.num_paths, seed=args.seed, time_limit=args.time_limit, lint_timeout=args.lint_timeout,
         max_lines=args.max_lines, drop_duplicates=args.drop_duplicates,
     )
-    engine = Engine(source, args.output_dir, config, workers=args.workers, num_samples=args.num_samples,
-                    chunk_size=args.chunk_size, overwrite=args.overwrite, progress=not args.no_progress)
-    summary = engine.run()
+    if args.executor:
+        summary = _run_distributed(args, source, config)
+        if summary is None:
+            return 0  # Slurm jobs left running
+    else:
+        engine = Engine(source, args.output_dir, config, workers=args.workers, num_samples=args.num_samples,
+                        chunk_size=args.chunk_size or CHUNK_SIZE, overwrite=args.overwrite,
+                        progress=not args.no_progress)
+        summary = engine.run()
     if summary.already_done:
         print(f"{args.output_dir} already holds this run ({summary.config_name}: {summary.rows} rows, same "
               "settings): nothing to do")
@@ -99,3 +126,19 @@ def main(argv: list[str]) -> int:
     print(f'load it with: datasets.load_dataset("{args.output_dir}")  '
           f'# or load_dataset("{args.output_dir}", "baseline")')
     return 0
+
+
+def _run_distributed(args, source, config):
+    try:
+        from hub_tools.datagen.distributed import DistributedRun, ExecutorConfig
+    except ImportError as error:
+        raise UserError(f"--executor needs the distributed extra: pip install 'hub-tools[distributed]' ({error})") from None
+    executor = ExecutorConfig(
+        executor=args.executor, tasks=args.tasks or args.workers, workers=args.workers,
+        chunk_size=args.chunk_size or ExecutorConfig.chunk_size, logging_dir=args.logging_dir,
+        partition=args.partition, time=args.time, cpus_per_task=args.cpus_per_task,
+        mem_per_cpu_gb=args.mem_per_cpu_gb, sbatch_args=args.sbatch_arg, wait=not args.no_wait,
+        ray_address=args.ray_address,
+    )
+    return DistributedRun(source, args.output_dir, config, executor, num_samples=args.num_samples,
+                          overwrite=args.overwrite).run()

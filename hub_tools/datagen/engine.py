@@ -16,26 +16,23 @@ from __future__ import annotations
 import multiprocessing
 import os
 import queue
-import statistics
 import time
-from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 
 import numpy as np
 
+from hub_tools.datagen.assembly import RunSummary, assemble_dataset, recorded_summary, save_part
 from hub_tools.datagen.lifetime import die_with_parent
 from hub_tools.datagen.rows import GenerationConfig, RowOutcome, process_record, row_id
 from hub_tools.datagen.sources import Source, SourceRecord
-from hub_tools.datagen.writer import PartStore, check_output_folder, count_duplicates
+from hub_tools.datagen.writer import PartStore, check_output_folder
 
 CHUNK_SIZE = 128
 IN_FLIGHT_PER_WORKER = 3
-SKIPPED_ROWS_KEPT = 1000  # skipped rows listed one by one in lintseq_config.json; all are counted
 
 _progress_queue = None  # set in each worker process by _init_worker
 
@@ -46,43 +43,30 @@ def _init_worker(progress_queue, parent_pid: int) -> None:
     die_with_parent(parent_pid)  # a killed run leaves no worker behind
 
 
-def _process_chunk(records: list[SourceRecord], config: GenerationConfig) -> tuple[int, list[RowOutcome]]:
-    """The outcomes of a chunk's rows, with the id of the process that computed them."""
+def _process_chunk(records: list[SourceRecord], config: GenerationConfig) -> list[RowOutcome]:
     outcomes = []
     for record in records:
         outcomes.append(process_record(record, config))
         if _progress_queue is not None:
             _progress_queue.put(1)
-    return os.getpid(), outcomes
+    return outcomes
 
 
-@dataclass
-class RunSummary:
-    """What a run did, for the command line's final report."""
-
-    config_name: str
-    output_dir: Path
-    source_rows: int = 0
-    programs: int = 0
-    rows: int = 0
-    skipped: Counter = field(default_factory=Counter)
-    seconds: float = 0.0
-    resumed_parts: int = 0
-    shards: int = 0
-    duplicates: int = 0
-    already_done: bool = False
-    chunk_processes: dict[int, int] = field(default_factory=dict)  # chunk computed in this run -> process id
+def _process_chunk_in_worker(records: list[SourceRecord], config: GenerationConfig) -> tuple[int, list[RowOutcome]]:
+    """A pool worker's chunk: its outcomes with the worker's process id (which worker did what)."""
+    return os.getpid(), _process_chunk(records, config)
 
 
-def _chunks(records: Iterator[SourceRecord], selected: set[int] | None,
-            config: GenerationConfig, chunk_size: int) -> Iterator[tuple[int, list[SourceRecord]]]:
+def chunk_records(records: Iterator[SourceRecord], selected: set[int] | None, config: GenerationConfig,
+                  size: int | None = None) -> Iterator[tuple[int, list[SourceRecord]]]:
+    """Number the source rows (only ``selected`` ones, when given) in chunks of ``size`` (``CHUNK_SIZE``)."""
     if selected is not None:
         records = (record for record in records if record.index in selected)
     if config.drop_duplicates:
         records = _first_occurrences(records, config)
     number = 0
     while True:
-        chunk = list(islice(records, chunk_size))
+        chunk = list(islice(records, size or CHUNK_SIZE))
         if not chunk:
             return
         yield number, chunk
@@ -100,24 +84,6 @@ def _first_occurrences(records: Iterator[SourceRecord], config: GenerationConfig
             if earlier != record.location:
                 record = SourceRecord(record.index, record.location, error=("duplicate", f"repeats {earlier} exactly"))
         yield record
-
-
-def _part_stats(outcomes: list[RowOutcome]) -> dict:
-    """Statistics of one part, kept small: per-program edit counts and per-edit line counts."""
-    skipped = [{"reason": o.skipped[0], "location": o.location, "detail": o.skipped[1]} for o in outcomes if o.skipped]
-    edits = [row["num_edits"] for o in outcomes for row in o.rows]
-    # Inserted lines only: each starts with "\n+" (the "@@ ... @@" header line before them is not one).
-    lines = [diff.count("\n+") for o in outcomes for row in o.rows for diff in row["edit_path"]]
-    return {"source_rows": len(outcomes), "programs": sum(1 for o in outcomes if o.rows),
-            "rows": len(edits), "skipped": skipped, "edits": edits, "lines": lines,
-            "lint_calls": sum(o.lint_calls for o in outcomes)}
-
-
-def _distribution(values: list[int]) -> dict | None:
-    if not values:
-        return None
-    return {"mean": round(statistics.fmean(values), 3), "median": statistics.median(values),
-            "min": min(values), "max": max(values)}
 
 
 def select_rows(source: Source, num_samples: int, seed: int) -> set[int]:
@@ -141,7 +107,7 @@ class Engine:
         workers: worker processes (1 runs in this process).
         num_samples: process a random subset of this many source rows.
         chunk_size: source rows per chunk, the unit of work of a worker and of resuming (the output does not
-            depend on it; a run resumes only with the chunk size it started with).
+            depend on it; an unfinished run resumes only with the chunk size it started with).
         overwrite: discard an unfinished run with other settings instead of refusing.
         progress: show a progress bar.
     """
@@ -158,7 +124,7 @@ class Engine:
         self.parts = PartStore(self.output_dir, self.config_name)
 
     def fingerprint(self) -> dict:
-        # The chunk size decides which rows a saved part holds, so a run resumes only with the same one.
+        # The chunk size fixes which rows each saved part holds: a resumed run must cut the same chunks.
         return {"source": self.source.description, "num_samples": self.num_samples, "chunk_size": self.chunk_size,
                 **self.config.to_dict()}
 
@@ -172,10 +138,8 @@ class Engine:
         summary = RunSummary(self.config_name, self.output_dir)
         # An unfinished run of this config resumes (or is refused) in prepare(); a finished folder is
         # compared here: the same settings have nothing to do, others are refused unless overwrite.
-        # A finished folder does not depend on the chunk size (nor records it): any chunk size finds it done.
-        output_settings = {key: value for key, value in self.fingerprint().items() if key != "chunk_size"}
-        if not self.parts.unfinished() and check_finished_run(self.output_dir, output_settings, self.overwrite):
-            return self._recorded(summary)
+        if not self.parts.unfinished() and check_finished_run(self.output_dir, self.fingerprint(), self.overwrite):
+            return recorded_summary(self.output_dir, summary)
         summary.resumed_parts = self.parts.prepare(self.fingerprint(), self.overwrite)
         done = self.parts.completed()
         selected = select_rows(self.source, self.num_samples, self.config.seed) if self.num_samples else None
@@ -190,35 +154,22 @@ class Engine:
                 for record in records:
                     outcomes.append(process_record(record, self.config))
                     bar.update(1)
-                self._save(number, (os.getpid(), outcomes))
+                self._save(number, outcomes, os.getpid())
         else:
             self._process_in_pool(chunks, bar)
         bar.close()
         return self._finish(summary, started)
 
-    def _recorded(self, summary: RunSummary) -> RunSummary:
-        from hub_tools.datagen.writer import read_config_file
-
-        stats = read_config_file(self.output_dir)["configs"][self.config_name].get("stats") or {}
-        summary.already_done = True
-        summary.source_rows, summary.programs = stats.get("source_rows", 0), stats.get("programs", 0)
-        summary.rows, summary.shards = stats.get("rows", 0), stats.get("num_shards", 0)
-        summary.skipped, summary.duplicates = Counter(stats.get("skipped") or {}), stats.get("duplicates", 0)
-        return summary
-
     def _pending_chunks(self, selected, done, bar) -> Iterator[tuple[int, list[SourceRecord]]]:
-        for number, chunk in _chunks(iter(self.source), selected, self.config, self.chunk_size):
+        for number, chunk in chunk_records(iter(self.source), selected, self.config, self.chunk_size):
             if number in done:
                 bar.update(len(chunk))  # finished by an earlier, interrupted run
             else:
                 yield number, chunk
 
-    def _save(self, number: int, result: tuple[int, list[RowOutcome]]) -> None:
-        process, outcomes = result
-        self._chunk_processes[number] = process
-        rows = [row for outcome in outcomes for row in outcome.rows]
-        baseline = [outcome.baseline for outcome in outcomes if outcome.baseline is not None]
-        self.parts.write(number, rows, baseline, _part_stats(outcomes))
+    def _save(self, number: int, outcomes: list[RowOutcome], process: int = 0) -> None:
+        self._chunk_processes[number] = process  # 0: computed in isolation after a worker died
+        save_part(self.parts, number, outcomes)
 
     def _process_in_pool(self, chunks: Iterator[tuple[int, list[SourceRecord]]], bar) -> None:
         context = multiprocessing.get_context("spawn")
@@ -234,16 +185,21 @@ class Engine:
                     item = next(chunks, None)
                     if item is None:
                         exhausted = True
-                    else:
-                        futures[pool.submit(_process_chunk, item[1], self.config)] = item
-                if not futures:
+                        continue
+                    try:
+                        futures[pool.submit(_process_chunk_in_worker, item[1], self.config)] = item
+                    except BrokenProcessPool:  # a worker died since the last wait: redo this chunk too
+                        broken.append(item)
+                        break
+                if not futures and not broken:
                     break
                 finished, _ = wait(futures, timeout=0.2, return_when=FIRST_COMPLETED)
                 _drain(progress_queue, bar)
                 for future in finished:
                     number, records = futures.pop(future)
                     try:
-                        self._save(number, future.result())
+                        process, outcomes = future.result()
+                        self._save(number, outcomes, process)
                     except BrokenProcessPool:
                         broken.append((number, records))
                 if broken:
@@ -253,33 +209,12 @@ class Engine:
         if broken:
             # Progress ticks of the lost chunks may already have been counted; the bar is approximate here.
             for number, records in sorted(broken, key=lambda item: item[0]):
-                self._save(number, _isolate(records, self.config))
+                self._save(number, isolate_records(records, self.config))
             self._process_in_pool(chunks, bar)  # the rest, in a fresh pool
 
     def _finish(self, summary: RunSummary, started: float) -> RunSummary:
-        from hub_tools.datagen.manifest import update_manifest
-
-        part_stats = self.parts.stats()
-        skipped_rows = [entry for part in part_stats for entry in part["skipped"]]
-        summary.source_rows = sum(part["source_rows"] for part in part_stats)
-        summary.programs = sum(part["programs"] for part in part_stats)
-        summary.skipped = Counter(entry["reason"] for entry in skipped_rows)
-        rows, shards = self.parts.assemble(self.output_dir, self.config_name, "rows")
-        baseline_rows, baseline_shards = self.parts.assemble(self.output_dir, "baseline", "baseline")
-        summary.rows, summary.shards = rows, shards
-        summary.duplicates = count_duplicates(self.output_dir / "data" / "baseline")
-        summary.seconds = time.perf_counter() - started
-        common = {"source_rows": summary.source_rows, "programs": summary.programs, "duplicates": summary.duplicates,
-                  "skipped": dict(sorted(summary.skipped.items())), "skipped_rows": skipped_rows[:SKIPPED_ROWS_KEPT]}
-        sampler_stats = {**common, "rows": rows, "num_shards": shards,
-                         "edits_per_program": _distribution([e for part in part_stats for e in part["edits"]]),
-                         "lines_per_edit": _distribution([n for part in part_stats for n in part["lines"]]),
-                         "lint_calls": sum(part["lint_calls"] for part in part_stats),
-                         "seconds": round(summary.seconds, 2), "workers": self.workers}
-        baseline_stats = {**common, "rows": baseline_rows, "num_shards": baseline_shards}
-        update_manifest(self.output_dir, self.source, self.config, self.num_samples, sampler_stats, baseline_stats)
-        self.parts.remove()
-        return summary
+        return assemble_dataset(self.parts, self.output_dir, self.source, self.config, self.num_samples,
+                                summary, started, {"workers": self.workers})
 
 
 def _drain(progress_queue, bar) -> None:
@@ -292,12 +227,8 @@ def _drain(progress_queue, bar) -> None:
             return
 
 
-def _isolate(records: list[SourceRecord], config: GenerationConfig) -> tuple[int, list[RowOutcome]]:
-    """Process records in a fresh single-worker pool, halving on a crash until the culprit row is found.
-
-    Returns the outcomes with the id of the process that computed the last of them (0 when the only row
-    crashed its process).
-    """
+def isolate_records(records: list[SourceRecord], config: GenerationConfig) -> list[RowOutcome]:
+    """Process records in a fresh single-worker pool, halving on a crash until the culprit row is found."""
     context = multiprocessing.get_context("spawn")
     try:
         with ProcessPoolExecutor(1, mp_context=context, initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
@@ -305,9 +236,7 @@ def _isolate(records: list[SourceRecord], config: GenerationConfig) -> tuple[int
     except BrokenProcessPool:
         if len(records) == 1:
             record = records[0]
-            return 0, [RowOutcome(record.index, record.location,
-                                  skipped=("worker_crash", "the worker process died on this row"))]
+            return [RowOutcome(record.index, record.location,
+                               skipped=("worker_crash", "the worker process died on this row"))]
         middle = len(records) // 2
-        first_process, first = _isolate(records[:middle], config)
-        last_process, last = _isolate(records[middle:], config)
-        return last_process or first_process, first + last
+        return isolate_records(records[:middle], config) + isolate_records(records[middle:], config)

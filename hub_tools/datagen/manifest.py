@@ -82,7 +82,8 @@ def check_finished_run(output_dir: Path, fingerprint: dict, overwrite: bool) -> 
     """
     from hub_tools.errors import UserError
 
-    fingerprint = {**fingerprint, "data_rules": DATA_RULES}
+    # How the rows were cut into parts while the run went on leaves no trace in the finished folder.
+    fingerprint = {**{key: value for key, value in fingerprint.items() if key != "chunk_size"}, "data_rules": DATA_RULES}
     configs = read_config_file(output_dir).get("configs") or {}
     sampler = fingerprint["sampler"]
     differing: list[str] = []

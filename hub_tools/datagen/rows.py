@@ -3,7 +3,8 @@
 :func:`process_record` turns one source row into its edit-sequence rows and its baseline row, or into
 one skip reason. It keeps no state between rows (a linter cached per process only saves start-up
 time), so any engine can call it: the local multi-process engine of :mod:`hub_tools.datagen.engine`, the
-``datasets`` builder, or a datatrove pipeline step on Slurm or Ray (see :class:`LintSeqStep`).
+``datasets`` builder, or the datatrove step
+:class:`hub_tools.datagen.distributed.LintSeqSampler` on a local pool, Slurm or Ray.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import ast
 import dataclasses
 import hashlib
 import time
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -205,28 +205,3 @@ def _failure(error: Exception, config: GenerationConfig) -> tuple[str, str]:
     if isinstance(error, NoCodeError):
         return "no_code", str(error)
     return "sampler_error", f"{type(error).__name__}: {str(error)[:300]}"
-
-
-class LintSeqStep:
-    """The per-row work behind a small step contract, ``run(data, rank, world_size)``, for distributed
-    pipelines (a datatrove ``PipelineStep`` can delegate to it): rows in, edit-sequence rows out.
-
-    Example:
-
-    >>> step = LintSeqStep(GenerationConfig(sampler="random"))
-    >>> rows = list(step.run([{"instruction": "Add.", "response": "def add(a, b):\\n    return a + b"}]))
-    >>> rows[0]["program"], step.skipped
-    ('def add(a, b):\\n    return a + b', {})
-    """
-
-    def __init__(self, config: GenerationConfig):
-        self.config = config
-        self.skipped: dict[str, int] = {}
-
-    def run(self, data: Iterable[dict], rank: int = 0, world_size: int = 1) -> Iterator[dict]:
-        for index, fields in enumerate(data):
-            record = SourceRecord(index, f"rank {rank} row {index}", fields=fields)
-            outcome = process_record(record, self.config)
-            if outcome.skipped:
-                self.skipped[outcome.skipped[0]] = self.skipped.get(outcome.skipped[0], 0) + 1
-            yield from outcome.rows

@@ -58,14 +58,20 @@ def _table(rows: list[dict], schema: pa.Schema) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=schema)
 
 
+def _temporary_name(path: Path) -> Path:
+    # Unique per process: two tasks may compute the same part at once (a requeued Slurm task, a Ray retry,
+    # a rerun while the first run's jobs still go on); each renames its own complete file into place.
+    return path.with_name(f"{path.name}.{os.getpid()}.tmp")
+
+
 def _write_parquet_atomically(table: pa.Table, path: Path) -> None:
-    temporary = path.with_name(path.name + ".tmp")
+    temporary = _temporary_name(path)
     pq.write_table(table, temporary, row_group_size=ROWS_PER_GROUP)
     os.replace(temporary, path)
 
 
 def write_json_atomically(value: dict, path: Path) -> None:
-    temporary = path.with_name(path.name + ".tmp")
+    temporary = _temporary_name(path)
     temporary.write_text(json.dumps(value, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     os.replace(temporary, path)
 

@@ -45,7 +45,7 @@ def path_hashes(profile: str, programs: list[tuple[str, str]]) -> dict[str, str]
     from hub_tools.linters import PylintLinter
     from hub_tools.lintseq import sample_edit_path
 
-    linter = PylintLinter(profile)
+    linter = PylintLinter(profile, timeout=None)  # paths, not the machine's load, are compared
     hashes = {}
     for index, (name, program) in enumerate(programs):
         path = sample_edit_path(program, linter, seed=index)

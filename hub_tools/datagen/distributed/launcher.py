@@ -1,0 +1,299 @@
+"""``lintseq generate --executor local|slurm|ray``: the same run as the single-machine engine, on datatrove.
+
+The run is cut into the same chunks as :class:`~hub_tools.datagen.engine.Engine`'s and writes the same parts
+into the same work folder (``OUT/.lintseq-work/<config>/``); datatrove only decides where and when each task
+runs. Task ``r`` of ``N`` handles a contiguous block of chunks and skips those already on disk, so:
+
+- a killed run (the launcher, any task, ``kill -9`` included) is finished by the same command: the parts on
+  disk are the record of what is done, datatrove's completion markers are derived from them at each launch;
+- a run started on one executor (or the single-machine engine) can be finished on another;
+- once every chunk is there, :func:`~hub_tools.datagen.assembly.assemble_dataset` writes the folder exactly as
+  the single-machine engine does, byte-identical shards included.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import shlex
+import subprocess
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from datatrove.executor import LocalPipelineExecutor, SlurmPipelineExecutor
+from datatrove.utils.logging import logger
+from datatrove.utils.stats import PipelineStats
+
+from hub_tools.datagen.assembly import RunSummary, assemble_dataset, recorded_summary
+from hub_tools.datagen.engine import CHUNK_SIZE, Engine, select_rows
+from hub_tools.datagen.lifetime import die_with_parent
+from hub_tools.datagen.manifest import check_finished_run
+from hub_tools.datagen.rows import GenerationConfig
+from hub_tools.datagen.sources import Source
+from hub_tools.datagen.writer import PartStore, check_output_folder, write_json_atomically
+from hub_tools.errors import UserError
+
+EXECUTORS = ("local", "slurm", "ray")
+LOCAL_ATTEMPTS = 3
+
+
+@dataclass
+class ExecutorConfig:
+    """Where and how the datatrove tasks of a run execute.
+
+    Attributes:
+        executor: ``"local"`` (a process pool on this machine), ``"slurm"`` (an sbatch array job) or ``"ray"``.
+        tasks: datatrove tasks; each handles a contiguous block of chunks (more tasks: smaller units to
+            retry, better balance; at most one task per chunk does work).
+        workers: tasks running at once (``None``: all of them; Slurm's array limit ``%N``).
+        chunk_size: source rows per part (smaller parts lose less work when a task dies).
+        logging_dir: datatrove's logs, statistics and job files (default: inside the work folder).
+        partition: Slurm partition.
+        time: Slurm time limit per task (``HH:MM:SS``).
+        cpus_per_task: CPUs reserved per task (Slurm and Ray).
+        mem_per_cpu_gb: memory reserved per CPU, in GB (Slurm and Ray).
+        sbatch_args: extra sbatch options, ``["--account=abc", "--qos=high"]``.
+        wait: wait for the Slurm jobs and merge; otherwise return after submitting (rerun to merge).
+        poll_seconds: how often to look at the Slurm queue while waiting.
+        ray_address: the Ray cluster to join (``None`` starts a local Ray instance).
+    """
+
+    executor: str = "local"
+    tasks: int = 1
+    workers: int | None = None
+    chunk_size: int = CHUNK_SIZE
+    logging_dir: str | None = None
+    partition: str | None = None
+    time: str = "24:00:00"
+    cpus_per_task: int = 1
+    mem_per_cpu_gb: float = 2.0
+    sbatch_args: list[str] = field(default_factory=list)
+    wait: bool = True
+    poll_seconds: float = 10.0
+    ray_address: str | None = None
+
+
+class DistributedRun:
+    """One ``lintseq generate`` run on a datatrove executor.
+
+    Args:
+        source: where the rows come from.
+        output_dir: the dataset folder.
+        config: the per-row settings.
+        executor: where the tasks run.
+        num_samples: process a random subset of this many source rows.
+        overwrite: discard an unfinished run with other settings instead of refusing.
+    """
+
+    def __init__(self, source: Source, output_dir: str | Path, config: GenerationConfig, executor: ExecutorConfig,
+                 *, num_samples: int | None = None, overwrite: bool = False):
+        if executor.executor not in EXECUTORS:
+            raise UserError(f"--executor must be one of {', '.join(EXECUTORS)}, got {executor.executor!r}")
+        if executor.executor == "slurm" and not executor.partition:
+            raise UserError("--executor slurm needs --partition")
+        self.source, self.config, self.options = source, config, executor
+        self.output_dir = Path(output_dir).absolute()  # tasks may run elsewhere: no relative paths
+        self.num_samples, self.overwrite = num_samples, overwrite
+        self.parts = PartStore(self.output_dir, config.sampler)
+        self.logging_dir = Path(executor.logging_dir or self.parts.folder / "datatrove").absolute()
+
+    def fingerprint(self) -> dict:
+        """The settings a resumed run must share: those of the single-machine engine (so either can finish a
+        run of the other), with this run's chunk size."""
+        fingerprint = Engine(self.source, self.output_dir, self.config, num_samples=self.num_samples).fingerprint()
+        return {**fingerprint, "chunk_size": self.options.chunk_size}
+
+    def run(self) -> RunSummary | None:
+        """Run the missing tasks, then merge. Returns ``None`` when Slurm jobs were left running (no wait)."""
+        check_output_folder(self.output_dir)
+        started = time.perf_counter()
+        summary = RunSummary(self.config.sampler, self.output_dir)
+        fingerprint = self.fingerprint()
+        # The single-machine engine's rules: same settings as the finished folder, nothing to do; others refused.
+        if not self.parts.unfinished() and check_finished_run(self.output_dir, fingerprint, self.overwrite):
+            return recorded_summary(self.output_dir, summary)
+        summary.resumed_parts = self.parts.prepare(fingerprint, self.overwrite)
+        selected = select_rows(self.source, self.num_samples, self.config.seed) if self.num_samples else None
+        from hub_tools.datagen.distributed.steps import count_chunks
+
+        total = count_chunks(self.source, selected, self.options.chunk_size)
+        if self._missing(total):
+            if not self._execute(selected, total):
+                return None
+            missing = self._missing(total)
+            if missing:
+                raise UserError(
+                    f"{len(missing)} of {total} chunks are missing after the run (tasks failed; their logs are in "
+                    f"{self.logging_dir}/logs); run the same command again to compute only those"
+                )
+        info = {"executor": self.options.executor, "tasks": self.options.tasks,
+                "workers": self.options.workers or self.options.tasks}
+        return assemble_dataset(self.parts, self.output_dir, self.source, self.config, self.num_samples,
+                                summary, started, info)
+
+    def _missing(self, total: int) -> list[int]:
+        done = self.parts.completed()
+        return [number for number in range(total) if number not in done]
+
+    def pipeline(self, selected: set[int] | None, total: int) -> list:
+        from hub_tools.datagen.distributed.steps import LintSeqPartWriter, LintSeqReader, LintSeqSampler
+
+        reader = LintSeqReader(self.source, prompt_field=self.config.prompt_field, code_field=self.config.code_field,
+                               selected=selected, drop_duplicates=self.config.drop_duplicates,
+                               chunk_size=self.options.chunk_size, total_chunks=total,
+                               skip_parts_of=self.parts)
+        return [reader, LintSeqSampler(self.config, baseline=True, keep_skipped=True),
+                LintSeqPartWriter(self.output_dir, self.config.sampler)]
+
+    def _mark_completed_tasks(self, total: int) -> None:
+        """Derive datatrove's completion markers from the parts: a task is complete when all its chunks are."""
+        from hub_tools.datagen.distributed.steps import chunk_range
+
+        done = self.parts.completed()
+        markers = self.logging_dir / "completions"
+        markers.mkdir(parents=True, exist_ok=True)
+        for rank in range(self.options.tasks):
+            marker = markers / f"{rank:05d}"
+            if all(number in done for number in chunk_range(rank, self.options.tasks, total)):
+                marker.touch()
+            else:
+                marker.unlink(missing_ok=True)  # left by another run in a reused logging folder
+
+    def _execute(self, selected: set[int] | None, total: int) -> bool:
+        """Run the tasks; False when they were submitted and left running."""
+        self._mark_completed_tasks(total)
+        pipeline = self.pipeline(selected, total)
+        options = self.options
+        workers = options.workers or -1
+        if options.executor == "local":
+            _LocalExecutor(pipeline, tasks=options.tasks, workers=workers, logging_dir=str(self.logging_dir)).run()
+            return True
+        if options.executor == "ray":
+            return self._run_on_ray(pipeline, workers)
+        return self._run_on_slurm(pipeline, workers)
+
+    def _run_on_ray(self, pipeline: list, workers: int) -> bool:
+        import ray
+        from datatrove.executor import RayPipelineExecutor
+
+        started_here = not ray.is_initialized()
+        if started_here:
+            # Local workers import this package the way this process does.
+            environment = {"env_vars": {"PYTHONPATH": os.environ.get("PYTHONPATH", "")}}
+            ray.init(address=self.options.ray_address, runtime_env=environment, include_dashboard=False,
+                     log_to_driver=False)
+        try:
+            RayPipelineExecutor(pipeline, tasks=self.options.tasks, workers=workers, logging_dir=str(self.logging_dir),
+                                cpus_per_task=self.options.cpus_per_task,
+                                mem_per_cpu_gb=self.options.mem_per_cpu_gb).run()
+        finally:
+            if started_here:
+                ray.shutdown()
+        return True
+
+    def _run_on_slurm(self, pipeline: list, workers: int) -> bool:
+        state_file = self.parts.folder / "slurm.json"
+        job = json.loads(state_file.read_text())["job_id"] if state_file.exists() else None
+        if job is None or not _slurm_job_active(job):
+            executor = self.slurm_executor(pipeline, workers)
+            try:
+                executor.run()  # submits the array job of the unfinished tasks (and datatrove's stats merge)
+            except subprocess.CalledProcessError as error:
+                raise UserError(f"sbatch refused the job (exit status {error.returncode}; its message is above; "
+                                f"job script: {self.logging_dir}/launch_script.slurm)") from None
+            except FileNotFoundError as error:
+                raise UserError(f"{error.filename}: not found; --executor slurm must run where Slurm's commands are") from None
+            job = executor.job_id
+            write_json_atomically({"job_id": job}, state_file)
+            print(f"submitted Slurm job {job} ({self.options.tasks} tasks; logs in {self.logging_dir})", file=sys.stderr)
+        else:
+            print(f"Slurm job {job} of this run is still in the queue", file=sys.stderr)
+        if not self.options.wait:
+            print(f"when it has finished, run the same command again to merge: {shlex.join(sys.argv)}",
+                  file=sys.stderr)
+            return False
+        while _slurm_job_active(job):
+            time.sleep(self.options.poll_seconds)
+        return True
+
+    def slurm_executor(self, pipeline: list, workers: int) -> SlurmPipelineExecutor:
+        """The datatrove Slurm executor of this run (its job script: ``executor.get_launch_file_contents``)."""
+        sbatch_args = {"mem-per-cpu": f"{round(self.options.mem_per_cpu_gb * 1024)}M"}  # sbatch takes integers
+        for option in self.options.sbatch_args:
+            name, _, value = option.lstrip("-").partition("=")
+            sbatch_args[name] = value
+        # The job runs this interpreter's console scripts and sees this process's environment (--export=ALL).
+        environment = f"export PATH={shlex.quote(str(Path(sys.executable).parent))}:$PATH"
+        return _SlurmExecutor(
+            pipeline, tasks=self.options.tasks, time=self.options.time, partition=self.options.partition,
+            cpus_per_task=self.options.cpus_per_task, mem_per_cpu_gb=self.options.mem_per_cpu_gb, workers=workers,
+            job_name=f"lintseq-{self.config.sampler}", qos="", env_command=environment, sbatch_args=sbatch_args,
+            logging_dir=str(self.logging_dir), slurm_logs_folder=str(self.logging_dir / "slurm_logs"),
+            mail_type="NONE",
+        )
+
+
+class _LocalExecutor(LocalPipelineExecutor):
+    """datatrove's local executor, with its tasks in a pool that notices a dead process.
+
+    datatrove runs local tasks in a ``multiprocess.Pool``, which waits forever for a task whose process was
+    killed (``kill -9``, the OOM killer). A ``ProcessPoolExecutor`` reports it instead: the unfinished tasks
+    run again (the chunk in flight in a process of its own, see :class:`~hub_tools.datagen.distributed.steps.LintSeqReader`), twice at most; past
+    that the run stops with the finished parts kept, and the same command finishes it.
+    """
+
+    def run(self) -> None:
+        self._launched = True
+        self.save_executor_as_json()
+        stats = PipelineStats()
+        for attempt in range(LOCAL_ATTEMPTS):
+            try:
+                stats += self._run_ranks(self.get_incomplete_ranks())
+                break
+            except BrokenProcessPool:
+                if attempt == LOCAL_ATTEMPTS - 1:
+                    raise UserError("task processes kept dying (killed, or out of memory); the finished parts are "
+                                    "kept: run the same command again to finish") from None
+                # The unfinished chunks of the dead task are redone, each in a process of its own.
+                logger.warning("a task's process died; running its unfinished chunks again")
+        with self.logging_dir.open("stats.json", "wt") as file:
+            stats.save_to_disk(file)
+
+    def _run_ranks(self, ranks: list[int]) -> PipelineStats:
+        stats = PipelineStats()
+        if self.workers == 1 or len(ranks) <= 1:
+            for rank in ranks:
+                stats += self._run_for_rank(rank)
+            return stats
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(min(self.workers, len(ranks)), mp_context=context, initializer=die_with_parent,
+                                 initargs=(os.getpid(),)) as pool:
+            futures = [pool.submit(self._run_for_rank, rank, index % self.workers) for index, rank in enumerate(ranks)]
+            for future in as_completed(futures):
+                stats += future.result()
+        return stats
+
+
+class _SlurmExecutor(SlurmPipelineExecutor):
+    """datatrove's Slurm executor without its follow-up statistics job: the merge step that finishes the run
+    records the statistics, and then removes the work folder that job would write into."""
+
+    def launch_merge_stats(self) -> None:
+        pass
+
+
+def _slurm_job_active(job: str) -> bool:
+    try:
+        result = subprocess.run(["squeue", "--noheader", "--jobs", str(job), "--format=%i"], capture_output=True,
+                                text=True, timeout=60)
+    except FileNotFoundError:
+        raise UserError("squeue not found: --executor slurm must run where Slurm's commands are") from None
+    except subprocess.TimeoutExpired:
+        return True
+    # squeue fails for a job id the controller has already forgotten: finished.
+    return result.returncode == 0 and bool(result.stdout.strip())

@@ -1,0 +1,336 @@
+"""LintSeq as datatrove pipeline steps: a reader of our sources, the sampler, and two writers.
+
+A document carries one source row: the program in ``text`` (markdown fences and chain-of-thought
+stripped), the row's fields under their own names in ``metadata``, and, when :class:`LintSeqReader` made it,
+its place in the source under ``metadata["lintseq_origin"]`` (row index, location, chunk). Documents from
+any other reader work too: the program is then taken from ``text`` and the instruction from the metadata.
+
+:class:`LintSeqSampler` calls :func:`hub_tools.datagen.rows.process_record`, the same pure per-row function as
+the single-machine engine, so a row gets the same edit paths under any executor; it yields one document per
+edit path (``text`` is the completion, ``metadata`` holds the row's columns) and counts skipped rows by
+reason in the step's datatrove statistics (``skipped_<reason>``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from datatrove.data import Document, DocumentsPipeline
+from datatrove.pipeline.base import PipelineStep
+
+from hub_tools.datagen.rows import GenerationConfig, RowOutcome, process_record
+from hub_tools.datagen.sources import Source, SourceRecord, detect_fields
+from hub_tools.datagen.writer import BASELINE_SCHEMA, SAMPLER_SCHEMA, PartStore
+from hub_tools.lintseq import extract_program
+
+ORIGIN = "lintseq_origin"  # metadata key: where a row came from, and (on outputs) what it cost
+CONFIG = "lintseq_config"  # metadata key of outputs: "lintseq", "random", "baseline", or None for a skipped row
+
+
+def chunk_range(rank: int, world_size: int, total_chunks: int) -> range:
+    """The chunks task ``rank`` of ``world_size`` works on: a contiguous block, so it stops reading early."""
+    return range(rank * total_chunks // world_size, (rank + 1) * total_chunks // world_size)
+
+
+def count_chunks(source: Source, selected: set[int] | None, chunk_size: int) -> int:
+    """How many chunks the source (or its selected rows) makes."""
+    if selected is not None:
+        rows = len(selected)
+    else:
+        rows = source.count()
+        if rows is None:  # CSV and Hub sources: one pass to count
+            rows = sum(1 for _ in source)
+    return -(-rows // chunk_size)
+
+
+class LintSeqReader(PipelineStep):
+    """Reads a LintSeq source (JSONL / JSON / Parquet / CSV file or folder, a Hub dataset, or the built-in
+    HumanEval corpus) into documents, with the field detection and fence extraction of ``lintseq generate``.
+
+    Rows are numbered in chunks of ``chunk_size``; each task reads a contiguous block of chunks, so a row
+    lands in the same chunk however many tasks there are. A row that cannot be read still comes through
+    (with its reason), so the sampler counts it.
+
+    Args:
+        source: a local file or folder, a Hub dataset id, or ``None`` for the built-in corpus.
+        split: the split of a Hub dataset.
+        prompt_field: the field holding the instruction (detected when ``None``).
+        code_field: the field holding the program (detected when ``None``).
+        selected: read only these row indices (``lintseq generate --num-samples``).
+        drop_duplicates: pass a row that repeats an earlier one exactly as a ``duplicate`` skip (every task
+            reads the rows before its block, so the first occurrence is the same for any number of tasks).
+        chunk_size: source rows per chunk.
+        total_chunks: chunks in the source; counted when ``None``.
+        skip_parts_of: a :class:`~hub_tools.datagen.writer.PartStore` whose finished chunks are not read
+            again (resuming a killed run).
+    """
+
+    name = "🐍 LintSeq source"
+    type = "📖 - READER"
+
+    def __init__(self, source: str | Source | None = None, *, split: str = "train", prompt_field: str | None = None,
+                 code_field: str | None = None, selected: set[int] | None = None, drop_duplicates: bool = False,
+                 chunk_size: int = 128, total_chunks: int | None = None, skip_parts_of: PartStore | None = None):
+        super().__init__()
+        self.source = source if isinstance(source, Source) else Source(source, split=split)
+        # Tasks may run in another folder (Ray workers) or on another machine: no relative paths.
+        self.source.files = [path.absolute() for path in self.source.files]
+        if prompt_field is None or code_field is None:
+            prompt_field, code_field = detect_fields(self.source.first_fields(), prompt_field, code_field)
+        self.prompt_field, self.code_field = prompt_field, code_field
+        self.selected, self.drop_duplicates, self.chunk_size = selected, drop_duplicates, chunk_size
+        self.total_chunks, self.skip_parts_of = total_chunks, skip_parts_of
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        from hub_tools.datagen.engine import chunk_records
+
+        if data:
+            yield from data
+        total = self.total_chunks
+        if total is None:
+            total = count_chunks(self.source, self.selected, self.chunk_size)
+        mine = chunk_range(rank, world_size, total)
+        done = self.skip_parts_of.completed() if self.skip_parts_of is not None else set()
+        rules = GenerationConfig(prompt_field=self.prompt_field, code_field=self.code_field,
+                                 drop_duplicates=self.drop_duplicates)
+        for number, records in chunk_records(iter(self.source), self.selected, rules, self.chunk_size):
+            if number >= mine.stop:
+                return  # the rest of the source belongs to later tasks
+            if number < mine.start or number in done:
+                continue
+            isolate = self._attempted(number)
+            for record in records:
+                self.stat_update("source_rows")
+                yield self.document(record, number, isolate)
+
+    def _attempted(self, number: int) -> bool:
+        """Whether an earlier attempt at this chunk died before saving it; marks this attempt.
+
+        A row that kills its process (a segfault in a C extension, the OOM killer) would kill every attempt
+        at its chunk: after one such death the chunk is processed in isolation, so the row is found and
+        skipped as ``worker_crash``, as the single-machine engine does.
+        """
+        if self.skip_parts_of is None:
+            return False
+        marker = self.skip_parts_of.folder / f"part-{number:05d}.attempt"
+        attempted = marker.exists()
+        marker.touch()
+        return attempted
+
+    def document(self, record: SourceRecord, chunk: int, isolate: bool = False) -> Document:
+        origin = {"row_index": record.index, "location": record.location, "chunk": chunk}
+        if isolate:
+            origin["isolate"] = True
+        if record.error is not None:
+            return Document(text="", id=record.location, metadata={ORIGIN: {**origin, "error": list(record.error)}})
+        code = record.fields.get(self.code_field)
+        text = extract_program(code) if isinstance(code, str) else ""
+        return Document(text=text, id=record.location, metadata={**record.fields, ORIGIN: origin})
+
+
+class LintSeqSampler(PipelineStep):
+    """Samples LintSeq edit paths for each document: one output document per path.
+
+    Output documents have the completion (the training target) as ``text`` and every column of the dataset
+    row (``id``, ``instruction``, ``program``, ``edit_path``, ``prompt``, ``completion``…) in ``metadata``;
+    ``metadata["lintseq_config"]`` names the config (the sampler, or ``"baseline"`` for the program-as-is row
+    yielded when ``baseline`` is set). Skipped rows are counted in the step's statistics as
+    ``skipped_<reason>``; with ``keep_skipped`` they also come through as documents with an empty text and
+    ``metadata["lintseq_config"] = None`` (for writers that record them).
+
+    Args:
+        config: the per-row settings (``prompt_field`` / ``code_field`` name the metadata fields; a
+            document without the code field in its metadata uses its ``text``).
+        baseline: also yield the baseline row of each program.
+        keep_skipped: also yield one document per skipped row.
+
+    Example:
+
+    >>> from datatrove.data import Document
+    >>> sampler = LintSeqSampler(GenerationConfig(sampler="random"))
+    >>> documents = [Document(text="def add(a, b):\\n    return a + b", id="0", metadata={"instruction": "Add."})]
+    >>> [output.metadata["num_edits"] for output in sampler.run(documents)]
+    [2]
+    """
+
+    name = "🐍 LintSeq sampler"
+    type = "🔢 - LINTSEQ"
+
+    def __init__(self, config: GenerationConfig | None = None, *, baseline: bool = False, keep_skipped: bool = False):
+        super().__init__()
+        self.config = config or GenerationConfig()
+        self.baseline, self.keep_skipped = baseline, keep_skipped
+
+    def record(self, document: Document, number: int) -> SourceRecord:
+        metadata = document.metadata
+        origin = metadata.get(ORIGIN)
+        if origin is None:  # a document of another reader: the program is its text
+            fields = {**metadata, self.config.code_field: metadata.get(self.config.code_field, document.text)}
+            return SourceRecord(number, f"document {document.id}", fields=fields)
+        if "error" in origin:
+            return SourceRecord(origin["row_index"], origin["location"], error=tuple(origin["error"]))
+        fields = {key: value for key, value in metadata.items() if key != ORIGIN}
+        return SourceRecord(origin["row_index"], origin["location"], fields=fields)
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        isolated: list[tuple[Document, SourceRecord]] = []  # rows of one chunk to process in a child process
+        for number, document in enumerate(data or ()):
+            record = self.record(document, number)
+            origin = document.metadata.get(ORIGIN, {})
+            if isolated and (not origin.get("isolate") or origin["chunk"] != isolated[0][0].metadata[ORIGIN]["chunk"]):
+                yield from self._isolated(isolated)
+                isolated = []
+            if origin.get("isolate"):
+                isolated.append((document, record))
+                continue
+            with self.track_time():
+                outcome = process_record(record, self.config)
+            yield from self.documents(outcome, self._origin(document, record, outcome))
+        if isolated:
+            yield from self._isolated(isolated)
+
+    def _isolated(self, pending: list[tuple[Document, SourceRecord]]) -> Iterator[Document]:
+        from hub_tools.datagen.engine import isolate_records
+
+        self.stat_update("isolated_rows", value=len(pending))
+        with self.track_time(unit="chunk"):
+            outcomes = isolate_records([record for _, record in pending], self.config)
+        for (document, record), outcome in zip(pending, outcomes, strict=True):
+            yield from self.documents(outcome, self._origin(document, record, outcome))
+
+    @staticmethod
+    def _origin(document: Document, record: SourceRecord, outcome: RowOutcome) -> dict:
+        return {**document.metadata.get(ORIGIN, {}), "row_index": record.index, "location": record.location,
+                "lint_calls": outcome.lint_calls}
+
+    def documents(self, outcome: RowOutcome, origin: dict) -> Iterator[Document]:
+        if outcome.skipped:
+            reason, detail = outcome.skipped
+            self.stat_update("skipped", f"skipped_{reason}")
+            if self.keep_skipped:
+                yield Document(text="", id=origin["location"],
+                               metadata={CONFIG: None, ORIGIN: {**origin, "skipped": [reason, detail]}})
+            return
+        self.stat_update("programs")
+        self.stat_update("rows", value=len(outcome.rows))
+        self.stat_update("lint_calls", value=outcome.lint_calls)
+        for row in outcome.rows:
+            yield Document(text=row["completion"], id=f"{row['id']}-{row['path_index']}",
+                           metadata={**row, CONFIG: self.config.sampler, ORIGIN: origin})
+        if self.baseline:
+            row = outcome.baseline
+            yield Document(text=row["completion"], id=row["id"], metadata={**row, CONFIG: "baseline", ORIGIN: origin})
+
+
+def _columns(document: Document) -> dict:
+    schema = BASELINE_SCHEMA if document.metadata[CONFIG] == "baseline" else SAMPLER_SCHEMA
+    return {name: document.metadata[name] for name in schema.names}
+
+
+def outcomes_of(documents: list[Document]) -> list[RowOutcome]:
+    """Rebuild the per-row outcomes of a chunk from the sampler's documents (``keep_skipped`` and
+    ``baseline`` on), in source order."""
+    outcomes: dict[int, RowOutcome] = {}
+    for document in documents:
+        origin = document.metadata[ORIGIN]
+        outcome = outcomes.get(origin["row_index"])
+        if outcome is None:
+            outcome = outcomes[origin["row_index"]] = RowOutcome(origin["row_index"], origin["location"],
+                                                                 lint_calls=origin["lint_calls"])
+        kind = document.metadata[CONFIG]
+        if kind is None:
+            outcome.skipped = tuple(origin["skipped"])
+        elif kind == "baseline":
+            outcome.baseline = _columns(document)
+        else:
+            outcome.rows.append(_columns(document))
+    return list(outcomes.values())
+
+
+class LintSeqPartWriter(PipelineStep):
+    """Saves the sampler's documents as the parts of ``lintseq generate``'s work folder, one per chunk.
+
+    A part is written only once every row of its chunk went through, and atomically, so a task killed at
+    any moment leaves complete parts only; the merge step (:func:`hub_tools.datagen.assembly.assemble_dataset`)
+    turns them into the dataset folder, byte for byte as the single-machine engine would.
+
+    Args:
+        output_dir: the dataset folder.
+        config_name: the sampler config (``"lintseq"`` or ``"random"``).
+    """
+
+    name = "🐍 LintSeq parts"
+    type = "💽 - WRITER"
+
+    def __init__(self, output_dir: str | Path, config_name: str):
+        super().__init__()
+        self.output_dir, self.config_name = str(output_dir), config_name
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        from hub_tools.datagen.assembly import save_part
+
+        parts = PartStore(Path(self.output_dir), self.config_name)
+        chunk, pending = None, []
+        for document in data or ():
+            number = document.metadata[ORIGIN]["chunk"]
+            if number != chunk and pending:
+                save_part(parts, chunk, outcomes_of(pending))
+                self.stat_update("parts")
+                pending = []
+            chunk = number
+            pending.append(document)
+            yield document
+        if pending:
+            save_part(parts, chunk, outcomes_of(pending))
+            self.stat_update("parts")
+
+
+class LintSeqParquetWriter(PipelineStep):
+    """Writes the sampler's documents as our Parquet rows, in the Hub's layout: one file per task and
+    config, ``OUTPUT/data/<config>/train-<rank>-of-<world_size>.parquet`` (``load_dataset("parquet",
+    data_files=...)`` reads it; ``lintseq generate --executor`` writes the whole folder with its card).
+
+    Args:
+        output_folder: a local folder or any datatrove ``DataFolder`` target (``s3://…``, ``hf://…``).
+        rows_per_group: Parquet row-group size.
+    """
+
+    name = "🐍 LintSeq Parquet"
+    type = "💽 - WRITER"
+
+    def __init__(self, output_folder, rows_per_group: int = 1000):
+        super().__init__()
+        self.output_folder, self.rows_per_group = output_folder, rows_per_group
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+        from datatrove.io import get_datafolder
+
+        folder = get_datafolder(self.output_folder)
+        buffers: dict[str, list[dict]] = {}
+        writers: dict[str, tuple] = {}
+
+        def flush(config: str) -> None:
+            schema = BASELINE_SCHEMA if config == "baseline" else SAMPLER_SCHEMA
+            if config not in writers:
+                handle = folder.open(f"data/{config}/train-{rank:05d}-of-{world_size:05d}.parquet", "wb")
+                writers[config] = (handle, pq.ParquetWriter(handle, schema))
+            writers[config][1].write_table(pa.Table.from_pylist(buffers.pop(config), schema=schema))
+
+        try:
+            for document in data or ():
+                config = document.metadata.get(CONFIG)
+                if config is not None:
+                    buffers.setdefault(config, []).append(_columns(document))
+                    self.stat_update(f"rows_{config}")
+                    if len(buffers[config]) >= self.rows_per_group:
+                        flush(config)
+                yield document
+            for config in list(buffers):
+                flush(config)
+        finally:
+            for handle, writer in writers.values():
+                writer.close()
+                handle.close()

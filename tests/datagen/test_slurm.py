@@ -1,0 +1,159 @@
+"""``lintseq generate --executor slurm`` against a real one-node Slurm cluster started by the test
+(Debian's slurm-wlm and munge, which .ci/run installs; the daemons need root)."""
+
+import importlib.util
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from hub_tools.datagen.engine import Engine
+from hub_tools.datagen.rows import GenerationConfig
+from hub_tools.datagen.sources import Source
+
+_spec = importlib.util.spec_from_file_location("distributed_runs", Path(__file__).with_name("distributed_runs.py"))
+runs = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(runs)
+
+DAEMONS = ("munged", "slurmctld", "slurmd", "sbatch", "squeue")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def slurm(tmp_path_factory) -> dict:
+    """A one-node cluster in a temporary folder; yields the environment its commands need."""
+    missing = [name for name in DAEMONS if shutil.which(name) is None and not Path(f"/usr/sbin/{name}").exists()]
+    if missing or os.geteuid() != 0:
+        pytest.skip(f"a Slurm cluster needs root and slurm-wlm + munge ({', '.join(missing) or 'not root'})")
+    folder = tmp_path_factory.mktemp("slurm")
+    for name in ("munge", "state", "spool", "log"):
+        (folder / name).mkdir()
+    (folder / "munge").chmod(0o700)
+    key = folder / "munge" / "munge.key"
+    key.write_bytes(os.urandom(1024))
+    key.chmod(0o400)
+    socket_path = folder / "munge" / "socket"
+    host = socket.gethostname().split(".")[0]
+    (folder / "slurm.conf").write_text(f"""\
+ClusterName=lintseqtest
+SlurmctldHost={host}
+SlurmctldPort={_free_port()}
+SlurmdPort={_free_port()}
+AuthType=auth/munge
+AuthInfo=socket={socket_path}
+CredType=cred/munge
+SlurmUser=root
+SlurmdUser=root
+StateSaveLocation={folder}/state
+SlurmdSpoolDir={folder}/spool
+SlurmctldPidFile={folder}/slurmctld.pid
+SlurmdPidFile={folder}/slurmd.pid
+SlurmctldLogFile={folder}/log/slurmctld.log
+SlurmdLogFile={folder}/log/slurmd.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_CPU
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+MpiDefault=none
+ReturnToService=2
+SchedulerParameters=sched_interval=1
+NodeName={host} CPUs={os.cpu_count()} RealMemory=4096 State=UNKNOWN
+PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP OverSubscribe=YES
+""")
+    environment = {**runs.environment(), "SLURM_CONF": str(folder / "slurm.conf")}
+    daemons = [
+        subprocess.Popen(["munged", "--foreground", "--force", f"--key-file={key}", f"--socket={socket_path}",
+                          f"--pid-file={folder}/munge/pid", f"--log-file={folder}/munge/log",
+                          f"--seed-file={folder}/munge/seed"]),
+    ]
+    deadline = time.monotonic() + 30
+    while not socket_path.exists():
+        assert time.monotonic() < deadline, "munged did not start"
+        time.sleep(0.1)
+    daemons.append(subprocess.Popen(["slurmctld", "-D", "-i"], env=environment))
+    daemons.append(subprocess.Popen(["slurmd", "-D"], env=environment))
+    try:
+        deadline = time.monotonic() + 60
+        while "idle" not in subprocess.run(["sinfo", "--noheader", "--format=%T"], env=environment,
+                                           capture_output=True, text=True).stdout:
+            assert time.monotonic() < deadline, (folder / "log" / "slurmctld.log").read_text()[-2000:]
+            time.sleep(0.5)
+        yield environment
+    finally:
+        for daemon in reversed(daemons):
+            daemon.send_signal(signal.SIGTERM)
+        for daemon in reversed(daemons):
+            try:
+                daemon.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                daemon.kill()
+                daemon.wait()
+
+
+@pytest.fixture(scope="module")
+def source_file(tmp_path_factory, humaneval_corpus, stdlib_corpus) -> Path:
+    path = tmp_path_factory.mktemp("source") / "programs.jsonl"
+    rows = [{"instruction": f"Task {i}.", "response": program}
+            for i, program in enumerate(humaneval_corpus[:24] + stdlib_corpus[:24] + ["def f(:\n    pass"])]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+@pytest.fixture(scope="module")
+def single_machine(source_file, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("single") / "out"
+    Engine(Source(str(source_file)), out, GenerationConfig(num_paths=2), workers=1, progress=False).run()
+    return out
+
+
+def test_array_job_gives_the_single_machine_folder(slurm, source_file, single_machine, tmp_path):
+    out, logs = tmp_path / "out", tmp_path / "logs"
+    runs.generate(str(source_file), "--output-dir", str(out), "--num-paths", "2", "--executor", "slurm",
+                  "--partition", "debug", "--tasks", "3", "--workers", "2", "--chunk-size", "8",
+                  "--mem-per-cpu-gb", "0.5", "--time", "00:30:00", "--sbatch-arg=--comment=lintseq-test",
+                  "--logging-dir", str(logs), env=slurm, timeout=600)
+    assert runs.shard_bytes(out) == runs.shard_bytes(single_machine)
+    assert runs.settings(out) == runs.settings(single_machine)
+    script = (logs / "launch_script.slurm").read_text()
+    for line in ("#SBATCH --array=0-2%2", "#SBATCH --partition=debug", "#SBATCH --mem-per-cpu=512M",
+                 "#SBATCH --time=00:30:00", "#SBATCH --comment=lintseq-test", f"export PATH={Path(sys.executable).parent}"):
+        assert line in script
+    assert sorted(path.name for path in (logs / "completions").iterdir()) == ["00000", "00001", "00002"]
+
+
+def test_no_wait_then_a_cancelled_job_is_finished_by_the_same_command(slurm, source_file, single_machine, tmp_path):
+    out = tmp_path / "out"
+    arguments = [str(source_file), "--output-dir", str(out), "--num-paths", "2", "--executor", "slurm",
+                 "--partition", "debug", "--tasks", "4", "--workers", "1", "--chunk-size", "4",
+                 "--mem-per-cpu-gb", "0.5"]
+    submitted = runs.generate(*arguments, "--no-wait", env=slurm, timeout=120)
+    assert "run the same command again to merge" in submitted.stderr
+    job = json.loads((out / ".lintseq-work" / "lintseq" / "slurm.json").read_text())["job_id"]
+    deadline = time.monotonic() + 300
+    while len(runs.parts(out)) < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    subprocess.run(["scancel", "--signal=KILL", "--full", str(job)], env=slurm, check=True)
+    subprocess.run(["scancel", str(job)], env=slurm, check=True)
+    while subprocess.run(["squeue", "--noheader", "--jobs", str(job)], env=slurm, capture_output=True,
+                         text=True).stdout.strip():
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+    assert 2 <= len(runs.parts(out)) < 13  # 49 rows in chunks of 4
+    finished = runs.generate(*arguments, env=slurm, timeout=600)
+    assert "resumed" in finished.stdout
+    assert runs.shard_bytes(out) == runs.shard_bytes(single_machine)
