@@ -84,7 +84,7 @@ def summarize(samples: list[dict]) -> dict:
     at_100k = samples[-1]["rss_mib"] + max(rss_slope, 0.0) * (100_000 - samples[-1]["programs"])
     return {"samples": samples, "steady_from_programs": tail[0]["programs"],
             "rss_mib_per_1000_programs": 1000 * rss_slope, "objects_per_1000_programs": 1000 * object_slope,
-            "extrapolated_rss_mib_at_100000_programs": at_100k}
+            "extrapolated_to_programs": 100_000, "extrapolated_rss_mib_at_100000_programs": at_100k}
 
 if __name__ == "__main__":
     main()
