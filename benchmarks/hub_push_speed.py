@@ -20,11 +20,21 @@ os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 TOKEN = "benchmark-token"
 
 
+def write_shard(path: Path, shard_bytes: int) -> None:
+    """A real Parquet file (a push checks its footer) of about ``shard_bytes``: random, uncompressed bytes."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = max(1, shard_bytes // 4096)
+    table = pa.table({"blob": pa.array([os.urandom(4096) for _ in range(rows)], type=pa.binary())})
+    pq.write_table(table, path, compression="none")
+
+
 def write_folder(folder: Path, shards: int, shard_bytes: int) -> None:
     data = folder / "data" / "lintseq"
     data.mkdir(parents=True)
     for index in range(shards):
-        (data / f"train-{index:05d}-of-{shards:05d}.parquet").write_bytes(os.urandom(shard_bytes))
+        write_shard(data / f"train-{index:05d}-of-{shards:05d}.parquet", shard_bytes)
     (folder / "README.md").write_text("---\nconfigs:\n- config_name: lintseq\n  data_files: data/lintseq/*.parquet\n"
                                       "---\n# benchmark\n")
     (folder / "lintseq_config.json").write_text("{}")
@@ -67,8 +77,8 @@ def main() -> None:
         rows = []
         for label in ("first push", "unchanged re-push", "one shard changed"):
             if label == "one shard changed":
-                next(iter(sorted((folder / "data" / "lintseq").glob("*.parquet")))).write_bytes(
-                    os.urandom(int(arguments.shard_mb * 1e6)))
+                write_shard(next(iter(sorted((folder / "data" / "lintseq").glob("*.parquet")))),
+                            int(arguments.shard_mb * 1e6))
             reference_seconds = timed(lambda: reference("bench/reference"))
             our_seconds = timed(lambda: ours("bench/ours"))
             rows.append((label, reference_seconds, our_seconds))
@@ -81,6 +91,12 @@ def main() -> None:
     for label, reference_seconds, our_seconds in rows:
         print(f"{label:<20}{reference_seconds:>14.2f}s{our_seconds:>14.2f}s{reference_seconds / our_seconds:>8.2f}")
     print("ratio = upload_folder time / lintseq push time (above 1: lintseq push is faster)")
+    from results import save_result
+
+    figures = {"shards": arguments.shards, "shard_mb": arguments.shard_mb,
+               "ratio_upload_folder_over_lintseq_push": {
+                   label: round(reference_seconds / our_seconds, 2) for label, reference_seconds, our_seconds in rows}}
+    print(f"wrote {save_result('hub_push_speed', figures, packages=['huggingface_hub'])}")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from hub_tools.errors import UserError
 
@@ -40,6 +41,21 @@ def build_parser() -> argparse.ArgumentParser:
                         "(lint_timeout), never kept unchecked (default: 10)")
     parser.add_argument("--drop-duplicates", action="store_true",
                         help="skip source rows that repeat an earlier row exactly (default: keep and count them)")
+    parser.add_argument("--decontaminate", metavar="BENCHMARKS",
+                        help="drop rows whose program or instruction overlaps these benchmarks (comma-separated: "
+                        "humaneval, NAME=PATH or PATH of a .jsonl of problems, e.g. humaneval,mbpp=mbpp.jsonl); "
+                        "dropped rows are counted as contaminated")
+    parser.add_argument("--contamination-benchmarks", metavar="BENCHMARKS", default="humaneval",
+                        help="without --decontaminate: benchmarks the overlap is measured and reported against, "
+                        "rows are kept (default: humaneval; 'none' measures nothing)")
+    parser.add_argument("--dedup", choices=["none", "exact"], default="none",
+                        help="exact: keep only the first source row of each normalised program (formatting, "
+                        "comments and quote style set aside); duplicates are counted either way (default: none)")
+    parser.add_argument("--tokenizer", metavar="NAME_OR_PATH",
+                        help="count the tokens of every row with this tokenizer (a folder or tokenizer.json, or a "
+                        "Hub model id in the local cache) and report them in the card (default: the paper's "
+                        "TinyCodeLM tokenizer, upiter/TinyCodeLM-150M, when it is in the local Hub cache, else "
+                        "none; 'none' counts nothing)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace a finished or unfinished run made with other settings in the output folder")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -78,10 +94,24 @@ def main(argv: list[str]) -> int:
         if getattr(args, name) <= 0:
             raise UserError(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
 
+    from hub_tools.datagen.decontamination import DecontaminationConfig
     from hub_tools.datagen.engine import Engine
     from hub_tools.datagen.rows import GenerationConfig
     from hub_tools.datagen.sources import Source, detect_fields
 
+    # Benchmarks and tokenizer first: a wrong name fails in one line before the source is read.
+    benchmarks = args.decontaminate if args.decontaminate is not None else args.contamination_benchmarks
+    specs = [] if benchmarks.strip() == "none" else benchmarks.split(",")
+    decontamination = DecontaminationConfig.from_specs(specs, drop=args.decontaminate is not None) if specs else None
+    from hub_tools.datagen.token_statistics import cached_paper_tokenizer, load_tokenizer
+
+    tokenizer = cached_paper_tokenizer() if args.tokenizer is None else args.tokenizer
+    if tokenizer == "none":
+        tokenizer = None
+    if tokenizer:
+        load_tokenizer(tokenizer)  # a bad name fails here, in one line, not in every worker
+        tokenizer = str(Path(tokenizer).resolve()) if Path(tokenizer).exists() else tokenizer
+        print(f"tokens counted with {tokenizer}", file=sys.stderr)
     source = Source(args.source, split=args.split)
     available = source.first_fields()
     if not available:
@@ -93,7 +123,8 @@ def main(argv: list[str]) -> int:
     config = GenerationConfig(
         prompt_field=prompt_field, code_field=code_field, sampler=args.sampler, profile=args.profile,
         num_paths=args.num_paths, seed=args.seed, time_limit=args.time_limit, lint_timeout=args.lint_timeout,
-        max_lines=args.max_lines, drop_duplicates=args.drop_duplicates,
+        max_lines=args.max_lines, drop_duplicates=args.drop_duplicates, decontamination=decontamination,
+        dedup=args.dedup, tokenizer=tokenizer,
     )
     if args.executor:
         summary = _run_distributed(args, source, config)
@@ -112,12 +143,23 @@ def main(argv: list[str]) -> int:
     print(f"\n{summary.config_name}: {summary.rows} rows from {summary.programs} programs "
           f"({summary.source_rows} source rows) in {summary.seconds:.1f} s ({rate:.1f} programs/s)"
           + (f", resumed {summary.resumed_parts} finished parts" if summary.resumed_parts else ""))
+    if summary.duplicates:
+        action = "removed" if args.dedup == "exact" else (
+            "exact repeats of a row skipped" if args.drop_duplicates else "kept (remove them with --dedup exact)")
+        print(f"duplicates: {summary.duplicates} programs repeat an earlier source row's program (exact copies, or "
+              f"the same once formatting, comments and quote style are set aside); {action}")
+    if summary.contamination is not None:
+        found = summary.contamination
+        names = ", ".join(found["benchmarks"])
+        if found["rows"]:
+            action = "dropped" if found["drop"] else "KEPT (drop them with --decontaminate)"
+            by = ", ".join(f"{name} {count}" for name, count in found["by_benchmark"].items())
+            print(f"contamination: {found['rows']} rows overlap {found['tasks']} problems of {names} ({by}); {action}")
+        else:
+            print(f"contamination: no row overlaps {names}")
     if summary.skipped:
         reasons = ", ".join(f"{reason} {count}" for reason, count in summary.skipped.most_common())
         print(f"skipped {sum(summary.skipped.values())} rows: {reasons} (locations in lintseq_config.json)")
-    if summary.duplicates:
-        print(f"{summary.duplicates} programs repeat an earlier source row exactly (same instruction and code, "
-              "same id): their rows are duplicates (counted in lintseq_config.json and the card)")
     print(f"wrote {args.output_dir}/data/{summary.config_name}/ ({summary.shards} shards), "
           f"{args.output_dir}/data/baseline/, README.md, lintseq_config.json")
     print(f'load it with: datasets.load_dataset("{args.output_dir}")  '

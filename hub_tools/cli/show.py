@@ -1,8 +1,9 @@
-"""``lintseq show DIR [--index N] [--config NAME]``: one edit sequence of a generated dataset, step by step.
+"""``lintseq show DIR [--index N] [--config NAME] [--html PAGE]``: one edit sequence of a dataset, step by step.
 
 Prints the instruction, then every edit (its diff, and the program after it with the inserted lines
 marked), then a one-line summary. Syntax-highlighted with rich when stdout is a terminal, plain text
-otherwise (so the output can be piped or diffed).
+otherwise (so the output can be piped or diffed). ``--html PAGE`` writes the same view as a standalone web
+page instead (see :mod:`hub_tools.datagen.edit_view`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from dataclasses import dataclass, field
+from pathlib import Path
+
+from hub_tools.datagen.edit_view import Step, replay_steps
+
+__all__ = ["Step", "replay_steps"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,41 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="row to show, counted from 0 over the config's files in order; -1 is the last "
                              "(default: 0)")
     parser.add_argument("--config", metavar="NAME", help="config to read (default: the dataset's default config)")
+    parser.add_argument("--html", metavar="PAGE",
+                        help="write the step-by-step view as a standalone HTML page to this file instead of printing it")
     return parser
-
-
-@dataclass
-class Step:
-    """The program after one edit: its diff, its text, and which of its lines (1-based) the edit inserted."""
-
-    number: int
-    diff: str
-    program: str = ""
-    inserted: set[int] = field(default_factory=set)
-    error: str | None = None
-
-
-def replay_steps(edit_path: list[str]) -> list[Step]:
-    """Apply the edits one by one; a diff that does not apply ends the list with a step carrying ``error``.
-
-    >>> [step.inserted for step in replay_steps(["@@ -0,0 +1,2 @@\\n+def f(x):\\n+    return x"])]
-    [{1, 2}]
-    """
-    from hub_tools.datagen.row_checks import insert_identities
-    from hub_tools.lintseq import DiffError, apply_diff
-
-    steps, lines, identities = [], [], []
-    for number, diff in enumerate(edit_path, start=1):
-        try:
-            lines = apply_diff(lines, diff)
-        except DiffError as error:
-            steps.append(Step(number, diff, "\n".join(lines), error=str(error)))
-            break
-        before = len(identities)
-        identities = insert_identities(identities, diff)
-        inserted = {position + 1 for position, identity in enumerate(identities) if identity >= before}
-        steps.append(Step(number, diff, "\n".join(lines), inserted))
-    return steps
 
 
 def summary(row: dict, steps: list[Step]) -> str:
@@ -145,6 +118,8 @@ def main(argv: list[str]) -> int:
     index = args.index + total if args.index < 0 and total + args.index >= 0 else args.index
     location, row = dataset.read_row(name, index)
     steps = replay_steps(row["edit_path"] or []) if "edit_path" in row else []
+    if args.html:
+        return _write_html(Path(args.html), Path(args.folder).resolve().name, name, index, total, location, row, steps)
     printer = print_rich if sys.stdout.isatty() else print_plain
     try:
         printer(name, index, total, location, row, steps)
@@ -152,4 +127,26 @@ def main(argv: list[str]) -> int:
     except BrokenPipeError:
         # `lintseq show DIR | head`: the reader left; say nothing more (and let the exit flush nothing).
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
+
+
+def _write_html(page: Path, dataset: str, name: str, index: int, total: int, location: str, row: dict,
+                steps: list[Step]) -> int:
+    from hub_tools.datagen.edit_view import Step as View
+    from hub_tools.datagen.edit_view import html_page
+    from hub_tools.errors import UserError
+
+    if page.is_dir():
+        raise UserError(f"--html {page}: is a folder; give the name of the page to write, e.g. {page}/row.html")
+    if not page.parent.is_dir():
+        raise UserError(f"--html {page}: the folder {page.parent} does not exist")
+    if "edit_path" not in row:  # a baseline row: one step that writes the whole program
+        program = row["program"] or ""
+        steps = [View(1, "", program, set(range(1, program.count("\n") + 2)))]
+    text = html_page(f"{dataset}: {name} row {index}", _header(name, index, total, location, row),
+                     row["instruction"] or "", steps, summary(row, steps if "edit_path" in row else []))
+    temporary = page.with_name(page.name + ".tmp")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.replace(page)
+    print(f"wrote {page} ({len(steps)} steps)")
     return 0

@@ -6,21 +6,21 @@ of :class:`~hub_tools.datagen.writer.PartStore`, one per chunk of source rows, w
 :func:`assemble_dataset` then turns the parts into the Parquet shards, ``lintseq_config.json`` and the card.
 Shards are cut from the row sequence alone, so the same rows give the same bytes whichever engine ran them.
 
-Work that needs every row at once (merged statistics; later, dataset-wide steps such as deduplication)
-belongs in :func:`assemble_dataset`, so both engines get it.
+Work that needs every row at once (merged statistics, deduplication: see
+:mod:`hub_tools.datagen.run_statistics`) belongs in :func:`assemble_dataset`, so both engines get it.
 """
 
 from __future__ import annotations
 
-import statistics
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from hub_tools.datagen.rows import GenerationConfig, RowOutcome
+from hub_tools.datagen.run_statistics import merge_part_statistics, part_records
 from hub_tools.datagen.sources import Source
-from hub_tools.datagen.writer import PartStore, count_duplicates, read_config_file
+from hub_tools.datagen.writer import PartStore, read_config_file
 
 SKIPPED_ROWS_KEPT = 1000  # skipped rows listed one by one in lintseq_config.json; all are counted
 
@@ -38,19 +38,17 @@ class RunSummary:
     seconds: float = 0.0
     resumed_parts: int = 0
     shards: int = 0
-    duplicates: int = 0
+    duplicates: int = 0  # programs that repeat an earlier source row's (normalised), removed or not
+    contamination: dict | None = None  # benchmark overlap, see run_statistics
     already_done: bool = False
 
 
 def part_stats(outcomes: list[RowOutcome]) -> dict:
-    """Statistics of one part, kept small: per-program edit counts and per-edit line counts."""
+    """Statistics of one part, kept small: skip reasons, then per-program numbers (see run_statistics)."""
     skipped = [{"reason": o.skipped[0], "location": o.location, "detail": o.skipped[1]} for o in outcomes if o.skipped]
-    edits = [row["num_edits"] for o in outcomes for row in o.rows]
-    # Inserted lines only: each starts with "\n+" (the "@@ ... @@" header line before them is not one).
-    lines = [diff.count("\n+") for o in outcomes for row in o.rows for diff in row["edit_path"]]
     return {"source_rows": len(outcomes), "programs": sum(1 for o in outcomes if o.rows),
-            "rows": len(edits), "skipped": skipped, "edits": edits, "lines": lines,
-            "lint_calls": sum(o.lint_calls for o in outcomes)}
+            "rows": sum(len(o.rows) for o in outcomes), "skipped": skipped,
+            "lint_calls": sum(o.lint_calls for o in outcomes), **part_records(outcomes)}
 
 
 def save_part(parts: PartStore, number: int, outcomes: list[RowOutcome]) -> None:
@@ -58,13 +56,6 @@ def save_part(parts: PartStore, number: int, outcomes: list[RowOutcome]) -> None
     rows = [row for outcome in outcomes for row in outcome.rows]
     baseline = [outcome.baseline for outcome in outcomes if outcome.baseline is not None]
     parts.write(number, rows, baseline, part_stats(outcomes))
-
-
-def _distribution(values: list[int]) -> dict | None:
-    if not values:
-        return None
-    return {"mean": round(statistics.fmean(values), 3), "median": statistics.median(values),
-            "min": min(values), "max": max(values)}
 
 
 def assemble_dataset(parts: PartStore, output_dir: Path, source: Source, config: GenerationConfig,
@@ -84,23 +75,23 @@ def assemble_dataset(parts: PartStore, output_dir: Path, source: Source, config:
     from hub_tools.datagen.manifest import update_manifest
 
     all_stats = parts.stats()
-    skipped_rows = [entry for part in all_stats for entry in part["skipped"]]
+    merged = merge_part_statistics(all_stats, config)
+    skipped_rows = [entry for part in all_stats for entry in part["skipped"]] + merged.skipped_rows
     summary.source_rows = sum(part["source_rows"] for part in all_stats)
-    summary.programs = sum(part["programs"] for part in all_stats)
+    summary.programs = sum(part["programs"] for part in all_stats) - len(merged.excluded)
     summary.skipped = Counter(entry["reason"] for entry in skipped_rows)
-    rows, shards = parts.assemble(output_dir, summary.config_name, "rows")
-    baseline_rows, baseline_shards = parts.assemble(output_dir, "baseline", "baseline")
+    summary.duplicates, summary.contamination = merged.count, merged.sampler["contamination"]
+    # Removed duplicates are left out here, when every part is in: the same rows for any executor.
+    rows, shards = parts.assemble(output_dir, summary.config_name, "rows", exclude=merged.excluded)
+    baseline_rows, baseline_shards = parts.assemble(output_dir, "baseline", "baseline", exclude=merged.excluded)
     summary.rows, summary.shards = rows, shards
-    summary.duplicates = count_duplicates(output_dir / "data" / "baseline")
     summary.seconds = time.perf_counter() - started
     common = {"source_rows": summary.source_rows, "programs": summary.programs, "duplicates": summary.duplicates,
               "skipped": dict(sorted(summary.skipped.items())), "skipped_rows": skipped_rows[:SKIPPED_ROWS_KEPT]}
-    sampler_stats = {**common, "rows": rows, "num_shards": shards,
-                     "edits_per_program": _distribution([e for part in all_stats for e in part["edits"]]),
-                     "lines_per_edit": _distribution([n for part in all_stats for n in part["lines"]]),
+    sampler_stats = {**common, "rows": rows, "num_shards": shards, **merged.sampler,
                      "lint_calls": sum(part["lint_calls"] for part in all_stats),
                      "seconds": round(summary.seconds, 2), **engine_info}
-    baseline_stats = {**common, "rows": baseline_rows, "num_shards": baseline_shards}
+    baseline_stats = {**common, "rows": baseline_rows, "num_shards": baseline_shards, **merged.baseline}
     update_manifest(output_dir, source, config, num_samples, sampler_stats, baseline_stats)
     parts.remove()
     return summary
@@ -113,4 +104,5 @@ def recorded_summary(output_dir: Path, summary: RunSummary) -> RunSummary:
     summary.source_rows, summary.programs = stats.get("source_rows", 0), stats.get("programs", 0)
     summary.rows, summary.shards = stats.get("rows", 0), stats.get("num_shards", 0)
     summary.skipped, summary.duplicates = Counter(stats.get("skipped") or {}), stats.get("duplicates", 0)
+    summary.contamination = stats.get("contamination")
     return summary

@@ -10,11 +10,13 @@ format, the settings and the measured statistics of every config found on disk; 
 from __future__ import annotations
 
 import os
+import re
 import shlex
 from pathlib import Path
 
 from hub_tools import __version__
 from hub_tools.datagen.folder import BASELINE, DatasetFolder
+from hub_tools.errors import UserError
 
 TEMPLATE = "lintseq.md"
 TAGS = ["code", "lintseq", "edit-sequences", "synthetic"]
@@ -80,6 +82,18 @@ def generate_command(folder_name: str, name: str, settings: dict) -> str:
     if argument:
         words.append(argument)
     words += ["--output-dir", folder_name]
+    decontamination = _dict(settings.get("decontamination"))
+    specs = [str(spec) for spec in decontamination.get("specs") or []]
+    if specs and decontamination.get("drop"):
+        words += ["--decontaminate", ",".join(specs)]
+    elif decontamination and specs != ["humaneval"]:
+        words += ["--contamination-benchmarks", ",".join(specs)]
+    elif settings and not decontamination and name != BASELINE and "decontamination" in settings:
+        words += ["--contamination-benchmarks", "none"]
+    if settings.get("dedup") == "exact":
+        words += ["--dedup", "exact"]
+    if isinstance(settings.get("tokenizer"), str):
+        words += ["--tokenizer", settings["tokenizer"]]
     for field, flag in (("prompt_field", "--prompt-field"), ("code_field", "--code-field")):
         if source.get(field):
             words += [flag, str(source[field])]
@@ -134,8 +148,94 @@ def _config_view(dataset: DatasetFolder, name: str) -> dict:
         "lines_per_edit": _summary(stats.get("lines_per_edit")),
         "seconds": stats.get("seconds"),
         "workers": stats.get("workers"),
+        "dedup": _dict(stats.get("dedup")) or None,
+        "contamination": _contamination_view(stats.get("contamination")),
+        "tokens": _tokens_view(stats.get("tokens")),
+        "pictures": _pictures_on_disk(dataset.path, name),
         "command": generate_command(dataset.path.name, name, settings) if settings else None,
     }
+
+
+def _contamination_view(value) -> dict | None:
+    """The recorded benchmark overlap, with the tasks it hit listed once each (at most 20)."""
+    value = _dict(value)
+    if not isinstance(value.get("rows"), int) or not value.get("benchmarks"):
+        return None
+    overlaps = [entry for entry in value.get("overlaps") or [] if isinstance(entry, dict)]
+    tasks = list(dict.fromkeys(f"{entry.get('task_id')}" for entry in overlaps))
+    return {**value, "task_ids": tasks[:20], "more_tasks": max(0, (value.get("tasks") or 0) - 20)}
+
+
+def _tokens_view(value) -> dict | None:
+    value = _dict(value)
+    parts = [(label, _dict(value.get(key))) for key, label in (("prompt", "prompt"), ("completion", "completion"),
+                                                                ("total", "total"))]
+    if not all(isinstance(part.get("mean"), (int, float)) for _, part in parts):
+        return None
+    return {"tokenizer": _dict(value.get("tokenizer")), "parts": parts, "rows": value.get("rows"),
+            "max_length": value.get("max_length"), "over_max_length": value.get("over_max_length")}
+
+
+def _pictures_on_disk(folder: Path, name: str) -> list[dict]:
+    """The card's pictures of config ``name`` that exist in the folder, in the order they are shown."""
+    from hub_tools.datagen.card_pictures import IMAGES_FOLDER, PICTURES
+
+    return [{"title": title, "path": f"{IMAGES_FOLDER}/{name}/{key}.png"} for key, title, _, _ in PICTURES
+            if (folder / IMAGES_FOLDER / name / f"{key}.png").is_file()]
+
+
+def _example(dataset: DatasetFolder) -> dict | None:
+    """A short edit sequence of the default sampler config, step by step, for the card."""
+    names = [name for name in dataset.configs if dataset.sampler(name) is not None]
+    if not names:
+        return None
+    name = dataset.default_config if dataset.default_config in names else names[0]
+    try:
+        return _first_short_example(dataset, name)
+    except UserError:  # shards without our columns (a folder this tool did not write): no example
+        return None
+
+
+def _first_short_example(dataset: DatasetFolder, name: str) -> dict | None:
+    from hub_tools.datagen.edit_view import markdown_steps, replay_steps
+
+    chosen, seen = None, 0
+    # The first row that is short enough to read and has a few edits; else the first row.
+    for location, rows in dataset.iter_rows(name):
+        for offset, row in enumerate(rows):
+            if chosen is None:
+                chosen = (location, offset, row)
+            if 3 <= len(row["edit_path"] or []) <= 8 and (row["program"] or "").count("\n") < 25:
+                chosen = (location, offset, row)
+                break
+        else:
+            seen += len(rows)
+            if seen < 2000:
+                continue
+        break
+    if chosen is None:
+        return None
+    location, offset, row = chosen
+    shard, _, first = location.rpartition(" row ")
+    instruction = row["instruction"] or ""
+    # A fence longer than any run of backticks in the instruction, so the instruction cannot close it.
+    fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", instruction)), default=0))
+    return {"config": name, "location": f"{shard} row {int(first) + offset}", "instruction": instruction, "fence": fence,
+            "num_edits": len(row["edit_path"] or []), "steps": markdown_steps(replay_steps(row["edit_path"] or []))}
+
+
+def write_card_pictures(output_dir: str | Path) -> dict:
+    """Draw the histograms ``lintseq_config.json`` records as PNG files under ``images/`` (needs matplotlib)."""
+    from hub_tools.datagen.card_pictures import write_pictures
+
+    dataset = DatasetFolder.open(output_dir)
+    histograms, limits = {}, {}
+    for name in dataset.configs:
+        stats = _dict(dataset.config_settings(name).get("stats"))
+        histograms[name] = _dict(stats.get("histograms"))
+        if isinstance(_dict(stats.get("tokens")).get("max_length"), int):
+            limits[name] = stats["tokens"]["max_length"]
+    return write_pictures(dataset.path, histograms, max_lengths=limits)
 
 
 def _license(dataset: DatasetFolder) -> str:
@@ -243,6 +343,8 @@ def render_dataset_card(output_dir: str | Path, *, repo_id: str | None = None, p
         default_config=dataset.default_config,
         sampler_configs=[config for config in configs if not config["is_baseline"]],
         versions=_dict(dataset.settings.get("versions")),
+        contamination=next((config["contamination"] for config in configs if config["contamination"]), None),
+        example=_example(dataset),
         generator_version=dataset.settings.get("hub_tools_version") or __version__,
         citation=CITATION,
     )
@@ -256,6 +358,7 @@ def write_dataset_card(output_dir: str | Path, **options) -> Path:
         The path of the written ``README.md``.
     """
     path = Path(output_dir) / "README.md"
+    write_card_pictures(output_dir)  # first: the card shows the pictures that exist
     text = render_dataset_card(output_dir, **options)
     # Write then rename: a card is never left half-written, and an old card survives a failed render.
     temporary = path.with_name(path.name + ".tmp")

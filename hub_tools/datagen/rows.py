@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from hub_tools.datagen.decontamination import DecontaminationConfig, default_decontamination, find_overlap
+from hub_tools.datagen.deduplication import program_key
 from hub_tools.datagen.sources import SourceRecord
 from hub_tools.lintseq import (
     LintSeqConfig,
@@ -48,6 +50,13 @@ class GenerationConfig:
             so the same ``id``) as ``duplicate``. Applied by the engine, which sees every row; by default
             such rows are kept and counted.
         lintseq: the sampler's own settings (the paper's by default).
+        decontamination: the benchmarks rows are compared with (default: HumanEval, reported but not
+            dropped; ``None``: none); overlapping rows are dropped as ``contaminated`` when its ``drop`` is
+            set, else only reported.
+        dedup: ``"exact"`` removes programs whose normalised text an earlier source row has (the first
+            occurrence stays); ``"none"`` keeps them. Duplicates are counted either way.
+        tokenizer: a tokenizer (local folder, ``tokenizer.json`` or Hub id) to count the tokens of every
+            row with; ``None`` counts none.
     """
 
     prompt_field: str = "instruction"
@@ -62,14 +71,23 @@ class GenerationConfig:
     max_line_length: int = 2000
     drop_duplicates: bool = False
     lintseq: LintSeqConfig = field(default_factory=LintSeqConfig)
+    decontamination: DecontaminationConfig | None = field(default_factory=default_decontamination)
+    dedup: str = "none"
+    tokenizer: str | None = None
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        # The benchmark texts travel with the config to the workers, but only their names and fingerprint
+        # are settings worth recording.
+        values = dataclasses.asdict(dataclasses.replace(self, decontamination=None))
+        values["decontamination"] = self.decontamination.to_dict() if self.decontamination else None
+        return values
 
     @classmethod
     def from_dict(cls, values: dict) -> GenerationConfig:
         values = dict(values)
         values["lintseq"] = LintSeqConfig(**values.get("lintseq", {}))
+        if values.get("decontamination"):
+            values["decontamination"] = DecontaminationConfig.from_dict(values["decontamination"])
         return cls(**values)
 
 
@@ -83,6 +101,10 @@ class RowOutcome:
     baseline: dict | None = None
     skipped: tuple[str, str] | None = None  # (reason, detail)
     lint_calls: int = 0
+    # Per-row figures merged when the parts are assembled (see run_statistics.part_records): "overlap" (the
+    # benchmark part the row overlaps), "program_key" (for deduplication), "tokens" (token counts). A
+    # distributed step carries this dict as it is, so new figures need no change there.
+    measurements: dict = field(default_factory=dict)
 
 
 class ProgramTimeout(TimeoutError):
@@ -165,6 +187,12 @@ def process_record(record: SourceRecord, config: GenerationConfig) -> RowOutcome
     if problem:
         outcome.skipped = problem
         return outcome
+    overlap = find_overlap(instruction, program, config.decontamination)
+    if overlap is not None:
+        outcome.measurements["overlap"] = overlap.to_dict()
+        if config.decontamination.drop:
+            outcome.skipped = ("contaminated", overlap.describe(config.decontamination.ngram_size))
+            return outcome
 
     identifier = row_id(instruction, response)
     common = {"id": identifier, "row_index": record.index, "instruction": instruction,
@@ -190,6 +218,11 @@ def process_record(record: SourceRecord, config: GenerationConfig) -> RowOutcome
         outcome.skipped = _failure(error, config)
         return outcome
     outcome.baseline = {**common, "prompt": format_prompt(instruction, edit_sequence=False), "completion": program}
+    outcome.measurements["program_key"] = program_key(program)
+    if config.tokenizer:
+        from hub_tools.datagen.token_statistics import count_tokens
+
+        outcome.measurements["tokens"] = count_tokens(outcome.rows, outcome.baseline, config.tokenizer)
     return outcome
 
 

@@ -11,8 +11,9 @@ For every row of a sampler config (``lintseq`` or ``random``):
   recorded in ``lintseq_config.json``. The ``random`` sampler promises reconstruction only: its
   intermediate programs may be invalid, by design.
 
-Baseline rows promise ``completion == program`` and the baseline prompt. Across rows and configs: exact
-repeats of a source row are the number the folder records, every config was made from the same source
+Baseline rows promise ``completion == program`` and the baseline prompt. Across rows and configs: the
+programs that repeat an earlier source row's (normalised, see :mod:`hub_tools.datagen.deduplication`) are
+the number the folder records (none after ``--dedup exact``), every config was made from the same source
 rows as the baseline, and the folder was made under the current data rules (pylint pragmas ignored, a
 lint time-out never clean, every markdown fence extracted), else it says what the older rules missed.
 
@@ -31,6 +32,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hub_tools.datagen.deduplication import program_key
 from hub_tools.datagen.folder import DatasetFolder
 from hub_tools.datagen.lifetime import die_with_parent
 from hub_tools.datagen.row_checks import RowBatch, check_batch
@@ -53,7 +55,7 @@ FAILURE_KINDS = {
     "lint": "an intermediate program has errors under the recorded lint profile",
     "lint_unchecked": "the linter failed or timed out on an intermediate program: it is not shown clean "
                       "(--lint-timeout gives each call more time)",
-    "duplicate_source": "programs repeat an earlier source row exactly (same id) and lintseq_config.json "
+    "duplicate_source": "programs repeat an earlier source row's program (normalised) and lintseq_config.json "
                         "does not record as many",
     "row_count": "lintseq_config.json's row count is not the number of rows on disk",
     "mixed_runs": "the config and the baseline were made from different source rows: a later run replaced "
@@ -206,8 +208,8 @@ def _verify_config(dataset, name, settings, report, wanted, config, executor, ba
         seed=seed if isinstance(seed, int) else None, rows=[],
     )
     seen: set = set()
-    first_row_of: dict[str, int] = {}  # id -> the first row_index that had it
-    repeats: dict[int, int] = {}  # row_index -> the earlier row_index with the same id
+    first_row_of: dict[str, int] = {}  # normalised program -> the first row_index that had it
+    repeats: dict[int, int] = {}  # row_index -> the earlier row_index with the same normalised program
     pending: collections.deque[tuple[list[str], Future | list]] = collections.deque()
 
     def collect(locations: list[str], outcome) -> None:
@@ -233,7 +235,8 @@ def _verify_config(dataset, name, settings, report, wanted, config, executor, ba
                                    f"source row {key[0]}" + (f", path {key[1]}" if key[1] is not None else "")
                                    + " was already seen"))
             seen.add(key)
-            first = first_row_of.setdefault(row.get("id"), row.get("row_index"))
+            key = program_key(row["program"]) if isinstance(row.get("program"), str) else row.get("id")
+            first = first_row_of.setdefault(key, row.get("row_index"))
             if first != row.get("row_index"):
                 repeats.setdefault(row.get("row_index"), first)
         batch = RowBatch(**{**template.__dict__, "rows": rows})
@@ -247,7 +250,10 @@ def _verify_config(dataset, name, settings, report, wanted, config, executor, ba
     while pending:
         collect(*pending.popleft())
     stats = settings.get("stats") if isinstance(settings.get("stats"), dict) else {}
-    recorded = stats.get("duplicates") or 0
+    # The repeats still in the folder: those recorded, less those --dedup / --drop-duplicates removed.
+    dedup = stats.get("dedup") if isinstance(stats.get("dedup"), dict) else {}
+    removed = dedup.get("removed") if isinstance(dedup.get("removed"), int) else 0
+    recorded = (stats.get("duplicates") or 0) - removed
     if repeats and len(repeats) != recorded and config.limit is None:
         row_index, earlier = next(iter(repeats.items()))
         report.add(Failure("duplicate_source", f"lintseq_config.json configs.{name}.stats",

@@ -76,12 +76,18 @@ def write_json_atomically(value: dict, path: Path) -> None:
     os.replace(temporary, path)
 
 
-def _row_groups(parts: list[Path], schema: pa.Schema):
-    """The rows of the parts, in order, as tables of exactly ROWS_PER_GROUP rows (the last one shorter)."""
+def _row_groups(parts: list[Path], schema: pa.Schema, exclude: pa.Array | None = None):
+    """The rows of the parts, in order, as tables of exactly ROWS_PER_GROUP rows (the last one shorter),
+    leaving out the rows whose ``row_index`` is in ``exclude``."""
+    import pyarrow.compute as pc
+
     buffer = pa.Table.from_batches([], schema=schema)
     for part in parts:
         for batch in pq.ParquetFile(part).iter_batches(batch_size=ROWS_PER_GROUP):
-            buffer = pa.concat_tables([buffer, pa.Table.from_batches([batch], schema=schema)])
+            table = pa.Table.from_batches([batch], schema=schema)
+            if exclude is not None:
+                table = table.filter(pc.invert(pc.is_in(table["row_index"], value_set=exclude)))
+            buffer = pa.concat_tables([buffer, table])
             while buffer.num_rows >= ROWS_PER_GROUP:
                 yield buffer.slice(0, ROWS_PER_GROUP)
                 buffer = buffer.slice(ROWS_PER_GROUP)
@@ -133,15 +139,19 @@ class PartStore:
     def stats(self) -> list[dict]:
         return [json.loads((self.folder / f"part-{n:05d}.json").read_text()) for n in sorted(self.completed())]
 
-    def assemble(self, output_dir: Path, config_name: str, kind: str) -> tuple[int, int]:
-        """Write the parts' ``kind`` rows ("rows" or "baseline") as the shards of ``data/<config_name>``.
+    def assemble(self, output_dir: Path, config_name: str, kind: str, exclude: set[int] = frozenset()) -> tuple[int, int]:
+        """Write the parts' ``kind`` rows ("rows" or "baseline") as the shards of ``data/<config_name>``,
+        leaving out the rows of the source rows in ``exclude`` (removed duplicates).
 
         Returns (rows, shards). Row groups and shards are cut from the row sequence alone, never at part
         boundaries, so the same rows give the same bytes whatever the chunking and the number of workers.
         """
         schema = SAMPLER_SCHEMA if kind == "rows" else BASELINE_SCHEMA
         parts = [self.folder / f"part-{n:05d}.{kind}.parquet" for n in sorted(self.completed())]
+        excluded = pa.array(sorted(exclude), type=pa.int64()) if exclude else None
         total = sum(pq.ParquetFile(part).metadata.num_rows for part in parts)
+        if excluded is not None:
+            total = sum(group.num_rows for group in _row_groups(parts, schema, excluded))
         shards = max(1, math.ceil(total / ROWS_PER_SHARD))
         groups_per_shard = max(1, math.ceil(math.ceil(total / ROWS_PER_GROUP) / shards))
         staging = output_dir / "data" / f".{config_name}.staging"
@@ -149,7 +159,7 @@ class PartStore:
             shutil.rmtree(staging)
         staging.mkdir(parents=True)
         writer, shard = None, 0
-        for number, group in enumerate(_row_groups(parts, schema), start=1):
+        for number, group in enumerate(_row_groups(parts, schema, excluded), start=1):
             if writer is None:
                 writer = pq.ParquetWriter(staging / f"train-{shard:05d}-of-{shards:05d}.parquet", schema)
             writer.write_table(group, row_group_size=ROWS_PER_GROUP)
@@ -171,17 +181,6 @@ class PartStore:
         work = self.folder.parent
         if work.exists() and not any(work.iterdir()):
             work.rmdir()
-
-
-def count_duplicates(folder: Path) -> int:
-    """Rows of a config folder whose ``id`` an earlier row has: exact repeats of a source row.
-
-    Counted on the baseline config, one row per program: its ids are hashes of (instruction, response).
-    """
-    import pyarrow.compute as pc
-
-    ids = pq.read_table(folder, columns=["id"]).column("id")
-    return len(ids) - pc.count_distinct(ids).as_py()
 
 
 def read_config_file(output_dir: Path) -> dict:
@@ -210,7 +209,7 @@ def check_output_folder(output_dir: Path) -> None:
         raise UserError(f"{output_dir}: exists and is not a folder")
     if not output_dir.exists() or not any(output_dir.iterdir()):
         return
-    ours = {CONFIG_FILE, "README.md", "data", WORK_FOLDER, ".gitattributes"}
+    ours = {CONFIG_FILE, "README.md", "data", WORK_FOLDER, ".gitattributes", "images", ".images.staging"}
     if not (output_dir / CONFIG_FILE).exists() and not (output_dir / WORK_FOLDER).exists():
         raise UserError(f"{output_dir}: the folder is not empty and holds no generated dataset; choose an empty or new folder")
     foreign = sorted(path.name for path in output_dir.iterdir() if path.name not in ours)

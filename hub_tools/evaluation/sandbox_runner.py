@@ -1,16 +1,16 @@
 """The process inside the sandbox: a clean template that forks one fresh, confined process per program.
 
 Started by the evaluator (``hub_tools.evaluation.sandbox``) inside bubblewrap where it can, as
-``python -I -B -c SOURCE`` where SOURCE is this file after ``sandbox_values.py``, ``sandbox_kernel.py`` and
-``sandbox_guard.py``: the standard library only, nothing of the evaluator's memory, a fixed environment.
+``python -I -B -c SOURCE`` where SOURCE is this file after ``sandbox_values.py``, ``sandbox_kernel.py``,
+``sandbox_guard.py`` and ``sandbox_namespaces.py`` (which it uses without bubblewrap): the standard library only, nothing of the evaluator's memory, a fixed environment.
 No program ever runs in this process; it only forks them.
 
 **Control channel** (the descriptor named in the settings, a UNIX ``SOCK_SEQPACKET`` socket from the evaluator, one JSON
 message per packet): this process first says ``{"ready": true, "facts": {...}}`` (what it could confine).
 Each job arrives as ``{"job": N, "limits": {...}}`` with two pipe ends attached (``SCM_RIGHTS``): the end the
 program reads requests from and the end it writes answers to. It forks the program's process, and answers
-``{"job": N, "exit": CODE, "signal": SIG}`` once that process has ended (killed on ``{"kill": N}`` or at the
-backup deadline). So each program has its own pair of pipes, created for it and closed after it: no channel
+``{"job": N, "exit": CODE, "killed": BOOL, "duration": SECONDS}`` once that process has ended (``CODE`` as
+``subprocess`` gives it, negative for a signal; killed on ``{"kill": N}`` or at the backup deadline). So each program has its own pair of pipes, created for it and closed after it: no channel
 is shared between programs, and a program can write nothing the evaluator would read as another's result.
 
 **The program's process** closes every other descriptor, moves into a fresh empty directory, sets its
@@ -22,9 +22,9 @@ program with its tests inside and report the outcome), then ``["call", ARGS, KWA
 ``["finished", STATUS, REASON]``.
 """
 
-# SOURCE is compiled as one program with the three files before it: they provide encode_value,
-# decode_value, UnencodableValue, set_no_new_privs, install_seccomp, install_landlock, landlock_abi,
-# seccomp_supported, set_limits and install_guard.
+# SOURCE is compiled as one program with the files before it: they provide encode_value, decode_value,
+# UnencodableValue, set_no_new_privs, install_seccomp, install_landlock, landlock_abi, seccomp_supported,
+# set_limits, install_guard and enter_namespaces.
 
 import contextlib
 import json
@@ -109,6 +109,8 @@ def confine(workdir, limits):
         sys.modules["random"].seed()  # the template's state would otherwise repeat in every program
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a file past the limit raises OSError instead
     set_limits(limits["memory_limit_mb"], limits["file_size_limit_mb"], int(limits["timeout"]) + 2)  # noqa: F821
+    if limits["seccomp"]:  # capset's number is x86-64's, like the filter's
+        drop_capabilities()  # noqa: F821
     set_no_new_privs()  # noqa: F821
     install_guard(os.path.realpath(workdir))  # noqa: F821
     if limits["landlock"]:
@@ -242,57 +244,25 @@ def run_job(control, message, descriptors, base):
                              "duration": round(time.monotonic() - start, 6)}).encode())
 
 
-CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWIPC, CLONE_NEWUTS = 0x10000000, 0x20000000, 0x40000000, \
-    0x08000000, 0x04000000
-
-
-def enter_namespaces(libc):
-    """Without bubblewrap: new network, IPC, UTS and PID namespaces (through a user namespace when not root).
-
-    This process then forks: the child becomes process 1 of the new PID namespace and goes on as the
-    template (programs cannot signal it, and nothing of theirs outlives it), while the process the evaluator
-    started stays outside and waits for it. Returns the namespaces obtained (none where the kernel refuses).
-    """
-    flags = CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID
-    obtained = []
-    if libc.unshare(flags) != 0:
-        user, group = os.getuid(), os.getgid()
-        if libc.unshare(CLONE_NEWUSER) != 0:
-            return obtained
-        for name, content in (("setgroups", "deny"), ("uid_map", f"{user} {user} 1"), ("gid_map", f"{group} {group} 1")):
-            with open(f"/proc/self/{name}", "w") as handle:
-                handle.write(content)
-        obtained.append("user")
-        if libc.unshare(flags) != 0:
-            return obtained
-    child = os.fork()
-    if child != 0:
-        _, status = os.waitpid(child, 0)
-        os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    return [*obtained, "pid", "network", "ipc", "uts"]
-
-
-def drop_to(user):
-    """Started as root without bubblewrap: become ``user`` (who can reach the interpreter) for good."""
-    os.setgroups([])
-    os.setresgid(user, user, user)
-    os.setresuid(user, user, user)
-
-
 def main(settings):
     import ctypes
 
     libc = ctypes.CDLL(None, use_errno=True)
-    namespaces = enter_namespaces(libc) if settings.get("namespaces") else []
-    if settings.get("drop_to") is not None:
-        drop_to(settings["drop_to"])
+    namespaces, namespace_problem = [], None
+    if settings.get("namespaces"):
+        namespaces, namespace_problem = enter_namespaces(  # noqa: F821
+            libc, settings["read_only_paths"], settings.get("drop_to"), settings.get("reachable", False))
     # Programs run as this same user: non-dumpable, this process's memory and /proc entries are not theirs.
     libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     for name in PRELOADED_MODULES:
         with contextlib.suppress(ImportError):
             __import__(name)
+    import gc
+
+    # What the template holds is never collected in a program's process: keeps its pages shared (no copy).
+    gc.collect()
+    gc.freeze()
     control = socket.socket(fileno=settings["control_fd"])
     abi = landlock_abi()  # noqa: F821
     base = tempfile.mkdtemp(prefix="sandbox-")
@@ -301,7 +271,7 @@ def main(settings):
     landlock = abi if abi and _probe({**probe_limits, "landlock": abi, "seccomp": False}) else 0
     seccomp = seccomp_supported() and _probe({**probe_limits, "landlock": 0, "seccomp": True})  # noqa: F821
     facts = {"uid": os.getuid(), "pid": os.getpid(), "landlock": landlock, "seccomp": bool(seccomp),
-             "namespaces": namespaces,
+             "namespaces": namespaces, "namespace_problem": namespace_problem,
              "environment": sorted(os.environ)}
     control.send(json.dumps({"ready": True, "facts": facts}).encode())
     try:

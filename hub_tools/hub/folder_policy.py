@@ -171,6 +171,8 @@ def _resolve_link(scan: FolderScan, real_root: Path, relative: str, link: Path) 
     target_text = display(os.readlink(link))
     resolved = link.resolve()
     if resolved != real_root and real_root not in resolved.parents:
+        if display(str(resolved)) != target_text:  # a relative or chained link: say where it really goes
+            target_text += f" ({display(str(resolved))})"
         scan.refused.append((relative, f"is a symbolic link to {target_text}, outside the folder: nothing outside "
                                        "it is published; copy the file in instead of linking it, or remove it"))
         return None, None

@@ -214,6 +214,9 @@ def plan_dataset_upload(folder: str | Path, card: str | None = None, include: tu
     if plan.refused:
         return plan  # nothing of the folder is read until the refused files are fixed
     readme = folder / "README.md"
+    held_card = dict(plan.held_back).get("README.md")
+    if card is None and held_card:
+        raise UserError(f"{readme}: the card {held_card}")
     if card is None and not any(planned.path_in_repo == "README.md" for planned in plan.files):
         raise UserError(f"{folder} has no README.md dataset card: is it a folder written by `lintseq generate`?")
     configs = read_card_header(readme, card).get("configs")

@@ -21,6 +21,29 @@ the comment tokens and is the only writer of the per-file message state and of t
 flag; the kept-alive linter replaces it with a no-op. Token checkers still get every token, so line
 numbers and W0311 are unaffected, and text that merely looks like a pragma (inside a string) never mattered.
 
+What lives between calls, and why results do not depend on it. The standard-library modules a program
+imports are parsed into astroid trees once per process and stay in astroid's cache for the whole run
+(rebuilding them was about 40% of a short run, and the whole first call of a file that imports a lot).
+Everything a call adds is taken back when it ends, so every call starts from the same state, whatever was
+linted before, and memory stays flat over any number of calls (``benchmarks/linter_memory.py`` measures
+it) without the periodic full reset an earlier version needed:
+
+- the checked program's module and every node-keyed cache of astroid and pylint (inference results,
+  lookups, inference tips, metaclass and object-model lookups) are dropped;
+- astroid's ``delayed_assattr`` writes ``x.name = ...`` of the program into the module or class that
+  ``x`` is, also a cached standard-library one (``thread.daemon = True`` into ``threading.Thread``): those
+  writes are recorded and removed, else a later program would see attributes an earlier one assigned
+  (a test shows it did) and each would keep the program's tree alive;
+- pylint's checkers keep per-run bookkeeping keyed by the nodes they saw (the class checker's map of
+  accessed members): each call starts every checker from the state ``open()`` left, as a fresh run would.
+
+Kept on purpose out of the reuse: inference results about standard-library nodes (astroid caches them per
+inference context and a per-context budget can cut them short, so a result computed under one program is
+not provably what a fresh run computes under another; measured, keeping them gained nothing anyway), and
+any incremental re-analysis of the part of a program a deletion did not touch (pylint's checkers read the
+whole module: names, class hierarchies, flow). Each state therefore gets one full analysis; the sampler
+(:mod:`hub_tools.lintseq.sampling`) avoids asking twice for the same state.
+
 The time limit cannot be swallowed: ``SIGALRM`` raises an exception derived from :class:`BaseException`
 (pylint and astroid catch ``Exception`` only), the alarm re-fires every few milliseconds until the call
 ends, and a call whose clock ran past the limit raises :class:`LintTimeout` whatever it returned.
@@ -44,6 +67,10 @@ from hub_tools.lintseq.linter import LintError
 
 # The module name the checked program gets; it cannot collide with anything importable.
 _MODULE_NAME = "lintseq_checked_program"
+# The file it is said to come from. pylint skips some checks on a module not built from a ``.py`` file
+# (E1111 assignment-from-no-return: "not fully defined"), which a pylint run on a file does make; the
+# folder does not exist, so nothing is ever read from it or resolved next to it.
+_MODULE_FILE = "/lintseq-checked-program-not-on-disk/lintseq_checked_program.py"
 # After the limit, the alarm repeats this often until the call has ended (in case the interruption was
 # swallowed, e.g. while the interpreter ran a finalizer, where exceptions are only printed).
 _REPEAT_SECONDS = 0.02
@@ -381,7 +408,7 @@ class PylintLinter:
         self._builder = builder = _program_builder_class()(MANAGER)
         try:
             try:
-                module = builder.string_build(program, _MODULE_NAME)
+                module = builder.string_build(program, _MODULE_NAME, _MODULE_FILE)
             except astroid.AstroidSyntaxError as error:
                 line = getattr(error.error, "lineno", None) or 1
                 return [(line, "E0001", f"syntax-error: {error.error}")]

@@ -169,7 +169,8 @@ def parse_train_arguments(
         >>> data.dataset_config, training.num_train_epochs
         ('lintseq', 2.0)
     """
-    argv = list(argv)
+    # "--config=RECIPE" is the same option as "--config RECIPE" (argparse accepts both for every other one).
+    argv = [part for item in argv for part in (item.split("=", 1) if item.startswith("--config=") else [item])]
     parser = build_parser()
     environment: dict[str, str] = {}
     recipe_name = "the command line"

@@ -74,6 +74,13 @@ def test_train_refuses_an_abbreviated_option_before_training(capsys, tmp_path, m
     assert not (tmp_path / "o").exists()
 
 
+def test_train_takes_config_with_an_equals_sign():
+    from hub_tools.training.recipes import parse_train_arguments
+
+    data, training, _, _ = parse_train_arguments(["--config=tiny-lintseq", "--output_dir", "o"], check=False)
+    assert data.dataset_config == "lintseq" and training.learning_rate == 3e-3
+
+
 def test_train_help_leads_with_our_options_and_recipes_and_still_names_every_option(capsys):
     from hub_tools.training.recipes import build_parser
 

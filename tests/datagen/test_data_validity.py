@@ -83,8 +83,8 @@ def test_hostile_rows_are_kept_valid_or_skipped_and_counted(hostile_run):
     assert all("```" not in row["program"] and "~~~" not in row["program"] for row in rows)
     # Exact duplicates are kept and counted, in the config file, the card and the summary.
     assert stats["duplicates"] == 1 and manifest["configs"]["baseline"]["stats"]["duplicates"] == 1
-    assert "| programs repeating an earlier source row exactly (same `id`) | 1 |" in (out / "README.md").read_text()
-    assert "1 programs repeat an earlier source row" in result.stdout
+    assert "| duplicate programs | 1 repeat an earlier source row's program" in (out / "README.md").read_text()
+    assert "duplicates: 1 programs repeat an earlier source row" in result.stdout
     assert manifest["configs"]["lintseq"]["data_rules"] == 2
 
 
@@ -118,7 +118,8 @@ def test_duplicates_can_be_dropped(hostile_source, tmp_path, capsys):
     generate(str(hostile_source), "--output-dir", str(out), "--lint-timeout", "3", "--sampler", "random",
              "--drop-duplicates")
     stats = json.loads((out / "lintseq_config.json").read_text())["configs"]["random"]["stats"]
-    assert stats["skipped"] == {"duplicate": 1} and stats["duplicates"] == 0
+    # Counted in any case, and removed: the folder holds none of them.
+    assert stats["skipped"] == {"duplicate": 1} and stats["duplicates"] == 1 and stats["dedup"]["removed"] == 1
     assert stats["skipped_rows"][0] == {"reason": "duplicate", "location": "hostile.jsonl:13",
                                         "detail": "repeats hostile.jsonl:12 exactly"}
     ids = pq.read_table(out / "data" / "random").column("id").to_pylist()

@@ -23,11 +23,17 @@ def scoring_config():
     return SandboxConfig(timeout=20.0, workers=2)
 
 
-@pytest.fixture(scope="session", params=["bubblewrap", "without bubblewrap"])
+LEVELS = {
+    "bubblewrap": {"use_namespaces": False},
+    "own namespaces": {"use_bubblewrap": False},
+    "seccomp and Landlock only": {"use_bubblewrap": False, "use_namespaces": False},
+}
+
+
+@pytest.fixture(scope="session", params=list(LEVELS))
 def each_sandbox(request):
-    """The sandbox at its full isolation, and at the reduced level (seccomp and Landlock, no namespaces)."""
-    config = SandboxConfig(timeout=1.5, memory_limit_mb=512, workers=2,
-                           use_bubblewrap=request.param == "bubblewrap")
+    """The sandbox started each way: bubblewrap, the template's own namespaces, kernel confinement alone."""
+    config = SandboxConfig(timeout=1.5, memory_limit_mb=512, workers=2, **LEVELS[request.param])
     with Sandbox(config) as pool:
         yield pool
 

@@ -41,9 +41,10 @@ def _attacks(outside: Path, home: Path, unix_path: Path, abstract_name: str, tcp
         "ctypes re-imported": ("import sys\nfor name in ('ctypes', '_ctypes'):\n    sys.modules.pop(name, None)\n"
                                f"import ctypes\nlibc = ctypes.CDLL(None)\nlibc.system(b'touch {target}')\n"
                                f"libc.unlink(b'{canary}')\ndef add(x, y):\n    return 0\n"),
-        "_posixsubprocess re-imported": (
-            "import sys\nsys.modules.pop('_posixsubprocess', None)\nimport _posixsubprocess, subprocess\n"
-            "subprocess._fork_exec = _posixsubprocess.fork_exec\ndef add(x, y):\n    return 0\n"),
+        "_posixsubprocess and subprocess reloaded": (
+            "import sys, importlib\nsys.modules.pop('_posixsubprocess', None)\nimport subprocess\n"
+            f"subprocess = importlib.reload(subprocess)\nsubprocess.run(['touch', '{target}'])\n"
+            "def add(x, y):\n    return 0\n"),
         "_io.FileIO": f"import _io\n_io.FileIO('{target}', 'w').write(b'x')\ndef add(x, y):\n    return 0\n",
         "posix.open and unlink": (f"import posix\nfd = posix.open('{canary}', posix.O_WRONLY | posix.O_TRUNC)\n"
                                   f"posix.unlink('{canary}')\ndef add(x, y):\n    return 0\n"),
@@ -206,8 +207,9 @@ def open_folder():
     shutil.rmtree(folder, ignore_errors=True)
 
 
-@pytest.mark.parametrize("user", ["root", "unprivileged"])
-def test_hostile_samples_harm_nothing_and_never_pass(humaneval, open_folder, python_for_nobody, user):
+@pytest.mark.parametrize(("user", "sandbox"), [("root", "auto"), ("root", "bubblewrap"), ("unprivileged", "auto"),
+                                               ("unprivileged", "namespaces")])
+def test_hostile_samples_harm_nothing_and_never_pass(humaneval, open_folder, python_for_nobody, user, sandbox):
     if os.getuid() != 0:
         pytest.fail("this test must run as root: it checks the root case and runs the unprivileged one itself")
     uid = 0 if user == "root" else 65534
@@ -237,13 +239,16 @@ def test_hostile_samples_harm_nothing_and_never_pass(humaneval, open_folder, pyt
         result = subprocess.run(
             [python, "-c", "import sys; from hub_tools.cli import main; sys.exit(main())", "eval", "--samples",
              str(samples), "--k", "1", "--timeout", "3", "--memory-limit-mb", "512", "--workers", "2",
-             "--require-isolation", "--output-dir", str(work / "out")],
+             "--sandbox", sandbox, "--require-isolation", "--output-dir", str(work / "out")],
             capture_output=True, text=True, env=environment, timeout=600, cwd=work,
             **({"user": uid, "group": uid, "extra_groups": []} if uid else {}))
         assert result.returncode == 0, f"lintseq eval as {user} failed: {result.stderr[-3000:]}"
     scored = [json.loads(line) for line in (work / "out" / "samples.jsonl").read_text().splitlines()]
     metrics = json.loads((work / "out" / "metrics.json").read_text())
     assert metrics["execution"]["isolation"]["level"] == "full"
+    if sandbox != "auto":
+        expected = {"bubblewrap": "bubblewrap", "namespaces": "own namespaces"}[sandbox]
+        assert metrics["execution"]["isolation"]["set_up_by"] == expected, metrics["execution"]["isolation"]
     assert metrics["execution"]["isolation"]["seccomp"] is True
     assert len(scored) == len(rows)
     passed_attacks = [(row["attack"], row["result"]) for row in scored
@@ -256,6 +261,11 @@ def test_hostile_samples_harm_nothing_and_never_pass(humaneval, open_folder, pyt
     by_attack = {row["attack"]: row for row in scored}
     for name in ("infinite loop", "infinite loop in the function", "loop that swallows exceptions"):
         assert by_attack[name]["status"] == "timed_out", by_attack[name]
+    # Past the Python guard, the kernel says no (seccomp: EPERM).
+    for name in ("UNIX socket through a re-imported _socket", "_posixsubprocess and subprocess reloaded",
+                 "posix.execv", "fork bomb"):
+        assert "Operation not permitted" in by_attack[name]["result"], by_attack[name]
+    assert "AssertionError: 1 " in by_attack["UNIX socket through ctypes"]["result"]  # socket() failed, errno 1
     assert "not plain data" in by_attack["__eq__ always true"]["result"]
     assert "not plain data" in by_attack["int subclass with __eq__"]["result"]
     # Outside: nothing created, nothing deleted, nothing changed; no listener reached.

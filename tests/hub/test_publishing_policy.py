@@ -235,3 +235,45 @@ def test_shipped_folder_is_refused_as_a_whole_when_copied_with_its_links(hub, da
     shutil.copytree(dataset_folder, copy, symlinks=True)
     with pytest.raises(UserError, match=r"notes\.txt is a symbolic link to .*, outside the folder"):
         push_dataset(copy, "alice/edits", dry_run=False)
+
+
+def test_a_card_linked_out_of_the_folder_is_never_read(hub, dataset_folder, tmp_path, capsys):
+    """The card is read (and rendered) before planning: the check must come first."""
+    outside = tmp_path / "private-notes.md"
+    outside.write_text(f"---\nconfigs: []\n---\nmy token is {SECRET}\n")
+    (dataset_folder / "README.md").unlink()
+    (dataset_folder / "README.md").symlink_to(outside)
+    code, out, err = _push(capsys, "dataset", str(dataset_folder), "--repo-id", "alice/edits", "--dry-run")
+    assert code == 2 and "README.md  is a symbolic link to" in out and SECRET not in out + err
+    assert hub.requests == []
+
+
+def test_a_fifo_in_the_folder_is_left_out_without_blocking(dataset_folder, capsys):
+    os.mkfifo(dataset_folder / "pipe")  # reading it would wait forever for a writer
+    code, out, _ = _push(capsys, "dataset", str(dataset_folder), "--repo-id", "alice/edits", "--dry-run")
+    assert code == 0 and "pipe  (not a regular file (a FIFO, socket or device))" in out
+
+
+def test_a_card_holding_a_token_is_held_back_with_a_clear_line(hub, dataset_folder, capsys):
+    card = dataset_folder / "README.md"
+    card.write_text(card.read_text() + f"\nAccess with {SECRET}\n")
+    code, out, err = _push(capsys, "dataset", str(dataset_folder), "--repo-id", "alice/edits")
+    line = _one_line_error(code, err)
+    assert "README.md: the card contains what looks like a Hugging Face token" in line and SECRET not in out + err
+    assert hub.requests == []
+
+
+def test_a_hard_link_to_the_token_is_held_back_by_its_content(hub, dataset_folder, token_file):
+    """A hard link is an ordinary file to the walk: what gives it away is the token inside."""
+    os.link(token_file, dataset_folder / "notes.txt")
+    result = push_dataset(dataset_folder, "alice/edits")
+    assert dict(result.plan.held_back)["notes.txt"].startswith("contains what looks like a Hugging Face token")
+    assert "notes.txt" not in _stored(hub, "dataset", "alice/edits")
+
+
+def test_a_relative_link_out_of_the_folder_names_where_it_really_goes(dataset_folder, token_file):
+    relative = os.path.relpath(token_file, dataset_folder / "data")
+    (dataset_folder / "data" / "notes.txt").symlink_to(relative)
+    with pytest.raises(UserError) as error:
+        push_dataset(dataset_folder, "alice/edits")
+    assert f"data/notes.txt is a symbolic link to {relative} ({token_file}), outside the folder" in str(error.value)

@@ -13,7 +13,7 @@ from hub_tools.lintseq import sample_edit_path
 
 def test_a_call_never_sees_what_an_earlier_program_assigned():
     # astroid writes `x.name = ...` into the cached module or class that x is; taken back after the call.
-    linter = PylintLinter()
+    linter = PylintLinter(timeout=None)  # the machine's load must not turn a call into an error
     reads_thread = "import threading\nt = threading.Thread()\nprint(t.custom_flag)"
     reads_sys = "import sys\nprint(sys.custom_flag)"
     first = [linter.lint(reads_thread), linter.lint(reads_sys)]
@@ -33,7 +33,7 @@ def test_memory_flat_over_a_long_run(stdlib_corpus, stdlib_modules):
     """Count growth, not absolute size: objects alive after each round over classes, attribute assignments
     and imports of real code must not grow (before the fix: ~30 000 objects more per round)."""
     programs = stdlib_corpus[:40] + [text for _, text in stdlib_modules[:3]]
-    linter = PylintLinter()
+    linter = PylintLinter(timeout=None)  # the machine's load must not turn a call into an error
     before = _program_modules_alive()
     objects, modules = [], []
     for round_index in range(3):
@@ -49,7 +49,7 @@ def test_memory_flat_over_a_long_run(stdlib_corpus, stdlib_modules):
 
 def test_every_emitted_state_is_clean_under_a_fresh_pylint_process(humaneval_corpus, stdlib_modules, tmp_path):
     programs = humaneval_corpus[:20] + [text for _, text in stdlib_modules[:3]]
-    linter = PylintLinter("portable")
+    linter = PylintLinter("portable", timeout=None)
     files = []
     for index, program in enumerate(programs):
         for step, state in enumerate(sample_edit_path(program, linter, seed=index).states[1:]):

@@ -159,3 +159,51 @@ def test_core_imports_no_heavy_library():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+class RecordingLinter:
+    """A real pylint linter that records every text it is asked to lint."""
+
+    def __init__(self):
+        self.linter = PylintLinter(timeout=None)  # a loaded test machine must not turn a call into an error
+        self.texts = []
+
+    def lint(self, program):
+        self.texts.append(program)
+        return self.linter.lint(program)
+
+
+class _Forgetful(dict):
+    """A memo that answers once and forgets: every state is linted again."""
+
+    def __getitem__(self, key):
+        return self.pop(key)
+
+
+def test_a_state_is_linted_once_per_program(humaneval_corpus, stdlib_corpus, monkeypatch):
+    # A search with several children per round meets the same states again; the answer is reused.
+    from hub_tools.lintseq import sampling
+
+    config = LintSeqConfig(children_per_round=3, top_k=2, max_population_size=4, ignore_init_errors=True)
+    programs = humaneval_corpus[:3] + stdlib_corpus[:3]
+    reused = []
+    for index, program in enumerate(programs):
+        recording = RecordingLinter()
+        paths = sample_edit_paths(program, recording, seed=index, config=config)
+        assert len(recording.texts) == len(set(recording.texts)) == paths[0].lint_calls
+        reused.append((program, paths))
+    original_init = sampling._InducedDeletion.__init__
+
+    def forgetful_init(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        self._known = _Forgetful()
+
+    monkeypatch.setattr(sampling._InducedDeletion, "__init__", forgetful_init)
+    saved = 0
+    for index, (program, paths) in enumerate(reused):
+        recording = RecordingLinter()
+        again = sample_edit_paths(program, recording, seed=index, config=config)
+        # Same paths as a linter asked every time: what the reuse returns is what a call would have.
+        assert [path.deletions for path in again] == [path.deletions for path in paths]
+        saved += again[0].lint_calls - paths[0].lint_calls
+    assert saved > 0

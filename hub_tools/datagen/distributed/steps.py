@@ -201,8 +201,9 @@ class LintSeqSampler(PipelineStep):
 
     @staticmethod
     def _origin(document: Document, record: SourceRecord, outcome: RowOutcome) -> dict:
+        # measurements (benchmark overlap, dedup key, token counts) travel as they are, merged at assembly.
         return {**document.metadata.get(ORIGIN, {}), "row_index": record.index, "location": record.location,
-                "lint_calls": outcome.lint_calls}
+                "lint_calls": outcome.lint_calls, "measurements": outcome.measurements}
 
     def documents(self, outcome: RowOutcome, origin: dict) -> Iterator[Document]:
         if outcome.skipped:
@@ -237,7 +238,8 @@ def outcomes_of(documents: list[Document]) -> list[RowOutcome]:
         outcome = outcomes.get(origin["row_index"])
         if outcome is None:
             outcome = outcomes[origin["row_index"]] = RowOutcome(origin["row_index"], origin["location"],
-                                                                 lint_calls=origin["lint_calls"])
+                                                                 lint_calls=origin["lint_calls"],
+                                                                 measurements=origin.get("measurements") or {})
         kind = document.metadata[CONFIG]
         if kind is None:
             outcome.skipped = tuple(origin["skipped"])

