@@ -113,6 +113,7 @@ def main() -> None:
     args = parser.parse_args()
 
     python = reference_env.reference_python()
+    reference_env.match_packages(python, list(corpus.PACKAGES))
     folder = Path(tempfile.mkdtemp(prefix="lintseq-bench-"))
     shim = folder / "shim"
     shim.mkdir()

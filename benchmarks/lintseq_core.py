@@ -51,7 +51,7 @@ def worker_ours(programs: list[str], profile: str) -> dict:
     from hub_tools.linters import PylintLinter
     from hub_tools.lintseq import sample_edit_path
 
-    linter = PylintLinter(profile)
+    linter = PylintLinter(profile, timeout=None)  # the reference has no time limit either
     linter.lint("x = 1")  # warm-up outside the clock, as on the reference's side
     paths, calls, seconds = [], [], []
     for index, program in enumerate(programs):
@@ -200,6 +200,7 @@ def main() -> None:
         return
 
     reference_python = reference_env.reference_python()
+    reference_env.match_packages(reference_python, list(corpus.PACKAGES))
     figures = {}
     for corpus_name, programs in _corpora(args.corpus, args.limit, args.modules).items():
         runs = _side_by_side(programs, reference_python, ("portable", "reference"))

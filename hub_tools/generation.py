@@ -4,25 +4,32 @@ An edit-sequence model is prompted with the instruction followed by ``"\\n<|diff
 generates edits until it closes the sequence with two empty edits (or stops with its end-of-text token), and
 the edits are applied with the core's tolerant parser. A baseline model (no ``<|diff|>`` in its vocabulary)
 is prompted with the instruction and a newline, and its program is the code in its completion.
+
+Local sampling fills the machine: prompts are sorted by length (little padding), the batch size is chosen
+from the memory free on the device, a batch ends as soon as every sequence in it is done, and the end of an
+edit sequence is detected with table look-ups on the device (no decoding per token). Sampling through an
+OpenAI-compatible server (:mod:`hub_tools.completions_client`) gives the same :class:`Sample` objects.
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hub_tools.errors import UserError
 from hub_tools.lintseq import DIFF_TOKEN, extract_program, format_prompt, parse_edit_sequence
+from hub_tools.model_loading import DTYPES, check_model_path, load_model  # noqa: F401 (part of this API)
 
 if TYPE_CHECKING:
-    import torch
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+    from hub_tools.sampling_progress import SamplingProgress
+
+# Below this many parameters, a model samples on one CPU thread (see sample_jobs).
+SMALL_MODEL_PARAMETERS = 20_000_000
 # What an edit-sequence model writes when it has nothing left to insert: two empty edits.
 END_OF_EDITS = "\n" + DIFF_TOKEN + "\n" + DIFF_TOKEN
-DTYPES = ("auto", "bfloat16", "float16", "float32")
 
 
 @dataclass
@@ -34,7 +41,7 @@ class SamplingConfig:
         temperature: softmax temperature; ``0`` samples greedily.
         top_p: nucleus sampling threshold.
         max_new_tokens: most tokens generated per sample.
-        batch_size: sequences generated together.
+        batch_size: sequences generated together; ``None`` chooses it from the memory free on the device.
         seed: random seed; the same seed, model and settings give the same samples.
     """
 
@@ -42,11 +49,11 @@ class SamplingConfig:
     temperature: float = 0.2
     top_p: float = 0.95
     max_new_tokens: int = 512
-    batch_size: int = 8
+    batch_size: int | None = None
     seed: int = 0
 
     def __post_init__(self):
-        if self.n < 1 or self.batch_size < 1 or self.max_new_tokens < 1:
+        if self.n < 1 or (self.batch_size is not None and self.batch_size < 1) or self.max_new_tokens < 1:
             raise UserError("n, batch_size and max_new_tokens must be at least 1")
         if self.temperature < 0 or not 0 < self.top_p <= 1:
             raise UserError("temperature must be >= 0 and top_p in (0, 1]")
@@ -82,139 +89,225 @@ def uses_edit_sequences(tokenizer: PreTrainedTokenizerBase) -> bool:
     return DIFF_TOKEN in tokenizer.get_vocab()
 
 
-def _pick_device(device: str | None) -> str:
-    import torch
+def make_sample(prompt: str, completion: str, edit_sequence: bool) -> Sample:
+    """The :class:`Sample` of one completion: cut after the end of the edit sequence, then read.
 
-    if device:
-        return device
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def _pick_dtype(dtype: str | None, device: str):
-    import torch
-
-    if dtype is None:
-        # bf16 where the hardware has it (half the memory, same quality for sampling), float32 elsewhere.
-        use_bf16 = device.startswith("cuda") and torch.cuda.is_available() and torch.cuda.is_bf16_supported()
-        return torch.bfloat16 if use_bf16 else torch.float32
-    if dtype not in DTYPES:
-        raise UserError(f"dtype {dtype!r} is not one of {', '.join(DTYPES)}")
-    return dtype if dtype == "auto" else getattr(torch, dtype)
-
-
-def _one_line(error: BaseException) -> str:
-    return " ".join(str(error).split())[:300]
-
-
-def load_model(
-    model_name_or_path: str,
-    *,
-    revision: str | None = None,
-    device: str | None = None,
-    dtype: str | None = None,
-) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
-    """Load a causal LM and its tokenizer for sampling: a local folder, a Hub id, or a PEFT adapter folder.
-
-    Args:
-        model_name_or_path: a folder saved by ``lintseq train`` / ``save_pretrained``, a Hub model id, or
-            a LoRA adapter folder (``adapter_config.json``; its base model is loaded and the adapter merged).
-        revision: Hub revision (branch, tag or commit).
-        device: ``cuda``, ``cpu``, ...; defaults to the GPU when there is one.
-        dtype: ``auto``, ``bfloat16``, ``float16`` or ``float32``; defaults to bf16 on GPUs that have it.
-
-    Returns:
-        ``(model, tokenizer)``: the model in evaluation mode on ``device``, the tokenizer set to pad on the
-        left (generation appends on the right).
-
-    Raises:
-        UserError: a local path that does not exist, or a model that cannot be loaded.
+    Local and server sampling both end here, so a completion gives the same program whichever way it was
+    sampled.
 
     Example:
-        >>> model, tokenizer = load_model("outputs/tiny-lintseq")  # doctest: +SKIP
+        >>> make_sample("Add.\\n<|diff|>", "@@ -0,0 +1 @@\\n+x = 1\\n<|diff|>\\n<|diff|>junk", True).program
+        'x = 1'
     """
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    if edit_sequence and END_OF_EDITS in completion:
+        completion = completion[: completion.index(END_OF_EDITS) + len(END_OF_EDITS)]
+    if edit_sequence:
+        parsed = parse_edit_sequence(completion)
+        return Sample(prompt, completion, parsed.program, list(parsed.skipped), True)
+    return Sample(prompt, completion, extract_program(completion), [], False)
 
-    path = Path(model_name_or_path).expanduser()
-    if not path.exists() and (model_name_or_path.startswith((".", "/", "~")) or model_name_or_path.count("/") > 1):
-        raise UserError(f"model path {model_name_or_path} does not exist")
-    device = _pick_device(device)
-    torch_dtype = _pick_dtype(dtype, device)
-    adapter = path / "adapter_config.json" if path.is_dir() else None
-    base_name = model_name_or_path
-    if adapter is not None and adapter.is_file():
-        base_name = json.loads(adapter.read_text()).get("base_model_name_or_path") or ""
-        if not base_name:
-            raise UserError(f"{adapter} names no base_model_name_or_path; cannot load the adapter's base model")
+
+def _completion_text(tokenizer: PreTrainedTokenizerBase, generated: list[int]) -> str:
+    stop_ids = {tokenizer.eos_token_id, tokenizer.pad_token_id} - {None}
+    end = next((index for index, token in enumerate(generated) if token in stop_ids), len(generated))
+    return tokenizer.decode(generated[:end], skip_special_tokens=False, clean_up_tokenization_spaces=False)
+
+
+def auto_batch_size(model: PreTrainedModel, sequence_length: int, num_sequences: int) -> int:
+    """How many sequences of ``sequence_length`` tokens to generate together on the model's device.
+
+    The key/value cache, the last logits and the prompt's activations of one sequence are estimated from
+    the model's config; the batch takes 60% of the memory free on the GPU (40% of the available RAM on a
+    CPU), at most 256 sequences on a GPU and 64 on a CPU (past that a CPU gains nothing) and at most
+    ``num_sequences``.
+    """
+    import torch
+
+    config = model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
+    heads = getattr(config, "num_attention_heads", None) or 8
+    width = getattr(config, "hidden_size", None) or 1024
+    head_size = getattr(config, "head_dim", None) or width // heads
+    key_value_heads = getattr(config, "num_key_value_heads", None) or heads
+    layers = getattr(config, "num_hidden_layers", None) or 12
+    vocabulary = getattr(config, "vocab_size", None) or 50_000
+    parameter = next(model.parameters())
+    element = parameter.element_size()
+    cache = 2 * layers * key_value_heads * head_size * element * sequence_length
+    activations = 4 * sequence_length * (width + (getattr(config, "intermediate_size", None) or 4 * width)) * element
+    per_sequence = cache + activations + 16 * vocabulary
+    if parameter.device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(parameter.device)
+        budget, ceiling = 0.6 * free, 256
+    else:
+        budget, ceiling = 0.4 * _available_memory(), 64
+    return max(1, min(ceiling, num_sequences, int(budget // per_sequence)))
+
+
+def _available_memory() -> int:
     try:
-        tokenizer_source = model_name_or_path if _has_tokenizer(path) or not path.exists() else base_name
-        tokenizer = AutoTokenizer.from_pretrained(tokenizer_source, revision=revision)
-        model = AutoModelForCausalLM.from_pretrained(base_name, revision=None if adapter else revision,
-                                                     dtype=torch_dtype)
-    except (OSError, ValueError) as error:
-        raise UserError(f"cannot load model {model_name_or_path!r}: {_one_line(error)}") from None
-    if adapter is not None and adapter.is_file():
-        from peft import PeftModel
+        import psutil
 
-        # The adapter was trained with <|diff|> (and maybe a pad token) added: grow the base model the way
-        # training did (new rows = the mean row) before the adapter's own rows are loaded over them.
-        _grow_embeddings(model, len(tokenizer))
-        model = PeftModel.from_pretrained(model, str(path)).merge_and_unload()
+        return psutil.virtual_memory().available
+    except ImportError:  # psutil comes with the eval extra; without it, the POSIX page counts
+        import os
+
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+class _BatchWatcher:
+    """Stopping criterion of one batch: which sequences are done, computed on the device, and progress.
+
+    A sequence is done at its end-of-text token or, for edit sequences, when its last four tokens are a
+    token ending in a newline, ``<|diff|>``, a newline, ``<|diff|>`` (the text ends with the two empty edits
+    that close an edit sequence). Both are look-ups in tables over the vocabulary, built once per tokenizer,
+    so a step costs a few tensor operations whatever the batch size.
+    """
+
+    REPORT_EVERY = 8  # steps between progress reports (each one waits for the device)
+
+    def __init__(self, tables, prompt_length: int, batch: int, device, edit_sequence: bool, progress,
+                 limits: list[int] | None = None):
+        import torch
+
+        self.tables, self.prompt_length, self.edit_sequence, self.progress = tables, prompt_length, edit_sequence, progress
+        self.finished = torch.zeros(batch, dtype=torch.bool, device=device)
+        # Each row's own token limit (a short problem does not run to the longest one's).
+        self.limits = torch.tensor(limits, device=device) if limits is not None else None
+        self.tokens = torch.zeros((), dtype=torch.long, device=device)
+        self.steps = 0
+        self.reported_done = 0
+
+    def __call__(self, input_ids, scores, **kwargs):
+        import torch
+
+        last = input_ids[:, -1]
+        done = torch.isin(last, self.tables["stop_ids"])
+        if self.edit_sequence and input_ids.shape[1] - self.prompt_length >= 4:
+            diff = self.tables["diff_id"]
+            done |= ((last == diff) & (input_ids[:, -3] == diff) & self.tables["newline_only"][input_ids[:, -2]]
+                     & self.tables["ends_with_newline"][input_ids[:, -4]])
+        if self.limits is not None:
+            done |= self.limits <= input_ids.shape[1] - self.prompt_length
+        self.tokens += (~self.finished).sum()
+        self.finished |= done
+        self.steps += 1
+        if self.progress is not None and self.steps % self.REPORT_EVERY == 0:
+            self.report()
+        return self.finished.clone()
+
+    def report(self) -> None:
+        done, tokens = int(self.finished.sum()), int(self.tokens)
+        self.progress.update(samples=done - self.reported_done, tokens=tokens)
+        self.reported_done = done
+        self.tokens.zero_()
+
+
+def _vocabulary_tables(tokenizer: PreTrainedTokenizerBase, device):
+    """Per-token facts the stopping criterion looks up: stop ids, ``<|diff|>``, newline tokens."""
+    import torch
+
+    size = max(len(tokenizer), max(tokenizer.get_vocab().values()) + 1)
+    texts = tokenizer.batch_decode([[index] for index in range(size)], skip_special_tokens=False,
+                                   clean_up_tokenization_spaces=False)
+    stop_ids = sorted({tokenizer.eos_token_id, tokenizer.pad_token_id} - {None})
+    diff_id = tokenizer.convert_tokens_to_ids(DIFF_TOKEN) if DIFF_TOKEN in tokenizer.get_vocab() else -1
+    return {
+        "stop_ids": torch.tensor(stop_ids or [-1], device=device),
+        "diff_id": diff_id,
+        "newline_only": torch.tensor([text == "\n" for text in texts], device=device),
+        "ends_with_newline": torch.tensor([text.endswith("\n") for text in texts], device=device),
+    }
+
+
+def sample_jobs(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    prompts: list[str],
+    jobs: list[tuple[int, int]],
+    config: SamplingConfig,
+    *,
+    edit_sequence: bool,
+    on_sample: Callable[[int, int, Sample], None],
+    progress: SamplingProgress | None = None,
+    limits: list[int] | None = None,
+) -> None:
+    """Sample the completions ``jobs`` asks for and hand each to ``on_sample`` as soon as its batch ends.
+
+    Args:
+        model: a causal LM (see [`load_model`]).
+        tokenizer: its tokenizer.
+        prompts: the prompts, already formatted.
+        jobs: ``(prompt index, sample index)`` pairs to sample; the order does not matter (they are sorted
+            by prompt length, longest first, so that a batch that does not fit fails first).
+        config: sampling settings (``config.n`` is not used here: the jobs say what to sample).
+        edit_sequence: read completions as edit sequences.
+        on_sample: called with ``(prompt index, sample index, sample)`` for every finished sample.
+        progress: where samples and tokens are reported.
+        limits: the most new tokens of each prompt (default: ``config.max_new_tokens`` for all); a batch
+            generates up to the largest limit in it, and each sequence stops at its own.
+    """
+    import torch
+
     tokenizer.padding_side = "left"
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    return model.to(device).eval(), tokenizer
+    device = next(model.parameters()).device
+    lengths = [len(ids) for ids in tokenizer(prompts)["input_ids"]]
+    limits = limits or [config.max_new_tokens] * len(prompts)
+    # Longest first: similar lengths share a batch (little padding, rows ending together), and a batch that
+    # does not fit in memory fails at once rather than after hours.
+    order = sorted(jobs, key=lambda job: (-(lengths[job[0]] + limits[job[0]]), job))
+    batch_size = config.batch_size or auto_batch_size(
+        model, max(lengths[job[0]] + limits[job[0]] for job in jobs) if jobs else 1, len(jobs))
+    tables = _vocabulary_tables(tokenizer, device)
+    sampling = {"do_sample": True, "temperature": config.temperature, "top_p": config.top_p}
+    if config.temperature == 0:
+        sampling = {"do_sample": False, "temperature": None, "top_p": None}
+    devices = [device.index or 0] if device.type == "cuda" else []
+    threads = torch.get_num_threads()
+    if device.type == "cpu" and sum(parameter.numel() for parameter in model.parameters()) < SMALL_MODEL_PARAMETERS:
+        # A small model's per-token operations are too small to split: waking and joining the intra-op
+        # threads costs more than the arithmetic (18x the CPU time measured with 2 threads on a loaded
+        # 2-core machine), so it samples on one thread and leaves the other cores to the rest.
+        torch.set_num_threads(1)
+    try:
+        _generate_batches(model, tokenizer, prompts, order, batch_size, limits, tables, sampling, devices, config,
+                          edit_sequence, on_sample, progress)
+    finally:
+        torch.set_num_threads(threads)
 
 
-def _grow_embeddings(model: PreTrainedModel, size: int) -> None:
+def _generate_batches(model, tokenizer, prompts, order, batch_size, limits, tables, sampling, devices, config,
+                      edit_sequence, on_sample, progress) -> None:
     import torch
+    from transformers import StoppingCriteriaList
 
-    current = model.get_input_embeddings().num_embeddings
-    if size <= current:
-        return
-    layers = [model.get_input_embeddings(), model.get_output_embeddings()]
-    if layers[1] is None or layers[1].weight is layers[0].weight:
-        layers = layers[:1]
-    means = [layer.weight.detach().float().mean(dim=0) for layer in layers]
-    model.resize_token_embeddings(size, mean_resizing=False)
-    layers = [model.get_input_embeddings(), model.get_output_embeddings()][: len(means)]
-    with torch.no_grad():
-        for layer, mean in zip(layers, means, strict=True):
-            layer.weight[current:] = mean.to(layer.weight.dtype)
-
-
-def _has_tokenizer(path: Path) -> bool:
-    return path.is_dir() and any((path / name).is_file() for name in ("tokenizer.json", "tokenizer_config.json"))
-
-
-class _EndOfEditsCriteria:
-    """Stops each sequence once its completion ends with the two empty edits that close an edit sequence.
-
-    Cheap: a row is decoded only on the steps where it has just produced ``<|diff|>``.
-    """
-
-    def __init__(self, tokenizer: PreTrainedTokenizerBase, prompt_length: int):
-        self.tokenizer = tokenizer
-        self.prompt_length = prompt_length
-        self.diff_id = tokenizer.convert_tokens_to_ids(DIFF_TOKEN)
-
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs) -> torch.BoolTensor:
-        import torch
-
-        done = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
-        for row in torch.nonzero(input_ids[:, -1] == self.diff_id).flatten().tolist():
-            text = self.tokenizer.decode(input_ids[row, self.prompt_length:], skip_special_tokens=False,
-                                         clean_up_tokenization_spaces=False)
-            done[row] = text.endswith(END_OF_EDITS)
-        return done
-
-
-def _completion_text(tokenizer: PreTrainedTokenizerBase, generated: list[int], edit_sequence: bool) -> str:
-    stop_ids = {tokenizer.eos_token_id, tokenizer.pad_token_id} - {None}
-    end = next((index for index, token in enumerate(generated) if token in stop_ids), len(generated))
-    text = tokenizer.decode(generated[:end], skip_special_tokens=False, clean_up_tokenization_spaces=False)
-    if edit_sequence and END_OF_EDITS in text:
-        text = text[: text.index(END_OF_EDITS) + len(END_OF_EDITS)]
-    return text
+    device = next(model.parameters()).device
+    for batch_number, start in enumerate(range(0, len(order), batch_size)):
+        batch = order[start:start + batch_size]
+        encoded = tokenizer([prompts[index] for index, _ in batch], return_tensors="pt", padding=True).to(device)
+        prompt_length = encoded["input_ids"].shape[1]
+        batch_limits = [limits[index] for index, _ in batch]
+        watcher = _BatchWatcher(tables, prompt_length, len(batch), device, edit_sequence, progress, batch_limits)
+        # A private random state per batch: the same seed gives the same samples, and the caller's global
+        # random state is left as it was.
+        with torch.random.fork_rng(devices=devices), torch.inference_mode():
+            torch.manual_seed(config.seed * 1_000_003 + batch_number)
+            output = model.generate(
+                **encoded,
+                max_new_tokens=max(batch_limits),
+                stopping_criteria=StoppingCriteriaList([watcher]),
+                pad_token_id=tokenizer.pad_token_id,
+                eos_token_id=tokenizer.eos_token_id,
+                **sampling,
+            )
+        if progress is not None:
+            # Sequences cut by the token limit are done too; report what the last steps added.
+            watcher.finished[:] = True
+            watcher.report()
+        for (index, copy), row in zip(batch, output[:, prompt_length:].tolist(), strict=True):
+            text = _completion_text(tokenizer, row[: limits[index]])
+            on_sample(index, copy, make_sample(prompts[index], text, edit_sequence))
 
 
 def sample_programs(
@@ -234,7 +327,7 @@ def sample_programs(
         instructions: the tasks, as plain text (the prompt format is added here).
         config: sampling settings.
         edit_sequence: read completions as edit sequences; defaults to [`uses_edit_sequences`].
-        progress: show a progress bar over the batches.
+        progress: report samples done, tokens per second and time left on stderr.
 
     Returns:
         One list of ``config.n`` [`Sample`] per instruction, in order.
@@ -244,49 +337,20 @@ def sample_programs(
         >>> samples = sample_programs(model, tokenizer, ["Add two numbers."], SamplingConfig(n=2))  # doctest: +SKIP
         >>> print(samples[0][0].program)                                               # doctest: +SKIP
     """
-    import torch
-    from tqdm.auto import tqdm
-    from transformers import StoppingCriteriaList
+    from hub_tools.sampling_progress import SamplingProgress
 
     if edit_sequence is None:
         edit_sequence = uses_edit_sequences(tokenizer)
     if edit_sequence and not uses_edit_sequences(tokenizer):
         raise UserError(f"the tokenizer has no {DIFF_TOKEN} token: this is not an edit-sequence model")
-    tokenizer.padding_side = "left"
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
     prompts = [format_prompt(instruction, edit_sequence) for instruction in instructions]
     jobs = [(index, copy) for index in range(len(prompts)) for copy in range(config.n)]
-    results: list[list[Sample]] = [[] for _ in prompts]
-    device = next(model.parameters()).device
-    batches = range(0, len(jobs), config.batch_size)
-    for batch_number, start in enumerate(tqdm(batches, desc="sampling", unit="batch", disable=not progress)):
-        batch = jobs[start:start + config.batch_size]
-        encoded = tokenizer([prompts[index] for index, _ in batch], return_tensors="pt", padding=True).to(device)
-        prompt_length = encoded["input_ids"].shape[1]
-        stopping = StoppingCriteriaList([_EndOfEditsCriteria(tokenizer, prompt_length)] if edit_sequence else [])
-        sampling = {"do_sample": True, "temperature": config.temperature, "top_p": config.top_p}
-        if config.temperature == 0:
-            sampling = {"do_sample": False, "temperature": None, "top_p": None}
-        devices = [device.index or 0] if device.type == "cuda" else []
-        # A private random state per batch: the same seed gives the same samples, and the caller's global
-        # random state is left as it was.
-        with torch.random.fork_rng(devices=devices), torch.inference_mode():
-            torch.manual_seed(config.seed * 1_000_003 + batch_number)
-            output = model.generate(
-                **encoded,
-                max_new_tokens=config.max_new_tokens,
-                stopping_criteria=stopping,
-                pad_token_id=tokenizer.pad_token_id,
-                eos_token_id=tokenizer.eos_token_id,
-                **sampling,
-            )
-        for (index, _), row in zip(batch, output[:, prompt_length:].tolist(), strict=True):
-            completion = _completion_text(tokenizer, row, edit_sequence)
-            if edit_sequence:
-                parsed = parse_edit_sequence(completion)
-                sample = Sample(prompts[index], completion, parsed.program, list(parsed.skipped), True)
-            else:
-                sample = Sample(prompts[index], completion, extract_program(completion), [], False)
-            results[index].append(sample)
-    return results
+    results: list[dict[int, Sample]] = [{} for _ in prompts]
+    reporter = SamplingProgress(len(jobs)) if progress else None
+    try:
+        sample_jobs(model, tokenizer, prompts, jobs, config, edit_sequence=edit_sequence, progress=reporter,
+                    on_sample=lambda index, copy, sample: results[index].__setitem__(copy, sample))
+    finally:
+        if reporter is not None:
+            reporter.close()
+    return [[per_prompt[copy] for copy in range(config.n)] for per_prompt in results]

@@ -6,7 +6,14 @@ import argparse
 import json
 import sys
 
-from hub_tools.cli.model_options import add_sampling_options, load_model_and_config
+from hub_tools.cli.model_options import (
+    add_endpoint_options,
+    add_sampling_options,
+    open_sampler,
+    sampling_config,
+)
+
+DEFAULT_MAX_NEW_TOKENS = 512
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,12 +25,17 @@ def build_parser() -> argparse.ArgumentParser:
             "the end of the edit sequence, apply the edits and print the programs. Models without <|diff|> in "
             "their vocabulary are baseline models: their completion is printed."
         ),
-        epilog='example: lintseq sample --model outputs/tiny-lintseq --instruction "Return the sum of a list." --n 3',
+        epilog=('examples:\n  lintseq sample --model outputs/tiny-lintseq --instruction "Return the sum of a list." --n 3\n'
+                '  lintseq sample --endpoint http://localhost:8000/v1 --model ORG/MODEL --instruction "Reverse a string."'),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--model", required=True, help="model folder, Hub model id, or LoRA adapter folder")
+    parser.add_argument("--model", required=True,
+                        help="model folder, Hub model id, or LoRA adapter folder (with --endpoint: the served name)")
     parser.add_argument("--instruction", action="append", required=True,
                         help="the task, in plain text (repeat the option for several tasks)")
-    add_sampling_options(parser, n_default=1, n_help="samples per instruction")
+    add_sampling_options(parser, n_default=1, n_help="samples per instruction",
+                         max_new_tokens_help=f"default: {DEFAULT_MAX_NEW_TOKENS}")
+    add_endpoint_options(parser.add_argument_group("sampling through a server"))
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--edit-sequence", dest="edit_sequence", action="store_true", default=None,
                       help="read completions as edit sequences (default: when the vocabulary has <|diff|>)")
@@ -44,11 +56,25 @@ def _edits_of(completion: str) -> list[tuple[int, str]]:
 
 def main(argv: list[str]) -> int:
     arguments = build_parser().parse_args(argv)
-    from hub_tools.generation import sample_programs
+    from hub_tools.completions_client import print_notes
+    from hub_tools.lintseq import format_prompt
+    from hub_tools.sampling_progress import SamplingProgress
 
-    model, tokenizer, config = load_model_and_config(arguments)
-    samples = sample_programs(model, tokenizer, arguments.instruction, config,
-                              edit_sequence=arguments.edit_sequence, progress=sys.stderr.isatty())
+    config = sampling_config(arguments, DEFAULT_MAX_NEW_TOKENS)
+    sampler = open_sampler(arguments)
+    prompts = [format_prompt(instruction, sampler.edit_sequence) for instruction in arguments.instruction]
+    jobs = [(index, copy) for index in range(len(prompts)) for copy in range(config.n)]
+    found: dict[tuple[int, int], object] = {}
+    # A bar on a terminal; a handful of samples needs no log lines.
+    progress = SamplingProgress(len(jobs)) if sys.stderr.isatty() else None
+    try:
+        notes = sampler.run(prompts, jobs, config, lambda index, copy, sample: found.__setitem__((index, copy), sample),
+                            progress)
+    finally:
+        if progress is not None:
+            progress.close()
+    print_notes(notes)
+    samples = [[found[index, copy] for copy in range(config.n)] for index in range(len(prompts))]
     for instruction_index, per_instruction in enumerate(samples):
         for sample_index, sample in enumerate(per_instruction):
             if arguments.json:

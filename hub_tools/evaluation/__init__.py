@@ -2,7 +2,8 @@
 
 - :mod:`~hub_tools.evaluation.problems`: the benchmarks' problems and how an answer becomes a program.
 - :mod:`~hub_tools.evaluation.sandbox`: parallel execution, one fresh sandboxed process per program
-  (``sandbox_isolation``: the levels; ``sandbox_kernel``: seccomp, Landlock, limits; ``sandbox_runner``: the
+  (``sandbox_isolation``: the levels; ``sandbox_template``: one template, one job; ``sandbox_kernel``: seccomp,
+  Landlock, limits; ``sandbox_namespaces``: namespaces without bubblewrap; ``sandbox_runner``: the
   process inside; ``sandbox_values``: the plain-data boundary; ``sandbox_checks``: tests run outside).
 - :mod:`~hub_tools.evaluation.pass_at_k`: the unbiased pass@k estimator.
 - :mod:`~hub_tools.evaluation.scoring`: completions -> verdicts -> ``metrics.json`` and ``samples.jsonl``.

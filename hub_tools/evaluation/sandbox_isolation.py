@@ -177,6 +177,7 @@ def describe(bubblewrap: str | None, facts: dict, started_as: int | None) -> dic
         "bubblewrap": bubblewrap_version(bubblewrap) if bubblewrap else None,
         "namespaces": namespaces,
         "user": _user(bubblewrap, facts, started_as),
+        **({"namespace_problem": facts["namespace_problem"]} if facts.get("namespace_problem") else {}),
         "no_new_privs": True,
         "seccomp": bool(facts.get("seccomp")),
         "landlock_abi": int(facts.get("landlock") or 0),

@@ -2,7 +2,8 @@
 
 Applied by the sandboxed process to itself (``sandbox_runner.py``), after its interpreter has started and
 before the untrusted program runs, so none of it can be undone from the program: every step only removes
-rights, and ``no_new_privs`` stops an ``exec`` from getting them back.
+rights, and ``no_new_privs`` stops an ``exec`` from getting them back. It first gives up any capability
+it holds (a template that made its own user namespace has them all there).
 
 - **seccomp** (x86-64): the calls a test program never needs and an attack does are refused with EPERM:
   creating sockets of any family (TCP/IP and UNIX-domain alike), ``fork`` and ``vfork`` and ``clone``
@@ -76,6 +77,14 @@ def set_no_new_privs() -> None:
     """No ``exec`` can gain privileges from now on (setuid bits, file capabilities); required by the rest."""
     if _c_library().prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
         _fail("prctl(PR_SET_NO_NEW_PRIVS)")
+
+
+def drop_capabilities() -> None:
+    """Give up every capability (those a process holds in its own user namespace included): capset to zero."""
+    header = struct.pack("Ii", 0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this process
+    data = bytes(24)  # effective, permitted, inheritable: all zero, in two 32-bit halves
+    if _c_library().syscall(126, ctypes.c_char_p(header), ctypes.c_char_p(data)) != 0:  # capset on x86-64
+        _fail("capset")
 
 
 def seccomp_supported() -> bool:

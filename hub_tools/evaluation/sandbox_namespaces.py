@@ -50,6 +50,9 @@ def _build_root(libc, read_only_paths, new_root):
     """Mount the sandbox's file system on ``new_root`` and pivot into it."""
     _mount(libc, None, "/", None, MS_REC | MS_PRIVATE)  # nothing mounted here reaches the host
     _mount(libc, "tmpfs", new_root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=755")
+    # /tmp first: an interpreter that lives under /tmp must stay visible above the sandbox's own /tmp.
+    os.mkdir(new_root + "/tmp", 0o1777)
+    _mount(libc, "tmpfs", new_root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=256m,mode=1777")
     for path in sorted(read_only_paths, key=len):
         target = new_root + path
         os.makedirs(target, mode=0o755, exist_ok=True)
@@ -62,8 +65,6 @@ def _build_root(libc, read_only_paths, new_root):
         with open(f"{new_root}/dev/{device}", "w"):
             pass
         _mount(libc, f"/dev/{device}", f"{new_root}/dev/{device}", None, MS_BIND)
-    os.mkdir(new_root + "/tmp", 0o1777)
-    _mount(libc, "tmpfs", new_root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=256m,mode=1777")
     os.mkdir(new_root + "/proc", 0o555)
     _mount(libc, "proc", new_root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     os.mkdir(new_root + "/old-root", 0o700)
@@ -82,20 +83,21 @@ def enter_namespaces(libc, read_only_paths, drop_to_user, reachable):
     """Enter the namespaces, build the file system, drop root; returns what was obtained (see the docstring).
 
     ``drop_to_user`` is the user to become when started as root (None: stay); without a file system of
-    its own, only when that user can ``reachable`` the interpreter where it is.
+    its own, only when that user can reach the interpreter where it is (``reachable``). Returns the
+    namespaces obtained and, if the file system could not be built, why (else None).
     """
     flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID
     obtained = []
     if libc.unshare(flags) != 0:
         user, group = os.getuid(), os.getgid()
         if libc.unshare(CLONE_NEWUSER) != 0:
-            return obtained
+            return obtained, f"unshare: {os.strerror(ctypes.get_errno())}"
         for name, content in (("setgroups", "deny"), ("uid_map", f"{user} {user} 1"), ("gid_map", f"{group} {group} 1")):
             with open(f"/proc/self/{name}", "w") as handle:
                 handle.write(content)
         obtained.append("user")
         if libc.unshare(flags) != 0:
-            return obtained
+            return obtained, f"unshare in a user namespace: {os.strerror(ctypes.get_errno())}"
     new_root = tempfile.mkdtemp(prefix="sandbox-root-")
     child = os.fork()
     if child != 0:
@@ -105,13 +107,15 @@ def enter_namespaces(libc, read_only_paths, drop_to_user, reachable):
         os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
     libc.prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0)
     obtained += ["pid", "network", "ipc", "uts"]
+    problem = None
     try:
         _build_root(libc, read_only_paths, new_root)
         obtained.insert(obtained.index("pid"), "mount")
-    except OSError:
+    except OSError as error:
         os.chdir("/")  # the file system stays the host's, confined by Landlock alone; "mount" is not reported
+        problem = f"no file system of its own: {error}"
     if drop_to_user is not None and os.getuid() == 0 and ("mount" in obtained or reachable):
         os.setgroups([])
         os.setresgid(drop_to_user, drop_to_user, drop_to_user)
         os.setresuid(drop_to_user, drop_to_user, drop_to_user)
-    return obtained
+    return obtained, problem

@@ -109,6 +109,8 @@ def confine(workdir, limits):
         sys.modules["random"].seed()  # the template's state would otherwise repeat in every program
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a file past the limit raises OSError instead
     set_limits(limits["memory_limit_mb"], limits["file_size_limit_mb"], int(limits["timeout"]) + 2)  # noqa: F821
+    if limits["seccomp"]:  # capset's number is x86-64's, like the filter's
+        drop_capabilities()  # noqa: F821
     set_no_new_privs()  # noqa: F821
     install_guard(os.path.realpath(workdir))  # noqa: F821
     if limits["landlock"]:
@@ -246,10 +248,10 @@ def main(settings):
     import ctypes
 
     libc = ctypes.CDLL(None, use_errno=True)
-    namespaces = []
+    namespaces, namespace_problem = [], None
     if settings.get("namespaces"):
-        namespaces = enter_namespaces(libc, settings["read_only_paths"], settings.get("drop_to"),  # noqa: F821
-                                      settings.get("reachable", False))
+        namespaces, namespace_problem = enter_namespaces(  # noqa: F821
+            libc, settings["read_only_paths"], settings.get("drop_to"), settings.get("reachable", False))
     # Programs run as this same user: non-dumpable, this process's memory and /proc entries are not theirs.
     libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
@@ -269,7 +271,7 @@ def main(settings):
     landlock = abi if abi and _probe({**probe_limits, "landlock": abi, "seccomp": False}) else 0
     seccomp = seccomp_supported() and _probe({**probe_limits, "landlock": 0, "seccomp": True})  # noqa: F821
     facts = {"uid": os.getuid(), "pid": os.getpid(), "landlock": landlock, "seccomp": bool(seccomp),
-             "namespaces": namespaces,
+             "namespaces": namespaces, "namespace_problem": namespace_problem,
              "environment": sorted(os.environ)}
     control.send(json.dumps({"ready": True, "facts": facts}).encode())
     try:

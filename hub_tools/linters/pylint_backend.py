@@ -67,6 +67,10 @@ from hub_tools.lintseq.linter import LintError
 
 # The module name the checked program gets; it cannot collide with anything importable.
 _MODULE_NAME = "lintseq_checked_program"
+# The file it is said to come from. pylint skips some checks on a module not built from a ``.py`` file
+# (E1111 assignment-from-no-return: "not fully defined"), which a pylint run on a file does make; the
+# folder does not exist, so nothing is ever read from it or resolved next to it.
+_MODULE_FILE = "/lintseq-checked-program-not-on-disk/lintseq_checked_program.py"
 # After the limit, the alarm repeats this often until the call has ended (in case the interruption was
 # swallowed, e.g. while the interpreter ran a finalizer, where exceptions are only printed).
 _REPEAT_SECONDS = 0.02
@@ -404,7 +408,7 @@ class PylintLinter:
         self._builder = builder = _program_builder_class()(MANAGER)
         try:
             try:
-                module = builder.string_build(program, _MODULE_NAME)
+                module = builder.string_build(program, _MODULE_NAME, _MODULE_FILE)
             except astroid.AstroidSyntaxError as error:
                 line = getattr(error.error, "lineno", None) or 1
                 return [(line, "E0001", f"syntax-error: {error.error}")]

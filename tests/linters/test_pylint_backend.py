@@ -122,3 +122,15 @@ def test_no_checked_program_outlives_its_call(humaneval_corpus):
         counts.append(alive() - before)
     # A handful may sit in a bounded cache; none accumulate (without the cache clearing: ~400 per 100 programs).
     assert max(counts) <= 5 and counts[-1] - counts[0] <= 2, f"{counts} more checked programs in memory"
+
+
+def test_checks_that_need_a_module_from_a_file_run(tmp_path):
+    # pylint skips E1111 (assignment-from-no-return) on a module it does not think came from a .py file;
+    # a pylint run on the file reports it, so the kept-alive linter must too (found on stdlib fnmatch).
+    program = "def translate(pattern):\n    pattern.strip()\n\n\nresult = translate('a*')\nprint(result)"
+    path = tmp_path / "state.py"
+    path.write_text(program)
+    expected = pylint_command_line([path], [])[str(path)]
+    assert expected == {(5, "E1111")}
+    for profile in ("portable", "reference"):
+        assert {(error.line, error.code) for error in PylintLinter(profile).lint(program)} == expected

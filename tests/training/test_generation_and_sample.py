@@ -15,6 +15,8 @@ from hub_tools.generation import (
     END_OF_EDITS,
     Sample,
     SamplingConfig,
+    _BatchWatcher,
+    _vocabulary_tables,
     load_model,
     sample_programs,
     uses_edit_sequences,
@@ -91,6 +93,84 @@ def test_a_model_without_diff_token_is_sampled_as_a_baseline(cli, plain_model):
 def test_missing_model_is_a_one_line_error(cli, tmp_path):
     result = cli("sample", "--model", str(tmp_path / "nothing"), "--instruction", "x")
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [f"lintseq sample: error: model path {tmp_path / 'nothing'} does not exist"]
+    assert result.stderr.strip().splitlines() == [
+        f"lintseq sample: error: model path {tmp_path / 'nothing'} does not exist ({tmp_path} has no folder nothing)"]
     with pytest.raises(UserError, match="temperature"):
         SamplingConfig(temperature=-1)
+
+
+def test_the_vectorised_stop_agrees_with_reading_the_text(tiny_model):
+    """The table look-ups of the stopping criterion say "done" exactly when the decoded completion ends with the
+    two empty edits, on random token sequences rich in <|diff|> and newline tokens."""
+    import random
+
+    import torch
+
+    _, tokenizer = load_model(str(tiny_model))
+    tables = _vocabulary_tables(tokenizer, "cpu")
+    diff, newline = tokenizer.convert_tokens_to_ids("<|diff|>"), tokenizer("\n")["input_ids"][-1]
+    ending = [i for i in range(len(tokenizer)) if tokenizer.decode([i]).endswith("\n")]
+    pool = [diff, newline, *ending[:20], *random.Random(0).sample(range(3, len(tokenizer)), 20)]
+    generator = random.Random(1)
+    prompt = tokenizer("Add.\n<|diff|>")["input_ids"]
+    rows = [[generator.choice(pool) for _ in range(generator.randint(1, 7))] for _ in range(4000)]
+    rows += [[newline, diff, newline, diff], [diff, newline, diff], [ending[0], diff, newline, diff]]
+    length = max(map(len, rows))
+    # Left-padded like a batch, in steps: the criterion sees each row grow one token at a time.
+    for size in range(1, length + 1):
+        batch = [row[:size] for row in rows if len(row) >= size]
+        watcher = _BatchWatcher(tables, len(prompt), len(batch), "cpu", True, None)
+        ids = torch.tensor([prompt + row for row in batch])
+        done = watcher(ids, None)
+        expected = [tokenizer.decode(row, skip_special_tokens=False).endswith(END_OF_EDITS) for row in batch]
+        assert done.tolist() == expected
+
+
+def test_sampling_through_transformers_serve_gives_the_local_greedy_programs(cli, memorized_model, tmp_path):
+    """Greedy samples of the memorised model: through a real ``transformers serve`` they stop at the end of the
+    edit sequence and give the same programs as local sampling."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    from hub_tools.completions_client import write_serving_copy
+
+    server_script = Path(sys.executable).with_name("transformers")
+    if not server_script.exists():
+        pytest.skip("transformers serve needs the serving extra")
+    output, rows = memorized_model
+    served = write_serving_copy(output, tmp_path / "serving")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen([str(server_script), "serve", str(served), "--port", str(port), "--host", "127.0.0.1",
+                                "--device", "cpu"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    try:
+        deadline = time.monotonic() + 240
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5).close()
+                break
+            except OSError:
+                assert process.poll() is None and time.monotonic() < deadline, "transformers serve did not start"
+                time.sleep(1)
+        arguments = ["--temperature", "0", "--max-new-tokens", "400", "--json"]
+        for row in rows:
+            arguments += ["--instruction", row["instruction"]]
+        remote = cli("sample", "--endpoint", f"http://127.0.0.1:{port}/v1", "--model", str(served), *arguments)
+        local = cli("sample", "--model", str(output), *arguments)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert remote.returncode == 0 and local.returncode == 0, remote.stderr[-2000:] + local.stderr[-2000:]
+    remote_records = [json.loads(line) for line in remote.stdout.splitlines()]
+    local_records = [json.loads(line) for line in local.stdout.splitlines()]
+    assert [r["program"] for r in remote_records] == [r["program"] for r in local_records]
+    for record, row in zip(remote_records, rows, strict=True):
+        assert record["completion"].endswith(END_OF_EDITS)  # stopped by the stop string, nothing after it
+        assert similar(record["program"], row["program"]) > 0.9

@@ -185,8 +185,11 @@ class DistributedRun:
         if started_here:
             # Local workers import this package the way this process does.
             environment = {"env_vars": {"PYTHONPATH": os.environ.get("PYTHONPATH", "")}}
-            ray.init(address=self.options.ray_address, runtime_env=environment, include_dashboard=False,
-                     log_to_driver=False)
+            try:
+                ray.init(address=self.options.ray_address, runtime_env=environment, include_dashboard=False,
+                         log_to_driver=False)
+            except ConnectionError as error:
+                raise UserError(f"--ray-address {self.options.ray_address}: cannot join the cluster ({error})") from None
         try:
             RayPipelineExecutor(pipeline, tasks=self.options.tasks, workers=workers, logging_dir=str(self.logging_dir),
                                 cpus_per_task=self.options.cpus_per_task,

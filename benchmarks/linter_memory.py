@@ -1,0 +1,80 @@
+"""Memory of a linter kept alive for a whole run: resident memory and live objects, program after program.
+
+    .venv/bin/python benchmarks/linter_memory.py [--programs 5000] [--every 250]
+
+One :class:`~hub_tools.linters.PylintLinter` samples one edit path per program, cycling through the
+benchmark corpora (HumanEval solutions, standard-library functions, whole modules of 80-160 lines) with a
+new seed each time, as a generation worker does. Every ``--every`` programs it records the resident set
+size (after a garbage collection), the number of live objects and of modules in astroid's cache. The
+first rounds load the standard-library trees the programs import; after that the growth per 1,000
+programs (least-squares slope over the second half of the run) is what a 100,000-program run would add,
+and that extrapolation is printed. Figures go to ``benchmarks/results/linter_memory.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import corpus
+from results import save_result
+
+
+def _slope(points: list[tuple[int, float]]) -> float:
+    """Least-squares growth per program."""
+    count = len(points)
+    mean_x = sum(x for x, _ in points) / count
+    mean_y = sum(y for _, y in points) / count
+    variance = sum((x - mean_x) ** 2 for x, _ in points)
+    return sum((x - mean_x) * (y - mean_y) for x, y in points) / variance if variance else 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--programs", type=int, default=5000)
+    parser.add_argument("--every", type=int, default=250)
+    args = parser.parse_args()
+
+    from astroid import MANAGER
+
+    from hub_tools.linters import PylintLinter
+    from hub_tools.lintseq import sample_edit_path
+
+    programs = corpus.humaneval_programs() + corpus.stdlib_functions(None)
+    programs += [text for _, text in corpus.whole_modules(80, 160)][:30]
+    linter = PylintLinter(timeout=None)
+    process = psutil.Process()
+    samples = []
+    start = time.perf_counter()
+    print(f"{'programs':>9}{'RSS MiB':>10}{'live objects':>14}{'cached modules':>16}{'lint calls':>12}")
+    for index in range(args.programs):
+        sample_edit_path(programs[index % len(programs)], linter, seed=index)
+        if (index + 1) % args.every == 0:
+            gc.collect()
+            row = {"programs": index + 1, "rss_mib": process.memory_info().rss / 2**20,
+                   "objects": len(gc.get_objects()), "cached_modules": len(MANAGER.astroid_cache),
+                   "lint_calls": linter.calls, "seconds": time.perf_counter() - start}
+            samples.append(row)
+            print(f"{row['programs']:>9}{row['rss_mib']:>10.1f}{row['objects']:>14}{row['cached_modules']:>16}"
+                  f"{row['lint_calls']:>12}", flush=True)
+    second_half = samples[len(samples) // 2:]
+    rss_slope = _slope([(row["programs"], row["rss_mib"]) for row in second_half])
+    object_slope = _slope([(row["programs"], row["objects"]) for row in second_half])
+    at_100k = samples[-1]["rss_mib"] + rss_slope * (100_000 - samples[-1]["programs"])
+    print(f"\ngrowth over the second half: {1000 * rss_slope:+.2f} MiB and {1000 * object_slope:+.0f} live objects "
+          f"per 1,000 programs; extrapolated RSS at 100,000 programs: {at_100k:.0f} MiB "
+          f"(measured {samples[-1]['rss_mib']:.0f} MiB at {samples[-1]['programs']:,})")
+    save_result("linter_memory", {"samples": samples, "rss_mib_per_1000_programs": 1000 * rss_slope,
+                                  "objects_per_1000_programs": 1000 * object_slope,
+                                  "extrapolated_rss_mib_at_100000_programs": at_100k},
+                packages=["pylint", "astroid"])
+
+
+if __name__ == "__main__":
+    main()

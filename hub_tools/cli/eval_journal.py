@@ -1,0 +1,82 @@
+"""The generation journal of ``lintseq eval``: every completion appended to ``generations.jsonl`` as soon as
+it exists, so that ``--resume`` continues an interrupted evaluation from what was already sampled.
+
+The first line records the settings that decide what a sample is (model, server, temperature, top-p,
+token limit, seed, format); a resumed run must use the same ones. Each following line is one sample:
+``task_id``, ``sample_index``, ``prompt``, ``completion``. A line cut short by a kill is ignored (and
+sampled again).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from hub_tools.errors import UserError
+
+JOURNAL_FILE = "generations.jsonl"
+
+
+class GenerationJournal:
+    """Append-only record of the samples of one evaluation.
+
+    Args:
+        path: the journal file.
+        settings: what decides a sample (compared on resume).
+        resume: keep the samples already in ``path`` (they must have the same settings); otherwise the file
+            starts afresh.
+    """
+
+    def __init__(self, path: Path, settings: dict, *, resume: bool):
+        self.path = Path(path)
+        self.settings = settings
+        self.rows: dict[tuple[str, int], dict] = {}
+        if resume and self.path.is_file():
+            self._read()
+        elif self.path.is_file() and self.path.stat().st_size:
+            print(f"note: starting afresh; the samples of an earlier run in {self.path} are replaced "
+                  "(--resume continues them)", file=sys.stderr)
+            self.path.unlink()
+        elif resume:
+            print(f"note: --resume: no {self.path} yet, starting from the beginning", file=sys.stderr)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fresh = not self.path.is_file()
+        # Line-buffered: every sample reaches the file as soon as it is written (a kill loses none).
+        self.handle = open(self.path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115 (closed in close())
+        if fresh:
+            self.handle.write(json.dumps({"settings": settings}) + "\n")
+
+    def _read(self) -> None:
+        lines = self.path.read_text(encoding="utf-8").split("\n")
+        try:
+            header = json.loads(lines[0])["settings"]
+        except (ValueError, KeyError, TypeError):
+            raise UserError(f"{self.path}:1: not a generation journal of lintseq eval (no settings line)") from None
+        changed = [name for name in self.settings if header.get(name) != self.settings[name]]
+        if changed:
+            name = changed[0]
+            raise UserError(f"--resume: {self.path} was sampled with {name} = {header.get(name)!r}, not "
+                            f"{self.settings[name]!r}; use the same settings or another --output-dir")
+        complete = lines[:-1]  # the text after the last newline is empty, or a line cut by a kill
+        for number, line in enumerate(complete[1:], start=2):
+            try:
+                row = json.loads(line)
+                self.rows[(row["task_id"], int(row["sample_index"]))] = row
+            except (ValueError, KeyError, TypeError):
+                print(f"note: {self.path}:{number}: unreadable sample skipped (sampled again)", file=sys.stderr)
+        if lines[-1]:
+            # A torn last line: cut it off, so that the next sample starts on a line of its own.
+            with open(self.path, "r+", encoding="utf-8") as handle:
+                handle.truncate(len("\n".join(complete).encode("utf-8")) + 1)
+        print(f"resuming: {len(self.rows)} sample(s) already in {self.path}", file=sys.stderr)
+
+    def add(self, row: dict) -> None:
+        self.rows[(row["task_id"], row["sample_index"])] = row
+        self.handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+    def close(self) -> None:
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+        self.handle.close()

@@ -1,0 +1,240 @@
+"""One sandboxed template process, and how one program runs on it: the job, the conversation, the result.
+
+:class:`Template` starts the template (``sandbox_runner.py``, in the way :mod:`sandbox_isolation` says) and
+runs one :class:`Job` at a time on it: it hands the template a fresh pair of pipes for the program, sends
+the program, runs the trusted test against it (or waits for its own report when the test cannot be
+split), and collects how its process ended. The pool in :mod:`hub_tools.evaluation.sandbox` keeps one
+template per worker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from hub_tools.evaluation import sandbox_isolation
+from hub_tools.evaluation.sandbox_checks import (
+    Candidate,
+    CandidateTimeout,
+    Channel,
+    ChannelBroken,
+    ChannelClosed,
+    NotPlainData,
+    TrustedTest,
+    UnsplittableCall,
+    failing_line,
+)
+
+if TYPE_CHECKING:
+    from hub_tools.evaluation.sandbox import SandboxConfig
+
+# A template needs this long at most to start (imports, probes), and to report a program's end.
+WORKER_GRACE_SECONDS = 30.0
+STATUSES = ("passed", "failed", "timed_out", "error")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One program to run.
+
+    Args:
+        program: the program (the answer, with the prompt's code before it).
+        test: the trusted test that judges it from the evaluator; ``None`` runs ``whole`` instead.
+        whole: the program with its tests appended, run inside the sandbox when ``test`` is ``None`` or
+            when the test turns out to pass the candidate something that is not plain data.
+    """
+
+    program: str
+    test: TrustedTest | None = None
+    whole: str | None = None
+
+
+@dataclass(frozen=True)
+class ExecutionResult:
+    """The verdict on one program.
+
+    Args:
+        status: ``passed``, ``failed`` (ran; a test failed or the code raised, sandbox refusals included),
+            ``timed_out``, or ``error`` (did not run to the tests: syntax error, crash, killed).
+        reason: ``passed`` or one line saying why not, e.g. ``AssertionError (line 12: assert f(2) == 4)``.
+        duration: seconds from the process start to its end.
+        verdict: ``evaluator`` (decided by the trusted test from plain data) or ``sandbox`` (reported by
+            the program's own process, for tests that cannot be split).
+    """
+
+    status: str
+    reason: str
+    duration: float = 0.0
+    verdict: str = "evaluator"
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
+
+
+class WorkerStopped(RuntimeError):
+    """A sandbox template ended or stopped answering."""
+
+
+def _describe_exit(exit_code: int, killed: bool, config: SandboxConfig) -> tuple[str, str]:
+    if killed:
+        return "error", "the program closed its channel and did not end"
+    if exit_code == -24:  # SIGXCPU
+        return "timed_out", f"CPU time limit reached ({config.timeout:g} s)"
+    if exit_code == -9:
+        return "error", "killed by SIGKILL (memory limit)"
+    if exit_code < 0:
+        import signal
+
+        try:
+            return "error", f"crashed with {signal.Signals(-exit_code).name}"
+        except ValueError:
+            return "error", f"crashed with signal {-exit_code}"
+    return "error", f"the program exited (code {exit_code}) before its tests finished"
+
+
+class Template:
+    """One sandboxed template process and its control socket."""
+
+    def __init__(self, config: SandboxConfig, mode: str):
+        self.config = config
+        self._jobs_started = 0
+        self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        command, bubblewrap, started_as = sandbox_isolation.template_command(mode)
+        user = {"user": started_as, "group": started_as, "extra_groups": []} if started_as is not None else {}
+        command[-1] = json.dumps({**json.loads(command[-1]), "control_fd": theirs.fileno()})
+        self._errors = tempfile.TemporaryFile()  # noqa: SIM115 (closed with the template)
+        self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                        stderr=self._errors, env=sandbox_isolation.environment(sandbox_isolation.read_only_paths()),
+                                        pass_fds=[theirs.fileno()], start_new_session=True, **user)
+        theirs.close()
+        try:
+            ready = self._receive(time.monotonic() + WORKER_GRACE_SECONDS)
+            if not ready.get("ready"):
+                raise WorkerStopped(f"unexpected first message {ready}")
+        except WorkerStopped as error:
+            self._errors.seek(0)
+            detail = self._errors.read().decode(errors="replace").strip().splitlines()
+            self.close()
+            raise WorkerStopped(f"{error}{': ' + detail[-1] if detail else ''}") from None
+        self.isolation = {"set_up_by": {"bubblewrap": "bubblewrap", "namespaces": "own namespaces"}.get(mode, "plain process"),
+                          **sandbox_isolation.describe(bubblewrap, ready["facts"], started_as)}
+
+    def _receive(self, deadline: float) -> dict:
+        ready = select.select([self.control], [], [], max(deadline - time.monotonic(), 0))[0]
+        if not ready:
+            raise WorkerStopped("the sandbox template stopped answering")
+        message = self.control.recv(65536)
+        if not message:
+            raise WorkerStopped(f"the sandbox template ended (exit code {self.process.poll()})")
+        try:
+            return json.loads(message)
+        except ValueError:
+            raise WorkerStopped("the sandbox template wrote something other than its protocol") from None
+
+    def run(self, job: Job, whole: bool) -> ExecutionResult:
+        self._jobs_started += 1
+        job_id = self._jobs_started  # a late message about an earlier program can never match this one
+        requests_read, requests_write = os.pipe()
+        answers_read, answers_write = os.pipe()
+        limits = {"timeout": self.config.timeout, "grace": 5.0, "memory_limit_mb": self.config.memory_limit_mb,
+                  "file_size_limit_mb": self.config.file_size_limit_mb}
+        try:
+            socket.send_fds(self.control, [json.dumps({"job": job_id, "limits": limits}).encode()],
+                            [requests_read, answers_write])
+        except OSError as error:
+            for descriptor in (requests_read, requests_write, answers_read, answers_write):
+                os.close(descriptor)
+            raise WorkerStopped(f"the sandbox template ended ({error})") from error
+        os.close(requests_read)
+        os.close(answers_write)
+        start = time.monotonic()
+        channel = Channel(requests_write, answers_read, start + self.config.timeout)
+        outcome: tuple[str, str] | None = None
+        unsplittable = None
+        try:
+            outcome = self._converse(channel, job, whole)
+        except CandidateTimeout:
+            outcome = ("timed_out", f"timed out after {self.config.timeout:g} s")
+        except ChannelClosed:
+            outcome = None  # how the process ended decides: see below
+        except ChannelBroken as error:
+            outcome = ("failed", str(error))
+        except UnsplittableCall as error:
+            unsplittable = error
+        finally:
+            os.close(requests_write)  # the program's process reads end of file and exits
+            os.close(answers_read)
+        # Once the verdict is known the process has nothing left to do: end it now rather than trust it to
+        # exit (its code can reach the runner's own functions). Without a verdict (its channel closed), give
+        # it a moment to end by itself, so that how it ended (a crash, an exit code) can be reported.
+        if outcome is not None or unsplittable is not None:
+            self._kill(job_id)
+        ended = self._wait_for_end(job_id, patience=None if outcome is not None or unsplittable else 0.5)
+        if unsplittable is not None:
+            raise unsplittable  # this process has ended: the caller runs the job whole in a fresh one
+        if outcome is None:
+            outcome = _describe_exit(int(ended.get("exit", 0)), bool(ended.get("killed")), self.config)
+        duration = float(ended.get("duration", time.monotonic() - start))
+        return ExecutionResult(outcome[0], outcome[1], duration, "sandbox" if whole else "evaluator")
+
+    def _kill(self, job_id: int) -> None:
+        with contextlib.suppress(OSError):
+            self.control.send(json.dumps({"kill": job_id}).encode())
+
+    def _wait_for_end(self, job_id: int, patience: float | None) -> dict:
+        """The template's report that program ``job_id`` has ended; kill it if it lingers past ``patience``."""
+        if patience is not None:
+            try:
+                ended = self._receive(time.monotonic() + patience)
+            except WorkerStopped:
+                if self.process.poll() is not None:
+                    raise
+                self._kill(job_id)
+            else:
+                if ended.get("job") == job_id:
+                    return ended
+        ended = self._receive(time.monotonic() + self.config.timeout + WORKER_GRACE_SECONDS)
+        while ended.get("job") != job_id:
+            ended = self._receive(time.monotonic() + WORKER_GRACE_SECONDS)
+        return ended
+
+    def _converse(self, channel: Channel, job: Job, whole: bool) -> tuple[str, str]:
+        channel.send(["program", job.whole if whole else job.program, None if whole else job.test.entry_point])
+        first = channel.receive()
+        if first[0] == "finished" and len(first) == 3 and first[1] in STATUSES and isinstance(first[2], str):
+            if first[1] == "passed" and not whole:
+                raise ChannelBroken("the program wrote something other than the protocol")
+            return first[1], first[2][:500]
+        if first != ["loaded"] or whole:
+            raise ChannelBroken("the program wrote something other than the protocol")
+        try:
+            job.test.run(Candidate(channel))
+        except (CandidateTimeout, ChannelBroken, UnsplittableCall):
+            raise
+        except NotPlainData as error:
+            return "failed", str(error)
+        except BaseException as error:  # the test's assertion, or the program's error re-raised
+            message = " ".join(str(error).split())[:300]
+            text = f"{type(error).__name__}: {message}" if message else type(error).__name__
+            return "failed", text + failing_line(error, job.test.source)
+        return "passed", "passed"
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.control.close()
+        if self.process.poll() is None:
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._errors.close()

@@ -1,0 +1,149 @@
+"""Loading a causal LM for sampling: a local folder, a Hub id or a LoRA adapter folder, on the right device
+and dtype; local paths that are not there fail before anything is imported or fetched."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hub_tools.errors import UserError
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+DTYPES = ("auto", "bfloat16", "float16", "float32")
+
+
+def check_model_path(model_name_or_path: str) -> None:
+    """Fail at once when ``model_name_or_path`` is meant as a local folder that is not there.
+
+    A name is a local path when it starts with ``.``, ``/`` or ``~``, has more than one ``/``, or when its
+    first component is a folder here (``outputs/tiny-lintseq`` with ``outputs/`` present). Such a name is
+    never looked up on the Hub, where it would only fail after a minute of retries.
+
+    Raises:
+        UserError: naming the missing folder and the deepest part of the path that exists.
+
+    Example:
+        >>> check_model_path("/no/such/model")
+        Traceback (most recent call last):
+        ...
+        hub_tools.errors.UserError: model path /no/such/model does not exist (/ has no folder no)
+    """
+    path = Path(model_name_or_path).expanduser()
+    if path.exists():
+        return
+    first = Path(model_name_or_path.split("/", 1)[0]).expanduser()
+    local = (model_name_or_path.startswith((".", "/", "~")) or model_name_or_path.count("/") > 1
+             or ("/" in model_name_or_path and first.is_dir()))
+    if not local:
+        return
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        missing, existing = existing.name, existing.parent
+    shown = str(existing) if str(existing) != "." else "the current folder"
+    raise UserError(f"model path {model_name_or_path} does not exist ({shown} has no folder {missing})")
+
+
+def _pick_device(device: str | None) -> str:
+    import torch
+
+    if device:
+        return device
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _pick_dtype(dtype: str | None, device: str):
+    import torch
+
+    if dtype is None:
+        # bf16 where the hardware has it (half the memory, same quality for sampling), float32 elsewhere.
+        use_bf16 = device.startswith("cuda") and torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+        return torch.bfloat16 if use_bf16 else torch.float32
+    if dtype not in DTYPES:
+        raise UserError(f"dtype {dtype!r} is not one of {', '.join(DTYPES)}")
+    return dtype if dtype == "auto" else getattr(torch, dtype)
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split())[:300]
+
+
+def load_model(
+    model_name_or_path: str,
+    *,
+    revision: str | None = None,
+    device: str | None = None,
+    dtype: str | None = None,
+) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """Load a causal LM and its tokenizer for sampling: a local folder, a Hub id, or a PEFT adapter folder.
+
+    Args:
+        model_name_or_path: a folder saved by ``lintseq train`` / ``save_pretrained``, a Hub model id, or
+            a LoRA adapter folder (``adapter_config.json``; its base model is loaded and the adapter merged).
+        revision: Hub revision (branch, tag or commit).
+        device: ``cuda``, ``cpu``, ...; defaults to the GPU when there is one.
+        dtype: ``auto``, ``bfloat16``, ``float16`` or ``float32``; defaults to bf16 on GPUs that have it.
+
+    Returns:
+        ``(model, tokenizer)``: the model in evaluation mode on ``device``, the tokenizer set to pad on the
+        left (generation appends on the right).
+
+    Raises:
+        UserError: a local path that does not exist, or a model that cannot be loaded.
+
+    Example:
+        >>> model, tokenizer = load_model("outputs/tiny-lintseq")  # doctest: +SKIP
+    """
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    check_model_path(model_name_or_path)
+    path = Path(model_name_or_path).expanduser()
+    device = _pick_device(device)
+    torch_dtype = _pick_dtype(dtype, device)
+    adapter = path / "adapter_config.json" if path.is_dir() else None
+    base_name = model_name_or_path
+    if adapter is not None and adapter.is_file():
+        base_name = json.loads(adapter.read_text()).get("base_model_name_or_path") or ""
+        if not base_name:
+            raise UserError(f"{adapter} names no base_model_name_or_path; cannot load the adapter's base model")
+    try:
+        tokenizer_source = model_name_or_path if _has_tokenizer(path) or not path.exists() else base_name
+        tokenizer = AutoTokenizer.from_pretrained(tokenizer_source, revision=revision)
+        model = AutoModelForCausalLM.from_pretrained(base_name, revision=None if adapter else revision,
+                                                     dtype=torch_dtype)
+    except (OSError, ValueError) as error:
+        raise UserError(f"cannot load model {model_name_or_path!r}: {_one_line(error)}") from None
+    if adapter is not None and adapter.is_file():
+        from peft import PeftModel
+
+        # The adapter was trained with <|diff|> (and maybe a pad token) added: grow the base model the way
+        # training did (new rows = the mean row) before the adapter's own rows are loaded over them.
+        _grow_embeddings(model, len(tokenizer))
+        model = PeftModel.from_pretrained(model, str(path)).merge_and_unload()
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return model.to(device).eval(), tokenizer
+
+
+def _grow_embeddings(model: PreTrainedModel, size: int) -> None:
+    import torch
+
+    current = model.get_input_embeddings().num_embeddings
+    if size <= current:
+        return
+    layers = [model.get_input_embeddings(), model.get_output_embeddings()]
+    if layers[1] is None or layers[1].weight is layers[0].weight:
+        layers = layers[:1]
+    means = [layer.weight.detach().float().mean(dim=0) for layer in layers]
+    model.resize_token_embeddings(size, mean_resizing=False)
+    layers = [model.get_input_embeddings(), model.get_output_embeddings()][: len(means)]
+    with torch.no_grad():
+        for layer, mean in zip(layers, means, strict=True):
+            layer.weight[current:] = mean.to(layer.weight.dtype)
+
+
+def _has_tokenizer(path: Path) -> bool:
+    return path.is_dir() and any((path / name).is_file() for name in ("tokenizer.json", "tokenizer_config.json"))
