@@ -3,8 +3,9 @@
 Trains the ``tiny`` TinyCodeLM on LintSeq edit sequences of the HumanEval canonical solutions with padded
 batches (the reference: TRL's default) and with packed sequences (``packing: true``, both of TRL's
 strategies), on the same machine in the same process, and prints training tokens per second (tokens of the examples, padding
-not counted) and the ratio. Each mode runs ``--repeats`` times, alternating, and the best run counts, since
-shared machines are noisy.
+not counted) and the ratio. Each mode runs ``--repeats`` times; the order of the modes rotates from one
+repeat to the next (no mode always runs first, on a cold machine) and the best run of each mode counts, since
+shared machines are noisy. The figures go to ``benchmarks/results/training_throughput.json``.
 
     .venv/bin/python benchmarks/training_throughput.py               # CPU, a few minutes
     .venv/bin/python benchmarks/training_throughput.py --device cuda --preset tinycodelm-150m
@@ -15,9 +16,14 @@ Only ratios measured in the same run are comparable; absolute figures depend on 
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/results.py, run as a script
+
+from results import save_result
 
 
 def build_dataset(folder: Path, num_rows: int, seed: int) -> Path:
@@ -78,7 +84,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=96, help="HumanEval programs to train on (default: 96)")
     parser.add_argument("--max-length", type=int, default=1024)
     parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--seed", type=int, default=0)
     arguments = parser.parse_args()
@@ -93,8 +99,9 @@ def main() -> None:
         data_dir = build_dataset(scratch_path / "data", arguments.rows, arguments.seed)
         results: dict[str, list[float]] = {mode: [] for mode in MODES}
         tokens = {}
+        names = list(MODES)
         for repeat in range(arguments.repeats):
-            for mode in MODES:
+            for mode in names[repeat % len(names):] + names[: repeat % len(names)]:
                 seconds, tokens[mode] = train_once(model_dir, data_dir, scratch_path / f"{mode}-{repeat}",
                                                    mode=mode, arguments=arguments)
                 results[mode].append(tokens[mode] / seconds)
@@ -106,6 +113,14 @@ def main() -> None:
     print(f"{'mode':<16}{'tokens/s (best)':>18}{'vs padded':>12}")
     for mode, rate in best.items():
         print(f"{mode:<16}{rate:>18,.0f}{rate / best['padded']:>11.2f}x")
+    figures = {
+        "conditions": {"preset": arguments.preset, "device": arguments.device, "threads": torch.get_num_threads(),
+                       "rows": arguments.rows, "batch_size": arguments.batch_size, "max_length": arguments.max_length,
+                       "repeats": arguments.repeats},
+        **{mode: {"tokens_per_second": round(best[mode]), "vs_padded": round(best[mode] / best["padded"], 2),
+                  "runs": [round(rate) for rate in results[mode]], "tokens": tokens[mode]} for mode in MODES},
+    }
+    print(f"figures written to {save_result('training_throughput', figures, packages=['torch', 'transformers', 'trl'])}")
 
 
 if __name__ == "__main__":

@@ -58,3 +58,69 @@ def stdlib_modules() -> list[tuple[str, str]]:
     modules = corpus.whole_modules(80, 140, stdlib_only=True)
     assert len(modules) >= 5
     return modules
+
+
+# Strict runs: in CI a skip is a failure -------------------------------------------------------------
+#
+# A test that skips when a component is missing turns a broken install into a green run. Under
+# HUB_TOOLS_STRICT_TESTS=1 (which .ci/run exports) or CI=true, every skip fails the run with its reason,
+# except the skips the README's "Allowed skips" list names (by test id), each with why it may happen.
+
+ROOT = Path(__file__).resolve().parents[1]
+STRICT_VARIABLE = "HUB_TOOLS_STRICT_TESTS"
+
+
+def strict_run() -> bool:
+    return (os.environ.get(STRICT_VARIABLE, "").strip() not in ("", "0")
+            or os.environ.get("CI", "").strip().lower() in ("1", "true", "yes"))
+
+
+def allowed_skips(readme: Path = ROOT / "README.md") -> dict[str, str]:
+    """The README's allow-list: ``- `tests/...::test_name`: why`` lines in the block that starts with a line
+    holding "Allowed skips" and ends at the next blank line."""
+    import re
+
+    allowed, inside = {}, False
+    for line in readme.read_text(encoding="utf-8").splitlines():
+        if "Allowed skips" in line:
+            inside = True
+            continue
+        if inside and not line.strip():
+            if allowed:
+                break
+            continue
+        match = re.match(r"- `(tests/[^`]+::[^`\[]+)`: (\S.*)", line) if inside else None
+        if match:
+            allowed[match.group(1)] = match.group(2)
+    return allowed
+
+
+def _skip_reason(report) -> str:
+    if isinstance(report.longrepr, tuple):  # (file, line, "Skipped: reason")
+        return str(report.longrepr[2]).removeprefix("Skipped: ")
+    return str(report.longrepr)
+
+
+def _strict_failure(report, node_id: str) -> None:
+    report.outcome = "failed"
+    report.longrepr = (f"{node_id} skipped under {STRICT_VARIABLE}=1 ({_skip_reason(report)}): install what it "
+                       "needs, or name the skip in the README's allowed skips")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and not hasattr(report, "wasxfail") and strict_run():
+        node_id = item.nodeid.split("[")[0]
+        if node_id not in allowed_skips():
+            _strict_failure(report, node_id)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    # A module-level skip (importorskip at import time) skips a whole file at collection.
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and strict_run():
+        _strict_failure(report, collector.nodeid)

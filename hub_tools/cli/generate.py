@@ -41,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "(lint_timeout), never kept unchecked (default: 10)")
     parser.add_argument("--drop-duplicates", action="store_true",
                         help="skip source rows that repeat an earlier row exactly (default: keep and count them)")
+    parser.add_argument("--chunk-size", type=int,
+                        help="source rows per unit of work, saved as one part as soon as it is done (default: 128; "
+                        "the output does not depend on it, an unfinished run resumes with the same value)")
     parser.add_argument("--decontaminate", metavar="BENCHMARKS",
                         help="drop rows whose program or instruction overlaps these benchmarks (comma-separated: "
                         "humaneval, NAME=PATH or PATH of a .jsonl of problems, e.g. humaneval,mbpp=mbpp.jsonl); "
@@ -64,7 +67,6 @@ def build_parser() -> argparse.ArgumentParser:
     scale.add_argument("--executor", choices=["local", "slurm", "ray"],
                        help="run datatrove tasks on a local pool, a Slurm cluster or a Ray cluster")
     scale.add_argument("--tasks", type=int, help="datatrove tasks (default: --workers); each takes a block of rows")
-    scale.add_argument("--chunk-size", type=int, help="source rows per saved part (default: 128)")
     scale.add_argument("--logging-dir", help="datatrove logs, statistics and job files (default: in the work folder)")
     scale.add_argument("--partition", help="Slurm partition")
     scale.add_argument("--time", default="24:00:00", help="Slurm time limit per task (default: 24:00:00)")
@@ -86,7 +88,7 @@ def main(argv: list[str]) -> int:
         if value is not None and value < 1:
             raise UserError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
     if not args.executor:
-        given = [f"--{name.replace('_', '-')}" for name in ("tasks", "chunk_size", "logging_dir", "partition",
+        given = [f"--{name.replace('_', '-')}" for name in ("tasks", "logging_dir", "partition",
                                                               "ray_address") if getattr(args, name) is not None]
         if given or args.no_wait or args.sbatch_arg:
             raise UserError(f"{', '.join(given) or '--no-wait/--sbatch-arg'} only apply with --executor local|slurm|ray")
@@ -95,7 +97,7 @@ def main(argv: list[str]) -> int:
             raise UserError(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
 
     from hub_tools.datagen.decontamination import DecontaminationConfig
-    from hub_tools.datagen.engine import Engine
+    from hub_tools.datagen.engine import CHUNK_SIZE, Engine
     from hub_tools.datagen.rows import GenerationConfig
     from hub_tools.datagen.sources import Source, detect_fields
 
@@ -132,7 +134,8 @@ def main(argv: list[str]) -> int:
             return 0  # Slurm jobs left running
     else:
         engine = Engine(source, args.output_dir, config, workers=args.workers, num_samples=args.num_samples,
-                        overwrite=args.overwrite, progress=not args.no_progress)
+                        chunk_size=args.chunk_size or CHUNK_SIZE, overwrite=args.overwrite,
+                        progress=not args.no_progress)
         summary = engine.run()
     if summary.already_done:
         print(f"{args.output_dir} already holds this run ({summary.config_name}: {summary.rows} rows, same "

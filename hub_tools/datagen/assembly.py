@@ -41,6 +41,7 @@ class RunSummary:
     duplicates: int = 0  # programs that repeat an earlier source row's (normalised), removed or not
     contamination: dict | None = None  # benchmark overlap, see run_statistics
     already_done: bool = False
+    chunk_processes: dict[int, int] = field(default_factory=dict)  # chunk computed in this run -> process id
 
 
 def part_stats(outcomes: list[RowOutcome]) -> dict:

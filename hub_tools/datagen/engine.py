@@ -1,7 +1,7 @@
 """The generation engine: streaming, parallel, deterministic and resumable.
 
-Source rows are read in order and cut into chunks of ``CHUNK_SIZE`` rows; chunk ``k`` always holds the
-same rows, and :func:`~hub_tools.datagen.rows.process_record` is a pure function of (row, config), so the
+Source rows are read in order and cut into chunks of ``chunk_size`` rows (default ``CHUNK_SIZE``); chunk
+``k`` always holds the same rows, and :func:`~hub_tools.datagen.rows.process_record` is a pure function of (row, config), so the
 output does not depend on the number of workers or on which worker ran what. Each finished chunk is saved
 as a part (see :mod:`hub_tools.datagen.writer`); a rerun of the same command skips the parts on disk. At
 most a few chunks per worker are in flight, so memory does not grow with the input.
@@ -50,6 +50,11 @@ def _process_chunk(records: list[SourceRecord], config: GenerationConfig) -> lis
         if _progress_queue is not None:
             _progress_queue.put(1)
     return outcomes
+
+
+def _process_chunk_in_worker(records: list[SourceRecord], config: GenerationConfig) -> tuple[int, list[RowOutcome]]:
+    """A pool worker's chunk: its outcomes with the worker's process id (which worker did what)."""
+    return os.getpid(), _process_chunk(records, config)
 
 
 def chunk_records(records: Iterator[SourceRecord], selected: set[int] | None, config: GenerationConfig,
@@ -101,22 +106,26 @@ class Engine:
         config: the per-row settings.
         workers: worker processes (1 runs in this process).
         num_samples: process a random subset of this many source rows.
+        chunk_size: source rows per chunk, the unit of work of a worker and of resuming (the output does not
+            depend on it; an unfinished run resumes only with the chunk size it started with).
         overwrite: discard an unfinished run with other settings instead of refusing.
         progress: show a progress bar.
     """
 
     def __init__(self, source: Source, output_dir: str | Path, config: GenerationConfig, *, workers: int = 1,
-                 num_samples: int | None = None, overwrite: bool = False, progress: bool = True):
+                 num_samples: int | None = None, chunk_size: int = CHUNK_SIZE, overwrite: bool = False,
+                 progress: bool = True):
         self.source, self.config = source, config
         self.output_dir = Path(output_dir)
         self.workers, self.num_samples = max(1, workers), num_samples
+        self.chunk_size = max(1, chunk_size)
         self.overwrite, self.progress = overwrite, progress
         self.config_name = config.sampler
         self.parts = PartStore(self.output_dir, self.config_name)
 
     def fingerprint(self) -> dict:
         # The chunk size fixes which rows each saved part holds: a resumed run must cut the same chunks.
-        return {"source": self.source.description, "num_samples": self.num_samples, "chunk_size": CHUNK_SIZE,
+        return {"source": self.source.description, "num_samples": self.num_samples, "chunk_size": self.chunk_size,
                 **self.config.to_dict()}
 
     def run(self) -> RunSummary:
@@ -138,26 +147,28 @@ class Engine:
         bar = tqdm(total=total, unit="program", desc=f"lintseq generate ({self.config_name})",
                    disable=not self.progress, dynamic_ncols=True)
         chunks = self._pending_chunks(selected, done, bar)
+        self._chunk_processes = summary.chunk_processes
         if self.workers == 1:
             for number, records in chunks:
                 outcomes = []
                 for record in records:
                     outcomes.append(process_record(record, self.config))
                     bar.update(1)
-                self._save(number, outcomes)
+                self._save(number, outcomes, os.getpid())
         else:
             self._process_in_pool(chunks, bar)
         bar.close()
         return self._finish(summary, started)
 
     def _pending_chunks(self, selected, done, bar) -> Iterator[tuple[int, list[SourceRecord]]]:
-        for number, chunk in chunk_records(iter(self.source), selected, self.config):
+        for number, chunk in chunk_records(iter(self.source), selected, self.config, self.chunk_size):
             if number in done:
                 bar.update(len(chunk))  # finished by an earlier, interrupted run
             else:
                 yield number, chunk
 
-    def _save(self, number: int, outcomes: list[RowOutcome]) -> None:
+    def _save(self, number: int, outcomes: list[RowOutcome], process: int = 0) -> None:
+        self._chunk_processes[number] = process  # 0: computed in isolation after a worker died
         save_part(self.parts, number, outcomes)
 
     def _process_in_pool(self, chunks: Iterator[tuple[int, list[SourceRecord]]], bar) -> None:
@@ -176,7 +187,7 @@ class Engine:
                         exhausted = True
                         continue
                     try:
-                        futures[pool.submit(_process_chunk, item[1], self.config)] = item
+                        futures[pool.submit(_process_chunk_in_worker, item[1], self.config)] = item
                     except BrokenProcessPool:  # a worker died since the last wait: redo this chunk too
                         broken.append(item)
                         break
@@ -187,7 +198,8 @@ class Engine:
                 for future in finished:
                     number, records = futures.pop(future)
                     try:
-                        self._save(number, future.result())
+                        process, outcomes = future.result()
+                        self._save(number, outcomes, process)
                     except BrokenProcessPool:
                         broken.append((number, records))
                 if broken:

@@ -2,13 +2,16 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import datasets
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -39,8 +42,8 @@ def source_file(tmp_path_factory, humaneval_corpus, stdlib_corpus) -> Path:
 
 @pytest.fixture(scope="module")
 def two_worker_run(source_file, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("run") / "two"
-    generate(str(source_file), "--output-dir", str(out), "--num-paths", "2", "--workers", "2")
+    out = tmp_path_factory.mktemp("run") / "lintseq-out"  # the card names the folder: one name
+    generate(str(source_file), "--output-dir", str(out), "--num-paths", "2", "--workers", "2", "--chunk-size", "8")
     return out
 
 
@@ -81,19 +84,43 @@ def test_layout_and_load_dataset_round_trip(two_worker_run, source_file):
     assert manifest["versions"]["pylint"]
 
 
+# What may differ between two runs of the same command: how long it took and with how many workers.
+RUN_SPECIFIC_STATS = ("seconds", "workers")
+
+
+def run_independent_files(folder: Path) -> dict[str, object]:
+    """The card and lintseq_config.json without the run-specific fields the README names."""
+    manifest = json.loads((folder / "lintseq_config.json").read_text())
+    for config in manifest["configs"].values():
+        for name in RUN_SPECIFIC_STATS:
+            config["stats"].pop(name, None)
+    card = [line for line in (folder / "README.md").read_text().splitlines()
+            if not line.startswith("| generation time |")]
+    return {"lintseq_config.json": manifest, "README.md": card}
+
+
 def test_one_and_two_workers_write_identical_bytes(two_worker_run, source_file, tmp_path):
-    out = tmp_path / "one"
-    generate(str(source_file), "--output-dir", str(out), "--num-paths", "2", "--workers", "1")
-    assert shard_bytes(out) == shard_bytes(two_worker_run)
+    one = tmp_path / "one" / "lintseq-out"
+    generate(str(source_file), "--output-dir", str(one), "--num-paths", "2", "--workers", "1")  # a single chunk
+    # Two workers, 15 chunks of 4 rows: each worker computes some of them (the chunks' process ids say so).
+    two = tmp_path / "two" / "lintseq-out"
+    config = GenerationConfig(num_paths=2, prompt_field="instruction", code_field="response")
+    summary = Engine(Source(str(source_file)), two, config, workers=2, chunk_size=4, progress=False).run()
+    assert sorted(summary.chunk_processes) == list(range(15))
+    processes = Counter(summary.chunk_processes.values())
+    assert len(processes) == 2 and os.getpid() not in processes, processes
+    assert shard_bytes(one) == shard_bytes(two) == shard_bytes(two_worker_run)  # 1, 15 and 8 chunks
+    assert len(shard_bytes(one)) == 2
+    # The card and lintseq_config.json too, apart from the run's time and worker count.
+    assert run_independent_files(one) == run_independent_files(two) == run_independent_files(two_worker_run)
+    manifest = json.loads((two / "lintseq_config.json").read_text())
+    assert manifest["configs"]["lintseq"]["stats"]["workers"] == 2
 
 
-def test_killed_run_resumes_to_the_same_result(two_worker_run, source_file, tmp_path, monkeypatch):
-    out = tmp_path / "killed"
-    monkeypatch.setattr("hub_tools.datagen.engine.CHUNK_SIZE", 8)  # for the reference run below
-    command = [sys.executable, "-c",
-               "import sys, hub_tools.datagen.engine as e; e.CHUNK_SIZE = 8; from hub_tools.cli import main; "
-               "sys.exit(main(sys.argv[1:]))",
-               "generate", str(source_file), "--output-dir", str(out), "--num-paths", "2", "--no-progress"]
+def test_killed_run_resumes_from_its_saved_parts_to_the_same_bytes(source_file, tmp_path):
+    out = tmp_path / "killed" / "lintseq-out"
+    command = [sys.executable, "-m", "hub_tools.cli", "generate", str(source_file), "--output-dir", str(out),
+               "--num-paths", "2", "--chunk-size", "8", "--no-progress"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     parts = out / ".lintseq-work" / "lintseq"
     deadline = time.time() + 120
@@ -101,16 +128,34 @@ def test_killed_run_resumes_to_the_same_result(two_worker_run, source_file, tmp_
         time.sleep(0.05)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
-    finished_before = len(list(parts.glob("part-*.json")))
-    assert 2 <= finished_before < 8, "the run was not killed mid-way"
+    finished_before = sorted(path.name for path in parts.glob("part-*.json"))
+    assert 2 <= len(finished_before) < 8, "the run was not killed mid-way"
+
+    # A copy of the killed run whose first saved part is marked: if the rerun reuses the part, the mark
+    # reaches the output; a rerun that starts from scratch would overwrite it.
+    marked = tmp_path / "marked" / "lintseq-out"
+    shutil.copytree(out, marked)
+    first_part = marked / ".lintseq-work" / "lintseq" / "part-00000.rows.parquet"
+    table = pq.read_table(first_part)
+    pq.write_table(table.set_column(table.schema.get_field_index("instruction"), "instruction",
+                                    pa.array(["reused part"] * table.num_rows)), first_part)
+
     # The same command finishes the job from the saved parts.
     result = subprocess.run(command, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    expected = tmp_path / "expected"
+    assert f"resumed {len(finished_before)} finished parts" in result.stdout
+    expected = tmp_path / "expected" / "lintseq-out"
     Engine(Source(str(source_file)), expected, GenerationConfig(num_paths=2), progress=False).run()
     assert shard_bytes(out) == shard_bytes(expected)
+    assert run_independent_files(out) == run_independent_files(expected)
     rows = load(out, split="train")
     assert len(rows) == 120 and len({(r["id"], r["path_index"]) for r in rows}) == 120
+
+    marked_command = [*command[:command.index("--output-dir") + 1], str(marked), *command[command.index("--output-dir") + 2:]]
+    assert subprocess.run(marked_command, capture_output=True, text=True).returncode == 0
+    marked_rows = load(marked, split="train")
+    reused = [row["row_index"] for row in marked_rows if row["instruction"] == "reused part"]
+    assert reused == [index for index in range(8) for _ in range(2)]  # chunk 0: rows 0-7, two paths each
 
 
 def test_another_sampler_adds_its_config(two_worker_run, tmp_path, source_file):
@@ -237,11 +282,8 @@ def test_a_killed_worker_loses_no_row(two_worker_run, source_file, tmp_path):
     import psutil
 
     out = tmp_path / "worker-killed"
-    command = [sys.executable, "-c",
-               "import sys, hub_tools.datagen.engine as e; e.CHUNK_SIZE = 4; from hub_tools.cli import main; "
-               "sys.exit(main(sys.argv[1:]))",
-               "generate", str(source_file), "--output-dir", str(out), "--num-paths", "2", "--workers", "2",
-               "--no-progress"]
+    command = [sys.executable, "-m", "hub_tools.cli", "generate", str(source_file), "--output-dir", str(out),
+               "--num-paths", "2", "--workers", "2", "--chunk-size", "4", "--no-progress"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     parts = out / ".lintseq-work" / "lintseq"
     deadline = time.time() + 120
@@ -257,6 +299,46 @@ def test_a_killed_worker_loses_no_row(two_worker_run, source_file, tmp_path):
     rows = load(out, split="train")
     assert len(rows) == 120
     assert shard_bytes(out) == shard_bytes(two_worker_run)
+
+
+# Started in every Python process of the run below (a sitecustomize module on PYTHONPATH): a worker process
+# that compiles a program holding the marker is killed with SIGKILL, the way the kernel's OOM killer or a
+# segfault in a C extension ends it. The main process is spared, and no code of the package is changed.
+KILL_ON_MARKER = """
+import multiprocessing, os, signal, sys
+
+def _kill_on_marker(event, args):
+    if event == "compile" and multiprocessing.parent_process() is not None:
+        source = args[0]
+        if isinstance(source, (bytes, str)) and "KILLS_ITS_WORKER" in (
+                source.decode("utf-8", "replace") if isinstance(source, bytes) else source):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+sys.addaudithook(_kill_on_marker)
+"""
+
+
+def test_a_row_that_kills_its_worker_is_found_and_skipped(tmp_path, humaneval_corpus):
+    crashing = "KILLS_ITS_WORKER = 1\n\n\ndef f(x):\n    return x + KILLS_ITS_WORKER\n"
+    rows = [{"instruction": f"Task {i}", "response": program} for i, program in enumerate(humaneval_corpus[:11])]
+    rows.insert(9, {"instruction": "crash", "response": crashing})  # line 10, in the third chunk of 4 rows
+    source = tmp_path / "crash.jsonl"
+    source.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text(KILL_ON_MARKER)
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(hooks), os.environ.get("PYTHONPATH", "")])}
+    out = tmp_path / "out"
+    result = generate(str(source), "--output-dir", str(out), "--workers", "2", "--chunk-size", "4", env=environment)
+    assert "worker_crash 1" in result.stdout
+    assert sorted(load(out, split="train")["instruction"]) == sorted(f"Task {i}" for i in range(11))
+    stats = json.loads((out / "lintseq_config.json").read_text())["configs"]["lintseq"]["stats"]
+    assert stats["skipped"] == {"worker_crash": 1}
+    assert [(entry["location"], entry["reason"]) for entry in stats["skipped_rows"]] == [("crash.jsonl:10", "worker_crash")]
+    # The hook does fire where it should: the same row, processed in a worker without crashing it, is absent.
+    clean = tmp_path / "clean"
+    generate(str(source), "--output-dir", str(clean), "--workers", "2", "--chunk-size", "4")
+    assert "crash" in load(clean, split="train")["instruction"]
 
 
 def test_large_outputs_are_split_into_shards(source_file, tmp_path, monkeypatch):

@@ -112,9 +112,10 @@ def test_samples_file_errors_name_the_line(humaneval, tmp_path):
     }
     for name, (text, message) in cases.items():
         path.write_text(text)
-        with pytest.raises(UserError, match=message):
+        with pytest.raises(UserError, match=message) as error:
             read_samples(path, problems)
-        assert name
+        # One line that starts with the file (and its line, where there is one), as the README promises.
+        assert str(error.value).startswith(f"{path}") and "\n" not in str(error.value), name
     with pytest.raises(UserError, match="does not exist"):
         read_samples(tmp_path / "missing.jsonl", problems)
     path.write_text(good + "\n")

@@ -9,6 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from hub_tools.datagen.card import render_dataset_card
 from hub_tools.hub import push_dataset
 
 
@@ -90,23 +91,16 @@ def test_stale_card_is_rendered_again_when_the_generator_provides_it(hub, datase
     now = time.time()
     os.utime(dataset_folder / "README.md", (now - 100, now - 100))
     os.utime(dataset_folder / "lintseq_config.json", (now, now))
-    try:
-        from hub_tools.datagen.card import render_dataset_card
-    except ImportError:
-        render_dataset_card = None
     push_dataset(dataset_folder, "alice/edits")
     stored = hub.store.tree("dataset", "alice/edits", "main")["README.md"]
     pushed = hub.store.read_object(stored.sha256).decode()
-    if render_dataset_card is None:
-        assert pushed == original  # pushed as it is
-    else:
-        assert pushed == render_dataset_card(dataset_folder, repo_id="alice/edits")
-        assert pushed == (dataset_folder / "README.md").read_text() and "alice/edits" in pushed
+    assert pushed != original  # rendered again, not pushed as it was
+    assert pushed == render_dataset_card(dataset_folder, repo_id="alice/edits")
+    assert pushed == (dataset_folder / "README.md").read_text() and "alice/edits" in pushed
 
 
 def test_generated_card_names_the_repository_and_a_hand_edited_one_is_kept(hub, dataset_folder):
-    card_module = pytest.importorskip("hub_tools.datagen.card")
-    generated = card_module.render_dataset_card(dataset_folder)
+    generated = render_dataset_card(dataset_folder)
     (dataset_folder / "README.md").write_text(generated)  # as `lintseq generate` leaves it
 
     def pushed_card():
@@ -116,7 +110,7 @@ def test_generated_card_names_the_repository_and_a_hand_edited_one_is_kept(hub, 
     plan = push_dataset(dataset_folder, "alice/edits", dry_run=True).plan
     assert "examples naming alice/edits" in plan.describe()
     push_dataset(dataset_folder, "alice/edits")
-    assert pushed_card() == card_module.render_dataset_card(dataset_folder, repo_id="alice/edits")
+    assert pushed_card() == render_dataset_card(dataset_folder, repo_id="alice/edits")
     assert (dataset_folder / "README.md").read_text() == generated  # the local card is left alone
     assert not push_dataset(dataset_folder, "alice/edits").committed
 
@@ -127,7 +121,6 @@ def test_generated_card_names_the_repository_and_a_hand_edited_one_is_kept(hub, 
 
 
 def test_dry_run_of_a_folder_without_card_shows_the_card_it_would_render(dataset_folder):
-    pytest.importorskip("hub_tools.datagen.card")
     (dataset_folder / "README.md").unlink()
     result = push_dataset(dataset_folder, "alice/edits", dry_run=True)
     assert "README.md" in result.report() and "configs:" in result.plan.card

@@ -60,21 +60,32 @@ def test_reordered_edits_never_raise(rendered):
         assert sorted(parsed.program.split("\n")) == sorted(program.split("\n"))
 
 
-@pytest.mark.parametrize("text", [
-    "",
-    "\n<|diff|>\n<|diff|>",
-    "garbage without any structure",
-    "@@ nonsense @@\n+x",
-    "@@ -0,0 +1,3 @@",
-    "<|diff|><|diff|><|diff|>",
-    "@@ -0,0 +999 @@\n+x = 1\n<|diff|>@@ -5,2 +1 @@\n-nothing\n-here\n+y = 2",
-    "\x00\x01\x02@@ -0,0 +1 @@\n+\udcff",
-    "@@ -0,0 +1 @@\n+x = 1" * 500,
+NOT_CLOSED = "the edit sequence is not closed"
+OUTSIDE_A_HUNK = "ignored text outside a hunk"
+
+
+# (model output, program read from it, complete, what the notes must say)
+@pytest.mark.parametrize(("text", "program", "complete", "notes"), [
+    ("", "", False, [NOT_CLOSED]),
+    ("\n<|diff|>\n<|diff|>", "", True, []),
+    ("garbage without any structure", "", False, [OUTSIDE_A_HUNK, NOT_CLOSED]),
+    ("@@ nonsense @@\n+x", "", False, [OUTSIDE_A_HUNK, NOT_CLOSED]),
+    ("@@ -0,0 +1,3 @@", "", False, [NOT_CLOSED]),
+    ("<|diff|><|diff|><|diff|>", "", True, []),
+    ("@@ -0,0 +999 @@\n+x = 1\n<|diff|>@@ -5,2 +1 @@\n-nothing\n-here\n+y = 2", "x = 1\ny = 2", False,
+     ["edit 1: line 999 is outside", "edit 2: line 5 is outside", "could not delete 'nothing'",
+      "could not delete 'here'", NOT_CLOSED]),
+    ("\x00\x01\x02@@ -0,0 +1 @@\n+\udcff", "", False, [OUTSIDE_A_HUNK, NOT_CLOSED]),
+    ("@@ -0,0 +1 @@\n+x = 1" * 500, "\n".join(["x = 1@@ -0,0 +1 @@"] * 499 + ["x = 1"]), False, [NOT_CLOSED]),
 ])
-def test_garbage_and_empty_input_never_raise(text):
+def test_garbage_and_empty_input_never_raise(text, program, complete, notes):
     parsed = parse_edit_sequence(text)
-    assert isinstance(parsed.program, str)
-    assert isinstance(parsed.skipped, list)
+    assert parsed.program == program
+    assert parsed.complete is complete
+    # Every note expected, in order, and no other.
+    assert len(parsed.skipped) == len(notes), parsed.skipped
+    for note, expected in zip(parsed.skipped, notes, strict=True):
+        assert expected in note, (note, expected)
 
 
 def test_non_string_input_is_reported_not_raised():

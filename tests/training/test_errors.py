@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
+import os
+import subprocess
+import sys
+
 import pytest
 
 from hub_tools.errors import UserError
 from hub_tools.training.arguments import DataConfig
 from hub_tools.training.data import load_training_dataset
-from hub_tools.training.environment import check_deepspeed, check_model_path, check_precision
+from hub_tools.training.environment import check_deepspeed, check_model_path
 
 
 def assert_one_line_error(result, *fragments):
@@ -59,15 +64,22 @@ def test_hub_model_that_cannot_be_reached_is_one_line(cli, edit_dataset):
     assert_one_line_error(result, "someone/no-such-model")
 
 
-@pytest.mark.skipif("__import__('torch').cuda.is_available()", reason="this machine supports bf16")
 def test_bf16_on_a_machine_without_support(cli, tiny_model, edit_dataset):
+    # CUDA_VISIBLE_DEVICES="" hides every GPU from the process: a machine without one, also on a GPU host.
+    no_gpu = {"CUDA_VISIBLE_DEVICES": ""}
     result = cli("train", "--config", "tiny-lintseq", "--model_name_or_path", str(tiny_model),
-                 "--dataset_name", str(edit_dataset), "--use_cpu", "false", "--bf16", "true")
+                 "--dataset_name", str(edit_dataset), "--use_cpu", "false", "--bf16", "true", env=no_gpu)
     assert_one_line_error(result, "bf16 is on", "no GPU", "--bf16 false")
-    with pytest.raises(UserError, match="bf16"):
-        check_precision({"bf16": None, "fp16": False, "use_cpu": False})  # TRL's default is bf16
-    check_precision({"bf16": True, "use_cpu": True})
-    check_precision({"bf16": False, "use_cpu": False})
+    checks = ("import pytest\n"
+              "from hub_tools.errors import UserError\n"
+              "from hub_tools.training.environment import check_precision\n"
+              "with pytest.raises(UserError, match='bf16'):\n"
+              "    check_precision({'bf16': None, 'fp16': False, 'use_cpu': False})  # TRL's default is bf16\n"
+              "check_precision({'bf16': True, 'use_cpu': True})\n"
+              "check_precision({'bf16': False, 'use_cpu': False})\n")
+    checked = subprocess.run([sys.executable, "-c", checks], capture_output=True, text=True,
+                             env={**os.environ, **no_gpu})
+    assert checked.returncode == 0, checked.stderr
 
 
 def test_deepspeed_asked_but_not_installed(cli, tiny_model, edit_dataset, tmp_path):
@@ -82,7 +94,7 @@ def test_deepspeed_asked_but_not_installed(cli, tiny_model, edit_dataset, tmp_pa
 
 
 def test_deepspeed_config_file_that_does_not_exist(tmp_path):
-    pytest.importorskip("deepspeed")
+    importlib.import_module("deepspeed")  # installed with the test extras: missing is a failure, not a skip
     with pytest.raises(UserError, match="no such DeepSpeed config file"):
         check_deepspeed({"deepspeed": str(tmp_path / "ds.json")})
     check_deepspeed({"deepspeed": None})

@@ -9,7 +9,7 @@ from hub_tools.package_data import shipped_folder
 from hub_tools.training.recipes import SECTIONS, load_recipe, parse_train_arguments, resolve_recipe
 
 RECIPES = sorted(shipped_folder("recipes").glob("*.yaml"))
-PAPER_MODELS = {  # recipe stem -> learning rate (DESIGN.md, the paper's table)
+PAPER_MODELS = {  # recipe stem -> learning rate (the README's recipe table, from the paper)
     "tinycodelm-150m": 3e-4, "tinycodelm-400m": 3e-4, "gemma-2-2b": 5e-5, "phi-3-mini": 5e-5,
     "llama-3.1-8b": 1e-5, "phi-3-medium": 1e-5,
 }

@@ -1,0 +1,281 @@
+"""The README's promises, each tied to what backs it.
+
+``CLAIMS`` lists guarantees the README states, each with the tests that check it. A claim's text must still be
+in the README (rewording a claim means revisiting its tests) and each test it names must exist and be collected.
+Every figure the README quotes from a benchmark must be found in that benchmark's committed results file,
+``benchmarks/results/<script>.json``, written by ``benchmarks/results.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+
+ENGINE = "tests/datagen/test_engine.py"
+# (words of the README, whitespace-insensitive) -> the tests that back them
+CLAIMS: dict[str, list[str]] = {
+    # Generate
+    "the Parquet files are byte-identical for any `--workers` and `--chunk-size` and across reruns, and so are "
+    "the card and `lintseq_config.json` except the run-specific `seconds` and `workers`": [
+        f"{ENGINE}::test_one_and_two_workers_write_identical_bytes",
+        f"{ENGINE}::test_num_samples_is_a_deterministic_subset",
+    ],
+    "after a crash or `kill -9`, run the same command again and it reuses them and finishes the job, with no row "
+    "lost or duplicated": [
+        f"{ENGINE}::test_killed_run_resumes_from_its_saved_parts_to_the_same_bytes",
+        f"{ENGINE}::test_a_killed_worker_loses_no_row",
+    ],
+    "rows that kill their worker process are skipped and counted by reason, with their location": [
+        f"{ENGINE}::test_a_row_that_kills_its_worker_is_found_and_skipped",
+    ],
+    "invalid JSON lines, bad UTF-8, missing or non-text fields, empty, comment-only, unparsable, too long programs": [
+        f"{ENGINE}::test_bad_rows_are_skipped_with_reason_and_location",
+    ],
+    "programs that exceed `--time-limit` or crash pylint": [
+        f"{ENGINE}::test_time_limit_skips_a_program_and_the_run_goes_on",
+        f"{ENGINE}::test_a_program_that_crashes_pylint_is_skipped_and_the_run_goes_on",
+    ],
+    "Code inside markdown fences is extracted": [
+        "tests/lintseq/test_fences.py::test_fence_spellings",
+        "tests/lintseq/test_fences.py::test_real_programs_in_every_wrapping",
+    ],
+    "so the result does not depend on the packages installed": [
+        "tests/linters/test_pylint_backend.py::test_portable_profile_does_not_depend_on_installed_packages",
+    ],
+    "`reference` is exactly the paper's set": [
+        "tests/linters/test_pylint_backend.py::test_same_counted_messages_as_the_command_line",
+    ],
+    "It exits with 0 when every row passes, 1 when any fails": [
+        "tests/datagen/test_verify_show.py::test_an_untampered_folder_passes",
+        "tests/datagen/test_verify_show.py::test_the_console_command_exits_1_on_a_tampered_folder",
+        "tests/datagen/test_verify_show.py::test_a_folder_that_is_not_a_generated_dataset_exits_2",
+    ],
+    # Train
+    "for one batch `sum = mean x completion tokens`": [
+        "tests/training/test_training.py::test_summed_loss_is_the_mean_times_the_completion_tokens",
+    ],
+    "Under DDP / ZeRO-3 the gradient is that of the sum over all ranks": [
+        "tests/training/test_distributed_loss.py::test_two_processes_take_the_step_of_one_process_over_the_same_rows",
+    ],
+    "A test parses every recipe against the dataclasses and pins these values": [
+        "tests/training/test_recipes.py::test_every_recipe_parses_against_the_dataclasses",
+        "tests/training/test_recipes.py::test_paper_recipes_keep_the_papers_settings",
+    ],
+    "The tests run a real ZeRO-3 run this way on the CPU": [
+        "tests/training/test_lora_and_deepspeed.py::test_deepspeed_zero3_trains_on_cpu_and_saves_a_loadable_model",
+    ],
+    "bf16 on a machine without support (`--bf16 false`), DeepSpeed asked for but not installed": [
+        "tests/training/test_errors.py::test_bf16_on_a_machine_without_support",
+        "tests/training/test_errors.py::test_deepspeed_asked_but_not_installed",
+    ],
+    "sets `gradient_accumulation_steps` from the per-device batch and the number of processes": [
+        "tests/training/test_recipes.py::test_global_batch_size_sets_gradient_accumulation",
+        "tests/training/test_lora_and_deepspeed.py::test_two_data_parallel_processes_under_torchrun",
+    ],
+    "The rows of the added tokens are trained too (PEFT's `trainable_token_indices`) and saved with the adapter": [
+        "tests/training/test_lora_and_deepspeed.py::test_lora_adapter_is_saved_trains_the_new_token_and_reloads",
+    ],
+    "`--seed` (the same seed gives the same samples)": [
+        "tests/training/test_generation_and_sample.py::test_sampling_is_deterministic_for_a_seed_and_keeps_the_order",
+    ],
+    # Evaluate
+    "The canonical solutions score pass@1 = 1.0": [
+        "tests/evaluation/test_scoring.py::test_canonical_solutions_pass_and_empty_or_wrong_ones_fail",
+    ],
+    "At every level a crash, hang or kill of one program never loses another result": [
+        "tests/evaluation/test_sandbox.py::test_a_template_that_dies_costs_only_its_current_program",
+        "tests/evaluation/test_sandbox_hostile.py::test_hostile_samples_harm_nothing_and_never_pass",
+    ],
+    # Publish
+    "an unchanged folder makes no commit; a changed one uploads the changed files and deletes the stale ones it owns": [
+        "tests/hub/test_push_dataset.py::test_unchanged_repush_makes_no_commit_and_a_changed_one_sends_only_the_difference",
+        "tests/hub/test_push_model.py::test_resharded_weights_replace_the_old_shards",
+    ],
+    "`--dry-run` (sends nothing, not even the token check, and prints the files, their sizes and the rendered card)": [
+        "tests/hub/test_push_dataset.py::test_dry_run_touches_no_network_and_shows_files_sizes_and_card",
+    ],
+    "The card is rendered again first when `lintseq_config.json` is newer than `README.md`": [
+        "tests/hub/test_push_dataset.py::test_stale_card_is_rendered_again_when_the_generator_provides_it",
+    ],
+    "A folder whose card declares no `configs:`, or a config whose data files are missing, is refused before any "
+    "request.": [
+        "tests/hub/test_push_dataset.py::test_a_folder_that_would_not_load_is_refused_before_any_request",
+    ],
+    "`pytorch_model*.bin` checkpoints, like the original TinyCodeLM ones, are converted, shards and index included": [
+        "tests/hub/test_push_model.py::test_bin_checkpoint_arrives_as_safetensors_and_loads_identically",
+        "tests/hub/test_push_model.py::test_sharded_bin_checkpoint_is_converted_with_its_index",
+    ],
+    "Optimizer, scheduler and RNG state stay home unless `--include-training-state`": [
+        "tests/hub/test_push_model.py::test_training_state_and_logs_stay_home_unless_asked",
+    ],
+    "Transient answers (5xx, 429) are retried.": [
+        "tests/hub/test_auth_and_errors.py::test_transient_server_errors_are_retried",
+        "tests/hub/test_push_failures.py::test_a_hung_request_times_out_and_is_retried",
+    ],
+    "the token never appears in output, logs or errors": [
+        "tests/hub/test_auth_and_errors.py::test_wrong_token_is_rejected_at_whoami_and_never_printed",
+    ],
+    "`ModelCard.load(repo_id).data.eval_results` reads it back": [
+        "tests/hub/test_cards.py::test_rendered_card_metadata_holds_every_results_file",
+    ],
+    # Development
+    "a skipped test is then a failure that names the test and its reason": [
+        "tests/test_strict_skips.py::test_a_skip_fails_a_strict_run_unless_the_readme_allows_it",
+    ],
+    "Every figure above comes from a benchmark script that writes `benchmarks/results/<script>.json`": [
+        "tests/test_readme_claims.py::test_benchmark_table_figures_are_in_the_results_files",
+        "tests/test_readme_claims.py::test_benchmark_figures_in_the_text_are_in_the_results_files",
+    ],
+}
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _readme() -> str:
+    return (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("claim", sorted(CLAIMS))
+def test_each_claim_is_still_in_the_readme(claim):
+    assert _flat(claim) in _flat(_readme()), f"the README no longer says: {claim!r}; update CLAIMS and its tests"
+
+
+@pytest.fixture(scope="module")
+def collected() -> set[str]:
+    """Test ids pytest collects from the files the claims name (parameters left out)."""
+    files = sorted({test.split("::")[0] for tests in CLAIMS.values() for test in tests})
+    for file in files:
+        assert (ROOT / file).is_file(), f"no test file {file}"
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *files],
+        capture_output=True, text=True, cwd=ROOT, timeout=600, env={**os.environ, "HUB_TOOLS_STRICT_TESTS": "1"},
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return {line.split("[")[0] for line in result.stdout.splitlines() if "::" in line}
+
+
+@pytest.mark.parametrize("claim", sorted(CLAIMS))
+def test_each_claim_points_to_collected_tests(claim, collected):
+    assert CLAIMS[claim], claim
+    missing = [test for test in CLAIMS[claim] if test not in collected]
+    assert not missing, f"{claim!r}: no such test collected: {missing}"
+
+
+# Benchmark figures ------------------------------------------------------------------------------------
+
+NUMBER = re.compile(r"(?<![\w.@/-])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\w.])|(?<![\w.@/,])\d+(?:\.\d+)?(?![\w.,]\d)")
+
+
+def numbers_in(text: str) -> list[str]:
+    """The numbers a reader sees in README text (inline code left out: names like `tinycodelm-150m`)."""
+    return NUMBER.findall(re.sub(r"`[^`]*`", " ", text))
+
+
+def recorded_numbers(record: dict) -> list[float]:
+    """Every number of a results file: figures, conditions, machine, and the command's arguments."""
+    found: list[float] = []
+
+    def walk(value):
+        if isinstance(value, bool):
+            return
+        if isinstance(value, (int, float)):
+            found.append(float(value))
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk({key: value for key, value in record.items() if key != "versions"})
+    found += [float(token) for token in re.findall(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])", record.get("command", ""))]
+    return found
+
+
+def is_recorded(number: str, recorded: list[float]) -> bool:
+    value = float(number.replace(",", ""))
+    decimals = len(number.split(".")[1]) if "." in number else 0
+    return any(abs(round(candidate, decimals) - value) < 1e-9 for candidate in recorded)
+
+
+def load_result(script: str) -> dict:
+    path = RESULTS / f"{Path(script).stem}.json"
+    assert path.is_file(), f"the README quotes figures of {script} but {path.relative_to(ROOT)} is not committed"
+    record = json.loads(path.read_text())
+    assert record["benchmark"] == Path(script).stem and record["figures"] and record["machine"]["cores"]
+    return record
+
+
+def benchmark_table() -> list[tuple[str, str]]:
+    """(script, measured) of each row of the README's benchmark table."""
+    rows = re.findall(r"^\| `(\w+\.py)` \| [^|]* \| (.*) \|$", _readme(), flags=re.M)
+    assert rows, "no benchmark table in the README"
+    return rows
+
+
+# Scripts whose README figures have no committed results file yet (their owners measure them again).
+# Strict expected failures: once the file lands and matches, the test passes unexpectedly and fails the run,
+# so an entry cannot outlive its reason.
+AWAITING_RESULTS: dict[str, str] = {
+    "lintseq_core.py": "no results file committed: the figures predate benchmarks/results/",
+    "generate_end_to_end.py": "no results file committed: the figures predate benchmarks/results/",
+    "dataset_hygiene.py": "no results file committed yet (the README's cost table is still a placeholder)",
+    "sampling_speed.py": "no results file committed yet (the README's figure is still a placeholder)",
+}
+
+
+def _awaiting(script: str):
+    return pytest.param(script, marks=pytest.mark.xfail(script in AWAITING_RESULTS, strict=True,
+                                                        reason=AWAITING_RESULTS.get(script, "")))
+
+
+@pytest.mark.parametrize("script", [_awaiting(script) for script, _ in benchmark_table()])
+def test_benchmark_table_figures_are_in_the_results_files(script):
+    measured = dict(benchmark_table())[script]
+    recorded = recorded_numbers(load_result(script))
+    missing = [number for number in numbers_in(measured) if not is_recorded(number, recorded)]
+    assert numbers_in(measured), f"{script}: the table quotes no figure"
+    assert not missing, f"{script}: README figures not in benchmarks/results/{Path(script).stem}.json: {missing}"
+
+
+def benchmark_paragraphs() -> list[tuple[str, str]]:
+    """(script, paragraph) for each README paragraph outside the table that quotes a benchmark's figures."""
+    text = re.sub(r"^```.*?^```", "", _readme(), flags=re.S | re.M)  # code blocks (fences open a line)
+    found = []
+    for paragraph in re.split(r"\n\s*\n", text):
+        if paragraph.lstrip().startswith("|"):
+            continue
+        for script in re.findall(r"`benchmarks/(\w+\.py)`", paragraph):
+            sentences = paragraph[paragraph.index(f"`benchmarks/{script}`"):]
+            if numbers_in(sentences):
+                found.append((script, sentences))
+    return found
+
+
+@pytest.mark.parametrize(("script", "paragraph"), [
+    pytest.param(script, paragraph, marks=_awaiting(script).marks) for script, paragraph in benchmark_paragraphs()
+], ids=lambda value: value[:40])
+def test_benchmark_figures_in_the_text_are_in_the_results_files(script, paragraph):
+    recorded = recorded_numbers(load_result(script))
+    missing = [number for number in numbers_in(paragraph) if not is_recorded(number, recorded)]
+    assert not missing, f"{script}: README figures not in benchmarks/results/{Path(script).stem}.json: {missing}"
+
+
+def test_the_figure_check_can_fail():
+    record = {"benchmark": "x", "command": "python x.py --shards 8", "machine": {"cores": 2},
+              "figures": {"ratio": 1.234, "rows": 2840}}
+    recorded = recorded_numbers(record)
+    assert numbers_in("**1.23x**, 2,840 rows on 2 cores, 8 shards, `tinycodelm-150m`") == ["1.23", "2,840", "2", "8"]
+    assert all(is_recorded(number, recorded) for number in ["1.23", "1.2", "2,840", "2", "8"])
+    assert not any(is_recorded(number, recorded) for number in ["1.24", "1.3", "2,841", "3"])
