@@ -191,6 +191,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=2, help="rounds of the random-sampler runs (default: 2)")
+    parser.add_argument("--samplers", default="random,lintseq", help="whose runs to time (default: random,lintseq)")
+    parser.add_argument("--name", default="dataset_hygiene", help="results file name (default: dataset_hygiene)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         scratch = Path(folder)
@@ -200,10 +202,10 @@ def main() -> None:
         figures = {"rows": args.rows, "workers": args.workers, "rounds": args.rounds, "ngram_choice": ngram_choice(),
                    "per_row": per_row_costs(source, tokenizer)}
         print(json.dumps(figures["per_row"], indent=1), flush=True)
-        for sampler in ("random", "lintseq"):
+        for sampler in args.samplers.split(","):
             rounds = args.rounds if sampler == "random" else 1
             figures[f"commands_{sampler}"] = command_costs(source, tokenizer, sampler, args.workers, scratch, rounds)
-    path = save_result("dataset_hygiene", figures, packages=["pylint", "tokenizers", "matplotlib"])
+    path = save_result(args.name, figures, packages=["pylint", "tokenizers", "matplotlib"])
     print(f"wrote {path}")
 
 

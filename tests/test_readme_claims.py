@@ -228,8 +228,6 @@ def benchmark_table() -> list[tuple[str, str]]:
 # Strict expected failures: once the file lands and matches, the test passes unexpectedly and fails the run,
 # so an entry cannot outlive its reason.
 AWAITING_RESULTS: dict[str, str] = {
-    "lintseq_core.py": "no results file committed: the figures predate benchmarks/results/",
-    "generate_end_to_end.py": "no results file committed: the figures predate benchmarks/results/",
     "dataset_hygiene.py": "no results file committed yet (the README's cost table is still a placeholder)",
     "sampling_speed.py": "no results file committed yet (the README's figure is still a placeholder)",
 }

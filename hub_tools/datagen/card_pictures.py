@@ -36,12 +36,14 @@ def _draw_histogram(histogram: dict, title: str, label: str, unit: str, path: Pa
     # The object-oriented API with an explicit Agg canvas: no pyplot, no global backend switch.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
+    from matplotlib.ticker import MaxNLocator, StrMethodFormatter
 
     width = histogram["bin_width"]
     starts = [start for start, _ in histogram["bins"]]
     counts = [count for _, count in histogram["bins"]]
-    figure = Figure(figsize=(6.4, 3.2), dpi=100, layout="constrained")
+    figure = Figure(figsize=(6.4, 3.2), dpi=100)
+    # Fixed margins: a layout engine would draw the figure once more to measure it.
+    figure.subplots_adjust(left=0.13, right=0.97, top=0.88, bottom=0.17)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
     # Integer values in bins of one are centred on their value; wider bins start at their lower edge.
@@ -56,6 +58,7 @@ def _draw_histogram(histogram: dict, title: str, label: str, unit: str, path: Pa
     axes.set_ylabel("count", fontsize=9)
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
     axes.spines[["top", "right"]].set_visible(False)
     axes.tick_params(labelsize=8)
     axes.grid(axis="y", alpha=0.3)

@@ -105,8 +105,8 @@ class DistributedRun:
     def fingerprint(self) -> dict:
         """The settings a resumed run must share: those of the single-machine engine (so either can finish a
         run of the other), with this run's chunk size."""
-        fingerprint = Engine(self.source, self.output_dir, self.config, num_samples=self.num_samples).fingerprint()
-        return {**fingerprint, "chunk_size": self.options.chunk_size}
+        return Engine(self.source, self.output_dir, self.config, num_samples=self.num_samples,
+                      chunk_size=self.options.chunk_size).fingerprint()
 
     def run(self) -> RunSummary | None:
         """Run the missing tasks, then merge. Returns ``None`` when Slurm jobs were left running (no wait)."""
