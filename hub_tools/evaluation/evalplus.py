@@ -30,15 +30,17 @@ from hub_tools.evaluation.problems import Problem, _mbpp_signature, mbpp_prompt
 FILE_NAMES = {"humaneval+": "humanevalplus", "mbpp+": "mbppplus"}
 REQUIRED = ("task_id", "prompt", "entry_point")
 
-# Runs after the answer, in the sandbox. The reference runs in a namespace of its own, so the answer cannot
-# replace it by defining names; the arguments are copied for each call, so neither can change them for the
-# other; they are a literal of the program (not decoded by a module the answer could patch).
+# Test code in the form the scorer runs in the trusted evaluator (see hub_tools.evaluation.sandbox_checks):
+# it names the entry point directly, so the name is bound to the sandboxed candidate there, and the answer
+# only ever sends back plain data (an object whose ``__eq__`` always says yes cannot pass). The reference
+# runs in a namespace of its own; the arguments are copied for each call, so neither side can change them
+# for the other.
 DIFFERENTIAL_TEST = '''
-def _differential_test(entry_point, reference_source, all_arguments, atol, label):
+def _differential_test(entry_point, candidate, reference_source, all_arguments, atol, label):
     import copy, math
     namespace = {{"__name__": "reference"}}
     exec(compile(reference_source, "<reference solution>", "exec"), namespace)
-    reference, candidate = namespace[entry_point], globals()[entry_point]
+    reference = namespace[entry_point]
 
     def floats(value):
         return isinstance(value, float) or (isinstance(value, (list, tuple)) and len(value) > 0
@@ -66,7 +68,7 @@ def _differential_test(entry_point, reference_source, all_arguments, atol, label
         assert same, f"{{label}} input {{number}}: expected {{expected!r:.120}}, got {{out!r:.120}}"
 
 
-_differential_test({entry_point!r}, {reference!r}, {arguments}, {atol!r}, {label!r})
+_differential_test({entry_point!r}, {entry_point}, {reference!r}, {arguments}, {atol!r}, {label!r})
 '''
 
 
@@ -91,6 +93,8 @@ def differential_test(entry_point: str, reference_program: str, inputs: list, at
         ...
         AssertionError: base input 0: expected 3, got -1
     """
+    if not entry_point.isidentifier():
+        raise ValueError(f"entry point {entry_point!r} is not a Python name")
     return DIFFERENTIAL_TEST.format(entry_point=entry_point, reference=reference_program,
                                     arguments=_literal(list(inputs)), atol=float(atol or 0), label=label)
 

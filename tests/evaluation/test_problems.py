@@ -192,6 +192,20 @@ def test_an_answer_cannot_switch_the_plus_tests_off(humaneval, tmp_path, scoring
     assert [s["passed_plus"] for s in scored.samples] == [False] * len(attacks)
 
 
+def test_evalplus_verdicts_are_decided_in_the_evaluator(humaneval, tmp_path, scoring_config):
+    # The base and plus tests compare plain data in the evaluator: an answer whose value claims to equal
+    # everything passes in a harness that compares inside the program's process, and must fail here.
+    evalplus_fixture(humaneval, tmp_path)
+    problems = load_problems("humaneval+", dataset=str(tmp_path))
+    always_equal = ("class Anything:\n    def __eq__(self, other):\n        return True\n"
+                    "def has_close_elements(numbers, threshold):\n    return Anything()\n")
+    rows = [{"task_id": "HumanEval/0", "completion": problems[0].canonical_solution},
+            {"task_id": "HumanEval/0", "completion": always_equal}]
+    scored = score_samples(problems, rows, sandbox=scoring_config, k_values=[1], edit_sequence=False, progress=False)
+    assert [(s["passed"], s["passed_plus"], s["verdict"]) for s in scored.samples] == [
+        (True, True, "evaluator"), (False, False, "evaluator")], scored.samples
+
+
 def test_evalplus_errors_name_the_file_and_row(tmp_path):
     with pytest.raises(UserError, match="give the EvalPlus release file with --dataset"):
         load_problems("humaneval+")
