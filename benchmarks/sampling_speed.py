@@ -9,10 +9,10 @@ temperature 0.8, with the same token limit, one after the other in this run:
 - **plain**: ``model.generate`` on batches of 8 prompts in benchmark order, stopping at the end of the edit
   sequence with transformers' own ``stop_strings`` (what a script without this project would write), with
   torch's default threads and again on one thread (as the local sampler runs small models on a CPU);
-- **local**: ``hub_tools.generation.sample_jobs`` (prompts sorted by length, batch size from free memory,
+- **local**: ``hub_tools.inference.local.sample_jobs`` (prompts sorted by length, batch size from free memory,
   vectorised stop);
 - **endpoint**: the same model behind a real ``transformers serve`` on this machine, sampled through
-  ``hub_tools.completions_client`` (``--concurrency`` requests at once); the server's start-up is not timed.
+  ``hub_tools.inference.server`` (``--concurrency`` requests at once); the server's start-up is not timed.
 
 Reported: generated tokens per second (tokens up to each sample's end) and samples per second of each side,
 and the ratios local/plain and endpoint/local. The default model is a from-scratch ``tiny`` TinyCodeLM
@@ -45,7 +45,7 @@ def run_plain(model, tokenizer, prompts: list[str], max_new_tokens: int, seed: i
               threads: int | None = None) -> tuple[float, list[str]]:
     import torch
 
-    from hub_tools.generation import END_OF_EDITS
+    from hub_tools.inference.local import END_OF_EDITS
 
     completions = []
     default_threads = torch.get_num_threads()
@@ -69,7 +69,7 @@ def run_plain(model, tokenizer, prompts: list[str], max_new_tokens: int, seed: i
 
 
 def run_local(model, tokenizer, prompts: list[str], max_new_tokens: int, seed: int) -> tuple[float, list[str]]:
-    from hub_tools.generation import SamplingConfig, sample_jobs
+    from hub_tools.inference.local import SamplingConfig, sample_jobs
 
     found: dict[int, str] = {}
     config = SamplingConfig(n=1, temperature=0.8, top_p=0.95, max_new_tokens=max_new_tokens, seed=seed)
@@ -81,8 +81,8 @@ def run_local(model, tokenizer, prompts: list[str], max_new_tokens: int, seed: i
 
 def run_endpoint(model_dir: Path, prompts: list[str], max_new_tokens: int, seed: int, concurrency: int,
                  folder: Path) -> tuple[float, list[str]]:
-    from hub_tools.completions_client import EndpointConfig, sample_from_endpoint, write_serving_copy
-    from hub_tools.generation import SamplingConfig
+    from hub_tools.inference.local import SamplingConfig
+    from hub_tools.inference.server import EndpointConfig, sample_from_endpoint, write_serving_copy
 
     served = write_serving_copy(model_dir, folder / "serving")
     with socket.socket() as probe:
@@ -124,7 +124,7 @@ def main() -> None:
     arguments = parser.parse_args()
 
     from hub_tools.evaluation import load_humaneval
-    from hub_tools.generation import load_model
+    from hub_tools.inference.local import load_model
     from hub_tools.lintseq import format_prompt
 
     with tempfile.TemporaryDirectory() as temporary:

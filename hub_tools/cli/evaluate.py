@@ -136,11 +136,11 @@ def _sample(arguments, problems, output_dir: Path):
     """Sample the missing completions through the journal (so --resume can continue), then return the rows
     and answers of every sample of ``problems``."""
     from hub_tools.cli.eval_journal import JOURNAL_FILE, GenerationJournal
-    from hub_tools.completions_client import print_notes
     from hub_tools.evaluation.scoring import Answer
-    from hub_tools.generation import make_sample
+    from hub_tools.inference.local import make_sample
+    from hub_tools.inference.progress import SamplingProgress
+    from hub_tools.inference.server import print_notes
     from hub_tools.lintseq import format_prompt
-    from hub_tools.sampling_progress import SamplingProgress
 
     sampler = open_sampler(arguments)
     edit_sequence = sampler.edit_sequence

@@ -59,10 +59,10 @@ class Sampler:
 def open_sampler(arguments: argparse.Namespace) -> Sampler:
     """The sampler the options describe. A local ``--model`` path that is not there fails before any import."""
     from hub_tools.errors import UserError
-    from hub_tools.generation import check_model_path, uses_edit_sequences
+    from hub_tools.inference.local import check_model_path, uses_edit_sequences
 
     if getattr(arguments, "endpoint", None):
-        from hub_tools.completions_client import EndpointConfig, sample_from_endpoint
+        from hub_tools.inference.server import EndpointConfig, sample_from_endpoint
 
         endpoint = EndpointConfig(arguments.endpoint, arguments.model, api_key_env=arguments.api_key_env,
                                   concurrency=arguments.concurrency, timeout=arguments.request_timeout,
@@ -79,7 +79,7 @@ def open_sampler(arguments: argparse.Namespace) -> Sampler:
         return Sampler(edit_sequence, tokenizer, {"model": arguments.model, "endpoint": arguments.endpoint}, run)
 
     check_model_path(arguments.model)
-    from hub_tools.generation import load_model, sample_jobs
+    from hub_tools.inference.local import load_model, sample_jobs
 
     model, tokenizer = load_model(arguments.model, revision=arguments.revision, device=arguments.device,
                                   dtype=arguments.dtype)
@@ -110,7 +110,7 @@ def _local_tokenizer(name: str):
 
 def sampling_config(arguments: argparse.Namespace, max_new_tokens: int):
     """The SamplingConfig the options describe (``max_new_tokens`` when ``--max-new-tokens`` is not given)."""
-    from hub_tools.generation import SamplingConfig
+    from hub_tools.inference.local import SamplingConfig
 
     return SamplingConfig(n=arguments.n, temperature=arguments.temperature, top_p=arguments.top_p,
                           max_new_tokens=max_new_tokens if arguments.max_new_tokens is None else arguments.max_new_tokens,

@@ -56,9 +56,9 @@ def _edits_of(completion: str) -> list[tuple[int, str]]:
 
 def main(argv: list[str]) -> int:
     arguments = build_parser().parse_args(argv)
-    from hub_tools.completions_client import print_notes
+    from hub_tools.inference.progress import SamplingProgress
+    from hub_tools.inference.server import print_notes
     from hub_tools.lintseq import format_prompt
-    from hub_tools.sampling_progress import SamplingProgress
 
     config = sampling_config(arguments, DEFAULT_MAX_NEW_TOKENS)
     sampler = open_sampler(arguments)

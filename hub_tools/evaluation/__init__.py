@@ -9,7 +9,7 @@
 - :mod:`~hub_tools.evaluation.scoring`: completions -> verdicts -> ``metrics.json`` and ``samples.jsonl``.
 
 Importing this package loads neither torch nor transformers; ``lintseq eval --model`` loads them when it
-samples (through :mod:`hub_tools.generation`).
+samples (through :mod:`hub_tools.inference.local`).
 
 Example:
     >>> from hub_tools.evaluation import load_humaneval, score_samples

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from hub_tools.completions_client import write_serving_copy
+from hub_tools.inference.server import write_serving_copy
 
 pytestmark = pytest.mark.skipif(shutil.which("transformers", path=str(Path(sys.executable).parent)) is None,
                                 reason="transformers serve needs the serving extra (installed by .ci/run)")

@@ -1,6 +1,6 @@
 """Training end to end through the command line, then sampling: ``lintseq train`` -> ``lintseq sample``.
 
-`hub_tools.generation` is what ``lintseq eval`` samples with too.
+`hub_tools.inference.local` is what ``lintseq eval`` samples with too.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import json
 import pytest
 
 from hub_tools.errors import UserError
-from hub_tools.generation import (
+from hub_tools.inference.local import (
     END_OF_EDITS,
     Sample,
     SamplingConfig,
@@ -137,7 +137,7 @@ def test_sampling_through_transformers_serve_gives_the_local_greedy_programs(cli
     import urllib.request
     from pathlib import Path
 
-    from hub_tools.completions_client import write_serving_copy
+    from hub_tools.inference.server import write_serving_copy
 
     server_script = Path(sys.executable).with_name("transformers")
     if not server_script.exists():

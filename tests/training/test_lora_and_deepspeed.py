@@ -8,7 +8,7 @@ import socket
 import pytest
 import torch
 
-from hub_tools.generation import SamplingConfig, load_model, sample_programs, uses_edit_sequences
+from hub_tools.inference.local import SamplingConfig, load_model, sample_programs, uses_edit_sequences
 from hub_tools.lintseq import DIFF_TOKEN
 
 

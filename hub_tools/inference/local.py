@@ -8,7 +8,7 @@ is prompted with the instruction and a newline, and its program is the code in i
 Local sampling fills the machine: prompts are sorted by length (little padding), the batch size is chosen
 from the memory free on the device, a batch ends as soon as every sequence in it is done, and the end of an
 edit sequence is detected with table look-ups on the device (no decoding per token). Sampling through an
-OpenAI-compatible server (:mod:`hub_tools.completions_client`) gives the same :class:`Sample` objects.
+OpenAI-compatible server (:mod:`hub_tools.inference.server`) gives the same :class:`Sample` objects.
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from hub_tools.errors import UserError
+from hub_tools.inference.loading import DTYPES, check_model_path, load_model  # noqa: F401 (part of this API)
 from hub_tools.lintseq import DIFF_TOKEN, extract_program, format_prompt, parse_edit_sequence
-from hub_tools.model_loading import DTYPES, check_model_path, load_model  # noqa: F401 (part of this API)
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-    from hub_tools.sampling_progress import SamplingProgress
+    from hub_tools.inference.progress import SamplingProgress
 
 # Below this many parameters, a model samples on one CPU thread (see sample_jobs).
 SMALL_MODEL_PARAMETERS = 20_000_000
@@ -337,7 +337,7 @@ def sample_programs(
         >>> samples = sample_programs(model, tokenizer, ["Add two numbers."], SamplingConfig(n=2))  # doctest: +SKIP
         >>> print(samples[0][0].program)                                               # doctest: +SKIP
     """
-    from hub_tools.sampling_progress import SamplingProgress
+    from hub_tools.inference.progress import SamplingProgress
 
     if edit_sequence is None:
         edit_sequence = uses_edit_sequences(tokenizer)

@@ -6,7 +6,7 @@ sample's place, so a sample does not depend on what else runs at the same time).
 from a pool of threads (the server batches them); transient failures (connection refused or reset, timeouts,
 HTTP 408, 409, 425, 429 and 5xx) are retried with exponential backoff, honouring ``Retry-After``; anything
 else stops the run with one line. The completion goes through the same post-processing as a local one
-(:func:`hub_tools.generation.make_sample`).
+(:func:`hub_tools.inference.local.make_sample`).
 
 Special tokens: vLLM and SGLang drop special tokens from the text unless asked not to, and an edit-sequence
 model's ``<|diff|>`` is one; the client asks (``skip_special_tokens: false``). A server that refuses those
@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hub_tools.errors import UserError
-from hub_tools.generation import END_OF_EDITS, Sample, SamplingConfig, make_sample
+from hub_tools.inference.local import END_OF_EDITS, Sample, SamplingConfig, make_sample
 from hub_tools.lintseq import DIFF_TOKEN
 
 TRANSIENT_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
