@@ -163,7 +163,8 @@ def main(argv: list[str]) -> int:
     if summary.skipped:
         reasons = ", ".join(f"{reason} {count}" for reason, count in summary.skipped.most_common())
         print(f"skipped {sum(summary.skipped.values())} rows: {reasons} (locations in lintseq_config.json)")
-    print(f"wrote {args.output_dir}/data/{summary.config_name}/ ({summary.shards} shards), "
+    shards = f"{summary.shards} shard" + ("" if summary.shards == 1 else "s")
+    print(f"wrote {args.output_dir}/data/{summary.config_name}/ ({shards}), "
           f"{args.output_dir}/data/baseline/, README.md, lintseq_config.json")
     print(f'load it with: datasets.load_dataset("{args.output_dir}")  '
           f'# or load_dataset("{args.output_dir}", "baseline")')
