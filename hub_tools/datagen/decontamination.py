@@ -29,13 +29,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from hub_tools.errors import UserError
+from hub_tools.problem_files import read_problem_rows
 
 NGRAM_SIZE = 10
 THRESHOLD = 0.5
@@ -125,27 +125,6 @@ def _problem_texts(name: str, rows: list, where: str) -> list[BenchmarkText]:
     return texts
 
 
-def _read_problem_file(path: Path) -> list:
-    if path.suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        return pq.read_table(path).to_pylist()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise UserError(f"{path}: cannot read it ({error})") from None
-    if path.suffix == ".json" and text.lstrip().startswith("["):
-        return json.loads(text)
-    rows = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if line.strip():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as error:
-                raise UserError(f"{path}:{number}: not a JSON object ({error.msg})") from None
-    return rows
-
-
 def load_benchmark(spec: str) -> tuple[str, list[BenchmarkText]]:
     """``(name, texts)`` of one ``--decontaminate`` item: ``humaneval``, ``NAME=PATH`` or ``PATH``.
 
@@ -168,7 +147,7 @@ def load_benchmark(spec: str) -> tuple[str, list[BenchmarkText]]:
                             f"{spec}=PATH (a .jsonl of rows with text/code or prompt/canonical_solution)")
         raise UserError(f"--decontaminate {spec}: {location} is not a file (give humaneval, NAME=PATH or PATH)")
     name = name or path.name.split(".")[0]
-    texts = _problem_texts(name, _read_problem_file(path), str(path))
+    texts = _problem_texts(name, read_problem_rows(path), str(path))
     if not texts:
         raise UserError(f"--decontaminate {spec}: {path} holds no problems")
     return name, texts

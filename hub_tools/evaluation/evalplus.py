@@ -19,13 +19,12 @@ tasks; here those tasks get lists, the same for the answer and the reference.
 
 from __future__ import annotations
 
-import gzip
-import json
 import math
 from pathlib import Path
 
 from hub_tools.errors import UserError
 from hub_tools.evaluation.problems import Problem, _mbpp_signature, mbpp_prompt
+from hub_tools.problem_files import read_problem_rows
 
 FILE_NAMES = {"humaneval+": "humanevalplus", "mbpp+": "mbppplus"}
 REQUIRED = ("task_id", "prompt", "entry_point")
@@ -99,26 +98,6 @@ def differential_test(entry_point: str, reference_program: str, inputs: list, at
                                     arguments=_literal(list(inputs)), atol=float(atol or 0), label=label)
 
 
-def _read_file(path: Path) -> list[dict]:
-    if path.suffix == ".parquet":
-        import pyarrow.parquet
-
-        return pyarrow.parquet.read_table(path).to_pylist()
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as handle:
-        text = handle.read()
-    if text.lstrip().startswith("["):
-        return json.loads(text)
-    rows = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if line.strip():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as error:
-                raise UserError(f"{path}:{number}: not a JSON object ({error.msg})") from None
-    return rows
-
-
 def _rows(benchmark: str, source: str) -> tuple[list[dict], str]:
     path = Path(source).expanduser()
     if path.is_dir():
@@ -132,9 +111,9 @@ def _rows(benchmark: str, source: str) -> tuple[list[dict], str]:
             named.sort(key=lambda file: [int(part) if part.isdigit() else part for part in
                                          file.name.replace("-", ".").split(".")])
             named = named[-1:]
-        return [row for file in (named or files) for row in _read_file(file)], str(named[0] if named else path)
+        return [row for file in (named or files) for row in read_problem_rows(file)], str(named[0] if named else path)
     if path.is_file():
-        return _read_file(path), str(path)
+        return read_problem_rows(path), str(path)
     if source.startswith((".", "/", "~")) or source.endswith((".jsonl", ".gz", ".json", ".parquet")):
         raise UserError(f"{benchmark} data {source!r} does not exist; give the EvalPlus file, a folder holding "
                         "it, or a Hub dataset id")

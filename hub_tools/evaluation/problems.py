@@ -17,12 +17,12 @@ Either way the benchmark's tests follow, and the program passes when it runs to 
 from __future__ import annotations
 
 import ast
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from hub_tools.errors import UserError
+from hub_tools.problem_files import read_problem_rows
 
 BENCHMARKS = ("humaneval", "mbpp", "humaneval+", "mbpp+")
 HUMANEVAL_DATASET_ID = "openai/openai_humaneval"
@@ -144,21 +144,7 @@ def _read_rows(source: str, split: str, config_name: str | None) -> tuple[list[d
             files = [p for p in files if split in p.name] or files
         rows: list[dict] = []
         for file in files:
-            if file.suffix == ".parquet":
-                import pyarrow.parquet
-
-                rows += pyarrow.parquet.read_table(file).to_pylist()
-                continue
-            text = file.read_text(encoding="utf-8")
-            if file.suffix == ".json" and text.lstrip().startswith("["):
-                rows += json.loads(text)
-                continue
-            for number, line in enumerate(text.splitlines(), start=1):
-                if line.strip():
-                    try:
-                        rows.append(json.loads(line))
-                    except json.JSONDecodeError as error:
-                        raise UserError(f"{file}:{number}: not a JSON object ({error.msg})") from None
+            rows += read_problem_rows(file)
         if not files:
             raise UserError(f"{path}: no .jsonl, .json or .parquet file with MBPP rows in this folder")
         return rows, str(path)

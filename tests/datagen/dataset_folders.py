@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import statistics
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -127,3 +129,12 @@ def write_dataset(folder: Path, configs: dict[str, list[dict]], **settings) -> P
         write_shards(folder, name, rows)
     write_settings(folder, configs, **settings)
     return folder
+
+
+def generate(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
+    """Run ``lintseq generate ARGS --no-progress`` in a subprocess (``kwargs`` go to ``subprocess.run``)."""
+    command = [sys.executable, "-m", "hub_tools.cli", "generate", *args, "--no-progress"]
+    result = subprocess.run(command, capture_output=True, text=True, **kwargs)
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result

@@ -8,6 +8,7 @@ again with other settings, and ``kill -9`` of a run with two workers.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import signal
@@ -30,12 +31,10 @@ PRAGMAS = ["# pylint: skip-file", "# pylint: disable=all", "# pylint: disable-al
            "# pylint: disable=undefined-variable  # block"]
 
 
-def generate(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "hub_tools.cli", "generate", *args, "--no-progress"]
-    result = subprocess.run(command, capture_output=True, text=True)
-    if check:
-        assert result.returncode == 0, result.stderr
-    return result
+_spec = importlib.util.spec_from_file_location("dataset_folders", Path(__file__).with_name("dataset_folders.py"))
+folders = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(folders)
+generate = folders.generate  # `lintseq generate` in a subprocess
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> Path:

@@ -1,5 +1,6 @@
 """``lintseq generate`` end to end: layout, load_dataset round trip, determinism, resume, bad input."""
 
+import importlib.util
 import json
 import os
 import shutil
@@ -21,13 +22,10 @@ from hub_tools.datagen.rows import GenerationConfig
 from hub_tools.datagen.sources import Source
 from hub_tools.lintseq import apply_diffs, format_completion, format_prompt, normalize_program
 
-
-def generate(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "hub_tools.cli", "generate", *args, "--no-progress"]
-    result = subprocess.run(command, capture_output=True, text=True, **kwargs)
-    if check:
-        assert result.returncode == 0, result.stderr
-    return result
+_spec = importlib.util.spec_from_file_location("dataset_folders", Path(__file__).with_name("dataset_folders.py"))
+folders = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(folders)
+generate = folders.generate  # `lintseq generate` in a subprocess
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ contaminated row) next to a near-copy that is not a duplicate. Every count is ch
 """
 
 import ast
-import importlib
+import importlib.util
 import json
 import subprocess
 import sys
@@ -23,13 +23,10 @@ from hub_tools.datagen.decontamination import (
 )
 from hub_tools.datagen.deduplication import program_key
 
-
-def generate(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "hub_tools.cli", "generate", *args, "--no-progress"]
-    result = subprocess.run(command, capture_output=True, text=True)
-    if check:
-        assert result.returncode == 0, result.stderr
-    return result
+_spec = importlib.util.spec_from_file_location("dataset_folders", Path(__file__).with_name("dataset_folders.py"))
+folders = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(folders)
+generate = folders.generate  # `lintseq generate` in a subprocess
 
 
 def reformat(program: str) -> str:

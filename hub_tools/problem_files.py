@@ -1,0 +1,47 @@
+"""Reading benchmark problem files: what ``lintseq eval`` and ``lintseq generate --decontaminate`` share.
+
+A problem file is JSON Lines (one object a line), a JSON array, or Parquet, optionally gzipped (EvalPlus
+ships ``HumanEvalPlus-v0.1.10.jsonl.gz``). Benchmarks are small and a broken file is the user's to fix, so
+the first bad line stops with one line naming the file and the line, instead of being skipped.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+from hub_tools.errors import UserError
+
+
+def read_problem_rows(path: str | Path) -> list:
+    """The rows of one problem file (see the module docstring).
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as handle:
+        ...     _ = handle.write('{"task_id": "T/0"}\\n\\n{"task_id": "T/1"}\\n')
+        >>> [row["task_id"] for row in read_problem_rows(handle.name)]
+        ['T/0', 'T/1']
+    """
+    path = Path(path)
+    if path.suffix == ".parquet":
+        import pyarrow.parquet
+
+        return pyarrow.parquet.read_table(path).to_pylist()
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rt", encoding="utf-8") as handle:
+            text = handle.read()
+    except (OSError, UnicodeDecodeError) as error:
+        raise UserError(f"{path}: cannot read it ({error})") from None
+    if text.lstrip().startswith("["):
+        return json.loads(text)
+    rows = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as error:
+                raise UserError(f"{path}:{number}: not a JSON object ({error.msg})") from None
+    return rows
