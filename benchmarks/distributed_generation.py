@@ -18,58 +18,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import shutil
-import subprocess
 import sys
 import sysconfig
 import tempfile
-import threading
-import time
 from pathlib import Path
-
-import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import corpus
+from measure import run_measured
 from results import save_result
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def run_measured(command: list[str]) -> dict:
-    """Run a command; return its wall time and the peak RSS (MiB) of its process tree and largest process."""
-    peak_tree = peak_process = 0
-    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    root = psutil.Process(process.pid)
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak_tree, peak_process
-        while not done.is_set():
-            try:
-                sizes = [p.memory_info().rss for p in [root, *root.children(recursive=True)] if p.is_running()]
-                peak_tree, peak_process = max(peak_tree, sum(sizes)), max(peak_process, *sizes)
-            except (psutil.Error, ValueError):
-                pass
-            time.sleep(0.05)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    _, stderr = process.communicate()
-    seconds = time.perf_counter() - started
-    done.set()
-    sampler.join()
-    if process.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed:\n{stderr.decode()[-3000:]}")
-    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    # CPU time of the command and of the processes it waited for: what the work cost, whatever the load of
-    # a shared machine (Ray's daemons are counted when they exit with the run, which they do for a local Ray).
-    cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
-    return {"seconds": seconds, "cpu_seconds": cpu, "peak_tree_mib": peak_tree / 2**20,
-            "peak_process_mib": peak_process / 2**20}
 
 
 def generate(source: Path, output: Path, *options: str) -> dict:

@@ -21,50 +21,17 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
-
-import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import corpus
 import reference_env
+from measure import run_measured
 from results import save_result
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def run_measured(command: list[str], env: dict | None = None) -> tuple[float, float]:
-    """Run a command; return (seconds, peak RSS in MiB of its whole process tree)."""
-    peak = 0
-    start = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    root = psutil.Process(process.pid)
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not done.is_set():
-            try:
-                tree = [root, *root.children(recursive=True)]
-                peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
-            except psutil.Error:
-                pass
-            time.sleep(0.05)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    _, stderr = process.communicate()
-    seconds = time.perf_counter() - start
-    done.set()
-    sampler.join()
-    if process.returncode != 0:
-        raise RuntimeError(f"{command[0]} failed:\n{stderr.decode()[-2000:]}")
-    return seconds, peak / 2**20
 
 
 def write_source(path: Path, rows: list[dict], repeat: int = 1) -> int:
@@ -81,7 +48,8 @@ def ours(source: Path, workers: int, folder: Path) -> tuple[float, float]:
     shutil.rmtree(output, ignore_errors=True)
     command = [sys.executable, "-m", "hub_tools.cli", "generate", str(source), "--output-dir", str(output),
                "--workers", str(workers), "--no-progress"]
-    return run_measured(command)
+    measured = run_measured(command)
+    return measured["seconds"], measured["peak_tree_mib"]
 
 
 def reference(source: Path, workers: int, folder: Path, python: Path, shim: Path) -> tuple[float, float]:
@@ -91,7 +59,8 @@ def reference(source: Path, workers: int, folder: Path, python: Path, shim: Path
                "-c", str(workers), "-s", "1", "--code_data_field", "response", "--prompt_data_field", "instruction"]
     # The shim reaches the reference's worker processes too: they import sitecustomize at start-up.
     env = {**os.environ, "PYTHONPATH": str(shim)}
-    return run_measured(command, env=env)
+    measured = run_measured(command, env=env)
+    return measured["seconds"], measured["peak_tree_mib"]
 
 
 def _rows(corpus_name: str, module_count: int) -> list[dict]:
