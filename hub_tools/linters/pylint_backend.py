@@ -343,18 +343,25 @@ class PylintLinter:
     @contextlib.contextmanager
     def _imports_resolved_by_profile(self) -> Iterator[None]:
         from astroid import MANAGER
+        from astroid.manager import AstroidManager
 
         # The deny-list is astroid-global state: swap it for the call only, so other pylint users in
-        # this process (and linters with another profile) are unaffected.
+        # this process (and linters with another profile) are unaffected. It lives in two places:
+        # the MANAGER instance, and the class-level ``brain`` that every new ``AstroidManager()``
+        # copies it from; astroid's import inference (``Module.import_module``) asks a new one, so
+        # swapping only the first left every third-party module visible to inference.
+        brain = AstroidManager.brain
         saved_denylist = MANAGER.module_denylist
+        saved_brain_denylist = brain["module_denylist"]
         saved_extensions = MANAGER.always_load_extensions
         MANAGER.always_load_extensions = "--unsafe-load-any-extension=y" in self.profile.pylint_options
         if not self.profile.third_party_imports:
-            MANAGER.module_denylist = _StdlibOnly(saved_denylist)
+            MANAGER.module_denylist = brain["module_denylist"] = _StdlibOnly(saved_denylist)
         try:
             yield
         finally:
             MANAGER.module_denylist = saved_denylist
+            brain["module_denylist"] = saved_brain_denylist
             MANAGER.always_load_extensions = saved_extensions
 
     def lint(self, program: str) -> list[LintError]:

@@ -78,6 +78,18 @@ def test_portable_profile_does_not_depend_on_installed_packages():
     assert [e.code for e in PylintLinter("reference").lint("import pytest_nonexistent_pkg")] == ["E0401"]
 
 
+def test_portable_profile_hides_installed_packages_from_import_inference():
+    # mccabe (installed with pylint) is a plain module without a module-level __getattr__: where pylint
+    # can see it, a missing member is E1101. astroid infers an import through a new AstroidManager(), so
+    # hiding it from the shared MANAGER alone is not enough.
+    program = "import mccabe\nmccabe.not_a_member()"
+    assert [error.code for error in PylintLinter("reference").lint(program)] == ["E1101"]
+    assert PylintLinter("portable").lint(program) == []
+    assert PylintLinter("portable").lint("from mccabe import PathGraph\nPathGraph.not_a_member()") == []
+    # ... and only for the call: a reference linter in the same process still sees the package.
+    assert [error.code for error in PylintLinter("reference").lint(program)] == ["E1101"]
+
+
 def test_profiles_do_not_leak_into_each_other():
     portable, reference = PylintLinter("portable"), PylintLinter("reference")
     program = "import pytest_nonexistent_pkg"
