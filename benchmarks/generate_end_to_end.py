@@ -77,7 +77,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", nargs="+", choices=["functions", "modules"], default=["functions", "modules"])
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--modules", type=int, default=16, help="how many whole modules (spread over 80-400 lines)")
+    parser.add_argument("--modules", type=int, default=48, help="how many whole modules (spread over 80-400 lines)")
     parser.add_argument("--scale", type=int, default=10, help="input multiple for the memory check (0: skip)")
     args = parser.parse_args()
 

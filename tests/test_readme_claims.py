@@ -50,6 +50,12 @@ CLAIMS: dict[str, list[str]] = {
     ],
     "so the result does not depend on the packages installed": [
         "tests/linters/test_pylint_backend.py::test_portable_profile_does_not_depend_on_installed_packages",
+        "tests/linters/test_pylint_backend.py::test_portable_profile_hides_installed_packages_from_import_inference",
+    ],
+    "A syntax error flags the line it is about, as the paper's implementation does": [
+        "tests/linters/test_syntax_errors.py::test_flagged_line",
+        "tests/linters/test_syntax_errors.py::test_an_emptied_block_takes_its_opener_not_the_rest_of_the_file",
+        "tests/linters/test_pylint_backend.py::test_same_counted_messages_as_the_command_line",
     ],
     "`reference` is exactly the paper's set": [
         "tests/linters/test_pylint_backend.py::test_same_counted_messages_as_the_command_line",

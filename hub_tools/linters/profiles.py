@@ -24,6 +24,10 @@ which ``lintseq_config.json`` records.
 ``reference`` reproduces the paper's set exactly, with pylint's usual import resolution and the reference
 implementation's options (``unsafe-load-any-extension``, ``generated-members=cv2.*``).
 
+In both profiles a syntax error (E0001) flags the line it is about, as the paper's implementation does:
+``expected an indented block after 'if' statement on line N`` flags the opener on line N, not the next
+statement where parsing stopped (see :mod:`hub_tools.linters.syntax_errors`).
+
 In both profiles the counted messages are those of the program, not of its comments: pylint pragmas in the
 checked text (``# pylint: skip-file``, ``disable=all``, ``disable-all``, ``disable=<ids>`` on a block or a
 line, ``disable-next``, ``enable``, the old ``disable-msg``, any spacing pylint accepts) have no

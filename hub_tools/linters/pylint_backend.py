@@ -5,7 +5,8 @@ registers about forty checkers, reads configuration files and writes a temporary
 25 ms before a single line is checked. Here one configured ``PyLinter`` stays alive, and each call:
 
 1. parses the text with :func:`ast.parse` first: a syntax error (most broken intermediate states) is
-   reported at once, with the line pylint would report, without building an astroid tree;
+   reported at once, without building an astroid tree, on the line it is about
+   (:mod:`hub_tools.linters.syntax_errors`: the opener of an emptied block, not the next statement);
 2. builds the astroid tree from the string (no temporary file);
 3. walks it with only the checkers that can emit a counted message (pylint skips a checker whose
    messages are all disabled), reusing the walker between calls;
@@ -51,7 +52,6 @@ ends, and a call whose clock ran past the limit raises :class:`LintTimeout` what
 
 from __future__ import annotations
 
-import ast
 import collections
 import contextlib
 import copy
@@ -63,6 +63,7 @@ import time
 from collections.abc import Iterator
 
 from hub_tools.linters.profiles import LintProfile, get_profile
+from hub_tools.linters.syntax_errors import flagged_line, syntax_error
 from hub_tools.lintseq.linter import LintError
 
 # The module name the checked program gets; it cannot collide with anything importable.
@@ -191,20 +192,6 @@ class _TimeLimit:
 
 
 _TIME_LIMIT_OWN_CODE = frozenset({_TimeLimit.__enter__.__code__, _TimeLimit.__exit__.__code__})
-
-
-def _syntax_error(program: str, stage: str) -> LintError | None:
-    try:
-        if stage == "parse":
-            ast.parse(program)
-        else:
-            compile(program, _MODULE_NAME, "exec", dont_inherit=True)
-    except SyntaxError as error:  # IndentationError and TabError included
-        return LintError(line=error.lineno or 1, code="E0001", message=f"syntax-error: {error.msg}")
-    except (ValueError, OverflowError, RecursionError, MemoryError) as error:
-        # Null bytes, too deeply nested code: not a program pylint could check either.
-        return LintError(line=1, code="E0001", message=f"syntax-error: {error}")
-    return None
 
 
 def _ignore_pragmas(tokens) -> None:
@@ -372,9 +359,9 @@ class PylintLinter:
             LinterCrash: pylint itself failed on this program.
         """
         self.calls += 1
-        syntax_error = _syntax_error(program, "parse")
-        if syntax_error is not None:
-            return [syntax_error]
+        parse_error = syntax_error(program, "parse")
+        if parse_error is not None:
+            return [parse_error]
         if self._pylinter is None:
             self._start()
         from astroid import MANAGER
@@ -399,7 +386,7 @@ class PylintLinter:
             self.reset()
             raise LinterCrash(f"pylint failed: {type(error).__name__}: {error}") from error
         if not messages:
-            compile_error = _syntax_error(program, "compile")
+            compile_error = syntax_error(program, "compile", _MODULE_NAME)
             return [compile_error] if compile_error else []
         return sorted({LintError(line=line, code=code, message=text) for line, code, text in messages})
 
@@ -417,8 +404,9 @@ class PylintLinter:
             try:
                 module = builder.string_build(program, _MODULE_NAME, _MODULE_FILE)
             except astroid.AstroidSyntaxError as error:
-                line = getattr(error.error, "lineno", None) or 1
-                return [(line, "E0001", f"syntax-error: {error.error}")]
+                cause = error.error
+                line = flagged_line(cause) if isinstance(cause, SyntaxError) else 1
+                return [(line, "E0001", f"syntax-error: {cause}")]
             pylinter.file_state = FileState(_MODULE_NAME, pylinter.msgs_store, module)
             pylinter._ignore_file = False
             pylinter.current_file = module.file

@@ -4,7 +4,10 @@ The hashes in ``golden_paths.json`` were recorded with the plain linter (one ful
 no result reuse) before any of the speed-ups of :mod:`hub_tools.linters.pylint_backend` existed. They were
 re-recorded once, for a correction of results, not of speed: the linter now reports E1111
 (assignment-from-no-return) as a pylint run on a file does (6 of 602 paths of a wider check changed); the
-pre-speed-up linter with that same correction gives exactly the new hashes. Every
+pre-speed-up linter with that same correction gives exactly the new hashes. And a second time, for the
+line a syntax error flags: an error that names its line ("expected an indented block after 'if'
+statement on line N") now flags line N, as the paper's implementation does, instead of the line where
+parsing stopped (which made an emptied block delete every statement after it). Every
 path is a pure function of (program, seed, config, profile, Python/pylint/astroid versions), so with the
 same versions the paths must hash the same; on other versions the comparison is meaningless and skipped.
 

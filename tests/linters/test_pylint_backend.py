@@ -16,15 +16,19 @@ def pylint_command_line(files: list[Path], extra: list[str]) -> dict[str, set[tu
     """Counted (line, code) pairs per file, from one ``pylint`` process, as the paper's check reads them."""
     result = subprocess.run(
         [sys.executable, "-m", "pylint", "--disable=C,R", "--reports=n", "--score=n", "--rcfile=/dev/null",
-         "--msg-template={path}|{C}|{msg_id}|{line}", *extra, *map(str, files)],
+         "--msg-template={path}|{C}|{msg_id}|{line}|{msg}", *extra, *map(str, files)],
         capture_output=True, text=True,
     )
     found: dict[str, set[tuple[int, str]]] = {str(path): set() for path in files}
     for line in result.stdout.splitlines():
-        parts = line.split("|")
-        if len(parts) != 4:
+        parts = line.split("|", 4)
+        if len(parts) != 5:
             continue
-        path, category, code, number = parts
+        path, category, code, number, message = parts
+        if code == "E0001" and "on line" in message:
+            # The paper's rule (pylintseq's file_linter): a syntax error that names a line
+            # ("... after 'if' statement on line 2 (file, line 3)") flags the line it names.
+            number = message[: message.rfind("(")].rstrip().split(" ")[-1]
         if category in ("E", "F") or code in COUNTED_WARNINGS:
             found[path].add((int(number), code))
     return found
@@ -39,7 +43,9 @@ def states(humaneval_corpus, stdlib_corpus, tmp_path_factory):
         texts.append(program)
         texts += sample_edit_path(program, sampler="random", seed=index).states[2:5]
     texts += ["class A:\n    def __init__(self):\n        pass\n\nclass B(A):\n    def __init__(self):\n        self.x = 1",
-              "def f():\n   return 1", "x = undefined", "import os\nos.nothing()", "def f(:\n  pass"]
+              "def f():\n   return 1", "x = undefined", "import os\nos.nothing()", "def f(:\n  pass",
+              "def f(x):\n    if x:\n    return 0\n\nprint(f(1))", "for i in range(3):\nprint(i)",
+              "x = [1,\n     2)\nprint(x)", "class A:\n\ndef g():\n    return 2"]
     files = []
     for index, text in enumerate(texts):
         path = folder / f"state_{index}.py"

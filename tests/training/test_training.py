@@ -82,7 +82,10 @@ def test_summed_loss_is_the_mean_times_the_completion_tokens(tiny_model, edit_da
     sum_losses, sum_gradient = step_gradient(summing)
     # Per micro-batch and for the whole step: sum = mean * completion tokens of the step.
     assert sum_losses == pytest.approx([loss * tokens for loss in mean_losses], rel=1e-4)
-    assert torch.allclose(sum_gradient, mean_gradient * tokens, rtol=1e-3, atol=1e-6)
+    # Gradients as whole vectors: element-wise, float32 sums over ~10^3 tokens differ in the last digits of
+    # the near-zero entries, whichever data the batches hold.
+    difference = (sum_gradient - mean_gradient * tokens).norm() / sum_gradient.norm()
+    assert difference < 1e-4, difference
     # Accumulation adds micro-batches up: the summed step loss is the plain sum of token losses.
     with torch.no_grad():
         direct = sum(_token_loss_sum(model, batch) for batch in (first, second))
