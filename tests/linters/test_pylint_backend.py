@@ -1,5 +1,6 @@
 """The kept-alive pylint backend gives the same counted messages as the pylint command line."""
 
+import gc
 import subprocess
 import sys
 from pathlib import Path
@@ -152,3 +153,14 @@ def test_checks_that_need_a_module_from_a_file_run(tmp_path):
     assert expected == {(5, "E1111")}
     for profile in ("portable", "reference"):
         assert {(error.line, error.code) for error in PylintLinter(profile).lint(program)} == expected
+
+
+def test_a_call_leaves_the_collectors_threshold_as_it_found_it(stdlib_corpus):
+    # During a call the cyclic collector runs less often; the process's own setting must come back, also
+    # when the call is cut by its time limit.
+    before = gc.get_threshold()
+    PylintLinter().lint(stdlib_corpus[0])
+    assert gc.get_threshold() == before
+    with pytest.raises(LintTimeout):
+        PylintLinter(timeout=0.001).lint("\n".join(stdlib_corpus[:40]))
+    assert gc.get_threshold() == before
