@@ -174,6 +174,27 @@ def _forget_checked_program() -> None:
     ObjectModel.attributes.cache_clear()
 
 
+def _build_sys_module() -> None:
+    """Build astroid's ``sys`` with the standard streams a command-line run has.
+
+    astroid builds ``sys`` from the live module, so ``sys.stdout`` is inferred as whatever object the
+    process holds there at that moment: under a harness that captures output (the reference
+    implementation lints inside ``redirect_stdout(StringIO())``), ``sys.stdout.buffer`` becomes an E1101
+    no-member error in every program that writes bytes to it. Here the three streams are plain text files
+    while ``sys`` is built, so the result does not depend on the host process.
+    """
+    import io
+
+    from astroid import MANAGER
+
+    saved = sys.stdin, sys.stdout, sys.stderr
+    sys.stdin, sys.stdout, sys.stderr = (io.TextIOWrapper(io.BytesIO(), encoding="utf-8") for _ in range(3))
+    try:
+        MANAGER.ast_from_module_name("sys")
+    finally:
+        sys.stdin, sys.stdout, sys.stderr = saved
+
+
 @contextlib.contextmanager
 def _fewer_collections() -> Iterator[None]:
     """Raise the youngest generation's collection threshold for the body (see the module docstring)."""
@@ -330,6 +351,8 @@ class PylintLinter:
             self._start()
         from astroid import MANAGER
 
+        if "sys" not in MANAGER.astroid_cache:
+            _build_sys_module()
         modules_before = set(MANAGER.astroid_cache)
         try:
             # The time limit is the inner context: the deny-list is restored after the alarm is disarmed.

@@ -164,3 +164,20 @@ def test_a_call_leaves_the_collectors_threshold_as_it_found_it(stdlib_corpus):
     with pytest.raises(LintTimeout):
         PylintLinter(timeout=0.001).lint("\n".join(stdlib_corpus[:40]))
     assert gc.get_threshold() == before
+
+
+def test_results_do_not_depend_on_what_the_process_holds_in_sys_stdout():
+    # astroid builds `sys` from the live module once per process: built while output is captured (as the
+    # reference implementation lints), sys.stdout would be a StringIO without `.buffer`. A fresh process,
+    # so that `sys` is built inside the capture.
+    script = (
+        "import contextlib, io\n"
+        "from hub_tools.linters import PylintLinter\n"
+        "program = 'import sys\\nsys.stdout.buffer.write(b\"x\")\\nsys.stderr.buffer.flush()'\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):\n"
+        "    errors = PylintLinter('reference').lint(program)\n"
+        "print(errors)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
