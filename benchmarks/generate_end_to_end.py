@@ -1,15 +1,16 @@
 """End-to-end dataset generation: ``lintseq generate`` vs the reference ``pylintseq`` command, side by side.
 
     .venv/bin/python benchmarks/generate_end_to_end.py [--corpus functions modules] [--workers 1 2]
-                                                       [--modules N] [--scale 10]
+                                                       [--modules N] [--repeat 1 4] [--scale 10]
 
 Both commands turn the same JSON Lines file of real programs into edit sequences, one path per program,
 with the same number of worker processes (1, then 2), one command at a time. Two corpora
 (``benchmarks/corpus.py``): ``functions``, HumanEval's canonical solutions and standard-library functions
-(284 rows, ~25 lines), and ``modules``, whole modules of 80-400 lines (standard library and pure-Python
-packages of this environment, spread evenly over the range). Reported per run: rows per second and
-seconds per row (wall clock of the whole command, interpreter start-up, imports and every first load
-included on both sides) and the peak resident memory of its process tree (the command and its workers,
+(284 rows, ~25 lines; ``--repeat`` also runs them 4 times over, with distinct instructions, as a longer
+input over which the fixed cost of a command weighs less), and ``modules``, 48 whole modules of 80-400
+lines (standard library and pure-Python packages of this environment, spread evenly over the range).
+Reported per run: rows per second and seconds per row (wall clock of the whole command, interpreter
+start-up, imports and every first load included on both sides) and the peak resident memory of its process tree (the command and its workers,
 sampled every 50 ms). ``--scale N`` also runs hub_tools on the functions repeated N times, to show that
 its memory does not grow with the input. Figures go to ``benchmarks/results/generate_end_to_end.json``.
 Read the ratios: the machines are shared and noisy.
@@ -78,6 +79,9 @@ def main() -> None:
     parser.add_argument("--corpus", nargs="+", choices=["functions", "modules"], default=["functions", "modules"])
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--modules", type=int, default=48, help="how many whole modules (spread over 80-400 lines)")
+    parser.add_argument("--repeat", type=int, nargs="+", default=[1, 4],
+                        help="also run the functions this many times over (distinct instructions): the fixed cost "
+                             "of a command (start-up, card, pictures) weighs less on a longer input")
     parser.add_argument("--scale", type=int, default=10, help="input multiple for the memory check (0: skip)")
     args = parser.parse_args()
 
@@ -88,15 +92,18 @@ def main() -> None:
     shim.mkdir()
     (shim / "sitecustomize.py").write_text(reference_env.COMPAT_PRELUDE)
     figures: dict = {}
-    for corpus_name in args.corpus:
+    runs = [(name, 1) for name in args.corpus if name != "functions"]
+    runs = [("functions", repeat) for repeat in args.repeat if "functions" in args.corpus] + runs
+    for corpus_name, repeat in runs:
         rows = _rows(corpus_name, args.modules)
-        source = folder / f"{corpus_name}.jsonl"
-        count = write_source(source, rows)
+        label = corpus_name if repeat == 1 else f"{corpus_name} x{repeat}"
+        source = folder / f"{label.replace(' ', '-')}.jsonl"
+        count = write_source(source, rows, repeat=repeat)
         lines = [len(row["response"].splitlines()) for row in rows]
-        print(f"\n{corpus_name}: {count} rows, {min(lines)}-{max(lines)} lines (mean {sum(lines) / count:.0f}), "
+        print(f"\n{label}: {count} rows, {min(lines)}-{max(lines)} lines (mean {sum(lines) / len(rows):.0f}), "
               "one edit path each, whole commands")
         print(f"{'run':<34}{'rows/s':>9}{'s/row':>8}{'ratio':>8}{'peak RSS MiB':>15}")
-        results = figures[corpus_name] = {"rows": count, "lines_mean": sum(lines) / count}
+        results = figures[label] = {"rows": count, "lines_mean": sum(lines) / len(rows)}
         for workers in args.workers:
             reference_seconds, reference_memory = reference(source, workers, folder, python, shim)
             ours_seconds, ours_memory = ours(source, workers, folder)
@@ -112,8 +119,9 @@ def main() -> None:
         big = folder / f"programs-x{args.scale}.jsonl"
         big_count = write_source(big, rows, repeat=args.scale)
         seconds, memory = ours(big, args.workers[-1], folder)
-        small_memory = figures["functions"][f"hub_tools lintseq generate workers={args.workers[-1]}"]["peak_rss_mib"]
-        print(f"\nmemory vs input size, hub_tools, {args.workers[-1]} workers: {len(rows)} rows -> {small_memory:.0f} MiB, "
+        small = figures.get("functions", {}).get(f"hub_tools lintseq generate workers={args.workers[-1]}")
+        small_memory = f"{small['peak_rss_mib']:.0f} MiB" if small else "not run (--repeat without 1)"
+        print(f"\nmemory vs input size, hub_tools, {args.workers[-1]} workers: {len(rows)} rows -> {small_memory}, "
               f"{big_count} rows -> {memory:.0f} MiB ({big_count / seconds:.1f} rows/s)")
         figures["scale"] = {"rows": big_count, "peak_rss_mib": memory, "rows_per_second": big_count / seconds}
     path = save_result("generate_end_to_end", figures, packages=["pylint", "astroid", "pylintseq"])

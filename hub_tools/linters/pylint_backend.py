@@ -230,6 +230,11 @@ class PylintLinter:
             raised, never a result. In the main thread ``SIGALRM`` stops the call at the limit; in other
             threads the call runs to its end and then raises.
 
+    Attributes:
+        calls: calls of :meth:`lint` so far.
+        analyses: those that needed pylint's analysis (the others were syntax errors, answered by
+            :func:`ast.parse`).
+
     Example:
 
     >>> linter = PylintLinter()
@@ -243,6 +248,7 @@ class PylintLinter:
         self.profile = get_profile(profile) if isinstance(profile, str) else profile
         self.timeout = timeout
         self.calls = 0
+        self.analyses = 0
         self._pylinter = None
         self._check = None
         self._checker_context = None
@@ -353,6 +359,7 @@ class PylintLinter:
 
         if "sys" not in MANAGER.astroid_cache:
             _build_sys_module()
+        self.analyses += 1
         modules_before = set(MANAGER.astroid_cache)
         try:
             # The time limit is the inner context: the deny-list is restored after the alarm is disarmed.
