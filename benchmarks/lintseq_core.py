@@ -268,10 +268,10 @@ def main() -> None:
                 lint_seconds = sum(kind["seconds"] for kind in by_kind.values())
                 row["lint_calls_by_kind"] = {
                     kind: {"calls_per_program": value["calls"] / (len(programs) * args.passes),
-                           "share_of_lint_time": value["seconds"] / lint_seconds}
+                           "percent_of_lint_time": 100 * value["seconds"] / lint_seconds}
                     for kind, value in by_kind.items()}
                 print(f"{name}: " + ", ".join(
-                    f"{kind} {value['calls_per_program']:.1f} calls per program, {value['share_of_lint_time']:.0%} of "
+                    f"{kind} {value['calls_per_program']:.1f} calls per program, {value['percent_of_lint_time']:.0f}% of "
                     "the lint time" for kind, value in row["lint_calls_by_kind"].items()))
         lines = [len(program.splitlines()) for program in programs]
         title = (f"{corpus_name}: {len(programs)} programs, {min(lines)}-{max(lines)} lines "
