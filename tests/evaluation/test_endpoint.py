@@ -201,7 +201,10 @@ def test_ctrl_c_ends_a_run_stuck_on_a_silent_server_at_once(tiny_model, tmp_path
     listener.listen(64)
     accepted = []
     threading.Thread(target=lambda: [accepted.append(listener.accept()) for _ in range(64)], daemon=True).start()
-    script = "import sys; from hub_tools.cli import main; sys.exit(main())"
+    # Ctrl-C in a terminal: the command gets Python's usual KeyboardInterrupt, whatever this test runs under
+    # (a job started in the background by a non-interactive shell ignores SIGINT, and so would the child).
+    script = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+              "from hub_tools.cli import main; sys.exit(main())")
     process = subprocess.Popen(
         [sys.executable, "-c", script, "eval", "--endpoint", f"http://127.0.0.1:{listener.getsockname()[1]}/v1",
          "--model", str(tiny_model), "--limit", "3", "--n", "2", "--max-new-tokens", "8",
