@@ -108,7 +108,10 @@ def _program_builder_class() -> type:
     program's tree alive and later programs would see attributes an earlier program assigned: results
     would depend on what was linted before, and memory would grow with every call. The builder records
     each such foreign append and :meth:`undo_foreign_attributes` removes it after the call, so the cached
-    modules are exactly as they were before the call.
+    modules are exactly as they were before the call: also the name's entry itself where the append
+    created it (an empty list left behind reads as "defined nowhere" to astroid but crashes pylint's
+    ``is_attribute_typed_annotation``: ``module.__loader__ = ...`` in one state of ``imp.py`` broke the
+    check of the next).
     """
     from astroid.builder import AstroidBuilder
     from astroid.exceptions import InferenceError
@@ -116,7 +119,8 @@ def _program_builder_class() -> type:
     class ProgramBuilder(AstroidBuilder):
         def __init__(self, manager):
             super().__init__(manager)
-            self._foreign: list[tuple[list, object]] = []
+            # (attributes dict, name, node, whether the append created the name's entry), in order.
+            self._foreign: list[tuple[dict, str, object, bool]] = []
 
         def delayed_assattr(self, node) -> None:
             super().delayed_assattr(node)
@@ -125,21 +129,32 @@ def _program_builder_class() -> type:
                 owners = list(node.expr.infer())
             except InferenceError:
                 return
+            seen = set()
             for owner in owners:
                 for target in (owner, getattr(owner, "_proxied", None)):
                     if target is None or not hasattr(target, "root") or target.root() is program:
                         continue
                     for attributes in (getattr(target, "instance_attrs", None), getattr(target, "locals", None)):
                         values = attributes.get(node.attrname) if isinstance(attributes, dict) else None
-                        if values is not None and any(value is node for value in values):
-                            self._foreign.append((values, node))
+                        if values is None or id(values) in seen or not any(value is node for value in values):
+                            continue
+                        seen.add(id(values))
+                        # astroid appends to ``setdefault(name, [])``: the node alone means a new entry.
+                        created = len(values) == 1
+                        self._foreign.append((attributes, node.attrname, node, created))
 
         def undo_foreign_attributes(self) -> None:
-            for values, node in self._foreign:
+            # Last append first, so the entry a first append created is empty when its record comes.
+            for attributes, name, node, created in reversed(self._foreign):
+                values = attributes.get(name)
+                if values is None:
+                    continue
                 for index, value in enumerate(values):
                     if value is node:
                         del values[index]
                         break
+                if created and not values:
+                    del attributes[name]
             self._foreign.clear()
 
     return ProgramBuilder

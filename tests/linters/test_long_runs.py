@@ -23,6 +23,19 @@ def test_a_call_never_sees_what_an_earlier_program_assigned():
     assert [linter.lint(reads_thread), linter.lint(reads_sys)] == first
 
 
+def test_an_attribute_an_earlier_program_created_is_gone_not_left_empty():
+    # `module` is the builtins class here: astroid adds the name to its locals, the call takes it back. An
+    # empty entry left behind crashed pylint's no-member check of the next program (a state of imp.py).
+    linter = PylintLinter(timeout=None)
+    reads_loader = "x = module.__loader__"
+    fresh = PylintLinter(timeout=None).lint(reads_loader)
+    assert {error.code for error in fresh} == {"E0602", "E1101"}
+    linter.lint("module.__loader__ = 1\nmodule.__loader__ = 2")
+    assert linter.lint(reads_loader) == fresh
+    builtins_module = astroid.MANAGER.ast_from_module_name("builtins")["module"]
+    assert "__loader__" not in builtins_module.locals
+
+
 def _program_modules_alive() -> int:
     gc.collect()
     return sum(1 for obj in gc.get_objects()
