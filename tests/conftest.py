@@ -53,6 +53,12 @@ def stdlib_corpus() -> list[str]:
 
 
 @pytest.fixture(scope="session")
+def stdlib_modules_by_name() -> dict[str, str]:
+    """Every whole standard-library module of 80-400 lines, by name (``stdlib/imp.py``)."""
+    return dict(corpus.whole_modules(80, 400, stdlib_only=True))
+
+
+@pytest.fixture(scope="session")
 def stdlib_modules() -> list[tuple[str, str]]:
     """Whole standard-library modules (80-140 lines), as (name, text)."""
     modules = corpus.whole_modules(80, 140, stdlib_only=True)

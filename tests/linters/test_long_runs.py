@@ -77,3 +77,28 @@ def test_every_emitted_state_is_clean_under_a_fresh_pylint_process(humaneval_cor
     )
     flagged = [line for line in result.stdout.splitlines() if line.startswith(str(tmp_path))]
     assert len(files) > 80 and result.returncode == 0 and not flagged, flagged[:5]
+
+
+def test_results_do_not_depend_on_the_order_of_calls(stdlib_modules_by_name):
+    """Every state a sampling run linted, linted again in reverse order by a second linter: same answers.
+
+    imp.py assigns attributes of a name astroid resolves to a builtins class (`module.__loader__ = ...`),
+    the case that once left a trace in the cached class and crashed a later call."""
+    modules = stdlib_modules_by_name
+    names = [name for name in ("stdlib/imp.py", "stdlib/sched.py", "stdlib/bisect.py") if name in modules]
+    assert names, "none of the chosen standard-library modules is in this Python"
+    linter = PylintLinter(timeout=None)
+    answers = {}
+    lint = linter.lint
+
+    def recording_lint(text):
+        answers[text] = lint(text)
+        return answers[text]
+
+    linter.lint = recording_lint
+    for index, name in enumerate(names):
+        sample_edit_path(modules[name], linter, seed=33 + index)
+    second = PylintLinter(timeout=None)
+    assert len(answers) > 60
+    mismatches = [text for text in reversed(answers) if second.lint(text) != answers[text]]
+    assert not mismatches, mismatches[0]
