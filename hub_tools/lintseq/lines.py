@@ -13,10 +13,9 @@ class CandidateOptions:
         ignore_imports: leave import statements out of the candidates (they still go when a deletion
             they depend on, or that depends on them, removes them).
         ignore_comments: leave blank and comment-only lines out; they arrive with the first edit.
-        ignore_global_defs: leave the continuation lines of UPPERCASE constant blocks opened with
-            ``NAME = (`` or ``NAME = [`` out (the opening line stays a candidate and takes the block with
-            it). As in the paper's implementation, the opener may be indented (a constant inside a class or
-            function) and the name is what precedes the first ``=`` without spaces (``X[0] = [`` counts).
+        ignore_global_defs: leave the continuation lines of top-level UPPERCASE constant blocks opened
+            with ``NAME = (`` or ``NAME = [`` out (the opening line stays a candidate and takes the block
+            with it).
     """
 
     ignore_imports: bool = False
@@ -63,8 +62,8 @@ def _is_import(stripped: str) -> bool:
 
 
 def _opens_constant_block(line: str) -> str | None:
-    """The closing bracket of an ``UPPERCASE = (`` / ``= [`` line, or ``None``."""
-    if "=" not in line:
+    """The closing bracket of a top-level ``UPPERCASE = (`` / ``= [`` line, or ``None``."""
+    if line[:1].isspace() or "=" not in line:
         return None
     name = line[: line.find("=")].replace(" ", "")
     last = line.rstrip()[-1:]

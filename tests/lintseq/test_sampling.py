@@ -128,14 +128,6 @@ def test_candidate_options():
     assert candidate_lines(lines, CandidateOptions(ignore_comments=False, ignore_global_defs=False)) == list(range(8))
 
 
-def test_constant_blocks_inside_a_class_or_function_are_left_out_as_the_paper_does():
-    # pylintseq tests the text before the first '=' without spaces, indentation included.
-    lines = ["class Config:", "    HEADERS = (", "        'a',", "    )", "    def f(self):",
-             "        ROWS[0] = [", "            1]", "        rows = [", "            1]", "        if X == (", "            1):",
-             "            pass"]
-    assert candidate_lines(lines, CandidateOptions()) == [0, 1, 4, 5, 7, 8, 9, 10, 11]
-
-
 def test_ignore_init_errors():
     program = "value = undefined_name\ncount = 1\nprint(count)"
     linter = PylintLinter()
