@@ -34,11 +34,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"worker processes (default: 1; this machine has {os.cpu_count()} cores)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument("--time-limit", type=float, default=60.0,
-                        help="seconds one program may take before it is skipped (default: 60)")
+                        help="seconds one program may take before it is skipped, not counting the one-time "
+                        "loading of the libraries it imports (default: 60)")
     parser.add_argument("--max-lines", type=int, default=2000, help="skip longer programs (default: 2000)")
     parser.add_argument("--lint-timeout", type=float, default=10.0,
-                        help="seconds one lint call may take; a program with a longer call is skipped "
-                        "(lint_timeout), never kept unchecked (default: 10)")
+                        help="seconds one lint call may take, not counting the one-time loading of the "
+                        "libraries it imports; a program with a longer call is skipped (lint_timeout), never "
+                        "kept unchecked (default: 10)")
     parser.add_argument("--drop-duplicates", action="store_true",
                         help="skip source rows that repeat an earlier row exactly (default: keep and count them)")
     parser.add_argument("--chunk-size", type=int,

@@ -42,8 +42,9 @@ class GenerationConfig:
         profile: the lint profile, ``"portable"`` or ``"reference"`` (see :mod:`hub_tools.linters.profiles`).
         num_paths: edit paths sampled per program (the paper uses 5).
         seed: the run's seed; the path ``k`` of row ``id`` uses ``SeedSequence([seed, int(id, 16), k])``.
-        time_limit: seconds one program may take for all its paths; past it the row is skipped.
-        lint_timeout: seconds one lint call may take.
+        time_limit: seconds one program may take for all its paths; past it the row is skipped. The
+            linter's one-time building of library modules (``build_seconds``) is not counted.
+        lint_timeout: seconds one lint call may take (library building not counted either).
         max_lines: programs with more lines are skipped.
         max_line_length: programs with a longer line are skipped.
         drop_duplicates: skip a source row that repeats an earlier one exactly (same instruction and code,
@@ -112,7 +113,12 @@ class ProgramTimeout(TimeoutError):
 
 
 class _DeadlineLinter:
-    """Gives each lint call what is left of the program's time budget (at most ``call_timeout``)."""
+    """Gives each lint call what is left of the program's time budget (at most ``call_timeout``).
+
+    Time the linter spent building library modules (``build_seconds``: once per process, outside its own
+    clock) moves the deadline by as much, so the first program that imports a large library is not
+    skipped for the cold cache.
+    """
 
     def __init__(self, linter, deadline: float, call_timeout: float):
         self.linter, self.deadline, self.call_timeout = linter, deadline, call_timeout
@@ -124,12 +130,16 @@ class _DeadlineLinter:
         if remaining <= 0:
             raise ProgramTimeout()
         self.linter.timeout = min(self.call_timeout, remaining)
+        built = getattr(self.linter, "build_seconds", 0.0)
         try:
-            return self.linter.lint(program)
+            errors = self.linter.lint(program)
         except LintTimeout:
+            self.deadline += getattr(self.linter, "build_seconds", 0.0) - built
             if time.monotonic() >= self.deadline:
                 raise ProgramTimeout() from None
             raise
+        self.deadline += getattr(self.linter, "build_seconds", 0.0) - built
+        return errors
 
 
 _LINTERS: dict[str, object] = {}  # one kept-alive linter per profile and process: start-up cost only

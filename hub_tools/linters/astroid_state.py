@@ -1,0 +1,260 @@
+"""What a lint call does to astroid's process-wide state, and how every call gives it back.
+
+pylint analyses a program through astroid, whose caches, deny-list and builders are global to the process.
+:class:`~hub_tools.linters.pylint_backend.PylintLinter` keeps one pylint alive for a whole run; this module
+holds everything a call does to that global state, and what takes it back.
+
+What lives between calls, and why results do not depend on it. The standard-library modules a program
+imports are parsed into astroid trees once per process and stay in astroid's cache for the whole run
+(rebuilding them was about 40% of a short run, and the whole first call of a file that imports a lot).
+Everything a call adds is taken back when it ends, so every call starts from the same state, whatever was
+linted before, and memory stays flat over any number of calls (``benchmarks/linter_memory.py`` measures
+it) without the periodic full reset an earlier version needed:
+
+- the checked program's module and every node-keyed cache of astroid and pylint (inference results,
+  lookups, inference tips, metaclass and object-model lookups) are dropped;
+- astroid's ``delayed_assattr`` writes ``x.name = ...`` of the program into the module or class that
+  ``x`` is, also a cached standard-library one (``thread.daemon = True`` into ``threading.Thread``): those
+  writes are recorded and removed, else a later program would see attributes an earlier one assigned
+  (a test shows it did) and each would keep the program's tree alive;
+- pylint's checkers keep per-run bookkeeping keyed by the nodes they saw (the class checker's map of
+  accessed members): each call starts every checker from the state ``open()`` left, as a fresh run would.
+
+Kept on purpose out of the reuse: inference results about standard-library nodes (astroid caches them per
+inference context and a per-context budget can cut them short, so a result computed under one program is
+not provably what a fresh run computes under another; measured, keeping them gained nothing anyway), and
+any incremental re-analysis of the part of a program a deletion did not touch (pylint's checkers read the
+whole module: names, class hierarchies, flow). Each state therefore gets one full analysis; the sampler
+(:mod:`hub_tools.lintseq.sampling`) avoids asking twice for the same state.
+
+Garbage collection. A call allocates hundreds of thousands of objects, and astroid's trees are cycles
+(every node points to its parent), which only the cyclic collector frees. At Python's default threshold it
+runs every 700 allocations, and each run of the oldest generation walks every object alive, the cached
+standard-library trees included: 17% of a short run, 7% of a long one. During a call the threshold of the
+youngest generation is raised (:data:`_GC_THRESHOLD`), so the collector runs about fifteen times less
+often; the process's own setting is back when the call ends. Collection frees memory and changes no
+result.
+
+The limit is on the analysis of the program, not on loading libraries. The first program that imports a
+library makes astroid build the trees of that library (and of what it imports) from their files: a second
+for ``asyncio``, about a minute for ``transformers`` under the ``reference`` profile, once per process.
+The clock stops while a module is built (:func:`library_builds_off_the_clock`; the linter adds that time
+up in ``build_seconds``), so:
+
+- a cold cache never turns into a time-out (with the clock running, a program importing ``transformers``
+  would time out, its half-built trees would be dropped, and every later such program would time out
+  again, for the whole run);
+- no alarm can cut a build, so after a time-out every module in astroid's cache is complete and stays;
+- building is bounded: each module is built once per process, from files the program cannot change
+  (with ``portable``, only the standard library), so a program cannot use it to run unchecked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import gc
+import sys
+from collections.abc import Iterator
+
+from hub_tools.linters.profiles import LintProfile
+from hub_tools.linters.time_limit import TimeLimit
+
+# The module name the checked program gets; it cannot collide with anything importable.
+MODULE_NAME = "lintseq_checked_program"
+# The file it is said to come from. pylint skips some checks on a module not built from a ``.py`` file
+# (E1111 assignment-from-no-return: "not fully defined"), which a pylint run on a file does make; the
+# folder does not exist, so nothing is ever read from it or resolved next to it.
+MODULE_FILE = "/lintseq-checked-program-not-on-disk/lintseq_checked_program.py"
+# Allocations between two runs of the cyclic garbage collector during a call (Python's default: 700).
+_GC_THRESHOLD = 10_000
+# The AstroidManager methods that build a library module (from a name, a file, a live module): the clock of
+# the call stops while they build (see the module docstring).
+_BUILDERS = ("ast_from_module_name", "ast_from_file", "ast_from_module")
+
+
+class _StdlibOnly(set):
+    """An astroid module deny-list that refuses every module outside the standard library."""
+
+    def __contains__(self, module_name: object) -> bool:
+        if not isinstance(module_name, str):
+            return False
+        return module_name.split(".")[0] not in sys.stdlib_module_names or super().__contains__(module_name)
+
+
+@functools.cache
+def program_builder_class() -> type:
+    """An astroid builder that can take back what building the program wrote into other modules.
+
+    Building a module runs astroid's ``delayed_assattr`` step: for ``x.name = value`` it infers ``x`` and
+    appends the assignment node to the ``instance_attrs`` (or ``locals``) of what ``x`` is, also when
+    that lives in a cached standard-library module (``thread.daemon = True`` writes into
+    ``threading.Thread``; ``sys.flag = 1`` into ``sys``). Left there, the node would keep the whole
+    program's tree alive and later programs would see attributes an earlier program assigned: results
+    would depend on what was linted before, and memory would grow with every call. The builder records
+    each such foreign append and :meth:`undo_foreign_attributes` removes it after the call, so the cached
+    modules are exactly as they were before the call: also the name's entry itself where the append
+    created it (an empty list left behind reads as "defined nowhere" to astroid but crashes pylint's
+    ``is_attribute_typed_annotation``: ``module.__loader__ = ...`` in one state of ``imp.py`` broke the
+    check of the next).
+    """
+    from astroid.builder import AstroidBuilder
+    from astroid.exceptions import InferenceError
+
+    class ProgramBuilder(AstroidBuilder):
+        def __init__(self, manager):
+            super().__init__(manager)
+            # (attributes dict, name, node, whether the append created the name's entry), in order.
+            self._foreign: list[tuple[dict, str, object, bool]] = []
+
+        def delayed_assattr(self, node) -> None:
+            super().delayed_assattr(node)
+            program = node.root()
+            try:
+                owners = list(node.expr.infer())
+            except InferenceError:
+                return
+            seen = set()
+            for owner in owners:
+                for target in (owner, getattr(owner, "_proxied", None)):
+                    if target is None or not hasattr(target, "root") or target.root() is program:
+                        continue
+                    for attributes in (getattr(target, "instance_attrs", None), getattr(target, "locals", None)):
+                        values = attributes.get(node.attrname) if isinstance(attributes, dict) else None
+                        if values is None or id(values) in seen or not any(value is node for value in values):
+                            continue
+                        seen.add(id(values))
+                        # astroid appends to ``setdefault(name, [])``: the node alone means a new entry.
+                        created = len(values) == 1
+                        self._foreign.append((attributes, node.attrname, node, created))
+
+        def undo_foreign_attributes(self) -> None:
+            # Last append first, so the entry a first append created is empty when its record comes.
+            for attributes, name, node, created in reversed(self._foreign):
+                values = attributes.get(name)
+                if values is None:
+                    continue
+                for index, value in enumerate(values):
+                    if value is node:
+                        del values[index]
+                        break
+                if created and not values:
+                    del attributes[name]
+            self._foreign.clear()
+
+    return ProgramBuilder
+
+
+
+
+def forget_checked_program() -> None:
+    """Drop the checked program from astroid's and pylint's caches.
+
+    Nothing of a program may outlive its call: not its module, not the inference results and lookups that
+    astroid and pylint cache on its nodes (memory would grow with every call).
+    """
+    from astroid import MANAGER
+    from astroid.context import _invalidate_cache
+    from astroid.inference_tip import clear_inference_tip_cache
+    from astroid.interpreter.objectmodel import ObjectModel
+    from astroid.nodes import ClassDef
+    from astroid.nodes._base_nodes import LookupMixIn
+    from pylint.checkers.clear_lru_cache import clear_lru_caches
+
+    MANAGER.astroid_cache.pop(MODULE_NAME, None)
+    _invalidate_cache()
+    clear_inference_tip_cache()
+    clear_lru_caches()
+    LookupMixIn.lookup.cache_clear()
+    ClassDef._metaclass_lookup_attribute.cache_clear()
+    ObjectModel.attributes.cache_clear()
+
+
+def build_sys_module() -> None:
+    """Build astroid's ``sys`` with the standard streams a command-line run has.
+
+    astroid builds ``sys`` from the live module, so ``sys.stdout`` is inferred as whatever object the
+    process holds there at that moment: under a harness that captures output (the reference
+    implementation lints inside ``redirect_stdout(StringIO())``), ``sys.stdout.buffer`` becomes an E1101
+    no-member error in every program that writes bytes to it. Here the three streams are plain text files
+    while ``sys`` is built, so the result does not depend on the host process.
+    """
+    import io
+
+    from astroid import MANAGER
+
+    saved = sys.stdin, sys.stdout, sys.stderr
+    sys.stdin, sys.stdout, sys.stderr = (io.TextIOWrapper(io.BytesIO(), encoding="utf-8") for _ in range(3))
+    try:
+        MANAGER.ast_from_module_name("sys")
+    finally:
+        sys.stdin, sys.stdout, sys.stderr = saved
+
+
+@contextlib.contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Raise the youngest generation's collection threshold for the body (see the module docstring)."""
+    saved = gc.get_threshold()
+    gc.set_threshold(max(saved[0], _GC_THRESHOLD), *saved[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*saved)
+
+
+@contextlib.contextmanager
+def library_builds_off_the_clock(limit: TimeLimit) -> Iterator[None]:
+    """Stop ``limit``'s clock while astroid builds a library module, for the body (see the module docstring).
+
+    The methods are swapped on the class, for the call only: astroid asks new ``AstroidManager()``
+    instances for imports, and they share the class and the cache.
+    """
+    from astroid.manager import AstroidManager
+
+    originals = {name: AstroidManager.__dict__[name] for name in _BUILDERS}
+
+    def off_the_clock(build):
+        @functools.wraps(build)
+        def wrapper(manager, *args, **kwargs):
+            if build.__name__ == "ast_from_module_name":
+                modname = args[0] if args else kwargs.get("modname")
+                if modname in manager.astroid_cache:
+                    return build(manager, *args, **kwargs)  # nothing to build: no clock to stop
+            with limit.paused():
+                return build(manager, *args, **kwargs)
+
+        return wrapper
+
+    for name, build in originals.items():
+        setattr(AstroidManager, name, off_the_clock(build))
+    try:
+        yield
+    finally:
+        for name, build in originals.items():
+            setattr(AstroidManager, name, build)
+
+
+@contextlib.contextmanager
+def imports_resolved_by(profile: LintProfile) -> Iterator[None]:
+    """Resolve imports for inference as ``profile`` says, for the body (astroid-global state, swapped back after)."""
+    from astroid import MANAGER
+    from astroid.manager import AstroidManager
+
+    # The deny-list is astroid-global state: swap it for the call only, so other pylint users in
+    # this process (and linters with another profile) are unaffected. It lives in two places:
+    # the MANAGER instance, and the class-level ``brain`` that every new ``AstroidManager()``
+    # copies it from; astroid's import inference (``Module.import_module``) asks a new one, so
+    # swapping only the first left every third-party module visible to inference.
+    brain = AstroidManager.brain
+    saved_denylist = MANAGER.module_denylist
+    saved_brain_denylist = brain["module_denylist"]
+    saved_extensions = MANAGER.always_load_extensions
+    MANAGER.always_load_extensions = "--unsafe-load-any-extension=y" in profile.pylint_options
+    if not profile.third_party_imports:
+        MANAGER.module_denylist = brain["module_denylist"] = _StdlibOnly(saved_denylist)
+    try:
+        yield
+    finally:
+        MANAGER.module_denylist = saved_denylist
+        brain["module_denylist"] = saved_brain_denylist
+        MANAGER.always_load_extensions = saved_extensions
