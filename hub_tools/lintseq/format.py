@@ -8,6 +8,7 @@ training, and the loss covers only what follows it.
 
 from __future__ import annotations
 
+import ast
 import re
 
 DIFF_TOKEN = "<|diff|>"
@@ -84,6 +85,17 @@ def _fenced_blocks(text: str) -> list[tuple[str, str]]:
     return blocks
 
 
+def _is_python(text: str) -> bool:
+    """Whether ``text`` (any line endings, a leading byte-order mark allowed) parses as a Python module."""
+    if "```" not in text and "~~~" not in text:
+        return False  # nothing a fence could be read from: the caller's answer is the same either way
+    try:
+        ast.parse(text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n"))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
+
+
 def extract_program(response: str) -> str:
     """Return the Python program inside a markdown or chain-of-thought response.
 
@@ -91,10 +103,13 @@ def extract_program(response: str) -> str:
     line or indented inside prose and list items (that indentation is removed from the code), with any
     line endings (``\\n``, ``\\r\\n``, ``\\r``); an unclosed last fence runs to the end of the text.
 
-    Which blocks make the program: every block tagged as Python (``python``, ``py``, ``python3``, ``py3``,
-    any case), joined with a newline in order; when there is none, every bare block (no language tag); a
-    response without either is returned as it is. Blocks tagged with another language (``bash``,
-    ``text``, ``output``...) are never code. Surrounding whitespace is removed.
+    A response that is a Python program as a whole is returned as it is, whatever its strings hold:
+    library code quotes markdown in its docstrings (```` ```python ```` examples), and reading those as
+    fences would turn a module into the example in its docstring. Otherwise, which blocks make the
+    program: every block tagged as Python (``python``, ``py``, ``python3``, ``py3``, any case), joined
+    with a newline in order; when there is none, every bare block (no language tag); a response without
+    either is returned as it is. Blocks tagged with another language (``bash``, ``text``, ``output``...)
+    are never code. Surrounding whitespace is removed.
 
     Example:
 
@@ -104,7 +119,11 @@ def extract_program(response: str) -> str:
     'x = 1'
     >>> extract_program("x = 1")
     'x = 1'
+    >>> extract_program('def f():\\n    \"\"\"Use it so:\\n\\n    ```python\\n    f()\\n    ```\\n    \"\"\"')[:8]
+    'def f():'
     """
+    if _is_python(response):
+        return response
     blocks = _fenced_blocks(response)
     for kind in ("python", "bare"):
         chosen = [code for found, code in blocks if found == kind]

@@ -113,12 +113,14 @@ class EditPath:
 
 
 def normalize_program(text: str) -> str:
-    """Use ``"\\n"`` line endings and drop blank lines at both ends (what an edit path can rebuild).
+    """Use ``"\\n"`` line endings and drop blank lines at both ends (what an edit path can rebuild), and
+    a leading byte-order mark (U+FEFF: Python drops it from a file it reads, but a string holding it is
+    not a valid program).
 
-    >>> normalize_program("\\r\\n\\r\\nx = 1\\r\\nprint(x)\\r\\n\\r\\n")
+    >>> normalize_program("\\ufeff\\r\\n\\r\\nx = 1\\r\\nprint(x)\\r\\n\\r\\n")
     'x = 1\\nprint(x)'
     """
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    lines = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n").split("\n")
     return "\n".join(lines[index] for index in trim_state(lines, range(len(lines))))
 
 

@@ -55,3 +55,25 @@ def test_real_programs_in_every_wrapping(humaneval_corpus, stdlib_corpus):
         for response in (f"Solution:\r\n```python\r\n{crlf}\r\n```\r\n", f"```\n{program}\n```\nThat is all.",
                          f"~~~Python\n{program}\n~~~", f"1. The code:\n   ```py\n{indented}\n   ```\n"):
             assert normalize_program(extract_program(response)) == expected
+
+
+@pytest.mark.parametrize("module", ["datasets.combine", "huggingface_hub._revision"])
+def test_a_module_whose_docstrings_quote_markdown_is_the_program_as_it_is(module):
+    # Library code shows ```python examples in its docstrings: read as fences, the module became the
+    # example in its docstring (or a broken program).
+    import importlib.util
+    from pathlib import Path
+
+    text = Path(importlib.util.find_spec(module).origin).read_text(encoding="utf-8")
+    assert "```python" in text
+    assert extract_program(text) == text
+    assert extract_program(text.replace("\n", "\r\n")) == text.replace("\n", "\r\n")
+    # As the answer of a chat model, fenced, the fence is still read.
+    assert normalize_program(extract_program(f"Here it is:\n````python\n{text}\n````\n")) == normalize_program(text)
+
+
+def test_a_byte_order_mark_is_not_part_of_the_program():
+    # Python drops it from a file it reads; in a string it is an invalid character on line 1.
+    assert normalize_program("\ufeff" + CODE + "\r\n") == CODE
+    assert normalize_program(extract_program("\ufeff" + 'def f():\n    """```python\n    f()\n    ```"""')) == \
+        'def f():\n    """```python\n    f()\n    ```"""'
