@@ -15,7 +15,8 @@ class CandidateOptions:
         ignore_comments: leave blank and comment-only lines out; they arrive with the first edit.
         ignore_global_defs: leave the continuation lines of top-level UPPERCASE constant blocks opened
             with ``NAME = (`` or ``NAME = [`` out (the opening line stays a candidate and takes the block
-            with it).
+            with it). Top-level only, as the algorithm is specified; pylintseq's test also matches indented
+            openers (a constant block inside a class or function).
     """
 
     ignore_imports: bool = False
