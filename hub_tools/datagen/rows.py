@@ -130,16 +130,17 @@ class _DeadlineLinter:
         if remaining <= 0:
             raise ProgramTimeout()
         self.linter.timeout = min(self.call_timeout, remaining)
-        built = getattr(self.linter, "build_seconds", 0.0)
+        built, timeout = getattr(self.linter, "build_seconds", 0.0), None
         try:
             errors = self.linter.lint(program)
-        except LintTimeout:
-            self.deadline += getattr(self.linter, "build_seconds", 0.0) - built
-            if time.monotonic() >= self.deadline:
-                raise ProgramTimeout() from None
-            raise
+        except LintTimeout as error:
+            timeout = error
         self.deadline += getattr(self.linter, "build_seconds", 0.0) - built
-        return errors
+        if timeout is None:
+            return errors
+        if time.monotonic() >= self.deadline:
+            raise ProgramTimeout()
+        raise timeout
 
 
 _LINTERS: dict[str, object] = {}  # one kept-alive linter per profile and process: start-up cost only

@@ -145,8 +145,6 @@ def program_builder_class() -> type:
     return ProgramBuilder
 
 
-
-
 def forget_checked_program() -> None:
     """Drop the checked program from astroid's and pylint's caches.
 
