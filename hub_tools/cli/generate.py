@@ -79,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="extra sbatch option, repeatable: --sbatch-arg=--account=abc")
     scale.add_argument("--no-wait", action="store_true",
                        help="Slurm: return once submitted; run the same command again to merge")
-    scale.add_argument("--ray-address", help="Ray cluster to join (default: start a local Ray)")
+    scale.add_argument("--ray-address", help="Ray cluster to join, host:port or auto (default: RAY_ADDRESS, else start a local Ray)")
     return parser
 
 

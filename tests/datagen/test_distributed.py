@@ -287,6 +287,21 @@ def test_ray_executor_joins_a_running_cluster(source_file, single_machine, tmp_p
         head.stderr.close()
 
 
+@pytest.mark.parametrize("spelling", ["--ray-address", "RAY_ADDRESS"])
+def test_a_ray_address_where_nothing_listens_is_refused_at_once(source_file, tmp_path, spelling):
+    """Ray itself retries such an address for minutes; the command says what is wrong and stops."""
+    address = f"127.0.0.1:{_free_port()}"  # bound, then closed: nothing listens there
+    options = ["--ray-address", address] if spelling == "--ray-address" else []
+    environment = {**runs.environment(), **({"RAY_ADDRESS": address} if spelling == "RAY_ADDRESS" else {})}
+    out = tmp_path / "never"
+    result = generate(str(source_file), "--output-dir", str(out), "--executor", "ray", "--tasks", "2", *options,
+                      check=False, timeout=120, env=environment)
+    assert result.returncode == 2, result.stderr[-2000:]
+    last = result.stderr.strip().splitlines()[-1]
+    assert address in last and "nothing accepts connections" in last and spelling in last and "Traceback" not in result.stderr
+    assert not (out / "data").exists()
+
+
 def _free_port() -> int:
     import socket
 

@@ -17,6 +17,7 @@ import json
 import multiprocessing
 import os
 import shlex
+import socket
 import subprocess
 import sys
 import time
@@ -76,6 +77,49 @@ class ExecutorConfig:
     wait: bool = True
     poll_seconds: float = 10.0
     ray_address: str | None = None
+
+
+# How long the cluster's address may take to accept a connection before the run is refused.
+RAY_CONNECT_SECONDS = 10.0
+
+
+def _ray_address_named(option: str | None) -> tuple[str, str] | None:
+    """The cluster address ``ray.init`` will join and how the user gave it, or ``None`` for a Ray of our own."""
+    if option:
+        return option, f"--ray-address {option}"
+    if os.environ.get("RAY_ADDRESS"):
+        return os.environ["RAY_ADDRESS"], f"RAY_ADDRESS={os.environ['RAY_ADDRESS']}"
+    return None
+
+
+def _check_ray_cluster_answers(address: str, named: str) -> None:
+    """Refuse at once a Ray address where nothing accepts connections.
+
+    ``ray.init`` retries an unreachable cluster for minutes, printing only its own warnings. Here one TCP
+    connection to the address (``auto`` is resolved as Ray resolves it) decides within seconds. An address
+    this cannot read is left to Ray.
+    """
+    if address == "local":
+        return  # a Ray instance of this command's own
+    target = address.removeprefix("ray://")
+    if target == "auto":
+        try:
+            from ray._private.services import canonicalize_bootstrap_address
+
+            target = canonicalize_bootstrap_address("auto")
+        except Exception:  # a Ray version without it, or no cluster recorded here: Ray says which
+            return
+        if not target:
+            return
+    host, colon, port = target.rpartition(":")
+    if not colon or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=RAY_CONNECT_SECONDS).close()
+    except OSError as error:
+        reason = error.strerror or str(error) or type(error).__name__
+        raise UserError(f"{named}: nothing accepts connections at {host}:{port} ({reason}); "
+                        "start the cluster (`ray start --head`) or give the address `ray status` prints") from None
 
 
 class DistributedRun:
@@ -183,13 +227,17 @@ class DistributedRun:
 
         started_here = not ray.is_initialized()
         if started_here:
+            where = _ray_address_named(self.options.ray_address)
+            if where:
+                _check_ray_cluster_answers(*where)
             # Local workers import this package the way this process does.
             environment = {"env_vars": {"PYTHONPATH": os.environ.get("PYTHONPATH", "")}}
             try:
                 ray.init(address=self.options.ray_address, runtime_env=environment, include_dashboard=False,
                          log_to_driver=False)
             except ConnectionError as error:
-                raise UserError(f"--ray-address {self.options.ray_address}: cannot join the cluster ({error})") from None
+                named = where[1] if where else "ray.init()"
+                raise UserError(f"{named}: cannot join the Ray cluster ({error})") from None
         try:
             RayPipelineExecutor(pipeline, tasks=self.options.tasks, workers=workers, logging_dir=str(self.logging_dir),
                                 cpus_per_task=self.options.cpus_per_task,
