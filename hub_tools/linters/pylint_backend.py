@@ -9,7 +9,8 @@ registers about forty checkers, reads configuration files and writes a temporary
    (:mod:`hub_tools.linters.syntax_errors`: the opener of an emptied block, not the next statement);
 2. builds the astroid tree from the string (no temporary file);
 3. walks it with only the checkers that can emit a counted message (pylint skips a checker whose
-   messages are all disabled), reusing the walker between calls;
+   messages are all disabled), reusing the walker between calls, and without the work pylint would still
+   do for uncounted messages (:mod:`hub_tools.linters.uncounted_checks`);
 4. when pylint finds nothing, compiles the text: the few errors only the compiler sees (pylint reports
    most of them itself, such as E0103 ``continue`` outside a loop) still count, so every state that passes
    is a program Python accepts.
@@ -38,6 +39,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import copy
+import functools
 import sys
 
 from hub_tools.linters.astroid_state import (
@@ -53,6 +55,11 @@ from hub_tools.linters.astroid_state import (
 from hub_tools.linters.profiles import LintProfile, get_profile
 from hub_tools.linters.syntax_errors import flagged_line, syntax_error
 from hub_tools.linters.time_limit import Interrupted, LintTimeout, TimeLimit
+from hub_tools.linters.uncounted_checks import (
+    drop_uncounted_callbacks,
+    may_hold_unicode_problems,
+    skip_uncounted_helpers,
+)
 from hub_tools.lintseq.linter import LintError
 
 
@@ -87,6 +94,9 @@ class PylintLinter:
         timeout: seconds one call may take (``None`` for no limit); past it :class:`LintTimeout` is
             raised, never a result. In the main thread ``SIGALRM`` stops the call at the limit; in other
             threads the call runs to its end and then raises.
+        skip_uncounted: leave out the work pylint does for messages the profile does not count
+            (:mod:`hub_tools.linters.uncounted_checks`); ``False`` runs it, as the command line does: slower,
+            same results.
 
     Attributes:
         calls: calls of :meth:`lint` so far.
@@ -103,14 +113,16 @@ class PylintLinter:
     []
     """
 
-    def __init__(self, profile: str | LintProfile = "portable", *, timeout: float | None = 10.0):
+    def __init__(self, profile: str | LintProfile = "portable", *, timeout: float | None = 10.0,
+                 skip_uncounted: bool = True):
         self.profile = get_profile(profile) if isinstance(profile, str) else profile
         self.timeout = timeout
+        self.skip_uncounted = skip_uncounted
         self.calls = 0
         self.analyses = 0
         self.build_seconds = 0.0
         self._pylinter = None
-        self._check = None
+        self._check = self._check_plain = None
         self._checker_context = None
         self._checker_state: list[tuple[object, dict[str, object]]] = []
         self._builder = None
@@ -144,9 +156,25 @@ class PylintLinter:
         pylinter.set_reporter(CollectingReporter())
         pylinter.open()
         self._checker_context = pylinter._astroid_module_checker()
-        self._check = self._checker_context.__enter__()
+        self._check = self._check_plain = self._checker_context.__enter__()
         self._pylinter = pylinter
+        if self.skip_uncounted:
+            self._skip_uncounted_work()
         self._checker_state = _checker_containers(pylinter)
+
+    def _skip_uncounted_work(self) -> None:
+        import pylint
+        from pylint.checkers.unicode import UnicodeChecker
+
+        skip_uncounted_helpers(self._pylinter, pylint.__version__)
+        check = self._check
+        # pylint hands out its module check as a partial of check_astroid_module with the walker and the
+        # raw and token checkers; another shape is left as it is.
+        if not isinstance(check, functools.partial) or not {"walker", "rawcheckers"} <= set(check.keywords):
+            return
+        drop_uncounted_callbacks(check.keywords["walker"])
+        plain_raw = [checker for checker in check.keywords["rawcheckers"] if not isinstance(checker, UnicodeChecker)]
+        self._check_plain = functools.partial(check.func, *check.args, **{**check.keywords, "rawcheckers": plain_raw})
 
     def _restore_checkers(self) -> None:
         # pylint's checkers keep per-run bookkeeping keyed by the nodes they saw (ClassChecker's
@@ -168,7 +196,7 @@ class PylintLinter:
         if self._checker_context is not None:
             with contextlib.suppress(Exception):
                 self._checker_context.__exit__(None, None, None)
-        self._pylinter = self._check = self._checker_context = None
+        self._pylinter = self._check = self._check_plain = self._checker_context = None
         if self._builder is not None:  # a cut call may have skipped these
             self._builder.undo_foreign_attributes()
         forget_checked_program()
@@ -243,7 +271,7 @@ class PylintLinter:
             pylinter.file_state = FileState(MODULE_NAME, pylinter.msgs_store, module)
             pylinter._ignore_file = False
             pylinter.current_file = module.file
-            self._check(module)
+            (self._check if may_hold_unicode_problems(program) else self._check_plain)(module)
         finally:
             builder.undo_foreign_attributes()
             self._restore_checkers()

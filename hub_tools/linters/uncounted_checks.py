@@ -1,0 +1,93 @@
+"""Checks for messages a profile does not count: the kept-alive linter does not run them.
+
+pylint already leaves out a checker whose messages are all disabled, and a ``visit_``/``leave_`` method
+whose declared messages (``only_required_for_messages``) are all disabled. Three kinds of work escape
+that rule, and on short programs they were about a sixth of each analysis:
+
+- ``visit_default`` methods. The walker adds them for every node class without looking at their
+  declared messages (its rule is written for ``visit_<node>`` methods). The format checker's one is
+  declared for ``multiple-statements`` (C0321) alone and runs on every node. Here pylint's own rule is
+  applied to it: :func:`drop_uncounted_callbacks`.
+- Helpers called on every node by a method that is needed for a counted message. The variables checker's
+  ``visit_name`` serves undefined-variable (E0602) and used-before-assignment (E0601), and also calls
+  ``_loopvar_name``, which does a scope lookup for every name and emits only undefined-loop-variable
+  (W0631). Such a helper is listed in :data:`UNCOUNTED_HELPERS` with the messages it is the only source of,
+  after reading its code in every pylint minor version of :data:`READ_IN`: it calls nothing on the checker
+  but ``add_message`` with those messages and writes no state. On a version not read, nothing is skipped
+  (the linter is only slower); a test checks the listed helpers of the installed version again.
+- The unicode checker, a raw checker that reads every byte of the program for bidirectional-text
+  controls (E2502), forbidden control characters (E2510-E2515) and a codec other than UTF-8 (E2501).
+  None of them can be found in a text made only of printable ASCII, tabs, line feeds and form feeds with
+  no ``coding`` declaration in its first two lines (where Python reads one), so such a text, nearly every
+  program, is checked without it: :func:`may_hold_unicode_problems`.
+
+Nothing here changes a counted message: what is skipped can only emit messages the profile ignores, or
+provably none. ``tests/linters/test_uncounted_checks.py`` compares the linter with and without these
+skips on every state of edit paths over real modules.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Helpers run for messages the profile may not count: (checker class, method) -> the messages it alone emits.
+UNCOUNTED_HELPERS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("VariablesChecker", "_loopvar_name"): ("undefined-loop-variable",),
+}
+# pylint minor versions whose code the table above was read against.
+READ_IN = ("3.2", "3.3", "4.0", "4.1")
+# A character outside printable ASCII, tab, line feed and form feed.
+_NOT_PLAIN = re.compile(r"[^\t\n\f\x20-\x7e]")
+
+
+def _skipped(*args, **kwargs) -> None:
+    """Stands in for a helper whose messages are not counted."""
+
+
+def drop_uncounted_callbacks(walker) -> int:
+    """Remove the ``visit_default`` callbacks whose declared messages are all disabled; return how many.
+
+    The same rule pylint's ``ASTWalker.add_checker`` applies to every other ``visit_``/``leave_`` method.
+    """
+    dropped = 0
+    for node_class, callbacks in walker.visit_events.items():
+        kept = [callback for callback in callbacks
+                if getattr(callback, "__name__", "") != "visit_default" or walker._is_method_enabled(callback)]
+        dropped += len(callbacks) - len(kept)
+        walker.visit_events[node_class] = kept
+    return dropped
+
+
+def skip_uncounted_helpers(pylinter, version: str) -> list[str]:
+    """Replace, on this linter's checkers, the listed helpers whose messages are all disabled; return them.
+
+    Args:
+        pylinter: a configured ``PyLinter`` with its checkers prepared.
+        version: the installed pylint version; nothing is skipped outside :data:`READ_IN`.
+    """
+    if ".".join(version.split(".")[:2]) not in READ_IN:
+        return []
+    skipped = []
+    for checker in pylinter.prepare_checkers():
+        for (class_name, method), messages in UNCOUNTED_HELPERS.items():
+            if type(checker).__name__ != class_name or not callable(getattr(checker, method, None)):
+                continue
+            if not any(pylinter.is_message_enabled(message) for message in messages):
+                setattr(checker, method, _skipped)  # on the instance: other linters keep pylint's method
+                skipped.append(f"{class_name}.{method}")
+    return skipped
+
+
+def may_hold_unicode_problems(program: str) -> bool:
+    """Whether the unicode checker could report anything on ``program``.
+
+    >>> may_hold_unicode_problems("def f(x):\\n\\treturn x  # fine\\n")
+    False
+    >>> may_hold_unicode_problems("s = 'caf\\u00e9'")
+    True
+    >>> may_hold_unicode_problems("# -*- coding: latin-1 -*-\\nx = 1")
+    True
+    """
+    if _NOT_PLAIN.search(program) is not None:
+        return True
+    return "coding" in "\n".join(program.split("\n", 2)[:2])
