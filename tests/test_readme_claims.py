@@ -52,6 +52,11 @@ CLAIMS: dict[str, list[str]] = {
         "tests/linters/test_pylint_backend.py::test_portable_profile_does_not_depend_on_installed_packages",
         "tests/linters/test_pylint_backend.py::test_portable_profile_hides_installed_packages_from_import_inference",
     ],
+    "none of the work pylint would still do for uncounted ones": [
+        "tests/linters/test_uncounted_checks.py::test_skipping_changes_no_answer_on_real_code",
+        "tests/linters/test_uncounted_checks.py::test_a_text_called_plain_gives_the_unicode_checker_nothing",
+        "tests/linters/test_uncounted_checks.py::test_the_listed_helpers_of_the_installed_pylint_emit_only_their_messages_and_write_nothing",
+    ],
     "A syntax error flags the line it is about, as the paper's implementation does": [
         "tests/linters/test_syntax_errors.py::test_flagged_line",
         "tests/linters/test_syntax_errors.py::test_an_emptied_block_takes_its_opener_not_the_rest_of_the_file",
