@@ -23,6 +23,14 @@ the comment tokens and is the only writer of the per-file message state and of t
 flag; the kept-alive linter replaces it with a no-op. Token checkers still get every token, so line
 numbers and W0311 are unaffected, and text that merely looks like a pragma (inside a string) never mattered.
 
+The program is a text, so a coding declaration in it (``# -*- coding: euc-jp -*-``) declares nothing: Python
+compiles a text whatever its declaration says, and so do :func:`ast.parse` and astroid here. pylint's token
+and unicode checkers, though, re-read the module as bytes, which astroid makes with UTF-8, and decode them
+with the declared codec: a text whose declaration names another codec (legacy files turned into text) was
+read as mojibake or crashed pylint (``ascii``, ``euc-jp``, an unknown codec), and its row was lost. Those
+checkers are given the same UTF-8 bytes with the declaration naming ``utf-8``
+(:func:`_bytes_read_as_written`), so every checker reads the text that was given.
+
 What lives between calls, and why results do not depend on it, the garbage collector's pace during a
 call, and why library builds are off the clock: :mod:`hub_tools.linters.astroid_state`.
 
@@ -40,6 +48,7 @@ import collections
 import contextlib
 import copy
 import functools
+import re
 import sys
 
 from hub_tools.linters.astroid_state import (
@@ -65,6 +74,22 @@ from hub_tools.lintseq.linter import LintError
 
 class LinterCrash(RuntimeError):
     """pylint or astroid raised while checking a program (the program cannot be checked)."""
+
+
+# PEP 263: where Python reads a coding declaration (a comment on line 1 or 2), and the codec it names.
+_DECLARATION = re.compile(r"^([ \t\f]*#.*?coding[:=][ \t]*)([-\w.]+)", re.ASCII)
+
+
+def _bytes_read_as_written(program: str) -> bytes:
+    """The program's UTF-8 bytes, with a coding declaration on its first two lines naming ``utf-8``.
+
+    >>> _bytes_read_as_written("# -*- coding: latin-1 -*-\\ns = 'caf\\u00e9'")
+    b"# -*- coding: utf-8 -*-\\ns = 'caf\\xc3\\xa9'"
+    """
+    head = program.split("\n", 2)
+    for index, line in enumerate(head[:2]):
+        head[index] = _DECLARATION.sub(r"\g<1>utf-8", line, count=1)
+    return "\n".join(head).encode("utf-8")
 
 
 def _ignore_pragmas(tokens) -> None:
@@ -268,6 +293,7 @@ class PylintLinter:
                 cause = error.error
                 line = flagged_line(cause) if isinstance(cause, SyntaxError) else 1
                 return [(line, "E0001", f"syntax-error: {cause}")]
+            module.file_bytes = _bytes_read_as_written(program)  # see the module docstring
             pylinter.file_state = FileState(MODULE_NAME, pylinter.msgs_store, module)
             pylinter._ignore_file = False
             pylinter.current_file = module.file

@@ -121,6 +121,23 @@ def test_pathological_programs_give_errors_not_crashes():
     assert linter.lint("") == []
 
 
+@pytest.mark.parametrize("codec", ["ascii", "euc-jp", "gbk", "utf-16", "latin-1", "no-such-codec"])
+def test_a_coding_declaration_does_not_change_how_the_text_is_read(codec, stdlib_corpus):
+    """A program is a text: whatever codec its declaration names, it is checked as written (Python compiles it
+    so), exactly as with a UTF-8 declaration. Such declarations made pylint crash or read mojibake."""
+    body = (stdlib_corpus[3] + "\n# \u65e5\u672c\u8a9e\u306e\u30b3\u30e1\u30f3\u30c8, caf\u00e9\n"
+            "print('\u00fc', undefined_name)\nif True:\n   pass")
+    linter = PylintLinter(timeout=None)
+    expected = linter.lint(f"# -*- coding: utf-8 -*-\n{body}")
+    assert {"E0602", "W0311"} <= {error.code for error in expected}
+    assert linter.lint(f"# -*- coding: {codec} -*-\n{body}") == expected
+    # The second line, where Python also reads a declaration.
+    assert (linter.lint(f"#!/usr/bin/env python\n# vim: set fileencoding={codec} :\n{body}")
+            == linter.lint(f"#!/usr/bin/env python\n# vim: set fileencoding=utf-8 :\n{body}"))
+    path = sample_edit_path(f"# -*- coding: {codec} -*-\n{body}", linter, seed=0)
+    assert path.states[-1].startswith(f"# -*- coding: {codec} -*-")
+
+
 def test_no_checked_program_outlives_its_call(humaneval_corpus):
     """Memory stays flat: astroid's and pylint's caches must not keep the checked programs alive."""
     import gc
