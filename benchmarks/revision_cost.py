@@ -10,7 +10,7 @@ and per CPU-second of the whole process tree, which other load on a shared machi
 
 A change to the linter is measured more finely too: both revisions' ``PylintLinter`` in one process,
 sampling the same programs in turns (before-after, after-before, in a balanced order), CPU time per side,
-and whether the edit paths are identical. The BEFORE linter module is loaded next to AFTER's other modules,
+and whether the edit paths are identical; on the functions and on ``--modules`` whole modules. The BEFORE linter module is loaded next to AFTER's other modules,
 so this needs the two revisions to share the linter's imports (``hub_tools.linters.profiles``...).
 """
 
@@ -55,8 +55,15 @@ def _timed(command: list[str], tree: Path) -> tuple[float, float]:
     return time.perf_counter() - started, _children_cpu_seconds() - cpu
 
 
-def interleaved(before_tree: Path, rounds: int) -> dict:
-    """Both revisions' linters in this process, in turns on the same programs (run with AFTER importable)."""
+def _whole_modules(count: int) -> list[str]:
+    """``count`` whole modules spread over 80-400 lines, chosen as ``lintseq_core.py`` chooses them."""
+    modules = sorted(corpus.whole_modules(), key=lambda module: len(module[1].splitlines()))
+    return [text for _, text in modules[:: max(1, len(modules) // count)][:count]]
+
+
+def interleaved(before_tree: Path, rounds: int, module_count: int) -> dict:
+    """Both revisions' linters in this process, in turns on the same programs (run with AFTER importable):
+    the functions of the sampling measure, and whole modules."""
     import importlib.util
 
     from hub_tools.linters.pylint_backend import PylintLinter
@@ -68,21 +75,26 @@ def interleaved(before_tree: Path, rounds: int) -> dict:
     linters = {"before": before_backend.PylintLinter(), "after": PylintLinter()}
     for linter in linters.values():
         linter.lint("x = 1")  # start-up outside the clock
-    programs = corpus.humaneval_programs() + corpus.stdlib_functions()
-    spent, identical = {"before": 0.0, "after": 0.0}, 0
-    for round_number in range(rounds):
-        for index, program in enumerate(programs):
-            # Who goes first alternates with the program and with every other round: ABBA, balanced.
-            order = ["before", "after"] if (index + round_number + round_number // 2) % 2 == 0 else ["after", "before"]
-            diffs = {}
-            for side in order:
-                started = time.process_time()
-                diffs[side] = sample_edit_path(program, linters[side], seed=index).diffs
-                spent[side] += time.process_time() - started
-            identical += diffs["before"] == diffs["after"]
-    paths = rounds * len(programs)
-    return {"paths": paths, "identical_paths": identical, "cpu_before": round(paths / spent["before"], 2),
-            "cpu_after": round(paths / spent["after"], 2), "cpu_ratio": round(spent["before"] / spent["after"], 3)}
+    corpora = {"functions": corpus.humaneval_programs() + corpus.stdlib_functions(),
+               "modules": _whole_modules(module_count)}
+    figures = {}
+    for name, programs in corpora.items():
+        spent, identical = {"before": 0.0, "after": 0.0}, 0
+        for round_number in range(rounds):
+            for index, program in enumerate(programs):
+                # Who goes first alternates with the program and with every other round: ABBA, balanced.
+                order = ["before", "after"] if (index + round_number + round_number // 2) % 2 == 0 else ["after", "before"]
+                diffs = {}
+                for side in order:
+                    started = time.process_time()
+                    diffs[side] = sample_edit_path(program, linters[side], seed=index).diffs
+                    spent[side] += time.process_time() - started
+                identical += diffs["before"] == diffs["after"]
+        paths = rounds * len(programs)
+        figures[name] = {"paths": paths, "identical_paths": identical, "cpu_before": round(paths / spent["before"], 2),
+                         "cpu_after": round(paths / spent["after"], 2),
+                         "cpu_ratio": round(spent["before"] / spent["after"], 3)}
+    return figures
 
 
 def main() -> None:
@@ -90,10 +102,11 @@ def main() -> None:
     parser.add_argument("before", help="git revision measured as 'before'")
     parser.add_argument("after", nargs="?", help="git revision measured as 'after' (default: the working tree)")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--modules", type=int, default=16, help="whole modules in the linters-in-one-process measure")
     parser.add_argument("--interleaved", metavar="BEFORE_TREE", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.interleaved:
-        print(json.dumps(interleaved(Path(args.interleaved), args.rounds)))
+        print(json.dumps(interleaved(Path(args.interleaved), args.rounds, args.modules)))
         return
 
     work = Path(tempfile.mkdtemp(prefix="revision-cost-"))
@@ -141,12 +154,12 @@ def main() -> None:
                             "wall_ratio": round(wall_after / wall_before, 3), "cpu_before": round(cpu_before, 2),
                             "cpu_after": round(cpu_after, 2), "cpu_ratio": round(cpu_after / cpu_before, 3)}
     result = subprocess.run([sys.executable, __file__, args.before, "--interleaved", str(trees["before"]),
-                             "--rounds", str(max(args.rounds, 4))], check=True, capture_output=True, text=True,
+                             "--rounds", str(max(args.rounds, 4)), "--modules", str(args.modules)], check=True, capture_output=True, text=True,
                             env={**os.environ, "PYTHONPATH": str(trees["after"])}, cwd=trees["after"])
     figures["linters in one process"] = json.loads(result.stdout)
-    shared = figures["linters in one process"]
-    print(f"{'linters in one process':<32}{'':>29}{shared['cpu_before']:>20.1f}{shared['cpu_after']:>8.1f}"
-          f"{shared['cpu_ratio']:>7.3f}  ({shared['identical_paths']} of {shared['paths']} paths identical)")
+    for name, shared in figures["linters in one process"].items():
+        print(f"{'linters in one process, ' + name:<32}{'':>29}{shared['cpu_before']:>20.1f}{shared['cpu_after']:>8.1f}"
+              f"{shared['cpu_ratio']:>7.3f}  ({shared['identical_paths']} of {shared['paths']} paths identical)")
     save_result("revision_cost", figures, packages=["pylint", "astroid"])
     shutil.rmtree(work, ignore_errors=True)
 
