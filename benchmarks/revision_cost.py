@@ -10,8 +10,9 @@ and per CPU-second of the whole process tree, which other load on a shared machi
 
 A change to the linter is measured more finely too: both revisions' ``PylintLinter`` in one process,
 sampling the same programs in turns (before-after, after-before, in a balanced order), CPU time per side,
-and whether the edit paths are identical; on the functions and on ``--modules`` whole modules. The BEFORE linter module is loaded next to AFTER's other modules,
-so this needs the two revisions to share the linter's imports (``hub_tools.linters.profiles``...).
+and whether the edit paths are identical; on the functions and on ``--modules`` whole modules. The BEFORE
+linter module is loaded next to AFTER's other modules, so this needs the two revisions to share the linter's
+imports (``hub_tools.linters.profiles``...).
 """
 
 from __future__ import annotations
@@ -154,8 +155,8 @@ def main() -> None:
                             "wall_ratio": round(wall_after / wall_before, 3), "cpu_before": round(cpu_before, 2),
                             "cpu_after": round(cpu_after, 2), "cpu_ratio": round(cpu_after / cpu_before, 3)}
     result = subprocess.run([sys.executable, __file__, args.before, "--interleaved", str(trees["before"]),
-                             "--rounds", str(max(args.rounds, 4)), "--modules", str(args.modules)], check=True, capture_output=True, text=True,
-                            env={**os.environ, "PYTHONPATH": str(trees["after"])}, cwd=trees["after"])
+                             "--rounds", str(max(args.rounds, 4)), "--modules", str(args.modules)],
+                            check=True, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(trees["after"])}, cwd=trees["after"])
     figures["linters in one process"] = json.loads(result.stdout)
     for name, shared in figures["linters in one process"].items():
         print(f"{'linters in one process, ' + name:<32}{'':>29}{shared['cpu_before']:>20.1f}{shared['cpu_after']:>8.1f}"

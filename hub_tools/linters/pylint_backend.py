@@ -80,16 +80,20 @@ class LinterCrash(RuntimeError):
 _DECLARATION = re.compile(r"^([ \t\f]*#.*?coding[:=][ \t]*)([-\w.]+)", re.ASCII)
 
 
-def _bytes_read_as_written(program: str) -> bytes:
-    """The program's UTF-8 bytes, with a coding declaration on its first two lines naming ``utf-8``.
+def _bytes_read_as_written(program: str) -> bytes | None:
+    """The program's UTF-8 bytes with its coding declaration naming ``utf-8``; ``None`` when it has none
+    (astroid's own bytes of it are then the right ones).
 
     >>> _bytes_read_as_written("# -*- coding: latin-1 -*-\\ns = 'caf\\u00e9'")
     b"# -*- coding: utf-8 -*-\\ns = 'caf\\xc3\\xa9'"
+    >>> _bytes_read_as_written("x = 1") is None
+    True
     """
     head = program.split("\n", 2)
-    for index, line in enumerate(head[:2]):
-        head[index] = _DECLARATION.sub(r"\g<1>utf-8", line, count=1)
-    return "\n".join(head).encode("utf-8")
+    declared = [_DECLARATION.sub(r"\g<1>utf-8", line, count=1) for line in head[:2]]
+    if declared == head[:2]:
+        return None
+    return "\n".join(declared + head[2:]).encode("utf-8")
 
 
 def _ignore_pragmas(tokens) -> None:
@@ -293,7 +297,7 @@ class PylintLinter:
                 cause = error.error
                 line = flagged_line(cause) if isinstance(cause, SyntaxError) else 1
                 return [(line, "E0001", f"syntax-error: {cause}")]
-            module.file_bytes = _bytes_read_as_written(program)  # see the module docstring
+            module.file_bytes = _bytes_read_as_written(program) or module.file_bytes  # see the module docstring
             pylinter.file_state = FileState(MODULE_NAME, pylinter.msgs_store, module)
             pylinter._ignore_file = False
             pylinter.current_file = module.file

@@ -44,38 +44,32 @@ def _skipped(*args, **kwargs) -> None:
     """Stands in for a helper whose messages are not counted."""
 
 
-def drop_uncounted_callbacks(walker) -> int:
-    """Remove the ``visit_default`` callbacks whose declared messages are all disabled; return how many.
+def drop_uncounted_callbacks(walker) -> None:
+    """Remove the ``visit_default`` callbacks whose declared messages are all disabled.
 
     The same rule pylint's ``ASTWalker.add_checker`` applies to every other ``visit_``/``leave_`` method.
     """
-    dropped = 0
     for node_class, callbacks in walker.visit_events.items():
-        kept = [callback for callback in callbacks
-                if getattr(callback, "__name__", "") != "visit_default" or walker._is_method_enabled(callback)]
-        dropped += len(callbacks) - len(kept)
-        walker.visit_events[node_class] = kept
-    return dropped
+        walker.visit_events[node_class] = [
+            callback for callback in callbacks
+            if getattr(callback, "__name__", "") != "visit_default" or walker._is_method_enabled(callback)]
 
 
-def skip_uncounted_helpers(pylinter, version: str) -> list[str]:
-    """Replace, on this linter's checkers, the listed helpers whose messages are all disabled; return them.
+def skip_uncounted_helpers(pylinter, version: str) -> None:
+    """Replace, on this linter's checkers, the listed helpers whose messages are all disabled.
 
     Args:
         pylinter: a configured ``PyLinter`` with its checkers prepared.
         version: the installed pylint version; nothing is skipped outside :data:`READ_IN`.
     """
     if ".".join(version.split(".")[:2]) not in READ_IN:
-        return []
-    skipped = []
+        return
     for checker in pylinter.prepare_checkers():
         for (class_name, method), messages in UNCOUNTED_HELPERS.items():
             if type(checker).__name__ != class_name or not callable(getattr(checker, method, None)):
                 continue
             if not any(pylinter.is_message_enabled(message) for message in messages):
                 setattr(checker, method, _skipped)  # on the instance: other linters keep pylint's method
-                skipped.append(f"{class_name}.{method}")
-    return skipped
 
 
 def may_hold_unicode_problems(program: str) -> bool:

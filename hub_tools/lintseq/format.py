@@ -11,6 +11,8 @@ from __future__ import annotations
 import ast
 import re
 
+from hub_tools.lintseq.lines import unix_newlines
+
 DIFF_TOKEN = "<|diff|>"
 EDIT_SEPARATOR = "\n" + DIFF_TOKEN
 # Two empty edits close an edit sequence: the model has nothing left to insert.
@@ -58,14 +60,10 @@ _OPENING = re.compile(r"(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>.
 _PYTHON_TAGS = {"python", "python3", "py", "py3"}
 
 
-def _unix_newlines(text: str) -> str:
-    return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
 def _fenced_blocks(text: str) -> list[tuple[str, str]]:
     """``(kind, code)`` of every fenced block, in order; kind is ``"python"``, ``"bare"`` or ``"other"``."""
     blocks = []
-    lines = _unix_newlines(text).split("\n")
+    lines = unix_newlines(text).split("\n")
     index = 0
     while index < len(lines):
         opening = _OPENING.fullmatch(lines[index])
@@ -94,7 +92,7 @@ def _is_python(text: str) -> bool:
     if "```" not in text and "~~~" not in text:
         return False  # nothing a fence could be read from: the caller's answer is the same either way
     try:
-        ast.parse(_unix_newlines(text.removeprefix("\ufeff")))
+        ast.parse(unix_newlines(text.removeprefix("\ufeff")))
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     return True

@@ -24,6 +24,11 @@ class CandidateOptions:
     ignore_global_defs: bool = True
 
 
+def unix_newlines(text: str) -> str:
+    """``text`` with ``"\\r\\n"`` and ``"\\r"`` line endings turned into ``"\\n"``."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def indentations(lines: list[str]) -> list[int]:
     """Indentation of each line in characters; a line with at most one non-blank character inherits the
     indentation of the line before it (so blank lines and lone brackets belong to their block).

@@ -37,6 +37,7 @@ from hub_tools.lintseq.lines import (
     children,
     indentations,
     sampling_weights,
+    unix_newlines,
 )
 from hub_tools.lintseq.linter import Linter
 
@@ -120,7 +121,7 @@ def normalize_program(text: str) -> str:
     >>> normalize_program("\\ufeff\\r\\n\\r\\nx = 1\\r\\nprint(x)\\r\\n\\r\\n")
     'x = 1\\nprint(x)'
     """
-    lines = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    lines = unix_newlines(text.removeprefix("\ufeff")).split("\n")
     return "\n".join(lines[index] for index in trim_state(lines, range(len(lines))))
 
 
