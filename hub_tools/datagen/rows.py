@@ -9,7 +9,6 @@ time), so any engine can call it: the local multi-process engine of :mod:`hub_to
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import hashlib
 import time
@@ -20,6 +19,7 @@ import numpy as np
 from hub_tools.datagen.decontamination import DecontaminationConfig, default_decontamination, find_overlap
 from hub_tools.datagen.deduplication import program_key
 from hub_tools.datagen.sources import SourceRecord
+from hub_tools.linters.syntax_errors import syntax_error
 from hub_tools.lintseq import (
     LintSeqConfig,
     NoCodeError,
@@ -166,12 +166,11 @@ def _check_program(program: str, config: GenerationConfig) -> tuple[str, str] | 
     longest = max(range(len(lines)), key=lambda index: len(lines[index]))
     if len(lines[longest]) > config.max_line_length:
         return "line_too_long", f"line {longest + 1} has {len(lines[longest])} characters (limit {config.max_line_length})"
-    try:
-        ast.parse(program)
-    except SyntaxError as error:
-        return "syntax_error", f"line {error.lineno}: {error.msg}"
-    except (ValueError, RecursionError, MemoryError) as error:
-        return "syntax_error", str(error)
+    # The whole compiler, not only the parser: ``return`` or ``await`` outside a function, a repeated
+    # argument name, ``nonlocal`` at module level parse, but Python refuses to run them.
+    error = syntax_error(program, "compile")
+    if error is not None:
+        return "syntax_error", f"line {error.line}: {error.message.removeprefix('syntax-error: ')}"
     return None
 
 

@@ -6,13 +6,14 @@ For every row of a sampler config (``lintseq`` or ``random``):
   ``program`` exactly, and every diff only inserts lines;
 - ``num_edits == len(edit_path)``, ``completion == format_completion(edit_path)``,
   ``prompt == format_prompt(instruction)``, ``sampler`` and ``seed`` are the ones the run recorded;
-- ``program`` is the code of ``response`` (markdown extraction and normalisation) and ``id`` is its hash;
+- ``program`` is the code of ``response`` (markdown extraction and normalisation), Python compiles it, and
+  ``id`` is its hash;
 - for the ``lintseq`` sampler, every intermediate program (after edits 1 to n-1) passes the lint profile
   recorded in ``lintseq_config.json``. The ``random`` sampler promises reconstruction only: its
   intermediate programs may be invalid, by design.
 
-Baseline rows promise ``completion == program`` and the baseline prompt. Across rows and configs: the
-programs that repeat an earlier source row's (normalised, see :mod:`hub_tools.datagen.deduplication`) are
+Baseline rows promise ``completion == program``, a program Python compiles, and the baseline prompt.
+Across rows and configs: the programs that repeat an earlier source row's (normalised, see :mod:`hub_tools.datagen.deduplication`) are
 the number the folder records (none after ``--dedup exact``), every config was made from the same source
 rows as the baseline, and the folder was made under the current data rules (pylint pragmas ignored, a
 lint time-out never clean, every markdown fence extracted), else it says what the older rules missed.
@@ -43,6 +44,7 @@ FAILURE_KINDS = {
     "duplicate": "the same source row (and path index) appears twice",
     "id": "id is not the 16-hex-character hash of instruction and response",
     "program": "program is not the code of response (markdown extraction and normalisation)",
+    "not_python": "Python does not compile program (generate skips such source rows as syntax_error)",
     "prompt": "prompt is not format_prompt(instruction)",
     "sampler_label": "the row's sampler is not the one lintseq_config.json records",
     "seed": "the row's seed is not the run's seed",

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ast
 import re
+import warnings
 
 from hub_tools.lintseq.linter import LintError
 
@@ -50,10 +51,14 @@ def syntax_error(program: str, stage: str, filename: str = "<program>") -> LintE
     """The E0001 error of ``program`` at ``stage`` (``"parse"``: :func:`ast.parse`; ``"compile"``: the
     whole compiler), or ``None`` when it passes."""
     try:
-        if stage == "parse":
-            ast.parse(program)
-        else:
-            compile(program, filename, "exec", dont_inherit=True)
+        # The compiler warns about valid code (``x is 1``, an invalid escape): not an error, and not a line
+        # to print on the console for every state of every program.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if stage == "parse":
+                ast.parse(program)
+            else:
+                compile(program, filename, "exec", dont_inherit=True)
     except SyntaxError as error:  # IndentationError and TabError included
         return LintError(line=flagged_line(error), code="E0001", message=f"syntax-error: {error.msg}")
     except (ValueError, OverflowError, RecursionError, MemoryError) as error:

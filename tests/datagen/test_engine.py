@@ -200,6 +200,25 @@ def test_bad_rows_are_skipped_with_reason_and_location(tmp_path, humaneval_corpu
     assert sorted(rows["instruction"]) == sorted(row["instruction"] for row in good)
 
 
+def test_programs_python_will_not_compile_are_skipped_as_syntax_errors(tmp_path, humaneval_corpus):
+    # Scraped answers hold code that parses but that Python refuses to run: a function body pasted on its
+    # own, a notebook cell with a top-level await. Each is skipped with its line; the good rows stay.
+    broken = {"body": "total = 0\nfor x in [1, 2]:\n    total += x\nreturn total",
+              "cell": "import asyncio\nawait asyncio.sleep(0)\nprint('done')",
+              "arguments": "def f(a, a):\n    return a\nprint(f(1, 2))"}
+    rows = [{"instruction": name, "response": program} for name, program in broken.items()]
+    rows.insert(1, {"instruction": "good", "response": humaneval_corpus[0]})
+    source = tmp_path / "answers.jsonl"
+    source.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    summary = Engine(Source(str(source)), tmp_path / "out", GenerationConfig(), progress=False).run()
+    assert summary.skipped == {"syntax_error": 3} and summary.rows == 1
+    stats = json.loads((tmp_path / "out" / "lintseq_config.json").read_text())["configs"]["lintseq"]["stats"]
+    details = {entry["location"]: entry["detail"] for entry in stats["skipped_rows"]}
+    assert details == {"answers.jsonl:1": "line 4: 'return' outside function",
+                       "answers.jsonl:3": "line 2: 'await' outside function",
+                       "answers.jsonl:4": "line 1: duplicate argument 'a' in function definition"}
+
+
 def test_time_limit_skips_a_program_and_the_run_goes_on(tmp_path, humaneval_corpus):
     config = GenerationConfig(time_limit=1e-6)
     source = tmp_path / "slow.jsonl"

@@ -140,6 +140,21 @@ def test_errors_the_program_already_has_are_tolerated_when_the_run_ignored_them(
     assert check(tmp_path).configs[0].counts == {"lint": 1}
 
 
+def test_a_program_python_will_not_compile_is_reported(dataset):
+    # A row generate would now skip (a function body pasted alone), written consistently in every field
+    # but that one: only that check can catch it.
+    from hub_tools.datagen.rows import row_id
+
+    rows = read(dataset, "baseline")
+    program = "total = 0\nfor x in [1, 2]:\n    total += x\nreturn total"
+    rows[3].update(response=program, program=program, completion=program, id=row_id(rows[3]["instruction"], program))
+    rewrite(dataset, "baseline", rows)
+    (config,) = check(dataset, config="baseline").configs
+    assert config.counts == {"not_python": 1}
+    example = config.examples["not_python"][0]
+    assert "row 3" in example.location and example.detail == "line 4: 'return' outside function"
+
+
 def _delete_a_line(row):
     row["edit_path"][-1] = row["edit_path"][-1].replace(",0 +", ",1 +", 1)
 

@@ -49,3 +49,26 @@ def test_an_emptied_block_takes_its_opener_not_the_rest_of_the_file():
 def test_compile_stage_errors_keep_their_line():
     error = syntax_error("def f():\n    pass\nbreak", "compile")
     assert (error.line, error.code) == (3, "E0001")
+
+
+@pytest.mark.parametrize(("program", "line", "message"), [
+    ("def f(x):\n    return x\nreturn 1", 3, "'return' outside function"),  # a function body pasted alone
+    ("import asyncio\nawait asyncio.sleep(0)", 2, "'await' outside function"),  # a notebook cell
+    ("def f(a, a):\n    return a", 1, "duplicate argument 'a' in function definition"),
+    ("x = 1\nfrom __future__ import annotations", 2, "from __future__ imports must occur at the beginning"),
+])
+def test_the_compile_stage_rejects_what_the_parser_accepts(program, line, message):
+    ast.parse(program)  # the premise: the parser alone accepts it
+    error = syntax_error(program, "compile")
+    assert error is not None and error.line == line and message in error.message
+
+
+def test_compiler_warnings_are_not_printed(capfd):
+    # Valid code the compiler warns about: no error, and nothing on the console (a run checks it per state).
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert syntax_error("x = 1\nprint(x is 1, '\\d')", "compile") is None
+        assert syntax_error("x = 1\nprint(x is 1, '\\d')", "parse") is None
+    assert caught == [] and capfd.readouterr().err == ""
