@@ -37,8 +37,15 @@ CLAIMS: dict[str, list[str]] = {
     "rows that kill their worker process are skipped and counted by reason, with their location": [
         f"{ENGINE}::test_a_row_that_kills_its_worker_is_found_and_skipped",
     ],
-    "invalid JSON lines, bad UTF-8, missing or non-text fields, empty, comment-only, unparsable, too long programs": [
+    "invalid JSON lines, bad UTF-8, missing or non-text fields, empty, comment-only, too long programs": [
         f"{ENGINE}::test_bad_rows_are_skipped_with_reason_and_location",
+    ],
+    "programs Python will not compile (a syntax error, or code that parses but does not run": [
+        f"{ENGINE}::test_programs_python_will_not_compile_are_skipped_as_syntax_errors",
+        "tests/linters/test_syntax_errors.py::test_the_compile_stage_rejects_what_the_parser_accepts",
+    ],
+    "`program` is the code `response` holds and Python compiles it": [
+        "tests/datagen/test_verify_show.py::test_a_program_python_will_not_compile_is_reported",
     ],
     "programs that exceed `--time-limit` or crash pylint": [
         f"{ENGINE}::test_time_limit_skips_a_program_and_the_run_goes_on",
