@@ -47,6 +47,11 @@ CLAIMS: dict[str, list[str]] = {
     "`program` is the code `response` holds and Python compiles it": [
         "tests/datagen/test_verify_show.py::test_a_program_python_will_not_compile_is_reported",
     ],
+    "a call that grows its process's memory by more than `--lint-memory-limit` MiB": [
+        "tests/linters/test_memory_limit.py::test_a_call_past_the_memory_limit_raises_and_the_next_call_is_right",
+        "tests/linters/test_memory_limit.py::test_memory_that_libraries_take_does_not_count",
+        "tests/linters/test_memory_limit.py::test_a_program_past_the_limit_is_skipped_and_the_run_goes_on",
+    ],
     "programs that exceed `--time-limit` or crash pylint": [
         f"{ENGINE}::test_time_limit_skips_a_program_and_the_run_goes_on",
         f"{ENGINE}::test_a_program_that_crashes_pylint_is_skipped_and_the_run_goes_on",

@@ -60,19 +60,19 @@ def main(argv: list[str]) -> int:
 
     linter = None
     if args.sampler == "lintseq":
-        from hub_tools.linters import LinterCrash, LintTimeout, PylintLinter
+        from hub_tools.linters import LinterCrash, LintMemoryLimit, LintTimeout, PylintLinter
+        from hub_tools.linters.syntax_errors import syntax_error
 
         linter = PylintLinter(args.profile)
-        syntax_errors = [error for error in linter.lint(normalize_program(program)) if error.code == "E0001"]
-        if syntax_errors:
-            error = syntax_errors[0]
+        error = syntax_error(normalize_program(program), "compile")
+        if error is not None:
             raise UserError(f"{args.file}:{error.line}: {error.message}; LintSeq needs a program that compiles")
     try:
         path = sample_edit_path(program, linter, seed=args.seed, config=LintSeqConfig(), sampler=args.sampler)
     except NoCodeError:
         raise UserError(f"{args.file}: no code to write (the file is empty or only comments)") from None
     except Exception as error:
-        if linter is not None and isinstance(error, (LinterCrash, LintTimeout)):
+        if linter is not None and isinstance(error, (LinterCrash, LintMemoryLimit, LintTimeout)):
             raise UserError(f"{args.file}: {error}") from None
         raise
     if args.json:

@@ -41,6 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="seconds one lint call may take, not counting the one-time loading of the "
                         "libraries it imports; a program with a longer call is skipped (lint_timeout), never "
                         "kept unchecked (default: 10)")
+    parser.add_argument("--lint-memory-limit", type=float, default=2048.0, metavar="MIB",
+                        help="MiB by which one lint call may grow its process's memory (pylint evaluates "
+                        "'[0] * 99_999_999' into a list that long); a program past it is skipped (lint_memory), "
+                        "the run goes on; 0: no limit (default: 2048)")
     parser.add_argument("--drop-duplicates", action="store_true",
                         help="skip source rows that repeat an earlier row exactly (default: keep and count them)")
     parser.add_argument("--chunk-size", type=int,
@@ -97,6 +101,8 @@ def main(argv: list[str]) -> int:
     for name in ("time_limit", "lint_timeout"):
         if getattr(args, name) <= 0:
             raise UserError(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
+    if args.lint_memory_limit < 0:
+        raise UserError(f"--lint-memory-limit must be 0 (no limit) or more, got {args.lint_memory_limit}")
 
     from hub_tools.datagen.decontamination import DecontaminationConfig
     from hub_tools.datagen.engine import CHUNK_SIZE, Engine
@@ -127,7 +133,7 @@ def main(argv: list[str]) -> int:
     config = GenerationConfig(
         prompt_field=prompt_field, code_field=code_field, sampler=args.sampler, profile=args.profile,
         num_paths=args.num_paths, seed=args.seed, time_limit=args.time_limit, lint_timeout=args.lint_timeout,
-        max_lines=args.max_lines, drop_duplicates=args.drop_duplicates, decontamination=decontamination,
+        lint_memory_limit=args.lint_memory_limit, max_lines=args.max_lines, drop_duplicates=args.drop_duplicates, decontamination=decontamination,
         dedup=args.dedup, tokenizer=tokenizer,
     )
     if args.executor:

@@ -103,7 +103,7 @@ def generate_command(folder_name: str, name: str, settings: dict) -> str:
         words += ["--sampler", str(settings.get("sampler") or name)]
     options = [("profile", "--profile"), ("num_paths", "--num-paths"), ("num_samples", "--num-samples"),
                ("seed", "--seed"), ("time_limit", "--time-limit"), ("lint_timeout", "--lint-timeout"),
-               ("max_lines", "--max-lines")]
+               ("lint_memory_limit", "--lint-memory-limit"), ("max_lines", "--max-lines")]
     for field, flag in options:
         value = settings.get(field)
         if value is not None:

@@ -119,7 +119,7 @@ def check_edit_row(row: dict, batch: RowBatch) -> list[tuple[str, str]]:
 
 
 def _check_states(program: str, states: list[tuple[str, list[int]]], batch: RowBatch) -> list[tuple[str, str]]:
-    from hub_tools.linters import LinterCrash, LintTimeout
+    from hub_tools.linters import LinterCrash, LintMemoryLimit, LintTimeout
 
     linter = _linter(batch.lint_profile, batch.lint_timeout)
     # A program line's identity is its position in the final state, which is the program itself.
@@ -137,7 +137,7 @@ def _check_states(program: str, states: list[tuple[str, list[int]]], batch: RowB
                 if (error.code, position[identities[line]]) not in tolerated:
                     return [("lint", f"after edit {number} of {len(states)}: line {error.line}: "
                              f"{error.code} {error.message}")]
-    except (LintTimeout, LinterCrash) as error:
+    except (LintTimeout, LintMemoryLimit, LinterCrash) as error:
         return [("lint_unchecked", str(error)[:200])]
     return []
 

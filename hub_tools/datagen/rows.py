@@ -45,6 +45,8 @@ class GenerationConfig:
         time_limit: seconds one program may take for all its paths; past it the row is skipped. The
             linter's one-time building of library modules (``build_seconds``) is not counted.
         lint_timeout: seconds one lint call may take (library building not counted either).
+        lint_memory_limit: MiB by which one lint call may grow its process's memory (library building not
+            counted); past it the program is skipped as ``lint_memory``. 0 sets no limit.
         max_lines: programs with more lines are skipped.
         max_line_length: programs with a longer line are skipped.
         drop_duplicates: skip a source row that repeats an earlier one exactly (same instruction and code,
@@ -68,6 +70,7 @@ class GenerationConfig:
     seed: int = 0
     time_limit: float = 60.0
     lint_timeout: float = 10.0
+    lint_memory_limit: float = 2048.0
     max_lines: int = 2000
     max_line_length: int = 2000
     drop_duplicates: bool = False
@@ -113,15 +116,17 @@ class ProgramTimeout(TimeoutError):
 
 
 class _DeadlineLinter:
-    """Gives each lint call what is left of the program's time budget (at most ``call_timeout``).
+    """Gives each lint call what is left of the program's time budget (at most ``call_timeout``), and the
+    run's memory limit.
 
     Time the linter spent building library modules (``build_seconds``: once per process, outside its own
     clock) moves the deadline by as much, so the first program that imports a large library is not
     skipped for the cold cache.
     """
 
-    def __init__(self, linter, deadline: float, call_timeout: float):
+    def __init__(self, linter, deadline: float, call_timeout: float, memory_limit: float = 0.0):
         self.linter, self.deadline, self.call_timeout = linter, deadline, call_timeout
+        self.memory_limit = memory_limit or None  # MiB; 0: none
 
     def lint(self, program: str):
         from hub_tools.linters import LintTimeout
@@ -130,6 +135,7 @@ class _DeadlineLinter:
         if remaining <= 0:
             raise ProgramTimeout()
         self.linter.timeout = min(self.call_timeout, remaining)
+        self.linter.memory_limit_mb = self.memory_limit
         built, timeout = getattr(self.linter, "build_seconds", 0.0), None
         try:
             errors = self.linter.lint(program)
@@ -210,7 +216,7 @@ def process_record(record: SourceRecord, config: GenerationConfig) -> RowOutcome
     linter = None
     if config.sampler == "lintseq":
         deadline = time.monotonic() + config.time_limit
-        linter = _DeadlineLinter(_linter(config.profile), deadline, config.lint_timeout)
+        linter = _DeadlineLinter(_linter(config.profile), deadline, config.lint_timeout, config.lint_memory_limit)
     prompt = format_prompt(instruction)
     try:
         for path_index in range(config.num_paths):
@@ -237,12 +243,14 @@ def process_record(record: SourceRecord, config: GenerationConfig) -> RowOutcome
 
 
 def _failure(error: Exception, config: GenerationConfig) -> tuple[str, str]:
-    from hub_tools.linters import LinterCrash, LintTimeout
+    from hub_tools.linters import LinterCrash, LintMemoryLimit, LintTimeout
 
     if isinstance(error, ProgramTimeout):
         return "time_limit", f"longer than {config.time_limit:g} s"
     if isinstance(error, LintTimeout):
         return "lint_timeout", str(error)
+    if isinstance(error, LintMemoryLimit):
+        return "lint_memory", str(error)
     if isinstance(error, LinterCrash):
         return "linter_crash", str(error)[:300]
     if isinstance(error, NoCodeError):

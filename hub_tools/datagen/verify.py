@@ -55,7 +55,7 @@ FAILURE_KINDS = {
     "malformed_diff": "a diff cannot be applied to the program built so far",
     "reconstruction": "replaying edit_path does not give program",
     "lint": "an intermediate program has errors under the recorded lint profile",
-    "lint_unchecked": "the linter failed or timed out on an intermediate program: it is not shown clean "
+    "lint_unchecked": "the linter failed, timed out or ran out of memory on an intermediate program: it is not shown clean "
                       "(--lint-timeout gives each call more time)",
     "duplicate_source": "programs repeat an earlier source row's program (normalised) and lintseq_config.json "
                         "does not record as many",

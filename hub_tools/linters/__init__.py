@@ -6,6 +6,6 @@
 """
 
 from hub_tools.linters.profiles import PROFILES, LintProfile, get_profile
-from hub_tools.linters.pylint_backend import LinterCrash, LintTimeout, PylintLinter
+from hub_tools.linters.pylint_backend import LinterCrash, LintMemoryLimit, LintTimeout, PylintLinter
 
-__all__ = ["PROFILES", "LintProfile", "LintTimeout", "LinterCrash", "PylintLinter", "get_profile"]
+__all__ = ["PROFILES", "LintMemoryLimit", "LintProfile", "LintTimeout", "LinterCrash", "PylintLinter", "get_profile"]

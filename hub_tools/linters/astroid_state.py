@@ -57,8 +57,8 @@ import gc
 import sys
 from collections.abc import Iterator
 
+from hub_tools.linters.call_limits import CallLimits
 from hub_tools.linters.profiles import LintProfile
-from hub_tools.linters.time_limit import TimeLimit
 
 # The module name the checked program gets; it cannot collide with anything importable.
 MODULE_NAME = "lintseq_checked_program"
@@ -166,6 +166,30 @@ def forget_checked_program() -> None:
     LookupMixIn.lookup.cache_clear()
     ClassDef._metaclass_lookup_attribute.cache_clear()
     ObjectModel.attributes.cache_clear()
+    # An object model (``special_attributes``: one per kind of value, shared by the class) remembers the
+    # last value it was read through, which may be a node of the program: its whole tree, and a 240 MB list
+    # astroid evaluated in it, stayed alive until some later program read that model. Every read sets it
+    # again first, so clearing it changes no result.
+    for model in _object_models():
+        model._instance = None
+
+
+@functools.cache
+def _classes_with_object_models() -> tuple[type, ...]:
+    import astroid.bases
+    import astroid.objects
+    from astroid import nodes
+
+    modules = (astroid.bases, astroid.objects, nodes)
+    return tuple({value for module in modules for value in vars(module).values() if isinstance(value, type)})
+
+
+def _object_models() -> list:
+    """The object models astroid's classes hold now (some are set when first needed, so looked up each time)."""
+    from astroid.interpreter.objectmodel import ObjectModel
+
+    found = (cls.__dict__.get("special_attributes") for cls in _classes_with_object_models())
+    return [model for model in found if isinstance(model, ObjectModel) and hasattr(model, "_instance")]
 
 
 def build_sys_module() -> None:
@@ -201,7 +225,7 @@ def fewer_collections() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def library_builds_off_the_clock(limit: TimeLimit) -> Iterator[None]:
+def library_builds_off_the_clock(limit: CallLimits) -> Iterator[None]:
     """Stop ``limit``'s clock while astroid builds a library module, for the body (see the module docstring).
 
     The methods are swapped on the class, for the call only: astroid asks new ``AstroidManager()``

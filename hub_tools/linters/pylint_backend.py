@@ -34,12 +34,13 @@ checkers are given the same UTF-8 bytes with the declaration naming ``utf-8``
 What lives between calls, and why results do not depend on it, the garbage collector's pace during a
 call, and why library builds are off the clock: :mod:`hub_tools.linters.astroid_state`.
 
-The time limit cannot be swallowed (:mod:`hub_tools.linters.time_limit`): ``SIGALRM`` raises an exception
-derived from :class:`BaseException` (pylint and astroid catch ``Exception`` only), the alarm re-fires every
-few milliseconds until the call ends, and a call whose clock ran past the limit raises
-:class:`LintTimeout` whatever it returned. The clock stops while astroid builds a library module (the
-first program that imports a library pays for its trees, once per process), so a time-out is about the
-program, never about a cold cache.
+The time and memory limits cannot be swallowed (:mod:`hub_tools.linters.call_limits`): ``SIGALRM`` raises an
+exception derived from :class:`BaseException` (pylint and astroid catch ``Exception`` only), the alarm
+re-fires every few milliseconds until the call ends, and a call whose clock ran past the limit raises
+:class:`LintTimeout` whatever it returned. A call that grows the process's memory past its limit (astroid
+evaluates ``[0] * 99_999_999`` into a list of that many elements) raises :class:`LintMemoryLimit`. The clock
+stops while astroid builds a library module (the first program that imports a library pays for its trees,
+once per process), so a time-out or a memory stop is about the program, never about a cold cache.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ import collections
 import contextlib
 import copy
 import functools
+import gc
 import re
 import sys
 
@@ -61,15 +63,19 @@ from hub_tools.linters.astroid_state import (
     library_builds_off_the_clock,
     program_builder_class,
 )
+from hub_tools.linters.call_limits import CallLimits, Interrupted, LintMemoryLimit, LintTimeout
 from hub_tools.linters.profiles import LintProfile, get_profile
 from hub_tools.linters.syntax_errors import flagged_line, syntax_error
-from hub_tools.linters.time_limit import Interrupted, LintTimeout, TimeLimit
 from hub_tools.linters.uncounted_checks import (
     drop_uncounted_callbacks,
     may_hold_unicode_problems,
     skip_uncounted_helpers,
 )
 from hub_tools.lintseq.linter import LintError
+
+# MiB one lint call may add to the process's memory. A large module needs a few hundred; the limit is for
+# programs astroid would evaluate into gigabytes (see hub_tools.linters.call_limits).
+DEFAULT_MEMORY_LIMIT_MB = 2048
 
 
 class LinterCrash(RuntimeError):
@@ -123,6 +129,9 @@ class PylintLinter:
         timeout: seconds one call may take (``None`` for no limit); past it :class:`LintTimeout` is
             raised, never a result. In the main thread ``SIGALRM`` stops the call at the limit; in other
             threads the call runs to its end and then raises.
+        memory_limit_mb: MiB by which one call may grow the process's resident memory (``None`` for no
+            limit); past it :class:`LintMemoryLimit` is raised. Watched in the main thread on Linux only.
+            Library modules built during the call do not count.
         skip_uncounted: leave out the work pylint does for messages the profile does not count
             (:mod:`hub_tools.linters.uncounted_checks`); ``False`` runs it, as the command line does: slower,
             same results.
@@ -143,9 +152,10 @@ class PylintLinter:
     """
 
     def __init__(self, profile: str | LintProfile = "portable", *, timeout: float | None = 10.0,
-                 skip_uncounted: bool = True):
+                 memory_limit_mb: float | None = DEFAULT_MEMORY_LIMIT_MB, skip_uncounted: bool = True):
         self.profile = get_profile(profile) if isinstance(profile, str) else profile
         self.timeout = timeout
+        self.memory_limit_mb = memory_limit_mb
         self.skip_uncounted = skip_uncounted
         self.calls = 0
         self.analyses = 0
@@ -186,6 +196,11 @@ class PylintLinter:
         pylinter.open()
         self._checker_context = pylinter._astroid_module_checker()
         self._check = self._check_plain = self._checker_context.__enter__()
+        walker = getattr(self._check, "keywords", {}).get("walker")
+        if walker is not None:
+            # pylint's walker prints the whole traceback of a checker's failure to stderr (thousands of
+            # lines for a recursion error); here the failure is raised as LinterCrash, said in one line.
+            walker.exception_msg = True
         self._pylinter = pylinter
         if self.skip_uncounted:
             self._skip_uncounted_work()
@@ -240,6 +255,7 @@ class PylintLinter:
 
         Raises:
             LintTimeout: the call took longer than ``timeout`` seconds.
+            LintMemoryLimit: the call grew the process's memory by more than ``memory_limit_mb``.
             LinterCrash: pylint itself failed on this program.
         """
         self.calls += 1
@@ -253,18 +269,22 @@ class PylintLinter:
         if "sys" not in MANAGER.astroid_cache:
             build_sys_module()
         self.analyses += 1
-        limit = TimeLimit(self.timeout)
+        limit = CallLimits(self.timeout, self.memory_limit_mb)
         try:
-            # The time limit is the inner context: the deny-list and astroid's builders are restored after
+            # The limits are the inner context: the deny-list and astroid's builders are restored after
             # the alarm is disarmed.
             with fewer_collections(), imports_resolved_by(self.profile), library_builds_off_the_clock(limit), limit:
                 messages = self._run(program)
-        except (LintTimeout, Interrupted) as error:
+        except (LintTimeout, LintMemoryLimit, Interrupted) as error:
             # Cut mid-walk: the checkers' state is undefined. No module build can have been cut (the clock
             # stops while astroid builds one), so every module in its cache is complete and stays: the
             # next calls do not pay for the libraries again.
             self.reset(keep_modules=set(MANAGER.astroid_cache) - {MODULE_NAME})
-            if isinstance(error, Interrupted):  # never expected past TimeLimit; never let it out either
+            if limit.out_of_memory:
+                gc.collect()  # the program's trees are cycles: give their memory back now, not at some later call
+            if isinstance(error, Interrupted):  # never expected past CallLimits; never let it out either
+                if limit.out_of_memory:
+                    raise LintMemoryLimit(f"pylint grew the process's memory by more than {self.memory_limit_mb:g} MiB") from None
                 raise LintTimeout(f"pylint took longer than {self.timeout:g} s") from None
             raise
         except RecursionError as error:
@@ -305,5 +325,6 @@ class PylintLinter:
         finally:
             builder.undo_foreign_attributes()
             self._restore_checkers()
+            pylinter.file_state = FileState(MODULE_NAME, pylinter.msgs_store)  # it held the program's module
             forget_checked_program()
         return [(message.line, message.msg_id, f"{message.symbol}: {message.msg}") for message in reporter.messages]

@@ -45,6 +45,7 @@ def test_readable_output(stdlib_file):
     (b"# nothing but a comment\n\n", "no code"),
     (b"", "no code"),
     (b"def f(:\n    pass\n", "needs a program that compiles"),
+    (b"x = 1\nreturn x\n", "program.py:2: syntax-error: 'return' outside function; LintSeq needs a program that compiles"),
 ])
 def test_bad_files_are_one_line_errors(tmp_path, content, expected):
     target = tmp_path / "program.py"

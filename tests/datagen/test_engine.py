@@ -393,6 +393,7 @@ def test_a_program_that_crashes_pylint_is_skipped_and_the_run_goes_on(tmp_path, 
     out = tmp_path / "out"
     result = generate(str(source), "--output-dir", str(out), "--workers", str(workers))
     assert "linter_crash 1" in result.stdout
+    assert "Traceback" not in result.stderr and "Exception on node" not in result.stderr  # said in one line
     assert sorted(load(out, split="train")["instruction"]) == ["first", "last"]
     skipped = json.loads((out / "lintseq_config.json").read_text())["configs"]["lintseq"]["stats"]["skipped_rows"]
     assert skipped[0]["location"] == "crash.jsonl:2" and "recursion" in skipped[0]["detail"]

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from hub_tools.linters.time_limit import LintTimeout, TimeLimit
+from hub_tools.linters.call_limits import CallLimits, LintTimeout
 
 # Standard-library modules that take astroid about a second to build together here, cold.
 HEAVY_IMPORTS = "import asyncio\nimport email.mime.text\nimport http.server\nimport unittest.mock\n"
@@ -25,13 +25,13 @@ def _run_fresh(code: str) -> str:
 
 
 def test_a_stopped_clock_does_not_count_and_cannot_be_cut():
-    with TimeLimit(0.1) as limit, limit.paused():
+    with CallLimits(0.1) as limit, limit.paused():
         with limit.paused():  # nested: stopped once
             time.sleep(0.15)
         time.sleep(0.1)
     assert limit.paused_seconds >= 0.25 and limit.elapsed() < 0.1
     # What is left of the limit after the stopped part still applies.
-    with pytest.raises(LintTimeout), TimeLimit(0.1) as limit:
+    with pytest.raises(LintTimeout), CallLimits(0.1) as limit:
         with limit.paused():
             time.sleep(0.05)
         time.sleep(0.3)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from hub_tools.linters import LintTimeout, PylintLinter
-from hub_tools.linters.time_limit import TimeLimit
+from hub_tools.linters.call_limits import CallLimits
 from hub_tools.lintseq import sample_edit_path
 
 UNDEFINED = "def f():\n    return undefined_name\n"
@@ -157,7 +157,7 @@ def test_a_time_out_outside_the_main_thread_is_not_a_result():
 
 def test_an_interruption_swallowed_by_the_body_still_ends_in_a_time_out():
     swallowed = 0
-    with pytest.raises(LintTimeout), TimeLimit(0.05):
+    with pytest.raises(LintTimeout), CallLimits(0.05):
         deadline = time.monotonic() + 2
         while time.monotonic() < deadline and swallowed < 3:
             try:
