@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from hub_tools.errors import UserError
+from hub_tools.linters.pylint_backend import DEFAULT_MEMORY_LIMIT_MB
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,10 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="seconds one lint call may take, not counting the one-time loading of the "
                         "libraries it imports; a program with a longer call is skipped (lint_timeout), never "
                         "kept unchecked (default: 10)")
-    parser.add_argument("--lint-memory-limit", type=float, default=2048.0, metavar="MIB",
+    parser.add_argument("--lint-memory-limit", type=float, default=float(DEFAULT_MEMORY_LIMIT_MB), metavar="MIB",
                         help="MiB by which one lint call may grow its process's memory (pylint evaluates "
                         "'[0] * 99_999_999' into a list that long); a program past it is skipped (lint_memory), "
-                        "the run goes on; 0: no limit (default: 2048)")
+                        f"the run goes on; 0: no limit (default: {DEFAULT_MEMORY_LIMIT_MB})")
     parser.add_argument("--drop-duplicates", action="store_true",
                         help="skip source rows that repeat an earlier row exactly (default: keep and count them)")
     parser.add_argument("--chunk-size", type=int,
@@ -133,8 +134,8 @@ def main(argv: list[str]) -> int:
     config = GenerationConfig(
         prompt_field=prompt_field, code_field=code_field, sampler=args.sampler, profile=args.profile,
         num_paths=args.num_paths, seed=args.seed, time_limit=args.time_limit, lint_timeout=args.lint_timeout,
-        lint_memory_limit=args.lint_memory_limit, max_lines=args.max_lines, drop_duplicates=args.drop_duplicates, decontamination=decontamination,
-        dedup=args.dedup, tokenizer=tokenizer,
+        lint_memory_limit=args.lint_memory_limit, max_lines=args.max_lines, drop_duplicates=args.drop_duplicates,
+        decontamination=decontamination, dedup=args.dedup, tokenizer=tokenizer,
     )
     if args.executor:
         summary = _run_distributed(args, source, config)

@@ -45,7 +45,7 @@ def check_batch(batch: RowBatch) -> list[tuple[int, str, str]]:
 
 def _check_source_fields(row: dict, edit_sequence: bool) -> list[tuple[str, str]]:
     from hub_tools.datagen.rows import row_id
-    from hub_tools.linters.syntax_errors import syntax_error
+    from hub_tools.linters.syntax_errors import compile_failure
     from hub_tools.lintseq import extract_program, format_prompt, normalize_program
 
     problems = []
@@ -54,9 +54,9 @@ def _check_source_fields(row: dict, edit_sequence: bool) -> list[tuple[str, str]
         problems.append(("id", f"id {row['id']!r}, the hash of instruction and response is {expected_id!r}"))
     if row["program"] != normalize_program(extract_program(row["response"])):
         problems.append(("program", "program differs from the code in response"))
-    error = syntax_error(row["program"], "compile")
-    if error is not None:
-        problems.append(("not_python", f"line {error.line}: {error.message.removeprefix('syntax-error: ')}"))
+    failure = compile_failure(row["program"])
+    if failure is not None:
+        problems.append(("not_python", failure))
     if row["prompt"] != format_prompt(row["instruction"], edit_sequence=edit_sequence):
         problems.append(("prompt", f"prompt ends with {row['prompt'][-20:]!r}"))
     return problems

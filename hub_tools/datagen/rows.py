@@ -19,7 +19,8 @@ import numpy as np
 from hub_tools.datagen.decontamination import DecontaminationConfig, default_decontamination, find_overlap
 from hub_tools.datagen.deduplication import program_key
 from hub_tools.datagen.sources import SourceRecord
-from hub_tools.linters.syntax_errors import syntax_error
+from hub_tools.linters.pylint_backend import DEFAULT_MEMORY_LIMIT_MB
+from hub_tools.linters.syntax_errors import compile_failure
 from hub_tools.lintseq import (
     LintSeqConfig,
     NoCodeError,
@@ -70,7 +71,7 @@ class GenerationConfig:
     seed: int = 0
     time_limit: float = 60.0
     lint_timeout: float = 10.0
-    lint_memory_limit: float = 2048.0
+    lint_memory_limit: float = DEFAULT_MEMORY_LIMIT_MB
     max_lines: int = 2000
     max_line_length: int = 2000
     drop_duplicates: bool = False
@@ -126,7 +127,7 @@ class _DeadlineLinter:
 
     def __init__(self, linter, deadline: float, call_timeout: float, memory_limit: float = 0.0):
         self.linter, self.deadline, self.call_timeout = linter, deadline, call_timeout
-        self.memory_limit = memory_limit or None  # MiB; 0: none
+        self.memory_limit = memory_limit  # MiB; 0: none
 
     def lint(self, program: str):
         from hub_tools.linters import LintTimeout
@@ -174,10 +175,8 @@ def _check_program(program: str, config: GenerationConfig) -> tuple[str, str] | 
         return "line_too_long", f"line {longest + 1} has {len(lines[longest])} characters (limit {config.max_line_length})"
     # The whole compiler, not only the parser: ``return`` or ``await`` outside a function, a repeated
     # argument name, ``nonlocal`` at module level parse, but Python refuses to run them.
-    error = syntax_error(program, "compile")
-    if error is not None:
-        return "syntax_error", f"line {error.line}: {error.message.removeprefix('syntax-error: ')}"
-    return None
+    failure = compile_failure(program)
+    return None if failure is None else ("syntax_error", failure)
 
 
 def process_record(record: SourceRecord, config: GenerationConfig) -> RowOutcome:

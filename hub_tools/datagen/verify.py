@@ -13,10 +13,11 @@ For every row of a sampler config (``lintseq`` or ``random``):
   intermediate programs may be invalid, by design.
 
 Baseline rows promise ``completion == program``, a program Python compiles, and the baseline prompt.
-Across rows and configs: the programs that repeat an earlier source row's (normalised, see :mod:`hub_tools.datagen.deduplication`) are
-the number the folder records (none after ``--dedup exact``), every config was made from the same source
-rows as the baseline, and the folder was made under the current data rules (pylint pragmas ignored, a
-lint time-out never clean, every markdown fence extracted), else it says what the older rules missed.
+Across rows and configs: the programs that repeat an earlier source row's (normalised, see
+:mod:`hub_tools.datagen.deduplication`) are the number the folder records (none after ``--dedup exact``),
+every config was made from the same source rows as the baseline, and the folder was made under the current
+data rules (pylint pragmas ignored, a lint time-out never clean, every markdown fence extracted), else it
+says what the older rules missed.
 
 The check is independent of how the folder was made: it trusts no recorded verdict, lints every state again
 with pragmas ignored, and counts a lint call that runs out of time as a failure, never as clean. Rows are
@@ -55,8 +56,8 @@ FAILURE_KINDS = {
     "malformed_diff": "a diff cannot be applied to the program built so far",
     "reconstruction": "replaying edit_path does not give program",
     "lint": "an intermediate program has errors under the recorded lint profile",
-    "lint_unchecked": "the linter failed, timed out or ran out of memory on an intermediate program: it is not shown clean "
-                      "(--lint-timeout gives each call more time)",
+    "lint_unchecked": "the linter failed, timed out or ran out of memory on an intermediate program: it is not "
+                      "shown clean (--lint-timeout gives each call more time)",
     "duplicate_source": "programs repeat an earlier source row's program (normalised) and lintseq_config.json "
                         "does not record as many",
     "row_count": "lintseq_config.json's row count is not the number of rows on disk",

@@ -176,12 +176,16 @@ def forget_checked_program() -> None:
 
 @functools.cache
 def _classes_with_object_models() -> tuple[type, ...]:
+    """astroid's classes that hold an object model or inherit one; instances' classes (``BaseInstance``)
+    too, because astroid gives ``Generator`` and ``AsyncGenerator`` their own on first use."""
     import astroid.bases
     import astroid.objects
     from astroid import nodes
 
-    modules = (astroid.bases, astroid.objects, nodes)
-    return tuple({value for module in modules for value in vars(module).values() if isinstance(value, type)})
+    classes = {value for module in (astroid.bases, astroid.objects, nodes) for value in vars(module).values()
+               if isinstance(value, type)}
+    return tuple(cls for cls in classes if issubclass(cls, astroid.bases.BaseInstance)
+                 or any("special_attributes" in vars(ancestor) for ancestor in cls.__mro__))
 
 
 def _object_models() -> list:

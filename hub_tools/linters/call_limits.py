@@ -162,10 +162,14 @@ class CallLimits:
             self.expired = True
         if (self.expired or self.out_of_memory) and (kind is None or issubclass(kind, (Exception, Interrupted))):
             # Whatever the body did after a limit (returned, or failed because it was cut) is void.
-            if self.out_of_memory:
-                raise LintMemoryLimit(f"pylint grew the process's memory by more than {self.memory_mb:g} MiB") from None
-            raise LintTimeout(f"pylint took longer than {self.seconds:g} s") from None
+            raise self.crossed() from None
         return False
+
+    def crossed(self) -> LintTimeout | LintMemoryLimit:
+        """The error for the limit the body crossed (the time limit unless memory ran out)."""
+        if self.out_of_memory:
+            return LintMemoryLimit(f"pylint grew the process's memory by more than {self.memory_mb:g} MiB")
+        return LintTimeout(f"pylint took longer than {self.seconds:g} s")
 
 
 _OWN_CODE = frozenset({CallLimits.__enter__.__code__, CallLimits.__exit__.__code__})

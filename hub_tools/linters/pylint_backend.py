@@ -283,9 +283,7 @@ class PylintLinter:
             if limit.out_of_memory:
                 gc.collect()  # the program's trees are cycles: give their memory back now, not at some later call
             if isinstance(error, Interrupted):  # never expected past CallLimits; never let it out either
-                if limit.out_of_memory:
-                    raise LintMemoryLimit(f"pylint grew the process's memory by more than {self.memory_limit_mb:g} MiB") from None
-                raise LintTimeout(f"pylint took longer than {self.timeout:g} s") from None
+                raise limit.crossed() from None
             raise
         except RecursionError as error:
             self.reset()

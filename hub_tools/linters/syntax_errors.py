@@ -65,3 +65,13 @@ def syntax_error(program: str, stage: str, filename: str = "<program>") -> LintE
         # Null bytes, too deeply nested code: not a program pylint could check either.
         return LintError(line=1, code="E0001", message=f"syntax-error: {error}")
     return None
+
+
+def compile_failure(program: str) -> str | None:
+    """Why Python will not compile ``program`` (``"line 4: 'return' outside function"``), or ``None``.
+
+    >>> compile_failure("x = 1\\nreturn x")
+    "line 2: 'return' outside function"
+    """
+    error = syntax_error(program, "compile")
+    return None if error is None else f"line {error.line}: {error.message.removeprefix('syntax-error: ')}"
