@@ -1,7 +1,7 @@
 """End-to-end dataset generation: ``lintseq generate`` vs the reference ``pylintseq`` command, side by side.
 
     .venv/bin/python benchmarks/generate_end_to_end.py [--corpus functions modules] [--workers 1 2]
-                                                       [--modules N] [--repeat 1 4] [--scale 10]
+                                                       [--modules N] [--repeat 1 4] [--scale 10] [--rounds 1]
 
 Both commands turn the same JSON Lines file of real programs into edit sequences, one path per program,
 with the same number of worker processes (1, then 2), one command at a time. Two corpora
@@ -11,7 +11,8 @@ input over which the fixed cost of a command weighs less), and ``modules``, 48 w
 lines (standard library and pure-Python packages of this environment, spread evenly over the range).
 Reported per run: rows per second and seconds per row (wall clock of the whole command, interpreter
 start-up, imports and every first load included on both sides) and the peak resident memory of its process tree (the command and its workers,
-sampled every 50 ms). ``--scale N`` also runs hub_tools on the functions repeated N times, to show that
+sampled every 50 ms). With ``--rounds N`` each pair of commands runs N times, in turns, and the fastest run of
+each side counts (the machine's load changes between runs; the CPU time of that run is reported too). ``--scale N`` also runs hub_tools on the functions repeated N times, to show that
 its memory does not grow with the input. Figures go to ``benchmarks/results/generate_end_to_end.json``.
 Read the ratios: the machines are shared and noisy.
 """
@@ -44,24 +45,29 @@ def write_source(path: Path, rows: list[dict], repeat: int = 1) -> int:
     return len(rows) * repeat
 
 
-def ours(source: Path, workers: int, folder: Path) -> tuple[float, float]:
+def ours(source: Path, workers: int, folder: Path) -> dict:
     output = folder / f"ours-{workers}-{source.stem}"
     shutil.rmtree(output, ignore_errors=True)
     command = [sys.executable, "-m", "hub_tools.cli", "generate", str(source), "--output-dir", str(output),
                "--workers", str(workers), "--no-progress"]
-    measured = run_measured(command)
-    return measured["seconds"], measured["peak_tree_mib"]
+    return run_measured(command)
 
 
-def reference(source: Path, workers: int, folder: Path, python: Path, shim: Path) -> tuple[float, float]:
+def reference(source: Path, workers: int, folder: Path, python: Path, shim: Path) -> dict:
     output = folder / f"reference-{workers}-{source.stem}"
-    output.mkdir(exist_ok=True)
+    shutil.rmtree(output, ignore_errors=True)
+    output.mkdir()
     command = [str(python.parent / "pylintseq"), "-p", str(source), "-d", str(output),
                "-c", str(workers), "-s", "1", "--code_data_field", "response", "--prompt_data_field", "instruction"]
     # The shim reaches the reference's worker processes too: they import sitecustomize at start-up.
     env = {**os.environ, "PYTHONPATH": str(shim)}
-    measured = run_measured(command, env=env)
-    return measured["seconds"], measured["peak_tree_mib"]
+    return run_measured(command, env=env)
+
+
+def fastest(runs: list[dict]) -> dict:
+    """The fastest of a command's runs, with the largest peak memory seen in any of them."""
+    best = min(runs, key=lambda run: run["seconds"])
+    return {**best, "peak_tree_mib": max(run["peak_tree_mib"] for run in runs)}
 
 
 def _rows(corpus_name: str, module_count: int) -> list[dict]:
@@ -83,6 +89,7 @@ def main() -> None:
                         help="also run the functions this many times over (distinct instructions): the fixed cost "
                              "of a command (start-up, card, pictures) weighs less on a longer input")
     parser.add_argument("--scale", type=int, default=10, help="input multiple for the memory check (0: skip)")
+    parser.add_argument("--rounds", type=int, default=1, help="runs of each command, in turns; the fastest counts")
     args = parser.parse_args()
 
     python = reference_env.reference_python()
@@ -103,22 +110,28 @@ def main() -> None:
         print(f"\n{label}: {count} rows, {min(lines)}-{max(lines)} lines (mean {sum(lines) / len(rows):.0f}), "
               "one edit path each, whole commands")
         print(f"{'run':<34}{'rows/s':>9}{'s/row':>8}{'ratio':>8}{'peak RSS MiB':>15}")
-        results = figures[label] = {"rows": count, "lines_mean": sum(lines) / len(rows)}
+        results = figures[label] = {"rows": count, "lines_mean": sum(lines) / len(rows), "rounds": args.rounds}
         for workers in args.workers:
-            reference_seconds, reference_memory = reference(source, workers, folder, python, shim)
-            ours_seconds, ours_memory = ours(source, workers, folder)
-            for name, seconds, memory in (("pylintseq 0.0.2", reference_seconds, reference_memory),
-                                          ("hub_tools lintseq generate", ours_seconds, ours_memory)):
-                ratio = reference_seconds / seconds
+            reference_runs, our_runs = [], []
+            for _ in range(args.rounds):
+                reference_runs.append(reference(source, workers, folder, python, shim))
+                our_runs.append(ours(source, workers, folder))
+            base = fastest(reference_runs)
+            for name, runs in (("pylintseq 0.0.2", reference_runs), ("hub_tools lintseq generate", our_runs)):
+                run = fastest(runs)
+                seconds, memory, ratio = run["seconds"], run["peak_tree_mib"], base["seconds"] / run["seconds"]
                 print(f"{name + f', {workers} worker(s)':<34}{count / seconds:>9.2f}{seconds / count:>8.3f}"
                       f"{ratio:>7.1f}x{memory:>15.0f}")
-                results[f"{name} workers={workers}"] = {"rows_per_second": count / seconds, "seconds_per_row":
-                                                        seconds / count, "ratio": ratio, "peak_rss_mib": memory}
+                results[f"{name} workers={workers}"] = {
+                    "rows_per_second": count / seconds, "seconds_per_row": seconds / count, "ratio": ratio,
+                    "cpu_seconds": run["cpu_seconds"], "cpu_ratio": base["cpu_seconds"] / run["cpu_seconds"],
+                    "peak_rss_mib": memory, "seconds_of_each_round": [each["seconds"] for each in runs]}
     if args.scale and "functions" in args.corpus:
         rows = _rows("functions", args.modules)
         big = folder / f"programs-x{args.scale}.jsonl"
         big_count = write_source(big, rows, repeat=args.scale)
-        seconds, memory = ours(big, args.workers[-1], folder)
+        measured = ours(big, args.workers[-1], folder)
+        seconds, memory = measured["seconds"], measured["peak_tree_mib"]
         small = figures.get("functions", {}).get(f"hub_tools lintseq generate workers={args.workers[-1]}")
         small_memory = f"{small['peak_rss_mib']:.0f} MiB" if small else "not run (--repeat without 1)"
         print(f"\nmemory vs input size, hub_tools, {args.workers[-1]} workers: {len(rows)} rows -> {small_memory}, "

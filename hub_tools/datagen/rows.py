@@ -188,7 +188,8 @@ def process_record(record: SourceRecord, config: GenerationConfig) -> RowOutcome
     fields = record.fields
     for name in (config.prompt_field, config.code_field):
         if fields.get(name) is None:
-            outcome.skipped = ("missing_field", f"no {name!r} field")
+            # Null and absent are one reason (a Hub dataset's missing values are nulls), told apart in the detail.
+            outcome.skipped = ("missing_field", f"{name!r} is null" if name in fields else f"no {name!r} field")
             return outcome
         if not isinstance(fields[name], str):
             outcome.skipped = ("non_string_field", f"{name!r} is a {type(fields[name]).__name__}, not text")

@@ -173,6 +173,7 @@ def test_bad_rows_are_skipped_with_reason_and_location(tmp_path, humaneval_corpu
              b'{"instruction": "broken json", "response": ',
              json.dumps({"instruction": "bad bytes", "response": "x = 1"}).encode().replace(b"x = 1", b"x = \xff"),
              json.dumps({"instruction": "no code field"}).encode(),
+             json.dumps({"instruction": None, "response": "x = 1"}).encode(),
              json.dumps({"instruction": "number", "response": 42}).encode(),
              json.dumps(good[1]).encode(),
              json.dumps({"instruction": "empty", "response": ""}).encode(),
@@ -188,14 +189,16 @@ def test_bad_rows_are_skipped_with_reason_and_location(tmp_path, humaneval_corpu
     source.write_bytes(b"\n".join(lines) + b"\n")
     out = tmp_path / "out"
     result = generate(str(source), "--output-dir", str(out))
-    assert "skipped 10 rows" in result.stdout
+    assert "skipped 11 rows" in result.stdout
     manifest = json.loads((out / "lintseq_config.json").read_text())
     stats = manifest["configs"]["lintseq"]["stats"]
-    assert stats["skipped"] == {"invalid_json": 1, "invalid_utf8": 1, "missing_field": 1, "non_string_field": 1,
+    assert stats["skipped"] == {"invalid_json": 1, "invalid_utf8": 1, "missing_field": 2, "non_string_field": 1,
                                 "no_code": 2, "syntax_error": 1, "too_long": 1, "line_too_long": 1,
                                 "not_an_object": 1}
     locations = {entry["location"] for entry in stats["skipped_rows"]}
-    assert {"messy.jsonl:2", "messy.jsonl:3", "messy.jsonl:9"} <= locations
+    assert {"messy.jsonl:2", "messy.jsonl:3", "messy.jsonl:10"} <= locations
+    details = {entry["location"]: entry["detail"] for entry in stats["skipped_rows"]}
+    assert details["messy.jsonl:4"] == "no 'response' field" and details["messy.jsonl:5"] == "'instruction' is null"
     rows = load(out, split="train")
     assert sorted(rows["instruction"]) == sorted(row["instruction"] for row in good)
 
