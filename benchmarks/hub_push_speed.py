@@ -1,6 +1,6 @@
 """Push speed: ``lintseq push dataset`` against ``HfApi.upload_folder`` on the same folder, in one run.
 
-Both push to a local Hub-protocol server (``hub_tools.hub.testing_server``), first into an empty
+Both push to a local Hub-protocol server (``hub_tools.hub_test_server``), first into an empty
 repository, then again unchanged (where ``push_dataset`` compares hashes before sending anything), then
 after one shard changed. The ratios say what the planning and comparison cost on top of the client.
 
@@ -73,7 +73,7 @@ def main() -> None:
     from huggingface_hub import HfApi
 
     from hub_tools.hub import push_dataset
-    from hub_tools.hub.testing_server import HubTestServer, User
+    from hub_tools.hub_test_server import HubTestServer, User
 
     seconds: dict[str, dict[str, list[float]]] = {case: {"upload_folder": [], "lintseq push": []} for case in CASES}
     with tempfile.TemporaryDirectory() as root:

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from hub_tools.hub.testing_server import HubTestServer, User
+from hub_tools.hub_test_server import HubTestServer, User
 
 ALICE_TOKEN = "hf_alice_SECRET_4f9c2b7e1d"
 BOB_TOKEN = "hf_bob_SECRET_8a1e6c3f5b"

@@ -69,7 +69,7 @@ def test_walkthrough_generate_push_and_load_back_against_a_server_started_by_han
     environment = dict(os.environ, HF_ENDPOINT=f"http://127.0.0.1:{port}", HF_TOKEN=TOKEN,
                        HF_HUB_DISABLE_XET="1", HF_UPDATE_DOWNLOAD_COUNTS="0", HF_HUB_DISABLE_PROGRESS_BARS="1")
     server = subprocess.Popen(
-        [sys.executable, "-m", "hub_tools.hub.testing_server", "--root", str(tmp_path / "hub"), "--port", str(port),
+        [sys.executable, "-m", "hub_tools.hub_test_server", "--root", str(tmp_path / "hub"), "--port", str(port),
          "--user", f"me:{TOKEN}:lintseq-org"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:

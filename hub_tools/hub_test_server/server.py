@@ -2,13 +2,13 @@
 
 It answers the requests that ``huggingface_hub``, ``datasets`` and ``transformers`` make to push and read
 repositories (create, preupload, LFS batch and upload, commit, repo info, tree, paths-info, resolve with
-ranges, whoami, refs, commits), stores everything on disk (see :mod:`hub_tools.hub.testing_store`),
+ranges, whoami, refs, commits), stores everything on disk (see :mod:`hub_tools.hub_test_server.store`),
 checks tokens, keeps private repositories private and reports errors with ``X-Error-Code`` the way the
 Hub does. Failures can be injected to exercise the clients' retries.
 
 Start it by hand::
 
-    python -m hub_tools.hub.testing_server --root /tmp/hub --port 8765 --user alice:MY_TOKEN
+    python -m hub_tools.hub_test_server --root /tmp/hub --port 8765 --user alice:MY_TOKEN
     export HF_ENDPOINT=http://127.0.0.1:8765 HF_TOKEN=MY_TOKEN HF_HUB_DISABLE_XET=1
 
 Only the standard library is used.
@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
-from hub_tools.hub.testing_protocol import HubRequestHandler, RequestRecord, User
-from hub_tools.hub.testing_store import RepositoryStore
+from hub_tools.hub_test_server.protocol import HubRequestHandler, RequestRecord, User
+from hub_tools.hub_test_server.store import RepositoryStore
 
 
 @dataclass
@@ -147,7 +147,7 @@ def _parse_user(text: str) -> User:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the server in the foreground until interrupted."""
-    parser = argparse.ArgumentParser(prog="python -m hub_tools.hub.testing_server", description=__doc__.split("\n")[0],
+    parser = argparse.ArgumentParser(prog="python -m hub_tools.hub_test_server", description=__doc__.split("\n")[0],
                                      allow_abbrev=False)
     parser.add_argument("--root", required=True, help="folder that keeps the repositories between runs")
     parser.add_argument("--port", type=int, default=8765)
@@ -168,8 +168,5 @@ def main(argv: list[str] | None = None) -> int:
         server._http.server_close()
     return 0
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())
 
 __all__ = ["HubTestServer", "InjectedFailure", "RequestRecord", "User", "main"]

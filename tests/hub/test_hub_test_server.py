@@ -11,8 +11,8 @@ import pytest
 from huggingface_hub import HfApi
 from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
 
-from hub_tools.hub.testing_server import HubTestServer, User
-from hub_tools.hub.testing_store import git_blob_oid
+from hub_tools.hub_test_server import HubTestServer, User
+from hub_tools.hub_test_server.store import git_blob_oid
 
 ALICE_TOKEN = "hf_alice_SECRET_4f9c2b7e1d"
 

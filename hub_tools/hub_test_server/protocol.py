@@ -1,7 +1,7 @@
 """The HTTP side of the Hub-protocol test server: one handler that routes each request to the store.
 
 The requests and answers are the ones ``huggingface_hub``, ``datasets`` and ``transformers`` use (see the
-module docstring of :mod:`hub_tools.hub.testing_server`). Only the standard library is used.
+module docstring of :mod:`hub_tools.hub_test_server.server`). Only the standard library is used.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from hub_tools.hub.testing_store import Entry, StoreError
+from hub_tools.hub_test_server.store import Entry, StoreError
 
 if TYPE_CHECKING:
-    from hub_tools.hub.testing_server import HubTestServer
+    from hub_tools.hub_test_server.server import HubTestServer
 
 _REPO_TYPE_OF_PREFIX = {"models": "model", "datasets": "dataset", "spaces": "space"}
 _URL_PREFIX_OF_TYPE = {"model": "", "dataset": "datasets/", "space": "spaces/"}
