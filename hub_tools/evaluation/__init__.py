@@ -1,10 +1,12 @@
 """Evaluation: HumanEval / MBPP pass@k with sandboxed execution.
 
-- :mod:`~hub_tools.evaluation.problems`: the benchmarks' problems and how an answer becomes a program.
+- :mod:`~hub_tools.evaluation.problems`: the benchmarks' problems and how an answer becomes a program
+  (``evalplus``: HumanEval+ and MBPP+; ``benchmarks``: a benchmark's name to its problems).
 - :mod:`~hub_tools.evaluation.sandbox`: parallel execution, one fresh sandboxed process per program
-  (``sandbox_isolation``: the levels; ``sandbox_template``: one template, one job; ``sandbox_kernel``: seccomp,
-  Landlock, limits; ``sandbox_namespaces``: namespaces without bubblewrap; ``sandbox_runner``: the
-  process inside; ``sandbox_values``: the plain-data boundary; ``sandbox_checks``: tests run outside).
+  (``pool``: the templates and their jobs; ``config``: limits and isolation asked for; ``isolation``: the
+  levels; ``template``: one template, one job; ``kernel``: seccomp, Landlock, limits; ``namespaces``:
+  namespaces without bubblewrap; ``runner``: the process inside; ``guard``: the Python fence inside;
+  ``values``: the plain-data boundary; ``checks``: tests run outside).
 - :mod:`~hub_tools.evaluation.pass_at_k`: the unbiased pass@k estimator.
 - :mod:`~hub_tools.evaluation.scoring`: completions -> verdicts -> ``metrics.json`` and ``samples.jsonl``.
 
@@ -19,8 +21,9 @@ Example:
     {'pass@1': 1.0}
 """
 
+from hub_tools.evaluation.benchmarks import BENCHMARKS, load_problems
 from hub_tools.evaluation.pass_at_k import estimate_pass_at_k, mean_pass_at_k, parse_k_values
-from hub_tools.evaluation.problems import BENCHMARKS, Problem, load_humaneval, load_mbpp, load_problems
+from hub_tools.evaluation.problems import Problem, load_humaneval, load_mbpp
 from hub_tools.evaluation.sandbox import ExecutionResult, Job, Sandbox, SandboxConfig, run_programs
 from hub_tools.evaluation.scoring import (
     METRICS_FILE,

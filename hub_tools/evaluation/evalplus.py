@@ -29,7 +29,7 @@ from hub_tools.problem_files import read_problem_rows
 FILE_NAMES = {"humaneval+": "humanevalplus", "mbpp+": "mbppplus"}
 REQUIRED = ("task_id", "prompt", "entry_point")
 
-# Test code in the form the scorer runs in the trusted evaluator (see hub_tools.evaluation.sandbox_checks):
+# Test code in the form the scorer runs in the trusted evaluator (see hub_tools.evaluation.sandbox.checks):
 # it names the entry point directly, so the name is bound to the sandboxed candidate there, and the answer
 # only ever sends back plain data (an object whose ``__eq__`` always says yes cannot pass). The reference
 # runs in a namespace of its own; the arguments are copied for each call, so neither side can change them

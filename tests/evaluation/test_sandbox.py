@@ -8,7 +8,7 @@ import pytest
 
 from hub_tools.evaluation import Sandbox, SandboxConfig
 from hub_tools.evaluation.sandbox import Job
-from hub_tools.evaluation.sandbox_checks import split_test
+from hub_tools.evaluation.sandbox.checks import split_test
 
 GOOD = "import math\nassert math.gcd(12, 18) == 6"
 ADD_TEST, _ = split_test("", "for a, b in [(1, 2), (10, -3), (2**70, 1)]:\n    assert add(a, b) == a + b", "add")

@@ -6,8 +6,8 @@ import math
 import pytest
 
 from hub_tools.evaluation.problems import load_humaneval
-from hub_tools.evaluation.sandbox_checks import raise_as_candidate, split_test
-from hub_tools.evaluation.sandbox_values import UnencodableValue, decode_value, encode_value
+from hub_tools.evaluation.sandbox.checks import raise_as_candidate, split_test
+from hub_tools.evaluation.sandbox.values import UnencodableValue, decode_value, encode_value
 
 VALUES = [None, True, 0, -7, 2**53, -(2**200), 1.5, -0.0, float("inf"), float("-inf"), 1e308, "héllo\x00", b"\xff\x00",
           [1, [2, [3]]], (1, "a"), (), {1, 2}, frozenset({"x"}), {(1, 2): [3], "k": {4: None}}, 2 + 3j, [(1.5, b"")]]

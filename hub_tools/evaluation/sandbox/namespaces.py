@@ -1,6 +1,6 @@
 """Namespaces without bubblewrap: what the sandboxed template sets up for itself when bubblewrap is missing.
 
-The template (``sandbox_runner.py``) calls :func:`enter_namespaces` first thing. It enters new mount, PID,
+The template (``runner.py``) calls :func:`enter_namespaces` first thing. It enters new mount, PID,
 network, IPC and UTS namespaces (through a new user namespace, mapping only its own user, when it is not
 root), becomes process 1 of the PID namespace (the process the evaluator started stays outside and waits
 for it), and builds its own file system: an empty root with read-only views of ``/usr`` and the

@@ -1,6 +1,6 @@
 """One sandboxed template process, and how one program runs on it: the job, the conversation, the result.
 
-:class:`Template` starts the template (``sandbox_runner.py``, in the way :mod:`sandbox_isolation` says) and
+:class:`Template` starts the template (``runner.py``, in the way :mod:`~hub_tools.evaluation.sandbox.isolation` says) and
 runs one :class:`Job` at a time on it: it hands the template a fresh pair of pipes for the program, sends
 the program, runs the trusted test against it (or waits for its own report when the test cannot be
 split), and collects how its process ended. The pool in :mod:`hub_tools.evaluation.sandbox` keeps one
@@ -18,10 +18,9 @@ import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from hub_tools.evaluation import sandbox_isolation
-from hub_tools.evaluation.sandbox_checks import (
+from hub_tools.evaluation.sandbox import isolation
+from hub_tools.evaluation.sandbox.checks import (
     Candidate,
     CandidateTimeout,
     Channel,
@@ -32,9 +31,7 @@ from hub_tools.evaluation.sandbox_checks import (
     UnsplittableCall,
     failing_line,
 )
-
-if TYPE_CHECKING:
-    from hub_tools.evaluation.sandbox import SandboxConfig
+from hub_tools.evaluation.sandbox.config import SandboxConfig
 
 # A template needs this long at most to start (imports, probes), and to report a program's end.
 WORKER_GRACE_SECONDS = 30.0
@@ -108,12 +105,12 @@ class Template:
         self.config = config
         self._jobs_started = 0
         self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        command, bubblewrap, started_as = sandbox_isolation.template_command(mode)
+        command, bubblewrap, started_as = isolation.template_command(mode)
         user = {"user": started_as, "group": started_as, "extra_groups": []} if started_as is not None else {}
         command[-1] = json.dumps({**json.loads(command[-1]), "control_fd": theirs.fileno()})
         self._errors = tempfile.TemporaryFile()  # noqa: SIM115 (closed with the template)
         self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                        stderr=self._errors, env=sandbox_isolation.environment(sandbox_isolation.read_only_paths()),
+                                        stderr=self._errors, env=isolation.environment(isolation.read_only_paths()),
                                         pass_fds=[theirs.fileno()], start_new_session=True, **user)
         theirs.close()
         try:
@@ -126,7 +123,7 @@ class Template:
             self.close()
             raise WorkerStopped(f"{error}{': ' + detail[-1] if detail else ''}") from None
         self.isolation = {"set_up_by": {"bubblewrap": "bubblewrap", "namespaces": "own namespaces"}.get(mode, "plain process"),
-                          **sandbox_isolation.describe(bubblewrap, ready["facts"], started_as)}
+                          **isolation.describe(bubblewrap, ready["facts"], started_as)}
 
     def _receive(self, deadline: float) -> dict:
         ready = select.select([self.control], [], [], max(deadline - time.monotonic(), 0))[0]

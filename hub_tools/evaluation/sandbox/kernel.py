@@ -1,6 +1,6 @@
 """Kernel confinement of one sandboxed process: no_new_privs, a seccomp filter, Landlock, resource limits.
 
-Applied by the sandboxed process to itself (``sandbox_runner.py``), after its interpreter has started and
+Applied by the sandboxed process to itself (``runner.py``), after its interpreter has started and
 before the untrusted program runs, so none of it can be undone from the program: every step only removes
 rights, and ``no_new_privs`` stops an ``exec`` from getting them back. It first gives up any capability
 it holds (a template that made its own user namespace has them all there).

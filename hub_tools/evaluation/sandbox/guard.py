@@ -1,10 +1,10 @@
 """The Python-level guard of a sandboxed program: destructive functions replaced by ones that refuse.
 
-Part of the sandboxed template's program (see ``sandbox_isolation.runner_source``; so: standard library
+Part of the sandboxed template's program (see ``isolation.runner_source``; so: standard library
 only, no ``from __future__`` import) and installed in each program's process just before the program runs.
 It is the second fence: it turns the commonest accidents (generated code that deletes files or starts
 processes) into readable failures such as ``os.system is disabled in the sandbox``. The boundary is the
-kernel's (namespaces, seccomp, Landlock; ``sandbox_kernel.py``), which holds when this guard is bypassed.
+kernel's (namespaces, seccomp, Landlock; ``kernel.py``), which holds when this guard is bypassed.
 """
 
 import os

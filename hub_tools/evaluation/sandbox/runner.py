@@ -1,8 +1,8 @@
 """The process inside the sandbox: a clean template that forks one fresh, confined process per program.
 
 Started by the evaluator (``hub_tools.evaluation.sandbox``) inside bubblewrap where it can, as
-``python -I -B -c SOURCE`` where SOURCE is this file after ``sandbox_values.py``, ``sandbox_kernel.py``,
-``sandbox_guard.py`` and ``sandbox_namespaces.py`` (which it uses without bubblewrap): the standard library only, nothing of the evaluator's memory, a fixed environment.
+``python -I -B -c SOURCE`` where SOURCE is this file after ``values.py``, ``kernel.py``,
+``guard.py`` and ``namespaces.py`` (which it uses without bubblewrap): the standard library only, nothing of the evaluator's memory, a fixed environment.
 No program ever runs in this process; it only forks them.
 
 **Control channel** (the descriptor named in the settings, a UNIX ``SOCK_SEQPACKET`` socket from the evaluator, one JSON
@@ -14,9 +14,9 @@ program reads requests from and the end it writes answers to. It forks the progr
 is shared between programs, and a program can write nothing the evaluator would read as another's result.
 
 **The program's process** closes every other descriptor, moves into a fresh empty directory, sets its
-limits, ``no_new_privs``, the Python guard (a second fence), Landlock and seccomp (``sandbox_kernel.py``),
+limits, ``no_new_privs``, the Python guard (a second fence), Landlock and seccomp (``kernel.py``),
 and only then reads its program. Frames on the pipes are a 4-byte length and a tagged-JSON value
-(``sandbox_values.py``). Requests: ``["program", SOURCE, ENTRY_POINT]`` (``ENTRY_POINT`` null: run the
+(``values.py``). Requests: ``["program", SOURCE, ENTRY_POINT]`` (``ENTRY_POINT`` null: run the
 program with its tests inside and report the outcome), then ``["call", ARGS, KWARGS]``. Answers:
 ``["loaded"]``, ``["value", V]``, ``["raised", TYPE, MESSAGE, LINE]``, ``["unencodable", TYPE]``,
 ``["finished", STATUS, REASON]``.
@@ -60,7 +60,7 @@ def read_frame(descriptor):
     body = _read_exactly(descriptor, size)
     if body is None:
         return None
-    return decode_value(body.decode("utf-8"))  # noqa: F821 (from sandbox_values.py)
+    return decode_value(body.decode("utf-8"))  # noqa: F821 (from values.py)
 
 
 def _read_exactly(descriptor, size):

@@ -1,7 +1,7 @@
 """How the sandboxed template process is started, and what isolation that gives: the three levels.
 
 Three ways to start a template (:func:`modes_to_try` orders them): in bubblewrap (``bwrap``, Debian
-package ``bubblewrap``); as a plain process that sets up namespaces itself (``sandbox_namespaces.py``); as
+package ``bubblewrap``); as a plain process that sets up namespaces itself (``namespaces.py``); as
 a plain process without namespaces. What comes out is recorded as a level:
 
 - ``full``: a file system of its own in new mount, PID, network, IPC and UTS namespaces (and a user
@@ -19,7 +19,7 @@ a plain process without namespaces. What comes out is recorded as a level:
   and the Python-level guard only, which code written to escape it can defeat.
 
 Every program's process adds ``no_new_privs``, seccomp, Landlock where the kernel has it, and resource
-limits (``sandbox_kernel.py``). ``SandboxConfig.require_isolation`` refuses to run below ``full``.
+limits (``kernel.py``). ``SandboxConfig.require_isolation`` refuses to run below ``full``.
 """
 
 from __future__ import annotations
@@ -34,8 +34,7 @@ from pathlib import Path
 
 LEVELS = ("full", "reduced", "minimal")
 SANDBOX_USER = 65534  # "nobody": owns nothing on the host
-_SOURCES = ("sandbox_values.py", "sandbox_kernel.py", "sandbox_guard.py", "sandbox_namespaces.py",
-            "sandbox_runner.py")
+_SOURCES = ("values.py", "kernel.py", "guard.py", "namespaces.py", "runner.py")
 ENVIRONMENT = {
     "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/tmp", "TMPDIR": "/tmp",
     # Numerical libraries must not start a thread per core inside every program.

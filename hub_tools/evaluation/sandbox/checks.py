@@ -4,7 +4,7 @@ A :class:`TrustedTest` is the test code of a problem (HumanEval's ``check`` and 
 lines) and the code it needs (the prompt's helpers, such as HumanEval/32's ``poly``, and imports), compiled
 in the evaluator. It runs there, with the entry point's name bound to a :class:`Candidate`: a callable that
 sends its arguments to the program's process as plain data and returns the plain data it answers
-(:mod:`~hub_tools.evaluation.sandbox_values`). The assertions, the expected values and the verdict never
+(:mod:`~hub_tools.evaluation.sandbox.values`). The assertions, the expected values and the verdict never
 enter the sandbox, and nothing the program makes but plain data comes out.
 
 A test can be split this way when every name it uses is a builtin, is defined by the test or the prompt, or is
@@ -29,7 +29,7 @@ import struct
 import time
 from dataclasses import dataclass
 
-from hub_tools.evaluation.sandbox_values import UnencodableValue, decode_value, encode_value
+from hub_tools.evaluation.sandbox.values import UnencodableValue, decode_value, encode_value
 
 MAX_FRAME_BYTES = 16 << 20
 

