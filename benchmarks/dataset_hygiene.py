@@ -205,7 +205,7 @@ def main() -> None:
         for sampler in args.samplers.split(","):
             rounds = args.rounds if sampler == "random" else 1
             figures[f"commands_{sampler}"] = command_costs(source, tokenizer, sampler, args.workers, scratch, rounds)
-    path = save_result(args.name, figures, packages=["pylint", "tokenizers", "matplotlib"])
+    path = save_result(args.name, figures, packages=["pylint", "tokenizers", "pillow"])
     print(f"wrote {path}")
 
 

@@ -225,7 +225,7 @@ def _first_short_example(dataset: DatasetFolder, name: str) -> dict | None:
 
 
 def write_card_pictures(output_dir: str | Path) -> dict:
-    """Draw the histograms ``lintseq_config.json`` records as PNG files under ``images/`` (needs matplotlib)."""
+    """Draw the histograms ``lintseq_config.json`` records as PNG files under ``images/`` (needs Pillow)."""
     from hub_tools.datagen.card_pictures import write_pictures
 
     dataset = DatasetFolder.open(output_dir)

@@ -155,10 +155,10 @@ def test_card_pictures_exist_load_and_are_referenced(counted):
     assert set(pictures) <= uploaded
 
 
-def test_card_renders_without_matplotlib(counted, tmp_path):
+def test_card_renders_without_pillow(counted, tmp_path):
     folder = tmp_path / "copy"
     shutil.copytree(counted, folder)
-    script = ("import sys; sys.modules['matplotlib'] = None\n"
+    script = ("import sys; sys.modules['PIL'] = None\n"
               "from hub_tools.datagen.card import write_dataset_card\n"
               f"write_dataset_card({str(folder)!r})\n")
     subprocess.run([sys.executable, "-c", script], check=True)
@@ -274,3 +274,29 @@ def test_card_survives_forged_statistics(counted, tmp_path):
     write_dataset_card(folder)
     card = (folder / "README.md").read_text()
     assert "images/random/edits_per_program.png" not in card and "images/baseline/tokens_per_row.png" in card
+
+
+def _colour_columns(path, colour) -> list[int]:
+    """The x positions of the picture's columns holding at least one pixel of ``colour``."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        rgb = image.convert("RGB")
+        return [x for x in range(rgb.width) if any(rgb.getpixel((x, y)) == colour for y in range(rgb.height))]
+
+
+def test_a_picture_shows_every_bin_the_training_length_and_one_bin_as_a_bar(tmp_path):
+    from hub_tools.datagen.card_pictures import _BAR_COLOUR, _LIMIT_COLOUR, _draw_histogram
+
+    # A value seen once among thousands still shows; the training length is marked where rows come near it.
+    rare = {"bin_width": 64, "bins": [[0, 5000], [64, 3000], [1920, 1]]}
+    _draw_histogram(rare, "Tokens per row", "tokens", "rows", tmp_path / "rare.png", max_length=2048)
+    bars, limit = _colour_columns(tmp_path / "rare.png", _BAR_COLOUR), _colour_columns(tmp_path / "rare.png", _LIMIT_COLOUR)
+    assert bars and limit and max(bars) > 400  # the one row at 1,920 tokens, far right
+    assert min(limit) > max(bars)  # 2,048 is right of every bar
+    # Far from the limit, it is not drawn.
+    _draw_histogram(rare, "Tokens per row", "tokens", "rows", tmp_path / "far.png", max_length=100_000)
+    assert not _colour_columns(tmp_path / "far.png", _LIMIT_COLOUR)
+    # One bin is a bar, not the whole plot.
+    _draw_histogram({"bin_width": 1, "bins": [[3, 7]]}, "Edits", "edits", "paths", tmp_path / "one.png")
+    assert 0 < len(_colour_columns(tmp_path / "one.png", _BAR_COLOUR)) < 120
