@@ -8,13 +8,22 @@ that rule, and on short programs they were about a sixth of each analysis:
   declared messages (its rule is written for ``visit_<node>`` methods). The format checker's one is
   declared for ``multiple-statements`` (C0321) alone and runs on every node. Here pylint's own rule is
   applied to it: :func:`drop_uncounted_callbacks`.
-- Helpers called on every node by a method that is needed for a counted message. The variables checker's
-  ``visit_name`` serves undefined-variable (E0602) and used-before-assignment (E0601), and also calls
-  ``_loopvar_name``, which does a scope lookup for every name and emits only undefined-loop-variable
-  (W0631). Such a helper is listed in :data:`UNCOUNTED_HELPERS` with the messages it is the only source of,
-  after reading its code in every pylint minor version of :data:`READ_IN`: it calls nothing on the checker
-  but ``add_message`` with those messages and writes no state. On a version not read, nothing is skipped
-  (the linter is only slower); a test checks the listed helpers of the installed version again.
+- Helpers called on every node or line by a method that is needed for a counted message:
+  - the variables checker's ``visit_name`` serves undefined-variable (E0602) and used-before-assignment
+    (E0601), and also calls ``_loopvar_name``, which does a scope lookup for every name and emits only
+    undefined-loop-variable (W0631);
+  - the format checker reads every token for bad-indentation (W0311), and on every line also checks its
+    length, trailing whitespace, a final semicolon and the final newline (``new_line``), the parentheses
+    after every keyword (``_check_keyword_parentheses``) and the line endings (``_check_line_ending``):
+    about a tenth of each call on short programs.
+
+  Such a helper is listed in :data:`UNCOUNTED_HELPERS` with the messages it is the only source of, after
+  reading its code in every pylint minor version of :data:`READ_IN`, together with every method of its
+  class it calls, to the end: on the checker they call nothing but ``add_message`` with those messages
+  and each other, and write only what :data:`HELPER_WRITES` lists, which nothing else reads but callbacks
+  that go with the listed messages (``new_line`` keeps the text of each line for ``visit_default``, the
+  check of multiple-statements, which is listed with it). On a version not read, nothing is skipped (the
+  linter is only slower); a test checks the listed helpers of the installed version again.
 - The unicode checker, a raw checker that reads every byte of the program for bidirectional-text
   controls (E2502), forbidden control characters (E2510-E2515) and a codec other than UTF-8 (E2501).
   None of them can be found in a text made only of printable ASCII, tabs, line feeds and form feeds with
@@ -30,9 +39,20 @@ from __future__ import annotations
 
 import re
 
-# Helpers run for messages the profile may not count: (checker class, method) -> the messages it alone emits.
+# Helpers run for messages the profile may not count: (checker class, method) -> the messages it alone emits,
+# and those of the callbacks that read what it writes. It is skipped when all of them are disabled.
 UNCOUNTED_HELPERS: dict[tuple[str, str], tuple[str, ...]] = {
     ("VariablesChecker", "_loopvar_name"): ("undefined-loop-variable",),
+    ("FormatChecker", "new_line"): ("unnecessary-semicolon", "missing-final-newline", "trailing-whitespace",
+                                    "line-too-long", "multiple-statements"),
+    ("FormatChecker", "_check_keyword_parentheses"): ("superfluous-parens",),
+    ("FormatChecker", "_check_line_ending"): ("mixed-line-endings", "unexpected-line-ending-format"),
+}
+# What a listed helper writes on its checker: attribute -> the other methods that read it (each one a callback
+# of a message listed with the helper, or nothing).
+HELPER_WRITES: dict[tuple[str, str], dict[str, tuple[str, ...]]] = {
+    ("FormatChecker", "new_line"): {"_lines": ("visit_default",)},
+    ("FormatChecker", "_check_line_ending"): {"_last_line_ending": ()},
 }
 # pylint minor versions whose code the table above was read against.
 READ_IN = ("3.2", "3.3", "4.0", "4.1")

@@ -9,7 +9,12 @@ import pylint
 import pytest
 
 from hub_tools.linters import PylintLinter
-from hub_tools.linters.uncounted_checks import READ_IN, UNCOUNTED_HELPERS, may_hold_unicode_problems
+from hub_tools.linters.uncounted_checks import (
+    HELPER_WRITES,
+    READ_IN,
+    UNCOUNTED_HELPERS,
+    may_hold_unicode_problems,
+)
 from hub_tools.lintseq import sample_edit_path
 
 LOOP_VARIABLE_AFTER_ITS_LOOP = "def f(xs):\n    for x in xs:\n        pass\n    return x\n"
@@ -29,6 +34,10 @@ CRAFTED = [
     "def g(xs):\n    for x in xs:\n        y = x\n    return y + z\n",      # W0631 next to E0602
     "import os; import sys\nprint(os.sep, sys.argv); x = 1; print(x)",   # C0321, not counted
     "if True: y = 1\nelse: y = 2\nprint(y); print(undefined_name)",       # C0321 next to E0602
+    # The format checker's per-line work: a final semicolon, trailing whitespace, a long line, parentheses
+    # after a keyword, mixed line endings, no final newline; next to bad indentation (W0311) and E0602.
+    "x = 1;\nprint(x)   \nif (x):\n   print('" + "a" * 120 + "')\r\nprint(undefined_name)",
+    "def f(n):\n    if (n):\n        return n  \n    else:\n      return -n\nprint(f(1));",
 ]
 
 
@@ -63,7 +72,7 @@ def test_the_crafted_texts_reach_what_is_skipped():
     """Without these findings the comparison above would not exercise the skipped checks."""
     full = PylintLinter(timeout=None, skip_uncounted=False)
     codes = {code for text in CRAFTED for code in (error.code for error in full.lint(text))}
-    assert {"E2502", "E2510", "E2512", "E2513", "E2515", "E0602"} <= codes
+    assert {"E2502", "E2510", "E2512", "E2513", "E2515", "E0602", "W0311"} <= codes
     # ...and they are found whether the checks of uncounted messages run or not.
     fast = PylintLinter(timeout=None)
     assert all(fast.lint(text) == full.lint(text) for text in CRAFTED)
@@ -82,25 +91,70 @@ def test_a_text_called_plain_gives_the_unicode_checker_nothing(stdlib_corpus):
     assert len(found) >= 5 and all(may_hold_unicode_problems(text) for text in found)
 
 
-def test_the_listed_helpers_of_the_installed_pylint_emit_only_their_messages_and_write_nothing():
+def _on_self(node) -> bool:
+    return isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self"
+
+
+def _followed(methods: dict[str, ast.FunctionDef], start: str) -> tuple[set, set, set, set]:
+    """What ``start`` does on its checker, following the calls to methods of its own class to the end: the
+    methods reached, the message ids it adds, the attributes it writes, the other methods it calls on it."""
+    reached, todo, messages, writes, foreign = set(), [start], set(), set(), set()
+    while todo:
+        name = todo.pop()
+        if name in reached:
+            continue
+        reached.add(name)
+        for node in ast.walk(methods[name]):
+            if isinstance(node, ast.Call) and _on_self(node.func):
+                if node.func.attr == "add_message":
+                    messages.add(ast.literal_eval(node.args[0]))
+                elif node.func.attr in methods:
+                    todo.append(node.func.attr)
+                else:
+                    foreign.add(node.func.attr)
+            targets = [getattr(node, "target", None)] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else \
+                getattr(node, "targets", []) if isinstance(node, ast.Assign) else []
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in \
+                    ("append", "add", "update", "pop", "clear", "setdefault", "extend", "insert", "remove"):
+                targets = [node.func.value]
+            for target in targets:
+                while isinstance(target, ast.Subscript):
+                    target = target.value
+                if _on_self(target):
+                    writes.add(target.attr)
+        if any(isinstance(node, (ast.Global, ast.Nonlocal)) for node in ast.walk(methods[name])):
+            foreign.add("global or nonlocal")
+    return reached, messages, writes, foreign
+
+
+def test_the_listed_helpers_of_the_installed_pylint_emit_only_their_messages_and_write_only_what_is_listed():
     """The table was read against pylint's code; this reads the installed version's code again."""
+    from pylint.checkers import format as format_checker
     from pylint.checkers import variables
 
-    classes = {"VariablesChecker": variables.VariablesChecker}
+    classes = {"VariablesChecker": variables.VariablesChecker, "FormatChecker": format_checker.FormatChecker}
     version = ".".join(pylint.__version__.split(".")[:2])
     if version not in READ_IN:
         pytest.skip(f"pylint {pylint.__version__}: the helpers are not skipped on a version not read")
     for (class_name, method), messages in UNCOUNTED_HELPERS.items():
-        tree = ast.parse(textwrap.dedent(inspect.getsource(getattr(classes[class_name], method))))
-        calls_on_self = [node for node in ast.walk(tree) if isinstance(node, ast.Call)
-                         and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name)
-                         and node.func.value.id == "self"]
-        assert calls_on_self and all(call.func.attr == "add_message" for call in calls_on_self)
-        assert {ast.literal_eval(call.args[0]) for call in calls_on_self} <= set(messages)
-        writes = [node for node in ast.walk(tree) if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign))
-                  for target in getattr(node, "targets", [getattr(node, "target", None)])
-                  if isinstance(target, (ast.Attribute, ast.Subscript))]
-        assert writes == [] and not any(isinstance(node, (ast.Global, ast.Nonlocal)) for node in ast.walk(tree))
+        source = textwrap.dedent(inspect.getsource(classes[class_name]))
+        body = next(node for node in ast.parse(source).body if isinstance(node, ast.ClassDef)).body
+        methods = {node.name: node for node in body if isinstance(node, ast.FunctionDef)}
+        reached, added, writes, foreign = _followed(methods, method)
+        assert added and added <= set(messages), (method, added)
+        assert foreign == set(), (method, foreign)
+        listed = HELPER_WRITES.get((class_name, method), {})
+        assert writes == set(listed), (method, writes)
+        for attribute, readers in listed.items():
+            # Who else reads it (setting it afresh is no read): only the listed callbacks, each of which goes
+            # with a listed message.
+            reading = {name for name, node in methods.items() if name not in reached
+                       for part in ast.walk(node) if _on_self(part) and part.attr == attribute
+                       and isinstance(part.ctx, ast.Load)}
+            assert reading <= set(readers), (method, attribute, reading)
+            for reader in readers:
+                _, reader_messages, _, _ = _followed(methods, reader)
+                assert reader_messages and reader_messages <= set(messages), (reader, reader_messages)
 
 
 def test_what_is_skipped_under_each_profile():
@@ -111,6 +165,9 @@ def test_what_is_skipped_under_each_profile():
                    for callback in callbacks)
     variables = next(checker for checker in linter._pylinter.get_checkers() if type(checker).__name__ == "VariablesChecker")
     assert variables._loopvar_name.__name__ == "_skipped"
+    formats = next(checker for checker in linter._pylinter.get_checkers() if type(checker).__name__ == "FormatChecker")
+    assert {formats.new_line.__name__, formats._check_keyword_parentheses.__name__,
+            formats._check_line_ending.__name__} == {"_skipped"}
     assert len(linter._check_plain.keywords["rawcheckers"]) == len(linter._check.keywords["rawcheckers"]) - 1
     # A linter that counts a message keeps the work for it.
     from hub_tools.linters import LintProfile
