@@ -10,6 +10,7 @@ same bytes.
 
 from __future__ import annotations
 
+import functools
 import shutil
 from pathlib import Path
 
@@ -39,7 +40,9 @@ def _have_pillow() -> bool:
     return True
 
 
+@functools.cache
 def _font(size: int):
+    """Pillow's font at ``size`` pixels, loaded once per process (every picture uses the same three)."""
     from PIL import ImageFont
 
     # Pillow's own font (no file on the machine is read), scalable where Pillow has FreeType.
