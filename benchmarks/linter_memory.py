@@ -8,7 +8,7 @@ new seed each time, as a generation worker does. Every ``--every`` programs it r
 size (after a garbage collection), the number of live objects and of modules in astroid's cache. The
 first rounds load the standard-library trees the programs import; after that the growth per 1,000
 programs once astroid's cache has stopped growing (least-squares slope) is what a longer run would add. A
-shorter run extrapolates it to 100,000 programs; ``--programs 100000`` (about an hour on one core) measures
+shorter run extrapolates it to 100,000 programs; ``--programs 100000`` (25 minutes on one core here) measures
 that run itself. Figures go to ``benchmarks/results/linter_memory.json``.
 """
 
