@@ -17,7 +17,8 @@ Across rows and configs: the programs that repeat an earlier source row's (norma
 :mod:`hub_tools.datagen.deduplication`) are the number the folder records (none after ``--dedup exact``),
 every config was made from the same source rows as the baseline, and the folder was made under the current
 data rules (pylint pragmas ignored, a lint time-out never clean, every markdown fence extracted), else it
-says what the older rules missed.
+says what the older rules missed: a failure when rows made under them may not pass today's checks, a note
+when they do (relative imports, counted by the portable profile before data rules 3).
 
 The check is independent of how the folder was made: it trusts no recorded verdict, lints every state again
 with pragmas ignored, and counts a lint call that runs out of time as a failure, never as clean. Rows are
@@ -100,7 +101,8 @@ class Failure:
 
 @dataclass
 class ConfigReport:
-    """The outcome for one config: rows checked, failures counted by kind, the first few of each kind."""
+    """The outcome for one config: rows checked, failures counted by kind, the first few of each kind, and
+    notes that fail nothing (a change of the data rules that older rows still pass)."""
 
     name: str
     sampler: str | None
@@ -109,6 +111,7 @@ class ConfigReport:
     counts: dict[str, int] = field(default_factory=dict)
     examples: dict[str, list[Failure]] = field(default_factory=dict)
     lint_profile: str | None = None
+    notes: list[str] = field(default_factory=list)
 
     def add(self, failure: Failure) -> None:
         self.counts[failure.kind] = self.counts.get(failure.kind, 0) + 1
@@ -144,6 +147,7 @@ class VerificationReport:
                 else f"{config.rows_checked} rows"
             status = "ok" if config.failures == 0 else f"{config.failures} failures"
             lines.append(f"{config.name}: {checked} checked ({what}): {status}")
+            lines += [f"  note: {note}" for note in config.notes]
             for kind in sorted(config.counts, key=list(FAILURE_KINDS).index):
                 lines.append(f"  {kind}: {config.counts[kind]} ({FAILURE_KINDS[kind]})")
                 lines += [f"    {failure.location}: {failure.detail}" for failure in config.examples[kind]]
@@ -270,17 +274,23 @@ def _check_provenance(dataset, name: str, settings: dict, report: ConfigReport) 
         BASELINE_SETTINGS,
         DATA_RULES,
         DATA_RULES_CHANGES,
+        FAILING_CHANGES,
         recorded_fingerprint,
     )
 
     where = f"lintseq_config.json configs.{name}"
     rules = settings.get("data_rules", 1)
     if isinstance(rules, int) and rules < DATA_RULES:
-        stats = settings.get("stats") if isinstance(settings.get("stats"), dict) else {}
-        skipped = (stats.get("skipped") or {}).get("syntax_error", 0) if isinstance(stats.get("skipped"), dict) else 0
-        missed = "; ".join(DATA_RULES_CHANGES[version] for version in range(rules + 1, DATA_RULES + 1))
-        report.add(Failure("outdated_rules", where, f"data rules {rules} (now {DATA_RULES}): {missed}; "
-                           f"{skipped} source rows were skipped as syntax errors"))
+        missed_versions = range(max(rules, 1) + 1, DATA_RULES + 1)
+        missed = "; ".join(DATA_RULES_CHANGES[version] for version in missed_versions)
+        if FAILING_CHANGES.intersection(missed_versions):
+            stats = settings.get("stats") if isinstance(settings.get("stats"), dict) else {}
+            skipped = stats.get("skipped") if isinstance(stats.get("skipped"), dict) else {}
+            report.add(Failure("outdated_rules", where, f"data rules {rules} (now {DATA_RULES}): {missed}; "
+                               f"{skipped.get('syntax_error', 0)} source rows were skipped as syntax errors"))
+        elif report.sampler == "lintseq" and settings.get("profile") == "portable":  # what the later changes are about
+            report.notes.append(f"{where}: made under data rules {rules} (now {DATA_RULES}): {missed}. Its rows "
+                                "pass today's checks; a new run would make them anew")
     baseline = dataset.config_settings("baseline") if "baseline" in dataset.configs else {}
     if report.sampler is not None and baseline and settings:
         mine, theirs = recorded_fingerprint(settings), recorded_fingerprint(baseline)

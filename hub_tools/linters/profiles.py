@@ -16,6 +16,12 @@ third-party name is opaque everywhere, and the messages whose outcome is about t
 not count:
 
 - E0401 import-error: whether a module is installed;
+- E0402 relative-beyond-top-level: whether the file sits in a package. The checked program is a module of
+  its own, so every relative import (``from .utils import f``) would be one, and the module of a package
+  lost its relative imports and every line using them in its first induced deletion (in a sample of 300
+  installed-package files, the 117 with relative imports got a third of the edits per line of the others,
+  and their largest edit was 72% of the file). Not counted, ``from .utils import f`` is what the absolute
+  ``from mypkg.utils import f`` already was (an E0401): an import whose names are opaque;
 - E0611 no-name-in-module: whether an installed module (or this Python's stdlib version) has the name.
 
 The outcome then depends only on the program, the Python minor version and the pylint/astroid versions,
@@ -69,10 +75,11 @@ PROFILES: dict[str, LintProfile] = {
     "portable": LintProfile(
         name="portable",
         counted=PAPER_MESSAGES,
-        not_counted=("E0401", "E0611"),
+        not_counted=("E0401", "E0402", "E0611"),
         third_party_imports=False,
         pylint_options=(),
-        description="the paper's messages (E, F, W0311, W0231) without import-error and no-name-in-module; "
+        description="the paper's messages (E, F, W0311, W0231) without import-error, relative-beyond-top-level "
+        "and no-name-in-module; "
         "only the standard library is visible to inference, so results do not depend on installed packages",
     ),
     "reference": LintProfile(
@@ -91,7 +98,7 @@ def get_profile(name: str) -> LintProfile:
     """Return the profile called ``name``.
 
     >>> get_profile("portable").not_counted
-    ('E0401', 'E0611')
+    ('E0401', 'E0402', 'E0611')
     """
     try:
         return PROFILES[name]

@@ -85,6 +85,48 @@ def test_portable_profile_does_not_depend_on_installed_packages():
     assert [e.code for e in PylintLinter("reference").lint("import pytest_nonexistent_pkg")] == ["E0401"]
 
 
+def _package_modules_with_relative_imports(package: str, count: int) -> list[str]:
+    """The first ``count`` modules (60 to 250 lines, by path) of an installed package with two relative imports
+    or more."""
+    import importlib.util
+    import re
+
+    folder = Path(next(iter(importlib.util.find_spec(package).submodule_search_locations)))
+    found = []
+    for path in sorted(folder.rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        if len(re.findall(r"^from \.", text, re.MULTILINE)) >= 2 and 60 <= text.count("\n") <= 250:
+            found.append(text)
+    return found[:count]
+
+
+def test_relative_imports_are_opaque_imports_under_portable():
+    """A module of a package is checked on its own: its relative imports cannot resolve, and that is about
+    where the file sits, not about the program (the reference profile counts them, as the paper did)."""
+    import re
+
+    program = "from . import x\nfrom .utils import f, g\nfrom ..pkg.mod import h\nprint(x.y, f(1), g.z(), h)\nprint(q)"
+    assert [(error.line, error.code) for error in PylintLinter("portable").lint(program)] == [(5, "E0602")]
+    assert [(error.line, error.code) for error in PylintLinter("reference").lint(program)] == [
+        (1, "E0402"), (2, "E0402"), (3, "E0402"), (5, "E0602")]
+    # On real package modules, a relative import gives the same path, line for line, as the absolute import
+    # of a package that is not installed (E0401, not counted either): its names are opaque, nothing more.
+    linter, reference = PylintLinter("portable"), PylintLinter("reference")
+    modules = _package_modules_with_relative_imports("datasets", 3)
+    assert len(modules) == 3
+    for seed, text in enumerate(modules):
+        absolute = re.sub(r"^from (\.+)(\w*)", lambda m: "from " + ".".join(["mypkg"] * len(m.group(1)) + [m.group(2)]).rstrip("."),
+                          text, flags=re.MULTILINE)
+        assert absolute != text and not re.search(r"^from \.", absolute, re.MULTILINE)
+        relative_path, absolute_path = sample_edit_path(text, linter, seed=seed), sample_edit_path(absolute, linter, seed=seed)
+        assert relative_path.deletions == absolute_path.deletions
+        # Counted, every relative import is flagged by the first lint and goes in the first deletion (with
+        # every line using its names); not counted, each goes when it is drawn, or with what uses it.
+        imports = {index for index, line in enumerate(text.split("\n")) if line.startswith("from .")}
+        assert imports <= set(sample_edit_path(text, reference, seed=seed).deletions[0])
+        assert not any(imports <= set(deletion) for deletion in relative_path.deletions)
+
+
 def test_portable_profile_hides_installed_packages_from_import_inference():
     # mccabe (installed with pylint) is a plain module without a module-level __getattr__: where pylint
     # can see it, a missing member is E1101. astroid infers an import through a new AstroidManager(), so
