@@ -20,9 +20,14 @@ not count:
   its own, so every relative import (``from .utils import f``) would be one, and the module of a package
   lost its relative imports and every line using them in its first induced deletion (in a sample of 300
   installed-package files, the 117 with relative imports got a third of the edits per line of the others,
-  and their largest edit was 72% of the file). Not counted, ``from .utils import f`` is what the absolute
-  ``from mypkg.utils import f`` already was (an E0401): an import whose names are opaque;
+  and their largest edit was 72% of the file; not counted, they get as many as the others, and 35%). Not
+  counted, ``from .utils import f`` is what the absolute ``from mypkg.utils import f`` already was (an
+  E0401): an import whose names are opaque;
 - E0611 no-name-in-module: whether an installed module (or this Python's stdlib version) has the name.
+
+One outcome still depends on what is visible, as it does for pylint everywhere: a star import from a module
+inference cannot see (``from .constants import *``, ``from numpy import *``) brings no names, so the names
+the program takes from it are E0602 undefined-variable (3 of those 300 files).
 
 The outcome then depends only on the program, the Python minor version and the pylint/astroid versions,
 which ``lintseq_config.json`` records.
