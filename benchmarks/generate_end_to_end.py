@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/generate_end_to_end.py [--corpus functions modules] [--workers 1 2]
                                                        [--modules N] [--repeat 1 4] [--scale 10] [--rounds 1]
+                                                       [--profiles portable reference] [--name NAME]
 
 Both commands turn the same JSON Lines file of real programs into edit sequences, one path per program,
 with the same number of worker processes (1, then 2), one command at a time. Two corpora
@@ -13,7 +14,10 @@ Reported per run: rows per second and seconds per row (wall clock of the whole c
 start-up, imports and every first load included on both sides) and the peak resident memory of its process tree (the command and its workers,
 sampled every 50 ms). With ``--rounds N`` each pair of commands runs N times, in turns, and the fastest run of
 each side counts (the machine's load changes between runs; the CPU time of that run is reported too). ``--scale N`` also runs hub_tools on the functions repeated N times, to show that
-its memory does not grow with the input. Figures go to ``benchmarks/results/generate_end_to_end.json``.
+its memory does not grow with the input. ``--profiles portable reference`` runs ours with both lint profiles:
+the reference profile is the paper's check, edit for edit the work pylintseq does, while the portable one
+(the default) keeps a package module's relative imports and so makes more edits on such modules. Figures go
+to ``benchmarks/results/<--name>.json`` (default ``generate_end_to_end.json``).
 Read the ratios: the machines are shared and noisy.
 """
 
@@ -45,11 +49,11 @@ def write_source(path: Path, rows: list[dict], repeat: int = 1) -> int:
     return len(rows) * repeat
 
 
-def ours(source: Path, workers: int, folder: Path) -> dict:
-    output = folder / f"ours-{workers}-{source.stem}"
+def ours(source: Path, workers: int, folder: Path, profile: str = "portable") -> dict:
+    output = folder / f"ours-{workers}-{profile}-{source.stem}"
     shutil.rmtree(output, ignore_errors=True)
     command = [sys.executable, "-m", "hub_tools.cli", "generate", str(source), "--output-dir", str(output),
-               "--workers", str(workers), "--no-progress"]
+               "--workers", str(workers), "--profile", profile, "--no-progress"]
     return run_measured(command)
 
 
@@ -90,6 +94,10 @@ def main() -> None:
                              "of a command (start-up, card, pictures) weighs less on a longer input")
     parser.add_argument("--scale", type=int, default=10, help="input multiple for the memory check (0: skip)")
     parser.add_argument("--rounds", type=int, default=1, help="runs of each command, in turns; the fastest counts")
+    parser.add_argument("--profiles", nargs="+", choices=["portable", "reference"], default=["portable"],
+                        help="lint profiles of our runs (reference: the paper's check, the same work as pylintseq)")
+    parser.add_argument("--name", default="generate_end_to_end", help="results file name (a run with another name "
+                        "sits beside the default one)")
     args = parser.parse_args()
 
     python = reference_env.reference_python()
@@ -109,18 +117,22 @@ def main() -> None:
         lines = [len(row["response"].splitlines()) for row in rows]
         print(f"\n{label}: {count} rows, {min(lines)}-{max(lines)} lines (mean {sum(lines) / len(rows):.0f}), "
               "one edit path each, whole commands")
-        print(f"{'run':<34}{'rows/s':>9}{'s/row':>8}{'ratio':>8}{'peak RSS MiB':>15}")
+        print(f"{'run':<54}{'rows/s':>9}{'s/row':>8}{'ratio':>8}{'peak RSS MiB':>15}")
         results = figures[label] = {"rows": count, "lines_mean": sum(lines) / len(rows), "rounds": args.rounds}
         for workers in args.workers:
-            reference_runs, our_runs = [], []
+            reference_runs, our_runs = [], {profile: [] for profile in args.profiles}
             for _ in range(args.rounds):
                 reference_runs.append(reference(source, workers, folder, python, shim))
-                our_runs.append(ours(source, workers, folder))
+                for profile in args.profiles:
+                    our_runs[profile].append(ours(source, workers, folder, profile))
             base = fastest(reference_runs)
-            for name, runs in (("pylintseq 0.0.2", reference_runs), ("hub_tools lintseq generate", our_runs)):
+            labelled = [("pylintseq 0.0.2", reference_runs)] + [
+                ("hub_tools lintseq generate" + ("" if profile == "portable" else f" --profile {profile}"), runs)
+                for profile, runs in our_runs.items()]
+            for name, runs in labelled:
                 run = fastest(runs)
                 seconds, memory, ratio = run["seconds"], run["peak_tree_mib"], base["seconds"] / run["seconds"]
-                print(f"{name + f', {workers} worker(s)':<34}{count / seconds:>9.2f}{seconds / count:>8.3f}"
+                print(f"{name + f', {workers} worker(s)':<54}{count / seconds:>9.2f}{seconds / count:>8.3f}"
                       f"{ratio:>7.1f}x{memory:>15.0f}")
                 results[f"{name} workers={workers}"] = {
                     "rows_per_second": count / seconds, "seconds_per_row": seconds / count, "ratio": ratio,
@@ -137,7 +149,7 @@ def main() -> None:
         print(f"\nmemory vs input size, hub_tools, {args.workers[-1]} workers: {len(rows)} rows -> {small_memory}, "
               f"{big_count} rows -> {memory:.0f} MiB ({big_count / seconds:.1f} rows/s)")
         figures["scale"] = {"rows": big_count, "peak_rss_mib": memory, "rows_per_second": big_count / seconds}
-    path = save_result("generate_end_to_end", figures, packages=["pylint", "astroid", "pylintseq"])
+    path = save_result(args.name, figures, packages=["pylint", "astroid", "pylintseq"])
     print(f"\nwrote {path.relative_to(ROOT)}")
     shutil.rmtree(folder, ignore_errors=True)
 
