@@ -66,6 +66,12 @@ def stdlib_modules() -> list[tuple[str, str]]:
     return modules
 
 
+@pytest.fixture(scope="session")
+def package_modules() -> list[tuple[str, str]]:
+    """Whole modules (80-250 lines) of the pure-Python packages installed here, as (name, text)."""
+    return [(name, text) for name, text in corpus.whole_modules(80, 250) if not name.startswith("stdlib/")]
+
+
 # Strict runs: in CI a skip is a failure -------------------------------------------------------------
 #
 # A test that skips when a component is missing turns a broken install into a green run. Under

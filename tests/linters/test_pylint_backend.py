@@ -85,22 +85,7 @@ def test_portable_profile_does_not_depend_on_installed_packages():
     assert [e.code for e in PylintLinter("reference").lint("import pytest_nonexistent_pkg")] == ["E0401"]
 
 
-def _package_modules_with_relative_imports(package: str, count: int) -> list[str]:
-    """The first ``count`` modules (60 to 250 lines, by path) of an installed package with two relative imports
-    or more."""
-    import importlib.util
-    import re
-
-    folder = Path(next(iter(importlib.util.find_spec(package).submodule_search_locations)))
-    found = []
-    for path in sorted(folder.rglob("*.py")):
-        text = path.read_text(encoding="utf-8")
-        if len(re.findall(r"^from \.", text, re.MULTILINE)) >= 2 and 60 <= text.count("\n") <= 250:
-            found.append(text)
-    return found[:count]
-
-
-def test_relative_imports_are_opaque_imports_under_portable():
+def test_relative_imports_are_opaque_imports_under_portable(package_modules):
     """A module of a package is checked on its own: its relative imports cannot resolve, and that is about
     where the file sits, not about the program (the reference profile counts them, as the paper did)."""
     import re
@@ -112,7 +97,8 @@ def test_relative_imports_are_opaque_imports_under_portable():
     # On real package modules, a relative import gives the same path, line for line, as the absolute import
     # of a package that is not installed (E0401, not counted either): its names are opaque, nothing more.
     linter, reference = PylintLinter("portable"), PylintLinter("reference")
-    modules = _package_modules_with_relative_imports("datasets", 3)
+    # The first three installed package modules with two relative imports or more.
+    modules = [text for _, text in package_modules if len(re.findall(r"^from \.", text, re.MULTILINE)) >= 2][:3]
     assert len(modules) == 3
     for seed, text in enumerate(modules):
         absolute = re.sub(r"^from (\.+)(\w*)", lambda m: "from " + ".".join(["mypkg"] * len(m.group(1)) + [m.group(2)]).rstrip("."),
