@@ -22,7 +22,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="a .jsonl/.json/.parquet/.csv file or a folder of them, or a Hub dataset id "
                         "(default: the built-in HumanEval corpus)")
     parser.add_argument("--output-dir", required=True, help="the dataset folder to write")
-    parser.add_argument("--prompt-field", help="field holding the instruction (detected when omitted)")
+    parser.add_argument("--prompt-field", help="field holding the instruction (detected when omitted; a code-only "
+                        "source, such as The Stack's 'content', gets empty instructions)")
     parser.add_argument("--code-field", help="field holding the program (detected when omitted)")
     parser.add_argument("--split", default="train", help="split of a Hub dataset (default: train)")
     parser.add_argument("--sampler", choices=["lintseq", "random"], default="lintseq",
@@ -129,8 +130,8 @@ def main(argv: list[str]) -> int:
         raise UserError(f"{source.description}: no readable row")
     prompt_field, code_field = detect_fields(available, args.prompt_field, args.code_field)
     detected = " (detected)" if not (args.prompt_field and args.code_field) else ""
-    print(f"source: {source.description}; prompt field {prompt_field!r}, code field {code_field!r}{detected}",
-          file=sys.stderr)
+    prompt = "none (code only: every instruction is empty)" if prompt_field is None else repr(prompt_field)
+    print(f"source: {source.description}; prompt field {prompt}, code field {code_field!r}{detected}", file=sys.stderr)
     config = GenerationConfig(
         prompt_field=prompt_field, code_field=code_field, sampler=args.sampler, profile=args.profile,
         num_paths=args.num_paths, seed=args.seed, time_limit=args.time_limit, lint_timeout=args.lint_timeout,

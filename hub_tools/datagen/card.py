@@ -196,32 +196,51 @@ def _example(dataset: DatasetFolder) -> dict | None:
         return None
 
 
+# Lines of program text the card's step-by-step example may show. A whole-file corpus has no short row: its
+# smallest row is shown until the budget is spent, then the rest is left to ``lintseq show``.
+EXAMPLE_LINE_BUDGET = 250
+
+
 def _first_short_example(dataset: DatasetFolder, name: str) -> dict | None:
     from hub_tools.datagen.edit_view import markdown_steps, replay_steps
 
-    chosen, seen = None, 0
-    # The first row that is short enough to read and has a few edits; else the first row.
+    chosen, smallest, seen = None, None, 0
+    # The first row that is short enough to read and has a few edits; else the smallest row seen (program
+    # lines times edits: what showing it whole costs) among the first 2,000.
     for location, rows in dataset.iter_rows(name):
         for offset, row in enumerate(rows):
-            if chosen is None:
-                chosen = (location, offset, row)
-            if 3 <= len(row["edit_path"] or []) <= 8 and (row["program"] or "").count("\n") < 25:
-                chosen = (location, offset, row)
+            edits, lines = len(row["edit_path"] or []), (row["program"] or "").count("\n") + 1
+            if smallest is None or edits * lines < smallest[0]:
+                smallest = (edits * lines, (location, offset, seen + offset, row))
+            if 3 <= edits <= 8 and lines <= 25:
+                chosen = (location, offset, seen + offset, row)
                 break
         else:
             seen += len(rows)
             if seen < 2000:
                 continue
         break
-    if chosen is None:
+    if chosen is None and smallest is None:
         return None
-    location, offset, row = chosen
+    location, offset, index, row = chosen or smallest[1]
     shard, _, first = location.rpartition(" row ")
     instruction = row["instruction"] or ""
     # A fence longer than any run of backticks in the instruction, so the instruction cannot close it.
     fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", instruction)), default=0))
+    steps = replay_steps(row["edit_path"] or [])
+    shown, budget = [], EXAMPLE_LINE_BUDGET
+    for step in steps:
+        budget -= step.program.count("\n") + 1
+        if shown and budget < 0:
+            break
+        shown.append(step)
+    text = markdown_steps(shown)
+    if len(shown) < len(steps):
+        lines = (row["program"] or "").count("\n") + 1
+        text += (f"\n\n… {len(steps) - len(shown)} more edits, to the whole program of {lines} lines: "
+                 f"`lintseq show DIR --config {name} --index {index}` prints them all.")
     return {"config": name, "location": f"{shard} row {int(first) + offset}", "instruction": instruction, "fence": fence,
-            "num_edits": len(row["edit_path"] or []), "steps": markdown_steps(replay_steps(row["edit_path"] or []))}
+            "num_edits": len(steps), "steps": text}
 
 
 def write_card_pictures(output_dir: str | Path) -> dict:

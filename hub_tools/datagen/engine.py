@@ -27,7 +27,7 @@ import numpy as np
 
 from hub_tools.datagen.assembly import RunSummary, assemble_dataset, recorded_summary, save_part
 from hub_tools.datagen.lifetime import die_with_parent
-from hub_tools.datagen.rows import GenerationConfig, RowOutcome, process_record, row_id
+from hub_tools.datagen.rows import GenerationConfig, RowOutcome, instruction_and_code, process_record, row_id
 from hub_tools.datagen.sources import Source, SourceRecord
 from hub_tools.datagen.writer import PartStore, check_output_folder
 
@@ -78,7 +78,7 @@ def _first_occurrences(records: Iterator[SourceRecord], config: GenerationConfig
     first: dict[str, str] = {}  # id -> location of its first row: about 150 bytes per distinct row
     for record in records:
         fields = record.fields or {}
-        instruction, response = fields.get(config.prompt_field), fields.get(config.code_field)
+        instruction, response = instruction_and_code(fields, config)
         if record.error is None and isinstance(instruction, str) and isinstance(response, str):
             earlier = first.setdefault(row_id(instruction, response), record.location)
             if earlier != record.location:

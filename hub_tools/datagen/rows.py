@@ -37,7 +37,8 @@ class GenerationConfig:
     """Settings of one generation run.
 
     Attributes:
-        prompt_field: the source field holding the instruction.
+        prompt_field: the source field holding the instruction; ``None`` for a code-only source, whose rows
+            all get an empty instruction (the prompt is then ``format_prompt("")``).
         code_field: the source field holding the program (markdown and chain-of-thought are stripped).
         sampler: ``"lintseq"`` (linter-guided) or ``"random"`` (the no-linter ablation).
         profile: the lint profile, ``"portable"`` or ``"reference"`` (see :mod:`hub_tools.linters.profiles`).
@@ -63,7 +64,7 @@ class GenerationConfig:
             row with; ``None`` counts none.
     """
 
-    prompt_field: str = "instruction"
+    prompt_field: str | None = "instruction"
     code_field: str = "response"
     sampler: str = "lintseq"
     profile: str = "portable"
@@ -179,6 +180,12 @@ def _check_program(program: str, config: GenerationConfig) -> tuple[str, str] | 
     return None if failure is None else ("syntax_error", failure)
 
 
+def instruction_and_code(fields: dict, config: GenerationConfig) -> tuple[object, object]:
+    """A row's instruction and code as the source has them (``""`` for the instruction of a code-only source)."""
+    instruction = "" if config.prompt_field is None else fields.get(config.prompt_field)
+    return instruction, fields.get(config.code_field)
+
+
 def process_record(record: SourceRecord, config: GenerationConfig) -> RowOutcome:
     """Turn one source row into its output rows, or say why it is skipped. Never raises for bad data."""
     outcome = RowOutcome(record.index, record.location)
@@ -187,6 +194,8 @@ def process_record(record: SourceRecord, config: GenerationConfig) -> RowOutcome
         return outcome
     fields = record.fields
     for name in (config.prompt_field, config.code_field):
+        if name is None:
+            continue  # a code-only source: no instruction to check
         if fields.get(name) is None:
             # Null and absent are one reason (a Hub dataset's missing values are nulls), told apart in the detail.
             outcome.skipped = ("missing_field", f"{name!r} is null" if name in fields else f"no {name!r} field")
@@ -194,7 +203,7 @@ def process_record(record: SourceRecord, config: GenerationConfig) -> RowOutcome
         if not isinstance(fields[name], str):
             outcome.skipped = ("non_string_field", f"{name!r} is a {type(fields[name]).__name__}, not text")
             return outcome
-    instruction, response = fields[config.prompt_field], fields[config.code_field]
+    instruction, response = instruction_and_code(fields, config)
     program = normalize_program(extract_program(response))
     if not program.strip() or all(not line.strip() or line.lstrip().startswith("#") for line in program.split("\n")):
         outcome.skipped = ("no_code", "the program is empty or only comments")

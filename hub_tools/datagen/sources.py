@@ -34,6 +34,12 @@ FIELD_PAIRS = (
     ("instruction", "code"),
     ("prompt", "code"),
 )
+# Fields of code-only corpora (The Stack, StarCoderData and codeparrot hold files in ``content``; CodeSearchNet
+# in ``func_code_string``): the program alone, with an empty instruction. Used when no pair above is present
+# and no field looks like an instruction (one of PROMPT_LIKE), so a prompt is never dropped by accident.
+CODE_ONLY_FIELDS = ("content", "code", "func_code_string", "whole_func_string", "program", "source_code")
+PROMPT_LIKE = ("instruction", "prompt", "problem", "question", "query", "text", "input", "description",
+               "docstring", "task", "messages", "conversations")
 
 
 @dataclass
@@ -269,8 +275,19 @@ def _hub_records(name: str, split: str) -> Iterator[SourceRecord]:
         yield _row(fields, index, f"{name} {split} row {index}")
 
 
-def detect_fields(available: list[str], prompt_field: str | None, code_field: str | None) -> tuple[str, str]:
-    """Pick the prompt and code fields: the given names (checked), or the first known pair present."""
+def detect_fields(available: list[str], prompt_field: str | None,
+                  code_field: str | None) -> tuple[str | None, str]:
+    """Pick the prompt and code fields: the given names (checked), or the first known pair present.
+
+    A source with no instruction (a code-only corpus such as The Stack: ``content``, ``max_stars_repo_path``...)
+    gets ``None`` as its prompt field, and every row an empty instruction: when ``code_field`` is given, or
+    one of :data:`CODE_ONLY_FIELDS` is present, and no field looks like an instruction.
+
+    >>> detect_fields(["content", "max_stars_repo_path", "size"], None, None)
+    (None, 'content')
+    >>> detect_fields(["question", "answer", "code"], None, None)
+    ('question', 'answer')
+    """
     for given in (prompt_field, code_field):
         if given is not None and given not in available:
             raise UserError(f"no field {given!r} in the source; its fields are: {', '.join(available) or 'none'}")
@@ -279,6 +296,10 @@ def detect_fields(available: list[str], prompt_field: str | None, code_field: st
     for prompt, code in FIELD_PAIRS:
         if (prompt_field in (None, prompt)) and (code_field in (None, code)) and prompt in available and code in available:
             return prompt, code
+    if prompt_field is None and not any(name.lower() in PROMPT_LIKE for name in available):
+        code = code_field or next((name for name in CODE_ONLY_FIELDS if name in available), None)
+        if code is not None:
+            return None, code
     raise UserError(
         f"cannot tell which fields hold the prompt and the program (fields: {', '.join(available) or 'none'}); "
         "pass --prompt-field and --code-field"
