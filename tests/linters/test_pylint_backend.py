@@ -113,6 +113,31 @@ def test_relative_imports_are_opaque_imports_under_portable(package_modules):
         assert not any(imports <= set(deletion) for deletion in relative_path.deletions)
 
 
+@pytest.mark.parametrize(("program", "absolute", "expected"), [
+    # inside a function
+    ("def f():\n    from .utils import helper\n    return helper(1)\nprint(f())",
+     "def f():\n    from mypkg.utils import helper\n    return helper(1)\nprint(f())", []),
+    # a pragma on the import, or for the file, hides nothing
+    ("from .utils import helper  # pylint: disable=all\nprint(helper(1), undefined_name)",
+     "from mypkg.utils import helper  # pylint: disable=all\nprint(helper(1), undefined_name)", [(2, "E0602")]),
+    ("# pylint: skip-file\nfrom .utils import helper\nprint(helper(1), undefined_name)",
+     "# pylint: skip-file\nfrom mypkg.utils import helper\nprint(helper(1), undefined_name)", [(3, "E0602")]),
+    # the checked module's own name, eight dots, a name the standard library also has: all opaque
+    ("from . import lintseq_checked_program\nprint(lintseq_checked_program.x)",
+     "from mypkg import lintseq_checked_program\nprint(lintseq_checked_program.x)", []),
+    ("from ........deep.er import thing\nprint(thing.attr())", "from mypkg.deep.er import thing\nprint(thing.attr())", []),
+    ("from . import json\nprint(json.not_a_function())", "from mypkg import json\nprint(json.not_a_function())", []),
+    # a use before the import is still an error: the import defines the name, it does not excuse its use
+    ("print(helper(1))\nfrom .utils import helper", "print(helper(1))\nfrom mypkg.utils import helper", [(1, "E0601")]),
+    # a star import from an invisible module brings no names (documented in hub_tools.linters.profiles)
+    ("from .consts import *\nprint(name)", "from mypkg.consts import *\nprint(name)", [(2, "E0602")]),
+])
+def test_relative_import_attacks_behave_as_the_absolute_spelling(program, absolute, expected):
+    linter = PylintLinter("portable")
+    found = [(error.line, error.code) for error in linter.lint(program)]
+    assert found == [(error.line, error.code) for error in linter.lint(absolute)] == expected
+
+
 def test_portable_profile_hides_installed_packages_from_import_inference():
     # mccabe (installed with pylint) is a plain module without a module-level __getattr__: where pylint
     # can see it, a missing member is E1101. astroid infers an import through a new AstroidManager(), so
