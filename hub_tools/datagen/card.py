@@ -220,7 +220,7 @@ def _first_short_example(dataset: DatasetFolder, name: str) -> dict | None:
             if seen < 2000:
                 continue
         break
-    if chosen is None and smallest is None:
+    if smallest is None:  # no row at all (a short row is always also seen as a candidate for the smallest)
         return None
     location, offset, index, row = chosen or smallest[1]
     shard, _, first = location.rpartition(" row ")

@@ -102,3 +102,14 @@ def test_the_card_shows_a_bounded_part_of_the_smallest_file(stack_run):
     assert cost[int(note.group(3))] == min(cost)
     shown_edits = example.count("**Edit ")
     assert shown_edits + int(note.group(1)) == row["num_edits"]
+
+
+def test_a_code_only_source_gives_the_same_rows_on_a_datatrove_executor(stack_run, tmp_path):
+    arguments, _, out, _ = stack_run
+    distributed = tmp_path / out.name
+    options = [argument if argument != str(out) else str(distributed) for argument in arguments]
+    result = folders.generate(*options, "--executor", "local", "--tasks", "2")
+    assert "prompt field none (code only" in result.stderr
+    shards = sorted(path.relative_to(out) for path in (out / "data").rglob("*.parquet"))
+    assert shards == sorted(path.relative_to(distributed) for path in (distributed / "data").rglob("*.parquet"))
+    assert all((out / shard).read_bytes() == (distributed / shard).read_bytes() for shard in shards)
