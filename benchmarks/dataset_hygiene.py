@@ -149,15 +149,7 @@ def ngram_choice() -> dict:
     problems = read_problems()
     texts = [BenchmarkText("humaneval", task_id, part, text) for task_id, problem in problems.items()
              for part, text in (("prompt", problem["prompt"]), ("solution", problem["canonical_solution"]))]
-    stdlib = []
-    for module in sorted(Path(sysconfig.get_paths()["stdlib"]).glob("*.py")):
-        try:
-            source = module.read_text(encoding="utf-8")
-            tree = ast.parse(source)
-        except (SyntaxError, UnicodeDecodeError):
-            continue
-        stdlib += [ast.get_source_segment(source, node) for node in ast.walk(tree)
-                   if isinstance(node, ast.FunctionDef) and 3 <= node.end_lineno - node.lineno + 1 <= 80]
+    stdlib = corpus.every_stdlib_function()
     figures = {"stdlib_functions": len(stdlib), "humaneval_problems": len(problems), "threshold": 0.5, "by_n": {}}
     for size in (6, 8, 10, 13):
         index = BenchmarkIndex(texts, size, 0.5)

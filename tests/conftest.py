@@ -53,6 +53,12 @@ def stdlib_corpus() -> list[str]:
 
 
 @pytest.fixture(scope="session")
+def every_stdlib_function() -> list[str]:
+    """Every function (methods included) of 3 to 80 lines in the standard library's top-level modules."""
+    return corpus.every_stdlib_function()
+
+
+@pytest.fixture(scope="session")
 def stdlib_modules_by_name() -> dict[str, str]:
     """Every whole standard-library module of 80-400 lines, by name (``stdlib/imp.py``)."""
     return dict(corpus.whole_modules(80, 400, stdlib_only=True))

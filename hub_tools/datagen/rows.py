@@ -45,7 +45,8 @@ class GenerationConfig:
         num_paths: edit paths sampled per program (the paper uses 5).
         seed: the run's seed; the path ``k`` of row ``id`` uses ``SeedSequence([seed, int(id, 16), k])``.
         time_limit: seconds one program may take for all its paths; past it the row is skipped. The
-            linter's one-time building of library modules (``build_seconds``) is not counted.
+            linter's one-time work (starting pylint, building library modules: ``build_seconds``) is not
+            counted.
         lint_timeout: seconds one lint call may take (library building not counted either).
         lint_memory_limit: MiB by which one lint call may grow its process's memory (library building not
             counted); past it the program is skipped as ``lint_memory``. 0 sets no limit.
@@ -121,8 +122,8 @@ class _DeadlineLinter:
     """Gives each lint call what is left of the program's time budget (at most ``call_timeout``), and the
     run's memory limit.
 
-    Time the linter spent building library modules (``build_seconds``: once per process, outside its own
-    clock) moves the deadline by as much, so the first program that imports a large library is not
+    Time the linter spent starting and building library modules (``build_seconds``: once per process,
+    outside its own clock) moves the deadline by as much, so the first program that imports a large library is not
     skipped for the cold cache.
     """
 

@@ -73,22 +73,6 @@ def mixed_source(tmp_path_factory, stdlib_corpus, humaneval) -> tuple[Path, dict
     return path, expected
 
 
-def every_stdlib_function() -> list[str]:
-    """Every function of 3 to 80 lines in the standard library's top-level modules (thousands)."""
-    import sysconfig
-
-    functions = []
-    for module in sorted(Path(sysconfig.get_paths()["stdlib"]).glob("*.py")):
-        try:
-            source = module.read_text(encoding="utf-8")
-            tree = ast.parse(source)
-        except (SyntaxError, UnicodeDecodeError):
-            continue
-        functions += [ast.get_source_segment(source, node) for node in ast.walk(tree)
-                      if isinstance(node, ast.FunctionDef) and 3 <= node.end_lineno - node.lineno + 1 <= 80]
-    return functions
-
-
 def rows_of(folder: Path, config: str) -> list[dict]:
     return [row for shard in sorted((folder / "data" / config).glob("*.parquet"))
             for row in pq.read_table(shard).to_pylist()]
@@ -208,7 +192,7 @@ def test_broken_benchmark_file_names_file_and_line(tmp_path, mixed_source):
     assert "row 1: a benchmark problem needs the fields prompt and canonical_solution" in result.stderr
 
 
-def test_normalisation_finds_copies_and_no_false_positive_on_the_stdlib(humaneval, stdlib_corpus):
+def test_normalisation_finds_copies_and_no_false_positive_on_the_stdlib(humaneval, every_stdlib_function):
     """The measurement behind the chosen n and threshold, kept as a test (README: Decontamination)."""
     config = DecontaminationConfig.from_specs(["humaneval"], drop=True)
     index = BenchmarkIndex(config.texts, config.ngram_size, config.threshold)
@@ -217,9 +201,8 @@ def test_normalisation_finds_copies_and_no_false_positive_on_the_stdlib(humaneva
         for variant in (program, reformat(program)):
             overlap = index.best_overlap({"program": variant})
             assert overlap is not None and overlap.task_id == problem["task_id"]
-    functions = every_stdlib_function()
-    assert len(functions) > 3000
-    flagged = [function for function in functions if index.best_overlap({"program": function})]
+    assert len(every_stdlib_function) > 3000
+    flagged = [function for function in every_stdlib_function if index.best_overlap({"program": function})]
     assert flagged == []
     # The instruction is prose: the regular-expression path gives tokens of the same kind.
     prose = "Please solve this:\n" + humaneval[7]["prompt"] + "\nThanks, it's urgent!"
