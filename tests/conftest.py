@@ -7,7 +7,10 @@ are set here, before any test module imports them.
 import os
 import tempfile
 
-_ROOT = tempfile.mkdtemp(prefix="hub_tools-tests-")
+# A parallel run's workers inherit the TMPDIR set below: their folders go beside the first one, not inside it
+# (Ray's socket paths must stay under 108 bytes).
+_PARENT = os.environ.setdefault("HUB_TOOLS_TESTS_TMP_PARENT", tempfile.gettempdir())
+_ROOT = tempfile.mkdtemp(prefix="hub_tools-tests-", dir=_PARENT)
 for _name, _sub in [("HF_HOME", "hf_home"), ("TORCH_EXTENSIONS_DIR", "torch_extensions"), ("TMPDIR", "tmp"),
                     ("XDG_CACHE_HOME", "cache"), ("TRITON_CACHE_DIR", "triton")]:
     os.environ[_name] = os.path.join(_ROOT, _sub)
