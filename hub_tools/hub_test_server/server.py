@@ -20,6 +20,7 @@ import argparse
 import contextlib
 import re
 import socket
+import sys
 import threading
 from http.server import ThreadingHTTPServer
 from pathlib import Path
@@ -27,6 +28,15 @@ from pathlib import Path
 from hub_tools.hub_test_server.protocol import HubRequestHandler
 from hub_tools.hub_test_server.state import InjectedFailure, RequestRecord, User
 from hub_tools.hub_test_server.store import RepositoryStore
+
+
+class _QuietHTTPServer(ThreadingHTTPServer):
+    """A client that hangs up mid-request (a killed push, a test that drops its connections) is normal here:
+    no traceback on stderr for it. Any other error in a handler is still printed."""
+
+    def handle_error(self, request, client_address) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class HubTestServer:
@@ -58,7 +68,7 @@ class HubTestServer:
         # Open keep-alive connections, closed on stop(): a client's pooled connection must not go on
         # talking to a stopped server (a new server may get the same port).
         self.connections: set = set()
-        self._http = ThreadingHTTPServer((host, port), handler)
+        self._http = _QuietHTTPServer((host, port), handler)
         self._http.daemon_threads = True
         self._thread: threading.Thread | None = None
 

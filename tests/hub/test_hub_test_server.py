@@ -120,3 +120,23 @@ def test_repositories_survive_a_restart(hub, populated):
         assert info.sha == sha and "nested/deeper/leaf.txt" in {sibling.rfilename for sibling in info.siblings}
     finally:
         again.stop()
+
+
+def test_a_client_that_hangs_up_mid_upload_leaves_no_traceback_and_the_server_serves_on(hub, capfd):
+    import socket
+    import struct
+    import time
+
+    host, port = hub.url.removeprefix("http://").split(":")
+    for _ in range(3):
+        client = socket.create_connection((host, int(port)))
+        client.sendall(b"POST /api/models/alice/files/preupload/main HTTP/1.1\r\nHost: x\r\n"
+                       b"Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n{\"files\": [")
+        time.sleep(0.1)  # the handler is now reading the body
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        client.close()  # a reset, as from a killed process
+    deadline = time.monotonic() + 10
+    while len(hub.connections) and time.monotonic() < deadline:  # the handlers have seen the reset
+        time.sleep(0.05)
+    assert _request(f"{hub.url}/api/whoami-v2", headers={"authorization": f"Bearer {ALICE_TOKEN}"})[0] == 200
+    assert "Traceback" not in capfd.readouterr().err
