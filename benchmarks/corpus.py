@@ -44,9 +44,7 @@ def stdlib_functions(limit: int | None = 120) -> list[str]:
     for name in STDLIB_MODULES:
         # Read the .py file itself: some of these modules are frozen into the interpreter.
         source = (stdlib / f"{name}.py").read_text(encoding="utf-8")
-        for node in ast.parse(source).body:
-            if isinstance(node, ast.FunctionDef) and 5 <= node.end_lineno - node.lineno + 1 <= 60:
-                functions.append(ast.get_source_segment(source, node))
+        functions += _function_texts(source, ast.parse(source).body, 5, 60)
     return functions if limit is None else functions[:limit]
 
 
@@ -60,14 +58,22 @@ def every_stdlib_function(min_lines: int = 3, max_lines: int = 80) -> list[str]:
             tree = ast.parse(source)
         except (SyntaxError, UnicodeDecodeError):
             continue
-        # get_source_segment splits the whole source on every call: once per module here (60x faster).
-        lines = [line.encode("utf-8") for line in _split_lines(source)]
-        for node in ast.walk(tree):
-            if isinstance(node, ast.FunctionDef) and min_lines <= node.end_lineno - node.lineno + 1 <= max_lines:
-                first, last = node.lineno - 1, node.end_lineno - 1
-                text = lines[first][node.col_offset:] + b"".join(lines[first + 1:last]) + lines[last][:node.end_col_offset]
-                functions.append(text.decode("utf-8"))
+        functions += _function_texts(source, ast.walk(tree), min_lines, max_lines)
     return functions
+
+
+def _function_texts(source: str, nodes, min_lines: int, max_lines: int) -> list[str]:
+    """The text of each ``def`` among ``nodes`` of ``min_lines`` to ``max_lines`` lines, as
+    :func:`ast.get_source_segment` gives it. That function splits the whole source on every call; here it is
+    split once (60x faster on the whole standard library)."""
+    lines = [line.encode("utf-8") for line in _split_lines(source)]
+    texts = []
+    for node in nodes:
+        if isinstance(node, ast.FunctionDef) and min_lines <= node.end_lineno - node.lineno + 1 <= max_lines:
+            first, last = node.lineno - 1, node.end_lineno - 1
+            text = lines[first][node.col_offset:] + b"".join(lines[first + 1:last]) + lines[last][:node.end_col_offset]
+            texts.append(text.decode("utf-8"))
+    return texts
 
 
 def _split_lines(source: str) -> list[str]:

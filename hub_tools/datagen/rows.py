@@ -123,8 +123,8 @@ class _DeadlineLinter:
     run's memory limit.
 
     Time the linter spent starting and building library modules (``build_seconds``: once per process,
-    outside its own clock) moves the deadline by as much, so the first program that imports a large library is not
-    skipped for the cold cache.
+    outside its own clock) moves the deadline by as much, so the first program of a worker, or the first
+    that imports a large library, is not skipped for the cold start.
     """
 
     def __init__(self, linter, deadline: float, call_timeout: float, memory_limit: float = 0.0):

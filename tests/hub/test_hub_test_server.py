@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import socket
+import struct
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -123,10 +126,6 @@ def test_repositories_survive_a_restart(hub, populated):
 
 
 def test_a_client_that_hangs_up_mid_upload_leaves_no_traceback_and_the_server_serves_on(hub, capfd):
-    import socket
-    import struct
-    import time
-
     host, port = hub.url.removeprefix("http://").split(":")
     for _ in range(3):
         client = socket.create_connection((host, int(port)))
