@@ -72,20 +72,56 @@ def installed_files(count: int, seed: int) -> list[Path]:
     return chosen
 
 
+PYLINT_ONLY_ENV = Path(__file__).resolve().parent / ".pylint-only"
+
+
+def pylint_only_python() -> Path:
+    """The interpreter of an environment (``benchmarks/.pylint-only``, git-ignored) holding this environment's
+    pylint and astroid versions and nothing else: its command line sees the standard library, pylint's own
+    few dependencies (astroid, dill, isort, mccabe, platformdirs, tomlkit) and no other package."""
+    from importlib import metadata
+
+    python = PYLINT_ONLY_ENV / "bin" / "python"
+    wanted = [f"pylint=={metadata.version('pylint')}", f"astroid=={metadata.version('astroid')}"]
+    stamp = PYLINT_ONLY_ENV / "installed.txt"
+    if not python.exists() or not stamp.exists() or stamp.read_text().split() != wanted:
+        print(f"creating {PYLINT_ONLY_ENV} with {' '.join(wanted)} ...", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(PYLINT_ONLY_ENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", *wanted], check=True)
+        stamp.write_text("\n".join(wanted))
+    return python
+
+
 def command_line_flags(files: list[Path], profile_name: str) -> list[str]:
+    """The counted messages a fresh ``pylint`` command line reports on ``files``, as ``path:line: id message``.
+
+    A file known to be flagged goes with every batch, and its message must come back: a check that reads
+    nothing of pylint's output (pylint writes a path relative to its working folder when the file lies
+    under it) would otherwise report that nothing is flagged.
+    """
     from hub_tools.linters import get_profile
 
     profile = get_profile(profile_name)
     options = ["--rcfile=/dev/null", "--disable=all", "--enable=" + ",".join(profile.counted)]
     if profile.not_counted:
         options.append("--disable=" + ",".join(profile.not_counted))
+    # What the profile promises about imports, set up for pylint its own way: for ``portable`` (only the
+    # standard library visible to inference) the command line runs in an environment holding pylint alone.
+    python = sys.executable if profile.third_party_imports else pylint_only_python()
+    canary = Path(tempfile.mkdtemp(prefix="audit-canary-")) / "canary.py"
+    canary.write_text("print(name_defined_nowhere)\n", encoding="utf-8")
     flagged = []
     for start in range(0, len(files), 400):
-        batch = [str(path) for path in files[start:start + 400]]
-        result = subprocess.run([sys.executable, "-m", "pylint", *options, *profile.pylint_options, "--score=n",
-                                 "--reports=n", "--msg-template={path}:{line}: {msg_id} {msg}", *batch],
+        batch = [str(path.resolve()) for path in files[start:start + 400]]
+        result = subprocess.run([str(python), "-m", "pylint", *options, *profile.pylint_options, "--score=n",
+                                 "--reports=n", "--msg-template={abspath}:{line}: {msg_id} {msg}",
+                                 str(canary.resolve()), *batch],
                                 capture_output=True, text=True, cwd=tempfile.gettempdir())
-        flagged += [line for line in result.stdout.splitlines() if line.split(":")[0] in batch]
+        lines = result.stdout.splitlines()
+        if not any(line.startswith(f"{canary.resolve()}:1: E0602") for line in lines):
+            raise SystemExit(f"pylint's output was not read (no E0602 for the canary file):\n{result.stdout[-2000:]}"
+                             f"\n{result.stderr[-2000:]}")
+        flagged += [line for line in lines if line.split(":")[0] in batch]
     return flagged
 
 
@@ -119,30 +155,57 @@ def main() -> None:
         index = int(skip["location"].rsplit(":", 1)[1]) - 1
         skipped_by_wrapping[f"{WRAPPINGS[index % len(WRAPPINGS)][0]}: {skip['reason']}"] += 1
 
+    # Every state of every path, rebuilt from the diffs alone. The guarantee is about the intermediate
+    # states; the last state is the source program itself, whose own errors are reported apart.
     states_folder = work / "states"
     states_folder.mkdir()
-    state_files, wrong_ends, paths = [], 0, 0
+    intermediate, programs, wrong_ends, paths = [], {}, 0, 0
+    edits_by_wrapping: dict[str, list[int]] = {}
     for shard in sorted((output / "data" / "lintseq").glob("*.parquet")):
         for row in pq.read_table(shard).to_pylist():
             paths += 1
+            wrapping = WRAPPINGS[row["row_index"] % len(WRAPPINGS)][0]
+            edits_by_wrapping.setdefault(wrapping, []).append(row["num_edits"])
             lines: list[str] = []
             for step, diff in enumerate(row["edit_path"]):
                 lines = apply_diff(lines, diff)
-                state_files.append(states_folder / f"row{row['row_index']}_path{row['path_index']}_step{step}.py")
-                state_files[-1].write_text("\n".join(lines), encoding="utf-8")
+                state = states_folder / f"row{row['row_index']}_path{row['path_index']}_step{step}.py"
+                if step + 1 < len(row["edit_path"]):
+                    state.write_text("\n".join(lines), encoding="utf-8")
+                    intermediate.append(state)
             wrong_ends += "\n".join(lines).strip() != row["program"].strip()
-    flagged = command_line_flags(state_files, args.profile)
+            if row["row_index"] not in programs:
+                programs[row["row_index"]] = states_folder / f"row{row['row_index']}_program.py"
+                programs[row["row_index"]].write_text(row["program"], encoding="utf-8")
+    flagged = command_line_flags(intermediate + list(programs.values()), args.profile)
+    program_paths = {str(path.resolve()) for path in programs.values()}
+    flagged_states = sorted({line.split(":")[0] for line in flagged} - program_paths)
+    program_messages: Counter = Counter()
+    flagged_programs = set()
+    for line in flagged:
+        path, _, message = line.split(":", 2)
+        if path in program_paths:
+            flagged_programs.add(path)
+            program_messages[message.split()[0]] += 1
     figures = {
         "files": len(files), "seed": args.seed, "profile": args.profile, "num_paths": args.num_paths,
         "wrappings": [name for name, _ in WRAPPINGS],
-        "paths": paths, "states_checked": len(state_files), "states_flagged_by_the_command_line": len(flagged),
-        "flagged_examples": flagged[:20], "paths_not_ending_in_the_program": wrong_ends,
+        "paths": paths, "intermediate_states_checked": len(intermediate),
+        "intermediate_states_flagged_by_the_command_line": len(flagged_states),
+        "flagged_examples": [line for line in flagged if line.split(":")[0] in flagged_states][:20],
+        "paths_not_ending_in_the_program": wrong_ends,
+        "programs": len(programs), "programs_with_counted_messages": len(flagged_programs),
+        "messages_of_those_programs": dict(program_messages.most_common()),
+        "mean_edits_by_wrapping": {name: round(sum(edits) / len(edits), 2) for name, edits in sorted(edits_by_wrapping.items())},
         "skipped": settings.get("skipped", {}), "skipped_by_wrapping": dict(sorted(skipped_by_wrapping.items())),
     }
-    print(f"{len(files)} installed files, {paths} paths, {len(state_files)} states checked by a fresh pylint: "
-          f"{len(flagged)} flagged; paths not ending in their program: {wrong_ends}")
+    print(f"{len(files)} installed files, {paths} paths, {len(intermediate)} intermediate states checked by a "
+          f"fresh pylint: {len(flagged_states)} flagged; paths not ending in their program: {wrong_ends}")
+    print(f"source programs with counted messages of their own (not covered by the guarantee): "
+          f"{len(flagged_programs)} of {len(programs)}: {dict(program_messages.most_common())}")
+    print("mean edits per path by wrapping:", figures["mean_edits_by_wrapping"])
     print("skipped:", figures["skipped"], figures["skipped_by_wrapping"])
-    for line in flagged[:20]:
+    for line in figures["flagged_examples"]:
         print("  ", line)
     name = "lint_clean_audit" if args.profile == "portable" else f"lint_clean_audit_{args.profile}"
     save_result(name, figures, packages=["pylint", "astroid"])

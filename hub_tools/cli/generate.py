@@ -49,6 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
                         f"the run goes on; 0: no limit (default: {DEFAULT_MEMORY_LIMIT_MB})")
     parser.add_argument("--drop-duplicates", action="store_true",
                         help="skip source rows that repeat an earlier row exactly (default: keep and count them)")
+    parser.add_argument("--ignore-init-errors", action="store_true",
+                        help="errors the whole program already has (same message on the same line) do not induce "
+                        "deletions: programs indented with tabs or two spaces, which pylint's bad-indentation "
+                        "(W0311) flags on every indented line, are then sampled as usual, and their "
+                        "intermediate programs keep those messages (the paper's option; default: off)")
     parser.add_argument("--chunk-size", type=int,
                         help="source rows per unit of work, saved as one part as soon as it is done (default: 128; "
                         "the output does not depend on it, an unfinished run resumes with the same value)")
@@ -110,6 +115,7 @@ def main(argv: list[str]) -> int:
     from hub_tools.datagen.engine import CHUNK_SIZE, Engine
     from hub_tools.datagen.rows import GenerationConfig
     from hub_tools.datagen.sources import Source, detect_fields
+    from hub_tools.lintseq import LintSeqConfig
 
     # Benchmarks and tokenizer first: a wrong name fails in one line before the source is read.
     benchmarks = args.decontaminate if args.decontaminate is not None else args.contamination_benchmarks
@@ -137,6 +143,7 @@ def main(argv: list[str]) -> int:
         num_paths=args.num_paths, seed=args.seed, time_limit=args.time_limit, lint_timeout=args.lint_timeout,
         lint_memory_limit=args.lint_memory_limit, max_lines=args.max_lines, drop_duplicates=args.drop_duplicates,
         decontamination=decontamination, dedup=args.dedup, tokenizer=tokenizer,
+        lintseq=LintSeqConfig(ignore_init_errors=args.ignore_init_errors),
     )
     if args.executor:
         summary = _run_distributed(args, source, config)
@@ -170,6 +177,13 @@ def main(argv: list[str]) -> int:
             print(f"contamination: {found['rows']} rows overlap {found['tasks']} problems of {names} ({by}); {action}")
         else:
             print(f"contamination: no row overlaps {names}")
+    if summary.other_indentation:
+        other = summary.other_indentation
+        units = ", ".join(f"{unit} {count}" for unit, count in other["units"].items())
+        print(f"indentation: {other['programs']} programs are not indented with four spaces ({units}): pylint's "
+              f"bad-indentation (W0311, counted) flags their indented lines, so their paths write those lines in one "
+              f"edit (mean edits per path: {other['edits_per_program']:g}, against {other['others_edits_per_program'] or 0:g} "
+              "for the others); --ignore-init-errors samples them as usual")
     if summary.skipped:
         reasons = ", ".join(f"{reason} {count}" for reason, count in summary.skipped.most_common())
         print(f"skipped {sum(summary.skipped.values())} rows: {reasons} (locations in lintseq_config.json)")

@@ -40,6 +40,7 @@ class RunSummary:
     shards: int = 0
     duplicates: int = 0  # programs that repeat an earlier source row's (normalised), removed or not
     contamination: dict | None = None  # benchmark overlap, see run_statistics
+    other_indentation: dict | None = None  # programs not indented with four spaces, see run_statistics
     already_done: bool = False
     chunk_processes: dict[int, int] = field(default_factory=dict)  # chunk computed in this run -> process id
 
@@ -82,6 +83,7 @@ def assemble_dataset(parts: PartStore, output_dir: Path, source: Source, config:
     summary.programs = sum(part["programs"] for part in all_stats) - len(merged.excluded)
     summary.skipped = Counter(entry["reason"] for entry in skipped_rows)
     summary.duplicates, summary.contamination = merged.count, merged.sampler["contamination"]
+    summary.other_indentation = merged.sampler.get("other_indentation")
     # Removed duplicates are left out here, when every part is in: the same rows for any executor.
     rows, shards = parts.assemble(output_dir, summary.config_name, "rows", exclude=merged.excluded)
     baseline_rows, baseline_shards = parts.assemble(output_dir, "baseline", "baseline", exclude=merged.excluded)
@@ -106,4 +108,5 @@ def recorded_summary(output_dir: Path, summary: RunSummary) -> RunSummary:
     summary.rows, summary.shards = stats.get("rows", 0), stats.get("num_shards", 0)
     summary.skipped, summary.duplicates = Counter(stats.get("skipped") or {}), stats.get("duplicates", 0)
     summary.contamination = stats.get("contamination")
+    summary.other_indentation = stats.get("other_indentation")
     return summary

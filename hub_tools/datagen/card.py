@@ -110,6 +110,8 @@ def generate_command(folder_name: str, name: str, settings: dict) -> str:
             words += [flag, f"{value:g}" if isinstance(value, float) else str(value)]
     if settings.get("drop_duplicates") is True:
         words.append("--drop-duplicates")
+    if name != BASELINE and _dict(settings.get("lintseq")).get("ignore_init_errors") is True:
+        words.append("--ignore-init-errors")
     return shlex.join(words)
 
 
@@ -141,6 +143,7 @@ def _config_view(dataset: DatasetFolder, name: str) -> dict:
         "source_rows": stats.get("source_rows"),
         "programs": stats.get("programs"),
         "duplicates": stats.get("duplicates"),
+        "other_indentation": _dict(stats.get("other_indentation")) or None,
         "skipped": skipped,
         "skipped_total": sum(skipped.values()),
         "skipped_examples": examples,

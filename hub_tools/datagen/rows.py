@@ -30,6 +30,10 @@ from hub_tools.lintseq import (
     normalize_program,
     sample_edit_path,
 )
+from hub_tools.lintseq.lines import indentation_unit
+
+# The indentation unit pylint's bad-indentation (W0311) expects.
+FOUR_SPACES = "    "
 
 
 @dataclass(frozen=True)
@@ -109,7 +113,8 @@ class RowOutcome:
     skipped: tuple[str, str] | None = None  # (reason, detail)
     lint_calls: int = 0
     # Per-row figures merged when the parts are assembled (see run_statistics.part_records): "overlap" (the
-    # benchmark part the row overlaps), "program_key" (for deduplication), "tokens" (token counts). A
+    # benchmark part the row overlaps), "program_key" (for deduplication), "tokens" (token counts), "indent"
+    # (the program's indentation unit, when it is not the four spaces pylint expects). A
     # distributed step carries this dict as it is, so new figures need no change there.
     measurements: dict = field(default_factory=dict)
 
@@ -245,6 +250,9 @@ def process_record(record: SourceRecord, config: GenerationConfig) -> RowOutcome
         return outcome
     outcome.baseline = {**common, "prompt": format_prompt(instruction, edit_sequence=False), "completion": program}
     outcome.measurements["program_key"] = program_key(program)
+    unit = indentation_unit(program)
+    if unit not in (None, FOUR_SPACES):
+        outcome.measurements["indent"] = unit  # see run_statistics.other_indentation
     if config.tokenizer:
         from hub_tools.datagen.token_statistics import count_tokens
 

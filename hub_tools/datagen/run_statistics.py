@@ -45,7 +45,8 @@ def part_records(outcomes) -> dict:
         emitted.append({"row_index": outcome.index, "location": outcome.location, "key": measured.get("program_key"),
                         "edits": [row["num_edits"] for row in outcome.rows],
                         "lines": [lines_added(diff) for row in outcome.rows for diff in row["edit_path"]],
-                        "tokens": tokens.get("rows"), "baseline_tokens": tokens.get("baseline")})
+                        "tokens": tokens.get("rows"), "baseline_tokens": tokens.get("baseline"),
+                        "indent": measured.get("indent")})
     return {"emitted": emitted, "overlaps": overlaps}
 
 
@@ -119,6 +120,8 @@ def merge_part_statistics(part_stats: list[dict], config) -> MergedStatistics:
     merged.sampler = {"edits_per_program": distribution(edits), "lines_per_edit": distribution(lines),
                       "dedup": dedup, "contamination": contamination,
                       "histograms": {"edits_per_program": histogram(edits), "lines_per_edit": histogram(lines)}}
+    if config.sampler == "lintseq" and not config.lintseq.ignore_init_errors:
+        merged.sampler["other_indentation"] = other_indentation(kept)
     merged.baseline = {"dedup": dedup, "contamination": contamination}
     if config.tokenizer:
         rows = [pair for entry in kept for pair in entry["tokens"] or []]
@@ -127,6 +130,37 @@ def merge_part_statistics(part_stats: list[dict], config) -> MergedStatistics:
             stats["tokens"] = {"tokenizer": _tokenizer_description(config.tokenizer), **(token_summary(pairs) or {})}
             stats.setdefault("histograms", {})["tokens_per_row"] = histogram([sum(pair) for pair in pairs])
     return merged
+
+
+def describe_unit(unit: str) -> str:
+    """``"tabs"``, ``"2 spaces"``, or the unit's characters spelled out for a mixed one.
+
+    >>> describe_unit("\\t"), describe_unit("  "), describe_unit("\\t  ")
+    ('tabs', '2 spaces', "'\\\\t  '")
+    """
+    if set(unit) == {"\t"}:
+        return "tabs" if len(unit) == 1 else f"{len(unit)} tabs"
+    if set(unit) == {" "}:
+        return f"{len(unit)} spaces" if len(unit) > 1 else "1 space"
+    return repr(unit)
+
+
+def other_indentation(kept: list[dict]) -> dict | None:
+    """The programs indented with another unit than four spaces, with their edits per path against the others'.
+
+    pylint's bad-indentation (W0311), one of the paper's counted messages, expects four spaces a level: in a
+    program indented with tabs or two spaces it flags every indented line, so the first deletion that leaves
+    the program lint-free takes every indented line with it and the path writes all of them in one edit.
+    ``LintSeqConfig.ignore_init_errors`` (``--ignore-init-errors``) samples such programs as usual.
+    """
+    other = [entry for entry in kept if entry.get("indent")]
+    if not other:
+        return None
+    rest = [count for entry in kept if not entry.get("indent") for count in entry["edits"]]
+    units = Counter(describe_unit(entry["indent"]) for entry in other)
+    return {"programs": len(other), "units": dict(units.most_common()),
+            "edits_per_program": round(statistics.fmean(count for entry in other for count in entry["edits"]), 2),
+            "others_edits_per_program": round(statistics.fmean(rest), 2) if rest else None}
 
 
 def _tokenizer_description(name: str) -> dict:

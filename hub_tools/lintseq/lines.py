@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import tokenize
 from dataclasses import dataclass
 
 
@@ -44,6 +46,28 @@ def indentations(lines: list[str]) -> list[int]:
             current = len(line) - len(stripped)
         result.append(current)
     return result
+
+
+def indentation_unit(program: str) -> str | None:
+    """The whitespace that indents the program's first indented block (``"    "``, ``"\\t"``, ``"  "``...), or
+    ``None`` when no block is indented or the text does not tokenize.
+
+    Only the tokens up to that block are read, so the cost does not grow with the rest of the program.
+    pylint's bad-indentation (W0311, counted by LintSeq) expects a unit of four spaces: a program indented
+    with another unit has the message on every indented line (see ``hub_tools.datagen.run_statistics``).
+
+    >>> indentation_unit("def f():\\n\\tif x:\\n\\t\\treturn 1")
+    '\\t'
+    >>> indentation_unit("s = (\\n      1)\\nclass A:\\n  x = 1"), indentation_unit("x = 1")
+    ('  ', None)
+    """
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(program).readline):
+            if token.type == tokenize.INDENT:
+                return token.string
+    except (tokenize.TokenError, SyntaxError):
+        return None
+    return None
 
 
 def tab_width(indents: list[int]) -> int | None:

@@ -68,15 +68,21 @@ def test_every_emitted_state_is_clean_under_a_fresh_pylint_process(humaneval_cor
         for step, state in enumerate(sample_edit_path(program, linter, seed=index).states[1:]):
             files.append(tmp_path / f"program{index}_state{step}.py")
             files[-1].write_text(state)
+    # A file pylint must flag goes with them: a check that reads nothing of pylint's output (it writes a path
+    # relative to its working folder for a file under it) would otherwise see nothing flagged.
+    canary = tmp_path / "canary.py"
+    canary.write_text("print(name_defined_nowhere)\n")
     profile = get_profile("portable")
     result = subprocess.run(
         [sys.executable, "-m", "pylint", "--rcfile=/dev/null", "--disable=all", "--enable=" + ",".join(profile.counted),
          "--disable=" + ",".join(profile.not_counted), "--score=n", "--reports=n",
-         "--msg-template={path}:{line}:{msg_id}", *map(str, files)],
-        capture_output=True, text=True,
+         "--msg-template={abspath}:{line}:{msg_id}", str(canary), *map(str, files)],
+        capture_output=True, text=True, cwd=tmp_path,
     )
-    flagged = [line for line in result.stdout.splitlines() if line.startswith(str(tmp_path))]
-    assert len(files) > 80 and result.returncode == 0 and not flagged, flagged[:5]
+    lines = result.stdout.splitlines()
+    assert f"{canary.resolve()}:1:E0602" in lines, result.stdout[-2000:] + result.stderr[-2000:]
+    flagged = [line for line in lines if line.startswith(str(tmp_path.resolve())) and not line.startswith(str(canary.resolve()))]
+    assert len(files) > 80 and not flagged, flagged[:5]
 
 
 def test_results_do_not_depend_on_the_order_of_calls(stdlib_modules_by_name):
