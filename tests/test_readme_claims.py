@@ -56,6 +56,12 @@ CLAIMS: dict[str, list[str]] = {
         f"{ENGINE}::test_time_limit_skips_a_program_and_the_run_goes_on",
         f"{ENGINE}::test_a_program_that_crashes_pylint_is_skipped_and_the_run_goes_on",
     ],
+    "The run counts these programs by unit": [
+        "tests/datagen/test_indentation.py::test_programs_not_indented_with_four_spaces_are_counted_and_told",
+    ],
+    "`--ignore-init-errors` (the paper's option) samples them as usual": [
+        "tests/datagen/test_indentation.py::test_ignore_init_errors_samples_them_and_verify_accepts_the_result",
+    ],
     "Code inside markdown fences is extracted": [
         "tests/lintseq/test_fences.py::test_fence_spellings",
         "tests/lintseq/test_fences.py::test_real_programs_in_every_wrapping",
