@@ -180,10 +180,13 @@ def main(argv: list[str]) -> int:
     if summary.other_indentation:
         other = summary.other_indentation
         units = ", ".join(f"{unit} {count}" for unit, count in other["units"].items())
-        print(f"indentation: {other['programs']} programs are not indented with four spaces ({units}): pylint's "
+        others = other["others_edits_per_program"]
+        against = "" if others is None else f", against {others:g} for the others"
+        count = f"{other['programs']} programs are" if other["programs"] != 1 else "1 program is"
+        print(f"indentation: {count} not indented with four spaces ({units}): pylint's "
               f"bad-indentation (W0311, counted) flags their indented lines, so their paths write those lines in one "
-              f"edit (mean edits per path: {other['edits_per_program']:g}, against {other['others_edits_per_program'] or 0:g} "
-              "for the others); --ignore-init-errors samples them as usual")
+              f"edit (mean edits per path: {other['edits_per_program']:g}{against}); --ignore-init-errors samples "
+              "them as usual")
     if summary.skipped:
         reasons = ", ".join(f"{reason} {count}" for reason, count in summary.skipped.most_common())
         print(f"skipped {sum(summary.skipped.values())} rows: {reasons} (locations in lintseq_config.json)")
