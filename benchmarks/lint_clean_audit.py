@@ -43,6 +43,7 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from reference_env import environment_python
 from results import save_result
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -95,8 +96,12 @@ def imports_pylint_dependencies(program: str) -> bool:
         tree = ast.parse(program)
     except SyntaxError:
         return False
-    names = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
-    names |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module and not node.level}
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.append(node.module)
     return any(name.split(".")[0] in PYLINT_DEPENDENCIES for name in names)
 
 
@@ -106,15 +111,8 @@ def pylint_only_python() -> Path:
     few dependencies (astroid, dill, isort, mccabe, platformdirs, tomlkit) and no other package."""
     from importlib import metadata
 
-    python = PYLINT_ONLY_ENV / "bin" / "python"
-    wanted = [f"pylint=={metadata.version('pylint')}", f"astroid=={metadata.version('astroid')}"]
-    stamp = PYLINT_ONLY_ENV / "installed.txt"
-    if not python.exists() or not stamp.exists() or stamp.read_text().split() != wanted:
-        print(f"creating {PYLINT_ONLY_ENV} with {' '.join(wanted)} ...", file=sys.stderr)
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(PYLINT_ONLY_ENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", *wanted], check=True)
-        stamp.write_text("\n".join(wanted))
-    return python
+    return environment_python(PYLINT_ONLY_ENV, [f"pylint=={metadata.version('pylint')}",
+                                                f"astroid=={metadata.version('astroid')}"])
 
 
 def command_line_flags(files: list[Path], profile_name: str) -> list[str]:
@@ -184,7 +182,7 @@ def main() -> None:
     # states; the last state is the source program itself, whose own errors are reported apart.
     states_folder = work / "states"
     states_folder.mkdir()
-    intermediate, programs, wrong_ends, paths = [], {}, 0, 0
+    intermediate, state_rows, programs, texts, wrong_ends, paths = [], {}, {}, {}, 0, 0
     edits_by_wrapping: dict[str, list[int]] = {}
     for shard in sorted((output / "data" / "lintseq").glob("*.parquet")):
         for row in pq.read_table(shard).to_pylist():
@@ -198,10 +196,12 @@ def main() -> None:
                 if step + 1 < len(row["edit_path"]):
                     state.write_text("\n".join(lines), encoding="utf-8")
                     intermediate.append(state)
+                    state_rows[str(state.resolve())] = row["row_index"]
             wrong_ends += "\n".join(lines).strip() != row["program"].strip()
             if row["row_index"] not in programs:
                 programs[row["row_index"]] = states_folder / f"row{row['row_index']}_program.py"
                 programs[row["row_index"]].write_text(row["program"], encoding="utf-8")
+                texts[row["row_index"]] = row["program"]
     flagged = command_line_flags(intermediate + list(programs.values()), args.profile)
     program_paths = {str(path.resolve()) for path in programs.values()}
     flagged_states = sorted({line.split(":")[0] for line in flagged} - program_paths)
@@ -209,9 +209,8 @@ def main() -> None:
     # them is inferred there and opaque to the profile, so its states are told apart.
     seen_by_the_command_line_only = []
     if args.profile == "portable":
-        importing = {row_index for row_index, path in programs.items() if imports_pylint_dependencies(path.read_text())}
-        seen_by_the_command_line_only = [path for path in flagged_states
-                                         if int(Path(path).name.split("_")[0].removeprefix("row")) in importing]
+        importing = {row_index for row_index, text in texts.items() if imports_pylint_dependencies(text)}
+        seen_by_the_command_line_only = [path for path in flagged_states if state_rows[path] in importing]
         flagged_states = [path for path in flagged_states if path not in seen_by_the_command_line_only]
     program_messages: Counter = Counter()
     flagged_programs = set()

@@ -32,14 +32,25 @@ if sys.version_info < (3, 12):
 """
 
 
+def environment_python(folder: Path, requirements: list[str]) -> Path:
+    """The interpreter of a virtual environment in ``folder`` holding ``requirements``, made (again, from
+    scratch) when it is missing or was made with other requirements."""
+    python = folder / "bin" / "python"
+    stamp = folder / "requirements.txt"
+    if not python.exists() or not stamp.exists() or stamp.read_text().split() != requirements:
+        print(f"creating {folder} with {' '.join(requirements)} ...", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(folder)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", *requirements], check=True)
+        stamp.write_text("\n".join(requirements))
+    return python
+
+
 def reference_python() -> Path:
     """Path of the reference environment's interpreter, creating the environment on first use."""
     python = REFERENCE_ENV / "bin" / "python"
-    if not python.exists():
-        print(f"creating the reference environment in {REFERENCE_ENV} ...", file=sys.stderr)
-        subprocess.run([sys.executable, "-m", "venv", str(REFERENCE_ENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", *REFERENCE_REQUIREMENTS], check=True)
-    return python
+    if python.exists():  # made before requirements were stamped, or since: its packages grow (match_packages)
+        return python
+    return environment_python(REFERENCE_ENV, REFERENCE_REQUIREMENTS)
 
 
 def installed_version(python: Path, package: str) -> str:

@@ -86,6 +86,12 @@ class GenerationConfig:
     dedup: str = "none"
     tokenizer: str | None = None
 
+    @property
+    def reports_indentation(self) -> bool:
+        """Whether the run reports programs not indented with four spaces (only where it collapses their paths:
+        see ``run_statistics.other_indentation``)."""
+        return self.sampler == "lintseq" and not self.lintseq.ignore_init_errors
+
     def to_dict(self) -> dict:
         # The benchmark texts travel with the config to the workers, but only their names and fingerprint
         # are settings worth recording.
@@ -250,9 +256,10 @@ def process_record(record: SourceRecord, config: GenerationConfig) -> RowOutcome
         return outcome
     outcome.baseline = {**common, "prompt": format_prompt(instruction, edit_sequence=False), "completion": program}
     outcome.measurements["program_key"] = program_key(program)
-    unit = indentation_unit(program)
-    if unit not in (None, FOUR_SPACES):
-        outcome.measurements["indent"] = unit  # see run_statistics.other_indentation
+    if config.reports_indentation:
+        unit = indentation_unit(program)
+        if unit not in (None, FOUR_SPACES):
+            outcome.measurements["indent"] = unit  # see run_statistics.other_indentation
     if config.tokenizer:
         from hub_tools.datagen.token_statistics import count_tokens
 

@@ -120,7 +120,7 @@ def merge_part_statistics(part_stats: list[dict], config) -> MergedStatistics:
     merged.sampler = {"edits_per_program": distribution(edits), "lines_per_edit": distribution(lines),
                       "dedup": dedup, "contamination": contamination,
                       "histograms": {"edits_per_program": histogram(edits), "lines_per_edit": histogram(lines)}}
-    if config.sampler == "lintseq" and not config.lintseq.ignore_init_errors:
+    if config.reports_indentation:
         merged.sampler["other_indentation"] = other_indentation(kept)
     merged.baseline = {"dedup": dedup, "contamination": contamination}
     if config.tokenizer:
