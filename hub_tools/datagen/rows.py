@@ -192,6 +192,24 @@ def _check_program(program: str, config: GenerationConfig) -> tuple[str, str] | 
     return None if failure is None else ("syntax_error", failure)
 
 
+def _unpaired_surrogate(text: str) -> str | None:
+    """Where ``text`` holds half of a UTF-16 surrogate pair, which no UTF-8 file can store; ``None`` if nowhere.
+
+    JSON can spell one (``"\\ud83d"`` without its low half: a string cut inside an emoji), and Python
+    reads it as text, but Parquet, and so every part of the dataset, refuses it.
+
+    >>> _unpaired_surrogate("cut in half: " + chr(0xD83D))
+    'an unpaired surrogate U+D83D at character 13'
+    >>> _unpaired_surrogate("caf\u00e9") is None
+    True
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        return f"an unpaired surrogate U+{ord(text[error.start]):04X} at character {error.start}"
+    return None
+
+
 def instruction_and_code(fields: dict, config: GenerationConfig) -> tuple[object, object]:
     """A row's instruction and code as the source has them (``""`` for the instruction of a code-only source)."""
     instruction = "" if config.prompt_field is None else fields.get(config.prompt_field)
@@ -213,7 +231,11 @@ def process_record(record: SourceRecord, config: GenerationConfig) -> RowOutcome
             outcome.skipped = ("missing_field", f"{name!r} is null" if name in fields else f"no {name!r} field")
             return outcome
         if not isinstance(fields[name], str):
-            outcome.skipped = ("non_string_field", f"{name!r} is a {type(fields[name]).__name__}, not text")
+            outcome.skipped = ("non_string_field", f"{name!r} is of type {type(fields[name]).__name__}, not text")
+            return outcome
+        surrogate = _unpaired_surrogate(fields[name])
+        if surrogate is not None:
+            outcome.skipped = ("unpaired_surrogate", f"{name!r} holds {surrogate}")
             return outcome
     instruction, response = instruction_and_code(fields, config)
     program = normalize_program(extract_program(response))

@@ -169,9 +169,15 @@ def _file_records(path: Path, show_folder: bool) -> Iterator[SourceRecord]:
         raise UserError(f"{path}: cannot read it ({error.strerror or error})") from None
 
 
+def _json_kind(value: object) -> str:
+    """What JSON calls a value's kind: ``array``, ``number``, ``string``, ``boolean`` or ``null``."""
+    kinds = ((bool, "boolean"), ((int, float), "number"), (str, "string"), (list, "array"), (type(None), "null"))
+    return next((kind for python_type, kind in kinds if isinstance(value, python_type)), type(value).__name__)
+
+
 def _row(fields: object, index: int, location: str) -> SourceRecord:
     if not isinstance(fields, dict):
-        return SourceRecord(index, location, error=("not_an_object", f"a {type(fields).__name__}, not an object"))
+        return SourceRecord(index, location, error=("not_an_object", f"a JSON {_json_kind(fields)}, not an object"))
     return SourceRecord(index, location, fields=fields)
 
 

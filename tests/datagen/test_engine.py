@@ -182,6 +182,10 @@ def test_bad_rows_are_skipped_with_reason_and_location(tmp_path, humaneval_corpu
              json.dumps({"instruction": "long", "response": "\n".join(f"v{i} = {i}" for i in range(3000))}).encode(),
              json.dumps({"instruction": "wide", "response": "x = '" + "a" * 5000 + "'"}).encode(),
              json.dumps([1, 2, 3]).encode(),
+             # JSON may spell half of a surrogate pair (a string cut inside an emoji); Parquet cannot store it,
+             # and one such row once stopped the whole run.
+             b'{"instruction": "cut emoji", "response": "s = \'\\ud83d\'\\nprint(s)"}',
+             b'{"instruction": "cut \\udfff emoji", "response": "print(1)"}',
              json.dumps(good[2]).encode(),
              json.dumps(good[3]).encode(),
              json.dumps(good[4]).encode()]
@@ -189,16 +193,18 @@ def test_bad_rows_are_skipped_with_reason_and_location(tmp_path, humaneval_corpu
     source.write_bytes(b"\n".join(lines) + b"\n")
     out = tmp_path / "out"
     result = generate(str(source), "--output-dir", str(out))
-    assert "skipped 11 rows" in result.stdout
+    assert "skipped 13 rows" in result.stdout
     manifest = json.loads((out / "lintseq_config.json").read_text())
     stats = manifest["configs"]["lintseq"]["stats"]
     assert stats["skipped"] == {"invalid_json": 1, "invalid_utf8": 1, "missing_field": 2, "non_string_field": 1,
                                 "no_code": 2, "syntax_error": 1, "too_long": 1, "line_too_long": 1,
-                                "not_an_object": 1}
+                                "not_an_object": 1, "unpaired_surrogate": 2}
     locations = {entry["location"] for entry in stats["skipped_rows"]}
     assert {"messy.jsonl:2", "messy.jsonl:3", "messy.jsonl:10"} <= locations
     details = {entry["location"]: entry["detail"] for entry in stats["skipped_rows"]}
     assert details["messy.jsonl:4"] == "no 'response' field" and details["messy.jsonl:5"] == "'instruction' is null"
+    assert details["messy.jsonl:14"] == "'response' holds an unpaired surrogate U+D83D at character 5"
+    assert details["messy.jsonl:15"] == "'instruction' holds an unpaired surrogate U+DFFF at character 4"
     rows = load(out, split="train")
     assert sorted(rows["instruction"]) == sorted(row["instruction"] for row in good)
 
