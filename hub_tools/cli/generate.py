@@ -136,8 +136,12 @@ def main(argv: list[str]) -> int:
         raise UserError(f"{source.description}: no readable row")
     prompt_field, code_field = detect_fields(available, args.prompt_field, args.code_field)
     detected = " (detected)" if not (args.prompt_field and args.code_field) else ""
-    prompt = "none (code only: every instruction is empty)" if prompt_field is None else repr(prompt_field)
-    print(f"source: {source.description}; prompt field {prompt}, code field {code_field!r}{detected}", file=sys.stderr)
+    if prompt_field is not None and prompt_field == code_field:
+        fields = f"conversations in {code_field!r} (the user's turn is the instruction, the assistant's the response)"
+    else:
+        prompt = "none (code only: every instruction is empty)" if prompt_field is None else repr(prompt_field)
+        fields = f"prompt field {prompt}, code field {code_field!r}"
+    print(f"source: {source.description}; {fields}{detected}", file=sys.stderr)
     config = GenerationConfig(
         prompt_field=prompt_field, code_field=code_field, sampler=args.sampler, profile=args.profile,
         num_paths=args.num_paths, seed=args.seed, time_limit=args.time_limit, lint_timeout=args.lint_timeout,
@@ -160,8 +164,8 @@ def main(argv: list[str]) -> int:
         return 0
 
     rate = summary.programs / summary.seconds if summary.seconds else 0.0
-    print(f"\n{summary.config_name}: {summary.rows} rows from {summary.programs} programs "
-          f"({summary.source_rows} source rows) in {summary.seconds:.1f} s ({rate:.1f} programs/s)"
+    print(f"\n{summary.config_name}: {_count(summary.rows, 'row')} from {_count(summary.programs, 'program')} "
+          f"({_count(summary.source_rows, 'source row')}) in {summary.seconds:.1f} s ({rate:.1f} programs/s)"
           + (f", resumed {summary.resumed_parts} finished parts" if summary.resumed_parts else ""))
     if summary.duplicates:
         action = "removed" if args.dedup == "exact" else (
@@ -182,15 +186,15 @@ def main(argv: list[str]) -> int:
         units = ", ".join(f"{unit} {count}" for unit, count in other["units"].items())
         others = other["others_edits_per_program"]
         against = "" if others is None else f", against {others:g} for the others"
-        count = f"{other['programs']} programs are" if other["programs"] != 1 else "1 program is"
+        count = _count(other["programs"], "program") + (" is" if other["programs"] == 1 else " are")
         print(f"indentation: {count} not indented with four spaces ({units}): pylint's "
               f"bad-indentation (W0311, counted) flags their indented lines, so their paths write those lines in one "
               f"edit (mean edits per path: {other['edits_per_program']:g}{against}); --ignore-init-errors samples "
               "them as usual")
     if summary.skipped:
         reasons = ", ".join(f"{reason} {count}" for reason, count in summary.skipped.most_common())
-        print(f"skipped {sum(summary.skipped.values())} rows: {reasons} (locations in lintseq_config.json)")
-    shards = f"{summary.shards} shard" + ("" if summary.shards == 1 else "s")
+        print(f"skipped {_count(sum(summary.skipped.values()), 'row')}: {reasons} (locations in lintseq_config.json)")
+    shards = _count(summary.shards, "shard")
     print(f"wrote {args.output_dir}/data/{summary.config_name}/ ({shards}), "
           f"{args.output_dir}/data/baseline/, README.md, lintseq_config.json")
     print(f'load it with: datasets.load_dataset("{args.output_dir}")  '
@@ -212,3 +216,8 @@ def _run_distributed(args, source, config):
     )
     return DistributedRun(source, args.output_dir, config, executor, num_samples=args.num_samples,
                           overwrite=args.overwrite).run()
+
+
+def _count(number: int, noun: str) -> str:
+    """``"1 row"``, ``"3 rows"``."""
+    return f"{number} {noun}" + ("" if number == 1 else "s")

@@ -27,7 +27,14 @@ import numpy as np
 
 from hub_tools.datagen.assembly import RunSummary, assemble_dataset, recorded_summary, save_part
 from hub_tools.datagen.lifetime import die_with_parent
-from hub_tools.datagen.rows import GenerationConfig, RowOutcome, instruction_and_code, process_record, row_id
+from hub_tools.datagen.rows import (
+    GenerationConfig,
+    RowOutcome,
+    SkippedRow,
+    instruction_and_code,
+    process_record,
+    row_id,
+)
 from hub_tools.datagen.sources import Source, SourceRecord
 from hub_tools.datagen.writer import PartStore, check_output_folder
 
@@ -77,9 +84,12 @@ def _first_occurrences(records: Iterator[SourceRecord], config: GenerationConfig
     """The records, with a repeat of an earlier row (same id) turned into a ``duplicate`` skip."""
     first: dict[str, str] = {}  # id -> location of its first row: about 150 bytes per distinct row
     for record in records:
-        fields = record.fields or {}
-        instruction, response = instruction_and_code(fields, config)
-        if record.error is None and isinstance(instruction, str) and isinstance(response, str):
+        try:
+            instruction, response = instruction_and_code(record.fields or {}, config)
+        except SkippedRow:
+            yield record  # skipped with its reason by process_record
+            continue
+        if record.error is None:
             earlier = first.setdefault(row_id(instruction, response), record.location)
             if earlier != record.location:
                 record = SourceRecord(record.index, record.location, error=("duplicate", f"repeats {earlier} exactly"))

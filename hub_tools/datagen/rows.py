@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from hub_tools.datagen.conversations import ConversationError, single_exchange
 from hub_tools.datagen.decontamination import DecontaminationConfig, default_decontamination, find_overlap
 from hub_tools.datagen.deduplication import program_key
 from hub_tools.datagen.sources import SourceRecord
@@ -210,10 +211,52 @@ def _unpaired_surrogate(text: str) -> str | None:
     return None
 
 
-def instruction_and_code(fields: dict, config: GenerationConfig) -> tuple[object, object]:
-    """A row's instruction and code as the source has them (``""`` for the instruction of a code-only source)."""
-    instruction = "" if config.prompt_field is None else fields.get(config.prompt_field)
-    return instruction, fields.get(config.code_field)
+class SkippedRow(ValueError):
+    """A source row that cannot give a program: ``reason`` is its skip reason, the message its detail."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(detail)
+        self.reason = reason
+
+
+def _present_field(fields: dict, name: str) -> object:
+    value = fields.get(name)
+    if value is None:
+        # Null and absent are one reason (a Hub dataset's missing values are nulls), told apart in the detail.
+        raise SkippedRow("missing_field", f"{name!r} is null" if name in fields else f"no {name!r} field")
+    return value
+
+
+def _text_field(fields: dict, name: str) -> str:
+    value = _present_field(fields, name)
+    if not isinstance(value, str):
+        raise SkippedRow("non_string_field", f"{name!r} is of type {type(value).__name__}, not text")
+    return value
+
+
+def instruction_and_code(fields: dict, config: GenerationConfig) -> tuple[str, str]:
+    """A row's instruction and code as the source has them: ``""`` for the instruction of a code-only source,
+    the user's and the assistant's turns of a conversation (one field named as both prompt and code field:
+    :mod:`hub_tools.datagen.conversations`).
+
+    Raises:
+        SkippedRow: a field is missing or is not text, or the conversation is not a single exchange.
+    """
+    if config.prompt_field is not None and config.prompt_field == config.code_field:
+        try:
+            texts = single_exchange(_present_field(fields, config.code_field))
+        except ConversationError as error:
+            raise SkippedRow(error.reason, f"{config.code_field!r}: {error}") from None
+        names = (f"{config.code_field!r} (user turn)", f"{config.code_field!r} (assistant turn)")
+    else:
+        instruction = "" if config.prompt_field is None else _text_field(fields, config.prompt_field)
+        texts = instruction, _text_field(fields, config.code_field)
+        names = (repr(config.prompt_field), repr(config.code_field))
+    for name, text in zip(names, texts, strict=True):
+        surrogate = _unpaired_surrogate(text)
+        if surrogate is not None:
+            raise SkippedRow("unpaired_surrogate", f"{name} holds {surrogate}")
+    return texts
 
 
 def process_record(record: SourceRecord, config: GenerationConfig) -> RowOutcome:
@@ -222,22 +265,11 @@ def process_record(record: SourceRecord, config: GenerationConfig) -> RowOutcome
     if record.error is not None:
         outcome.skipped = record.error
         return outcome
-    fields = record.fields
-    for name in (config.prompt_field, config.code_field):
-        if name is None:
-            continue  # a code-only source: no instruction to check
-        if fields.get(name) is None:
-            # Null and absent are one reason (a Hub dataset's missing values are nulls), told apart in the detail.
-            outcome.skipped = ("missing_field", f"{name!r} is null" if name in fields else f"no {name!r} field")
-            return outcome
-        if not isinstance(fields[name], str):
-            outcome.skipped = ("non_string_field", f"{name!r} is of type {type(fields[name]).__name__}, not text")
-            return outcome
-        surrogate = _unpaired_surrogate(fields[name])
-        if surrogate is not None:
-            outcome.skipped = ("unpaired_surrogate", f"{name!r} holds {surrogate}")
-            return outcome
-    instruction, response = instruction_and_code(fields, config)
+    try:
+        instruction, response = instruction_and_code(record.fields, config)
+    except SkippedRow as skipped:
+        outcome.skipped = (skipped.reason, str(skipped))
+        return outcome
     program = normalize_program(extract_program(response))
     if not program.strip() or all(not line.strip() or line.lstrip().startswith("#") for line in program.split("\n")):
         outcome.skipped = ("no_code", "the program is empty or only comments")

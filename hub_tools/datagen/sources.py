@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from hub_tools.datagen.conversations import CONVERSATION_FIELDS
 from hub_tools.errors import UserError
 
 SUFFIXES = (".jsonl", ".json", ".parquet", ".csv")
@@ -287,12 +288,16 @@ def detect_fields(available: list[str], prompt_field: str | None,
 
     A source with no instruction (a code-only corpus such as The Stack: ``content``, ``max_stars_repo_path``...)
     gets ``None`` as its prompt field, and every row an empty instruction: when ``code_field`` is given, or
-    one of :data:`CODE_ONLY_FIELDS` is present, and no field looks like an instruction.
+    one of :data:`CODE_ONLY_FIELDS` is present, and no field looks like an instruction. A source of
+    conversations (a ``messages`` field, TRL's conversational format) gets that field as both: the user's turn
+    is the instruction, the assistant's the response (:mod:`hub_tools.datagen.conversations`).
 
     >>> detect_fields(["content", "max_stars_repo_path", "size"], None, None)
     (None, 'content')
     >>> detect_fields(["question", "answer", "code"], None, None)
     ('question', 'answer')
+    >>> detect_fields(["messages", "source"], None, None)
+    ('messages', 'messages')
     """
     for given in (prompt_field, code_field):
         if given is not None and given not in available:
@@ -302,6 +307,11 @@ def detect_fields(available: list[str], prompt_field: str | None,
     for prompt, code in FIELD_PAIRS:
         if (prompt_field in (None, prompt)) and (code_field in (None, code)) and prompt in available and code in available:
             return prompt, code
+    # A conversation (hub_tools.datagen.conversations): one field is both the prompt and the code field.
+    given = prompt_field or code_field
+    if given in CONVERSATION_FIELDS or (given is None and any(name in available for name in CONVERSATION_FIELDS)):
+        name = given or next(name for name in CONVERSATION_FIELDS if name in available)
+        return name, name
     if prompt_field is None and not any(name.lower() in PROMPT_LIKE for name in available):
         code = code_field or next((name for name in CODE_ONLY_FIELDS if name in available), None)
         if code is not None:

@@ -1,0 +1,142 @@
+"""Sources of conversations (TRL's ``messages``, ShareGPT's ``conversations``): one exchange, one row."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from hub_tools.datagen.builder import LintSeqBuilder
+from hub_tools.datagen.conversations import ConversationError, single_exchange
+from hub_tools.datagen.sources import detect_fields
+
+_spec = importlib.util.spec_from_file_location("dataset_folders", Path(__file__).with_name("dataset_folders.py"))
+folders = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(folders)
+
+def rows_of(folder: Path, config: str) -> list[dict]:
+    return [row for shard in sorted((folder / "data" / config).glob("*.parquet")) for row in pq.read_table(shard).to_pylist()]
+
+
+def verify(folder: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "hub_tools.cli", "verify", str(folder)], capture_output=True, text=True)
+
+
+# Malformed conversations, each skipped with its reason and a detail naming the turn.
+BROKEN = [
+    ([{"role": "user", "content": "a"}, {"role": "assistant", "content": "x = 1"},
+      {"role": "user", "content": "b"}, {"role": "assistant", "content": "y = 2"}],
+     "multi_turn", "'messages': 4 turns after the system turns; only a user turn and the assistant's answer are read"),
+    ([{"role": "assistant", "content": "x = 1"}], "not_a_conversation", "'messages': turn 1 is from 'assistant', expected the user"),
+    ([{"role": "system", "content": "s"}, {"role": "user", "content": "a"}], "not_a_conversation",
+     "'messages': no assistant turn (turn 3)"),
+    ("def f():\n    pass", "not_a_conversation", "'messages': a str, not a list of turns"),
+    ([{"role": "user", "content": "a"}, {"role": "assistant", "content": None}], "not_a_conversation",
+     "'messages': turn 2's content is null, not text"),
+    ([{"role": "user", "content": "a"}, {"role": "assistant", "content": [{"type": "image", "url": "u"}]}],
+     "not_a_conversation", "'messages': turn 2 has parts other than text"),
+    ([{"speaker": "user", "text": "a"}], "not_a_conversation", "'messages': turn 1 has neither 'role' nor 'from'"),
+    (None, "missing_field", "'messages' is null"),
+]
+
+
+def _chat(instruction: str, program: str, number: int) -> list[dict]:
+    """One exchange, in the spelling ``number`` picks: plain, with a system turn, with text parts."""
+    answer = f"Here is the function:\n\n```python\n{program}\n```\n"
+    turns = [{"role": "user", "content": instruction}, {"role": "assistant", "content": answer}]
+    if number % 3 == 1:
+        turns.insert(0, {"role": "system", "content": "You write Python."})
+    elif number % 3 == 2:
+        turns = [{"role": turn["role"], "content": [{"type": "text", "text": turn["content"]}]} for turn in turns]
+    return turns
+
+
+@pytest.mark.parametrize(("available", "given", "expected"), [
+    (["messages"], (None, None), ("messages", "messages")),
+    (["conversations", "id"], (None, None), ("conversations", "conversations")),
+    (["instruction", "response", "messages"], (None, None), ("instruction", "response")),  # a pair still wins
+    (["chat", "source"], (None, "chat"), (None, "chat")),  # another name is a code field unless named twice
+    (["chat", "source"], ("chat", "chat"), ("chat", "chat")),
+])
+def test_detection(available, given, expected):
+    assert detect_fields(available, *given) == expected
+
+
+def test_sharegpt_spelling_and_roles():
+    turns = [{"from": "system", "value": "s"}, {"from": "human", "value": "Add."}, {"from": "gpt", "value": "x = 1"}]
+    assert single_exchange(turns) == ("Add.", "x = 1")
+    with pytest.raises(ConversationError, match="turn 2 is from 'gpt', expected the user"):
+        single_exchange([{"from": "system", "value": "s"}, {"from": "gpt", "value": "x = 1"}])
+
+
+@pytest.fixture(scope="module")
+def conversation_runs(tmp_path_factory, humaneval_corpus):
+    """The same twelve HumanEval exchanges as conversations (JSONL with broken rows, and Parquet) and flat."""
+    folder = tmp_path_factory.mktemp("conversations")
+    programs = humaneval_corpus[:12]
+    instructions = [f"Task {number}: write the function." for number in range(len(programs))]
+    chats = [_chat(instruction, program, number) for number, (instruction, program)
+             in enumerate(zip(instructions, programs, strict=True))]
+    lines = [json.dumps({"messages": chat, "source": "humaneval"}) for chat in chats]
+    for offset, (value, _, _) in enumerate(BROKEN):  # spread between the good rows
+        lines.insert(2 * offset + 1, json.dumps({"messages": value, "source": "broken"}))
+    (folder / "chats.jsonl").write_text("\n".join(lines) + "\n")
+    # Parquet as `datasets` pushes a conversational set: a list<struct<role, content>> column.
+    plain = [[{"role": turn["role"], "content": turn["content"] if isinstance(turn["content"], str)
+               else turn["content"][0]["text"]} for turn in chat if turn["role"] != "system"] for chat in chats]
+    pq.write_table(pa.table({"messages": plain}), folder / "chats.parquet")
+    flat = [{"instruction": instruction, "response": chat[-1]["content"] if isinstance(chat[-1]["content"], str)
+             else chat[-1]["content"][0]["text"]} for instruction, chat in zip(instructions, chats, strict=True)]
+    (folder / "flat.jsonl").write_text("".join(json.dumps(row) + "\n" for row in flat))
+    outputs = {}
+    for name in ("chats.jsonl", "chats.parquet", "flat.jsonl"):
+        outputs[name] = folder / f"out-{name.replace('.', '-')}"
+        outputs[name, "result"] = folders.generate(str(folder / name), "--output-dir", str(outputs[name]),
+                                                   "--num-paths", "2")
+    return folder, outputs, instructions
+
+
+def test_each_exchange_gives_the_rows_its_flat_pair_gives(conversation_runs):
+    _, outputs, instructions = conversation_runs
+    assert "conversations in 'messages' (the user's turn is the instruction" in outputs["chats.jsonl", "result"].stderr
+    flat = rows_of(outputs["flat.jsonl"], "lintseq")
+    assert len(flat) == 24 and sorted({row["instruction"] for row in flat}) == sorted(instructions)
+    chats = rows_of(outputs["chats.jsonl"], "lintseq")
+
+    def comparable(rows):
+        # Row indices differ (the conversation file has broken rows between the good ones): the rest may not.
+        return sorted(({key: value for key, value in row.items() if key != "row_index"} for row in rows),
+                      key=lambda row: (row["id"], row["path_index"]))
+
+    assert comparable(chats) == comparable(flat)
+    assert all(row["program"] in row["response"] for row in chats)  # the fenced code of the assistant's answer
+    assert verify(outputs["chats.jsonl"]).returncode == 0
+
+
+def test_broken_conversations_are_skipped_with_the_turn_at_fault(conversation_runs):
+    _, outputs, _ = conversation_runs
+    assert f"skipped {len(BROKEN)} rows" in outputs["chats.jsonl", "result"].stdout
+    stats = json.loads((outputs["chats.jsonl"] / "lintseq_config.json").read_text())["configs"]["lintseq"]["stats"]
+    found = {entry["location"]: (entry["reason"], entry["detail"]) for entry in stats["skipped_rows"]}
+    expected = {f"chats.jsonl:{2 * offset + 2}": (reason, detail) for offset, (_, reason, detail) in enumerate(BROKEN)}
+    assert found == expected
+
+
+def test_a_parquet_conversation_column_and_the_builder(conversation_runs, tmp_path):
+    folder, outputs, _ = conversation_runs
+    parquet = rows_of(outputs["chats.parquet"], "lintseq")
+    flat = rows_of(outputs["flat.jsonl"], "lintseq")
+    assert sorted((row["id"], row["path_index"], tuple(row["edit_path"])) for row in parquet) == \
+        sorted((row["id"], row["path_index"], tuple(row["edit_path"])) for row in flat)
+    builder = LintSeqBuilder(config_name="lintseq", source=str(folder / "chats.parquet"), num_paths=2,
+                             cache_dir=str(tmp_path))
+    builder.download_and_prepare(num_proc=1)
+    built = builder.as_dataset(split="train")
+    assert sorted((row["id"], row["path_index"], tuple(row["edit_path"])) for row in built) == \
+        sorted((row["id"], row["path_index"], tuple(row["edit_path"])) for row in parquet)
