@@ -37,8 +37,19 @@ CLAIMS: dict[str, list[str]] = {
     "rows that kill their worker process are skipped and counted by reason, with their location": [
         f"{ENGINE}::test_a_row_that_kills_its_worker_is_found_and_skipped",
     ],
-    "invalid JSON lines, bad UTF-8, missing or non-text fields, empty, comment-only, too long programs": [
+    "invalid JSON lines, bad UTF-8, missing or non-text fields": [
         f"{ENGINE}::test_bad_rows_are_skipped_with_reason_and_location",
+    ],
+    "text JSON spells but UTF-8 cannot store (half of a surrogate pair: `unpaired_surrogate`)": [
+        f"{ENGINE}::test_bad_rows_are_skipped_with_reason_and_location",
+    ],
+    "a longer exchange is skipped as `multi_turn`, and a value of another shape as `not_a_conversation`, naming "
+    "the turn at fault": [
+        "tests/datagen/test_conversation_sources.py::test_broken_conversations_are_skipped_with_the_turn_at_fault",
+    ],
+    "the user's turn is the instruction, the assistant's answer the response": [
+        "tests/datagen/test_conversation_sources.py::test_each_exchange_gives_the_rows_its_flat_pair_gives",
+        "tests/datagen/test_conversation_sources.py::test_a_parquet_conversation_column_and_the_builder",
     ],
     "programs Python will not compile (a syntax error, or code that parses but does not run": [
         f"{ENGINE}::test_programs_python_will_not_compile_are_skipped_as_syntax_errors",
