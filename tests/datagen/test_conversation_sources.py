@@ -117,6 +117,9 @@ def test_each_exchange_gives_the_rows_its_flat_pair_gives(conversation_runs):
     assert comparable(chats) == comparable(flat)
     assert all(row["program"] in row["response"] for row in chats)  # the fenced code of the assistant's answer
     assert verify(outputs["chats.jsonl"]).returncode == 0
+    card = (outputs["chats.jsonl"] / "README.md").read_text()
+    assert "(conversations in `messages`: the user's turn is the instruction" in card
+    assert "--prompt-field messages --code-field messages" in card  # the command that writes it again
 
 
 def test_broken_conversations_are_skipped_with_the_turn_at_fault(conversation_runs):
