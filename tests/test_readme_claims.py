@@ -45,11 +45,15 @@ CLAIMS: dict[str, list[str]] = {
     ],
     "a longer exchange is skipped as `multi_turn`, and a value of another shape as `not_a_conversation`, naming "
     "the turn at fault": [
-        "tests/datagen/test_conversation_sources.py::test_broken_conversations_are_skipped_with_the_turn_at_fault",
+        "tests/datagen/test_source_layouts.py::test_broken_conversations_are_skipped_with_the_turn_at_fault",
+    ],
+    "Alpaca's layout (`instruction`, `input`, `output`, as in CodeAlpaca) is read as `instruction+input`": [
+        "tests/datagen/test_source_layouts.py::test_alpaca_input_is_part_of_the_instruction",
+        "tests/datagen/test_source_layouts.py::test_the_reader_gives_datatrove_the_program_of_every_layout",
     ],
     "the user's turn is the instruction, the assistant's answer the response": [
-        "tests/datagen/test_conversation_sources.py::test_each_exchange_gives_the_rows_its_flat_pair_gives",
-        "tests/datagen/test_conversation_sources.py::test_a_parquet_conversation_column_and_the_builder",
+        "tests/datagen/test_source_layouts.py::test_each_exchange_gives_the_rows_its_flat_pair_gives",
+        "tests/datagen/test_source_layouts.py::test_a_parquet_conversation_column_and_the_builder",
     ],
     "programs Python will not compile (a syntax error, or code that parses but does not run": [
         f"{ENGINE}::test_programs_python_will_not_compile_are_skipped_as_syntax_errors",

@@ -23,7 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: the built-in HumanEval corpus)")
     parser.add_argument("--output-dir", required=True, help="the dataset folder to write")
     parser.add_argument("--prompt-field", help="field holding the instruction (detected when omitted; a code-only "
-                        "source, such as The Stack's 'content', gets empty instructions)")
+                        "source, such as The Stack's 'content', gets empty instructions); fields joined by '+' "
+                        "('instruction+input', detected for Alpaca's layout) are joined by a blank line; a "
+                        "conversation field ('messages') is named as both --prompt-field and --code-field")
     parser.add_argument("--code-field", help="field holding the program (detected when omitted)")
     parser.add_argument("--split", default="train", help="split of a Hub dataset (default: train)")
     parser.add_argument("--sampler", choices=["lintseq", "random"], default="lintseq",
@@ -114,7 +116,7 @@ def main(argv: list[str]) -> int:
     from hub_tools.datagen.decontamination import DecontaminationConfig
     from hub_tools.datagen.engine import CHUNK_SIZE, Engine
     from hub_tools.datagen.rows import GenerationConfig
-    from hub_tools.datagen.sources import Source, detect_fields
+    from hub_tools.datagen.sources import JOIN, Source, detect_fields
     from hub_tools.lintseq import LintSeqConfig
 
     # Benchmarks and tokenizer first: a wrong name fails in one line before the source is read.
@@ -138,6 +140,9 @@ def main(argv: list[str]) -> int:
     detected = " (detected)" if not (args.prompt_field and args.code_field) else ""
     if prompt_field is not None and prompt_field == code_field:
         fields = f"conversations in {code_field!r} (the user's turn is the instruction, the assistant's the response)"
+    elif prompt_field is not None and JOIN in prompt_field:
+        joined = " + ".join(repr(name) for name in prompt_field.split(JOIN))
+        fields = f"prompt fields {joined} (joined by a blank line where not empty), code field {code_field!r}"
     else:
         prompt = "none (code only: every instruction is empty)" if prompt_field is None else repr(prompt_field)
         fields = f"prompt field {prompt}, code field {code_field!r}"

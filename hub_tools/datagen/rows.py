@@ -19,7 +19,7 @@ import numpy as np
 from hub_tools.datagen.conversations import ConversationError, single_exchange
 from hub_tools.datagen.decontamination import DecontaminationConfig, default_decontamination, find_overlap
 from hub_tools.datagen.deduplication import program_key
-from hub_tools.datagen.sources import SourceRecord
+from hub_tools.datagen.sources import JOIN, SourceRecord
 from hub_tools.linters.pylint_backend import DEFAULT_MEMORY_LIMIT_MB
 from hub_tools.linters.syntax_errors import compile_failure
 from hub_tools.lintseq import (
@@ -43,7 +43,9 @@ class GenerationConfig:
 
     Attributes:
         prompt_field: the source field holding the instruction; ``None`` for a code-only source, whose rows
-            all get an empty instruction (the prompt is then ``format_prompt("")``).
+            all get an empty instruction (the prompt is then ``format_prompt("")``); fields joined by ``+``
+            (``"instruction+input"``) give their non-empty texts joined by a blank line; the code field's name
+            for a conversation (:mod:`hub_tools.datagen.conversations`).
         code_field: the source field holding the program (markdown and chain-of-thought are stripped).
         sampler: ``"lintseq"`` (linter-guided) or ``"random"`` (the no-linter ablation).
         profile: the lint profile, ``"portable"`` or ``"reference"`` (see :mod:`hub_tools.linters.profiles`).
@@ -234,6 +236,18 @@ def _text_field(fields: dict, name: str) -> str:
     return value
 
 
+def _joined_fields(fields: dict, spec: str) -> str:
+    """The text of ``spec``: one field, or fields joined by ``+`` (Alpaca's ``instruction+input``), whose
+    non-empty texts are joined by a blank line. The first field is required; a later one may be null or absent
+    (an Alpaca row without input)."""
+    first, *rest = spec.split(JOIN)
+    texts = [_text_field(fields, first)]
+    for name in rest:
+        if fields.get(name) is not None:
+            texts.append(_text_field(fields, name))
+    return "\n\n".join(text for text in texts if text.strip()) if rest else texts[0]
+
+
 def instruction_and_code(fields: dict, config: GenerationConfig) -> tuple[str, str]:
     """A row's instruction and code as the source has them: ``""`` for the instruction of a code-only source,
     the user's and the assistant's turns of a conversation (one field named as both prompt and code field:
@@ -249,7 +263,7 @@ def instruction_and_code(fields: dict, config: GenerationConfig) -> tuple[str, s
             raise SkippedRow(error.reason, f"{config.code_field!r}: {error}") from None
         names = (f"{config.code_field!r} (user turn)", f"{config.code_field!r} (assistant turn)")
     else:
-        instruction = "" if config.prompt_field is None else _text_field(fields, config.prompt_field)
+        instruction = "" if config.prompt_field is None else _joined_fields(fields, config.prompt_field)
         texts = instruction, _text_field(fields, config.code_field)
         names = (repr(config.prompt_field), repr(config.code_field))
     for name, text in zip(names, texts, strict=True):

@@ -21,6 +21,8 @@ SUFFIXES = (".jsonl", ".json", ".parquet", ".csv")
 BUILTIN = "humaneval"
 BUILTIN_DESCRIPTION = "humaneval (built-in: HumanEval's prompts and canonical solutions, MIT licence)"
 
+# Joins prompt fields: "instruction+input" is the instruction, then the input after a blank line when not empty.
+JOIN = "+"
 # Field pairs recognised when --prompt-field / --code-field are not given, most specific first.
 FIELD_PAIRS = (
     ("instruction", "response"),
@@ -290,7 +292,8 @@ def detect_fields(available: list[str], prompt_field: str | None,
     gets ``None`` as its prompt field, and every row an empty instruction: when ``code_field`` is given, or
     one of :data:`CODE_ONLY_FIELDS` is present, and no field looks like an instruction. A source of
     conversations (a ``messages`` field, TRL's conversational format) gets that field as both: the user's turn
-    is the instruction, the assistant's the response (:mod:`hub_tools.datagen.conversations`).
+    is the instruction, the assistant's the response (:mod:`hub_tools.datagen.conversations`). Alpaca's
+    ``instruction``/``input``/``output`` gets ``instruction+input``: the input is part of the instruction.
 
     >>> detect_fields(["content", "max_stars_repo_path", "size"], None, None)
     (None, 'content')
@@ -298,14 +301,19 @@ def detect_fields(available: list[str], prompt_field: str | None,
     ('question', 'answer')
     >>> detect_fields(["messages", "source"], None, None)
     ('messages', 'messages')
+    >>> detect_fields(["instruction", "input", "output"], None, None)
+    ('instruction+input', 'output')
     """
-    for given in (prompt_field, code_field):
-        if given is not None and given not in available:
+    for given in [*(prompt_field or "").split(JOIN), code_field]:
+        if given and given not in available:
             raise UserError(f"no field {given!r} in the source; its fields are: {', '.join(available) or 'none'}")
     if prompt_field and code_field:
         return prompt_field, code_field
     for prompt, code in FIELD_PAIRS:
         if (prompt_field in (None, prompt)) and (code_field in (None, code)) and prompt in available and code in available:
+            if prompt_field is None and (prompt, code) == ("instruction", "output") and "input" in available:
+                # Alpaca's layout: the input (a list to sort, a text to parse) belongs to the instruction.
+                return f"instruction{JOIN}input", code
             return prompt, code
     # A conversation (hub_tools.datagen.conversations): one field is both the prompt and the code field.
     given = prompt_field or code_field

@@ -19,7 +19,13 @@ from pathlib import Path
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
-from hub_tools.datagen.rows import GenerationConfig, RowOutcome, process_record
+from hub_tools.datagen.rows import (
+    GenerationConfig,
+    RowOutcome,
+    SkippedRow,
+    instruction_and_code,
+    process_record,
+)
 from hub_tools.datagen.sources import Source, SourceRecord, detect_fields
 from hub_tools.datagen.writer import BASELINE_SCHEMA, SAMPLER_SCHEMA, PartStore
 from hub_tools.lintseq import extract_program
@@ -79,6 +85,7 @@ class LintSeqReader(PipelineStep):
         if prompt_field is None or code_field is None:
             prompt_field, code_field = detect_fields(self.source.first_fields(), prompt_field, code_field)
         self.prompt_field, self.code_field = prompt_field, code_field
+        self._fields = GenerationConfig(prompt_field=prompt_field, code_field=code_field)
         self.selected, self.drop_duplicates, self.chunk_size = selected, drop_duplicates, chunk_size
         self.total_chunks, self.skip_parts_of = total_chunks, skip_parts_of
 
@@ -124,8 +131,11 @@ class LintSeqReader(PipelineStep):
             origin["isolate"] = True
         if record.error is not None:
             return Document(text="", id=record.location, metadata={ORIGIN: {**origin, "error": list(record.error)}})
-        code = record.fields.get(self.code_field)
-        text = extract_program(code) if isinstance(code, str) else ""
+        try:
+            _, code = instruction_and_code(record.fields, self._fields)
+            text = extract_program(code)
+        except SkippedRow:  # the sampler skips it with its reason
+            text = ""
         return Document(text=text, id=record.location, metadata={**record.fields, ORIGIN: origin})
 
 

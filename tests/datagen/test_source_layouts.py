@@ -1,4 +1,5 @@
-"""Sources of conversations (TRL's ``messages``, ShareGPT's ``conversations``): one exchange, one row."""
+"""Instruction sets laid out as conversations (TRL's ``messages``, ShareGPT's ``conversations``) or as Alpaca
+(``instruction``, ``input``, ``output``): each row gives the rows its flat pair gives."""
 
 from __future__ import annotations
 
@@ -143,3 +144,41 @@ def test_a_parquet_conversation_column_and_the_builder(conversation_runs, tmp_pa
     built = builder.as_dataset(split="train")
     assert sorted((row["id"], row["path_index"], tuple(row["edit_path"])) for row in built) == \
         sorted((row["id"], row["path_index"], tuple(row["edit_path"])) for row in parquet)
+
+
+def test_alpaca_input_is_part_of_the_instruction(tmp_path, humaneval_corpus):
+    programs = humaneval_corpus[:4]
+    inputs = ["[3, 1, 2]", "", None, "  "]  # an input, an empty one, a null one, a blank one
+    rows = [{"instruction": f"Task {number}: use the input.", "input": value, "output": program}
+            for number, (value, program) in enumerate(zip(inputs, programs, strict=True))]
+    rows[2].pop("input")  # absent, as in a hand-made file
+    source = tmp_path / "alpaca.jsonl"
+    source.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    out = tmp_path / "out"
+    result = folders.generate(str(source), "--output-dir", str(out))
+    assert "prompt fields 'instruction' + 'input' (joined by a blank line where not empty), code field 'output'" \
+        in result.stderr
+    instructions = {row["row_index"]: row["instruction"] for row in rows_of(out, "lintseq")}
+    assert instructions == {0: "Task 0: use the input.\n\n[3, 1, 2]", 1: "Task 1: use the input.",
+                            2: "Task 2: use the input.", 3: "Task 3: use the input."}
+    card = (out / "README.md").read_text()
+    assert "--prompt-field instruction+input --code-field output" in card
+    assert verify(out).returncode == 0
+    # The same rows on datatrove's local executor: the reader's documents carry the program as their text.
+    distributed = tmp_path / "distributed"
+    folders.generate(str(source), "--output-dir", str(distributed), "--executor", "local", "--tasks", "2",
+                     "--logging-dir", str(tmp_path / "logs"))
+    assert sorted(map(json.dumps, rows_of(distributed, "lintseq"))) == sorted(map(json.dumps, rows_of(out, "lintseq")))
+
+
+def test_the_reader_gives_datatrove_the_program_of_every_layout(tmp_path, humaneval_corpus):
+    from hub_tools.datagen.distributed import LintSeqReader
+    from hub_tools.lintseq import normalize_program
+
+    program = humaneval_corpus[0]
+    layouts = {"chat.jsonl": {"messages": _chat("Do it.", program, 1)},
+               "alpaca.jsonl": {"instruction": "Do it.", "input": "x", "output": f"```python\n{program}\n```"}}
+    for name, row in layouts.items():
+        (tmp_path / name).write_text(json.dumps(row) + "\n")
+        documents = list(LintSeqReader(str(tmp_path / name)).run())
+        assert [normalize_program(document.text) for document in documents] == [normalize_program(program)], name
