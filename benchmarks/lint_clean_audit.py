@@ -1,7 +1,7 @@
 """Does the lint-clean guarantee hold on messy real-world code? Every state checked by a fresh pylint process.
 
     .venv/bin/python benchmarks/lint_clean_audit.py [--files 160] [--seed 11] [--profile portable]
-                                                    [--workers 2] [--num-paths 2]
+                                                    [--workers 2] [--num-paths 2] [--name STEM]
 
 Source rows are ``--files`` Python files drawn at random (``--seed``) from the packages installed in this
 environment (10-250 lines, valid Python: code nobody here wrote, with the pragmas, docstrings and
@@ -15,8 +15,9 @@ the profile's messages and no pragma handling switched off: what a user auditing
 Under ``portable`` that command line runs in an environment holding pylint alone (``benchmarks/.pylint-only``,
 made on first use), as the profile lets inference see the standard library only; under ``reference`` it
 runs here, with every installed package visible, as the profile does. That environment still holds pylint's
-own dependencies (astroid, dill, isort...), which portable does not see: the flagged states of a program
-importing them are counted apart.
+own dependencies (astroid, dill, isort...) and what every virtual environment holds (pip, with the libraries
+it vendors, such as ``pip._vendor.pygments``; setuptools), which portable does not see: the flagged states
+of a program importing them are counted apart.
 
 The guarantee is about the intermediate states. The last state of a path is the source program itself,
 whose own messages (a file indented with tabs has W0311 on every indented line) are reported apart, with
@@ -26,7 +27,7 @@ audit stops when its message does not come back: a check that reads nothing woul
 Reported: rows written and skipped (by reason), intermediate states checked, those the command line flags
 (the guarantee says none), source programs with messages of their own, and paths whose last state is not
 the row's program (none). Figures go to ``benchmarks/results/lint_clean_audit.json``
-(``lint_clean_audit_<profile>.json`` for another profile).
+(``lint_clean_audit_<profile>.json`` for another profile, ``<STEM>.json`` with ``--name``).
 """
 
 from __future__ import annotations
@@ -87,11 +88,17 @@ def installed_files(count: int, seed: int) -> list[Path]:
 PYLINT_ONLY_ENV = Path(__file__).resolve().parent / ".pylint-only"
 
 
-# What an environment holding pylint alone holds besides the standard library.
-PYLINT_DEPENDENCIES = {"pylint", "astroid", "dill", "isort", "mccabe", "platformdirs", "tomlkit"}
+def environment_packages(python: Path) -> frozenset[str]:
+    """Top-level modules installed in the environment of ``python``, besides the standard library: for the
+    pylint-only environment, pylint's own dependencies (astroid, dill, isort...) and what every virtual
+    environment holds (pip, setuptools, pkg_resources), with pip's vendored libraries under it."""
+    listing = subprocess.run([str(python), "-c", "import pkgutil, sysconfig; paths = sysconfig.get_paths(); "
+                              "print(sorted({m.name for m in pkgutil.iter_modules([paths['purelib'], paths['platlib']])}))"],
+                             capture_output=True, text=True, check=True).stdout
+    return frozenset(ast.literal_eval(listing))
 
 
-def imports_pylint_dependencies(program: str) -> bool:
+def imports_any_of(program: str, packages: frozenset[str]) -> bool:
     try:
         tree = ast.parse(program)
     except SyntaxError:
@@ -102,7 +109,7 @@ def imports_pylint_dependencies(program: str) -> bool:
             names += [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             names.append(node.module)
-    return any(name.split(".")[0] in PYLINT_DEPENDENCIES for name in names)
+    return any(name.split(".")[0] in packages for name in names)
 
 
 def pylint_only_python() -> Path:
@@ -155,6 +162,7 @@ def main() -> None:
     parser.add_argument("--profile", default="portable")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--num-paths", type=int, default=2)
+    parser.add_argument("--name", help="results file stem (default: lint_clean_audit, or lint_clean_audit_<profile>)")
     args = parser.parse_args()
     import pyarrow.parquet as pq
 
@@ -205,11 +213,13 @@ def main() -> None:
     flagged = command_line_flags(intermediate + list(programs.values()), args.profile)
     program_paths = {str(path.resolve()) for path in programs.values()}
     flagged_states = sorted({line.split(":")[0] for line in flagged} - program_paths)
-    # Under portable the command line still sees pylint's own dependencies (astroid...): a program importing
-    # them is inferred there and opaque to the profile, so its states are told apart.
+    # Under portable the command line still sees what its environment holds (pylint's dependencies, pip and
+    # the libraries pip vendors): a program importing them is inferred there and opaque to the profile, so
+    # its states are told apart.
     seen_by_the_command_line_only = []
     if args.profile == "portable":
-        importing = {row_index for row_index, text in texts.items() if imports_pylint_dependencies(text)}
+        visible = environment_packages(pylint_only_python())
+        importing = {row_index for row_index, text in texts.items() if imports_any_of(text, visible)}
         seen_by_the_command_line_only = [path for path in flagged_states if state_rows[path] in importing]
         flagged_states = [path for path in flagged_states if path not in seen_by_the_command_line_only]
     program_messages: Counter = Counter()
@@ -225,7 +235,7 @@ def main() -> None:
         "paths": paths, "intermediate_states_checked": len(intermediate),
         "intermediate_states_flagged_by_the_command_line": len(flagged_states),
         "flagged_examples": [line for line in flagged if line.split(":")[0] in flagged_states][:20],
-        "flagged_where_the_program_imports_pylints_dependencies": len(seen_by_the_command_line_only),
+        "flagged_where_the_program_imports_a_package_the_command_line_sees": len(seen_by_the_command_line_only),
         "paths_not_ending_in_the_program": wrong_ends,
         "programs": len(programs), "programs_with_counted_messages": len(flagged_programs),
         "messages_of_those_programs": dict(program_messages.most_common()),
@@ -235,15 +245,15 @@ def main() -> None:
     print(f"{len(files)} installed files, {paths} paths, {len(intermediate)} intermediate states checked by a "
           f"fresh pylint: {len(flagged_states)} flagged; paths not ending in their program: {wrong_ends}")
     if seen_by_the_command_line_only:
-        print(f"  and {len(seen_by_the_command_line_only)} flagged states of programs importing pylint's own "
-              f"dependencies, which the command line's environment holds and portable does not see")
+        print(f"  and {len(seen_by_the_command_line_only)} flagged states of programs importing a package the "
+              f"command line's environment holds (pylint's dependencies, pip) and portable does not see")
     print(f"source programs with counted messages of their own (not covered by the guarantee): "
           f"{len(flagged_programs)} of {len(programs)}: {dict(program_messages.most_common())}")
     print("mean edits per path by wrapping:", figures["mean_edits_by_wrapping"])
     print("skipped:", figures["skipped"], figures["skipped_by_wrapping"])
     for line in figures["flagged_examples"]:
         print("  ", line)
-    name = "lint_clean_audit" if args.profile == "portable" else f"lint_clean_audit_{args.profile}"
+    name = args.name or ("lint_clean_audit" if args.profile == "portable" else f"lint_clean_audit_{args.profile}")
     save_result(name, figures, packages=["pylint", "astroid"])
 
 
