@@ -37,6 +37,10 @@ CLAIMS: dict[str, list[str]] = {
     "rows that kill their worker process are skipped and counted by reason, with their location": [
         f"{ENGINE}::test_a_row_that_kills_its_worker_is_found_and_skipped",
     ],
+    "`--subset`, `--data-dir` and `--split` choose a part of it as `load_dataset` does": [
+        "tests/hub/test_cli.py::test_walkthrough_generate_push_and_load_back_against_a_server_started_by_hand",
+        "tests/datagen/test_card_header.py::test_a_hub_source_is_named_and_a_local_file_is_not",
+    ],
     "invalid JSON lines, bad UTF-8, missing or non-text fields": [
         f"{ENGINE}::test_bad_rows_are_skipped_with_reason_and_location",
     ],

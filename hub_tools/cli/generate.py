@@ -28,6 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "conversation field ('messages') is named as both --prompt-field and --code-field")
     parser.add_argument("--code-field", help="field holding the program (detected when omitted)")
     parser.add_argument("--split", default="train", help="split of a Hub dataset (default: train)")
+    parser.add_argument("--subset", help="subset of a Hub dataset (the configuration name load_dataset takes)")
+    parser.add_argument("--data-dir", help="folder of a Hub dataset's repository to read alone (The Stack's "
+                        "'data/python'), as load_dataset(..., data_dir=...)")
     parser.add_argument("--sampler", choices=["lintseq", "random"], default="lintseq",
                         help="lintseq (default) or random: the ablation that deletes lines without a linter")
     parser.add_argument("--profile", choices=["portable", "reference"], default="portable",
@@ -132,7 +135,7 @@ def main(argv: list[str]) -> int:
         load_tokenizer(tokenizer)  # a bad name fails here, in one line, not in every worker
         tokenizer = str(Path(tokenizer).resolve()) if Path(tokenizer).exists() else tokenizer
         print(f"tokens counted with {tokenizer}", file=sys.stderr)
-    source = Source(args.source, split=args.split)
+    source = Source(args.source, split=args.split, subset=args.subset, data_dir=args.data_dir)
     available = source.first_fields()
     if not available:
         raise UserError(f"{source.description}: no readable row")

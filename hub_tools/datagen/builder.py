@@ -47,6 +47,8 @@ class LintSeqBuilderConfig(datasets.BuilderConfig):
     Attributes:
         source: a local file or folder, a Hub dataset id, or ``None`` for the built-in HumanEval corpus.
         source_split: the split of a Hub source.
+        source_subset: the subset (configuration name) of a Hub source.
+        source_data_dir: the folder of a Hub source's repository to read alone.
         prompt_field: the instruction field (detected when ``None``).
         code_field: the program field (detected when ``None``).
         sampler: ``"lintseq"`` or ``"random"``; ``None`` for the baseline config.
@@ -58,6 +60,8 @@ class LintSeqBuilderConfig(datasets.BuilderConfig):
 
     source: str | None = None
     source_split: str = "train"
+    source_subset: str | None = None
+    source_data_dir: str | None = None
     prompt_field: str | None = None
     code_field: str | None = None
     sampler: str | None = "lintseq"
@@ -97,8 +101,12 @@ class LintSeqBuilder(datasets.GeneratorBasedBuilder):
             time_limit=self.config.time_limit, lintseq=LintSeqConfig(),
         )
 
+    def _source(self) -> Source:
+        return Source(self.config.source, split=self.config.source_split, subset=self.config.source_subset,
+                      data_dir=self.config.source_data_dir)
+
     def _split_generators(self, dl_manager):
-        source = Source(self.config.source, split=self.config.source_split)
+        source = self._source()
         total = source.count()
         if total is None:
             total = sum(1 for _ in source)
@@ -106,7 +114,7 @@ class LintSeqBuilder(datasets.GeneratorBasedBuilder):
         return [datasets.SplitGenerator(name=datasets.Split.TRAIN, gen_kwargs={"ranges": ranges})]
 
     def _generate_examples(self, ranges):
-        source = Source(self.config.source, split=self.config.source_split)
+        source = self._source()
         config = self._generation_config(source)
         for start, stop in ranges:
             for record in islice(iter(source), start, stop):

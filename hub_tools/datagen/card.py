@@ -70,8 +70,9 @@ def source_argument(source: dict) -> str | None:
     name = source.get("name")
     if not isinstance(name, str) or name.startswith("humaneval (built-in"):
         return None
-    # Hub sources are recorded as "org/name (split train)"; the split has its own flag.
-    return name.split(" (split ")[0]
+    # Hub sources are recorded as "org/name (split train)" or "org/name (subset s, data_dir d, split train)";
+    # the subset, the folder and the split have their own flags.
+    return name.split(" (")[0]
 
 
 def generate_command(folder_name: str, name: str, settings: dict) -> str:
@@ -99,6 +100,9 @@ def generate_command(folder_name: str, name: str, settings: dict) -> str:
             words += [flag, str(source[field])]
     if argument and source.get("split") and source["split"] != "train":
         words += ["--split", str(source["split"])]
+    for field, flag in (("subset", "--subset"), ("data_dir", "--data-dir")):
+        if argument and source.get(field):
+            words += [flag, str(source[field])]
     if name != BASELINE:
         words += ["--sampler", str(settings.get("sampler") or name)]
     options = [("profile", "--profile"), ("num_paths", "--num-paths"), ("num_samples", "--num-samples"),
@@ -278,7 +282,7 @@ def _source_datasets(dataset: DatasetFolder) -> list[str] | None:
         source = _dict(dataset.config_settings(name).get("source"))
         if str(source.get("name", "")).startswith("humaneval (built-in"):
             ids.add(HUMANEVAL_ID)
-        elif " (split " in str(source.get("name", "")):  # how Hub sources are recorded
+        elif re.search(r" \((.+, )?split [^)]*\)$", str(source.get("name", ""))):  # how Hub sources are recorded
             ids.add(source_argument(source))
     return sorted(ids) or None
 

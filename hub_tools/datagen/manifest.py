@@ -52,6 +52,7 @@ def update_manifest(output_dir: Path, source: Source, config: GenerationConfig, 
     settings = config.to_dict()
     source_info = {"name": source.description, "prompt_field": settings.pop("prompt_field"),
                    "code_field": settings.pop("code_field"), "split": source.split, "license": source.license}
+    source_info.update({key: value for key, value in (("subset", source.subset), ("data_dir", source.data_dir)) if value})
     manifest["format_version"] = FORMAT_VERSION
     manifest["hub_tools_version"] = __version__
     manifest["versions"] = _versions()

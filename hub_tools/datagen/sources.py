@@ -68,11 +68,16 @@ class Source:
     Args:
         name: a local file or folder, a Hub dataset id, or ``None`` for the built-in corpus.
         split: the split to read from a Hub dataset.
+        subset: the subset (``datasets``' configuration name) of a Hub dataset, as ``load_dataset(name, subset)``.
+        data_dir: a folder of a Hub dataset's repository to read alone, as ``load_dataset(name, data_dir=...)``
+            (The Stack's ``data/python``).
     """
 
-    def __init__(self, name: str | None, split: str = "train"):
+    def __init__(self, name: str | None, split: str = "train", subset: str | None = None,
+                 data_dir: str | None = None):
         self.name = name
         self.split = split
+        self.subset, self.data_dir = subset, data_dir
         self.files: list[Path] = []
         if name is None or name == BUILTIN:
             self.kind = "builtin"
@@ -83,13 +88,18 @@ class Source:
             raise UserError(f"{name}: no such file or folder")
         else:
             self.kind = "hub"
+        if self.kind != "hub" and (subset or data_dir):
+            raise UserError(f"{name or BUILTIN}: --subset and --data-dir choose part of a Hub dataset; "
+                            "this source is not one")
 
     @property
     def description(self) -> str:
         if self.kind == "builtin":
             return BUILTIN_DESCRIPTION
         if self.kind == "hub":
-            return f"{self.name} (split {self.split})"
+            parts = [f"subset {self.subset}"] if self.subset else []
+            parts += [f"data_dir {self.data_dir}"] if self.data_dir else []
+            return f"{self.name} ({', '.join([*parts, f'split {self.split}'])})"
         return str(self.name)
 
     @property
@@ -100,7 +110,7 @@ class Source:
         if self.kind == "builtin":
             yield from _builtin_records()
         elif self.kind == "hub":
-            yield from _hub_records(self.name, self.split)
+            yield from _hub_records(self.name, self.split, self.subset, self.data_dir)
         else:
             index = 0
             for path in self.files:
@@ -269,19 +279,22 @@ def _builtin_records() -> Iterator[SourceRecord]:
         yield SourceRecord(index, f"HumanEval {task_id}", fields=fields)
 
 
-def _hub_records(name: str, split: str) -> Iterator[SourceRecord]:
+def _hub_records(name: str, split: str, subset: str | None = None, data_dir: str | None = None
+                 ) -> Iterator[SourceRecord]:
     import datasets
 
+    part = "".join([f" subset {subset!r}" if subset else "", f" data_dir {data_dir!r}" if data_dir else ""])
     try:
-        dataset = datasets.load_dataset(name, split=split, streaming=True)
+        dataset = datasets.load_dataset(name, subset, split=split, data_dir=data_dir, streaming=True)
     except FileNotFoundError as error:
-        raise UserError(f"{name}: not a local path, and the Hub has no such dataset ({error})") from None
+        raise UserError(f"{name}: not a local path, and the Hub has no such dataset{part or ''} ({error})") from None
     except ValueError as error:
-        raise UserError(f"{name}: cannot load split {split!r} ({error})") from None
+        raise UserError(f"{name}:{part} cannot load split {split!r} ({error})") from None
     except Exception as error:
-        raise UserError(f"{name}: cannot load it from the Hub ({type(error).__name__}: {error})") from None
+        raise UserError(f"{name}:{part} cannot load it from the Hub ({type(error).__name__}: {error})") from None
+    where = f"{name}{f' {subset}' if subset else ''}{f' {data_dir}' if data_dir else ''} {split}"
     for index, fields in enumerate(dataset):
-        yield _row(fields, index, f"{name} {split} row {index}")
+        yield _row(fields, index, f"{where} row {index}")
 
 
 def detect_fields(available: list[str], prompt_field: str | None,

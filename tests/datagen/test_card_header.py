@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 
 import pyarrow.parquet as pq
+import pytest
 import yaml
 
 from hub_tools.cli import main as lintseq
 from hub_tools.datagen.card import render_dataset_card
+from hub_tools.datagen.sources import Source
+from hub_tools.errors import UserError
 
 
 def _header(folder) -> dict:
@@ -46,3 +49,11 @@ def test_a_hub_source_is_named_and_a_local_file_is_not(tmp_path):
         config["source"]["name"] = "bigcode/self-oss-instruct-sc2-exec-filter-50k (split train)"
     settings_path.write_text(json.dumps(settings))
     assert _header(folder)["source_datasets"] == ["bigcode/self-oss-instruct-sc2-exec-filter-50k"]
+    for config in settings["configs"].values():  # a part of a Hub dataset (--subset / --data-dir)
+        config["source"].update(name="bigcode/the-stack (data_dir data/python, split train)", data_dir="data/python")
+    settings_path.write_text(json.dumps(settings))
+    assert _header(folder)["source_datasets"] == ["bigcode/the-stack"]
+    card = render_dataset_card(folder)
+    assert "lintseq generate bigcode/the-stack --output-dir local" in card and "--data-dir data/python" in card
+    with pytest.raises(UserError, match="--subset and --data-dir choose part of a Hub dataset"):
+        Source(str(rows), subset="python")

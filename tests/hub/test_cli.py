@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from hub_tools.cli import main as lintseq
@@ -62,6 +63,15 @@ def _generate(folder: Path, environment: dict) -> None:
                              "--num-samples", "8", "--num-paths", "1", "--workers", "1"],
                             env=environment, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def datasets_rows(folder: Path) -> list[dict]:
+    return [row for shard in sorted((folder / "data" / "random").glob("*.parquet")) for row in pq.read_table(shard).to_pylist()]
+
+
+def programs_of(folder: Path) -> list[str]:
+    return [row["program"] for shard in sorted((folder / "data" / "baseline").glob("*.parquet"))
+            for row in pq.read_table(shard).to_pylist()]
 
 
 def test_walkthrough_generate_push_and_load_back_against_a_server_started_by_hand(tmp_path):
@@ -119,6 +129,23 @@ def test_walkthrough_generate_push_and_load_back_against_a_server_started_by_han
         assert regenerated.returncode == 0, regenerated.stderr[-2000:]
         assert "source: me/lintseq-humaneval (split train)" in regenerated.stderr
         assert "random: 8 rows from 8 programs" in regenerated.stdout
+        # A subset (the pushed card's baseline config) and a folder of the repository, as load_dataset takes them.
+        for option, value in (("--subset", "baseline"), ("--data-dir", "data/baseline")):
+            part = subprocess.run(
+                # The baseline's completion is the whole program; the default config's is an edit sequence,
+                # which is not Python: reading the wrong part gives no row.
+                [sys.executable, "-m", "hub_tools.cli", "generate", "me/lintseq-humaneval", option, value,
+                 "--prompt-field", "instruction", "--code-field", "completion",
+                 "--output-dir", str(tmp_path / f"from-hub{option}"), "--sampler", "random", "--no-progress"],
+                env=environment, capture_output=True, text=True, timeout=300)
+            assert part.returncode == 0, part.stderr[-2000:]
+            name = option.removeprefix("--").replace("-", "_")
+            assert f"source: me/lintseq-humaneval ({name} {value}, split train)" in part.stderr
+            rows = datasets_rows(tmp_path / f"from-hub{option}")
+            assert len(rows) == 8 and {row["program"] for row in rows} == set(programs_of(folder)), option
+            card = (tmp_path / f"from-hub{option}" / "README.md").read_text()
+            assert f"lintseq generate me/lintseq-humaneval --output-dir from-hub{option}" in card
+            assert f"{option} {value}" in card and "source_datasets:\n- me/lintseq-humaneval" in card
         # A fresh cache: otherwise datasets falls back on the copy the owner just downloaded.
         anonymous = dict(environment, HF_HOME=str(tmp_path / "anonymous-home"))
         anonymous.pop("HF_TOKEN")
