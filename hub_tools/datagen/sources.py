@@ -1,23 +1,30 @@
-"""Where source rows come from: local files and folders, a Hub dataset, or the built-in HumanEval corpus.
+"""Where source rows come from: local files and folders, a Hub dataset, or the built-in HumanEval corpus, and
+which of their fields hold the instruction and the program.
 
 Every reader yields :class:`SourceRecord` objects in a fixed order. A record that cannot be read (a line
 that is not JSON, bytes that are not UTF-8, a row that is not an object) still comes through, carrying an
-``error`` and its location, so the engine counts it and goes on: one bad row never stops a run.
+``error`` and its location, so the engine counts it and goes on: one bad row never stops a run. Local files
+are read by :mod:`hub_tools.datagen.source_files`.
 """
 
 from __future__ import annotations
 
-import csv
-import json
-import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from hub_tools.datagen.conversations import CONVERSATION_FIELDS
+from hub_tools.datagen.source_files import (
+    COMPRESSIONS,
+    FORMATS,
+    SourceRecord,
+    count_rows,
+    file_records,
+    local_files,
+    record_of,
+)
 from hub_tools.errors import UserError
 
-SUFFIXES = (".jsonl", ".json", ".parquet", ".csv")
+__all__ = ["Source", "SourceRecord", "detect_fields"]
 BUILTIN = "humaneval"
 BUILTIN_DESCRIPTION = "humaneval (built-in: HumanEval's prompts and canonical solutions, MIT licence)"
 
@@ -45,23 +52,6 @@ PROMPT_LIKE = ("instruction", "prompt", "problem", "question", "query", "text", 
                "docstring", "task", "messages", "conversations")
 
 
-@dataclass
-class SourceRecord:
-    """One row of the source.
-
-    Attributes:
-        index: position in the source, counting every row including unreadable ones.
-        location: where the row is, for messages (``file.jsonl:17``, ``file.parquet row 3``, ``split row 9``).
-        fields: the row's fields, or ``None`` when it could not be read.
-        error: why it could not be read: ``(reason, detail)``.
-    """
-
-    index: int
-    location: str
-    fields: dict | None = None
-    error: tuple[str, str] | None = None
-
-
 class Source:
     """A readable source of rows.
 
@@ -83,7 +73,7 @@ class Source:
             self.kind = "builtin"
         elif Path(name).exists():
             self.kind = "files"
-            self.files = _local_files(Path(name))
+            self.files = local_files(Path(name))
         elif _looks_like_a_path(name):
             raise UserError(f"{name}: no such file or folder")
         else:
@@ -114,7 +104,7 @@ class Source:
         else:
             index = 0
             for path in self.files:
-                for record in _file_records(path, len(self.files) > 1):
+                for record in file_records(path, len(self.files) > 1):
                     record.index = index
                     index += 1
                     yield record
@@ -127,18 +117,8 @@ class Source:
             return len(read_problems())
         if self.kind == "hub":
             return None
-        total = 0
-        for path in self.files:
-            if path.suffix == ".jsonl":
-                with path.open("rb") as handle:
-                    total += sum(1 for line in handle if line.strip())
-            elif path.suffix == ".parquet":
-                import pyarrow.parquet as pq
-
-                total += pq.ParquetFile(path).metadata.num_rows
-            else:
-                return None
-        return total
+        counts = [count_rows(path) for path in self.files]
+        return None if None in counts else sum(counts)
 
     def first_fields(self, limit: int = 50) -> list[str]:
         """Field names of the first readable rows (for detection and messages)."""
@@ -153,118 +133,8 @@ class Source:
 
 
 def _looks_like_a_path(name: str) -> bool:
-    return name.endswith(SUFFIXES) or name.startswith((".", "/", "~")) or name.count("/") > 1
-
-
-def _local_files(path: Path) -> list[Path]:
-    if path.is_file():
-        if path.suffix not in SUFFIXES:
-            raise UserError(f"{path}: unsupported file type {path.suffix!r}; expected one of {', '.join(SUFFIXES)}")
-        return [path]
-    files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in SUFFIXES)
-    if not files:
-        raise UserError(f"{path}: the folder has no {', '.join(SUFFIXES)} file")
-    return files
-
-
-def _file_records(path: Path, show_folder: bool) -> Iterator[SourceRecord]:
-    label = str(path) if show_folder else path.name
-    try:
-        if path.suffix == ".jsonl":
-            yield from _jsonl_records(path, label)
-        elif path.suffix == ".json":
-            yield from _json_records(path, label)
-        elif path.suffix == ".parquet":
-            yield from _parquet_records(path, label)
-        else:
-            yield from _csv_records(path, label)
-    except OSError as error:
-        raise UserError(f"{path}: cannot read it ({error.strerror or error})") from None
-
-
-def _json_kind(value: object) -> str:
-    """What JSON calls a value's kind: ``array``, ``number``, ``string``, ``boolean`` or ``null``."""
-    kinds = ((bool, "boolean"), ((int, float), "number"), (str, "string"), (list, "array"), (type(None), "null"))
-    return next((kind for python_type, kind in kinds if isinstance(value, python_type)), type(value).__name__)
-
-
-def _row(fields: object, index: int, location: str) -> SourceRecord:
-    if not isinstance(fields, dict):
-        return SourceRecord(index, location, error=("not_an_object", f"a JSON {_json_kind(fields)}, not an object"))
-    return SourceRecord(index, location, fields=fields)
-
-
-def _jsonl_records(path: Path, label: str) -> Iterator[SourceRecord]:
-    with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            if not raw.strip():
-                continue
-            location = f"{label}:{number}"
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as error:
-                yield SourceRecord(0, location, error=("invalid_utf8", f"byte {error.start}: {error.reason}"))
-                continue
-            try:
-                value = json.loads(text)
-            except json.JSONDecodeError as error:
-                yield SourceRecord(0, location, error=("invalid_json", f"column {error.colno}: {error.msg}"))
-                continue
-            yield _row(value, 0, location)
-
-
-def _json_records(path: Path, label: str) -> Iterator[SourceRecord]:
-    # A JSON document is read whole (it cannot be streamed without a streaming parser); use JSONL or
-    # Parquet for large sources.
-    try:
-        document = json.loads(path.read_bytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise UserError(f"{path}: not a valid UTF-8 JSON document ({error}); JSON Lines files end in .jsonl") from None
-    if isinstance(document, dict):
-        # {"data": [...]} and similar wrappers: the first list of rows.
-        lists = [value for value in document.values() if isinstance(value, list)]
-        document = lists[0] if lists else [document]
-    if not isinstance(document, list):
-        raise UserError(f"{path}: expected a JSON list of objects")
-    for number, value in enumerate(document):
-        yield _row(value, 0, f"{label} item {number}")
-
-
-def _parquet_records(path: Path, label: str) -> Iterator[SourceRecord]:
-    import pyarrow.parquet as pq
-
-    try:
-        parquet = pq.ParquetFile(path)
-    except Exception as error:  # pyarrow raises several types for a file that is not Parquet
-        raise UserError(f"{path}: not a readable Parquet file ({error})") from None
-    number = 0
-    for batch in parquet.iter_batches(batch_size=1024):
-        for fields in batch.to_pylist():
-            yield _row(fields, 0, f"{label} row {number}")
-            number += 1
-
-
-def _has_undecodable(fields: dict) -> bool:
-    try:
-        for value in fields.values():
-            if isinstance(value, str):
-                value.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
-
-
-def _csv_records(path: Path, label: str) -> Iterator[SourceRecord]:
-    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # code cells can be long
-    # surrogateescape keeps bad bytes as lone surrogates, so one bad row is found and skipped, not the file.
-    with path.open(encoding="utf-8", errors="surrogateescape", newline="") as handle:
-        reader = csv.DictReader(handle)
-        for fields in reader:
-            location = f"{label}:{reader.line_num}"
-            if _has_undecodable(fields):
-                yield SourceRecord(0, location, error=("invalid_utf8", "the row has bytes that are not UTF-8"))
-            else:
-                yield SourceRecord(0, location, fields=fields)
+    names = (*FORMATS, *(kind + compression for kind in FORMATS for compression in COMPRESSIONS))
+    return name.endswith(names) or name.startswith((".", "/", "~")) or name.count("/") > 1
 
 
 def _builtin_records() -> Iterator[SourceRecord]:
@@ -294,7 +164,7 @@ def _hub_records(name: str, split: str, subset: str | None = None, data_dir: str
         raise UserError(f"{name}:{part} cannot load it from the Hub ({type(error).__name__}: {error})") from None
     where = f"{name}{f' {subset}' if subset else ''}{f' {data_dir}' if data_dir else ''} {split}"
     for index, fields in enumerate(dataset):
-        yield _row(fields, index, f"{where} row {index}")
+        yield record_of(fields, index, f"{where} row {index}")
 
 
 def detect_fields(available: list[str], prompt_field: str | None,

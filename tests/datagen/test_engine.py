@@ -1,7 +1,10 @@
 """``lintseq generate`` end to end: layout, load_dataset round trip, determinism, resume, bad input."""
 
+import bz2
+import gzip
 import importlib.util
 import json
+import lzma
 import os
 import shutil
 import signal
@@ -250,6 +253,34 @@ def test_other_source_formats_and_field_detection(tmp_path, humaneval_corpus, su
     assert "prompt field 'problem', code field 'solution' (detected)" in result.stderr
     loaded = load(out, split="train")
     assert sorted(loaded["program"]) == sorted(normalize_program(program) for program in humaneval_corpus[:4])
+
+
+def test_compressed_sources_and_a_cut_download(tmp_path, humaneval_corpus):
+    # Corpora ship as .jsonl.gz dumps; a download that stopped halfway keeps the rows before the cut.
+    rows = [{"instruction": f"Task {i}", "response": program} for i, program in enumerate(humaneval_corpus[:30])]
+    lines = "".join(json.dumps(row) + "\n" for row in rows).encode()
+    folder = tmp_path / "dump"
+    folder.mkdir()
+    (folder / "part-0.jsonl.gz").write_bytes(gzip.compress(lines[: len(lines) // 2 - 7] + b"\n"))
+    cut = gzip.compress(lines)
+    (folder / "part-1.jsonl.gz").write_bytes(cut[: len(cut) // 2])  # stops inside the stream
+    (folder / "part-2.json.bz2").write_bytes(bz2.compress(json.dumps(rows[:2]).encode()))
+    (folder / "part-3.csv.xz").write_bytes(lzma.compress(("instruction,response\n" + "".join(
+        '"{}","{}"\n'.format(row["instruction"], row["response"].replace('"', '""')) for row in rows[:2])).encode()))
+    (folder / "part-4.jsonl.xz").write_bytes(b"not an xz stream")
+    (folder / "notes.txt.gz").write_bytes(gzip.compress(b"not a source"))  # not a source format: not read
+    out = tmp_path / "out"
+    result = generate(str(folder), "--output-dir", str(out))
+    stats = json.loads((out / "lintseq_config.json").read_text())["configs"]["lintseq"]["stats"]
+    assert stats["skipped"] == {"corrupt_file": 2, "invalid_json": 1}  # part-0 ends inside a row
+    corrupt = {entry["location"]: entry["detail"] for entry in stats["skipped_rows"] if entry["reason"] == "corrupt_file"}
+    kept_before_cut = int(next(location for location in corrupt if "part-1" in location).rsplit(" ", 1)[1])
+    assert f"{folder / 'part-4.jsonl.xz'} before its first row" in corrupt and 5 <= kept_before_cut < 30
+    assert all("the rows before it are kept" in detail for detail in corrupt.values())
+    read = load(out, split="train")
+    part0 = lines[: len(lines) // 2 - 7].count(b"\n")  # whole rows; the line after them is cut inside a row
+    assert len(read) == part0 + kept_before_cut + 2 + 2, result.stdout
+    assert "skipped 3 rows" in result.stdout
 
 
 @pytest.mark.parametrize(("setup", "args", "message"), [

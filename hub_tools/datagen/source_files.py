@@ -1,0 +1,206 @@
+"""Rows of local source files: JSON Lines, JSON, Parquet and CSV, plain or compressed.
+
+Every reader yields :class:`SourceRecord` objects in file order. A row that cannot be read (a line that is
+not JSON, bytes that are not UTF-8, a value that is not an object) still comes through, carrying an ``error``
+and its location, so the engine counts it and goes on: one bad row never stops a run.
+
+Corpora are shipped compressed (``.jsonl.gz`` dumps, ``.json.xz``...): ``.gz``, ``.bz2`` and ``.xz`` files of
+the text formats are read as they stream, with the standard library. A compressed file cut short (a
+download that stopped, a disk that filled up) or corrupt gives every row before the damage and then one
+``corrupt_file`` record saying where it stopped; the run goes on with the next file.
+"""
+
+from __future__ import annotations
+
+import bz2
+import csv
+import gzip
+import json
+import lzma
+import sys
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from hub_tools.errors import UserError
+
+FORMATS = (".jsonl", ".json", ".parquet", ".csv")
+COMPRESSIONS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+# What a cut or corrupt compressed stream raises while it is read.
+_STREAM_ERRORS = (EOFError, gzip.BadGzipFile, lzma.LZMAError, zlib.error, OSError)
+
+
+@dataclass
+class SourceRecord:
+    """One row of the source.
+
+    Attributes:
+        index: position in the source, counting every row including unreadable ones.
+        location: where the row is, for messages (``file.jsonl:17``, ``file.parquet row 3``, ``split row 9``).
+        fields: the row's fields, or ``None`` when it could not be read.
+        error: why it could not be read: ``(reason, detail)``.
+    """
+
+    index: int
+    location: str
+    fields: dict | None = None
+    error: tuple[str, str] | None = None
+
+
+def file_format(path: Path) -> tuple[str, str | None]:
+    """(format, compression) of a file name: ``rows.jsonl.gz`` is ``(".jsonl", ".gz")``; the format is ``""``
+    when it is not one :data:`FORMATS` names (Parquet compresses itself: no ``.parquet.gz``).
+
+    >>> file_format(Path("dump/rows.jsonl.gz")), file_format(Path("rows.parquet")), file_format(Path("a.txt"))
+    (('.jsonl', '.gz'), ('.parquet', None), ('', None))
+    """
+    suffixes = [suffix.lower() for suffix in path.suffixes[-2:]]
+    compression = suffixes[-1] if suffixes and suffixes[-1] in COMPRESSIONS else None
+    kind = (suffixes[-2] if len(suffixes) == 2 else "") if compression else (suffixes[-1] if suffixes else "")
+    if kind not in FORMATS or (compression and kind == ".parquet"):
+        return "", None
+    return kind, compression
+
+
+def local_files(path: Path) -> list[Path]:
+    """The source files of a file or folder (a folder's files sorted by path), or a one-line error."""
+    accepted = ", ".join(FORMATS) + f" (text formats also as {', '.join(COMPRESSIONS)})"
+    if path.is_file():
+        if not file_format(path)[0]:
+            raise UserError(f"{path}: unsupported file type {''.join(path.suffixes[-2:])!r}; expected {accepted}")
+        return [path]
+    files = sorted(p for p in path.rglob("*") if p.is_file() and file_format(p)[0])
+    if not files:
+        raise UserError(f"{path}: the folder has no {accepted} file")
+    return files
+
+
+def _open_binary(path: Path):
+    compression = file_format(path)[1]
+    return COMPRESSIONS[compression](path, "rb") if compression else path.open("rb")
+
+
+def count_rows(path: Path) -> int | None:
+    """Rows of a JSON Lines or Parquet file without parsing them; ``None`` for other formats."""
+    kind = file_format(path)[0]
+    if kind == ".parquet":
+        import pyarrow.parquet as pq
+
+        return pq.ParquetFile(path).metadata.num_rows
+    if kind != ".jsonl":
+        return None
+    try:
+        with _open_binary(path) as handle:
+            return sum(1 for line in handle if line.strip())
+    except _STREAM_ERRORS:
+        return None  # a cut file: counted as it is read
+
+
+def file_records(path: Path, show_folder: bool) -> Iterator[SourceRecord]:
+    label = str(path) if show_folder else path.name
+    kind, compression = file_format(path)
+    readers = {".jsonl": _jsonl_records, ".json": _json_records, ".parquet": _parquet_records, ".csv": _csv_records}
+    last = None  # the location of the last row read, for a cut file
+    try:
+        for record in readers[kind](path, label):
+            last = record.location
+            yield record
+    except _STREAM_ERRORS as error:
+        if compression is None:
+            raise UserError(f"{path}: cannot read it ({getattr(error, 'strerror', None) or error})") from None
+        where = "before its first row" if last is None else "after " + (
+            f"line {last.removeprefix(label + ':')}" if last.startswith(label + ":") else last.removeprefix(label).strip())
+        yield SourceRecord(0, f"{label} {where}", error=(
+            "corrupt_file", f"the {compression} stream cannot be read past this point ({type(error).__name__}: "
+            f"{error}); the rows before it are kept, any after it are lost"))
+
+
+def _json_kind(value: object) -> str:
+    """What JSON calls a value's kind: ``array``, ``number``, ``string``, ``boolean`` or ``null``."""
+    kinds = ((bool, "boolean"), ((int, float), "number"), (str, "string"), (list, "array"), (type(None), "null"))
+    return next((kind for python_type, kind in kinds if isinstance(value, python_type)), type(value).__name__)
+
+
+def record_of(fields: object, index: int, location: str) -> SourceRecord:
+    """The record of one parsed row: its fields, or a ``not_an_object`` error."""
+    if not isinstance(fields, dict):
+        return SourceRecord(index, location, error=("not_an_object", f"a JSON {_json_kind(fields)}, not an object"))
+    return SourceRecord(index, location, fields=fields)
+
+
+def _jsonl_records(path: Path, label: str) -> Iterator[SourceRecord]:
+    with _open_binary(path) as handle:
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            location = f"{label}:{number}"
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                yield SourceRecord(0, location, error=("invalid_utf8", f"byte {error.start}: {error.reason}"))
+                continue
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError as error:
+                yield SourceRecord(0, location, error=("invalid_json", f"column {error.colno}: {error.msg}"))
+                continue
+            yield record_of(value, 0, location)
+
+
+def _json_records(path: Path, label: str) -> Iterator[SourceRecord]:
+    # A JSON document is read whole (it cannot be streamed without a streaming parser); use JSONL or
+    # Parquet for large sources.
+    with _open_binary(path) as handle:
+        data = handle.read()
+    try:
+        document = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise UserError(f"{path}: not a valid UTF-8 JSON document ({error}); JSON Lines files end in .jsonl") from None
+    if isinstance(document, dict):
+        # {"data": [...]} and similar wrappers: the first list of rows.
+        lists = [value for value in document.values() if isinstance(value, list)]
+        document = lists[0] if lists else [document]
+    if not isinstance(document, list):
+        raise UserError(f"{path}: expected a JSON list of objects")
+    for number, value in enumerate(document):
+        yield record_of(value, 0, f"{label} item {number}")
+
+
+def _parquet_records(path: Path, label: str) -> Iterator[SourceRecord]:
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(path)
+    except Exception as error:  # pyarrow raises several types for a file that is not Parquet
+        raise UserError(f"{path}: not a readable Parquet file ({error})") from None
+    number = 0
+    for batch in parquet.iter_batches(batch_size=1024):
+        for fields in batch.to_pylist():
+            yield record_of(fields, 0, f"{label} row {number}")
+            number += 1
+
+
+def _has_undecodable(fields: dict) -> bool:
+    try:
+        for value in fields.values():
+            if isinstance(value, str):
+                value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _csv_records(path: Path, label: str) -> Iterator[SourceRecord]:
+    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # code cells can be long
+    compression = file_format(path)[1]
+    opener = COMPRESSIONS[compression] if compression else open
+    # surrogateescape keeps bad bytes as lone surrogates, so one bad row is found and skipped, not the file.
+    with opener(path, "rt", encoding="utf-8", errors="surrogateescape", newline="") as handle:
+        reader = csv.DictReader(handle)
+        for fields in reader:
+            location = f"{label}:{reader.line_num}"
+            if _has_undecodable(fields):
+                yield SourceRecord(0, location, error=("invalid_utf8", "the row has bytes that are not UTF-8"))
+            else:
+                yield SourceRecord(0, location, fields=fields)
