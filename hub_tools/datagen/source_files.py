@@ -136,7 +136,8 @@ def _jsonl_records(path: Path, label: str) -> Iterator[SourceRecord]:
                 continue
             location = f"{label}:{number}"
             try:
-                text = raw.decode("utf-8")
+                # A byte-order mark (Windows tools write one) opens the file, not the first row.
+                text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
             except UnicodeDecodeError as error:
                 yield SourceRecord(0, location, error=("invalid_utf8", f"byte {error.start}: {error.reason}"))
                 continue
@@ -154,7 +155,7 @@ def _json_records(path: Path, label: str) -> Iterator[SourceRecord]:
     with _open_binary(path) as handle:
         data = handle.read()
     try:
-        document = json.loads(data.decode("utf-8"))
+        document = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise UserError(f"{path}: not a valid UTF-8 JSON document ({error}); JSON Lines files end in .jsonl") from None
     if isinstance(document, dict):
@@ -196,7 +197,8 @@ def _csv_records(path: Path, label: str) -> Iterator[SourceRecord]:
     compression = file_format(path)[1]
     opener = COMPRESSIONS[compression] if compression else open
     # surrogateescape keeps bad bytes as lone surrogates, so one bad row is found and skipped, not the file.
-    with opener(path, "rt", encoding="utf-8", errors="surrogateescape", newline="") as handle:
+    # utf-8-sig: a spreadsheet's byte-order mark would otherwise become part of the first column's name.
+    with opener(path, "rt", encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
         reader = csv.DictReader(handle)
         for fields in reader:
             location = f"{label}:{reader.line_num}"
