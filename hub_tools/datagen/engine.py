@@ -65,13 +65,14 @@ def _process_chunk_in_worker(records: list[SourceRecord], config: GenerationConf
 
 
 def chunk_records(records: Iterator[SourceRecord], selected: set[int] | None, config: GenerationConfig,
-                  size: int | None = None) -> Iterator[tuple[int, list[SourceRecord]]]:
-    """Number the source rows (only ``selected`` ones, when given) in chunks of ``size`` (``CHUNK_SIZE``)."""
+                  size: int | None = None, first: int = 0) -> Iterator[tuple[int, list[SourceRecord]]]:
+    """Number the source rows (only ``selected`` ones, when given) in chunks of ``size`` (``CHUNK_SIZE``);
+    ``records`` may start at chunk ``first`` (the rows before it left out)."""
     if selected is not None:
         records = (record for record in records if record.index in selected)
     if config.drop_duplicates:
         records = _first_occurrences(records, config)
-    number = 0
+    number = first
     while True:
         chunk = list(islice(records, size or CHUNK_SIZE))
         if not chunk:

@@ -21,6 +21,7 @@ import sys
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
 from hub_tools.errors import UserError
@@ -97,23 +98,39 @@ def count_rows(path: Path) -> int | None:
         return None  # a cut file: counted as it is read
 
 
-def file_records(path: Path, show_folder: bool) -> Iterator[SourceRecord]:
+def file_records(path: Path, show_folder: bool, skip: int = 0) -> Iterator[SourceRecord]:
+    """The records of one file, after its first ``skip`` ones. JSON Lines and Parquet skip without parsing
+    (lines are counted, Parquet row groups passed by their metadata), so a task of a distributed run starts at
+    its block at little cost; JSON and CSV are parsed up to it."""
     label = str(path) if show_folder else path.name
     kind, compression = file_format(path)
-    readers = {".jsonl": _jsonl_records, ".json": _json_records, ".parquet": _parquet_records, ".csv": _csv_records}
-    last = None  # the location of the last row read, for a cut file
+    read = [None]  # the location of the last row read (kept or skipped), for a cut file
+    if kind == ".jsonl":
+        records = _jsonl_records(path, label, skip, read)
+    elif kind == ".parquet":
+        records = _parquet_records(path, label, skip)
+    else:
+        records = islice(_tracked(_json_records(path, label) if kind == ".json" else _csv_records(path, label), read),
+                         skip, None)
     try:
-        for record in readers[kind](path, label):
-            last = record.location
+        for record in records:
+            read[0] = record.location
             yield record
     except _STREAM_ERRORS as error:
         if compression is None:
             raise UserError(f"{path}: cannot read it ({getattr(error, 'strerror', None) or error})") from None
+        last = read[0]
         where = "before its first row" if last is None else "after " + (
             f"line {last.removeprefix(label + ':')}" if last.startswith(label + ":") else last.removeprefix(label).strip())
         yield SourceRecord(0, f"{label} {where}", error=(
             "corrupt_file", f"the {compression} stream cannot be read past this point ({type(error).__name__}: "
             f"{error}); the rows before it are kept, any after it are lost"))
+
+
+def _tracked(records: Iterator[SourceRecord], read: list) -> Iterator[SourceRecord]:
+    for record in records:
+        read[0] = record.location
+        yield record
 
 
 def _json_kind(value: object) -> str:
@@ -129,10 +146,15 @@ def record_of(fields: object, index: int, location: str) -> SourceRecord:
     return SourceRecord(index, location, fields=fields)
 
 
-def _jsonl_records(path: Path, label: str) -> Iterator[SourceRecord]:
+def _jsonl_records(path: Path, label: str, skip: int = 0, read: list | None = None) -> Iterator[SourceRecord]:
     with _open_binary(path) as handle:
         for number, raw in enumerate(handle, start=1):
             if not raw.strip():
+                continue
+            if skip:  # a row before the wanted ones: counted, not decoded
+                skip -= 1
+                if read is not None:
+                    read[0] = f"{label}:{number}"
                 continue
             location = f"{label}:{number}"
             try:
@@ -168,16 +190,29 @@ def _json_records(path: Path, label: str) -> Iterator[SourceRecord]:
         yield record_of(value, 0, f"{label} item {number}")
 
 
-def _parquet_records(path: Path, label: str) -> Iterator[SourceRecord]:
+def _parquet_records(path: Path, label: str, skip: int = 0) -> Iterator[SourceRecord]:
     import pyarrow.parquet as pq
 
     try:
         parquet = pq.ParquetFile(path)
     except Exception as error:  # pyarrow raises several types for a file that is not Parquet
         raise UserError(f"{path}: not a readable Parquet file ({error})") from None
-    number = 0
-    for batch in parquet.iter_batches(batch_size=1024):
-        for fields in batch.to_pylist():
+    # Whole row groups before the wanted rows are passed by their metadata, never read.
+    groups, number = [], 0
+    for group in range(parquet.metadata.num_row_groups):
+        rows = parquet.metadata.row_group(group).num_rows
+        if not groups and number + rows <= skip:
+            number += rows
+            continue
+        groups.append(group)
+    if not groups:
+        return
+    for batch in parquet.iter_batches(batch_size=1024, row_groups=groups):
+        if number + batch.num_rows <= skip:
+            number += batch.num_rows
+            continue
+        for fields in batch.slice(max(skip - number, 0)).to_pylist():
+            number = max(number, skip)
             yield record_of(fields, 0, f"{label} row {number}")
             number += 1
 

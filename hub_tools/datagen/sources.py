@@ -10,6 +10,7 @@ are read by :mod:`hub_tools.datagen.source_files`.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import islice
 from pathlib import Path
 
 from hub_tools.datagen.conversations import CONVERSATION_FIELDS
@@ -108,6 +109,33 @@ class Source:
                     record.index = index
                     index += 1
                     yield record
+
+    def records_from(self, start: int) -> Iterator[SourceRecord]:
+        """The records from index ``start`` on, the same as ``islice(source, start, None)``.
+
+        Local files are passed whole by their row counts where those come without parsing (JSON Lines,
+        Parquet) and entered at the wanted row (:func:`~hub_tools.datagen.source_files.file_records`); Hub and
+        built-in sources are read from the start.
+        """
+        if self.kind != "files":
+            yield from islice(iter(self), start, None)
+            return
+        index = 0  # the index of the current file's first record
+        for path in self.files:
+            skip = max(start - index, 0)
+            if skip:
+                count = count_rows(path)
+                if count is None:  # JSON, CSV, a cut compressed file: read to count
+                    count = sum(1 for _ in file_records(path, len(self.files) > 1))
+                if count <= skip:
+                    index += count
+                    continue
+            number = index + skip
+            for record in file_records(path, len(self.files) > 1, skip=skip):
+                record.index = number
+                number += 1
+                yield record
+            index = number
 
     def count(self) -> int | None:
         """Number of rows, when it can be known without reading every row's content."""

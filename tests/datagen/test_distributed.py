@@ -1,6 +1,8 @@
 """Scale-out on datatrove: the steps in a user's pipeline, and ``lintseq generate --executor local|ray``
 giving the single-machine engine's folder byte for byte, killed runs included. (Slurm: test_slurm.py.)"""
 
+import dataclasses
+import gzip
 import importlib.util
 import json
 import os
@@ -12,6 +14,7 @@ import time
 from pathlib import Path
 
 import datasets
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from datatrove.executor import LocalPipelineExecutor
@@ -107,6 +110,35 @@ def test_reader_detects_fields_extracts_fences_and_passes_broken_rows(source_fil
     blocks = [list(reader.run(rank=rank, world_size=4)) for rank in range(4)]
     indices = [d.metadata["lintseq_origin"]["row_index"] for block in blocks for d in block]
     assert indices == list(range(73))
+
+
+def test_a_task_enters_the_source_at_its_block_with_the_rows_a_full_read_gives(tmp_path):
+    # Files of every kind, with blank lines, a broken row, Parquet row groups, a cut compressed file and an
+    # empty one: entering at any row gives exactly the records a read from the start gives from that row on.
+    rows = [{"instruction": f"Task {i}", "response": f"x = {i}\nprint(x)"} for i in range(100)]
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "a.jsonl").write_text("".join(json.dumps(row) + "\n" + "\n" * (i % 7 == 0)
+                                            for i, row in enumerate(rows[:13])) + "not json\n")
+    pq.write_table(pa.Table.from_pylist(rows[13:60]), folder / "b.parquet", row_group_size=10)
+    (folder / "c.json").write_text(json.dumps(rows[60:70]))
+    (folder / "d.csv").write_text("instruction,response\n" + "".join(
+        f'{row["instruction"]},"{row["response"]}"\n' for row in rows[70:80]))
+    packed = gzip.compress("".join(json.dumps(row) + "\n" for row in rows[80:]).encode())
+    (folder / "e.jsonl.gz").write_bytes(packed[: len(packed) * 2 // 3])
+    (folder / "f.jsonl.gz").write_bytes(packed)
+    (folder / "g.jsonl").write_text("")
+    source = Source(str(folder))
+    every = [dataclasses.astuple(record) for record in source]
+    assert len(every) > 100 and any(record[3] and record[3][0] == "corrupt_file" for record in every)
+    for start in range(len(every) + 2):
+        assert [dataclasses.astuple(record) for record in source.records_from(start)] == every[start:], start
+    # Through the reader, on four tasks: every row once, in order, with the documents of one full read.
+    reader = LintSeqReader(str(folder), chunk_size=6)
+    whole = [(d.id, d.text, d.metadata["lintseq_origin"]["row_index"]) for d in reader.run(rank=0, world_size=1)]
+    blocks = [(d.id, d.text, d.metadata["lintseq_origin"]["row_index"])
+              for rank in range(4) for d in reader.run(rank=rank, world_size=4)]
+    assert blocks == whole and [index for _, _, index in whole] == list(range(len(every)))
 
 
 def test_local_executor_with_more_tasks_than_workers_gives_the_single_machine_folder(source_file, single_machine,

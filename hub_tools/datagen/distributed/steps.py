@@ -55,8 +55,9 @@ class LintSeqReader(PipelineStep):
     HumanEval corpus) into documents, with the field detection and fence extraction of ``lintseq generate``.
 
     Rows are numbered in chunks of ``chunk_size``; each task reads a contiguous block of chunks, so a row
-    lands in the same chunk however many tasks there are. A row that cannot be read still comes through
-    (with its reason), so the sampler counts it.
+    lands in the same chunk however many tasks there are. A task enters local JSON Lines and Parquet files
+    at its block without parsing the rows before it. A row that cannot be read still comes through (with
+    its reason), so the sampler counts it.
 
     Args:
         source: a local file or folder, a Hub dataset id, or ``None`` for the built-in corpus.
@@ -101,7 +102,12 @@ class LintSeqReader(PipelineStep):
         done = self.skip_parts_of.completed() if self.skip_parts_of is not None else set()
         rules = GenerationConfig(prompt_field=self.prompt_field, code_field=self.code_field,
                                  drop_duplicates=self.drop_duplicates)
-        for number, records in chunk_records(iter(self.source), self.selected, rules, self.chunk_size):
+        # A task enters the source at its block (local JSON Lines and Parquet files are passed by their row
+        # counts: Source.records_from). Selected rows and the first occurrence of a duplicate are numbered
+        # from the whole source, so those runs read it from the start.
+        first = mine.start if self.selected is None and not self.drop_duplicates else 0
+        rows = self.source.records_from(first * self.chunk_size) if first else iter(self.source)
+        for number, records in chunk_records(rows, self.selected, rules, self.chunk_size, first):
             if number >= mine.stop:
                 return  # the rest of the source belongs to later tasks
             if number < mine.start or number in done:

@@ -1,0 +1,91 @@
+"""What it costs a task of a distributed run to reach its block of the source.
+
+    .venv/bin/python benchmarks/source_entry.py [--rows 200000]
+
+A datatrove task reads a contiguous block of chunks. Reading the source from its start, as every task did,
+costs the last task a parse of every row before its block; entering at the block (``Source.records_from``)
+counts the lines of the JSON Lines files before it and passes Parquet row groups by their metadata.
+
+The source is ``--rows`` rows of real functions (HumanEval's canonical solutions and standard-library
+functions, repeated with distinct instructions), written once as JSON Lines (plain and gzip) and once as
+Parquet, split into 8 files as a corpus dump is. For a task whose block starts a quarter, half and all the
+way into the source, the seconds until its first row, both ways, and the rows after it are checked equal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import sys
+import tempfile
+import time
+from itertools import islice
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import corpus
+from results import save_result
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+FILES = 8
+
+
+def write_sources(folder: Path, rows: int) -> dict[str, Path]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    programs = corpus.humaneval_programs() + corpus.stdlib_functions(None)
+    records = [{"instruction": f"Write function {index}.", "response": programs[index % len(programs)]}
+               for index in range(rows)]
+    per_file = -(-rows // FILES)
+    layouts = {}
+    for kind in ("jsonl", "jsonl.gz", "parquet"):
+        layouts[kind] = folder / kind.replace(".", "-")
+        layouts[kind].mkdir()
+        for number in range(FILES):
+            part = records[number * per_file:(number + 1) * per_file]
+            path = layouts[kind] / f"part-{number:02d}.{kind}"
+            if kind == "parquet":
+                pq.write_table(pa.Table.from_pylist(part), path, row_group_size=10_000)
+            else:
+                data = "".join(json.dumps(record) + "\n" for record in part).encode()
+                path.write_bytes(gzip.compress(data, compresslevel=6) if kind.endswith(".gz") else data)
+    return layouts
+
+
+def first_row_seconds(rows) -> tuple[float, object]:
+    started = time.perf_counter()
+    first = next(rows, None)
+    return time.perf_counter() - started, first
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=200_000)
+    args = parser.parse_args()
+    from hub_tools.datagen.sources import Source
+
+    figures: dict[str, dict] = {"rows": args.rows, "files": FILES, "layouts": {}}
+    with tempfile.TemporaryDirectory() as work:
+        layouts = write_sources(Path(work), args.rows)
+        for kind, folder in layouts.items():
+            source = Source(str(folder))
+            by_start = {}
+            for fraction in (0.25, 0.5, 1.0):
+                start = min(int(args.rows * fraction), args.rows - 1)
+                read_through, expected = first_row_seconds(islice(iter(source), start, None))
+                entered, first = first_row_seconds(source.records_from(start))
+                assert first == expected, (kind, start)
+                by_start[f"{fraction:g}"] = {"start_row": start, "read_from_the_start_seconds": round(read_through, 3),
+                                             "entered_at_the_block_seconds": round(entered, 4),
+                                             "ratio": round(read_through / max(entered, 1e-6), 1)}
+                print(f"{kind:9} task starting at row {start:>7}: {read_through:7.3f} s reading from the start, "
+                      f"{entered:7.4f} s entering at its block ({read_through / max(entered, 1e-6):.0f}x)", flush=True)
+            figures["layouts"][kind] = by_start
+    save_result("source_entry", figures)
+
+
+if __name__ == "__main__":
+    main()
