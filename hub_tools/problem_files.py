@@ -31,7 +31,7 @@ def read_problem_rows(path: str | Path) -> list:
         return pyarrow.parquet.read_table(path).to_pylist()
     opener = gzip.open if path.suffix == ".gz" else open
     try:
-        with opener(path, "rt", encoding="utf-8") as handle:
+        with opener(path, "rt", encoding="utf-8-sig") as handle:
             text = handle.read()
     except (OSError, UnicodeDecodeError) as error:
         raise UserError(f"{path}: cannot read it ({error})") from None

@@ -96,7 +96,7 @@ def read_samples(path: str | os.PathLike, problems: dict[str, Problem]) -> list[
         raise UserError(f"samples file {path} does not exist")
     opener = gzip.open if path.suffix == ".gz" else open
     rows = []
-    with opener(path, "rt", encoding="utf-8") as handle:
+    with opener(path, "rt", encoding="utf-8-sig") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue

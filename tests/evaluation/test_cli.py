@@ -20,7 +20,8 @@ def test_scores_a_samples_file_in_the_human_eval_format(humaneval, tmp_path):
     samples = tmp_path / "samples.jsonl"
     rows = [{"task_id": p.task_id, "completion": p.canonical_solution} for p in humaneval[:20]]
     rows += [{"task_id": p.task_id, "completion": "    return None\n"} for p in humaneval[:20]]
-    samples.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    # Saved by a Windows tool: the byte-order mark opens the file, not the first sample.
+    samples.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8-sig")
     result = _lintseq("eval", "--samples", str(samples), "--benchmark", "humaneval", "--k", "1,2",
                       "--output-dir", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr
