@@ -7,6 +7,8 @@ Two spellings are read, one turn per list entry:
   joined;
 - ``{"from": "human", "value": "..."}``: ShareGPT's ``conversations``.
 
+The list may also come as a JSON text (a CSV column, a string feature), which is parsed.
+
 A LintSeq row is one instruction and one program, so a conversation gives a row when it is a single exchange:
 system turns first (any number, left out: a system prompt says how to answer, not what to write), then one
 user turn, then one assistant turn, whose code is the program (:func:`~hub_tools.lintseq.extract_program`
@@ -19,6 +21,9 @@ which is what detection picks for a source whose only known field is one of :dat
 """
 
 from __future__ import annotations
+
+import contextlib
+import json
 
 CONVERSATION_FIELDS = ("messages", "conversations", "conversation")
 
@@ -76,6 +81,10 @@ def single_exchange(value: object) -> tuple[str, str]:
     ...
     hub_tools.datagen.conversations.ConversationError: 4 turns after the system turns; only a user turn and the assistant's answer are read
     """
+    if isinstance(value, str) and value.lstrip().startswith("["):
+        # Some sets store the turns as a JSON text (a CSV column, a string feature).
+        with contextlib.suppress(ValueError):
+            value = json.loads(value)
     if not isinstance(value, list):
         kind = "null" if value is None else type(value).__name__
         raise ConversationError("not_a_conversation", f"a {kind}, not a list of turns")

@@ -72,6 +72,7 @@ def test_detection(available, given, expected):
 def test_sharegpt_spelling_and_roles():
     turns = [{"from": "system", "value": "s"}, {"from": "human", "value": "Add."}, {"from": "gpt", "value": "x = 1"}]
     assert single_exchange(turns) == ("Add.", "x = 1")
+    assert single_exchange(json.dumps(turns)) == ("Add.", "x = 1")  # the turns as a JSON text (a CSV column)
     with pytest.raises(ConversationError, match="turn 2 is from 'gpt', expected the user"):
         single_exchange([{"from": "system", "value": "s"}, {"from": "gpt", "value": "x = 1"}])
 
