@@ -202,6 +202,10 @@ def main(argv: list[str]) -> int:
     if summary.skipped:
         reasons = ", ".join(f"{reason} {count}" for reason, count in summary.skipped.most_common())
         print(f"skipped {_count(sum(summary.skipped.values()), 'row')}: {reasons} (locations in lintseq_config.json)")
+        if summary.skipped.get("time_limit"):
+            # Whole files of a thousand lines and more take minutes of pylint: a bias against long files.
+            print(f"  time_limit: {_count(summary.skipped['time_limit'], 'program')} took longer than "
+                  f"{args.time_limit:g} s each; raise --time-limit to keep long files")
     shards = _count(summary.shards, "shard")
     print(f"wrote {args.output_dir}/data/{summary.config_name}/ ({shards}), "
           f"{args.output_dir}/data/baseline/, README.md, lintseq_config.json")

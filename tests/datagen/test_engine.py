@@ -237,6 +237,9 @@ def test_time_limit_skips_a_program_and_the_run_goes_on(tmp_path, humaneval_corp
     source.write_text(json.dumps({"instruction": "t", "response": humaneval_corpus[0]}) + "\n")
     summary = Engine(Source(str(source)), tmp_path / "out", config, progress=False).run()
     assert summary.skipped == {"time_limit": 1} and summary.rows == 0
+    # The command line says what to do about it: long whole files are the usual case.
+    result = generate(str(source), "--output-dir", str(tmp_path / "cli"), "--time-limit", "0.000001")
+    assert "time_limit: 1 program took longer than 1e-06 s each; raise --time-limit to keep long files" in result.stdout
 
 
 @pytest.mark.parametrize("suffix", [".json", ".parquet", ".csv"])
