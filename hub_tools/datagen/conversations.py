@@ -7,7 +7,8 @@ Two spellings are read, one turn per list entry:
   joined;
 - ``{"from": "human", "value": "..."}``: ShareGPT's ``conversations``.
 
-The list may also come as a JSON text (a CSV column, a string feature), which is parsed.
+The list may also come as a JSON text (a CSV column, a string feature), which is parsed, or as the dict of
+lists ``datasets`` makes of a column declared as a ``Sequence`` of dicts.
 
 A LintSeq row is one instruction and one program, so a conversation gives a row when it is a single exchange:
 system turns first (any number, left out: a system prompt says how to answer, not what to write), then one
@@ -85,6 +86,10 @@ def single_exchange(value: object) -> tuple[str, str]:
         # Some sets store the turns as a JSON text (a CSV column, a string feature).
         with contextlib.suppress(ValueError):
             value = json.loads(value)
+    if isinstance(value, dict) and value and all(isinstance(column, list) for column in value.values()) \
+            and len({len(column) for column in value.values()}) == 1:
+        # A `Sequence` of dicts, as `datasets` decodes one declared so: a dict of lists, one list per key.
+        value = [dict(zip(value, turn, strict=True)) for turn in zip(*value.values(), strict=True)]
     if not isinstance(value, list):
         kind = "null" if value is None else type(value).__name__
         raise ConversationError("not_a_conversation", f"a {kind}, not a list of turns")

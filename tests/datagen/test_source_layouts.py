@@ -73,6 +73,8 @@ def test_sharegpt_spelling_and_roles():
     turns = [{"from": "system", "value": "s"}, {"from": "human", "value": "Add."}, {"from": "gpt", "value": "x = 1"}]
     assert single_exchange(turns) == ("Add.", "x = 1")
     assert single_exchange(json.dumps(turns)) == ("Add.", "x = 1")  # the turns as a JSON text (a CSV column)
+    columns = {"role": ["user", "assistant"], "content": ["Add.", "x = 1"]}  # datasets' decoding of a Sequence
+    assert single_exchange(columns) == ("Add.", "x = 1")
     with pytest.raises(ConversationError, match="turn 2 is from 'gpt', expected the user"):
         single_exchange([{"from": "system", "value": "s"}, {"from": "gpt", "value": "x = 1"}])
 
