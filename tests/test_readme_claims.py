@@ -84,7 +84,7 @@ CLAIMS: dict[str, list[str]] = {
     "`--ignore-init-errors` (the paper's option) samples them as usual": [
         "tests/datagen/test_indentation.py::test_ignore_init_errors_samples_them_and_verify_accepts_the_result",
     ],
-    "Code inside markdown fences is extracted": [
+    "inside markdown fences is extracted": [
         "tests/lintseq/test_fences.py::test_fence_spellings",
         "tests/lintseq/test_fences.py::test_real_programs_in_every_wrapping",
     ],
