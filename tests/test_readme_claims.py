@@ -44,6 +44,9 @@ CLAIMS: dict[str, list[str]] = {
     "a compressed file cut short keeps the rows before the cut and counts one `corrupt_file` skip": [
         f"{ENGINE}::test_compressed_sources_and_a_cut_download",
     ],
+    "its hidden files and folders, and the output folder when it lies inside, are not read": [
+        f"{ENGINE}::test_an_output_folder_inside_the_source_folder_is_never_read_as_source",
+    ],
     "invalid JSON lines, bad UTF-8, missing or non-text fields": [
         f"{ENGINE}::test_bad_rows_are_skipped_with_reason_and_location",
     ],

@@ -135,7 +135,7 @@ def main(argv: list[str]) -> int:
         load_tokenizer(tokenizer)  # a bad name fails here, in one line, not in every worker
         tokenizer = str(Path(tokenizer).resolve()) if Path(tokenizer).exists() else tokenizer
         print(f"tokens counted with {tokenizer}", file=sys.stderr)
-    source = Source(args.source, split=args.split, subset=args.subset, data_dir=args.data_dir)
+    source = Source(args.source, split=args.split, subset=args.subset, data_dir=args.data_dir, exclude=args.output_dir)
     available = source.first_fields()
     if not available:
         raise UserError(f"{source.description}: no readable row")

@@ -64,14 +64,26 @@ def file_format(path: Path) -> tuple[str, str | None]:
     return kind, compression
 
 
-def local_files(path: Path) -> list[Path]:
-    """The source files of a file or folder (a folder's files sorted by path), or a one-line error."""
+def local_files(path: Path, exclude: Path | None = None) -> list[Path]:
+    """The source files of a file or folder, or a one-line error.
+
+    A folder's files are sorted by path. Hidden files and folders (``.git``, ``.cache``, a run's
+    ``.lintseq-work``) are not source files, nor is anything under ``exclude``: the dataset folder a run
+    writes, when it lies inside the source folder (a second run would read the first one's output as rows).
+    """
     accepted = ", ".join(FORMATS) + f" (text formats also as {', '.join(COMPRESSIONS)})"
     if path.is_file():
         if not file_format(path)[0]:
             raise UserError(f"{path}: unsupported file type {''.join(path.suffixes[-2:])!r}; expected {accepted}")
         return [path]
-    files = sorted(p for p in path.rglob("*") if p.is_file() and file_format(p)[0])
+    skipped = exclude.resolve() if exclude is not None else None
+
+    def wanted(candidate: Path) -> bool:
+        inside = candidate.relative_to(path).parts
+        return (candidate.is_file() and bool(file_format(candidate)[0]) and not any(part.startswith(".") for part in inside)
+                and (skipped is None or not candidate.resolve().is_relative_to(skipped)))
+
+    files = sorted(candidate for candidate in path.rglob("*") if wanted(candidate))
     if not files:
         raise UserError(f"{path}: the folder has no {accepted} file")
     return files

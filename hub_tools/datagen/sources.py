@@ -62,10 +62,12 @@ class Source:
         subset: the subset (``datasets``' configuration name) of a Hub dataset, as ``load_dataset(name, subset)``.
         data_dir: a folder of a Hub dataset's repository to read alone, as ``load_dataset(name, data_dir=...)``
             (The Stack's ``data/python``).
+        exclude: a folder whose files are never source files (the output folder of the run, when it lies
+            inside a source folder).
     """
 
     def __init__(self, name: str | None, split: str = "train", subset: str | None = None,
-                 data_dir: str | None = None):
+                 data_dir: str | None = None, exclude: str | Path | None = None):
         self.name = name
         self.split = split
         self.subset, self.data_dir = subset, data_dir
@@ -74,7 +76,7 @@ class Source:
             self.kind = "builtin"
         elif Path(name).exists():
             self.kind = "files"
-            self.files = local_files(Path(name))
+            self.files = local_files(Path(name), Path(exclude) if exclude is not None else None)
         elif _looks_like_a_path(name):
             raise UserError(f"{name}: no such file or folder")
         else:

@@ -170,6 +170,23 @@ def test_another_sampler_adds_its_config(two_worker_run, tmp_path, source_file):
     assert list(manifest["configs"]) == ["lintseq", "random", "baseline"]
 
 
+def test_an_output_folder_inside_the_source_folder_is_never_read_as_source(tmp_path, humaneval_corpus):
+    # `lintseq generate data/ --output-dir data/lintseq`: the second run (another sampler, or a resume) read
+    # the first one's Parquet shards and parts as source rows. Hidden folders (.git, .cache) are not read either.
+    data = tmp_path / "data"
+    (data / ".cache").mkdir(parents=True)
+    rows = [{"instruction": f"Task {i}", "response": program} for i, program in enumerate(humaneval_corpus[:4])]
+    (data / "pairs.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    (data / ".cache" / "old.jsonl").write_text(json.dumps({"instruction": "cached", "response": "x = 1"}) + "\n")
+    out = data / "lintseq"
+    first = generate(str(data), "--output-dir", str(out))
+    second = generate(str(data), "--output-dir", str(out), "--sampler", "random")
+    assert "(4 source rows)" in first.stdout and "(4 source rows)" in second.stdout, second.stdout
+    assert sorted(load(out, "random", split="train")["instruction"]) == [row["instruction"] for row in rows]
+    verified = subprocess.run([sys.executable, "-m", "hub_tools.cli", "verify", str(out)], capture_output=True, text=True)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
 def test_bad_rows_are_skipped_with_reason_and_location(tmp_path, humaneval_corpus):
     good = [{"instruction": f"Task {i}", "response": program} for i, program in enumerate(humaneval_corpus[:5])]
     lines = [json.dumps(good[0]).encode(),
