@@ -217,6 +217,8 @@ def detect_fields(available: list[str], prompt_field: str | None,
     >>> detect_fields(["instruction", "input", "output"], None, None)
     ('instruction+input', 'output')
     """
+    if prompt_field and "" in prompt_field.split(JOIN):
+        raise UserError(f"--prompt-field {prompt_field!r}: an empty field name; join fields as 'instruction+input'")
     for given in [*(prompt_field or "").split(JOIN), code_field]:
         if given and given not in available:
             raise UserError(f"no field {given!r} in the source; its fields are: {', '.join(available) or 'none'}")

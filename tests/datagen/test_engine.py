@@ -322,6 +322,9 @@ def test_compressed_sources_and_a_cut_download(tmp_path, humaneval_corpus):
 @pytest.mark.parametrize(("setup", "args", "message"), [
     (None, ["missing.jsonl"], "no such file"),
     ("jsonl", ["{source}", "--code-field", "nope"], "no field 'nope'"),
+    ("jsonl", ["{source}", "--prompt-field", "instruction+nope"], "no field 'nope'"),
+    ("jsonl", ["{source}", "--prompt-field", "instruction+"], "an empty field name"),
+    ("jsonl", ["{source}", "--subset", "python"], "--subset and --data-dir choose part of a Hub dataset"),
     ("odd", ["{source}"], "cannot tell which fields"),
     ("foreign", ["{source}"], "holds no generated dataset"),
     ("jsonl", ["{source}", "--num-paths", "0"], "--num-paths must be at least 1"),
