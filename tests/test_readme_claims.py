@@ -47,6 +47,11 @@ CLAIMS: dict[str, list[str]] = {
     "its hidden files and folders, and the output folder when it lies inside, are not read": [
         f"{ENGINE}::test_an_output_folder_inside_the_source_folder_is_never_read_as_source",
     ],
+    "A Hub dataset made of Parquet files (what `push_to_hub` writes, and most large corpora) is counted from "
+    "the files' footers, not streamed, and a task streams only the files of its block": [
+        "tests/hub/test_hub_sources.py::test_a_parquet_hub_source_is_counted_and_entered_at_any_row",
+        "tests/hub/test_hub_sources.py::test_a_hub_source_of_other_files_is_read_from_the_start",
+    ],
     "invalid JSON lines, bad UTF-8, missing or non-text fields": [
         f"{ENGINE}::test_bad_rows_are_skipped_with_reason_and_location",
     ],

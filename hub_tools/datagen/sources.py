@@ -14,6 +14,7 @@ from itertools import islice
 from pathlib import Path
 
 from hub_tools.datagen.conversations import CONVERSATION_FIELDS
+from hub_tools.datagen.hub_source import hub_records, hub_records_from, parquet_shards
 from hub_tools.datagen.source_files import (
     COMPRESSIONS,
     FORMATS,
@@ -21,7 +22,6 @@ from hub_tools.datagen.source_files import (
     count_rows,
     file_records,
     local_files,
-    record_of,
 )
 from hub_tools.errors import UserError
 
@@ -71,6 +71,7 @@ class Source:
         self.name = name
         self.split = split
         self.subset, self.data_dir = subset, data_dir
+        self._hub_shards, self._hub_shards_listed = None, False
         self.files: list[Path] = []
         if name is None or name == BUILTIN:
             self.kind = "builtin"
@@ -103,7 +104,7 @@ class Source:
         if self.kind == "builtin":
             yield from _builtin_records()
         elif self.kind == "hub":
-            yield from _hub_records(self.name, self.split, self.subset, self.data_dir)
+            yield from hub_records(self.name, self.split, self.subset, self.data_dir)
         else:
             index = 0
             for path in self.files:
@@ -116,9 +117,14 @@ class Source:
         """The records from index ``start`` on, the same as ``islice(source, start, None)``.
 
         Local files are passed whole by their row counts where those come without parsing (JSON Lines,
-        Parquet) and entered at the wanted row (:func:`~hub_tools.datagen.source_files.file_records`); Hub and
-        built-in sources are read from the start.
+        Parquet) and entered at the wanted row (:func:`~hub_tools.datagen.source_files.file_records`); so are
+        the Parquet files of a Hub dataset (:mod:`hub_tools.datagen.hub_source`). Other Hub datasets and the
+        built-in corpus are read from the start.
         """
+        if self.kind == "hub" and start and self.hub_shards() is not None:
+            shards, features = self.hub_shards()
+            yield from hub_records_from(self.name, self.split, self.subset, self.data_dir, start, shards, features)
+            return
         if self.kind != "files":
             yield from islice(iter(self), start, None)
             return
@@ -139,6 +145,16 @@ class Source:
                 yield record
             index = number
 
+    def hub_shards(self) -> tuple[list[tuple[str, int]], object] | None:
+        """The Parquet files of a Hub source with their row counts, and its features (listed once, then kept:
+        the tasks of a distributed run get them with the source); ``None`` for any other source."""
+        if self.kind != "hub":
+            return None
+        if not self._hub_shards_listed:
+            self._hub_shards = parquet_shards(self.name, self.split, self.subset, self.data_dir)
+            self._hub_shards_listed = True
+        return self._hub_shards
+
     def count(self) -> int | None:
         """Number of rows, when it can be known without reading every row's content."""
         if self.kind == "builtin":
@@ -146,7 +162,8 @@ class Source:
 
             return len(read_problems())
         if self.kind == "hub":
-            return None
+            shards = self.hub_shards()
+            return None if shards is None else sum(rows for _, rows in shards[0])
         counts = [count_rows(path) for path in self.files]
         return None if None in counts else sum(counts)
 
@@ -177,24 +194,6 @@ def _builtin_records() -> Iterator[SourceRecord]:
             "response": problem["prompt"] + problem["canonical_solution"],
         }
         yield SourceRecord(index, f"HumanEval {task_id}", fields=fields)
-
-
-def _hub_records(name: str, split: str, subset: str | None = None, data_dir: str | None = None
-                 ) -> Iterator[SourceRecord]:
-    import datasets
-
-    part = "".join([f" subset {subset!r}" if subset else "", f" data_dir {data_dir!r}" if data_dir else ""])
-    try:
-        dataset = datasets.load_dataset(name, subset, split=split, data_dir=data_dir, streaming=True)
-    except FileNotFoundError as error:
-        raise UserError(f"{name}: not a local path, and the Hub has no such dataset{part or ''} ({error})") from None
-    except ValueError as error:
-        raise UserError(f"{name}:{part} cannot load split {split!r} ({error})") from None
-    except Exception as error:
-        raise UserError(f"{name}:{part} cannot load it from the Hub ({type(error).__name__}: {error})") from None
-    where = f"{name}{f' {subset}' if subset else ''}{f' {data_dir}' if data_dir else ''} {split}"
-    for index, fields in enumerate(dataset):
-        yield record_of(fields, index, f"{where} row {index}")
 
 
 def detect_fields(available: list[str], prompt_field: str | None,

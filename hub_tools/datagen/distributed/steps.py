@@ -55,8 +55,8 @@ class LintSeqReader(PipelineStep):
     HumanEval corpus) into documents, with the field detection and fence extraction of ``lintseq generate``.
 
     Rows are numbered in chunks of ``chunk_size``; each task reads a contiguous block of chunks, so a row
-    lands in the same chunk however many tasks there are. A task enters local JSON Lines and Parquet files
-    at its block without parsing the rows before it. A row that cannot be read still comes through (with
+    lands in the same chunk however many tasks there are. A task enters local JSON Lines and Parquet files,
+    and the Parquet files of a Hub dataset, at its block without reading the rows before it. A row that cannot be read still comes through (with
     its reason), so the sampler counts it.
 
     Args:
@@ -102,8 +102,8 @@ class LintSeqReader(PipelineStep):
         done = self.skip_parts_of.completed() if self.skip_parts_of is not None else set()
         rules = GenerationConfig(prompt_field=self.prompt_field, code_field=self.code_field,
                                  drop_duplicates=self.drop_duplicates)
-        # A task enters the source at its block (local JSON Lines and Parquet files are passed by their row
-        # counts: Source.records_from). Selected rows and the first occurrence of a duplicate are numbered
+        # A task enters the source at its block (local JSON Lines and Parquet files, and a Hub dataset's Parquet
+        # files, are passed by their row counts: Source.records_from). Selected rows and the first occurrence of a duplicate are numbered
         # from the whole source, so those runs read it from the start.
         first = mine.start if self.selected is None and not self.drop_duplicates else 0
         rows = self.source.records_from(first * self.chunk_size) if first else iter(self.source)

@@ -1,0 +1,86 @@
+"""Hub datasets as sources: streamed with ``datasets``, counted and entered at a row by their Parquet files.
+
+A Hub source is read as ``datasets.load_dataset(name, subset, split=..., data_dir=..., streaming=True)``
+yields it, and its rows are numbered in that order. Reading it from the start is what a single-machine run
+does; a task of a distributed run only wants its own block, and a corpus of many files streamed from the start
+by every task costs the network the corpus times the number of tasks.
+
+When the split is made of Parquet files alone (what ``push_to_hub`` writes, and most large corpora), the
+files are those ``datasets`` would stream, in its order, at the revision it resolved
+(``load_dataset_builder(...).config.data_files``), and each file's footer gives its row count with one
+ranged read. So the source is counted without streaming it, and a task streams only the files of its block,
+the first of them from the wanted row, with ``datasets`` again (the same decoding, the dataset's declared
+features). For any other layout, or when the files cannot be listed, the source is read from the start, as
+before. The rows are the same either way: a test compares them at many starting rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from hub_tools.datagen.source_files import SourceRecord, record_of
+from hub_tools.errors import UserError
+
+
+def _where(name: str, split: str, subset: str | None, data_dir: str | None) -> str:
+    return f"{name}{f' {subset}' if subset else ''}{f' {data_dir}' if data_dir else ''} {split}"
+
+
+def hub_records(name: str, split: str, subset: str | None = None, data_dir: str | None = None,
+                ) -> Iterator[SourceRecord]:
+    """Every row of the split, from the start."""
+    import datasets
+
+    part = "".join([f" subset {subset!r}" if subset else "", f" data_dir {data_dir!r}" if data_dir else ""])
+    try:
+        dataset = datasets.load_dataset(name, subset, split=split, data_dir=data_dir, streaming=True)
+    except FileNotFoundError as error:
+        raise UserError(f"{name}: not a local path, and the Hub has no such dataset{part} ({error})") from None
+    except ValueError as error:
+        raise UserError(f"{name}:{part} cannot load split {split!r} ({error})") from None
+    except Exception as error:
+        raise UserError(f"{name}:{part} cannot load it from the Hub ({type(error).__name__}: {error})") from None
+    where = _where(name, split, subset, data_dir)
+    for index, fields in enumerate(dataset):
+        yield record_of(fields, index, f"{where} row {index}")
+
+
+def parquet_shards(name: str, split: str, subset: str | None = None, data_dir: str | None = None
+                   ) -> tuple[list[tuple[str, int]], object] | None:
+    """The Parquet files ``datasets`` streams for the split, in order, with their row counts, and the dataset's
+    declared features; ``None`` when the split is not made of Parquet files alone or they cannot be listed."""
+    try:
+        import datasets
+        import pyarrow.parquet as pq
+        from huggingface_hub import HfFileSystem
+
+        builder = datasets.load_dataset_builder(name, subset, data_dir=data_dir)
+        files = [str(file) for file in (builder.config.data_files or {}).get(split) or []]
+        if not files or not all(file.startswith("hf://") and file.endswith(".parquet") for file in files):
+            return None
+        filesystem = HfFileSystem(endpoint=datasets.config.HF_ENDPOINT)  # the endpoint datasets streams from
+        shards = []
+        for file in files:
+            with filesystem.open(file, "rb") as handle:  # the footer alone: ranged reads
+                shards.append((file, pq.ParquetFile(handle).metadata.num_rows))
+        return shards, builder.info.features
+    except Exception:  # any doubt: the source is read from the start
+        return None
+
+
+def hub_records_from(name: str, split: str, subset: str | None, data_dir: str | None, start: int,
+                     shards: list[tuple[str, int]], features) -> Iterator[SourceRecord]:
+    """The rows from index ``start`` on, streaming only the Parquet files that hold them."""
+    import datasets
+
+    where = _where(name, split, subset, data_dir)
+    index = 0  # the index of the current file's first row
+    for file, rows in shards:
+        if index + rows <= start:
+            index += rows
+            continue
+        skip = max(start - index, 0)
+        stream = datasets.load_dataset("parquet", data_files=[file], split="train", streaming=True, features=features)
+        for number, fields in enumerate(stream.skip(skip) if skip else stream, start=index + skip):
+            yield record_of(fields, number, f"{where} row {number}")
+        index += rows
