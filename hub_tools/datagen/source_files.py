@@ -118,16 +118,14 @@ def file_records(path: Path, show_folder: bool, skip: int = 0) -> Iterator[Sourc
     kind, compression = file_format(path)
     read = [None]  # the location of the last row read (kept or skipped), for a cut file
     if kind == ".jsonl":
-        records = _jsonl_records(path, label, skip, read)
+        records = _tracked(_jsonl_records(path, label, skip, read), read)
     elif kind == ".parquet":
-        records = _parquet_records(path, label, skip)
+        records = _parquet_records(path, label, skip)  # never compressed: nothing to track
     else:
         records = islice(_tracked(_json_records(path, label) if kind == ".json" else _csv_records(path, label), read),
                          skip, None)
     try:
-        for record in records:
-            read[0] = record.location
-            yield record
+        yield from records
     except _STREAM_ERRORS as error:
         if compression is None:
             raise UserError(f"{path}: cannot read it ({getattr(error, 'strerror', None) or error})") from None

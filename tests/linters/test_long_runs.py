@@ -2,12 +2,10 @@
 and every emitted state passes a fresh pylint process (not only the kept-alive backend)."""
 
 import gc
-import subprocess
-import sys
 
 import astroid
 
-from hub_tools.linters import PylintLinter, get_profile
+from hub_tools.linters import PylintLinter
 from hub_tools.lintseq import sample_edit_path
 
 
@@ -60,7 +58,8 @@ def test_memory_flat_over_a_long_run(stdlib_corpus, stdlib_modules):
     assert objects[2] - objects[1] < 2000, f"objects alive after each round: {objects}"
 
 
-def test_every_emitted_state_is_clean_under_a_fresh_pylint_process(humaneval_corpus, stdlib_modules, tmp_path):
+def test_every_emitted_state_is_clean_under_a_fresh_pylint_process(humaneval_corpus, stdlib_modules, tmp_path,
+                                                                  fresh_pylint_flags):
     programs = humaneval_corpus[:20] + [text for _, text in stdlib_modules[:3]]
     linter = PylintLinter("portable", timeout=None)
     files = []
@@ -68,20 +67,7 @@ def test_every_emitted_state_is_clean_under_a_fresh_pylint_process(humaneval_cor
         for step, state in enumerate(sample_edit_path(program, linter, seed=index).states[1:]):
             files.append(tmp_path / f"program{index}_state{step}.py")
             files[-1].write_text(state)
-    # A file pylint must flag goes with them: a check that reads nothing of pylint's output (it writes a path
-    # relative to its working folder for a file under it) would otherwise see nothing flagged.
-    canary = tmp_path / "canary.py"
-    canary.write_text("print(name_defined_nowhere)\n")
-    profile = get_profile("portable")
-    result = subprocess.run(
-        [sys.executable, "-m", "pylint", "--rcfile=/dev/null", "--disable=all", "--enable=" + ",".join(profile.counted),
-         "--disable=" + ",".join(profile.not_counted), "--score=n", "--reports=n",
-         "--msg-template={abspath}:{line}:{msg_id}", str(canary), *map(str, files)],
-        capture_output=True, text=True, cwd=tmp_path,
-    )
-    lines = result.stdout.splitlines()
-    assert f"{canary.resolve()}:1:E0602" in lines, result.stdout[-2000:] + result.stderr[-2000:]
-    flagged = [line for line in lines if line.startswith(str(tmp_path.resolve())) and not line.startswith(str(canary.resolve()))]
+    flagged = fresh_pylint_flags(files, tmp_path)
     assert len(files) > 80 and not flagged, flagged[:5]
 
 

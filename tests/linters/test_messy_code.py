@@ -8,10 +8,7 @@ names, nested f-strings, ``async`` comprehensions: each sampled with three seeds
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
-from hub_tools.linters import PylintLinter, get_profile
+from hub_tools.linters import PylintLinter
 from hub_tools.lintseq import sample_edit_path
 
 MESSY = {
@@ -38,7 +35,7 @@ MESSY = {
 }
 
 
-def test_every_intermediate_state_of_messy_programs_passes_a_fresh_pylint(tmp_path):
+def test_every_intermediate_state_of_messy_programs_passes_a_fresh_pylint(tmp_path, fresh_pylint_flags):
     linter = PylintLinter("portable", timeout=None)
     files = []
     for name, program in MESSY.items():
@@ -47,16 +44,5 @@ def test_every_intermediate_state_of_messy_programs_passes_a_fresh_pylint(tmp_pa
             for step, state in enumerate(states[1:-1]):  # the last state is the program itself
                 files.append(tmp_path / f"{name}_seed{seed}_state{step}.py")
                 files[-1].write_text(state)
-    canary = tmp_path / "canary.py"
-    canary.write_text("print(name_defined_nowhere)\n")
-    profile = get_profile("portable")
-    result = subprocess.run(
-        [sys.executable, "-m", "pylint", "--rcfile=/dev/null", "--disable=all", "--enable=" + ",".join(profile.counted),
-         "--disable=" + ",".join(profile.not_counted), "--score=n", "--reports=n",
-         "--msg-template={abspath}:{line}:{msg_id}", str(canary), *map(str, files)],
-        capture_output=True, text=True, cwd=tmp_path,
-    )
-    lines = result.stdout.splitlines()
-    assert f"{canary.resolve()}:1:E0602" in lines, result.stdout[-2000:] + result.stderr[-2000:]
-    flagged = [line for line in lines if not line.startswith(str(canary.resolve())) and ":" in line]
+    flagged = fresh_pylint_flags(files, tmp_path)
     assert len(files) > 40 and not flagged, flagged[:5]

@@ -86,7 +86,8 @@ class LintSeqReader(PipelineStep):
         if prompt_field is None or code_field is None:
             prompt_field, code_field = detect_fields(self.source.first_fields(), prompt_field, code_field)
         self.prompt_field, self.code_field = prompt_field, code_field
-        self._fields = GenerationConfig(prompt_field=prompt_field, code_field=code_field)
+        # The field and duplicate rules of the run, for reading rows (the sampler has the rest of the settings).
+        self._rules = GenerationConfig(prompt_field=prompt_field, code_field=code_field, drop_duplicates=drop_duplicates)
         self.selected, self.drop_duplicates, self.chunk_size = selected, drop_duplicates, chunk_size
         self.total_chunks, self.skip_parts_of = total_chunks, skip_parts_of
 
@@ -100,14 +101,12 @@ class LintSeqReader(PipelineStep):
             total = count_chunks(self.source, self.selected, self.chunk_size)
         mine = chunk_range(rank, world_size, total)
         done = self.skip_parts_of.completed() if self.skip_parts_of is not None else set()
-        rules = GenerationConfig(prompt_field=self.prompt_field, code_field=self.code_field,
-                                 drop_duplicates=self.drop_duplicates)
         # A task enters the source at its block (local JSON Lines and Parquet files, and a Hub dataset's Parquet
         # files, are passed by their row counts: Source.records_from). Selected rows and the first occurrence of a duplicate are numbered
         # from the whole source, so those runs read it from the start.
         first = mine.start if self.selected is None and not self.drop_duplicates else 0
         rows = self.source.records_from(first * self.chunk_size) if first else iter(self.source)
-        for number, records in chunk_records(rows, self.selected, rules, self.chunk_size, first):
+        for number, records in chunk_records(rows, self.selected, self._rules, self.chunk_size, first):
             if number >= mine.stop:
                 return  # the rest of the source belongs to later tasks
             if number < mine.start or number in done:
@@ -138,7 +137,7 @@ class LintSeqReader(PipelineStep):
         if record.error is not None:
             return Document(text="", id=record.location, metadata={ORIGIN: {**origin, "error": list(record.error)}})
         try:
-            _, code = instruction_and_code(record.fields, self._fields)
+            _, code = instruction_and_code(record.fields, self._rules)
             text = extract_program(code)
         except SkippedRow:  # the sampler skips it with its reason
             text = ""
