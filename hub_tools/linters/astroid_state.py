@@ -30,10 +30,12 @@ whole module: names, class hierarchies, flow). Each state therefore gets one ful
 Garbage collection. A call allocates hundreds of thousands of objects, and astroid's trees are cycles
 (every node points to its parent), which only the cyclic collector frees. At Python's default threshold it
 runs every 700 allocations, and each run of the oldest generation walks every object alive, the cached
-standard-library trees included: 17% of a short run, 7% of a long one. During a call the threshold of the
-youngest generation is raised (:data:`_GC_THRESHOLD`), so the collector runs about fifteen times less
-often; the process's own setting is back when the call ends. Collection frees memory and changes no
-result.
+standard-library trees included: 17% of a short run, 7% of a long one. During a call, from its syntax check
+to its final compile, the threshold of the youngest generation is raised (:data:`_GC_THRESHOLD`), so the
+collector runs about fifteen times less often; the process's own setting is back when the call ends. (With
+the syntax check and the compile left at the default pace, replaying the 1,823 calls of 24 modules' paths
+ran 1,565 young and 4 full collections, 3% of the time; with the whole call at the slower pace, 732 and
+none.) Collection frees memory and changes no result.
 
 The limit is on the analysis of the program, not on loading libraries. The first program that imports a
 library makes astroid build the trees of that library (and of what it imports) from their files: a second

@@ -261,6 +261,12 @@ class PylintLinter:
             LinterCrash: pylint itself failed on this program.
         """
         self.calls += 1
+        # The whole call allocates, the syntax check and the final compile as much as the analysis: all of it
+        # runs with the collector's slower pace (hub_tools.linters.astroid_state).
+        with fewer_collections():
+            return self._lint(program)
+
+    def _lint(self, program: str) -> list[LintError]:
         parse_error = syntax_error(program, "parse")
         if parse_error is not None:
             return [parse_error]
@@ -280,7 +286,7 @@ class PylintLinter:
         try:
             # The limits are the inner context: the deny-list and astroid's builders are restored after
             # the alarm is disarmed.
-            with fewer_collections(), imports_resolved_by(self.profile), library_builds_off_the_clock(limit), limit:
+            with imports_resolved_by(self.profile), library_builds_off_the_clock(limit), limit:
                 messages = self._run(program)
         except (LintTimeout, LintMemoryLimit, Interrupted) as error:
             # Cut mid-walk: the checkers' state is undefined. No module build can have been cut (the clock
