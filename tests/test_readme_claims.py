@@ -41,6 +41,15 @@ CLAIMS: dict[str, list[str]] = {
         "tests/hub/test_cli.py::test_walkthrough_generate_push_and_load_back_against_a_server_started_by_hand",
         "tests/datagen/test_card_header.py::test_a_hub_source_is_named_and_a_local_file_is_not",
     ],
+    "a `.py` file that is a symbolic link is skipped as `symbolic_link`, not followed": [
+        "tests/datagen/test_python_file_trees.py::test_a_tree_of_python_files_is_a_code_only_source",
+    ],
+    "a virtual environment inside it (a folder with `pyvenv.cfg`) and `site-packages` folders are not read": [
+        "tests/datagen/test_python_file_trees.py::test_a_tree_of_python_files_is_a_code_only_source",
+    ],
+    "a folder that holds data files is read as data (a dataset repository's loading script is not a row)": [
+        "tests/datagen/test_python_file_trees.py::test_a_folder_with_data_files_reads_the_data_not_its_scripts",
+    ],
     "a compressed file cut short keeps the rows before the cut and counts one `corrupt_file` skip": [
         f"{ENGINE}::test_compressed_sources_and_a_cut_download",
     ],

@@ -20,7 +20,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("source", nargs="?", default=None, metavar="SOURCE",
                         help="a .jsonl/.json/.parquet/.csv file (the text formats also as .gz/.bz2/.xz) or a "
-                        "folder of them, or a Hub dataset id (default: the built-in HumanEval corpus)")
+                        "folder of them; a folder of .py files (a repository: one code-only row per file) or a .py "
+                        "file; or a Hub dataset id (default: the built-in HumanEval corpus)")
     parser.add_argument("--output-dir", required=True, help="the dataset folder to write")
     parser.add_argument("--prompt-field", help="field holding the instruction (detected when omitted; a code-only "
                         "source, such as The Stack's 'content', gets empty instructions); fields joined by '+' "

@@ -1,4 +1,4 @@
-"""Rows of local source files: JSON Lines, JSON, Parquet and CSV, plain or compressed.
+"""Rows of local source files: JSON Lines, JSON, Parquet and CSV, plain or compressed; and Python files.
 
 Every reader yields :class:`SourceRecord` objects in file order. A row that cannot be read (a line that is
 not JSON, bytes that are not UTF-8, a value that is not an object) still comes through, carrying an ``error``
@@ -8,6 +8,17 @@ Corpora are shipped compressed (``.jsonl.gz`` dumps, ``.json.xz``...): ``.gz``, 
 the text formats are read as they stream, with the standard library. A compressed file cut short (a
 download that stopped, a disk that filled up) or corrupt gives every row before the damage and then one
 ``corrupt_file`` record saying where it stopped; the run goes on with the next file.
+
+A folder of Python files (a repository, a package: the code a user has rather than a dataset of it) is a
+code-only source: each ``.py`` file is one row, its text in ``content`` and its path in ``path``, the fields
+The Stack has, so every row gets an empty instruction. The file is decoded as Python decodes it (a byte-order
+mark, a ``coding`` declaration; UTF-8 otherwise); one that cannot be is skipped as ``invalid_encoding``. What a
+folder holds that is not the tree's own code is not read: a folder with data files is read as data (a
+dataset repository's loading script is not a row), and a virtual environment (a folder holding ``pyvenv.cfg``)
+or ``site-packages`` inside the tree holds other people's packages. A ``.py`` file that is a symbolic link is
+skipped as ``symbolic_link``, not followed: a tree's link to one of its own files would make the row twice,
+and a link out of the tree (a cloned repository's ``settings.py`` pointing to a file of the home folder) would
+put a file that is not the tree's into a dataset meant for publishing.
 """
 
 from __future__ import annotations
@@ -18,6 +29,7 @@ import gzip
 import json
 import lzma
 import sys
+import tokenize
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,6 +39,8 @@ from pathlib import Path
 from hub_tools.errors import UserError
 
 FORMATS = (".jsonl", ".json", ".parquet", ".csv")
+# A Python file: one row of a code-only source (see the module docstring).
+PYTHON = ".py"
 COMPRESSIONS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 # What a cut or corrupt compressed stream raises while it is read.
 _STREAM_ERRORS = (EOFError, gzip.BadGzipFile, lzma.LZMAError, zlib.error, OSError)
@@ -67,25 +81,33 @@ def file_format(path: Path) -> tuple[str, str | None]:
 def local_files(path: Path, exclude: Path | None = None) -> list[Path]:
     """The source files of a file or folder, or a one-line error.
 
-    A folder's files are sorted by path. Hidden files and folders (``.git``, ``.cache``, a run's
+    A folder's data files are sorted by path; a folder with none is read as a tree of Python files (see the
+    module docstring), also sorted by path. Hidden files and folders (``.git``, ``.cache``, a run's
     ``.lintseq-work``) are not source files, nor is anything under ``exclude``: the dataset folder a run
     writes, when it lies inside the source folder (a second run would read the first one's output as rows).
     """
     accepted = ", ".join(FORMATS) + f" (text formats also as {', '.join(COMPRESSIONS)})"
     if path.is_file():
-        if not file_format(path)[0]:
-            raise UserError(f"{path}: unsupported file type {''.join(path.suffixes[-2:])!r}; expected {accepted}")
+        if not file_format(path)[0] and path.suffix.lower() != PYTHON:
+            raise UserError(f"{path}: unsupported file type {''.join(path.suffixes[-2:])!r}; expected {accepted}, "
+                            f"or {PYTHON}")
         return [path]
     skipped = exclude.resolve() if exclude is not None else None
 
-    def wanted(candidate: Path) -> bool:
+    def visible(candidate: Path) -> bool:
         inside = candidate.relative_to(path).parts
-        return (candidate.is_file() and bool(file_format(candidate)[0]) and not any(part.startswith(".") for part in inside)
+        return (not any(part.startswith(".") for part in inside)
                 and (skipped is None or not candidate.resolve().is_relative_to(skipped)))
 
-    files = sorted(candidate for candidate in path.rglob("*") if wanted(candidate))
+    found = sorted(candidate for candidate in path.rglob("*") if candidate.is_file() and visible(candidate))
+    files = [candidate for candidate in found if file_format(candidate)[0]]
     if not files:
-        raise UserError(f"{path}: the folder has no {accepted} file")
+        environments = {candidate.parent for candidate in found if candidate.name == "pyvenv.cfg"}
+        files = [candidate for candidate in found if candidate.suffix.lower() == PYTHON
+                 and "site-packages" not in candidate.relative_to(path).parts
+                 and not any(folder in environments for folder in candidate.parents)]
+    if not files:
+        raise UserError(f"{path}: the folder has no {accepted} file, nor any {PYTHON} file")
     return files
 
 
@@ -95,7 +117,10 @@ def _open_binary(path: Path):
 
 
 def count_rows(path: Path) -> int | None:
-    """Rows of a JSON Lines or Parquet file without parsing them; ``None`` for other formats."""
+    """Rows of a JSON Lines or Parquet file without parsing them, or of a Python file (one); ``None`` for other
+    formats."""
+    if path.suffix.lower() == PYTHON:
+        return 1
     kind = file_format(path)[0]
     if kind == ".parquet":
         import pyarrow.parquet as pq
@@ -115,6 +140,9 @@ def file_records(path: Path, show_folder: bool, skip: int = 0) -> Iterator[Sourc
     (lines are counted, Parquet row groups passed by their metadata), so a task of a distributed run starts at
     its block at little cost; JSON and CSV are parsed up to it."""
     label = str(path) if show_folder else path.name
+    if path.suffix.lower() == PYTHON:
+        yield from islice([python_file_record(path, label, link_allowed=not show_folder)], skip, None)
+        return
     kind, compression = file_format(path)
     read = [None]  # the location of the last row read (kept or skipped), for a cut file
     if kind == ".jsonl":
@@ -251,3 +279,22 @@ def _csv_records(path: Path, label: str) -> Iterator[SourceRecord]:
                 yield SourceRecord(0, location, error=("invalid_utf8", "the row has bytes that are not UTF-8"))
             else:
                 yield SourceRecord(0, location, fields=fields)
+
+
+def python_file_record(path: Path, label: str, link_allowed: bool = False) -> SourceRecord:
+    """The row of one Python file: ``content`` (its text, decoded as Python decodes it) and ``path``; or why
+    it is skipped (see the module docstring). ``link_allowed``: the user named this file itself."""
+    if path.is_symlink() and not link_allowed:
+        return SourceRecord(0, label, error=("symbolic_link", "a symbolic link, not followed (the target is not read)"))
+    data = path.read_bytes()
+    try:
+        encoding, _ = tokenize.detect_encoding(iter(data.splitlines(keepends=True)).__next__)
+    except SyntaxError as error:  # a codec Python does not know, or a first line that is not UTF-8
+        detail = "not UTF-8, and no coding declaration names its codec" if "missing" in str(error) else str(error)
+        return SourceRecord(0, label, error=("invalid_encoding", detail))
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as error:
+        return SourceRecord(0, label, error=("invalid_encoding", f"byte {error.start}: not {encoding} ({error.reason})"))
+    # A byte-order mark opens the file, not the program (utf-8-sig drops it, as Python does).
+    return SourceRecord(0, label, fields={"content": text, "path": label})
