@@ -6,6 +6,7 @@ import gzip
 import importlib.util
 import json
 import os
+import random
 import re
 import signal
 import subprocess
@@ -139,6 +140,15 @@ def test_a_task_enters_the_source_at_its_block_with_the_rows_a_full_read_gives(t
     blocks = [(d.id, d.text, d.metadata["lintseq_origin"]["row_index"])
               for rank in range(4) for d in reader.run(rank=rank, world_size=4)]
     assert blocks == whole and [index for _, _, index in whole] == list(range(len(every)))
+    # A random subset (--num-samples): every task enters at the first selected row of its block.
+    selected = set(random.Random(3).sample(range(len(every)), 37))
+    reader = LintSeqReader(str(folder), chunk_size=5, selected=selected)
+    whole = [(d.id, d.metadata["lintseq_origin"]["chunk"], d.metadata["lintseq_origin"]["row_index"])
+             for d in reader.run(rank=0, world_size=1)]
+    assert [index for _, _, index in whole] == sorted(selected)
+    for world_size in (3, 4, 9, 12):
+        assert [(d.id, d.metadata["lintseq_origin"]["chunk"], d.metadata["lintseq_origin"]["row_index"])
+                for rank in range(world_size) for d in reader.run(rank=rank, world_size=world_size)] == whole
 
 
 def test_local_executor_with_more_tasks_than_workers_gives_the_single_machine_folder(source_file, single_machine,
@@ -154,6 +164,17 @@ def test_local_executor_with_more_tasks_than_workers_gives_the_single_machine_fo
     assert sorted(stats["skipped"]) == ["invalid_json", "non_string_field", "syntax_error"]
     assert not (out / ".lintseq-work").exists()
     _check_load_dataset(out, tmp_path)
+
+
+def test_a_random_subset_on_an_executor_is_the_single_machine_subset(source_file, tmp_path):
+    # --num-samples: each task enters the source at the first selected row of its block.
+    options = ["--num-paths", "1", "--seed", "5", "--num-samples", "23", "--chunk-size", "4"]
+    single, local = tmp_path / "single", tmp_path / "local"
+    generate(str(source_file), "--output-dir", str(single), *options)
+    generate(str(source_file), "--output-dir", str(local), *options, "--executor", "local", "--tasks", "4")
+    assert shard_bytes(local) == shard_bytes(single) and settings(local) == settings(single)
+    rows = json.loads((local / "lintseq_config.json").read_text())["configs"]["lintseq"]["stats"]["source_rows"]
+    assert rows == 23
 
 
 def _check_load_dataset(out: Path, tmp_path: Path) -> None:

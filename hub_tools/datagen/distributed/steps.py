@@ -102,10 +102,13 @@ class LintSeqReader(PipelineStep):
         mine = chunk_range(rank, world_size, total)
         done = self.skip_parts_of.completed() if self.skip_parts_of is not None else set()
         # A task enters the source at its block (local JSON Lines and Parquet files, and a Hub dataset's Parquet
-        # files, are passed by their row counts: Source.records_from). Selected rows and the first occurrence of a duplicate are numbered
-        # from the whole source, so those runs read it from the start.
-        first = mine.start if self.selected is None and not self.drop_duplicates else 0
-        rows = self.source.records_from(first * self.chunk_size) if first else iter(self.source)
+        # files, are passed by their row counts: Source.records_from). With --num-samples its block starts at
+        # the selected row that opens its first chunk. Whether a row repeats an earlier one depends on every
+        # row before it, so --drop-duplicates runs read the source from the start.
+        first, start_row = self._entry(mine.start)
+        if start_row is None:
+            return  # no row of the source falls in this task's block
+        rows = self.source.records_from(start_row) if start_row else iter(self.source)
         for number, records in chunk_records(rows, self.selected, self._rules, self.chunk_size, first):
             if number >= mine.stop:
                 return  # the rest of the source belongs to later tasks
@@ -115,6 +118,15 @@ class LintSeqReader(PipelineStep):
             for record in records:
                 self.stat_update("source_rows")
                 yield self.document(record, number, isolate)
+
+    def _entry(self, chunk: int) -> tuple[int, int | None]:
+        """(the chunk the task's reading starts at, the source row it starts at; ``None``: past the last row)."""
+        if self.drop_duplicates:
+            return 0, 0
+        if self.selected is None:
+            return chunk, chunk * self.chunk_size
+        opening = chunk * self.chunk_size  # the position, among the selected rows, of the chunk's first row
+        return chunk, (sorted(self.selected)[opening] if opening < len(self.selected) else None)
 
     def _attempted(self, number: int) -> bool:
         """Whether an earlier attempt at this chunk died before saving it; marks this attempt.
