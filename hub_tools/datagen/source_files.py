@@ -135,13 +135,13 @@ def count_rows(path: Path) -> int | None:
         return None  # a cut file: counted as it is read
 
 
-def file_records(path: Path, show_folder: bool, skip: int = 0) -> Iterator[SourceRecord]:
-    """The records of one file, after its first ``skip`` ones. JSON Lines and Parquet skip without parsing
-    (lines are counted, Parquet row groups passed by their metadata), so a task of a distributed run starts at
-    its block at little cost; JSON and CSV are parsed up to it."""
-    label = str(path) if show_folder else path.name
+def file_records(path: Path, label: str, skip: int = 0, named: bool = False) -> Iterator[SourceRecord]:
+    """The records of one file, after its first ``skip`` ones, located by ``label``; ``named``: the user named
+    this file itself (not a folder holding it). JSON Lines and Parquet skip without parsing (lines are
+    counted, Parquet row groups passed by their metadata), so a task of a distributed run starts at its block
+    at little cost; JSON and CSV are parsed up to it."""
     if path.suffix.lower() == PYTHON:
-        yield from islice([python_file_record(path, label, link_allowed=not show_folder)], skip, None)
+        yield from islice([python_file_record(path, label, link_allowed=named)], skip, None)
         return
     kind, compression = file_format(path)
     read = [None]  # the location of the last row read (kept or skipped), for a cut file

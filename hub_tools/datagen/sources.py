@@ -73,11 +73,17 @@ class Source:
         self.subset, self.data_dir = subset, data_dir
         self._hub_shards, self._hub_shards_listed = None, False
         self.files: list[Path] = []
+        self._labels: dict[Path, str] = {}
+        self._named = False
         if name is None or name == BUILTIN:
             self.kind = "builtin"
         elif Path(name).exists():
             self.kind = "files"
             self.files = local_files(Path(name), Path(exclude) if exclude is not None else None)
+            # How each file is named in row locations: as the user gave it, also where a distributed run hands
+            # its tasks absolute paths (a card never shows a task's view of the file system).
+            self._labels = {key: str(path) for path in self.files for key in (path, path.absolute())}
+            self._named = Path(name).is_file()
         elif _looks_like_a_path(name):
             raise UserError(f"{name}: no such file or folder")
         else:
@@ -108,7 +114,7 @@ class Source:
         else:
             index = 0
             for path in self.files:
-                for record in file_records(path, len(self.files) > 1):
+                for record in self._file_records(path):
                     record.index = index
                     index += 1
                     yield record
@@ -134,16 +140,21 @@ class Source:
             if skip:
                 count = count_rows(path)
                 if count is None:  # JSON, CSV, a cut compressed file: read to count
-                    count = sum(1 for _ in file_records(path, len(self.files) > 1))
+                    count = sum(1 for _ in self._file_records(path))
                 if count <= skip:
                     index += count
                     continue
             number = index + skip
-            for record in file_records(path, len(self.files) > 1, skip=skip):
+            for record in self._file_records(path, skip):
                 record.index = number
                 number += 1
                 yield record
             index = number
+
+    def _file_records(self, path: Path, skip: int = 0) -> Iterator[SourceRecord]:
+        # One file: rows located by its name; a folder's files: by their path as the user gave it.
+        label = path.name if len(self.files) == 1 else self._labels.get(path, str(path))
+        return file_records(path, label, skip, named=self._named)
 
     def hub_shards(self) -> tuple[list[tuple[str, int]], object] | None:
         """The Parquet files of a Hub source with their row counts, and its features (listed once, then kept:

@@ -61,7 +61,7 @@ def test_a_tree_of_python_files_is_a_code_only_source(tmp_path, stdlib_modules):
     root = tmp_path / "repo"
     expected = _tree(root, stdlib_modules[:2])
     out = tmp_path / "lintseq-repo"
-    result = folders.generate(str(root), "--output-dir", str(out), "--num-paths", "1")
+    result = folders.generate("repo", "--output-dir", str(out), "--num-paths", "1", cwd=tmp_path)
     assert "prompt field none (code only: every instruction is empty), code field 'content' (detected)" in result.stderr
 
     rows = datasets.load_dataset(str(out), split="train", cache_dir=str(tmp_path / ".cache"))
@@ -81,6 +81,17 @@ def test_a_tree_of_python_files_is_a_code_only_source(tmp_path, stdlib_modules):
     written = b"".join(path.read_bytes() for path in out.rglob("*") if path.is_file())
     assert SECRET.encode() not in written and b"NOT_THE_TREE" not in written
 
+    # On an executor the tasks get absolute paths; the rows, and the locations the card and the stats name,
+    # are those of the single-machine run (not the task's view of the file system).
+    local = tmp_path / "lintseq-repo-local"
+    folders.generate("repo", "--output-dir", str(local), "--num-paths", "1", "--executor", "local", "--tasks", "2",
+                     cwd=tmp_path)
+    shards = sorted(path.relative_to(out) for path in (out / "data").rglob("*.parquet"))
+    assert all((out / shard).read_bytes() == (local / shard).read_bytes() for shard in shards)
+    on_executor = json.loads((local / "lintseq_config.json").read_text())["configs"]["lintseq"]["stats"]
+    assert on_executor["skipped_rows"] == stats["skipped_rows"]
+    assert str(tmp_path) not in (local / "README.md").read_text()
+
 
 def test_a_python_file_named_alone_is_read_even_as_a_link(tmp_path):
     program = tmp_path / "program.py"
@@ -90,6 +101,15 @@ def test_a_python_file_named_alone_is_read_even_as_a_link(tmp_path):
     for name in (program, link):
         records = list(Source(str(name)))
         assert [record.fields["content"] for record in records] == [BOM_PROGRAM]
+
+
+def test_a_folder_holding_one_link_out_of_it_does_not_follow_it(tmp_path):
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "settings.py").write_text(f"TOKEN = {SECRET!r}\n")
+    (tmp_path / "repo").mkdir()
+    (tmp_path / "repo" / "settings.py").symlink_to(tmp_path / "home" / "settings.py")
+    records = list(Source(str(tmp_path / "repo")))
+    assert [(record.fields, record.error[0]) for record in records] == [(None, "symbolic_link")]
 
 
 def test_a_folder_with_data_files_reads_the_data_not_its_scripts(tmp_path):
