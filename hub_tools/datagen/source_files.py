@@ -12,8 +12,8 @@ download that stopped, a disk that filled up) or corrupt gives every row before 
 A folder of Python files (a repository, a package: the code a user has rather than a dataset of it) is a
 code-only source: each ``.py`` file is one row, its text in ``content`` and its path in ``path``, the fields
 The Stack has, so every row gets an empty instruction. The file is decoded as Python decodes it (a byte-order
-mark, a ``coding`` declaration; UTF-8 otherwise); one that cannot be is skipped as ``invalid_encoding``. What a
-folder holds that is not the tree's own code is not read: a folder with data files is read as data (a
+mark, a ``coding`` declaration; UTF-8 otherwise); one that cannot be is skipped as ``invalid_encoding``, and one
+that cannot be read (no permission, gone since the folder was listed) as ``unreadable``. What a folder holds that is not the tree's own code is not read: a folder with data files is read as data (a
 dataset repository's loading script is not a row), and a virtual environment (a folder holding ``pyvenv.cfg``)
 or ``site-packages`` inside the tree holds other people's packages. A ``.py`` file that is a symbolic link is
 skipped as ``symbolic_link``, not followed: a tree's link to one of its own files would make the row twice,
@@ -286,7 +286,10 @@ def python_file_record(path: Path, label: str, link_allowed: bool = False) -> So
     it is skipped (see the module docstring). ``link_allowed``: the user named this file itself."""
     if path.is_symlink() and not link_allowed:
         return SourceRecord(0, label, error=("symbolic_link", "a symbolic link, not followed (the target is not read)"))
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as error:  # no permission, a file gone since the folder was listed
+        return SourceRecord(0, label, error=("unreadable", error.strerror or type(error).__name__))
     try:
         encoding, _ = tokenize.detect_encoding(iter(data.splitlines(keepends=True)).__next__)
     except SyntaxError as error:  # a codec Python does not know, or a first line that is not UTF-8

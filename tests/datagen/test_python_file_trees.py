@@ -136,3 +136,14 @@ def test_entering_a_tree_at_any_row_gives_the_rows_of_a_full_read(tmp_path, stdl
     for start in range(len(whole) + 1):
         entered = [(record.index, record.location, record.fields, record.error) for record in source.records_from(start)]
         assert entered == whole[start:], start
+
+
+def test_a_file_that_cannot_be_read_is_one_skipped_row(tmp_path):
+    # Listed, then gone before it is read (a checkout changing under the run; no permission reads the same).
+    (tmp_path / "kept.py").write_text(BOM_PROGRAM)
+    (tmp_path / "gone.py").write_text(BOM_PROGRAM)
+    source = Source(str(tmp_path))
+    (tmp_path / "gone.py").unlink()
+    records = {Path(record.location).name: record for record in source}
+    assert records["gone.py"].error == ("unreadable", "No such file or directory")
+    assert records["kept.py"].fields["content"] == BOM_PROGRAM
