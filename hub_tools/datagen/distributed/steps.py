@@ -51,13 +51,14 @@ def count_chunks(source: Source, selected: set[int] | None, chunk_size: int) -> 
 
 
 class LintSeqReader(PipelineStep):
-    """Reads a LintSeq source (JSONL / JSON / Parquet / CSV file or folder, a Hub dataset, or the built-in
-    HumanEval corpus) into documents, with the field detection and fence extraction of ``lintseq generate``.
+    """Reads a LintSeq source (JSONL / JSON / Parquet / CSV file or folder, a tree of Python files, a Hub
+    dataset, or the built-in HumanEval corpus) into documents, with the field detection and fence extraction of
+    ``lintseq generate``.
 
     Rows are numbered in chunks of ``chunk_size``; each task reads a contiguous block of chunks, so a row
-    lands in the same chunk however many tasks there are. A task enters local JSON Lines and Parquet files,
-    and the Parquet files of a Hub dataset, at its block without reading the rows before it. A row that cannot be read still comes through (with
-    its reason), so the sampler counts it.
+    lands in the same chunk however many tasks there are. A task enters local JSON Lines, Parquet and Python
+    files, and the Parquet files of a Hub dataset, at its block without reading the rows before it. A row that
+    cannot be read still comes through (with its reason), so the sampler counts it.
 
     Args:
         source: a local file or folder, a Hub dataset id, or ``None`` for the built-in corpus.
