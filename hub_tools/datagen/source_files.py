@@ -93,6 +93,8 @@ def local_files(path: Path, exclude: Path | None = None) -> list[Path]:
                             f"or {PYTHON}")
         return [path]
     skipped = exclude.resolve() if exclude is not None else None
+    if skipped is not None and not skipped.is_relative_to(path.resolve()):
+        skipped = None  # not inside the source folder: no file needs resolving against it
 
     def visible(candidate: Path) -> bool:
         inside = candidate.relative_to(path).parts
