@@ -12,10 +12,11 @@ download that stopped, a disk that filled up) or corrupt gives every row before 
 A folder of Python files (a repository, a package: the code a user has rather than a dataset of it) is a
 code-only source: each ``.py`` file is one row, its text in ``content`` and its path in ``path``, the fields
 The Stack has, so every row gets an empty instruction. The file is decoded as Python decodes it (a byte-order
-mark, a ``coding`` declaration; UTF-8 otherwise); one that cannot be is skipped as ``invalid_encoding``, and one
-that cannot be read (no permission, gone since the folder was listed) as ``unreadable``. What a folder holds that is not the tree's own code is not read: a folder with data files is read as data (a
-dataset repository's loading script is not a row), and a virtual environment (a folder holding ``pyvenv.cfg``)
-or ``site-packages`` inside the tree holds other people's packages. A ``.py`` file that is a symbolic link is
+mark, a ``coding`` declaration; UTF-8 otherwise); one that cannot be is skipped as ``invalid_encoding``, and
+one that cannot be read (no permission, gone since the folder was listed) as ``unreadable``. What a folder
+holds that is not the tree's own code is not read: a folder with data files is read as data (a dataset
+repository's loading script is not a row), and a virtual environment (a folder holding ``pyvenv.cfg``) or
+``site-packages`` inside the tree holds other people's packages. A ``.py`` file that is a symbolic link is
 skipped as ``symbolic_link``, not followed: a tree's link to one of its own files would make the row twice,
 and a link out of the tree (a cloned repository's ``settings.py`` pointing to a file of the home folder) would
 put a file that is not the tree's into a dataset meant for publishing.
