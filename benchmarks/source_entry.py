@@ -4,17 +4,19 @@
 
 A datatrove task reads a contiguous block of chunks. Reading the source from its start, as every task did,
 costs the last task a parse of every row before its block; entering at the block (``Source.records_from``)
-counts the lines of the JSON Lines files before it and passes Parquet row groups by their metadata.
+counts the lines of the JSON Lines files before it, passes Parquet row groups by their metadata, and has the
+csv module parse the CSV rows before it without making them into records.
 
 The source is ``--rows`` rows of real functions (HumanEval's canonical solutions and standard-library
-functions, repeated with distinct instructions), written once as JSON Lines (plain and gzip) and once as
-Parquet, split into 8 files as a corpus dump is. For a task whose block starts a quarter, half and all the
+functions, repeated with distinct instructions), written as JSON Lines (plain and gzip), Parquet and CSV,
+split into 8 files as a corpus dump is. For a task whose block starts a quarter, half and all the
 way into the source, the seconds until its first row, both ways, and the rows after it are checked equal.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import gzip
 import json
 import sys
@@ -41,7 +43,7 @@ def write_sources(folder: Path, rows: int) -> dict[str, Path]:
                for index in range(rows)]
     per_file = -(-rows // FILES)
     layouts = {}
-    for kind in ("jsonl", "jsonl.gz", "parquet"):
+    for kind in ("jsonl", "jsonl.gz", "parquet", "csv"):
         layouts[kind] = folder / kind.replace(".", "-")
         layouts[kind].mkdir()
         for number in range(FILES):
@@ -49,6 +51,11 @@ def write_sources(folder: Path, rows: int) -> dict[str, Path]:
             path = layouts[kind] / f"part-{number:02d}.{kind}"
             if kind == "parquet":
                 pq.write_table(pa.Table.from_pylist(part), path, row_group_size=10_000)
+            elif kind == "csv":
+                with path.open("w", newline="", encoding="utf-8") as handle:
+                    writer = csv.DictWriter(handle, fieldnames=["instruction", "response"])
+                    writer.writeheader()
+                    writer.writerows(part)
             else:
                 data = "".join(json.dumps(record) + "\n" for record in part).encode()
                 path.write_bytes(gzip.compress(data, compresslevel=6) if kind.endswith(".gz") else data)

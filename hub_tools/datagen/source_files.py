@@ -120,8 +120,8 @@ def _open_binary(path: Path):
 
 
 def count_rows(path: Path) -> int | None:
-    """Rows of a JSON Lines or Parquet file without parsing them, or of a Python file (one); ``None`` for other
-    formats."""
+    """Rows of a JSON Lines or Parquet file without parsing them, of a CSV file (its records are parsed, not
+    made into rows), or of a Python file (one); ``None`` for JSON."""
     if path.suffix.lower() == PYTHON:
         return 1
     kind = file_format(path)[0]
@@ -129,12 +129,18 @@ def count_rows(path: Path) -> int | None:
         import pyarrow.parquet as pq
 
         return pq.ParquetFile(path).metadata.num_rows
-    if kind != ".jsonl":
-        return None
     try:
+        if kind == ".csv":
+            # The records DictReader gives: every row after the header but the empty ones (blank lines).
+            with _open_csv(path) as handle:
+                rows = csv.reader(handle)
+                next(rows, None)
+                return sum(1 for row in rows if row)
+        if kind != ".jsonl":
+            return None
         with _open_binary(path) as handle:
             return sum(1 for line in handle if line.strip())
-    except _STREAM_ERRORS:
+    except (*_STREAM_ERRORS, csv.Error):
         return None  # a cut file: counted as it is read
 
 
@@ -142,7 +148,8 @@ def file_records(path: Path, label: str, skip: int = 0, named: bool = False) -> 
     """The records of one file, after its first ``skip`` ones, located by ``label``; ``named``: the user named
     this file itself (not a folder holding it). JSON Lines and Parquet skip without parsing (lines are
     counted, Parquet row groups passed by their metadata), so a task of a distributed run starts at its block
-    at little cost; JSON and CSV are parsed up to it."""
+    at little cost; CSV rows before it are parsed by the csv module but never made into records; a JSON
+    document is read whole."""
     if path.suffix.lower() == PYTHON:
         yield from islice([python_file_record(path, label, link_allowed=named)], skip, None)
         return
@@ -152,9 +159,10 @@ def file_records(path: Path, label: str, skip: int = 0, named: bool = False) -> 
         records = _tracked(_jsonl_records(path, label, skip, read), read)
     elif kind == ".parquet":
         records = _parquet_records(path, label, skip)  # never compressed: nothing to track
+    elif kind == ".csv":
+        records = _tracked(_csv_records(path, label, skip, read), read)
     else:
-        records = islice(_tracked(_json_records(path, label) if kind == ".json" else _csv_records(path, label), read),
-                         skip, None)
+        records = islice(_tracked(_json_records(path, label), read), skip, None)
     try:
         yield from records
     except _STREAM_ERRORS as error:
@@ -268,14 +276,28 @@ def _has_undecodable(fields: dict) -> bool:
     return False
 
 
-def _csv_records(path: Path, label: str) -> Iterator[SourceRecord]:
+def _open_csv(path: Path):
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # code cells can be long
     compression = file_format(path)[1]
     opener = COMPRESSIONS[compression] if compression else open
     # surrogateescape keeps bad bytes as lone surrogates, so one bad row is found and skipped, not the file.
     # utf-8-sig: a spreadsheet's byte-order mark would otherwise become part of the first column's name.
-    with opener(path, "rt", encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
+    return opener(path, "rt", encoding="utf-8-sig", errors="surrogateescape", newline="")
+
+
+def _csv_records(path: Path, label: str, skip: int = 0, read: list | None = None) -> Iterator[SourceRecord]:
+    with _open_csv(path) as handle:
         reader = csv.DictReader(handle)
+        # Rows before the wanted ones are parsed by the csv module alone (a quoted cell may span lines, so
+        # lines cannot be counted), never made into records; the header is read first, as DictReader does.
+        if skip and reader.fieldnames is not None:
+            for row in reader.reader:
+                if row:  # DictReader passes blank lines over too
+                    skip -= 1
+                    if read is not None:
+                        read[0] = f"{label}:{reader.reader.line_num}"
+                    if not skip:
+                        break
         for fields in reader:
             location = f"{label}:{reader.line_num}"
             if _has_undecodable(fields):

@@ -124,14 +124,21 @@ def test_a_task_enters_the_source_at_its_block_with_the_rows_a_full_read_gives(t
     pq.write_table(pa.Table.from_pylist(rows[13:60]), folder / "b.parquet", row_group_size=10)
     (folder / "c.json").write_text(json.dumps(rows[60:70]))
     (folder / "d.csv").write_text("instruction,response\n" + "".join(
-        f'{row["instruction"]},"{row["response"]}"\n' for row in rows[70:80]))
+        f'{row["instruction"]},"{row["response"]}"\n' + "\n" * (i % 4 == 0) for i, row in enumerate(rows[70:80])))
+    # Long cells of random digits, so the cut leaves rows before it (a stream is decompressed in blocks).
+    noise = random.Random(0)
+    packed_csv = gzip.compress(("instruction,response\n" + "".join(
+        f'{row["instruction"]},"{row["response"]}\n# {noise.getrandbits(8000):x}"\n' for row in rows[40:60])).encode())
+    (folder / "d2.csv.gz").write_bytes(packed_csv[: len(packed_csv) // 2])
+    (folder / "d3.csv").write_text("instruction,response\n")
     packed = gzip.compress("".join(json.dumps(row) + "\n" for row in rows[80:]).encode())
     (folder / "e.jsonl.gz").write_bytes(packed[: len(packed) * 2 // 3])
     (folder / "f.jsonl.gz").write_bytes(packed)
     (folder / "g.jsonl").write_text("")
     source = Source(str(folder))
     every = [dataclasses.astuple(record) for record in source]
-    assert len(every) > 100 and any(record[3] and record[3][0] == "corrupt_file" for record in every)
+    assert len(every) > 100 and sum(bool(record[3] and record[3][0] == "corrupt_file") for record in every) == 2
+    assert any(record[1].startswith(str(folder / "d2.csv.gz") + ":") for record in every)  # rows before the cut
     for start in range(len(every) + 2):
         assert [dataclasses.astuple(record) for record in source.records_from(start)] == every[start:], start
     # Through the reader, on four tasks: every row once, in order, with the documents of one full read.
