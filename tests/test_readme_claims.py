@@ -41,6 +41,10 @@ CLAIMS: dict[str, list[str]] = {
         "tests/hub/test_cli.py::test_walkthrough_generate_push_and_load_back_against_a_server_started_by_hand",
         "tests/datagen/test_card_header.py::test_a_hub_source_is_named_and_a_local_file_is_not",
     ],
+    "each becomes a string column of its name in every config, after the dataset's own": [
+        "tests/datagen/test_kept_fields.py::test_kept_fields_are_string_columns_of_every_config",
+        "tests/datagen/test_kept_fields.py::test_a_tree_of_python_files_keeps_each_file_path",
+    ],
     "a `.py` file that is a symbolic link is skipped as `symbolic_link`, not followed": [
         "tests/datagen/test_python_file_trees.py::test_a_tree_of_python_files_is_a_code_only_source",
     ],

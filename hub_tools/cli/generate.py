@@ -78,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "Hub model id in the local cache) and report them in the card (default: the paper's "
                         "TinyCodeLM tokenizer, upiter/TinyCodeLM-150M, when it is in the local Hub cache, else "
                         "none; 'none' counts nothing)")
+    parser.add_argument("--keep-fields", metavar="FIELDS",
+                        help="source fields to keep in every row, comma-separated: each becomes a string column of "
+                        "its name (a text as it is, another value as JSON), e.g. The Stack's "
+                        "max_stars_repo_path,max_stars_repo_licenses, or 'path' for a folder of .py files")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace a finished or unfinished run made with other settings in the output folder")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -120,7 +124,7 @@ def main(argv: list[str]) -> int:
     from hub_tools.datagen.decontamination import DecontaminationConfig
     from hub_tools.datagen.engine import CHUNK_SIZE, Engine
     from hub_tools.datagen.rows import GenerationConfig
-    from hub_tools.datagen.sources import JOIN, Source, detect_fields
+    from hub_tools.datagen.sources import JOIN, Source, detect_fields, kept_fields
     from hub_tools.lintseq import LintSeqConfig
 
     # Benchmarks and tokenizer first: a wrong name fails in one line before the source is read.
@@ -141,6 +145,7 @@ def main(argv: list[str]) -> int:
     if not available:
         raise UserError(f"{source.description}: no readable row")
     prompt_field, code_field = detect_fields(available, args.prompt_field, args.code_field)
+    keep_fields = kept_fields(args.keep_fields, available)
     detected = " (detected)" if not (args.prompt_field and args.code_field) else ""
     if prompt_field is not None and prompt_field == code_field:
         fields = f"conversations in {code_field!r} (the user's turn is the instruction, the assistant's the response)"
@@ -155,7 +160,7 @@ def main(argv: list[str]) -> int:
         prompt_field=prompt_field, code_field=code_field, sampler=args.sampler, profile=args.profile,
         num_paths=args.num_paths, seed=args.seed, time_limit=args.time_limit, lint_timeout=args.lint_timeout,
         lint_memory_limit=args.lint_memory_limit, max_lines=args.max_lines, drop_duplicates=args.drop_duplicates,
-        decontamination=decontamination, dedup=args.dedup, tokenizer=tokenizer,
+        decontamination=decontamination, dedup=args.dedup, tokenizer=tokenizer, keep_fields=keep_fields,
         lintseq=LintSeqConfig(ignore_init_errors=args.ignore_init_errors),
     )
     if args.executor:

@@ -114,6 +114,8 @@ def generate_command(folder_name: str, name: str, settings: dict) -> str:
             words += [flag, f"{value:g}" if isinstance(value, float) else str(value)]
     if settings.get("drop_duplicates") is True:
         words.append("--drop-duplicates")
+    if settings.get("keep_fields"):
+        words += ["--keep-fields", ",".join(map(str, settings["keep_fields"]))]
     if name != BASELINE and _dict(settings.get("lintseq")).get("ignore_init_errors") is True:
         words.append("--ignore-init-errors")
     return shlex.join(words)
@@ -368,6 +370,7 @@ def render_dataset_card(output_dir: str | Path, *, repo_id: str | None = None, p
         configs=configs,
         default_config=dataset.default_config,
         sampler_configs=[config for config in configs if not config["is_baseline"]],
+        kept_fields=dataset.config_settings(dataset.default_config).get("keep_fields") or [],
         versions=_dict(dataset.settings.get("versions")),
         contamination=next((config["contamination"] for config in configs if config["contamination"]), None),
         example=_example(dataset),

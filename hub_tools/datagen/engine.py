@@ -132,7 +132,7 @@ class Engine:
         self.chunk_size = max(1, chunk_size)
         self.overwrite, self.progress = overwrite, progress
         self.config_name = config.sampler
-        self.parts = PartStore(self.output_dir, self.config_name)
+        self.parts = PartStore(self.output_dir, self.config_name, self.config.keep_fields)
 
     def fingerprint(self) -> dict:
         # The chunk size fixes which rows each saved part holds: a resumed run must cut the same chunks.

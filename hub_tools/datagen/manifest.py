@@ -32,7 +32,7 @@ DATA_RULES_CHANGES = {
 # a config made before one of them. After the others its rows still pass, and verify only notes the change.
 FAILING_CHANGES = frozenset({2})
 # Settings that decide which programs the baseline config holds.
-BASELINE_SETTINGS = ("source", "num_samples", "seed", "prompt_field", "code_field")
+BASELINE_SETTINGS = ("source", "num_samples", "seed", "prompt_field", "code_field", "keep_fields")
 
 
 def _versions() -> dict[str, str]:
@@ -59,7 +59,8 @@ def update_manifest(output_dir: Path, source: Source, config: GenerationConfig, 
     configs = manifest.setdefault("configs", {})
     configs[config.sampler] = {**settings, "num_samples": num_samples, "source": source_info,
                                "data_rules": DATA_RULES, "stats": sampler_stats}
-    configs["baseline"] = {"num_samples": num_samples, "seed": config.seed, "source": source_info,
+    configs["baseline"] = {"num_samples": num_samples, "seed": config.seed, "keep_fields": settings["keep_fields"],
+                           "source": source_info,
                            "data_rules": DATA_RULES, "stats": baseline_stats}
     manifest["configs"] = {name: configs[name] for name in sorted(configs, key=_config_order)}
     manifest["default_config"] = next(name for name in DEFAULT_PREFERENCE if name in configs)

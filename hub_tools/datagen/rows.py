@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import time
 from dataclasses import dataclass, field
 
@@ -70,6 +71,9 @@ class GenerationConfig:
             occurrence stays); ``"none"`` keeps them. Duplicates are counted either way.
         tokenizer: a tokenizer (local folder, ``tokenizer.json`` or Hub id) to count the tokens of every
             row with; ``None`` counts none.
+        keep_fields: source fields copied into every row (sampler and baseline configs) as string columns
+            of the same name, after the dataset's own: a text as it is, another value as JSON, ``None`` where
+            the row has none (:func:`kept_values`).
     """
 
     prompt_field: str | None = "instruction"
@@ -88,6 +92,7 @@ class GenerationConfig:
     decontamination: DecontaminationConfig | None = field(default_factory=default_decontamination)
     dedup: str = "none"
     tokenizer: str | None = None
+    keep_fields: tuple[str, ...] = ()
 
     @property
     def reports_indentation(self) -> bool:
@@ -100,12 +105,14 @@ class GenerationConfig:
         # are settings worth recording.
         values = dataclasses.asdict(dataclasses.replace(self, decontamination=None))
         values["decontamination"] = self.decontamination.to_dict() if self.decontamination else None
+        values["keep_fields"] = list(self.keep_fields)  # as JSON records it, so recorded settings compare equal
         return values
 
     @classmethod
     def from_dict(cls, values: dict) -> GenerationConfig:
         values = dict(values)
         values["lintseq"] = LintSeqConfig(**values.get("lintseq", {}))
+        values["keep_fields"] = tuple(values.get("keep_fields") or ())
         if values.get("decontamination"):
             values["decontamination"] = DecontaminationConfig.from_dict(values["decontamination"])
         return cls(**values)
@@ -273,6 +280,24 @@ def instruction_and_code(fields: dict, config: GenerationConfig) -> tuple[str, s
     return texts
 
 
+def kept_values(fields: dict, names: tuple[str, ...]) -> dict[str, str | None]:
+    """The source fields a run keeps (``--keep-fields``), as the text its column holds: a string as it is,
+    another value as JSON (keys sorted), ``None`` for a missing or null field.
+
+    >>> kept_values({"path": "pkg/a.py", "stars": 12, "licenses": ["MIT"], "lang": None}, ("path", "stars", "licenses", "lang", "x"))
+    {'path': 'pkg/a.py', 'stars': '12', 'licenses': '["MIT"]', 'lang': None, 'x': None}
+    """
+    kept = {}
+    for name in names:
+        value = fields.get(name)
+        if value is not None and not isinstance(value, str):
+            value = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+        if value is not None and _unpaired_surrogate(value) is not None:
+            raise SkippedRow("unpaired_surrogate", f"{name} holds {_unpaired_surrogate(value)}")
+        kept[name] = value
+    return kept
+
+
 def process_record(record: SourceRecord, config: GenerationConfig) -> RowOutcome:
     """Turn one source row into its output rows, or say why it is skipped. Never raises for bad data."""
     outcome = RowOutcome(record.index, record.location)
@@ -299,9 +324,14 @@ def process_record(record: SourceRecord, config: GenerationConfig) -> RowOutcome
             outcome.skipped = ("contaminated", overlap.describe(config.decontamination.ngram_size))
             return outcome
 
+    try:
+        kept = kept_values(record.fields, config.keep_fields)
+    except SkippedRow as skipped:
+        outcome.skipped = (skipped.reason, str(skipped))
+        return outcome
     identifier = row_id(instruction, response)
     common = {"id": identifier, "row_index": record.index, "instruction": instruction,
-              "response": response, "program": program}
+              "response": response, "program": program, **kept}
     linter = None
     if config.sampler == "lintseq":
         deadline = time.monotonic() + config.time_limit

@@ -207,6 +207,26 @@ def _builtin_records() -> Iterator[SourceRecord]:
         yield SourceRecord(index, f"HumanEval {task_id}", fields=fields)
 
 
+def kept_fields(spec: str | None, available: list[str]) -> tuple[str, ...]:
+    """The source fields ``--keep-fields`` names (comma-separated), checked: each must be a field of the source
+    and must not be one of the dataset's own columns.
+
+    >>> kept_fields("max_stars_repo_path, max_stars_repo_licenses", ["content", "max_stars_repo_path", "max_stars_repo_licenses"])
+    ('max_stars_repo_path', 'max_stars_repo_licenses')
+    """
+    from hub_tools.datagen.folder import SAMPLER_COLUMNS
+
+    names = tuple(name.strip() for name in (spec or "").split(",") if name.strip())
+    for name in names:
+        if name in SAMPLER_COLUMNS or name.startswith("lintseq_"):
+            raise UserError(f"--keep-fields: {name!r} is a column the dataset has already; a kept field keeps its name")
+        if name not in available:
+            raise UserError(f"--keep-fields: no field {name!r} in the source; its fields are: {', '.join(available)}")
+    if len(set(names)) != len(names):
+        raise UserError(f"--keep-fields: a field is named twice in {spec!r}")
+    return names
+
+
 def detect_fields(available: list[str], prompt_field: str | None,
                   code_field: str | None) -> tuple[str | None, str]:
     """Pick the prompt and code fields: the given names (checked), or the first known pair present.

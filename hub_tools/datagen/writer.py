@@ -54,6 +54,12 @@ BASELINE_SCHEMA = pa.schema([
 ])
 
 
+def with_kept_fields(schema: pa.Schema, keep_fields=()) -> pa.Schema:
+    """``schema`` and, after its columns, a string column for each source field the run keeps
+    (``--keep-fields``)."""
+    return pa.schema([*schema, *(pa.field(name, pa.string()) for name in keep_fields)])
+
+
 def _table(rows: list[dict], schema: pa.Schema) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=schema)
 
@@ -98,8 +104,10 @@ def _row_groups(parts: list[Path], schema: pa.Schema, exclude: pa.Array | None =
 class PartStore:
     """Completed parts of one unfinished run, in ``OUT/.lintseq-work/<config>/``."""
 
-    def __init__(self, output_dir: Path, config_name: str):
+    def __init__(self, output_dir: Path, config_name: str, keep_fields=()):
         self.folder = output_dir / WORK_FOLDER / config_name
+        self.schemas = {"rows": with_kept_fields(SAMPLER_SCHEMA, keep_fields),
+                        "baseline": with_kept_fields(BASELINE_SCHEMA, keep_fields)}
 
     def prepare(self, fingerprint: dict, overwrite: bool) -> int:
         """Create or reopen the work folder; return how many parts are already complete.
@@ -132,8 +140,8 @@ class PartStore:
 
     def write(self, number: int, rows: list[dict], baseline: list[dict], stats: dict) -> None:
         stem = self.folder / f"part-{number:05d}"
-        _write_parquet_atomically(_table(rows, SAMPLER_SCHEMA), stem.with_suffix(".rows.parquet"))
-        _write_parquet_atomically(_table(baseline, BASELINE_SCHEMA), stem.with_suffix(".baseline.parquet"))
+        _write_parquet_atomically(_table(rows, self.schemas["rows"]), stem.with_suffix(".rows.parquet"))
+        _write_parquet_atomically(_table(baseline, self.schemas["baseline"]), stem.with_suffix(".baseline.parquet"))
         write_json_atomically(stats, stem.with_suffix(".json"))  # last: marks the part complete
 
     def stats(self) -> list[dict]:
@@ -146,7 +154,7 @@ class PartStore:
         Returns (rows, shards). Row groups and shards are cut from the row sequence alone, never at part
         boundaries, so the same rows give the same bytes whatever the chunking and the number of workers.
         """
-        schema = SAMPLER_SCHEMA if kind == "rows" else BASELINE_SCHEMA
+        schema = self.schemas[kind]
         parts = [self.folder / f"part-{n:05d}.{kind}.parquet" for n in sorted(self.completed())]
         excluded = pa.array(sorted(exclude), type=pa.int64()) if exclude else None
         total = sum(pq.ParquetFile(part).metadata.num_rows for part in parts)

@@ -143,7 +143,7 @@ class DistributedRun:
         self.source, self.config, self.options = source, config, executor
         self.output_dir = Path(output_dir).absolute()  # tasks may run elsewhere: no relative paths
         self.num_samples, self.overwrite = num_samples, overwrite
-        self.parts = PartStore(self.output_dir, config.sampler)
+        self.parts = PartStore(self.output_dir, config.sampler, config.keep_fields)
         self.logging_dir = Path(executor.logging_dir or self.parts.folder / "datatrove").absolute()
 
     def fingerprint(self) -> dict:
@@ -192,7 +192,7 @@ class DistributedRun:
                                chunk_size=self.options.chunk_size, total_chunks=total,
                                skip_parts_of=self.parts)
         return [reader, LintSeqSampler(self.config, baseline=True, keep_skipped=True),
-                LintSeqPartWriter(self.output_dir, self.config.sampler)]
+                LintSeqPartWriter(self.output_dir, self.config.sampler, keep_fields=self.config.keep_fields)]
 
     def _mark_completed_tasks(self, total: int) -> None:
         """Derive datatrove's completion markers from the parts: a task is complete when all its chunks are."""

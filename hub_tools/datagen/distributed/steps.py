@@ -27,7 +27,7 @@ from hub_tools.datagen.rows import (
     process_record,
 )
 from hub_tools.datagen.sources import Source, SourceRecord, detect_fields
-from hub_tools.datagen.writer import BASELINE_SCHEMA, SAMPLER_SCHEMA, PartStore
+from hub_tools.datagen.writer import BASELINE_SCHEMA, SAMPLER_SCHEMA, PartStore, with_kept_fields
 from hub_tools.lintseq import extract_program
 
 ORIGIN = "lintseq_origin"  # metadata key: where a row came from, and (on outputs) what it cost
@@ -252,14 +252,15 @@ class LintSeqSampler(PipelineStep):
             yield Document(text=row["completion"], id=row["id"], metadata={**row, CONFIG: "baseline", ORIGIN: origin})
 
 
-def _columns(document: Document) -> dict:
+def _columns(document: Document, keep_fields=()) -> dict:
     schema = BASELINE_SCHEMA if document.metadata[CONFIG] == "baseline" else SAMPLER_SCHEMA
-    return {name: document.metadata[name] for name in schema.names}
+    metadata = document.metadata
+    return {**{name: metadata[name] for name in schema.names}, **{name: metadata.get(name) for name in keep_fields}}
 
 
-def outcomes_of(documents: list[Document]) -> list[RowOutcome]:
+def outcomes_of(documents: list[Document], keep_fields=()) -> list[RowOutcome]:
     """Rebuild the per-row outcomes of a chunk from the sampler's documents (``keep_skipped`` and
-    ``baseline`` on), in source order."""
+    ``baseline`` on), in source order; ``keep_fields``: the source fields the rows keep."""
     outcomes: dict[int, RowOutcome] = {}
     for document in documents:
         origin = document.metadata[ORIGIN]
@@ -272,9 +273,9 @@ def outcomes_of(documents: list[Document]) -> list[RowOutcome]:
         if kind is None:
             outcome.skipped = tuple(origin["skipped"])
         elif kind == "baseline":
-            outcome.baseline = _columns(document)
+            outcome.baseline = _columns(document, keep_fields)
         else:
-            outcome.rows.append(_columns(document))
+            outcome.rows.append(_columns(document, keep_fields))
     return list(outcomes.values())
 
 
@@ -288,31 +289,32 @@ class LintSeqPartWriter(PipelineStep):
     Args:
         output_dir: the dataset folder.
         config_name: the sampler config (``"lintseq"`` or ``"random"``).
+        keep_fields: the source fields the rows keep (``GenerationConfig.keep_fields``).
     """
 
     name = "🐍 LintSeq parts"
     type = "💽 - WRITER"
 
-    def __init__(self, output_dir: str | Path, config_name: str):
+    def __init__(self, output_dir: str | Path, config_name: str, keep_fields=()):
         super().__init__()
-        self.output_dir, self.config_name = str(output_dir), config_name
+        self.output_dir, self.config_name, self.keep_fields = str(output_dir), config_name, tuple(keep_fields)
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         from hub_tools.datagen.assembly import save_part
 
-        parts = PartStore(Path(self.output_dir), self.config_name)
+        parts = PartStore(Path(self.output_dir), self.config_name, self.keep_fields)
         chunk, pending = None, []
         for document in data or ():
             number = document.metadata[ORIGIN]["chunk"]
             if number != chunk and pending:
-                save_part(parts, chunk, outcomes_of(pending))
+                save_part(parts, chunk, outcomes_of(pending, self.keep_fields))
                 self.stat_update("parts")
                 pending = []
             chunk = number
             pending.append(document)
             yield document
         if pending:
-            save_part(parts, chunk, outcomes_of(pending))
+            save_part(parts, chunk, outcomes_of(pending, self.keep_fields))
             self.stat_update("parts")
 
 
@@ -324,14 +326,15 @@ class LintSeqParquetWriter(PipelineStep):
     Args:
         output_folder: a local folder or any datatrove ``DataFolder`` target (``s3://…``, ``hf://…``).
         rows_per_group: Parquet row-group size.
+        keep_fields: the source fields the rows keep (``GenerationConfig.keep_fields``).
     """
 
     name = "🐍 LintSeq Parquet"
     type = "💽 - WRITER"
 
-    def __init__(self, output_folder, rows_per_group: int = 1000):
+    def __init__(self, output_folder, rows_per_group: int = 1000, keep_fields=()):
         super().__init__()
-        self.output_folder, self.rows_per_group = output_folder, rows_per_group
+        self.output_folder, self.rows_per_group, self.keep_fields = output_folder, rows_per_group, tuple(keep_fields)
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         import pyarrow as pa
@@ -343,7 +346,7 @@ class LintSeqParquetWriter(PipelineStep):
         writers: dict[str, tuple] = {}
 
         def flush(config: str) -> None:
-            schema = BASELINE_SCHEMA if config == "baseline" else SAMPLER_SCHEMA
+            schema = with_kept_fields(BASELINE_SCHEMA if config == "baseline" else SAMPLER_SCHEMA, self.keep_fields)
             if config not in writers:
                 handle = folder.open(f"data/{config}/train-{rank:05d}-of-{world_size:05d}.parquet", "wb")
                 writers[config] = (handle, pq.ParquetWriter(handle, schema))
@@ -353,7 +356,7 @@ class LintSeqParquetWriter(PipelineStep):
             for document in data or ():
                 config = document.metadata.get(CONFIG)
                 if config is not None:
-                    buffers.setdefault(config, []).append(_columns(document))
+                    buffers.setdefault(config, []).append(_columns(document, self.keep_fields))
                     self.stat_update(f"rows_{config}")
                     if len(buffers[config]) >= self.rows_per_group:
                         flush(config)
