@@ -23,7 +23,7 @@ from itertools import islice
 import datasets
 
 from hub_tools.datagen.rows import GenerationConfig, process_record
-from hub_tools.datagen.sources import Source, detect_fields
+from hub_tools.datagen.sources import Source, detect_fields, kept_fields
 from hub_tools.lintseq import LintSeqConfig
 
 _STRING = datasets.Value("string")
@@ -56,6 +56,7 @@ class LintSeqBuilderConfig(datasets.BuilderConfig):
         num_paths: edit paths per program.
         seed: the run's seed.
         time_limit: seconds per program.
+        keep_fields: source fields kept as string columns (``lintseq generate --keep-fields``).
     """
 
     source: str | None = None
@@ -69,6 +70,7 @@ class LintSeqBuilderConfig(datasets.BuilderConfig):
     num_paths: int = 1
     seed: int = 0
     time_limit: float = 60.0
+    keep_fields: tuple[str, ...] = ()
 
 
 class LintSeqBuilder(datasets.GeneratorBasedBuilder):
@@ -84,6 +86,7 @@ class LintSeqBuilder(datasets.GeneratorBasedBuilder):
 
     def _info(self) -> datasets.DatasetInfo:
         features = BASELINE_FEATURES if self.config.sampler is None else SAMPLER_FEATURES
+        features = datasets.Features({**features, **{name: _STRING for name in self.config.keep_fields}})
         return datasets.DatasetInfo(
             description="LintSeq edit sequences (Piterbarg et al., ICLR 2025), built with hub_tools",
             features=features,
@@ -93,12 +96,14 @@ class LintSeqBuilder(datasets.GeneratorBasedBuilder):
         )
 
     def _generation_config(self, source: Source) -> GenerationConfig:
-        prompt_field, code_field = detect_fields(source.first_fields(), self.config.prompt_field, self.config.code_field)
+        available = source.first_fields()
+        prompt_field, code_field = detect_fields(available, self.config.prompt_field, self.config.code_field)
         # The baseline keeps every valid program; the fast random sampler only runs the shared checks.
         return GenerationConfig(
             prompt_field=prompt_field, code_field=code_field, sampler=self.config.sampler or "random",
             profile=self.config.profile, num_paths=self.config.num_paths, seed=self.config.seed,
             time_limit=self.config.time_limit, lintseq=LintSeqConfig(),
+            keep_fields=kept_fields(",".join(self.config.keep_fields), available),
         )
 
     def _source(self) -> Source:
@@ -117,7 +122,9 @@ class LintSeqBuilder(datasets.GeneratorBasedBuilder):
         source = self._source()
         config = self._generation_config(source)
         for start, stop in ranges:
-            for record in islice(iter(source), start, stop):
+            # Each shard enters the source at its first row (local JSON Lines, Parquet and CSV files are passed
+            # by their row counts), not a read from the start per shard: that was quadratic in the source.
+            for record in islice(source.records_from(start), stop - start):
                 outcome = process_record(record, config)
                 if self.config.sampler is None:
                     if outcome.baseline is not None:

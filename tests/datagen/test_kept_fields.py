@@ -109,3 +109,17 @@ def test_a_tree_of_python_files_keeps_each_file_path(tmp_path, stdlib_corpus):
     rows = datasets.load_dataset(str(tmp_path / "out"), "baseline", split="train", cache_dir=str(tmp_path / "c"))
     assert {row["path"]: row["program"] for row in rows} == {
         f"repo/pkg{number}/module.py": normalize_program(program) for number, program in enumerate(stdlib_corpus[:3])}
+
+
+def test_the_datasets_builder_keeps_the_same_fields(source, tmp_path):
+    from hub_tools.datagen.builder import LintSeqBuilder
+
+    out = tmp_path / "out"
+    folders.generate(str(source), "--output-dir", str(out), "--keep-fields", KEEP, "--sampler", "random")
+    written = datasets.load_dataset(str(out), "random", split="train", cache_dir=str(tmp_path / "c"))
+    builder = LintSeqBuilder(config_name="random", source=str(source), keep_fields=tuple(KEEP.split(",")),
+                             cache_dir=str(tmp_path / "b"))
+    builder.download_and_prepare(num_proc=1)
+    built = builder.as_dataset(split="train")
+    assert built.column_names == written.column_names
+    assert sorted(built, key=lambda row: row["row_index"]) == sorted(written, key=lambda row: row["row_index"])
