@@ -145,7 +145,7 @@ def main(argv: list[str]) -> int:
     if not available:
         raise UserError(f"{source.description}: no readable row")
     prompt_field, code_field = detect_fields(available, args.prompt_field, args.code_field)
-    keep_fields = kept_fields(args.keep_fields, available)
+    keep_fields = kept_fields([name.strip() for name in (args.keep_fields or "").split(",") if name.strip()], available)
     detected = " (detected)" if not (args.prompt_field and args.code_field) else ""
     if prompt_field is not None and prompt_field == code_field:
         fields = f"conversations in {code_field!r} (the user's turn is the instruction, the assistant's the response)"

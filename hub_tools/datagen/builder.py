@@ -103,7 +103,7 @@ class LintSeqBuilder(datasets.GeneratorBasedBuilder):
             prompt_field=prompt_field, code_field=code_field, sampler=self.config.sampler or "random",
             profile=self.config.profile, num_paths=self.config.num_paths, seed=self.config.seed,
             time_limit=self.config.time_limit, lintseq=LintSeqConfig(),
-            keep_fields=kept_fields(",".join(self.config.keep_fields), available),
+            keep_fields=kept_fields(self.config.keep_fields, available),
         )
 
     def _source(self) -> Source:

@@ -60,8 +60,7 @@ def update_manifest(output_dir: Path, source: Source, config: GenerationConfig, 
     configs[config.sampler] = {**settings, "num_samples": num_samples, "source": source_info,
                                "data_rules": DATA_RULES, "stats": sampler_stats}
     configs["baseline"] = {"num_samples": num_samples, "seed": config.seed, "keep_fields": settings["keep_fields"],
-                           "source": source_info,
-                           "data_rules": DATA_RULES, "stats": baseline_stats}
+                           "source": source_info, "data_rules": DATA_RULES, "stats": baseline_stats}
     manifest["configs"] = {name: configs[name] for name in sorted(configs, key=_config_order)}
     manifest["default_config"] = next(name for name in DEFAULT_PREFERENCE if name in configs)
     write_json_atomically(manifest, output_dir / "lintseq_config.json")

@@ -292,8 +292,9 @@ def kept_values(fields: dict, names: tuple[str, ...]) -> dict[str, str | None]:
         value = fields.get(name)
         if value is not None and not isinstance(value, str):
             value = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
-        if value is not None and _unpaired_surrogate(value) is not None:
-            raise SkippedRow("unpaired_surrogate", f"{name} holds {_unpaired_surrogate(value)}")
+        surrogate = _unpaired_surrogate(value) if value is not None else None
+        if surrogate is not None:
+            raise SkippedRow("unpaired_surrogate", f"{name} holds {surrogate}")
         kept[name] = value
     return kept
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import bz2
 import csv
 import gzip
+import io
 import json
 import lzma
 import sys
@@ -65,8 +66,9 @@ class SourceRecord:
 
 
 def file_format(path: Path) -> tuple[str, str | None]:
-    """(format, compression) of a file name: ``rows.jsonl.gz`` is ``(".jsonl", ".gz")``; the format is ``""``
-    when it is not one :data:`FORMATS` names (Parquet compresses itself: no ``.parquet.gz``).
+    """(format, compression) of a file name: ``rows.jsonl.gz`` is ``(".jsonl", ".gz")``, ``mod.py`` is
+    ``(".py", None)``; the format is ``""`` when it is neither one :data:`FORMATS` names nor :data:`PYTHON`
+    (Parquet compresses itself, and a Python file is read as it is: no ``.parquet.gz``, no ``.py.gz``).
 
     >>> file_format(Path("dump/rows.jsonl.gz")), file_format(Path("rows.parquet")), file_format(Path("a.txt"))
     (('.jsonl', '.gz'), ('.parquet', None), ('', None))
@@ -74,7 +76,7 @@ def file_format(path: Path) -> tuple[str, str | None]:
     suffixes = [suffix.lower() for suffix in path.suffixes[-2:]]
     compression = suffixes[-1] if suffixes and suffixes[-1] in COMPRESSIONS else None
     kind = (suffixes[-2] if len(suffixes) == 2 else "") if compression else (suffixes[-1] if suffixes else "")
-    if kind not in FORMATS or (compression and kind == ".parquet"):
+    if kind not in (*FORMATS, PYTHON) or (compression and kind in (".parquet", PYTHON)):
         return "", None
     return kind, compression
 
@@ -89,7 +91,7 @@ def local_files(path: Path, exclude: Path | None = None) -> list[Path]:
     """
     accepted = ", ".join(FORMATS) + f" (text formats also as {', '.join(COMPRESSIONS)})"
     if path.is_file():
-        if not file_format(path)[0] and path.suffix.lower() != PYTHON:
+        if not file_format(path)[0]:
             raise UserError(f"{path}: unsupported file type {''.join(path.suffixes[-2:])!r}; expected {accepted}, "
                             f"or {PYTHON}")
         return [path]
@@ -103,10 +105,10 @@ def local_files(path: Path, exclude: Path | None = None) -> list[Path]:
                 and (skipped is None or not candidate.resolve().is_relative_to(skipped)))
 
     found = sorted(candidate for candidate in path.rglob("*") if candidate.is_file() and visible(candidate))
-    files = [candidate for candidate in found if file_format(candidate)[0]]
+    files = [candidate for candidate in found if file_format(candidate)[0] in FORMATS]
     if not files:
         environments = {candidate.parent for candidate in found if candidate.name == "pyvenv.cfg"}
-        files = [candidate for candidate in found if candidate.suffix.lower() == PYTHON
+        files = [candidate for candidate in found if file_format(candidate)[0] == PYTHON
                  and "site-packages" not in candidate.relative_to(path).parts
                  and not any(folder in environments for folder in candidate.parents)]
     if not files:
@@ -122,9 +124,9 @@ def _open_binary(path: Path):
 def count_rows(path: Path) -> int | None:
     """Rows of a JSON Lines or Parquet file without parsing them, of a CSV file (its records are parsed, not
     made into rows), or of a Python file (one); ``None`` for JSON."""
-    if path.suffix.lower() == PYTHON:
-        return 1
     kind = file_format(path)[0]
+    if kind == PYTHON:
+        return 1
     if kind == ".parquet":
         import pyarrow.parquet as pq
 
@@ -150,10 +152,10 @@ def file_records(path: Path, label: str, skip: int = 0, named: bool = False) -> 
     counted, Parquet row groups passed by their metadata), so a task of a distributed run starts at its block
     at little cost; CSV rows before it are parsed by the csv module but never made into records; a JSON
     document is read whole."""
-    if path.suffix.lower() == PYTHON:
+    kind, compression = file_format(path)
+    if kind == PYTHON:
         yield from islice([python_file_record(path, label, link_allowed=named)], skip, None)
         return
-    kind, compression = file_format(path)
     read = [None]  # the location of the last row read (kept or skipped), for a cut file
     if kind == ".jsonl":
         records = _tracked(_jsonl_records(path, label, skip, read), read)
@@ -316,7 +318,7 @@ def python_file_record(path: Path, label: str, link_allowed: bool = False) -> So
     except OSError as error:  # no permission, a file gone since the folder was listed
         return SourceRecord(0, label, error=("unreadable", error.strerror or type(error).__name__))
     try:
-        encoding, _ = tokenize.detect_encoding(iter(data.splitlines(keepends=True)).__next__)
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as error:  # a codec Python does not know, or a first line that is not UTF-8
         detail = "not UTF-8, and no coding declaration names its codec" if "missing" in str(error) else str(error)
         return SourceRecord(0, label, error=("invalid_encoding", detail))

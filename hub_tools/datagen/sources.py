@@ -9,7 +9,7 @@ are read by :mod:`hub_tools.datagen.source_files`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from itertools import islice
 from pathlib import Path
 
@@ -122,10 +122,10 @@ class Source:
     def records_from(self, start: int) -> Iterator[SourceRecord]:
         """The records from index ``start`` on, the same as ``islice(source, start, None)``.
 
-        Local files are passed whole by their row counts where those come without parsing (JSON Lines,
-        Parquet) and entered at the wanted row (:func:`~hub_tools.datagen.source_files.file_records`); so are
-        the Parquet files of a Hub dataset (:mod:`hub_tools.datagen.hub_source`). Other Hub datasets and the
-        built-in corpus are read from the start.
+        Local files are passed whole by their row counts (:func:`~hub_tools.datagen.source_files.count_rows`:
+        JSON Lines, Parquet, CSV, Python files) and entered at the wanted row
+        (:func:`~hub_tools.datagen.source_files.file_records`); so are the Parquet files of a Hub dataset
+        (:mod:`hub_tools.datagen.hub_source`). Other Hub datasets and the built-in corpus are read from the start.
         """
         if self.kind == "hub" and start and self.hub_shards() is not None:
             shards, features = self.hub_shards()
@@ -139,7 +139,7 @@ class Source:
             skip = max(start - index, 0)
             if skip:
                 count = count_rows(path)
-                if count is None:  # JSON, CSV, a cut compressed file: read to count
+                if count is None:  # JSON, a cut compressed file: read to count
                     count = sum(1 for _ in self._file_records(path))
                 if count <= skip:
                     index += count
@@ -207,23 +207,23 @@ def _builtin_records() -> Iterator[SourceRecord]:
         yield SourceRecord(index, f"HumanEval {task_id}", fields=fields)
 
 
-def kept_fields(spec: str | None, available: list[str]) -> tuple[str, ...]:
-    """The source fields ``--keep-fields`` names (comma-separated), checked: each must be a field of the source
-    and must not be one of the dataset's own columns.
+def kept_fields(names: Iterable[str], available: list[str]) -> tuple[str, ...]:
+    """The source fields to keep (``--keep-fields``), checked: each must be a field of the source, must not be
+    one of the dataset's own columns, and is named once.
 
-    >>> kept_fields("max_stars_repo_path, max_stars_repo_licenses", ["content", "max_stars_repo_path", "max_stars_repo_licenses"])
+    >>> kept_fields(["max_stars_repo_path", "max_stars_repo_licenses"], ["content", "max_stars_repo_path", "max_stars_repo_licenses"])
     ('max_stars_repo_path', 'max_stars_repo_licenses')
     """
     from hub_tools.datagen.folder import SAMPLER_COLUMNS
 
-    names = tuple(name.strip() for name in (spec or "").split(",") if name.strip())
+    names = tuple(names)
     for name in names:
         if name in SAMPLER_COLUMNS or name.startswith("lintseq_"):
             raise UserError(f"--keep-fields: {name!r} is a column the dataset has already; a kept field keeps its name")
         if name not in available:
             raise UserError(f"--keep-fields: no field {name!r} in the source; its fields are: {', '.join(available)}")
     if len(set(names)) != len(names):
-        raise UserError(f"--keep-fields: a field is named twice in {spec!r}")
+        raise UserError(f"--keep-fields: a field is named twice in {','.join(names)!r}")
     return names
 
 

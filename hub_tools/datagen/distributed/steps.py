@@ -56,9 +56,10 @@ class LintSeqReader(PipelineStep):
     ``lintseq generate``.
 
     Rows are numbered in chunks of ``chunk_size``; each task reads a contiguous block of chunks, so a row
-    lands in the same chunk however many tasks there are. A task enters local JSON Lines, Parquet and Python
-    files, and the Parquet files of a Hub dataset, at its block without reading the rows before it. A row that
-    cannot be read still comes through (with its reason), so the sampler counts it.
+    lands in the same chunk however many tasks there are. A task enters the source at its block
+    (``Source.records_from``): local JSON Lines, Parquet and Python files and a Hub dataset's Parquet files
+    without reading the rows before it, CSV without making records of them. A row that cannot be read still
+    comes through (with its reason), so the sampler counts it.
 
     Args:
         source: a local file or folder, a Hub dataset id, or ``None`` for the built-in corpus.
@@ -102,8 +103,8 @@ class LintSeqReader(PipelineStep):
             total = count_chunks(self.source, self.selected, self.chunk_size)
         mine = chunk_range(rank, world_size, total)
         done = self.skip_parts_of.completed() if self.skip_parts_of is not None else set()
-        # A task enters the source at its block (local JSON Lines and Parquet files, and a Hub dataset's Parquet
-        # files, are passed by their row counts: Source.records_from). With --num-samples its block starts at
+        # A task enters the source at its block (local files, and a Hub dataset's Parquet files, are passed by
+        # their row counts: Source.records_from). With --num-samples its block starts at
         # the selected row that opens its first chunk. Whether a row repeats an earlier one depends on every
         # row before it, so --drop-duplicates runs read the source from the start.
         first, start_row = self._entry(mine.start)
