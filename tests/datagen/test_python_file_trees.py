@@ -147,3 +147,14 @@ def test_a_file_that_cannot_be_read_is_one_skipped_row(tmp_path):
     records = {Path(record.location).name: record for record in source}
     assert records["gone.py"].error == ("unreadable", "No such file or directory")
     assert records["kept.py"].fields["content"] == BOM_PROGRAM
+
+
+def test_a_named_pipe_in_the_tree_is_not_read(tmp_path):
+    # `pipe.py` as a FIFO: opening it would block the run forever; it is not a file of the tree.
+    import os
+
+    (tmp_path / "kept.py").write_text(BOM_PROGRAM)
+    os.mkfifo(tmp_path / "pipe.py")
+    source = Source(str(tmp_path))
+    assert source.files == [tmp_path / "kept.py"]
+    assert [record.fields["content"] for record in source] == [BOM_PROGRAM]
