@@ -9,8 +9,14 @@ csv module parse the CSV rows before it without making them into records.
 
 The source is ``--rows`` rows of real functions (HumanEval's canonical solutions and standard-library
 functions, repeated with distinct instructions), written as JSON Lines (plain and gzip), Parquet and CSV,
-split into 8 files as a corpus dump is. For a task whose block starts a quarter, half and all the
-way into the source, the seconds until its first row, both ways, and the rows after it are checked equal.
+split into 8 files as a corpus dump is; every tenth row repeats an earlier one exactly. For a task whose block
+starts a quarter, half and all the way into the source, the seconds until its first row, both ways, and the
+rows after it are checked equal.
+
+With ``--drop-duplicates``, whether a row repeats depends on every row before it. A task without the repeats
+reads the source from its start and finds them itself; with them (one pass over the source by the launcher,
+saved in a file) it enters at its block. On the JSON Lines layout, for 16 tasks: the one pass, and each task's
+seconds until its first document both ways (every task's documents are checked equal).
 """
 
 from __future__ import annotations
@@ -39,8 +45,8 @@ def write_sources(folder: Path, rows: int) -> dict[str, Path]:
     import pyarrow.parquet as pq
 
     programs = corpus.humaneval_programs() + corpus.stdlib_functions(None)
-    records = [{"instruction": f"Write function {index}.", "response": programs[index % len(programs)]}
-               for index in range(rows)]
+    keys = [index if index % 10 else index // 10 for index in range(rows)]  # row 10k repeats row k
+    records = [{"instruction": f"Write function {key}.", "response": programs[key % len(programs)]} for key in keys]
     per_file = -(-rows // FILES)
     layouts = {}
     for kind in ("jsonl", "jsonl.gz", "parquet", "csv"):
@@ -68,6 +74,43 @@ def first_row_seconds(rows) -> tuple[float, object]:
     return time.perf_counter() - started, first
 
 
+def task_entry_with_repeats(folder: Path, tasks: int = 16) -> dict:
+    """Each of ``tasks`` tasks' seconds until its first document, with --drop-duplicates, both ways."""
+    from hub_tools.datagen.distributed import LintSeqReader
+    from hub_tools.datagen.distributed.steps import count_chunks
+    from hub_tools.datagen.repeats import find_repeats, save_repeats
+    from hub_tools.datagen.rows import GenerationConfig
+    from hub_tools.datagen.sources import Source
+
+    source = Source(str(folder))
+    config = GenerationConfig(prompt_field="instruction", code_field="response", drop_duplicates=True)
+    started = time.perf_counter()
+    repeats = find_repeats(iter(source), config)
+    save_repeats(folder.parent / "repeats.json", repeats)
+    one_pass = time.perf_counter() - started
+    total = count_chunks(source, None, 128)
+    options = {"prompt_field": "instruction", "code_field": "response", "drop_duplicates": True, "total_chunks": total}
+    readers = {"from the start": LintSeqReader(source, **options),
+               "with the repeats": LintSeqReader(source, repeats_file=folder.parent / "repeats.json", **options)}
+    seconds: dict[str, list[float]] = {name: [] for name in readers}
+    for rank in range(tasks):
+        documents = {}
+        for name, reader in readers.items():
+            rows = reader.run(rank=rank, world_size=tasks)
+            elapsed, first = first_row_seconds(rows)
+            seconds[name].append(round(elapsed, 3))
+            documents[name] = [(first.id, first.metadata["lintseq_origin"]), *((d.id, d.metadata["lintseq_origin"])
+                                                                                for d in rows)]
+        assert documents["from the start"] == documents["with the repeats"], rank
+    read_through, entered = sum(seconds["from the start"]), one_pass + sum(seconds["with the repeats"])
+    print(f"--drop-duplicates, {tasks} tasks: {read_through:.2f} s reading from the start, {entered:.2f} s with one "
+          f"pass ({one_pass:.2f} s) and entering at the blocks ({read_through / entered:.1f}x); "
+          f"{len(repeats)} repeated rows", flush=True)
+    return {"tasks": tasks, "repeated_rows": len(repeats), "one_pass_seconds": round(one_pass, 3),
+            "seconds_to_first_document": seconds, "all_tasks_reading_from_the_start_seconds": round(read_through, 3),
+            "one_pass_and_all_tasks_entering_seconds": round(entered, 3), "ratio": round(read_through / entered, 1)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=200_000)
@@ -91,6 +134,7 @@ def main() -> None:
                 print(f"{kind:9} task starting at row {start:>7}: {read_through:7.3f} s reading from the start, "
                       f"{entered:7.4f} s entering at its block ({read_through / max(entered, 1e-6):.0f}x)", flush=True)
             figures["layouts"][kind] = by_start
+        figures["drop_duplicates"] = task_entry_with_repeats(layouts["jsonl"])
     save_result("source_entry", figures)
 
 

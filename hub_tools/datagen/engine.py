@@ -27,14 +27,8 @@ import numpy as np
 
 from hub_tools.datagen.assembly import RunSummary, assemble_dataset, recorded_summary, save_part
 from hub_tools.datagen.lifetime import die_with_parent
-from hub_tools.datagen.rows import (
-    GenerationConfig,
-    RowOutcome,
-    SkippedRow,
-    instruction_and_code,
-    process_record,
-    row_id,
-)
+from hub_tools.datagen.repeats import first_occurrences
+from hub_tools.datagen.rows import GenerationConfig, RowOutcome, process_record
 from hub_tools.datagen.sources import Source, SourceRecord
 from hub_tools.datagen.writer import PartStore, check_output_folder
 
@@ -71,7 +65,7 @@ def chunk_records(records: Iterator[SourceRecord], selected: set[int] | None, co
     if selected is not None:
         records = (record for record in records if record.index in selected)
     if config.drop_duplicates:
-        records = _first_occurrences(records, config)
+        records = first_occurrences(records, config)
     number = first
     while True:
         chunk = list(islice(records, size or CHUNK_SIZE))
@@ -79,22 +73,6 @@ def chunk_records(records: Iterator[SourceRecord], selected: set[int] | None, co
             return
         yield number, chunk
         number += 1
-
-
-def _first_occurrences(records: Iterator[SourceRecord], config: GenerationConfig) -> Iterator[SourceRecord]:
-    """The records, with a repeat of an earlier row (same id) turned into a ``duplicate`` skip."""
-    first: dict[str, str] = {}  # id -> location of its first row: about 150 bytes per distinct row
-    for record in records:
-        try:
-            instruction, response = instruction_and_code(record.fields or {}, config)
-        except SkippedRow:
-            yield record  # skipped with its reason by process_record
-            continue
-        if record.error is None:
-            earlier = first.setdefault(row_id(instruction, response), record.location)
-            if earlier != record.location:
-                record = SourceRecord(record.index, record.location, error=("duplicate", f"repeats {earlier} exactly"))
-        yield record
 
 
 def select_rows(source: Source, num_samples: int, seed: int) -> set[int]:

@@ -167,7 +167,8 @@ class DistributedRun:
 
         total = count_chunks(self.source, selected, self.options.chunk_size)
         if self._missing(total):
-            if not self._execute(selected, total):
+            repeats_file = self._find_repeats(selected) if self.config.drop_duplicates else None
+            if not self._execute(selected, total, repeats_file):
                 return None
             missing = self._missing(total)
             if missing:
@@ -180,16 +181,30 @@ class DistributedRun:
         return assemble_dataset(self.parts, self.output_dir, self.source, self.config, self.num_samples,
                                 summary, started, info)
 
+    def _find_repeats(self, selected: set[int] | None) -> Path:
+        """One pass over the source for the rows that repeat an earlier one (``--drop-duplicates``), saved in
+        the work folder for the tasks, which then enter the source at their block; a resumed run reuses it."""
+        from hub_tools.datagen.repeats import find_repeats, save_repeats
+
+        path = self.parts.folder / "repeats.json"
+        if not path.exists():
+            print("finding repeated rows: one pass over the source", file=sys.stderr, flush=True)
+            records = iter(self.source)
+            if selected is not None:
+                records = (record for record in records if record.index in selected)
+            save_repeats(path, find_repeats(records, self.config))
+        return path
+
     def _missing(self, total: int) -> list[int]:
         done = self.parts.completed()
         return [number for number in range(total) if number not in done]
 
-    def pipeline(self, selected: set[int] | None, total: int) -> list:
+    def pipeline(self, selected: set[int] | None, total: int, repeats_file: Path | None = None) -> list:
         from hub_tools.datagen.distributed.steps import LintSeqPartWriter, LintSeqReader, LintSeqSampler
 
         reader = LintSeqReader(self.source, prompt_field=self.config.prompt_field, code_field=self.config.code_field,
                                selected=selected, drop_duplicates=self.config.drop_duplicates,
-                               chunk_size=self.options.chunk_size, total_chunks=total,
+                               repeats_file=repeats_file, chunk_size=self.options.chunk_size, total_chunks=total,
                                skip_parts_of=self.parts)
         return [reader, LintSeqSampler(self.config, baseline=True, keep_skipped=True),
                 LintSeqPartWriter(self.output_dir, self.config.sampler, keep_fields=self.config.keep_fields)]
@@ -208,10 +223,10 @@ class DistributedRun:
             else:
                 marker.unlink(missing_ok=True)  # left by another run in a reused logging folder
 
-    def _execute(self, selected: set[int] | None, total: int) -> bool:
+    def _execute(self, selected: set[int] | None, total: int, repeats_file: Path | None) -> bool:
         """Run the tasks; False when they were submitted and left running."""
         self._mark_completed_tasks(total)
-        pipeline = self.pipeline(selected, total)
+        pipeline = self.pipeline(selected, total, repeats_file)
         options = self.options
         workers = options.workers or -1
         if options.executor == "local":

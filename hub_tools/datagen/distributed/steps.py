@@ -19,6 +19,7 @@ from pathlib import Path
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
+from hub_tools.datagen.repeats import load_repeats, mark_repeats
 from hub_tools.datagen.rows import (
     GenerationConfig,
     RowOutcome,
@@ -67,8 +68,12 @@ class LintSeqReader(PipelineStep):
         prompt_field: the field holding the instruction (detected when ``None``).
         code_field: the field holding the program (detected when ``None``).
         selected: read only these row indices (``lintseq generate --num-samples``).
-        drop_duplicates: pass a row that repeats an earlier one exactly as a ``duplicate`` skip (every task
-            reads the rows before its block, so the first occurrence is the same for any number of tasks).
+        drop_duplicates: pass a row that repeats an earlier one exactly as a ``duplicate`` skip, the first
+            occurrence being the same for any number of tasks. Without ``repeats_file`` every task reads the
+            rows before its block to find them.
+        repeats_file: which rows repeat which, found by one pass over the source
+            (:func:`hub_tools.datagen.repeats.save_repeats`; ``lintseq generate --executor`` writes it in the
+            run's work folder): with it, ``drop_duplicates`` tasks enter the source at their block too.
         chunk_size: source rows per chunk.
         total_chunks: chunks in the source; counted when ``None``.
         skip_parts_of: a :class:`~hub_tools.datagen.writer.PartStore` whose finished chunks are not read
@@ -80,7 +85,8 @@ class LintSeqReader(PipelineStep):
 
     def __init__(self, source: str | Source | None = None, *, split: str = "train", prompt_field: str | None = None,
                  code_field: str | None = None, selected: set[int] | None = None, drop_duplicates: bool = False,
-                 chunk_size: int = 128, total_chunks: int | None = None, skip_parts_of: PartStore | None = None):
+                 repeats_file: str | Path | None = None, chunk_size: int = 128, total_chunks: int | None = None,
+                 skip_parts_of: PartStore | None = None):
         super().__init__()
         self.source = source if isinstance(source, Source) else Source(source, split=split)
         # Tasks may run in another folder (Ray workers) or on another machine: no relative paths.
@@ -89,7 +95,10 @@ class LintSeqReader(PipelineStep):
             prompt_field, code_field = detect_fields(self.source.first_fields(), prompt_field, code_field)
         self.prompt_field, self.code_field = prompt_field, code_field
         # The field and duplicate rules of the run, for reading rows (the sampler has the rest of the settings).
-        self._rules = GenerationConfig(prompt_field=prompt_field, code_field=code_field, drop_duplicates=drop_duplicates)
+        # With a repeats file, the duplicates are marked from it, not found by reading from the start.
+        self.repeats_file = str(Path(repeats_file).absolute()) if drop_duplicates and repeats_file else None
+        self._rules = GenerationConfig(prompt_field=prompt_field, code_field=code_field,
+                                       drop_duplicates=drop_duplicates and self.repeats_file is None)
         self.selected, self.drop_duplicates, self.chunk_size = selected, drop_duplicates, chunk_size
         self.total_chunks, self.skip_parts_of = total_chunks, skip_parts_of
 
@@ -106,11 +115,14 @@ class LintSeqReader(PipelineStep):
         # A task enters the source at its block (local files, and a Hub dataset's Parquet files, are passed by
         # their row counts: Source.records_from). With --num-samples its block starts at
         # the selected row that opens its first chunk. Whether a row repeats an earlier one depends on every
-        # row before it, so --drop-duplicates runs read the source from the start.
+        # row before it: with --drop-duplicates a task enters at its block only when given the repeats found
+        # by one pass over the source, else it reads the source from the start.
         first, start_row = self._entry(mine.start)
         if start_row is None:
             return  # no row of the source falls in this task's block
         rows = self.source.records_from(start_row) if start_row else iter(self.source)
+        if self.repeats_file is not None:
+            rows = mark_repeats(rows, load_repeats(self.repeats_file))
         for number, records in chunk_records(rows, self.selected, self._rules, self.chunk_size, first):
             if number >= mine.stop:
                 return  # the rest of the source belongs to later tasks
@@ -123,7 +135,7 @@ class LintSeqReader(PipelineStep):
 
     def _entry(self, chunk: int) -> tuple[int, int | None]:
         """(the chunk the task's reading starts at, the source row it starts at; ``None``: past the last row)."""
-        if self.drop_duplicates:
+        if self._rules.drop_duplicates:  # no repeats file: the duplicates are found by reading every row
             return 0, 0
         if self.selected is None:
             return chunk, chunk * self.chunk_size
