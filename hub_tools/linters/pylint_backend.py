@@ -66,6 +66,7 @@ from hub_tools.linters.astroid_state import (
 )
 from hub_tools.linters.call_limits import CallLimits, Interrupted, LintMemoryLimit, LintTimeout
 from hub_tools.linters.profiles import LintProfile, get_profile
+from hub_tools.linters.repeated_scans import scans_kept_for_the_call
 from hub_tools.linters.syntax_errors import flagged_line, syntax_error
 from hub_tools.linters.uncounted_checks import (
     drop_uncounted_callbacks,
@@ -332,7 +333,8 @@ class PylintLinter:
             pylinter.file_state = FileState(MODULE_NAME, pylinter.msgs_store, module)
             pylinter._ignore_file = False
             pylinter.current_file = module.file
-            (self._check if may_hold_unicode_problems(program) else self._check_plain)(module)
+            with scans_kept_for_the_call():  # see hub_tools.linters.repeated_scans
+                (self._check if may_hold_unicode_problems(program) else self._check_plain)(module)
         finally:
             builder.undo_foreign_attributes()
             self._restore_checkers()
