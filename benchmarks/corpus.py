@@ -136,3 +136,22 @@ def modules_by_size(sizes=(100, 250, 400), per_size: int = 4) -> dict[int, list[
         ranked = sorted(modules, key=lambda module: (abs(len(module[1].strip().splitlines()) - size), module[0]))
         chosen[size] = ranked[:per_size]
     return chosen
+
+
+def branch_chains(sizes=(10, 20, 30, 40)) -> list[str]:
+    """A dispatch function per size: an ``if``/``elif`` chain of that many branches, each assigning the same
+    name, which is used after the chain (the shape whose used-before-assignment check repeats its scans).
+
+    Written here rather than taken from installed code: the longest such chains of the standard library
+    have fewer than 15 branches, while dispatchers, parsers and generated tables in scraped corpora have
+    dozens.
+    """
+    programs = []
+    for size in sizes:
+        branches = "".join(f"    {'if' if case == 0 else 'elif'} opcode == {case}:\n"
+                           f"        name = \"OP_{case}\"\n        width = {case % 3 + 1}\n" for case in range(size))
+        programs.append(f"def describe(opcode):\n    \"\"\"The name and width of an opcode.\"\"\"\n{branches}"
+                        "    else:\n        raise ValueError(f\"unknown opcode {opcode}\")\n"
+                        "    return name.lower(), width\n")
+    return programs
+

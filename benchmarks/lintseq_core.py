@@ -1,7 +1,7 @@
 """LintSeq sampling speed: hub_tools vs the reference package ``pylintseq``, side by side, one core each.
 
-    .venv/bin/python benchmarks/lintseq_core.py [--corpus functions modules] [--limit N] [--modules N]
-                                                [--passes 1|2] [--no-sizes] [--skip-state-check]
+    .venv/bin/python benchmarks/lintseq_core.py [--corpus functions modules chains] [--limit N] [--modules N]
+                                                [--passes 1|2] [--no-sizes] [--skip-state-check] [--name NAME]
 
 Both sample one edit path per program with the paper's generation settings (one child per round, top 1,
 population 1, up to 512 rounds, indentation bias 1) on the same real programs, one after the other, each
@@ -9,7 +9,10 @@ in its own process pinned to one CPU core. Two corpora (``benchmarks/corpus.py``
 
 - ``functions``: HumanEval's canonical solutions and standard-library functions (~25 lines);
 - ``modules``: whole modules of 80-400 lines (standard library and pure-Python packages of this
-  environment), 48 by default, spread evenly over the range.
+  environment), 48 by default, spread evenly over the range;
+- ``chains`` (only when asked for): dispatch functions whose ``if``/``elif`` chain of 10, 20, 30 and 40
+  branches assigns a name used after it, the shape on which pylint's used-before-assignment check repeats
+  its scans (see ``hub_tools/linters/repeated_scans.py``).
 
 Timer boundaries are the same on both sides: the imports and one warm-up lint call of a one-line program
 (pylint's checker registration, the reference's first ``run_pylint``) happen before the clock starts; the
@@ -24,7 +27,7 @@ pass) that the *reference's own* pylint check flags (0 for the reference profile
 states hold the messages it leaves out by design, such as a package module's relative imports). ``--no-sizes``
 skips the cost-vs-length table (programs of about 25, 100, 250 and 400 lines, steady state, both profiles:
 on a package module the portable one makes more edits than the paper's check). Figures go to
-``benchmarks/results/lintseq_core.json``. The ratios are what to read: the machines are shared and noisy.
+``benchmarks/results/lintseq_core.json`` (``<NAME>.json`` with ``--name``). The ratios are what to read: the machines are shared and noisy.
 """
 
 from __future__ import annotations
@@ -213,6 +216,8 @@ def _corpora(names: list[str], limit: int | None, module_count: int) -> dict[str
     if "functions" in names:
         functions = corpus.humaneval_programs() + corpus.stdlib_functions()
         chosen["functions"] = functions[:limit] if limit else functions
+    if "chains" in names:
+        chosen["chains"] = corpus.branch_chains()
     if "modules" in names:
         modules = sorted(corpus.whole_modules(), key=lambda module: len(module[1].splitlines()))
         step = max(1, len(modules) // module_count)
@@ -230,13 +235,15 @@ def _size_programs() -> dict[int, list[str]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--corpus", nargs="+", choices=["functions", "modules"], default=["functions", "modules"])
+    parser.add_argument("--corpus", nargs="+", choices=["functions", "modules", "chains"],
+                        default=["functions", "modules"])
     parser.add_argument("--limit", type=int, default=None, help="use only the first N functions")
     parser.add_argument("--modules", type=int, default=48, help="how many whole modules (spread over 80-400 lines)")
     parser.add_argument("--passes", type=int, choices=[1, 2], default=2,
                         help="2: also time a second pass over the same programs (steady state)")
     parser.add_argument("--no-sizes", action="store_true", help="skip the cost-vs-length table")
     parser.add_argument("--skip-state-check", action="store_true", help="skip the reference-check of states")
+    parser.add_argument("--name", default="lintseq_core", help="results file stem (benchmarks/results/NAME.json)")
     parser.add_argument("--worker", nargs=3, metavar=("KIND", "REQUEST", "RESPONSE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -308,7 +315,7 @@ def main() -> None:
             row.append(f"{f'{ratio:.1f}x | {ratio_reference:.1f}x':>16}")
             print("".join(row))
         figures["cost_vs_length"] = table
-    path = save_result("lintseq_core", figures, packages=["pylint", "astroid", "pylintseq"])
+    path = save_result(args.name, figures, packages=["pylint", "astroid", "pylintseq"])
     print(f"\nwrote {path.relative_to(ROOT)}")
 
 

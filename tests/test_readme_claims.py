@@ -70,6 +70,10 @@ CLAIMS: dict[str, list[str]] = {
         "tests/datagen/test_repeats.py::test_tasks_enter_at_their_block_and_mark_the_repeats_a_full_read_finds",
         "tests/datagen/test_repeats.py::test_an_executor_run_with_drop_duplicates_is_the_single_machine_run",
     ],
+    "The scans asked of each `if` are now kept for the length of a lint call and given again to the next caller": [
+        "tests/linters/test_repeated_scans.py::test_kept_scans_change_no_answer",
+        "tests/linters/test_repeated_scans.py::test_an_if_elif_chain_is_scanned_once_not_once_per_branch",
+    ],
     "invalid JSON lines, bad UTF-8, missing or non-text fields": [
         f"{ENGINE}::test_bad_rows_are_skipped_with_reason_and_location",
     ],
