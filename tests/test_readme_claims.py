@@ -74,6 +74,11 @@ CLAIMS: dict[str, list[str]] = {
         "tests/linters/test_repeated_scans.py::test_kept_scans_change_no_answer",
         "tests/linters/test_repeated_scans.py::test_an_if_elif_chain_is_scanned_once_not_once_per_branch",
     ],
+    "A call is ended even where the alarm cannot reach it": [
+        "tests/linters/test_unreachable_alarm.py::test_a_call_that_keeps_the_stack_at_its_limit_still_ends_past_its_limit",
+        "tests/linters/test_unreachable_alarm.py::test_outside_the_main_thread_a_call_is_ended_too",
+        "tests/linters/test_unreachable_alarm.py::test_the_watchdog_interrupts_only_the_overdue_body",
+    ],
     "invalid JSON lines, bad UTF-8, missing or non-text fields": [
         f"{ENGINE}::test_bad_rows_are_skipped_with_reason_and_location",
     ],

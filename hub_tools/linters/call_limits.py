@@ -5,7 +5,7 @@
 interruption for a failed inference and carry on. The alarm fires again every few milliseconds until the
 call has ended, in case an interruption was swallowed anyway (by the interpreter, while it ran a finalizer,
 where exceptions are only printed), and a call whose clock ran past the limit raises :class:`LintTimeout`
-whatever it returned. Outside the main thread there is no alarm, and only the last rule applies.
+whatever it returned. Outside the main thread there is no alarm: there the watchdog below ends the call.
 
 Memory. astroid evaluates what it can of a program: ``[0] * 99_999_999`` becomes a list of a hundred
 million elements (800 MB; its own cap is 1e8), once per such line and per state linted, so a short program
@@ -17,6 +17,19 @@ step that allocates a lot (one such list) still completes: the limit is crossed 
 Resident memory is read from ``/proc/self/statm``; where there is none (not Linux) there is no memory
 limit, and outside the main thread neither.
 
+A program can also keep the alarm's handler from running at all. Python calls the handler like any
+function, so with the stack at the recursion limit the call fails and the interruption turns into a
+``RecursionError``, which astroid catches: formatting a chain of 200 method calls (``s.strip().strip()...``),
+its node formatter catches it and starts the same formatting again one level up, at every level, so the
+work doubles with each level and the stack stays at its limit, where every alarm is lost. Such a call ran
+for hours. So a watchdog thread (:class:`_Watchdog`, one per process) looks at the running calls every
+quarter of a second, and in the thread of a call that has run :data:`_GRACE_SECONDS` past its limit it sets
+:class:`Interrupted` as a pending exception (``PyThreadState_SetAsyncExc``), which the interpreter raises
+between two steps without calling anything, so no depth check can turn it into another exception. It does
+this again every :data:`_GRACE_SECONDS` until the call ends, never while the clock is stopped, and a call
+that ends cancels what is still pending. Unlike the alarm it works in any thread, so outside the main thread
+a call is ended :data:`_GRACE_SECONDS` after its limit.
+
 The clock can be stopped for part of the body (:meth:`CallLimits.paused`): that part does not count
 against the time limit, nor what it adds to memory, and no alarm can cut it. The linter stops it while
 astroid builds the tree of a library module, so a module is never left half-built, and a cold cache never
@@ -26,8 +39,10 @@ turns into a time-out or a memory stop (the trees of ``transformers`` alone are 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -39,6 +54,10 @@ _REPEAT_SECONDS = 0.02
 _TICK_SECONDS = 0.05
 # An alarm this close to the deadline is the deadline's (the timer and the monotonic clock may differ a little).
 _CLOCK_SLACK = 0.001
+# How long past its limit a call may run before the watchdog interrupts it (the alarm should have done it
+# within milliseconds), and how often the watchdog looks.
+_GRACE_SECONDS = 1.0
+_WATCH_SECONDS = 0.25
 
 
 class LintTimeout(TimeoutError):
@@ -84,6 +103,8 @@ class CallLimits:
         self._pause_started = 0.0
         self._memory_base: int | None = None  # resident bytes the body may grow from (None: not watched)
         self._pause_memory = 0
+        self._thread: int | None = None  # the thread the body runs in, while the watchdog watches it
+        self._interrupted_at: float | None = None  # when the watchdog last set an interruption pending
 
     def elapsed(self) -> float:
         """Seconds on the clock: since the body started, less the time it was stopped."""
@@ -106,7 +127,9 @@ class CallLimits:
         if self._started is None or self._ended is not None:
             yield
             return
-        self._pause_depth += 1  # from here the alarm handler returns without raising
+        with _WATCHDOG.lock:  # the watchdog interrupts nothing from here (what it set pending is cancelled)
+            _WATCHDOG.cancel_pending(self)
+            self._pause_depth += 1  # from here the alarm handler returns without raising
         if self._pause_depth == 1:
             if self._armed:
                 signal.setitimer(signal.ITIMER_REAL, 0)
@@ -129,11 +152,30 @@ class CallLimits:
         main_thread = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
         if self.memory_mb and main_thread:
             self._memory_base = resident_bytes()
+        if self.seconds:
+            _WATCHDOG.watch(self)  # before the alarm is armed: no alarm can cut it
         if main_thread and (self.seconds or self._memory_base is not None):
             self._previous = signal.signal(signal.SIGALRM, self._alarm)
             self._armed = True
             signal.setitimer(signal.ITIMER_REAL, self._next_alarm())
         return self
+
+    def overdue(self) -> bool:
+        """Whether the body has run :data:`_GRACE_SECONDS` past the time limit, with the clock running."""
+        return bool(self.seconds) and not self._pause_depth and self._ended is None and (
+            self.elapsed() > self.seconds + _GRACE_SECONDS)
+
+    def disarm(self) -> None:
+        """End every interruption of the body: the watchdog's (a pending one cancelled) and the alarm.
+
+        ``__exit__`` does it first; it is safe to call again, as the caller does when an interruption
+        escaped the with statement (one the watchdog set pending can be raised in ``__exit__`` itself,
+        before it has cancelled it)."""
+        if self._armed:
+            self._armed = False  # first: from here on the alarm cannot raise
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self._previous)
+        _WATCHDOG.forget(self)
 
     def _alarm(self, signum, frame) -> None:
         if not self._armed or self._pause_depth:
@@ -153,11 +195,9 @@ class CallLimits:
             raise Interrupted
 
     def __exit__(self, kind, error, traceback) -> bool:
-        if self._armed:
-            self._armed = False  # first: from here on the alarm cannot raise
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, self._previous)
-        self._ended = time.monotonic()
+        self.disarm()
+        if self._ended is None:
+            self._ended = time.monotonic()
         if self.seconds and self.elapsed() > self.seconds:
             self.expired = True
         if (self.expired or self.out_of_memory) and (kind is None or issubclass(kind, (Exception, Interrupted))):
@@ -172,4 +212,59 @@ class CallLimits:
         return LintTimeout(f"pylint took longer than {self.seconds:g} s")
 
 
-_OWN_CODE = frozenset({CallLimits.__enter__.__code__, CallLimits.__exit__.__code__})
+_OWN_CODE = {CallLimits.__enter__.__code__, CallLimits.__exit__.__code__, CallLimits.disarm.__code__}
+
+
+class _Watchdog:
+    """A daemon thread that interrupts the calls the alarm could not end (see the module docstring)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.calls: dict[int, CallLimits] = {}  # thread id -> the call whose body runs there
+        self.thread: threading.Thread | None = None
+        # CPython's way to raise in another thread; elsewhere there is no watchdog.
+        self.raise_in = getattr(getattr(ctypes, "pythonapi", None), "PyThreadState_SetAsyncExc", None)
+
+    def watch(self, limits: CallLimits) -> None:
+        if self.raise_in is None:
+            return
+        with self.lock:
+            limits._thread = threading.get_ident()
+            self.calls[limits._thread] = limits
+            if self.thread is None or not self.thread.is_alive():  # the first call, or the first after a fork
+                self.thread = threading.Thread(target=self._run, name="lint-call-watchdog", daemon=True)
+                self.thread.start()
+
+    def forget(self, limits: CallLimits) -> None:
+        with self.lock:
+            self.cancel_pending(limits)
+            if limits._thread is not None and self.calls.get(limits._thread) is limits:
+                del self.calls[limits._thread]
+            limits._thread = None
+
+    def cancel_pending(self, limits: CallLimits) -> None:
+        """Cancel an interruption set pending in the call's thread and not raised yet (the lock is held)."""
+        if limits._interrupted_at is not None and limits._thread is not None:
+            self.raise_in(ctypes.c_ulong(limits._thread), None)
+            limits._interrupted_at = None
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(_WATCH_SECONDS)
+            now = time.monotonic()
+            with self.lock:
+                frames = sys._current_frames()
+                for thread, limits in self.calls.items():
+                    last = limits._interrupted_at
+                    if not limits.overdue() or (last is not None and now - last < _GRACE_SECONDS):
+                        continue
+                    frame = frames.get(thread)
+                    if frame is None or frame.f_code in _OWN_CODE:
+                        continue  # the thread is gone, or the call is ending: nothing to interrupt
+                    limits._interrupted_at = now
+                    limits.expired = True
+                    self.raise_in(ctypes.c_ulong(thread), ctypes.py_object(Interrupted))
+
+
+_WATCHDOG = _Watchdog()
+_OWN_CODE |= {_Watchdog.watch.__code__, _Watchdog.forget.__code__, _Watchdog.cancel_pending.__code__}

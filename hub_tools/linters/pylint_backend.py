@@ -290,6 +290,7 @@ class PylintLinter:
             with imports_resolved_by(self.profile), library_builds_off_the_clock(limit), limit:
                 messages = self._run(program)
         except (LintTimeout, LintMemoryLimit, Interrupted) as error:
+            limit.disarm()  # an interruption may have escaped the limits' own exit
             # Cut mid-walk: the checkers' state is undefined. No module build can have been cut (the clock
             # stops while astroid builds one), so every module in its cache is complete and stays: the
             # next calls do not pay for the libraries again.

@@ -1,0 +1,94 @@
+"""The time limit holds where the alarm cannot reach: a program that keeps the stack at the recursion limit
+(the alarm's handler then turns into a RecursionError that astroid catches and retries), and threads other
+than the main one (no alarm at all). The watchdog ends those calls, and never interrupts anything else."""
+
+import subprocess
+import sys
+import threading
+import time
+
+from hub_tools.linters import LintTimeout, PylintLinter, call_limits
+from hub_tools.linters.call_limits import CallLimits, Interrupted
+
+# A chain of 200 method calls: formatting its nodes reaches the recursion limit, and astroid's formatter
+# catches the RecursionError and starts again one level up, at every level. Before the watchdog, one lint
+# call of it ran for hours whatever the limit.
+FLUENT_CHAIN = "s = 'abc'\nt = (s\n" + "     .strip()\n" * 200 + ")\nprint(t)\n"
+
+
+def test_a_call_that_keeps_the_stack_at_its_limit_still_ends_past_its_limit():
+    # In a process of its own, with a hard stop: a regression would otherwise hang the test run.
+    script = (
+        "import time\n"
+        "from hub_tools.linters import LintTimeout, PylintLinter\n"
+        f"program = {FLUENT_CHAIN!r}\n"
+        "linter = PylintLinter('portable', timeout=1)\n"
+        "for _ in range(2):\n"
+        "    started = time.monotonic()\n"
+        "    try:\n"
+        "        linter.lint(program)\n"
+        "        print('returned')\n"
+        "    except LintTimeout:\n"
+        "        print('timeout', round(time.monotonic() - started, 1))\n"
+        "short = program.replace('     .strip()\\n' * 200, '     .strip()\\n' * 3)\n"
+        "print([error.code for error in linter.lint('x = y')], [error.code for error in linter.lint(short)])\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.split("\n")
+    assert [line.split()[0] for line in lines[:2]] == ["timeout", "timeout"], result.stdout
+    assert all(float(line.split()[1]) < 30 for line in lines[:2]), result.stdout
+    assert lines[2] == "['E0602'] []"  # the linter answers the next calls as before
+
+
+def test_outside_the_main_thread_a_call_is_ended_too():
+    linter = PylintLinter("portable", timeout=0.5)
+    outcome = []
+
+    def lint():
+        started = time.monotonic()
+        try:
+            outcome.append(linter.lint(FLUENT_CHAIN))
+        except LintTimeout as error:
+            outcome.append((error, time.monotonic() - started))
+
+    thread = threading.Thread(target=lint, daemon=True)
+    thread.start()
+    thread.join(120)
+    assert not thread.is_alive() and len(outcome) == 1
+    error, seconds = outcome[0]
+    assert isinstance(error, LintTimeout) and seconds < 30
+
+
+def test_the_watchdog_interrupts_only_the_overdue_body(monkeypatch):
+    """Outside the main thread (no alarm) only the watchdog can end a body. With limits that run out before,
+    during and after the body: each long body is ended early in LintTimeout, a body done in time returns, and
+    no interruption ever arrives after a call has ended."""
+    monkeypatch.setattr(call_limits, "_GRACE_SECONDS", 0.05)
+    monkeypatch.setattr(call_limits, "_WATCH_SECONDS", 0.01)
+    outcomes, strays = [], []
+
+    def calls():
+        for work in [0, 0.01, 0.03, 0.06, 0.1, 5.0] * 4:  # seconds the body would run by itself
+            started = time.monotonic()
+            try:
+                with CallLimits(0.02):
+                    finish = started + work
+                    while time.monotonic() < finish:
+                        sum(range(1000))
+                outcomes.append(("returned", work, time.monotonic() - started))
+            except LintTimeout:
+                outcomes.append(("timeout", work, time.monotonic() - started))
+            try:
+                time.sleep(0.1)  # long enough for a late interruption to arrive
+                sum(range(1000))
+            except Interrupted:
+                strays.append(work)
+
+    thread = threading.Thread(target=calls)
+    thread.start()
+    thread.join(120)
+    assert not thread.is_alive() and strays == [] and len(outcomes) == 24
+    assert [kind for kind, work, _ in outcomes if work == 0] == ["returned"] * 4
+    assert all(kind == "timeout" for kind, work, _ in outcomes if work >= 0.03)
+    assert all(seconds < 3 for _, work, seconds in outcomes if work == 5.0)  # ended, not run to their end
