@@ -267,4 +267,15 @@ class _Watchdog:
 
 
 _WATCHDOG = _Watchdog()
+
+
+def _new_watchdog_in_child() -> None:
+    # A forked child has only the forking thread: the watchdog's thread is gone, and its lock may have been
+    # held at the fork (then it would never be released). The child starts with a watchdog of its own.
+    global _WATCHDOG
+    _WATCHDOG = _Watchdog()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_watchdog_in_child)
 _OWN_CODE |= {_Watchdog.watch.__code__, _Watchdog.forget.__code__, _Watchdog.cancel_pending.__code__}

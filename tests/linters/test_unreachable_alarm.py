@@ -2,6 +2,7 @@
 (the alarm's handler then turns into a RecursionError that astroid catches and retries), and threads other
 than the main one (no alarm at all). The watchdog ends those calls, and never interrupts anything else."""
 
+import os
 import subprocess
 import sys
 import threading
@@ -92,3 +93,28 @@ def test_the_watchdog_interrupts_only_the_overdue_body(monkeypatch):
     assert [kind for kind, work, _ in outcomes if work == 0] == ["returned"] * 4
     assert all(kind == "timeout" for kind, work, _ in outcomes if work >= 0.03)
     assert all(seconds < 3 for _, work, seconds in outcomes if work == 5.0)  # ended, not run to their end
+
+
+def test_a_process_forked_while_the_watchdog_held_its_lock_lints_as_usual():
+    # A user's Dataset.map(num_proc=...) forks a process that may have linted (and so runs a watchdog).
+    linter = PylintLinter("portable", timeout=5)
+    assert [error.code for error in linter.lint("x = y")] == ["E0602"]  # the watchdog runs from here
+    with call_limits._WATCHDOG.lock:  # the worst moment to fork: the child gets the lock held
+        child = os.fork()
+        if child == 0:
+            try:
+                codes = [error.code for error in linter.lint("import os\nos.nothing()")]
+                os._exit(0 if codes == ["E1101"] else 3)
+            finally:
+                os._exit(4)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(child, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(child, 9)
+        os.waitpid(child, 0)
+        raise AssertionError("the forked process never finished its lint call")
+    assert os.waitstatus_to_exitcode(status) == 0
