@@ -20,7 +20,7 @@ function or module for assignments once per name it looks up) gave no measurable
 and cost about 2% on the benchmark corpora, where ``if`` nodes alone cost nothing measurable.
 
 ``tests/linters/test_repeated_scans.py`` compares the linter with and without kept scans on real code and
-on the shapes that repeat scans, and counts the scans of a 60-branch chain both ways.
+on the shapes that repeat scans, and counts the scans of a 40-branch chain both ways.
 """
 
 from __future__ import annotations
