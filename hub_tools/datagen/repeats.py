@@ -39,7 +39,7 @@ def first_occurrences(records: Iterable[SourceRecord], config: GenerationConfig)
                 continue
             earlier = first.setdefault(row_id(instruction, response), record.location)
             if earlier != record.location:
-                record = _duplicate(record, earlier)
+                record = _duplicate(record, f"repeats {earlier} exactly")
         yield record
 
 
@@ -54,7 +54,7 @@ def mark_repeats(records: Iterable[SourceRecord], repeats: Mapping[int, str]) ->
     :func:`first_occurrences` gives, for a task that does not read the rows before its block)."""
     for record in records:
         message = repeats.get(record.index)
-        yield record if message is None else SourceRecord(record.index, record.location, error=("duplicate", message))
+        yield record if message is None else _duplicate(record, message)
 
 
 def save_repeats(path: Path, repeats: Mapping[int, str]) -> None:
@@ -70,5 +70,5 @@ def load_repeats(path: str | Path) -> dict[int, str]:
     return {int(index): message for index, message in json.loads(Path(path).read_text()).items()}
 
 
-def _duplicate(record: SourceRecord, earlier: str) -> SourceRecord:
-    return SourceRecord(record.index, record.location, error=("duplicate", f"repeats {earlier} exactly"))
+def _duplicate(record: SourceRecord, message: str) -> SourceRecord:
+    return SourceRecord(record.index, record.location, error=("duplicate", message))

@@ -253,7 +253,7 @@ class _Watchdog:
             time.sleep(_WATCH_SECONDS)
             now = time.monotonic()
             with self.lock:
-                frames = sys._current_frames()
+                frames = sys._current_frames() if self.calls else {}
                 for thread, limits in self.calls.items():
                     last = limits._interrupted_at
                     if not limits.overdue() or (last is not None and now - last < _GRACE_SECONDS):

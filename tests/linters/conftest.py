@@ -38,3 +38,28 @@ def _fresh_pylint_flags(files: list[Path], folder: Path) -> list[str]:
 @pytest.fixture
 def fresh_pylint_flags() -> Callable[[list[Path], Path], list[str]]:
     return _fresh_pylint_flags
+
+
+def _states_seen(programs: list[str], linter) -> list[str]:
+    """Every text ``linter`` is asked to lint while sampling one path of each program (error states included)."""
+    from hub_tools.lintseq import sample_edit_path
+
+    seen = []
+    lint = linter.lint
+
+    def recording(text: str):
+        seen.append(text)
+        return lint(text)
+
+    linter.lint = recording
+    try:
+        for seed, program in enumerate(programs):
+            sample_edit_path(program, linter, seed=seed)
+    finally:
+        linter.lint = lint
+    return seen
+
+
+@pytest.fixture
+def states_seen() -> Callable[[list[str], object], list[str]]:
+    return _states_seen

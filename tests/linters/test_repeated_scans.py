@@ -8,7 +8,6 @@ import pytest
 from astroid.nodes import NodeNG
 
 from hub_tools.linters import LintTimeout, PylintLinter, pylint_backend
-from hub_tools.lintseq import sample_edit_path
 
 
 def elif_chain(branches: int) -> str:
@@ -49,27 +48,12 @@ def without_kept_scans(monkeypatch):
         yield
 
 
-def _states_seen(programs: list[str], linter: PylintLinter) -> list[str]:
-    """Every text ``linter`` is asked to lint while sampling one path of each program (error states included)."""
-    seen = []
-    lint = linter.lint
-
-    def recording(text: str):
-        seen.append(text)
-        return lint(text)
-
-    linter.lint = recording
-    for seed, program in enumerate(programs):
-        sample_edit_path(program, linter, seed=seed)
-    linter.lint = lint
-    return seen
-
-
 @pytest.mark.parametrize("profile", ["portable", "reference"])
-def test_kept_scans_change_no_answer(profile, humaneval_corpus, stdlib_corpus, stdlib_modules, monkeypatch):
+def test_kept_scans_change_no_answer(profile, humaneval_corpus, stdlib_corpus, stdlib_modules, states_seen,
+                                     monkeypatch):
     programs = humaneval_corpus[:30] + stdlib_corpus[:30] + [text for _, text in stdlib_modules[:6]] + SHAPES
     linter = PylintLinter(profile, timeout=None)
-    states = _states_seen(programs, linter) + SHAPES
+    states = states_seen(programs, linter) + SHAPES
     assert len(states) > 800
     answers = [linter.lint(text) for text in states]
     assert sum(bool(answer) for answer in answers) > 200  # states with errors: the checks had work to do

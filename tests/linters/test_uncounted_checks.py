@@ -16,7 +16,6 @@ from hub_tools.linters.uncounted_checks import (
     UNCOUNTED_HELPERS,
     may_hold_unicode_problems,
 )
-from hub_tools.lintseq import sample_edit_path
 
 LOOP_VARIABLE_AFTER_ITS_LOOP = "def f(xs):\n    for x in xs:\n        pass\n    return x\n"
 # Texts that reach what is skipped: the unicode checker's findings, loop variables used after their loop
@@ -50,27 +49,11 @@ CRAFTED = [
 ]
 
 
-def _states_seen(programs: list[str], linter: PylintLinter) -> list[str]:
-    """Every text ``linter`` is asked to lint while sampling one path of each program (error states included)."""
-    seen = []
-    lint = linter.lint
-
-    def recording(text: str):
-        seen.append(text)
-        return lint(text)
-
-    linter.lint = recording
-    for seed, program in enumerate(programs):
-        sample_edit_path(program, linter, seed=seed)
-    linter.lint = lint
-    return seen
-
-
 @pytest.mark.parametrize("profile", ["portable", "reference"])
-def test_skipping_changes_no_answer_on_real_code(profile, humaneval_corpus, stdlib_corpus, stdlib_modules):
+def test_skipping_changes_no_answer_on_real_code(profile, humaneval_corpus, stdlib_corpus, stdlib_modules, states_seen):
     programs = humaneval_corpus[:40] + stdlib_corpus[:40] + [text for _, text in stdlib_modules[:4]] + CRAFTED
     fast = PylintLinter(profile, timeout=None)
-    states = _states_seen(programs, fast) + CRAFTED
+    states = states_seen(programs, fast) + CRAFTED
     assert len(states) > 800
     full = PylintLinter(profile, timeout=None, skip_uncounted=False)
     differences = [(text, fast.lint(text), expected) for text in states if fast.lint(text) != (expected := full.lint(text))]

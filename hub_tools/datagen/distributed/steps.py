@@ -99,7 +99,7 @@ class LintSeqReader(PipelineStep):
         self.repeats_file = str(Path(repeats_file).absolute()) if drop_duplicates and repeats_file else None
         self._rules = GenerationConfig(prompt_field=prompt_field, code_field=code_field,
                                        drop_duplicates=drop_duplicates and self.repeats_file is None)
-        self.selected, self.drop_duplicates, self.chunk_size = selected, drop_duplicates, chunk_size
+        self.selected, self.chunk_size = selected, chunk_size
         self.total_chunks, self.skip_parts_of = total_chunks, skip_parts_of
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
