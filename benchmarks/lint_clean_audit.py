@@ -2,9 +2,11 @@
 
     .venv/bin/python benchmarks/lint_clean_audit.py [--files 160] [--seed 11] [--profile portable]
                                                     [--workers 2] [--num-paths 2] [--name STEM]
+                                                    [--min-lines 10] [--max-lines 250] [--time-limit 60]
 
 Source rows are ``--files`` Python files drawn at random (``--seed``) from the packages installed in this
-environment (10-250 lines, valid Python: code nobody here wrote, with the pragmas, docstrings and
+environment (10-250 lines by default; ``--min-lines 250 --max-lines 1500`` audits whole files, with a
+``--time-limit`` long enough to keep them; valid Python: code nobody here wrote, with the pragmas, docstrings and
 encodings real files have), each wrapped one of eight ways in turn, as scraped corpora and chat answers
 hold them: Windows line endings, ``# pylint: skip-file`` and ``disable=all`` pragmas on top, inside a
 markdown answer, a leading byte-order mark, tabs for indentation, a trailing form feed, a ``coding``
@@ -67,7 +69,7 @@ def _tabs(line: str) -> str:
     return "\t" * ((len(line) - len(stripped)) // 4) + " " * ((len(line) - len(stripped)) % 4) + stripped
 
 
-def installed_files(count: int, seed: int) -> list[Path]:
+def installed_files(count: int, seed: int, min_lines: int = 10, max_lines: int = 250) -> list[Path]:
     site = Path(sysconfig.get_paths()["purelib"])
     files = sorted(site.rglob("*.py"))
     random.Random(seed).shuffle(files)
@@ -78,7 +80,7 @@ def installed_files(count: int, seed: int) -> list[Path]:
             ast.parse(text)
         except (UnicodeDecodeError, SyntaxError, ValueError, OSError):
             continue
-        if 10 <= len(text.splitlines()) <= 250 and "\t" not in text:
+        if min_lines <= len(text.splitlines()) <= max_lines and "\t" not in text:
             chosen.append(path)
         if len(chosen) == count:
             break
@@ -162,6 +164,9 @@ def main() -> None:
     parser.add_argument("--profile", default="portable")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--num-paths", type=int, default=2)
+    parser.add_argument("--min-lines", type=int, default=10, help="shortest file drawn")
+    parser.add_argument("--max-lines", type=int, default=250, help="longest file drawn")
+    parser.add_argument("--time-limit", type=float, default=60.0, help="lintseq generate's --time-limit")
     parser.add_argument("--name", help="results file stem (default: lint_clean_audit, or lint_clean_audit_<profile>)")
     args = parser.parse_args()
     import pyarrow.parquet as pq
@@ -169,7 +174,7 @@ def main() -> None:
     from hub_tools.lintseq.diffs import apply_diff
 
     work = Path(tempfile.mkdtemp(prefix="lint-clean-audit-"))
-    files = installed_files(args.files, args.seed)
+    files = installed_files(args.files, args.seed, args.min_lines, args.max_lines)
     source = work / "source.jsonl"
     with source.open("w", encoding="utf-8") as handle:
         for index, path in enumerate(files):
@@ -179,7 +184,7 @@ def main() -> None:
     output = work / "out"
     subprocess.run([sys.executable, "-m", "hub_tools.cli", "generate", str(source), "--output-dir", str(output),
                     "--no-progress", "--profile", args.profile, "--workers", str(args.workers),
-                    "--num-paths", str(args.num_paths)], check=True, capture_output=True, cwd=work)
+                    "--num-paths", str(args.num_paths), "--time-limit", str(args.time_limit)], check=True, capture_output=True, cwd=work)
     settings = json.loads((output / "lintseq_config.json").read_text())["configs"]["lintseq"]["stats"]
     skipped_by_wrapping = Counter()
     for skip in settings.get("skipped_rows", []):
@@ -230,7 +235,9 @@ def main() -> None:
             flagged_programs.add(path)
             program_messages[message.split()[0]] += 1
     figures = {
-        "files": len(files), "seed": args.seed, "profile": args.profile, "num_paths": args.num_paths,
+        "files": len(files), "lines": [args.min_lines, args.max_lines], "time_limit": args.time_limit,
+        "lines_mean": round(sum(len(path.read_text(encoding="utf-8").splitlines()) for path in files) / len(files), 1),
+        "seed": args.seed, "profile": args.profile, "num_paths": args.num_paths,
         "wrappings": [name for name, _ in WRAPPINGS],
         "paths": paths, "intermediate_states_checked": len(intermediate),
         "intermediate_states_flagged_by_the_command_line": len(flagged_states),

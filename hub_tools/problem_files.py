@@ -36,7 +36,12 @@ def read_problem_rows(path: str | Path) -> list:
     except (OSError, UnicodeDecodeError) as error:
         raise UserError(f"{path}: cannot read it ({error})") from None
     if text.lstrip().startswith("["):
-        return json.loads(text)
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as error:
+            raise UserError(f"{path}: not a JSON list of problems ({error})") from None
+        except RecursionError:
+            raise UserError(f"{path}: not a JSON list of problems (nested too deeply to decode)") from None
     rows = []
     for number, line in enumerate(text.splitlines(), start=1):
         if line.strip():
@@ -44,4 +49,6 @@ def read_problem_rows(path: str | Path) -> list:
                 rows.append(json.loads(line))
             except json.JSONDecodeError as error:
                 raise UserError(f"{path}:{number}: not a JSON object ({error.msg})") from None
+            except RecursionError:
+                raise UserError(f"{path}:{number}: not a JSON object (nested too deeply to decode)") from None
     return rows

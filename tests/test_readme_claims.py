@@ -54,6 +54,15 @@ CLAIMS: dict[str, list[str]] = {
     "a folder that holds data files is read as data (a dataset repository's loading script is not a row)": [
         "tests/datagen/test_python_file_trees.py::test_a_folder_with_data_files_reads_the_data_not_its_scripts",
     ],
+    "a `.json` document, a list of rows or an object holding one, is read a row at a time, so a large one needs "
+    "no more memory than JSON Lines": [
+        "tests/datagen/test_json_documents.py::test_memory_holds_one_row_whatever_the_document_size",
+        "tests/datagen/test_json_documents.py::test_rows_are_those_of_json_loads",
+    ],
+    "one broken after some rows keeps them and counts one `invalid_json` skip where it breaks": [
+        "tests/datagen/test_json_documents.py::test_a_source_keeps_the_rows_before_a_break_and_counts_it",
+        "tests/datagen/test_json_documents.py::test_a_broken_row_is_reported_where_json_loads_reports_it",
+    ],
     "a compressed file cut short keeps the rows before the cut and counts one `corrupt_file` skip": [
         f"{ENGINE}::test_compressed_sources_and_a_cut_download",
     ],

@@ -4,6 +4,10 @@ Every reader yields :class:`SourceRecord` objects in file order. A row that cann
 not JSON, bytes that are not UTF-8, a value that is not an object) still comes through, carrying an ``error``
 and its location, so the engine counts it and goes on: one bad row never stops a run.
 
+A JSON document (a list of rows, or an object holding one) is read one row at a time
+(:mod:`hub_tools.datagen.json_documents`), so a large one needs no more memory than JSON Lines; a document
+broken after some rows gives those rows and one ``invalid_json`` (or ``invalid_utf8``) record where it breaks.
+
 Corpora are shipped compressed (``.jsonl.gz`` dumps, ``.json.xz``...): ``.gz``, ``.bz2`` and ``.xz`` files of
 the text formats are read as they stream, with the standard library. A compressed file cut short (a
 download that stopped, a disk that filled up) or corrupt gives every row before the damage and then one
@@ -38,6 +42,7 @@ from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 
+from hub_tools.datagen.json_documents import BrokenDocument, document_rows
 from hub_tools.errors import UserError
 
 FORMATS = (".jsonl", ".json", ".parquet", ".csv")
@@ -151,7 +156,7 @@ def file_records(path: Path, label: str, skip: int = 0, named: bool = False) -> 
     this file itself (not a folder holding it). JSON Lines and Parquet skip without parsing (lines are
     counted, Parquet row groups passed by their metadata), so a task of a distributed run starts at its block
     at little cost; CSV rows before it are parsed by the csv module but never made into records; a JSON
-    document is read whole."""
+    document's rows before it are decoded one at a time and dropped."""
     kind, compression = file_format(path)
     if kind == PYTHON:
         yield from islice([python_file_record(path, label, link_allowed=named)], skip, None)
@@ -164,7 +169,7 @@ def file_records(path: Path, label: str, skip: int = 0, named: bool = False) -> 
     elif kind == ".csv":
         records = _tracked(_csv_records(path, label, skip, read), read)
     else:
-        records = islice(_tracked(_json_records(path, label), read), skip, None)
+        records = _tracked(_json_records(path, label, skip), read)
     try:
         yield from records
     except _STREAM_ERRORS as error:
@@ -219,26 +224,29 @@ def _jsonl_records(path: Path, label: str, skip: int = 0, read: list | None = No
             except json.JSONDecodeError as error:
                 yield SourceRecord(0, location, error=("invalid_json", f"column {error.colno}: {error.msg}"))
                 continue
+            except RecursionError:  # the decoder's limit: [[[[... a hundred thousand deep
+                yield SourceRecord(0, location, error=("invalid_json", "a value nested too deeply to decode"))
+                continue
             yield record_of(value, 0, location)
 
 
-def _json_records(path: Path, label: str) -> Iterator[SourceRecord]:
-    # A JSON document is read whole (it cannot be streamed without a streaming parser); use JSONL or
-    # Parquet for large sources.
+def _json_records(path: Path, label: str, skip: int = 0) -> Iterator[SourceRecord]:
+    # Streamed one row at a time (hub_tools.datagen.json_documents): memory holds one row, whatever the file's
+    # size, and rows before a break in the document are kept.
     with _open_binary(path) as handle:
-        data = handle.read()
-    try:
-        document = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise UserError(f"{path}: not a valid UTF-8 JSON document ({error}); JSON Lines files end in .jsonl") from None
-    if isinstance(document, dict):
-        # {"data": [...]} and similar wrappers: the first list of rows.
-        lists = [value for value in document.values() if isinstance(value, list)]
-        document = lists[0] if lists else [document]
-    if not isinstance(document, list):
-        raise UserError(f"{path}: expected a JSON list of objects")
-    for number, value in enumerate(document):
-        yield record_of(value, 0, f"{label} item {number}")
+        try:
+            for number, value in enumerate(document_rows(handle)):
+                if number >= skip:  # rows before the wanted ones are decoded, never made into records
+                    yield record_of(value, 0, f"{label} item {number}")
+        except BrokenDocument as broken:
+            if broken.rows_before == 0:
+                raise UserError(f"{path}: not a JSON document of rows: {broken} (JSON Lines files end in .jsonl)"
+                                ) from None
+            # A break after some rows (a cut download, a bad byte, documents written one after the other) is
+            # one skipped record where it is, and the rows before it are kept.
+            if broken.rows_before >= skip:  # the break is a row of this block, or of one after it
+                yield SourceRecord(0, f"{label} {broken.where}", error=(
+                    broken.reason, f"{broken.detail}; the rows before it are kept, any after it are lost"))
 
 
 def _parquet_records(path: Path, label: str, skip: int = 0) -> Iterator[SourceRecord]:

@@ -105,6 +105,8 @@ def read_samples(path: str | os.PathLike, problems: dict[str, Problem]) -> list[
                 row = json.loads(line)
             except json.JSONDecodeError as error:
                 raise UserError(f"{where}: not a JSON object ({error.msg})") from None
+            except RecursionError:
+                raise UserError(f"{where}: not a JSON object (nested too deeply to decode)") from None
             if not isinstance(row, dict):
                 raise UserError(f"{where}: expected a JSON object with 'task_id' and 'completion'")
             if not isinstance(row.get("completion"), str):

@@ -104,6 +104,13 @@ def test_mbpp_errors_are_one_clear_line(tmp_path):
     bad.write_text(json.dumps(STDLIB_ROWS[0]) + "\n{not json\n")
     with pytest.raises(UserError, match=r"bad.jsonl:2: not a JSON object"):
         load_mbpp(str(bad))
+    bad.write_text(json.dumps(STDLIB_ROWS[0]) + "\n" + "[" * 100_000 + "]" * 100_000 + "\n")
+    with pytest.raises(UserError, match=r"bad.jsonl:2: not a JSON object \(nested too deeply to decode\)"):
+        load_mbpp(str(bad))
+    listed = tmp_path / "listed.json"
+    listed.write_text("[" + json.dumps(STDLIB_ROWS[0]) + ",]")
+    with pytest.raises(UserError, match=r"listed.json: not a JSON list of problems \(Expecting value"):
+        load_mbpp(str(listed))
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(UserError, match=r"no \.jsonl, \.json or \.parquet file"):

@@ -106,6 +106,7 @@ def test_samples_file_errors_name_the_line(humaneval, tmp_path):
     good = json.dumps({"task_id": "HumanEval/0", "completion": "    return True\n"})
     cases = {
         "not json": (f"{good}\n{{oops\n", ":2: not a JSON object"),
+        "nested past the decoder": (f"{good}\n" + "[" * 100_000 + "]" * 100_000 + "\n", ":2: not a JSON object"),
         "no completion": (f"{good}\n\n" + json.dumps({"task_id": "HumanEval/1"}) + "\n", ":3: field 'completion'"),
         "unknown task": (json.dumps({"task_id": "HumanEval/999", "completion": ""}) + "\n", ":1: task_id 'HumanEval/999'"),
         "empty file": ("\n", "no samples"),

@@ -134,7 +134,7 @@ class Template:
             raise WorkerStopped(f"the sandbox template ended (exit code {self.process.poll()})")
         try:
             return json.loads(message)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: brackets nested past the decoder's limit
             raise WorkerStopped("the sandbox template wrote something other than its protocol") from None
 
     def run(self, job: Job, whole: bool) -> ExecutionResult:
