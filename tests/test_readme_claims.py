@@ -54,6 +54,10 @@ CLAIMS: dict[str, list[str]] = {
     "a folder that holds data files is read as data (a dataset repository's loading script is not a row)": [
         "tests/datagen/test_python_file_trees.py::test_a_folder_with_data_files_reads_the_data_not_its_scripts",
     ],
+    "each hunk header agrees with its lines (how many it adds, where, after the diff's earlier hunks": [
+        "tests/datagen/test_verify_show.py::test_each_tampering_is_reported_by_kind",
+        "tests/lintseq/test_parsing.py::test_strict_replay_rejects_headers_that_disagree_with_their_lines",
+    ],
     "a `.json` document, a list of rows or an object holding one, is read a row at a time, so a large one needs "
     "no more memory than JSON Lines": [
         "tests/datagen/test_json_documents.py::test_memory_holds_one_row_whatever_the_document_size",

@@ -3,7 +3,7 @@
 For every row of a sampler config (``lintseq`` or ``random``):
 
 - replaying ``edit_path`` from the empty program with the strict :func:`~hub_tools.lintseq.apply_diff` gives
-  ``program`` exactly, and every diff only inserts lines;
+  ``program`` exactly, every diff only inserts lines, and its hunk headers agree with their lines;
 - ``num_edits == len(edit_path)``, ``completion == format_completion(edit_path)``,
   ``prompt == format_prompt(instruction)``, ``sampler`` and ``seed`` are the ones the run recorded;
 - ``program`` is the code of ``response`` (markdown extraction and normalisation), Python compiles it, and

@@ -81,18 +81,39 @@ def insertion_diff(lines: Sequence[str], old_state: Sequence[int], new_state: Se
 
 
 def _hunks(diff: str) -> list[tuple[int, list[str]]]:
-    """Split a diff into (new-side start, added lines); strict: anything unexpected raises DiffError."""
+    """Split a diff into (new-side start, added lines); strict: anything unexpected raises DiffError.
+
+    Strict means the text is one this module (or difflib, for an insertion) writes, header included: a hunk's
+    header is ``@@ -A,0 +B[,C] @@`` and nothing else; C (1 when left out) is the number of lines it adds;
+    A, the old-side line it inserts after, is B - 1 less the lines the diff's earlier hunks add; and hunks
+    go down the program, never two at one place (they would be one hunk). A header that disagrees with its
+    lines would still replay to the right program, and teach a model trained on it headers that lie.
+    """
     hunks: list[tuple[int, list[str]]] = []
+    headers: list[tuple[str, int, int]] = []  # (header, old-side start, lines it says it adds)
     for line in diff.split("\n"):
         match = HUNK_HEADER.match(line)
         if match:
             if match.group(2) != "0":  # an insertion's old-side range is always empty: "-a,0"
                 raise DiffError(f"hunk removes lines: {line!r}")
+            if match.end() != len(line):
+                raise DiffError(f"text after a hunk header: {line!r}")
             hunks.append((int(match.group(3)), []))
+            headers.append((line, int(match.group(1)), 1 if match.group(4) is None else int(match.group(4))))
         elif line.startswith("+") and hunks:
             hunks[-1][1].append(line[1:])
         else:
             raise DiffError(f"unexpected diff line: {line!r}")
+    added_before = 0
+    previous_old_start = -1
+    for (new_start, added), (header, old_start, said) in zip(hunks, headers, strict=True):
+        if said != len(added):
+            raise DiffError(f"hunk header {header!r} says {said} line(s), the hunk adds {len(added)}")
+        if old_start != new_start - 1 - added_before or old_start <= previous_old_start:
+            raise DiffError(f"hunk header {header!r}: its old-side line {old_start} does not match its new-side "
+                            f"line {new_start} after the diff's earlier hunks")
+        added_before += len(added)
+        previous_old_start = old_start
     return hunks
 
 

@@ -159,6 +159,14 @@ def _delete_a_line(row):
     row["edit_path"][-1] = row["edit_path"][-1].replace(",0 +", ",1 +", 1)
 
 
+def _a_header_that_lies(row):
+    # The same lines, a header that says one more: the path still replays to the program.
+    first = row["edit_path"][0]
+    header, _, lines = first.partition("\n")
+    said = lines.count("\n") + 1
+    row["edit_path"][0] = header.replace(f"+1,{said} @@" if said > 1 else "+1 @@", f"+1,{said + 1} @@") + "\n" + lines
+
+
 @pytest.mark.parametrize("damage, kind", [
     (lambda row: row.update(num_edits=row["num_edits"] + 1), "num_edits"),
     (lambda row: row.update(prompt=row["instruction"] + "\n"), "prompt"),
@@ -169,6 +177,7 @@ def _delete_a_line(row):
     (lambda row: row.update(response="```python\nx = 1\n```"), "program"),
     (_delete_a_line, "not_insertion_only"),
     (lambda row: row["edit_path"].insert(0, "@@ -5,0 +6 @@\n+x = 1"), "malformed_diff"),
+    (_a_header_that_lies, "malformed_diff"),
     (lambda row: row.update(edit_path=[]), "empty_path"),
 ])
 def test_each_tampering_is_reported_by_kind(dataset, damage, kind):

@@ -1,12 +1,14 @@
 """The tolerant parser of model output, the prompt/completion formats and program extraction."""
 
 import random
+import re
 
 import pytest
 
 from hub_tools.linters import PylintLinter
 from hub_tools.lintseq import (
     DiffError,
+    apply_diff,
     apply_diffs,
     extract_program,
     format_completion,
@@ -113,6 +115,34 @@ def test_strict_replay_rejects_malformed_diffs():
         apply_diffs(["not a diff"])
     with pytest.raises(DiffError):
         apply_diffs(["@@ -0,0 +5 @@\n+x"])
+
+
+@pytest.mark.parametrize("forged, message", [
+    ("@@ -0,0 +1,3 @@\n+a = 1\n+b = 2", "says 3 line(s), the hunk adds 2"),
+    ("@@ -0,0 +1 @@\n+a = 1\n+b = 2", "says 1 line(s), the hunk adds 2"),
+    ("@@ -0,0 +1,2 @@ def f():\n+a = 1\n+b = 2", "text after a hunk header"),
+    ("@@ -1,0 +1,2 @@\n+a = 1\n+b = 2", "old-side line 1 does not match its new-side line 1"),
+    ("@@ -0,0 +1 @@\n+a = 1\n@@ -0,0 +2 @@\n+b = 2", "old-side line 0 does not match its new-side line 2"),
+])
+def test_strict_replay_rejects_headers_that_disagree_with_their_lines(forged, message):
+    # Each of these replays to the right program if its header is not read; a model trained on it would
+    # learn headers that lie about their hunks.
+    with pytest.raises(DiffError, match=re.escape(message)):
+        apply_diffs([forged])
+
+
+def test_strict_replay_accepts_what_difflib_writes_for_an_insertion(humaneval_corpus):
+    import difflib
+
+    rng = random.Random(0)
+    for program in humaneval_corpus[:60]:
+        lines = program.split("\n")
+        kept = sorted(rng.sample(range(len(lines)), len(lines) // 2))
+        before, after = [lines[i] for i in kept], lines
+        written = list(difflib.unified_diff(before, after, n=0, lineterm=""))[2:]  # without the file header
+        if any(line.startswith("-") for line in written):
+            continue  # difflib's longest-block heuristic saw a replacement in repeated lines
+        assert apply_diff(before, "\n".join(written)) == after
 
 
 def test_prompt_and_completion_formats():
