@@ -58,6 +58,10 @@ CLAIMS: dict[str, list[str]] = {
         "tests/datagen/test_verify_show.py::test_each_tampering_is_reported_by_kind",
         "tests/lintseq/test_parsing.py::test_strict_replay_rejects_headers_that_disagree_with_their_lines",
     ],
+    "One of JSON Lines, JSON or CSV files is counted by the launcher's one pass, which keeps the rows of each "
+    "file, and a task then streams only the files of its block": [
+        "tests/hub/test_hub_sources.py::test_a_hub_source_of_json_lines_files_is_entered_at_its_block_once_counted",
+    ],
     "a `.json` document, a list of rows or an object holding one, is read a row at a time, so a large one needs "
     "no more memory than JSON Lines": [
         "tests/datagen/test_json_documents.py::test_memory_holds_one_row_whatever_the_document_size",
@@ -76,7 +80,7 @@ CLAIMS: dict[str, list[str]] = {
     "A Hub dataset made of Parquet files (what `push_to_hub` writes, and most large corpora) is counted from "
     "the files' footers, not streamed, and a task streams only the files of its block": [
         "tests/hub/test_hub_sources.py::test_a_parquet_hub_source_is_counted_and_entered_at_any_row",
-        "tests/hub/test_hub_sources.py::test_a_hub_source_of_other_files_is_read_from_the_start",
+        "tests/hub/test_hub_sources.py::test_a_hub_source_of_one_file_is_counted_and_read_from_the_start",
     ],
     "each task then enters at its block and skips the repeats listed there, with the same first occurrences as "
     "a single-machine run": [

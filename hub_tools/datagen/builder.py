@@ -112,14 +112,16 @@ class LintSeqBuilder(datasets.GeneratorBasedBuilder):
 
     def _split_generators(self, dl_manager):
         source = self._source()
-        total = source.count()
-        if total is None:
-            total = sum(1 for _ in source)
+        total = source.count_by_reading()
         ranges = [(start, min(start + ROWS_PER_SHARD, total)) for start in range(0, total, ROWS_PER_SHARD)]
-        return [datasets.SplitGenerator(name=datasets.Split.TRAIN, gen_kwargs={"ranges": ranges})]
+        # The rows of a Hub dataset's shards, when they were read to count it, go with every range (a tuple:
+        # datasets splits list arguments between processes).
+        shard_rows = tuple(source.hub_shard_rows) if source.hub_shard_rows is not None else None
+        return [datasets.SplitGenerator(name=datasets.Split.TRAIN, gen_kwargs={"ranges": ranges, "shard_rows": shard_rows})]
 
-    def _generate_examples(self, ranges):
+    def _generate_examples(self, ranges, shard_rows=None):
         source = self._source()
+        source.hub_shard_rows = list(shard_rows) if shard_rows is not None else None
         config = self._generation_config(source)
         for start, stop in ranges:
             # Each shard enters the source at its first row (local JSON Lines, Parquet and CSV files are passed

@@ -77,9 +77,7 @@ def chunk_records(records: Iterator[SourceRecord], selected: set[int] | None, co
 
 def select_rows(source: Source, num_samples: int, seed: int) -> set[int]:
     """A random subset of ``num_samples`` row indices, the same for the same source and seed."""
-    total = source.count()
-    if total is None:
-        total = sum(1 for _ in source)
+    total = source.count_by_reading()
     if num_samples >= total:
         return set(range(total))
     generator = np.random.default_rng([seed, 0x5E1EC7])

@@ -1,4 +1,4 @@
-"""Hub datasets as sources: streamed with ``datasets``, counted and entered at a row by their Parquet files.
+"""Hub datasets as sources: streamed with ``datasets``, counted, and entered at a row by their files.
 
 A Hub source is read as ``datasets.load_dataset(name, subset, split=..., data_dir=..., streaming=True)``
 yields it, and its rows are numbered in that order. Reading it from the start is what a single-machine run
@@ -10,8 +10,15 @@ files are those ``datasets`` would stream, in its order, at the revision it reso
 (``load_dataset_builder(...).config.data_files``), and each file's footer gives its row count with one
 ranged read. So the source is counted without streaming it, and a task streams only the files of its block,
 the first of them from the wanted row, with ``datasets`` again (the same decoding, the dataset's declared
-features). For any other layout, or when the files cannot be listed, the source is read from the start, as
-before. The rows are the same either way: a test compares them at many starting rows.
+features).
+
+Files that say nothing of their length (JSON Lines, JSON, CSV) are counted by reading them, which a
+distributed run does anyway to split the source into blocks: that one pass (:func:`shard_rows`) keeps the
+rows of each shard ``datasets`` streams (a data file each), and a task then streams only the shards of its
+block, the first of them up to the wanted row, from the same dataset (``IterableDataset.shard``), so every
+row is decoded the same way. Without those counts (a single-machine run, which reads from the start anyway),
+or when the files cannot be listed, the source is read from the start. The rows are the same either way:
+tests compare them at many starting rows.
 """
 
 from __future__ import annotations
@@ -26,23 +33,57 @@ def _where(name: str, split: str, subset: str | None, data_dir: str | None) -> s
     return f"{name}{f' {subset}' if subset else ''}{f' {data_dir}' if data_dir else ''} {split}"
 
 
-def hub_records(name: str, split: str, subset: str | None = None, data_dir: str | None = None,
-                ) -> Iterator[SourceRecord]:
-    """Every row of the split, from the start."""
+def _streamed(name: str, split: str, subset: str | None, data_dir: str | None):
+    """The split as ``datasets`` streams it; a clear error when it cannot."""
     import datasets
 
     part = "".join([f" subset {subset!r}" if subset else "", f" data_dir {data_dir!r}" if data_dir else ""])
     try:
-        dataset = datasets.load_dataset(name, subset, split=split, data_dir=data_dir, streaming=True)
+        return datasets.load_dataset(name, subset, split=split, data_dir=data_dir, streaming=True)
     except FileNotFoundError as error:
         raise UserError(f"{name}: not a local path, and the Hub has no such dataset{part} ({error})") from None
     except ValueError as error:
         raise UserError(f"{name}:{part} cannot load split {split!r} ({error})") from None
     except Exception as error:
         raise UserError(f"{name}:{part} cannot load it from the Hub ({type(error).__name__}: {error})") from None
+
+
+def hub_records(name: str, split: str, subset: str | None = None, data_dir: str | None = None,
+                ) -> Iterator[SourceRecord]:
+    """Every row of the split, from the start."""
     where = _where(name, split, subset, data_dir)
-    for index, fields in enumerate(dataset):
+    for index, fields in enumerate(_streamed(name, split, subset, data_dir)):
         yield record_of(fields, index, f"{where} row {index}")
+
+
+def shard_rows(name: str, split: str, subset: str | None = None, data_dir: str | None = None) -> list[int]:
+    """The rows of each shard ``datasets`` streams the split from (a data file each), counted by reading them
+    once: for a split of JSON Lines, JSON or CSV files, which say nothing of their length without it."""
+    dataset = _streamed(name, split, subset, data_dir)
+    shards = dataset.n_shards
+    return [sum(1 for _ in dataset.shard(num_shards=shards, index=number)) for number in range(shards)]
+
+
+def hub_records_from_shards(name: str, split: str, subset: str | None, data_dir: str | None, start: int,
+                            rows_per_shard: list[int]) -> Iterator[SourceRecord]:
+    """The rows from index ``start`` on, streaming only the shards that hold them: the same dataset, its
+    shards taken in the order ``datasets`` streams them, so each row is decoded as a read from the start
+    decodes it (a test compares them). The first shard is read from its start up to the wanted row."""
+    dataset = _streamed(name, split, subset, data_dir)
+    if dataset.n_shards != len(rows_per_shard):  # the dataset changed since it was counted
+        raise UserError(f"{name}: the dataset has {dataset.n_shards} data files now, {len(rows_per_shard)} when "
+                        "its rows were counted; run the command again")
+    where = _where(name, split, subset, data_dir)
+    index = 0  # the index of the current shard's first row
+    for number, rows in enumerate(rows_per_shard):
+        if index + rows <= start:
+            index += rows
+            continue
+        skip = max(start - index, 0)
+        shard = dataset.shard(num_shards=len(rows_per_shard), index=number)
+        for row_number, fields in enumerate(shard.skip(skip) if skip else shard, start=index + skip):
+            yield record_of(fields, row_number, f"{where} row {row_number}")
+        index += rows
 
 
 def parquet_shards(name: str, split: str, subset: str | None = None, data_dir: str | None = None

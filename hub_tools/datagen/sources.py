@@ -14,7 +14,13 @@ from itertools import islice
 from pathlib import Path
 
 from hub_tools.datagen.conversations import CONVERSATION_FIELDS
-from hub_tools.datagen.hub_source import hub_records, hub_records_from, parquet_shards
+from hub_tools.datagen.hub_source import (
+    hub_records,
+    hub_records_from,
+    hub_records_from_shards,
+    parquet_shards,
+    shard_rows,
+)
 from hub_tools.datagen.source_files import (
     COMPRESSIONS,
     FORMATS,
@@ -72,6 +78,8 @@ class Source:
         self.split = split
         self.subset, self.data_dir = subset, data_dir
         self._hub_shards, self._hub_shards_listed = None, False
+        # Rows of each shard of a Hub source not made of Parquet files, once read to count (count_by_reading).
+        self.hub_shard_rows: list[int] | None = None
         self.files: list[Path] = []
         self._labels: dict[Path, str] = {}
         self._named = False
@@ -124,12 +132,17 @@ class Source:
 
         Local files are passed whole by their row counts (:func:`~hub_tools.datagen.source_files.count_rows`:
         JSON Lines, Parquet, CSV, Python files) and entered at the wanted row
-        (:func:`~hub_tools.datagen.source_files.file_records`); so are the Parquet files of a Hub dataset
-        (:mod:`hub_tools.datagen.hub_source`). Other Hub datasets and the built-in corpus are read from the start.
+        (:func:`~hub_tools.datagen.source_files.file_records`); so are the Parquet files of a Hub dataset, and
+        its other files once :meth:`count_by_reading` has counted them (:mod:`hub_tools.datagen.hub_source`).
+        Other Hub datasets and the built-in corpus are read from the start.
         """
         if self.kind == "hub" and start and self.hub_shards() is not None:
             shards, features = self.hub_shards()
             yield from hub_records_from(self.name, self.split, self.subset, self.data_dir, start, shards, features)
+            return
+        if self.kind == "hub" and start and self.hub_shard_rows is not None:
+            yield from hub_records_from_shards(self.name, self.split, self.subset, self.data_dir, start,
+                                               self.hub_shard_rows)
             return
         if self.kind != "files":
             yield from islice(iter(self), start, None)
@@ -177,6 +190,19 @@ class Source:
             return None if shards is None else sum(rows for _, rows in shards[0])
         counts = [count_rows(path) for path in self.files]
         return None if None in counts else sum(counts)
+
+    def count_by_reading(self) -> int:
+        """Number of rows, read when :meth:`count` cannot say (one pass over the source). A Hub dataset keeps
+        the rows of each of its shards, so the tasks of a distributed run, which get the source with them,
+        enter it at their block (:meth:`records_from`)."""
+        rows = self.count()
+        if rows is not None:
+            return rows
+        if self.kind == "hub":
+            if self.hub_shard_rows is None:
+                self.hub_shard_rows = shard_rows(self.name, self.split, self.subset, self.data_dir)
+            return sum(self.hub_shard_rows)
+        return sum(1 for _ in self)
 
     def first_fields(self, limit: int = 50) -> list[str]:
         """Field names of the first readable rows (for detection and messages)."""

@@ -47,12 +47,63 @@ def test_a_parquet_hub_source_is_counted_and_entered_at_any_row(hub, tmp_path, h
     assert blocks == whole and len(whole) == 70
 
 
-def test_a_hub_source_of_other_files_is_read_from_the_start(hub, tmp_path, humaneval_corpus):
+def test_a_hub_source_of_json_lines_files_is_entered_at_its_block_once_counted(hub, tmp_path, humaneval_corpus):
+    rows = [{"instruction": f"Task {i}", "response": program} for i, program in enumerate(humaneval_corpus[:40])]
+    data = tmp_path / "repo" / "data"
+    data.mkdir(parents=True)
+    bounds = [0, 7, 8, 25, 40]  # four files of unequal length
+    for number, (low, high) in enumerate(itertools.pairwise(bounds)):
+        (data / f"train-{number:05d}-of-00004.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows[low:high]))
+    _upload(hub, "alice/lines", tmp_path / "repo")
+
+    source = Source("alice/lines")
+    assert source.hub_shards() is None and source.count() is None  # no footers: the files must be read
+    every = [dataclasses.astuple(record) for record in Source("alice/lines")]  # read from the start
+    assert [record[2]["instruction"] for record in every] == [row["instruction"] for row in rows]
+    assert [dataclasses.astuple(record) for record in source.records_from(9)] == every[9:]  # not counted yet
+    assert source.count_by_reading() == 40 and source.hub_shard_rows == [7, 1, 17, 15]
+    for start in (1, 6, 7, 8, 9, 24, 25, 26, 39, 40, 44):
+        assert [dataclasses.astuple(record) for record in source.records_from(start)] == every[start:], start
+
+    # Entered in its fourth file, a task streams none of the files before it (load_dataset itself opens the
+    # first one, to learn the features, for any read).
+    hub.requests.clear()
+    assert next(iter(source.records_from(26))).fields["instruction"] == "Task 26"
+    fetched = {request.path for request in hub.requests if request.method == "GET" and ".jsonl" in request.path}
+    assert any("train-00003-of" in path for path in fetched), fetched
+    assert not any(f"train-0000{number}-of" in path for path in fetched for number in (1, 2)), fetched
+
+    # Tasks of a distributed run, given the counted source: together, the documents of one full read, in order.
+    reader = LintSeqReader(source, chunk_size=4)
+    whole = [(d.id, d.text) for d in reader.run(rank=0, world_size=1)]
+    blocks = [(d.id, d.text) for rank in range(3) for d in reader.run(rank=rank, world_size=3)]
+    assert blocks == whole and len(whole) == 40
+
+
+def test_a_hub_source_of_one_file_is_counted_and_read_from_the_start(hub, tmp_path, humaneval_corpus):
     rows = [{"instruction": f"Task {i}", "response": program} for i, program in enumerate(humaneval_corpus[:12])]
     (tmp_path / "repo").mkdir()
     (tmp_path / "repo" / "train.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
-    _upload(hub, "alice/lines", tmp_path / "repo")
-    source = Source("alice/lines")
-    assert source.hub_shards() is None and source.count() is None
-    every = [dataclasses.astuple(record) for record in Source("alice/lines")]
+    _upload(hub, "alice/one", tmp_path / "repo")
+    source = Source("alice/one")
+    every = [dataclasses.astuple(record) for record in Source("alice/one")]
+    assert source.count_by_reading() == 12 and source.hub_shard_rows == [12]
     assert [dataclasses.astuple(record) for record in source.records_from(5)] == every[5:] and len(every) == 12
+
+
+def test_the_datasets_builder_enters_a_counted_hub_source_at_each_range(hub, tmp_path, humaneval_corpus, monkeypatch):
+    from hub_tools.datagen import builder as builder_module
+    from hub_tools.datagen.builder import LintSeqBuilder
+
+    rows = [{"instruction": f"Task {i}", "response": program} for i, program in enumerate(humaneval_corpus[:20])]
+    data = tmp_path / "repo" / "data"
+    data.mkdir(parents=True)
+    for number, (low, high) in enumerate(itertools.pairwise([0, 6, 13, 20])):
+        (data / f"train-{number:05d}-of-00003.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows[low:high]))
+    _upload(hub, "alice/built", tmp_path / "repo")
+    monkeypatch.setattr(builder_module, "ROWS_PER_SHARD", 4)  # ranges that start inside every file
+    baseline = LintSeqBuilder(config_name="baseline", source="alice/built", cache_dir=str(tmp_path / "cache"))
+    (split,) = baseline._split_generators(None)
+    assert split.gen_kwargs["shard_rows"] == (6, 7, 7)  # every range is given the counts, and enters at its row
+    baseline.download_and_prepare()
+    assert baseline.as_dataset(split="train")["instruction"] == [row["instruction"] for row in rows]

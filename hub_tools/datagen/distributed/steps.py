@@ -45,9 +45,7 @@ def count_chunks(source: Source, selected: set[int] | None, chunk_size: int) -> 
     if selected is not None:
         rows = len(selected)
     else:
-        rows = source.count()
-        if rows is None:  # CSV and Hub sources: one pass to count
-            rows = sum(1 for _ in source)
+        rows = source.count_by_reading()  # one pass where the files do not say (CSV, a Hub dataset's JSON Lines)
     return -(-rows // chunk_size)
 
 
@@ -59,7 +57,8 @@ class LintSeqReader(PipelineStep):
     Rows are numbered in chunks of ``chunk_size``; each task reads a contiguous block of chunks, so a row
     lands in the same chunk however many tasks there are. A task enters the source at its block
     (``Source.records_from``): local JSON Lines, Parquet and Python files and a Hub dataset's Parquet files
-    without reading the rows before it, CSV without making records of them. A row that cannot be read still
+    without reading the rows before it, CSV without making records of them, a Hub dataset's other files
+    streaming only those of its block (counted by the launcher's one pass). A row that cannot be read still
     comes through (with its reason), so the sampler counts it.
 
     Args:
@@ -112,7 +111,7 @@ class LintSeqReader(PipelineStep):
             total = count_chunks(self.source, self.selected, self.chunk_size)
         mine = chunk_range(rank, world_size, total)
         done = self.skip_parts_of.completed() if self.skip_parts_of is not None else set()
-        # A task enters the source at its block (local files, and a Hub dataset's Parquet files, are passed by
+        # A task enters the source at its block (local files, and a Hub dataset's files once counted, are passed by
         # their row counts: Source.records_from). With --num-samples its block starts at
         # the selected row that opens its first chunk. Whether a row repeats an earlier one depends on every
         # row before it: with --drop-duplicates a task enters at its block only when given the repeats found
