@@ -62,6 +62,10 @@ CLAIMS: dict[str, list[str]] = {
     "file, and a task then streams only the files of its block": [
         "tests/hub/test_hub_sources.py::test_a_hub_source_of_json_lines_files_is_entered_at_its_block_once_counted",
     ],
+    "an update pushed to the dataset during a long run does not give its tasks rows of two versions": [
+        "tests/hub/test_hub_sources.py::test_a_parquet_hub_source_is_counted_and_entered_at_any_row",
+        "tests/hub/test_hub_sources.py::test_a_hub_source_of_json_lines_files_is_entered_at_its_block_once_counted",
+    ],
     "a `.json` document, a list of rows or an object holding one, is read a row at a time, so a large one needs "
     "no more memory than JSON Lines": [
         "tests/datagen/test_json_documents.py::test_memory_holds_one_row_whatever_the_document_size",

@@ -117,11 +117,13 @@ class LintSeqBuilder(datasets.GeneratorBasedBuilder):
         # The rows of a Hub dataset's shards, when they were read to count it, go with every range (a tuple:
         # datasets splits list arguments between processes).
         shard_rows = tuple(source.hub_shard_rows) if source.hub_shard_rows is not None else None
-        return [datasets.SplitGenerator(name=datasets.Split.TRAIN, gen_kwargs={"ranges": ranges, "shard_rows": shard_rows})]
+        return [datasets.SplitGenerator(name=datasets.Split.TRAIN, gen_kwargs={
+            "ranges": ranges, "shard_rows": shard_rows, "commit": source.hub_commit})]
 
-    def _generate_examples(self, ranges, shard_rows=None):
+    def _generate_examples(self, ranges, shard_rows=None, commit=None):
         source = self._source()
         source.hub_shard_rows = list(shard_rows) if shard_rows is not None else None
+        source.hub_commit = commit
         config = self._generation_config(source)
         for start, stop in ranges:
             # Each shard enters the source at its first row (local JSON Lines, Parquet and CSV files are passed

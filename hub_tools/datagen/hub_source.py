@@ -14,9 +14,10 @@ features).
 
 Files that say nothing of their length (JSON Lines, JSON, CSV) are counted by reading them, which a
 distributed run does anyway to split the source into blocks: that one pass (:func:`shard_rows`) keeps the
-rows of each shard ``datasets`` streams (a data file each), and a task then streams only the shards of its
-block, the first of them up to the wanted row, from the same dataset (``IterableDataset.shard``), so every
-row is decoded the same way. Without those counts (a single-machine run, which reads from the start anyway),
+rows of each shard ``datasets`` streams (a data file each), at the commit the dataset had then, and a task
+then streams only the shards of its block, the first of them up to the wanted row, from the same dataset at
+the same commit (``IterableDataset.shard``), so every row is decoded the same way, and an update pushed to
+the dataset during the run changes nothing. Without those counts (a single-machine run, which reads from the start anyway),
 or when the files cannot be listed, the source is read from the start. The rows are the same either way:
 tests compare them at many starting rows.
 """
@@ -33,13 +34,13 @@ def _where(name: str, split: str, subset: str | None, data_dir: str | None) -> s
     return f"{name}{f' {subset}' if subset else ''}{f' {data_dir}' if data_dir else ''} {split}"
 
 
-def _streamed(name: str, split: str, subset: str | None, data_dir: str | None):
-    """The split as ``datasets`` streams it; a clear error when it cannot."""
+def _streamed(name: str, split: str, subset: str | None, data_dir: str | None, revision: str | None = None):
+    """The split as ``datasets`` streams it (at ``revision``, or the newest); a clear error when it cannot."""
     import datasets
 
     part = "".join([f" subset {subset!r}" if subset else "", f" data_dir {data_dir!r}" if data_dir else ""])
     try:
-        return datasets.load_dataset(name, subset, split=split, data_dir=data_dir, streaming=True)
+        return datasets.load_dataset(name, subset, split=split, data_dir=data_dir, revision=revision, streaming=True)
     except FileNotFoundError as error:
         raise UserError(f"{name}: not a local path, and the Hub has no such dataset{part} ({error})") from None
     except ValueError as error:
@@ -49,30 +50,41 @@ def _streamed(name: str, split: str, subset: str | None, data_dir: str | None):
 
 
 def hub_records(name: str, split: str, subset: str | None = None, data_dir: str | None = None,
-                ) -> Iterator[SourceRecord]:
+                revision: str | None = None) -> Iterator[SourceRecord]:
     """Every row of the split, from the start."""
     where = _where(name, split, subset, data_dir)
-    for index, fields in enumerate(_streamed(name, split, subset, data_dir)):
+    for index, fields in enumerate(_streamed(name, split, subset, data_dir, revision)):
         yield record_of(fields, index, f"{where} row {index}")
 
 
-def shard_rows(name: str, split: str, subset: str | None = None, data_dir: str | None = None) -> list[int]:
-    """The rows of each shard ``datasets`` streams the split from (a data file each), counted by reading them
-    once: for a split of JSON Lines, JSON or CSV files, which say nothing of their length without it."""
-    dataset = _streamed(name, split, subset, data_dir)
+def shard_rows(name: str, split: str, subset: str | None = None, data_dir: str | None = None
+               ) -> tuple[str, list[int]]:
+    """The dataset's current commit, and the rows of each shard ``datasets`` streams the split from at that
+    commit (a data file each), counted by reading them once: for a split of JSON Lines, JSON or CSV files,
+    which say nothing of their length without it. Every later read of the run is made at that commit, so a
+    dataset updated during a long run cannot give its tasks rows of two versions."""
+    import datasets
+    from huggingface_hub import HfApi
+
+    try:
+        commit = HfApi(endpoint=datasets.config.HF_ENDPOINT).dataset_info(name).sha
+    except Exception as error:
+        raise UserError(f"{name}: cannot resolve the dataset's current commit ({type(error).__name__}: {error})"
+                        ) from None
+    dataset = _streamed(name, split, subset, data_dir, commit)
     shards = dataset.n_shards
-    return [sum(1 for _ in dataset.shard(num_shards=shards, index=number)) for number in range(shards)]
+    return commit, [sum(1 for _ in dataset.shard(num_shards=shards, index=number)) for number in range(shards)]
 
 
 def hub_records_from_shards(name: str, split: str, subset: str | None, data_dir: str | None, start: int,
-                            rows_per_shard: list[int]) -> Iterator[SourceRecord]:
-    """The rows from index ``start`` on, streaming only the shards that hold them: the same dataset, its
-    shards taken in the order ``datasets`` streams them, so each row is decoded as a read from the start
-    decodes it (a test compares them). The first shard is read from its start up to the wanted row."""
-    dataset = _streamed(name, split, subset, data_dir)
-    if dataset.n_shards != len(rows_per_shard):  # the dataset changed since it was counted
-        raise UserError(f"{name}: the dataset has {dataset.n_shards} data files now, {len(rows_per_shard)} when "
-                        "its rows were counted; run the command again")
+                            commit: str, rows_per_shard: list[int]) -> Iterator[SourceRecord]:
+    """The rows from index ``start`` on, at ``commit``, streaming only the shards that hold them: the same
+    dataset, its shards taken in the order ``datasets`` streams them, so each row is decoded as a read from the
+    start decodes it (a test compares them). The first shard is read from its start up to the wanted row."""
+    dataset = _streamed(name, split, subset, data_dir, commit)
+    if dataset.n_shards != len(rows_per_shard):  # never expected at one commit
+        raise UserError(f"{name}: the dataset has {dataset.n_shards} data files at commit {commit}, "
+                        f"{len(rows_per_shard)} when its rows were counted")
     where = _where(name, split, subset, data_dir)
     index = 0  # the index of the current shard's first row
     for number, rows in enumerate(rows_per_shard):

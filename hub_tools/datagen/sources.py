@@ -78,8 +78,10 @@ class Source:
         self.split = split
         self.subset, self.data_dir = subset, data_dir
         self._hub_shards, self._hub_shards_listed = None, False
-        # Rows of each shard of a Hub source not made of Parquet files, once read to count (count_by_reading).
+        # Rows of each shard of a Hub source not made of Parquet files once read to count (count_by_reading),
+        # and the commit they were counted at: every later read of the source is made at that commit.
         self.hub_shard_rows: list[int] | None = None
+        self.hub_commit: str | None = None
         self.files: list[Path] = []
         self._labels: dict[Path, str] = {}
         self._named = False
@@ -118,7 +120,7 @@ class Source:
         if self.kind == "builtin":
             yield from _builtin_records()
         elif self.kind == "hub":
-            yield from hub_records(self.name, self.split, self.subset, self.data_dir)
+            yield from hub_records(self.name, self.split, self.subset, self.data_dir, self.hub_commit)
         else:
             index = 0
             for path in self.files:
@@ -136,13 +138,14 @@ class Source:
         its other files once :meth:`count_by_reading` has counted them (:mod:`hub_tools.datagen.hub_source`).
         Other Hub datasets and the built-in corpus are read from the start.
         """
-        if self.kind == "hub" and start and self.hub_shards() is not None:
+        # A Hub source's shards, once listed or counted, are read even from row 0: they pin the commit.
+        if self.kind == "hub" and self.hub_shards() is not None:
             shards, features = self.hub_shards()
             yield from hub_records_from(self.name, self.split, self.subset, self.data_dir, start, shards, features)
             return
-        if self.kind == "hub" and start and self.hub_shard_rows is not None:
+        if self.kind == "hub" and self.hub_shard_rows is not None and self.hub_commit is not None:
             yield from hub_records_from_shards(self.name, self.split, self.subset, self.data_dir, start,
-                                               self.hub_shard_rows)
+                                               self.hub_commit, self.hub_shard_rows)
             return
         if self.kind != "files":
             yield from islice(iter(self), start, None)
@@ -200,7 +203,7 @@ class Source:
             return rows
         if self.kind == "hub":
             if self.hub_shard_rows is None:
-                self.hub_shard_rows = shard_rows(self.name, self.split, self.subset, self.data_dir)
+                self.hub_commit, self.hub_shard_rows = shard_rows(self.name, self.split, self.subset, self.data_dir)
             return sum(self.hub_shard_rows)
         return sum(1 for _ in self)
 

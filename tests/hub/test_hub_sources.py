@@ -37,7 +37,7 @@ def test_a_parquet_hub_source_is_counted_and_entered_at_any_row(hub, tmp_path, h
     assert source.count() == 70
     every = [dataclasses.astuple(record) for record in Source("alice/shards")]  # read from the start
     assert [record[2]["instruction"] for record in every] == [row["instruction"] for row in rows]
-    for start in (1, 8, 9, 10, 29, 30, 31, 32, 69, 70, 75):
+    for start in (0, 1, 8, 9, 10, 29, 30, 31, 32, 69, 70, 75):
         assert [dataclasses.astuple(record) for record in source.records_from(start)] == every[start:], start
 
     # Tasks of a distributed run: together, the documents of one full read, in order.
@@ -45,6 +45,17 @@ def test_a_parquet_hub_source_is_counted_and_entered_at_any_row(hub, tmp_path, h
     whole = [(d.id, d.text) for d in reader.run(rank=0, world_size=1)]
     blocks = [(d.id, d.text) for rank in range(3) for d in reader.run(rank=rank, world_size=3)]
     assert blocks == whole and len(whole) == 70
+
+    # Updated during the run: the listed files are those of one commit, read by every task, the first too.
+    changed = [{"instruction": row["instruction"] + " (v2)", "response": row["response"] + "\nVERSION = 2"}
+               for row in rows]
+    for number, (low, high) in enumerate(itertools.pairwise(bounds)):
+        pq.write_table(pa.Table.from_pylist(changed[low:high]), data / f"train-{number:05d}-of-00004.parquet")
+    HfApi(endpoint=hub.url).upload_folder(folder_path=str(tmp_path / "repo"), repo_id="alice/shards",
+                                          repo_type="dataset")
+    assert [dataclasses.astuple(record) for record in source.records_from(0)] == every
+    assert [(d.id, d.text) for rank in range(3) for d in reader.run(rank=rank, world_size=3)] == whole
+    assert next(iter(Source("alice/shards"))).fields["instruction"] == "Task 0 (v2)"  # a new run: the new version
 
 
 def test_a_hub_source_of_json_lines_files_is_entered_at_its_block_once_counted(hub, tmp_path, humaneval_corpus):
@@ -62,7 +73,7 @@ def test_a_hub_source_of_json_lines_files_is_entered_at_its_block_once_counted(h
     assert [record[2]["instruction"] for record in every] == [row["instruction"] for row in rows]
     assert [dataclasses.astuple(record) for record in source.records_from(9)] == every[9:]  # not counted yet
     assert source.count_by_reading() == 40 and source.hub_shard_rows == [7, 1, 17, 15]
-    for start in (1, 6, 7, 8, 9, 24, 25, 26, 39, 40, 44):
+    for start in (0, 1, 6, 7, 8, 9, 24, 25, 26, 39, 40, 44):
         assert [dataclasses.astuple(record) for record in source.records_from(start)] == every[start:], start
 
     # Entered in its fourth file, a task streams none of the files before it (load_dataset itself opens the
@@ -78,6 +89,19 @@ def test_a_hub_source_of_json_lines_files_is_entered_at_its_block_once_counted(h
     whole = [(d.id, d.text) for d in reader.run(rank=0, world_size=1)]
     blocks = [(d.id, d.text) for rank in range(3) for d in reader.run(rank=rank, world_size=3)]
     assert blocks == whole and len(whole) == 40
+
+    # The dataset is updated while the run goes on (rows rewritten, one file longer): its tasks still read
+    # the commit it was counted at, so no task gets rows of the other version.
+    changed = [{"instruction": row["instruction"] + " (v2)", "response": row["response"] + "\nVERSION = 2"}
+               for row in rows] + rows[:3]
+    for number, (low, high) in enumerate(itertools.pairwise([0, 7, 8, 25, 43])):
+        (data / f"train-{number:05d}-of-00004.jsonl").write_text(
+            "".join(json.dumps(row) + "\n" for row in changed[low:high]))
+    HfApi(endpoint=hub.url).upload_folder(folder_path=str(tmp_path / "repo"), repo_id="alice/lines", repo_type="dataset")
+    assert [dataclasses.astuple(record) for record in source.records_from(0)] == every
+    assert [dataclasses.astuple(record) for record in source.records_from(26)] == every[26:]
+    assert [(d.id, d.text) for rank in range(3) for d in reader.run(rank=rank, world_size=3)] == whole
+    assert len(list(Source("alice/lines"))) == 43  # a new run reads the new version
 
 
 def test_a_hub_source_of_one_file_is_counted_and_read_from_the_start(hub, tmp_path, humaneval_corpus):

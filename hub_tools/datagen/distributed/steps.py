@@ -119,7 +119,7 @@ class LintSeqReader(PipelineStep):
         first, start_row = self._entry(mine.start)
         if start_row is None:
             return  # no row of the source falls in this task's block
-        rows = self.source.records_from(start_row) if start_row else iter(self.source)
+        rows = self.source.records_from(start_row)
         if self.repeats_file is not None:
             rows = mark_repeats(rows, load_repeats(self.repeats_file))
         for number, records in chunk_records(rows, self.selected, self._rules, self.chunk_size, first):
