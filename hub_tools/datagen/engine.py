@@ -29,7 +29,7 @@ from hub_tools.datagen.assembly import RunSummary, assemble_dataset, recorded_su
 from hub_tools.datagen.lifetime import die_with_parent
 from hub_tools.datagen.repeats import first_occurrences
 from hub_tools.datagen.rows import GenerationConfig, RowOutcome, process_record
-from hub_tools.datagen.sources import Source, SourceRecord
+from hub_tools.datagen.sources import Source, SourceRecord, pin_to_run
 from hub_tools.datagen.writer import PartStore, check_output_folder
 
 CHUNK_SIZE = 128
@@ -118,7 +118,7 @@ class Engine:
     def run(self) -> RunSummary:
         from tqdm.auto import tqdm
 
-        from hub_tools.datagen.manifest import check_finished_run
+        from hub_tools.datagen.manifest import check_finished_run, recorded_commit
 
         check_output_folder(self.output_dir)
         started = time.perf_counter()
@@ -128,6 +128,8 @@ class Engine:
         if not self.parts.unfinished() and check_finished_run(self.output_dir, self.fingerprint(), self.overwrite):
             return recorded_summary(self.output_dir, summary)
         summary.resumed_parts = self.parts.prepare(self.fingerprint(), self.overwrite)
+        # A Hub source: one commit for the run, resumed or not, and the one the folder's other configs came from.
+        pin_to_run(self.source, self.parts.folder, None if self.overwrite else recorded_commit(self.output_dir, self.source))
         done = self.parts.completed()
         selected = select_rows(self.source, self.num_samples, self.config.seed) if self.num_samples else None
         total = len(selected) if selected is not None else self.source.count()

@@ -16,8 +16,11 @@ Files that say nothing of their length (JSON Lines, JSON, CSV) are counted by re
 distributed run does anyway to split the source into blocks: that one pass (:func:`shard_rows`) keeps the
 rows of each shard ``datasets`` streams (a data file each), at the commit the dataset had then, and a task
 then streams only the shards of its block, the first of them up to the wanted row, from the same dataset at
-the same commit (``IterableDataset.shard``), so every row is decoded the same way, and an update pushed to
-the dataset during the run changes nothing. Without those counts (a single-machine run, which reads from the start anyway),
+the same commit (``IterableDataset.shard``), so every row is decoded the same way.
+
+A run reads its Hub source at one commit (:func:`current_commit` when it starts, kept in its work folder for
+a resumed run, recorded with the dataset): an update pushed to the dataset while a long run goes on, or
+between a killed run and its resumption, changes nothing for it. Without those counts (a single-machine run, which reads from the start anyway),
 or when the files cannot be listed, the source is read from the start. The rows are the same either way:
 tests compare them at many starting rows.
 """
@@ -57,23 +60,25 @@ def hub_records(name: str, split: str, subset: str | None = None, data_dir: str 
         yield record_of(fields, index, f"{where} row {index}")
 
 
-def shard_rows(name: str, split: str, subset: str | None = None, data_dir: str | None = None
-               ) -> tuple[str, list[int]]:
-    """The dataset's current commit, and the rows of each shard ``datasets`` streams the split from at that
-    commit (a data file each), counted by reading them once: for a split of JSON Lines, JSON or CSV files,
-    which say nothing of their length without it. Every later read of the run is made at that commit, so a
-    dataset updated during a long run cannot give its tasks rows of two versions."""
+def current_commit(name: str) -> str:
+    """The commit the dataset's main branch points to now."""
     import datasets
     from huggingface_hub import HfApi
 
     try:
-        commit = HfApi(endpoint=datasets.config.HF_ENDPOINT).dataset_info(name).sha
+        return HfApi(endpoint=datasets.config.HF_ENDPOINT).dataset_info(name).sha
     except Exception as error:
         raise UserError(f"{name}: cannot resolve the dataset's current commit ({type(error).__name__}: {error})"
                         ) from None
+
+
+def shard_rows(name: str, split: str, subset: str | None, data_dir: str | None, commit: str) -> list[int]:
+    """The rows of each shard ``datasets`` streams the split from at ``commit`` (a data file each), counted
+    by reading them once: for a split of JSON Lines, JSON or CSV files, which say nothing of their length
+    without it."""
     dataset = _streamed(name, split, subset, data_dir, commit)
     shards = dataset.n_shards
-    return commit, [sum(1 for _ in dataset.shard(num_shards=shards, index=number)) for number in range(shards)]
+    return [sum(1 for _ in dataset.shard(num_shards=shards, index=number)) for number in range(shards)]
 
 
 def hub_records_from_shards(name: str, split: str, subset: str | None, data_dir: str | None, start: int,
@@ -98,8 +103,8 @@ def hub_records_from_shards(name: str, split: str, subset: str | None, data_dir:
         index += rows
 
 
-def parquet_shards(name: str, split: str, subset: str | None = None, data_dir: str | None = None
-                   ) -> tuple[list[tuple[str, int]], object] | None:
+def parquet_shards(name: str, split: str, subset: str | None = None, data_dir: str | None = None,
+                   revision: str | None = None) -> tuple[list[tuple[str, int]], object] | None:
     """The Parquet files ``datasets`` streams for the split, in order, with their row counts, and the dataset's
     declared features; ``None`` when the split is not made of Parquet files alone or they cannot be listed."""
     try:
@@ -107,7 +112,7 @@ def parquet_shards(name: str, split: str, subset: str | None = None, data_dir: s
         import pyarrow.parquet as pq
         from huggingface_hub import HfFileSystem
 
-        builder = datasets.load_dataset_builder(name, subset, data_dir=data_dir)
+        builder = datasets.load_dataset_builder(name, subset, data_dir=data_dir, revision=revision)
         files = [str(file) for file in (builder.config.data_files or {}).get(split) or []]
         if not files or not all(file.startswith("hf://") and file.endswith(".parquet") for file in files):
             return None

@@ -52,7 +52,8 @@ def update_manifest(output_dir: Path, source: Source, config: GenerationConfig, 
     settings = config.to_dict()
     source_info = {"name": source.description, "prompt_field": settings.pop("prompt_field"),
                    "code_field": settings.pop("code_field"), "split": source.split, "license": source.license}
-    source_info.update({key: value for key, value in (("subset", source.subset), ("data_dir", source.data_dir)) if value})
+    source_info.update({key: value for key, value in (("subset", source.subset), ("data_dir", source.data_dir),
+                                                      ("revision", source.hub_commit)) if value})
     manifest["format_version"] = FORMAT_VERSION
     manifest["hub_tools_version"] = __version__
     manifest["versions"] = _versions()
@@ -66,6 +67,16 @@ def update_manifest(output_dir: Path, source: Source, config: GenerationConfig, 
     write_json_atomically(manifest, output_dir / "lintseq_config.json")
     _write_card(output_dir)
     return manifest
+
+
+def recorded_commit(output_dir: Path, source: Source) -> str | None:
+    """The commit of ``source`` (a Hub dataset) the folder's baseline config was made from, if it records one."""
+    entry = (read_config_file(output_dir).get("configs") or {}).get("baseline")
+    recorded = entry.get("source") if isinstance(entry, dict) else None
+    if isinstance(recorded, dict) and recorded.get("name") == source.description:
+        revision = recorded.get("revision")
+        return revision if isinstance(revision, str) and revision else None
+    return None
 
 
 def recorded_fingerprint(entry: dict) -> dict:

@@ -9,12 +9,14 @@ are read by :mod:`hub_tools.datagen.source_files`.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from itertools import islice
 from pathlib import Path
 
 from hub_tools.datagen.conversations import CONVERSATION_FIELDS
 from hub_tools.datagen.hub_source import (
+    current_commit,
     hub_records,
     hub_records_from,
     hub_records_from_shards,
@@ -78,10 +80,10 @@ class Source:
         self.split = split
         self.subset, self.data_dir = subset, data_dir
         self._hub_shards, self._hub_shards_listed = None, False
-        # Rows of each shard of a Hub source not made of Parquet files once read to count (count_by_reading),
-        # and the commit they were counted at: every later read of the source is made at that commit.
-        self.hub_shard_rows: list[int] | None = None
+        # The commit a Hub source is read at once pinned (pin_commit; else the newest, each read), and the rows
+        # of each of its shards once read to count them (count_by_reading; not made of Parquet files).
         self.hub_commit: str | None = None
+        self.hub_shard_rows: list[int] | None = None
         self.files: list[Path] = []
         self._labels: dict[Path, str] = {}
         self._named = False
@@ -178,7 +180,7 @@ class Source:
         if self.kind != "hub":
             return None
         if not self._hub_shards_listed:
-            self._hub_shards = parquet_shards(self.name, self.split, self.subset, self.data_dir)
+            self._hub_shards = parquet_shards(self.name, self.split, self.subset, self.data_dir, self.hub_commit)
             self._hub_shards_listed = True
         return self._hub_shards
 
@@ -194,6 +196,17 @@ class Source:
         counts = [count_rows(path) for path in self.files]
         return None if None in counts else sum(counts)
 
+    def pin_commit(self, commit: str | None = None) -> str | None:
+        """Read a Hub source at ``commit`` from now on (by default the commit its main branch points to now, or
+        the one already pinned); return it. ``None`` for other sources."""
+        if self.kind != "hub":
+            return None
+        commit = commit or self.hub_commit or current_commit(self.name)
+        if commit != self.hub_commit:  # what was listed or counted belongs to another commit
+            self.hub_commit, self.hub_shard_rows = commit, None
+            self._hub_shards, self._hub_shards_listed = None, False
+        return commit
+
     def count_by_reading(self) -> int:
         """Number of rows, read when :meth:`count` cannot say (one pass over the source). A Hub dataset keeps
         the rows of each of its shards, so the tasks of a distributed run, which get the source with them,
@@ -203,7 +216,8 @@ class Source:
             return rows
         if self.kind == "hub":
             if self.hub_shard_rows is None:
-                self.hub_commit, self.hub_shard_rows = shard_rows(self.name, self.split, self.subset, self.data_dir)
+                commit = self.pin_commit()
+                self.hub_shard_rows = shard_rows(self.name, self.split, self.subset, self.data_dir, commit)
             return sum(self.hub_shard_rows)
         return sum(1 for _ in self)
 
@@ -217,6 +231,24 @@ class Source:
                 if limit <= 0:
                     break
         return list(names)
+
+
+def pin_to_run(source: Source, work_folder: Path, recorded: str | None = None) -> None:
+    """Read a Hub source at one commit for the whole run, a resumed one too.
+
+    The commit is the one kept in the run's work folder (``source_commit.json``) when it resumes; else
+    ``recorded``, the commit the dataset folder's other configs were made from (every run rewrites the
+    baseline: both must come from the same rows); else the commit the dataset's main branch points to now.
+    """
+    if source.kind != "hub":
+        return
+    path = work_folder / "source_commit.json"
+    if path.exists():
+        source.pin_commit(json.loads(path.read_text(encoding="utf-8"))["commit"])
+        return
+    saving = path.with_suffix(".tmp")
+    saving.write_text(json.dumps({"source": source.name, "commit": source.pin_commit(recorded)}), encoding="utf-8")
+    saving.replace(path)
 
 
 def _looks_like_a_path(name: str) -> bool:

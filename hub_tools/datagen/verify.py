@@ -297,6 +297,12 @@ def _check_provenance(dataset, name: str, settings: dict, report: ConfigReport) 
         for key in BASELINE_SETTINGS:
             if mine[key] != theirs[key]:
                 report.add(Failure("mixed_runs", where, f"{key} is {mine[key]!r} here, {theirs[key]!r} for the baseline"))
+        # A Hub source records the commit it was read at: the same dataset at two commits is two sets of rows.
+        commits = [entry.get("source", {}).get("revision") if isinstance(entry.get("source"), dict) else None
+                   for entry in (settings, baseline)]
+        if all(commits) and commits[0] != commits[1]:
+            report.add(Failure("mixed_runs", where, f"the source was read at commit {commits[0]} here, "
+                               f"{commits[1]} for the baseline"))
 
 
 def _location(shard: str, index: int, row: dict) -> str:

@@ -189,6 +189,16 @@ def test_each_tampering_is_reported_by_kind(dataset, damage, kind):
     assert "row 2" in config.examples[kind][0].location
 
 
+def test_a_config_and_a_baseline_read_at_two_commits_are_mixed_runs(dataset):
+    settings = json.loads((dataset / "lintseq_config.json").read_text())
+    for name, commit in (("lintseq", "a" * 40), ("baseline", "b" * 40)):
+        settings["configs"][name]["source"]["revision"] = commit
+    (dataset / "lintseq_config.json").write_text(json.dumps(settings))
+    (config,) = check(dataset, config="lintseq").configs
+    assert config.counts == {"mixed_runs": 1}
+    assert f"read at commit {'a' * 40} here, {'b' * 40} for the baseline" in config.examples["mixed_runs"][0].detail
+
+
 def test_duplicated_rows_and_a_wrong_row_count_are_reported(dataset):
     rows = read(dataset, "baseline")
     rewrite(dataset, "baseline", [*rows, rows[4]])

@@ -9,6 +9,7 @@ import json
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 from huggingface_hub import HfApi
 
 from hub_tools.datagen.distributed import LintSeqReader
@@ -131,3 +132,61 @@ def test_the_datasets_builder_enters_a_counted_hub_source_at_each_range(hub, tmp
     assert split.gen_kwargs["shard_rows"] == (6, 7, 7)  # every range is given the counts, and enters at its row
     baseline.download_and_prepare()
     assert baseline.as_dataset(split="train")["instruction"] == [row["instruction"] for row in rows]
+
+
+def test_a_run_killed_and_resumed_after_the_dataset_changed_reads_one_commit(hub, tmp_path, humaneval_corpus,
+                                                                               monkeypatch):
+    import pyarrow.parquet as parquet
+
+    from hub_tools.datagen import engine as engine_module
+    from hub_tools.datagen.engine import Engine
+    from hub_tools.datagen.rows import GenerationConfig
+
+    rows = [{"instruction": f"Task {i}", "response": program} for i, program in enumerate(humaneval_corpus[:12])]
+    repo = tmp_path / "repo"
+    repo.mkdir()
+
+    def push(version_rows):
+        (repo / "train.jsonl").write_text("".join(json.dumps(row) + "\n" for row in version_rows))
+        HfApi(endpoint=hub.url).upload_folder(folder_path=str(repo), repo_id="alice/live", repo_type="dataset")
+
+    HfApi(endpoint=hub.url).create_repo("alice/live", repo_type="dataset")
+    push(rows)
+    first_commit = HfApi(endpoint=hub.url).dataset_info("alice/live").sha
+    out = tmp_path / "out"
+    config = GenerationConfig(sampler="random")  # no linting: the test is about which rows are read
+
+    # The run stops after its first chunk (a crash, kill -9: its finished parts stay).
+    real = engine_module.process_record
+    seen = []
+
+    def crash_after_four(record, run_config):
+        seen.append(record.index)
+        if len(seen) > 4:
+            raise KeyboardInterrupt
+        return real(record, run_config)
+
+    monkeypatch.setattr(engine_module, "process_record", crash_after_four)
+    with pytest.raises(KeyboardInterrupt):
+        Engine(Source("alice/live"), out, config, chunk_size=4, progress=False).run()
+    monkeypatch.setattr(engine_module, "process_record", real)
+
+    # The dataset is updated before the run is resumed: the same command finishes it at the first commit.
+    push([{"instruction": row["instruction"] + " (v2)", "response": row["response"]} for row in rows] + rows[:2])
+    summary = Engine(Source("alice/live"), out, config, chunk_size=4, progress=False).run()
+    assert summary.resumed_parts == 1
+    written = parquet.read_table(out / "data" / "baseline").column("instruction").to_pylist()
+    assert sorted(written) == sorted(row["instruction"] for row in rows)  # no row of the second version
+    recorded = json.loads((out / "lintseq_config.json").read_text())["configs"]["random"]["source"]
+    assert recorded["revision"] == first_commit
+    assert f"at commit `{first_commit}`" in (out / "README.md").read_text()
+
+    # Another sampler's run into the same folder, after that update, reads the commit the folder was made from:
+    # the baseline it rewrites comes from the same rows as the first config.
+    Engine(Source("alice/live"), out, GenerationConfig(), chunk_size=4, progress=False).run()
+    configs = json.loads((out / "lintseq_config.json").read_text())["configs"]
+    assert {name: entry["source"]["revision"] for name, entry in configs.items()} == dict.fromkeys(
+        ("lintseq", "random", "baseline"), first_commit)
+    for name in ("lintseq", "baseline"):
+        written = parquet.read_table(out / "data" / name).column("instruction").to_pylist()
+        assert sorted(set(written)) == sorted(row["instruction"] for row in rows), name

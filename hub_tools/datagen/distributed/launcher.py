@@ -33,9 +33,9 @@ from datatrove.utils.stats import PipelineStats
 from hub_tools.datagen.assembly import RunSummary, assemble_dataset, recorded_summary
 from hub_tools.datagen.engine import CHUNK_SIZE, Engine, select_rows
 from hub_tools.datagen.lifetime import die_with_parent
-from hub_tools.datagen.manifest import check_finished_run
+from hub_tools.datagen.manifest import check_finished_run, recorded_commit
 from hub_tools.datagen.rows import GenerationConfig
-from hub_tools.datagen.sources import Source
+from hub_tools.datagen.sources import Source, pin_to_run
 from hub_tools.datagen.writer import PartStore, check_output_folder, write_json_atomically
 from hub_tools.errors import UserError
 
@@ -162,6 +162,8 @@ class DistributedRun:
         if not self.parts.unfinished() and check_finished_run(self.output_dir, fingerprint, self.overwrite):
             return recorded_summary(self.output_dir, summary)
         summary.resumed_parts = self.parts.prepare(fingerprint, self.overwrite)
+        # A Hub source: one commit for the run and all its tasks, and the one the folder's other configs came from.
+        pin_to_run(self.source, self.parts.folder, None if self.overwrite else recorded_commit(self.output_dir, self.source))
         selected = select_rows(self.source, self.num_samples, self.config.seed) if self.num_samples else None
         from hub_tools.datagen.distributed.steps import count_chunks
 
