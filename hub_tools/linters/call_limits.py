@@ -251,19 +251,24 @@ class _Watchdog:
     def _run(self) -> None:
         while True:
             time.sleep(_WATCH_SECONDS)
-            now = time.monotonic()
             with self.lock:
-                frames = sys._current_frames() if self.calls else {}
-                for thread, limits in self.calls.items():
-                    last = limits._interrupted_at
-                    if not limits.overdue() or (last is not None and now - last < _GRACE_SECONDS):
-                        continue
-                    frame = frames.get(thread)
-                    if frame is None or frame.f_code in _OWN_CODE:
-                        continue  # the thread is gone, or the call is ending: nothing to interrupt
-                    limits._interrupted_at = now
-                    limits.expired = True
-                    self.raise_in(ctypes.c_ulong(thread), ctypes.py_object(Interrupted))
+                self._look()
+
+    def _look(self) -> None:
+        """One look at the running calls (the lock is held). The frames it takes die with it: a frame kept over
+        the sleep would keep the locals of a finished call alive, the checked program's tree among them."""
+        now = time.monotonic()
+        frames = sys._current_frames() if self.calls else {}
+        for thread, limits in self.calls.items():
+            last = limits._interrupted_at
+            if not limits.overdue() or (last is not None and now - last < _GRACE_SECONDS):
+                continue
+            frame = frames.get(thread)
+            if frame is None or frame.f_code in _OWN_CODE:
+                continue  # the thread is gone, or the call is ending: nothing to interrupt
+            limits._interrupted_at = now
+            limits.expired = True
+            self.raise_in(ctypes.c_ulong(thread), ctypes.py_object(Interrupted))
 
 
 _WATCHDOG = _Watchdog()

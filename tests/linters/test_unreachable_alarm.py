@@ -118,3 +118,26 @@ def test_a_process_forked_while_the_watchdog_held_its_lock_lints_as_usual():
         os.waitpid(child, 0)
         raise AssertionError("the forked process never finished its lint call")
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_the_watchdog_keeps_no_frame_of_a_finished_call():
+    """The watchdog looks at the running calls' frames; a frame it kept over its sleep would keep the finished
+    call's locals alive, the checked program's tree among them, until its next look (a memory test saw one
+    such tree outlive its call)."""
+    import inspect
+
+    module = inspect.getsource(inspect)  # about a second per analysis: the watchdog looks during each call
+    linter = PylintLinter(timeout=60)
+    for _ in range(3):
+        started = time.monotonic()
+        linter.lint(module)
+        assert time.monotonic() - started > 2 * call_limits._WATCH_SECONDS
+        # While it sleeps, the watchdog's frames hold nothing of the call it looked at.
+        frame = sys._current_frames()[call_limits._WATCHDOG.thread.ident]
+        held = []
+        while frame is not None:
+            held += frame.f_locals.values()
+            frame = frame.f_back
+        assert not any(isinstance(value, dict) and value and all(hasattr(item, "f_code") for item in value.values())
+                       for value in held), "the watchdog kept the frames it looked at"
+        assert not any(hasattr(value, "f_code") for value in held), "the watchdog kept a frame it looked at"
