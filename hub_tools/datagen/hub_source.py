@@ -16,13 +16,13 @@ Files that say nothing of their length (JSON Lines, JSON, CSV) are counted by re
 distributed run does anyway to split the source into blocks: that one pass (:func:`shard_rows`) keeps the
 rows of each shard ``datasets`` streams (a data file each), at the commit the dataset had then, and a task
 then streams only the shards of its block, the first of them up to the wanted row, from the same dataset at
-the same commit (``IterableDataset.shard``), so every row is decoded the same way.
+the same commit (``IterableDataset.shard``), so every row is decoded the same way. Without those counts (a
+single-machine run, which reads from the start anyway), or when the files cannot be listed, the source is
+read from the start. The rows are the same either way: tests compare them at many starting rows.
 
 A run reads its Hub source at one commit (:func:`current_commit` when it starts, kept in its work folder for
 a resumed run, recorded with the dataset): an update pushed to the dataset while a long run goes on, or
-between a killed run and its resumption, changes nothing for it. Without those counts (a single-machine run, which reads from the start anyway),
-or when the files cannot be listed, the source is read from the start. The rows are the same either way:
-tests compare them at many starting rows.
+between a killed run and its resumption, changes nothing for it.
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ from hub_tools.datagen.source_files import (
     file_records,
     local_files,
 )
+from hub_tools.datagen.writer import write_json_atomically
 from hub_tools.errors import UserError
 
 __all__ = ["Source", "SourceRecord", "detect_fields"]
@@ -246,9 +247,7 @@ def pin_to_run(source: Source, work_folder: Path, recorded: str | None = None) -
     if path.exists():
         source.pin_commit(json.loads(path.read_text(encoding="utf-8"))["commit"])
         return
-    saving = path.with_suffix(".tmp")
-    saving.write_text(json.dumps({"source": source.name, "commit": source.pin_commit(recorded)}), encoding="utf-8")
-    saving.replace(path)
+    write_json_atomically({"source": source.name, "commit": source.pin_commit(recorded)}, path)
 
 
 def _looks_like_a_path(name: str) -> bool:

@@ -167,9 +167,8 @@ class DistributedRun:
         selected = select_rows(self.source, self.num_samples, self.config.seed) if self.num_samples else None
         from hub_tools.datagen.distributed.steps import count_chunks
 
-        if selected is None and self.source.count() is None:  # the files do not say how many rows they hold
-            print("counting the source's rows: one pass over it", file=sys.stderr, flush=True)
-        total = count_chunks(self.source, selected, self.options.chunk_size)
+        total = count_chunks(self.source, selected, self.options.chunk_size, announce=lambda: print(
+            "counting the source's rows: one pass over it", file=sys.stderr, flush=True))
         if self._missing(total):
             repeats_file = self._find_repeats(selected) if self.config.drop_duplicates else None
             if not self._execute(selected, total, repeats_file):

@@ -40,12 +40,17 @@ def chunk_range(rank: int, world_size: int, total_chunks: int) -> range:
     return range(rank * total_chunks // world_size, (rank + 1) * total_chunks // world_size)
 
 
-def count_chunks(source: Source, selected: set[int] | None, chunk_size: int) -> int:
-    """How many chunks the source (or its selected rows) makes."""
+def count_chunks(source: Source, selected: set[int] | None, chunk_size: int, announce=None) -> int:
+    """How many chunks the source (or its selected rows) makes; ``announce()`` is called before a pass over
+    the source, where its files do not say how many rows they hold (CSV, a Hub dataset's JSON Lines)."""
     if selected is not None:
         rows = len(selected)
     else:
-        rows = source.count_by_reading()  # one pass where the files do not say (CSV, a Hub dataset's JSON Lines)
+        rows = source.count()
+        if rows is None:
+            if announce is not None:
+                announce()
+            rows = source.count_by_reading()
     return -(-rows // chunk_size)
 
 
