@@ -66,9 +66,14 @@ CLAIMS: dict[str, list[str]] = {
         "tests/hub/test_hub_sources.py::test_a_parquet_hub_source_is_counted_and_entered_at_any_row",
         "tests/hub/test_hub_sources.py::test_a_hub_source_of_json_lines_files_is_entered_at_its_block_once_counted",
     ],
-    "the dataset is read at the commit it had when the run started, a resumed run too, and that commit is "
-    "recorded in `lintseq_config.json` and the card": [
+    "The dataset is read at the commit its revision had when the run started, a resumed run too, and that "
+    "commit is recorded in `lintseq_config.json` and the card": [
         "tests/hub/test_hub_sources.py::test_a_run_killed_and_resumed_after_the_dataset_changed_reads_one_commit",
+        "tests/hub/test_hub_sources.py::test_revision_reads_a_branch_or_commit_of_the_dataset_and_records_it",
+    ],
+    "`--revision` (a branch, tag or commit, as `load_dataset(..., revision=...)`) reads another version than the "
+    "main branch": [
+        "tests/hub/test_hub_sources.py::test_revision_reads_a_branch_or_commit_of_the_dataset_and_records_it",
     ],
     "a `.json` document, a list of rows or an object holding one, is read a row at a time, so a large one needs "
     "no more memory than JSON Lines": [

@@ -32,6 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--subset", help="subset of a Hub dataset (the configuration name load_dataset takes)")
     parser.add_argument("--data-dir", help="folder of a Hub dataset's repository to read alone (The Stack's "
                         "'data/python'), as load_dataset(..., data_dir=...)")
+    parser.add_argument("--revision", help="branch, tag or commit of a Hub dataset to read (default: its main "
+                        "branch); the run reads the commit it points to when the run starts, to the end, and records it")
     parser.add_argument("--sampler", choices=["lintseq", "random"], default="lintseq",
                         help="lintseq (default) or random: the ablation that deletes lines without a linter")
     parser.add_argument("--profile", choices=["portable", "reference"], default="portable",
@@ -140,7 +142,10 @@ def main(argv: list[str]) -> int:
         load_tokenizer(tokenizer)  # a bad name fails here, in one line, not in every worker
         tokenizer = str(Path(tokenizer).resolve()) if Path(tokenizer).exists() else tokenizer
         print(f"tokens counted with {tokenizer}", file=sys.stderr)
-    source = Source(args.source, split=args.split, subset=args.subset, data_dir=args.data_dir, exclude=args.output_dir)
+    source = Source(args.source, split=args.split, subset=args.subset, data_dir=args.data_dir, exclude=args.output_dir,
+                    revision=args.revision)
+    if source.revision:
+        source.pin_commit()  # a revision the dataset lacks fails here, in one line naming it
     available = source.first_fields()
     if not available:
         raise UserError(f"{source.description}: no readable row")

@@ -49,6 +49,8 @@ class LintSeqBuilderConfig(datasets.BuilderConfig):
         source_split: the split of a Hub source.
         source_subset: the subset (configuration name) of a Hub source.
         source_data_dir: the folder of a Hub source's repository to read alone.
+        source_revision: the branch, tag or commit of a Hub source to read (its main branch when ``None``); the
+            build reads the commit it points to when the build starts.
         prompt_field: the instruction field (detected when ``None``).
         code_field: the program field (detected when ``None``).
         sampler: ``"lintseq"`` or ``"random"``; ``None`` for the baseline config.
@@ -63,6 +65,7 @@ class LintSeqBuilderConfig(datasets.BuilderConfig):
     source_split: str = "train"
     source_subset: str | None = None
     source_data_dir: str | None = None
+    source_revision: str | None = None
     prompt_field: str | None = None
     code_field: str | None = None
     sampler: str | None = "lintseq"
@@ -108,10 +111,11 @@ class LintSeqBuilder(datasets.GeneratorBasedBuilder):
 
     def _source(self) -> Source:
         return Source(self.config.source, split=self.config.source_split, subset=self.config.source_subset,
-                      data_dir=self.config.source_data_dir)
+                      data_dir=self.config.source_data_dir, revision=self.config.source_revision)
 
     def _split_generators(self, dl_manager):
         source = self._source()
+        source.pin_commit()  # one commit for every range, however long the build takes (None: not a Hub source)
         total = source.count_by_reading()
         ranges = [(start, min(start + ROWS_PER_SHARD, total)) for start in range(0, total, ROWS_PER_SHARD)]
         # The rows of a Hub dataset's shards, when they were read to count it, go with every range (a tuple:

@@ -20,8 +20,8 @@ the same commit (``IterableDataset.shard``), so every row is decoded the same wa
 single-machine run, which reads from the start anyway), or when the files cannot be listed, the source is
 read from the start. The rows are the same either way: tests compare them at many starting rows.
 
-A run reads its Hub source at one commit (:func:`current_commit` when it starts, kept in its work folder for
-a resumed run, recorded with the dataset): an update pushed to the dataset while a long run goes on, or
+A run reads its Hub source at one commit (:func:`current_commit` of the revision asked for, or of the main
+branch, when it starts; kept in its work folder for a resumed run, recorded with the dataset): an update pushed to the dataset while a long run goes on, or
 between a killed run and its resumption, changes nothing for it.
 """
 
@@ -60,13 +60,17 @@ def hub_records(name: str, split: str, subset: str | None = None, data_dir: str 
         yield record_of(fields, index, f"{where} row {index}")
 
 
-def current_commit(name: str) -> str:
-    """The commit the dataset's main branch points to now."""
+def current_commit(name: str, revision: str | None = None) -> str:
+    """The commit ``revision`` of the dataset (a branch, tag or commit; by default its main branch) points to
+    now."""
     import datasets
     from huggingface_hub import HfApi
+    from huggingface_hub.errors import RevisionNotFoundError
 
     try:
-        return HfApi(endpoint=datasets.config.HF_ENDPOINT).dataset_info(name).sha
+        return HfApi(endpoint=datasets.config.HF_ENDPOINT).dataset_info(name, revision=revision).sha
+    except RevisionNotFoundError:
+        raise UserError(f"{name}: no revision {revision!r} (a branch, tag or commit of the dataset)") from None
     except Exception as error:
         raise UserError(f"{name}: cannot resolve the dataset's current commit ({type(error).__name__}: {error})"
                         ) from None

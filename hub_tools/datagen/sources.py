@@ -71,15 +71,18 @@ class Source:
         subset: the subset (``datasets``' configuration name) of a Hub dataset, as ``load_dataset(name, subset)``.
         data_dir: a folder of a Hub dataset's repository to read alone, as ``load_dataset(name, data_dir=...)``
             (The Stack's ``data/python``).
+        revision: a branch, tag or commit of a Hub dataset to read, as ``load_dataset(name, revision=...)``
+            (default: its main branch). A run resolves it to a commit when it starts and reads that commit
+            to its end (:meth:`pin_commit`).
         exclude: a folder whose files are never source files (the output folder of the run, when it lies
             inside a source folder).
     """
 
     def __init__(self, name: str | None, split: str = "train", subset: str | None = None,
-                 data_dir: str | None = None, exclude: str | Path | None = None):
+                 data_dir: str | None = None, exclude: str | Path | None = None, revision: str | None = None):
         self.name = name
         self.split = split
-        self.subset, self.data_dir = subset, data_dir
+        self.subset, self.data_dir, self.revision = subset, data_dir, revision or None
         self._hub_shards, self._hub_shards_listed = None, False
         # The commit a Hub source is read at once pinned (pin_commit; else the newest, each read), and the rows
         # of each of its shards once read to count them (count_by_reading; not made of Parquet files).
@@ -101,9 +104,9 @@ class Source:
             raise UserError(f"{name}: no such file or folder")
         else:
             self.kind = "hub"
-        if self.kind != "hub" and (subset or data_dir):
-            raise UserError(f"{name or BUILTIN}: --subset and --data-dir choose part of a Hub dataset; "
-                            "this source is not one")
+        if self.kind != "hub" and (subset or data_dir or revision):
+            raise UserError(f"{name or BUILTIN}: --subset, --data-dir and --revision choose part or a version of a "
+                            "Hub dataset; this source is not one")
 
     @property
     def description(self) -> str:
@@ -112,6 +115,8 @@ class Source:
         if self.kind == "hub":
             parts = [f"subset {self.subset}"] if self.subset else []
             parts += [f"data_dir {self.data_dir}"] if self.data_dir else []
+            # A revision asked for is part of what the source is: a run at another one is another run.
+            parts += [f"revision {self.revision}"] if self.revision else []
             return f"{self.name} ({', '.join([*parts, f'split {self.split}'])})"
         return str(self.name)
 
@@ -123,7 +128,7 @@ class Source:
         if self.kind == "builtin":
             yield from _builtin_records()
         elif self.kind == "hub":
-            yield from hub_records(self.name, self.split, self.subset, self.data_dir, self.hub_commit)
+            yield from hub_records(self.name, self.split, self.subset, self.data_dir, self._hub_revision)
         else:
             index = 0
             for path in self.files:
@@ -181,7 +186,7 @@ class Source:
         if self.kind != "hub":
             return None
         if not self._hub_shards_listed:
-            self._hub_shards = parquet_shards(self.name, self.split, self.subset, self.data_dir, self.hub_commit)
+            self._hub_shards = parquet_shards(self.name, self.split, self.subset, self.data_dir, self._hub_revision)
             self._hub_shards_listed = True
         return self._hub_shards
 
@@ -197,12 +202,17 @@ class Source:
         counts = [count_rows(path) for path in self.files]
         return None if None in counts else sum(counts)
 
+    @property
+    def _hub_revision(self) -> str | None:
+        """What a read of a Hub source asks for: the pinned commit, else the revision given (else the newest)."""
+        return self.hub_commit or self.revision
+
     def pin_commit(self, commit: str | None = None) -> str | None:
-        """Read a Hub source at ``commit`` from now on (by default the commit its main branch points to now, or
-        the one already pinned); return it. ``None`` for other sources."""
+        """Read a Hub source at ``commit`` from now on (by default the one already pinned, else the commit its
+        revision, or its main branch, points to now); return it. ``None`` for other sources."""
         if self.kind != "hub":
             return None
-        commit = commit or self.hub_commit or current_commit(self.name)
+        commit = commit or self.hub_commit or current_commit(self.name, self.revision)
         if commit != self.hub_commit:  # what was listed or counted belongs to another commit
             self.hub_commit, self.hub_shard_rows = commit, None
             self._hub_shards, self._hub_shards_listed = None, False

@@ -324,7 +324,7 @@ def test_compressed_sources_and_a_cut_download(tmp_path, humaneval_corpus):
     ("jsonl", ["{source}", "--code-field", "nope"], "no field 'nope'"),
     ("jsonl", ["{source}", "--prompt-field", "instruction+nope"], "no field 'nope'"),
     ("jsonl", ["{source}", "--prompt-field", "instruction+"], "an empty field name"),
-    ("jsonl", ["{source}", "--subset", "python"], "--subset and --data-dir choose part of a Hub dataset"),
+    ("jsonl", ["{source}", "--subset", "python"], "--subset, --data-dir and --revision choose part or a version of a Hub dataset"),
     ("odd", ["{source}"], "cannot tell which fields"),
     ("foreign", ["{source}"], "holds no generated dataset"),
     ("jsonl", ["{source}", "--num-paths", "0"], "--num-paths must be at least 1"),

@@ -190,3 +190,62 @@ def test_a_run_killed_and_resumed_after_the_dataset_changed_reads_one_commit(hub
     for name in ("lintseq", "baseline"):
         written = parquet.read_table(out / "data" / name).column("instruction").to_pylist()
         assert sorted(set(written)) == sorted(row["instruction"] for row in rows), name
+
+
+def test_revision_reads_a_branch_or_commit_of_the_dataset_and_records_it(hub, tmp_path, humaneval_corpus, capsys):
+    import pyarrow.parquet as parquet
+
+    from hub_tools.cli import main as lintseq
+    from hub_tools.datagen.builder import LintSeqBuilder
+
+    rows = [{"instruction": f"Task {i}", "response": program} for i, program in enumerate(humaneval_corpus[:6])]
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    api = HfApi(endpoint=hub.url)
+    api.create_repo("alice/versions", repo_type="dataset")
+
+    def push(version_rows):
+        (repo / "train.jsonl").write_text("".join(json.dumps(row) + "\n" for row in version_rows))
+        api.upload_folder(folder_path=str(repo), repo_id="alice/versions", repo_type="dataset")
+        return api.dataset_info("alice/versions").sha
+
+    first = push(rows)
+    api.create_branch("alice/versions", branch="v1", repo_type="dataset")
+    newest = push([{"instruction": row["instruction"] + " (v2)", "response": row["response"]} for row in rows])
+
+    def generate(folder, *options):
+        code = lintseq(["generate", "alice/versions", "--output-dir", str(tmp_path / folder), "--sampler", "random",
+                        "--no-progress", "--contamination-benchmarks", "none", "--tokenizer", "none", *options])
+        return code, capsys.readouterr()
+
+    def instructions(folder):
+        return sorted(parquet.read_table(tmp_path / folder / "data" / "baseline").column("instruction").to_pylist())
+
+    # A branch and a commit of the first version both give its rows, and the run records the commit it read.
+    for folder, revision in (("branch", "v1"), ("commit", first)):
+        code, _ = generate(folder, "--revision", revision)
+        assert code == 0 and instructions(folder) == sorted(row["instruction"] for row in rows), revision
+        recorded = json.loads((tmp_path / folder / "lintseq_config.json").read_text())["configs"]["random"]["source"]
+        assert recorded["revision"] == first and recorded["name"] == f"alice/versions (revision {revision}, split train)"
+        assert f"at commit `{first}`" in (tmp_path / folder / "README.md").read_text()
+    # Without it, the main branch; into a folder made at another revision, refused as other settings.
+    assert generate("main")[0] == 0 and all(text.endswith("(v2)") for text in instructions("main"))
+    assert json.loads((tmp_path / "main" / "lintseq_config.json").read_text())["configs"]["baseline"]["source"][
+        "revision"] == newest
+    code, captured = generate("branch")
+    assert code != 0 and "other settings" in captured.err and "source" in captured.err
+    # A revision the dataset does not have: one line naming it, before any work.
+    code, captured = generate("missing", "--revision", "v9")
+    assert code != 0 and "alice/versions: no revision 'v9'" in captured.err and "Traceback" not in captured.err
+    assert not (tmp_path / "missing" / "data").exists()
+    # Not a Hub source: refused.
+    (tmp_path / "local.jsonl").write_text(json.dumps(rows[0]) + "\n")
+    code = lintseq(["generate", str(tmp_path / "local.jsonl"), "--output-dir", str(tmp_path / "local"),
+                    "--revision", "v1"])
+    assert code != 0 and "--revision choose part or a version of a Hub dataset" in capsys.readouterr().err
+
+    # The datasets builder takes it too.
+    builder = LintSeqBuilder(config_name="baseline", source="alice/versions", source_revision="v1",
+                             cache_dir=str(tmp_path / "cache"))
+    builder.download_and_prepare()
+    assert builder.as_dataset(split="train")["instruction"] == [row["instruction"] for row in rows]
