@@ -89,6 +89,8 @@ class Source:
         self.hub_commit: str | None = None
         self.hub_shard_rows: list[int] | None = None
         self.files: list[Path] = []
+        # The rows of each file, in the order of ``files``, once read to count them (count_by_reading).
+        self.file_rows: list[int] | None = None
         self._labels: dict[Path, str] = {}
         self._named = False
         if name is None or name == BUILTIN:
@@ -159,12 +161,12 @@ class Source:
             yield from islice(iter(self), start, None)
             return
         index = 0  # the index of the current file's first record
-        for path in self.files:
+        for number, path in enumerate(self.files):
             skip = max(start - index, 0)
             if skip:
-                count = count_rows(path)
+                count = self.file_rows[number] if self.file_rows is not None else count_rows(path)
                 if count is None:  # JSON, a cut compressed file: read to count
-                    count = sum(1 for _ in self._file_records(path))
+                    count = self._read_to_count(path)
                 if count <= skip:
                     index += count
                     continue
@@ -179,6 +181,9 @@ class Source:
         # One file: rows located by its name; a folder's files: by their path as the user gave it.
         label = path.name if len(self.files) == 1 else self._labels.get(path, str(path))
         return file_records(path, label, skip, named=self._named)
+
+    def _read_to_count(self, path: Path) -> int:
+        return sum(1 for _ in self._file_records(path))
 
     def hub_shards(self) -> tuple[list[tuple[str, int]], object] | None:
         """The Parquet files of a Hub source with their row counts, and its features (listed once, then kept:
@@ -199,6 +204,8 @@ class Source:
         if self.kind == "hub":
             shards = self.hub_shards()
             return None if shards is None else sum(rows for _, rows in shards[0])
+        if self.file_rows is not None:
+            return sum(self.file_rows)
         counts = [count_rows(path) for path in self.files]
         return None if None in counts else sum(counts)
 
@@ -221,7 +228,14 @@ class Source:
     def count_by_reading(self) -> int:
         """Number of rows, read when :meth:`count` cannot say (one pass over the source). A Hub dataset keeps
         the rows of each of its shards, so the tasks of a distributed run, which get the source with them,
-        enter it at their block (:meth:`records_from`)."""
+        enter it at their block (:meth:`records_from`); so do local files (a JSON document, a cut compressed
+        file: those :func:`~hub_tools.datagen.source_files.count_rows` cannot count), each read once."""
+        if self.kind == "files":
+            if self.file_rows is None:
+                counts = [count_rows(path) for path in self.files]
+                self.file_rows = [self._read_to_count(path) if count is None else count
+                                  for path, count in zip(self.files, counts, strict=True)]
+            return sum(self.file_rows)
         rows = self.count()
         if rows is not None:
             return rows

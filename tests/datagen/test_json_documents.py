@@ -191,3 +191,28 @@ def test_a_json_lines_row_nested_too_deeply_is_one_skipped_row(tmp_path):
     records = list(_source_file(tmp_path, "deep.jsonl", "\n".join(lines).encode()))
     assert [record.error for record in records] == [None, ("invalid_json", "a value nested too deeply to decode"), None]
     assert records[2].fields == {"instruction": "b", "response": "y = 2"} and records[1].location == "deep.jsonl:2"
+
+
+def test_a_folder_of_json_and_json_lines_is_read_once_to_count_and_tasks_pass_whole_files(tmp_path, humaneval_corpus):
+    from hub_tools.datagen.distributed import LintSeqReader
+
+    rows = [{"instruction": f"Task {i}", "response": program} for i, program in enumerate(humaneval_corpus[:16])]
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "a.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows[:5]))
+    (folder / "b.json").write_text(json.dumps({"data": rows[5:12]}))
+    with gzip.open(folder / "c.json.gz", "wt") as handle:
+        handle.write(json.dumps(rows[12:16]))
+    every = [(record.index, record.fields) for record in Source(str(folder))]
+    source = Source(str(folder))
+    assert source.count() is None and source.count_by_reading() == 16 and source.file_rows == [5, 7, 4]
+    assert source.count() == 16
+    for start in (0, 4, 5, 6, 11, 12, 13, 15, 16):
+        assert [(record.index, record.fields) for record in source.records_from(start)] == every[start:], start
+    # Tasks of a distributed run get the counts with the source: together, one read of the folder.
+    reader = LintSeqReader(source, chunk_size=3)
+    whole = [(document.id, document.text) for document in reader.run(rank=0, world_size=1)]
+    assert [(d.id, d.text) for rank in range(4) for d in reader.run(rank=rank, world_size=4)] == whole
+    # A task entering in the last file reads none of the files before it: the JSON document is not decoded again.
+    (folder / "b.json").unlink()
+    assert [(record.index, record.fields) for record in source.records_from(13)] == every[13:]
