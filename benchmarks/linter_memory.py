@@ -1,6 +1,7 @@
 """Memory of a linter kept alive for a whole run: resident memory and live objects, program after program.
 
-    .venv/bin/python benchmarks/linter_memory.py [--programs 5000] [--every 250]
+    .venv/bin/python benchmarks/linter_memory.py [--programs 5000] [--every 250] [--profile reference]
+        [--missing-imports] [--name linter_memory]
 
 One :class:`~hub_tools.linters.PylintLinter` samples one edit path per program, cycling through the
 benchmark corpora (HumanEval solutions, standard-library functions, whole modules of 80-160 lines) with a
@@ -9,7 +10,12 @@ size (after a garbage collection), the number of live objects and of modules in 
 first rounds load the standard-library trees the programs import; after that the growth per 1,000
 programs once astroid's cache has stopped growing (least-squares slope) is what a longer run would add. A
 shorter run extrapolates it to 100,000 programs; ``--programs 100000`` (25 minutes on one core here) measures
-that run itself. Figures go to ``benchmarks/results/linter_memory.json``.
+that run itself. Figures go to ``benchmarks/results/<name>.json``.
+
+``--missing-imports`` puts before each program imports of modules nobody has, named after the program's
+number (``import pkg_17``, ``from .local_17 import helper``), as a corpus of many repositories holds
+thousands of third-party and local module names: astroid caches every failed import, and what that cache
+holds must not grow with the names.
 """
 
 from __future__ import annotations
@@ -40,6 +46,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--programs", type=int, default=5000)
     parser.add_argument("--every", type=int, default=250)
+    parser.add_argument("--profile", default="portable", choices=["portable", "reference"])
+    parser.add_argument("--missing-imports", action="store_true",
+                        help="give every program imports of module names of its own that do not exist")
+    parser.add_argument("--name", default="linter_memory", help="results file name")
     args = parser.parse_args()
 
     from astroid import MANAGER
@@ -49,13 +59,16 @@ def main() -> None:
 
     programs = corpus.humaneval_programs() + corpus.stdlib_functions(None)
     programs += [text for _, text in corpus.whole_modules(80, 160)][:30]
-    linter = PylintLinter(timeout=None)
+    linter = PylintLinter(args.profile, timeout=None)
     process = psutil.Process()
     samples = []
     start = time.perf_counter()
     print(f"{'programs':>9}{'RSS MiB':>10}{'live objects':>14}{'cached modules':>16}{'lint calls':>12}")
     for index in range(args.programs):
-        sample_edit_path(programs[index % len(programs)], linter, seed=index)
+        program = programs[index % len(programs)]
+        if args.missing_imports:
+            program = f"import pkg_{index}\nfrom .local_{index} import helper\n{program}\nhelper(pkg_{index})"
+        sample_edit_path(program, linter, seed=index)
         if (index + 1) % args.every == 0:
             gc.collect()
             row = {"programs": index + 1, "rss_mib": process.memory_info().rss / 2**20,
@@ -71,7 +84,8 @@ def main() -> None:
           f"{samples[-1]['rss_mib']:.0f} MiB at {samples[-1]['programs']:,}"
           + ("" if samples[-1]["programs"] >= 100_000 else
              f", extrapolated to 100,000: {figures['extrapolated_rss_mib_at_100000_programs']:.0f} MiB"))
-    save_result("linter_memory", figures, packages=["pylint", "astroid"])
+    figures.update(profile=args.profile, missing_imports=args.missing_imports)
+    save_result(args.name, figures, packages=["pylint", "astroid"])
 
 
 def summarize(samples: list[dict]) -> dict:

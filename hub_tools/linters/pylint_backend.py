@@ -112,12 +112,20 @@ _BUILTIN_CONTAINERS = (dict, list, set, collections.deque)
 
 
 def _checker_containers(pylinter) -> list[tuple[object, dict[str, object]]]:
-    """Copies of the mutable containers each checker holds right after ``open()``."""
+    """Copies of the mutable containers each checker holds right after ``open()``.
+
+    A ``ScopeAccessMap`` is kept as a new empty one of its kind: a copy shares the live map's own dict, which
+    the first call fills with the classes of its program, and that program's tree then lived as long as the
+    linter.
+    """
     from pylint.checkers.classes.class_checker import ScopeAccessMap
+
+    def pristine(value):
+        return copy.copy(value) if isinstance(value, _BUILTIN_CONTAINERS) else type(value)()
 
     kinds = (*_BUILTIN_CONTAINERS, ScopeAccessMap)
     return [
-        (checker, {name: copy.copy(value) for name, value in vars(checker).items() if isinstance(value, kinds)})
+        (checker, {name: pristine(value) for name, value in vars(checker).items() if isinstance(value, kinds)})
         for checker in pylinter.prepare_checkers()
         if checker is not pylinter  # the linter's own dicts are its configuration
     ]

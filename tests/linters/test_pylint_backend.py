@@ -214,6 +214,35 @@ def test_no_checked_program_outlives_its_call(humaneval_corpus):
     assert max(counts) <= 0, f"{counts} more checked programs in memory"
 
 
+@pytest.mark.parametrize("profile", ["portable", "reference"])
+def test_no_program_lives_on_in_failed_imports_or_the_class_checker(profile):
+    """Two holders found on real modules, each fails this test when put back:
+    - astroid caches every import it cannot resolve as an exception carrying frames (its last raise, and the
+      cache miss of the first), which reach up to the program: under the reference profile one tree per
+      missing module name stayed (a corpus of third-party and local imports holds thousands of names);
+    - the copy of the class checker's access map kept to restore it shared the live map's dict, so the first
+      program with classes lived as long as the linter."""
+    import ast as ast_module
+    import inspect
+
+    import astroid
+
+    def alive() -> int:
+        gc.collect()
+        return sum(1 for obj in gc.get_objects()
+                   if isinstance(obj, astroid.nodes.Module) and obj.name == "lintseq_checked_program")
+
+    before = alive()
+    linter = PylintLinter(profile)
+    programs = [inspect.getsource(ast_module)]  # classes, and a standard-library module nobody here wrote
+    programs += [f"import pkg_{number}\nfrom .local_{number} import helper\nfrom vendor_{number}.sub import thing\n\n"
+                 f"class Model{number}:\n    def run(self, x):\n        return pkg_{number}.call(x) + helper(x) + thing(x)\n"
+                 for number in range(12)]
+    for program in programs:
+        linter.lint(program)
+    assert alive() - before == 0
+
+
 def test_checks_that_need_a_module_from_a_file_run(tmp_path):
     # pylint skips E1111 (assignment-from-no-return) on a module it does not think came from a .py file;
     # a pylint run on the file reports it, so the kept-alive linter must too (found on stdlib fnmatch).
