@@ -55,5 +55,5 @@ def test_a_hub_source_is_named_and_a_local_file_is_not(tmp_path):
     assert _header(folder)["source_datasets"] == ["bigcode/the-stack"]
     card = render_dataset_card(folder)
     assert "lintseq generate bigcode/the-stack --output-dir local" in card and "--data-dir data/python" in card
-    with pytest.raises(UserError, match="--subset and --data-dir choose part of a Hub dataset"):
+    with pytest.raises(UserError, match="--subset, --data-dir and --revision choose part or a version of a Hub dataset"):
         Source(str(rows), subset="python")
