@@ -21,8 +21,9 @@ single-machine run, which reads from the start anyway), or when the files cannot
 read from the start. The rows are the same either way: tests compare them at many starting rows.
 
 A run reads its Hub source at one commit (:func:`current_commit` of the revision asked for, or of the main
-branch, when it starts; kept in its work folder for a resumed run, recorded with the dataset): an update pushed to the dataset while a long run goes on, or
-between a killed run and its resumption, changes nothing for it.
+branch, when it starts; kept in its work folder for a resumed run, recorded with the dataset): an update
+pushed to the dataset while a long run goes on, or between a killed run and its resumption, changes nothing
+for it.
 """
 
 from __future__ import annotations

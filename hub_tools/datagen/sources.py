@@ -232,9 +232,8 @@ class Source:
         file: those :func:`~hub_tools.datagen.source_files.count_rows` cannot count), each read once."""
         if self.kind == "files":
             if self.file_rows is None:
-                counts = [count_rows(path) for path in self.files]
-                self.file_rows = [self._read_to_count(path) if count is None else count
-                                  for path, count in zip(self.files, counts, strict=True)]
+                self.file_rows = [count if (count := count_rows(path)) is not None else self._read_to_count(path)
+                                  for path in self.files]
             return sum(self.file_rows)
         rows = self.count()
         if rows is not None:
@@ -263,7 +262,8 @@ def pin_to_run(source: Source, work_folder: Path, recorded: str | None = None) -
 
     The commit is the one kept in the run's work folder (``source_commit.json``) when it resumes; else
     ``recorded``, the commit the dataset folder's other configs were made from (every run rewrites the
-    baseline: both must come from the same rows); else the commit the dataset's main branch points to now.
+    baseline: both must come from the same rows); else the commit its ``--revision`` (or the main branch)
+    points to now.
     """
     if source.kind != "hub":
         return

@@ -111,21 +111,23 @@ def _ignore_pragmas(tokens) -> None:
 _BUILTIN_CONTAINERS = (dict, list, set, collections.deque)
 
 
-def _checker_containers(pylinter) -> list[tuple[object, dict[str, object]]]:
-    """Copies of the mutable containers each checker holds right after ``open()``.
+def _fresh(container):
+    """A container with what ``container`` holds, sharing nothing with it that a call could fill.
 
-    A ``ScopeAccessMap`` is kept as a new empty one of its kind: a copy shares the live map's own dict, which
-    the first call fills with the classes of its program, and that program's tree then lived as long as the
-    linter.
+    A ``ScopeAccessMap`` (the class checker's, empty after ``open()``) gets a new empty one of its kind: a
+    copy would share its own dict inside, which a call fills with the classes of its program (the copy kept
+    from ``open()`` once kept the first such program alive as long as the linter).
     """
-    from pylint.checkers.classes.class_checker import ScopeAccessMap
+    return copy.copy(container) if isinstance(container, _BUILTIN_CONTAINERS) else type(container)()
 
-    def pristine(value):
-        return copy.copy(value) if isinstance(value, _BUILTIN_CONTAINERS) else type(value)()
+
+def _checker_containers(pylinter) -> list[tuple[object, dict[str, object]]]:
+    """Fresh copies (:func:`_fresh`) of the mutable containers each checker holds right after ``open()``."""
+    from pylint.checkers.classes.class_checker import ScopeAccessMap
 
     kinds = (*_BUILTIN_CONTAINERS, ScopeAccessMap)
     return [
-        (checker, {name: pristine(value) for name, value in vars(checker).items() if isinstance(value, kinds)})
+        (checker, {name: _fresh(value) for name, value in vars(checker).items() if isinstance(value, kinds)})
         for checker in pylinter.prepare_checkers()
         if checker is not pylinter  # the linter's own dicts are its configuration
     ]
@@ -237,8 +239,7 @@ class PylintLinter:
         # from the state open() left, and so does every call here, which also keeps memory flat.
         for checker, containers in self._checker_state:
             for name, value in containers.items():
-                # ScopeAccessMap keeps its own dict inside: a new one, not a copy sharing it.
-                setattr(checker, name, copy.copy(value) if isinstance(value, _BUILTIN_CONTAINERS) else type(value)())
+                setattr(checker, name, _fresh(value))
 
     def reset(self, keep_modules: set[str] | None = None) -> None:
         """Drop pylint's checkers and astroid's caches; the next call starts afresh.
