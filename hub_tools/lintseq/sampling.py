@@ -178,7 +178,7 @@ class _InducedDeletion:
         self.linter = linter
         self.indents = indentations(lines)
         self.lint_calls = 0
-        # Answers already known, by the kept lines (the linted text is a function of them).
+        # Answers already known, by the lines of the linted text (a state without its blank ends).
         self._known: dict[tuple[int, ...], list[tuple[str, int]]] = {}
         self.initial_errors: frozenset[tuple[str, int]] = frozenset()
         if ignore_init_errors:
@@ -186,16 +186,23 @@ class _InducedDeletion:
             self.initial_errors = frozenset((code, line) for code, line in self._errors(everything))
 
     def _errors(self, kept: list[int]) -> list[tuple[str, int]]:
-        """Lint the program made of the ``kept`` lines; errors as (code, original line index)."""
-        key = tuple(kept)
+        """Lint the program made of the ``kept`` lines; errors as (code, original line index).
+
+        The text linted is the state as the path will hold it: without whitespace-only lines at its ends
+        (:func:`~hub_tools.lintseq.diffs.trim_state`). They matter to Python in one case: a last line that
+        ends in a backslash continues onto the blank line after it, and is a syntax error without one (a
+        state of a file whose strings end lines with ``\\`` passed with them and was emitted without).
+        """
+        linted = trim_state(self.lines, kept) or kept
+        key = tuple(linted)
         if key not in self._known:
             self.lint_calls += 1
-            errors = self.linter.lint("\n".join(self.lines[index] for index in kept))
+            errors = self.linter.lint("\n".join(self.lines[index] for index in linted))
             mapped = []
             for error in errors:
                 # A line number outside the text (0 for whole-module messages) is pinned to the nearest line.
-                position = min(max(error.line, 1), len(kept)) - 1
-                mapped.append((error.code, kept[position]))
+                position = min(max(error.line, 1), len(linted)) - 1
+                mapped.append((error.code, linted[position]))
             self._known[key] = mapped
         return [error for error in self._known[key] if error not in self.initial_errors]
 
