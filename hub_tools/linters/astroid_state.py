@@ -73,6 +73,49 @@ _GC_THRESHOLD = 10_000
 # The AstroidManager methods that build a library module (from a name, a file, a live module): the clock of
 # the call stops while they build (see the module docstring).
 _BUILDERS = ("ast_from_module_name", "ast_from_file", "ast_from_module")
+# Failed imports kept in astroid's cache (about 1 KB each), the most recently raised (see _FailedImports).
+FAILED_IMPORTS_KEPT = 10_000
+
+
+class _FailedImports:
+    """The imports astroid could not resolve during lint calls: which to clean after a call, which to keep.
+
+    astroid caches the failure of every import it cannot resolve (``AstroidManager._mod_file_cache``, keyed
+    by module name and importing file) and raises that same exception object again on every later attempt.
+    Two things follow, both handled here for the failures raised during a call:
+
+    - each raise gives the object a traceback, which holds the program (see :func:`_drop_frames`): after
+      the call, the failures raised in it, and only those, drop their frames. (Walking the whole cache
+      after every call cost time in proportion to the names failed so far: 33 ms a call after 5,000
+      names, 90 ms after 20,000, under the ``reference`` profile on a corpus of many repositories.)
+    - a corpus holds an unbounded number of module names nobody installed (each repository's local
+      modules): only the :data:`FAILED_IMPORTS_KEPT` most recently raised stay cached. An older one is
+      looked up again when next imported, and fails again the same way: the files on the search path do
+      not change during a run, and the failure's message is not what any counted message depends on.
+    """
+
+    def __init__(self) -> None:
+        self.raised: list[BaseException] = []
+        self.keys: dict[tuple, None] = {}  # cache keys of failures, least recently raised first
+
+    def record(self, key: tuple, error: BaseException) -> None:
+        self.raised.append(error)
+        self.keys.pop(key, None)
+        self.keys[key] = None
+
+    def clean_up(self, cache: dict) -> None:
+        """Drop the frames of the failures raised since the last clean-up; keep the most recent in ``cache``."""
+        for error in self.raised:
+            _drop_frames(error)
+        self.raised.clear()
+        while len(self.keys) > FAILED_IMPORTS_KEPT:
+            key = next(iter(self.keys))
+            del self.keys[key]
+            if isinstance(cache.get(key), BaseException):
+                del cache[key]
+
+
+_FAILED_IMPORTS = _FailedImports()
 
 
 class _StdlibOnly(set):
@@ -174,16 +217,14 @@ def forget_checked_program() -> None:
     # again first, so clearing it changes no result.
     for model in _object_models():
         model._instance = None
-    for value in MANAGER._mod_file_cache.values():
-        if isinstance(value, BaseException):
-            _drop_frames(value)
+    _FAILED_IMPORTS.clean_up(MANAGER._mod_file_cache)
 
 
 def _drop_frames(error: BaseException) -> None:
     """Drop the tracebacks of ``error`` and of the exceptions it holds (its context, cause, attributes).
 
     astroid caches the failure of every import it cannot resolve, as the exception it raises again on the next
-    attempt. That object carries frames: the traceback of its last raise, and the import error it wraps, whose
+    attempt (:class:`_FailedImports`). That object carries frames: the traceback of its last raise, and the import error it wraps, whose
     context is the ``KeyError`` of the cache miss, raised with the first import of that name. A frame keeps
     the frames that called it, up to the lint call, and so the import node and the whole program that tried
     it. Under the reference profile, one program per unresolvable module name stayed alive (40 programs
@@ -291,8 +332,10 @@ def library_builds_off_the_clock(limit: CallLimits) -> Iterator[None]:
 
 @contextlib.contextmanager
 def imports_resolved_by(profile: LintProfile) -> Iterator[None]:
-    """Resolve imports for inference as ``profile`` says, for the body (astroid-global state, swapped back after)."""
+    """Resolve imports for inference as ``profile`` says, and record the failures (:class:`_FailedImports`),
+    for the body (astroid-global state, swapped back after)."""
     from astroid import MANAGER
+    from astroid.exceptions import AstroidBuildingError
     from astroid.manager import AstroidManager
 
     # The deny-list is astroid-global state: swap it for the call only, so other pylint users in
@@ -301,15 +344,28 @@ def imports_resolved_by(profile: LintProfile) -> Iterator[None]:
     # copies it from; astroid's import inference (``Module.import_module``) asks a new one, so
     # swapping only the first left every third-party module visible to inference.
     brain = AstroidManager.brain
+    resolve = AstroidManager.__dict__["file_from_module_name"]
+
+    # Every failure astroid raises is recorded, to be cleaned after the call (_FailedImports).
+    @functools.wraps(resolve)
+    def recording_failures(manager, modname, contextfile, *args, **kwargs):
+        try:
+            return resolve(manager, modname, contextfile, *args, **kwargs)
+        except AstroidBuildingError as error:
+            _FAILED_IMPORTS.record((modname, contextfile), error)
+            raise
+
     saved_denylist = MANAGER.module_denylist
     saved_brain_denylist = brain["module_denylist"]
     saved_extensions = MANAGER.always_load_extensions
     MANAGER.always_load_extensions = "--unsafe-load-any-extension=y" in profile.pylint_options
     if not profile.third_party_imports:
         MANAGER.module_denylist = brain["module_denylist"] = _StdlibOnly(saved_denylist)
+    AstroidManager.file_from_module_name = recording_failures
     try:
         yield
     finally:
+        AstroidManager.file_from_module_name = resolve
         MANAGER.module_denylist = saved_denylist
         brain["module_denylist"] = saved_brain_denylist
         MANAGER.always_load_extensions = saved_extensions
