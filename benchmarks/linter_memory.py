@@ -1,7 +1,7 @@
 """Memory of a linter kept alive for a whole run: resident memory and live objects, program after program.
 
     .venv/bin/python benchmarks/linter_memory.py [--programs 5000] [--every 250] [--profile reference]
-        [--missing-imports] [--name linter_memory]
+        [--missing-imports] [--steady-from N] [--name linter_memory]
 
 One :class:`~hub_tools.linters.PylintLinter` samples one edit path per program, cycling through the
 benchmark corpora (HumanEval solutions, standard-library functions, whole modules of 80-160 lines) with a
@@ -15,7 +15,8 @@ that run itself. Figures go to ``benchmarks/results/<name>.json``.
 ``--missing-imports`` puts before each program imports of modules nobody has, named after the program's
 number (``import pkg_17``, ``from .local_17 import helper``), as a corpus of many repositories holds
 thousands of third-party and local module names: astroid caches every failed import, and what that cache
-holds must not grow with the names.
+holds must not grow with the names (it keeps the last 10,000: ``--steady-from 12000`` fits the growth
+past that bound).
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ def main() -> None:
     parser.add_argument("--missing-imports", action="store_true",
                         help="give every program imports of module names of its own that do not exist")
     parser.add_argument("--name", default="linter_memory", help="results file name")
+    parser.add_argument("--steady-from", type=int, default=None,
+                        help="fit the growth from this many programs on (default: once astroid's cache stops growing)")
     args = parser.parse_args()
 
     from astroid import MANAGER
@@ -77,7 +80,7 @@ def main() -> None:
             samples.append(row)
             print(f"{row['programs']:>9}{row['rss_mib']:>10.1f}{row['objects']:>14}{row['cached_modules']:>16}"
                   f"{row['lint_calls']:>12}", flush=True)
-    figures = summarize(samples)
+    figures = summarize(samples, args.steady_from)
     print(f"\nsteady state from {figures['steady_from_programs']:,} programs (standard-library trees all loaded): "
           f"{figures['rss_mib_per_1000_programs']:+.2f} MiB and {figures['objects_per_1000_programs']:+.0f} live "
           f"objects per 1,000 programs; RSS {samples[0]['rss_mib']:.0f} MiB at {samples[0]['programs']:,} programs, "
@@ -88,12 +91,16 @@ def main() -> None:
     save_result(args.name, figures, packages=["pylint", "astroid"])
 
 
-def summarize(samples: list[dict]) -> dict:
+def summarize(samples: list[dict], steady_from: int | None = None) -> dict:
     """Growth per program once astroid's cache stopped growing (the one-time loads of standard-library
-    modules are steps, not a trend), and the RSS it extrapolates to at 100,000 programs."""
+    modules are steps, not a trend), or from ``steady_from`` programs on (with ``--missing-imports``, once
+    the failed imports astroid keeps have reached their bound), and the RSS it extrapolates to at 100,000
+    programs."""
     steady = len(samples) - 1
     while steady > 0 and samples[steady - 1]["cached_modules"] == samples[-1]["cached_modules"]:
         steady -= 1
+    if steady_from is not None:
+        steady = next((index for index, row in enumerate(samples) if row["programs"] >= steady_from), steady)
     tail = samples[min(steady, len(samples) - 3):]
     rss_slope = _slope([(row["programs"], row["rss_mib"]) for row in tail])
     object_slope = _slope([(row["programs"], row["objects"]) for row in tail])

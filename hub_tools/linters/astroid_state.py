@@ -17,6 +17,9 @@ it) without the periodic full reset an earlier version needed:
   ``x`` is, also a cached standard-library one (``thread.daemon = True`` into ``threading.Thread``): those
   writes are recorded and removed, else a later program would see attributes an earlier one assigned
   (a test shows it did) and each would keep the program's tree alive;
+- astroid's cache of the imports it could not resolve keeps the last :data:`FAILED_IMPORTS_KEPT` of them,
+  each without the frames of the call that raised it (:class:`_FailedImports`): the answer for a missing
+  module is the same whether it is cached or looked up again;
 - pylint's checkers keep per-run bookkeeping keyed by the nodes they saw (the class checker's map of
   accessed members): each call starts every checker from the state ``open()`` left, as a fresh run would.
 
@@ -224,8 +227,9 @@ def _drop_frames(error: BaseException) -> None:
     """Drop the tracebacks of ``error`` and of the exceptions it holds (its context, cause, attributes).
 
     astroid caches the failure of every import it cannot resolve, as the exception it raises again on the next
-    attempt (:class:`_FailedImports`). That object carries frames: the traceback of its last raise, and the import error it wraps, whose
-    context is the ``KeyError`` of the cache miss, raised with the first import of that name. A frame keeps
+    attempt (:class:`_FailedImports`). That object carries frames: the traceback of its last raise, and the
+    import error it wraps, whose context is the ``KeyError`` of the cache miss, raised with the first import
+    of that name. A frame keeps
     the frames that called it, up to the lint call, and so the import node and the whole program that tried
     it. Under the reference profile, one program per unresolvable module name stayed alive (40 programs
     importing 40 missing packages: 40 trees); a corpus holds thousands of such names. Python sets a
