@@ -90,6 +90,13 @@ def _attacks(outside: Path, home: Path, unix_path: Path, abstract_name: str, tcp
             "answers = [v for v in sys._getframe(1).f_locals.values() if isinstance(v, int)]\n"
             "for fd in answers:\n    try:\n        found(fd, ['finished', 'passed', 'passed'])\n"
             "    except Exception:\n        pass\ndef add(x, y):\n    return 0\n"),
+        # A set of ints that all hash to 0, as a raw answer frame: quadratic for the evaluator to build (about
+        # 10 minutes for these 200,000) unless refused before it is built.
+        "hash flood in a forged answer": (
+            forged + "import posix\nP = 2**61 - 1\n"
+            "BODY = FRAME(['value', {'t': 'set', 'v': [{'t': 'int', 'v': str(P * k)} for k in range(1, 200001)]}])\n"
+            "def add(x, y):\n    for fd in range(3, 64):\n        try:\n            posix.write(fd, BODY)\n"
+            "        except Exception:\n            pass\n    posix._exit(0)\n"),
         "read the template's memory": (
             "import posix\nfor pid in posix.listdir('/proc'):\n    try:\n"
             "        open(f'/proc/{pid}/mem', 'rb').read(16)\n    except Exception:\n        pass\n"
@@ -268,6 +275,7 @@ def test_hostile_samples_harm_nothing_and_never_pass(humaneval, open_folder, pyt
     assert "AssertionError: 1 " in by_attack["UNIX socket through ctypes"]["result"]  # socket() failed, errno 1
     assert "not plain data" in by_attack["__eq__ always true"]["result"]
     assert "not plain data" in by_attack["int subclass with __eq__"]["result"]
+    assert "share one hash" in by_attack["hash flood in a forged answer"]["result"], by_attack["hash flood in a forged answer"]
     # Outside: nothing created, nothing deleted, nothing changed; no listener reached.
     assert sorted(os.listdir(outside)) == before
     assert (outside / "canary.txt").read_text() == "keep me"

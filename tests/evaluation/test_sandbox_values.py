@@ -1,6 +1,7 @@
 """The plain-data boundary: what crosses it comes back equal and of a built-in type, or not at all."""
 
 import ast
+import json
 import math
 import re
 
@@ -49,6 +50,34 @@ def test_anything_else_is_refused_when_sent(value):
 def test_forged_answers_are_refused_when_read(text):
     with pytest.raises(ValueError):
         decode_value(text)
+
+
+def _tagged(values) -> list:
+    return [{"t": "int", "v": str(value)} for value in values]
+
+
+# Distinct ints that all hash to 0 (multiples of 2**61 - 1): a set or a dict of them is quadratic to build.
+COLLIDING = [(2**61 - 1) * k for k in range(1, 101)]
+
+
+@pytest.mark.parametrize("answer", [{"t": "set", "v": _tagged(COLLIDING)}, {"t": "frozenset", "v": _tagged(COLLIDING)},
+                                    {"t": "dict", "v": [[item, 0] for item in _tagged(COLLIDING)]},
+                                    ["value", _tagged(COLLIDING)],  # a test may make a set of a list
+                                    ["value", [{"t": "tuple", "v": [item, "x"]} for item in _tagged(COLLIDING)]]],
+                         ids=["set", "frozenset", "dict", "list", "tuples"])
+def test_values_made_to_share_one_hash_are_refused(answer):
+    # 40,000 of them took 27 s to decode as a set; a 16 MB answer would hold the evaluator for half an hour.
+    with pytest.raises(ValueError, match="share one hash"):
+        decode_value(json.dumps(answer))
+
+
+def test_plain_data_with_shared_hashes_or_repeats_still_reads():
+    # Equal values repeated are not a flood (a set of them is built in linear time), nor are a few distinct
+    # values with one hash: 0 and 60 multiples of 2**61 - 1 all hash to 0, -1 and -2 both to -2.
+    value = [{-1, -2}, {-1: "a", -2: "b"}, [0] * 1000, [COLLIDING[0]] * 1000, [(COLLIDING[0], 0)] * 1000,
+             set(COLLIDING[:60]), [(1, [2])] * 100]
+    assert decode_value(encode_value(value)) == value
+    assert len(decode_value(encode_value([float("nan")] * 1000))) == 1000  # each NaN hashes by its identity
 
 
 def test_every_humaneval_test_splits_and_names_what_cannot():

@@ -4,7 +4,8 @@ Arguments go into a sandboxed program and its answers come back in this form. Th
 side of the boundary: whatever bytes a program writes, it returns only ``None``, ``bool``, ``int``,
 ``float``, ``complex``, ``str``, ``bytes`` and ``list`` / ``tuple`` / ``set`` / ``frozenset`` / ``dict`` of
 those, or raises :class:`ValueError`. No object of the program's making (say, one whose ``__eq__`` always
-returns ``True``) can reach the evaluator's assertions.
+returns ``True``) can reach the evaluator's assertions, and no answer costs the evaluator more than time
+linear in its size to decode or to hash (values made to share one hash are refused).
 
 JSON carries ``None``, booleans, finite floats, text and lists as they are; everything else is an object
 ``{"t": TAG, "v": ...}``: ``int`` (past 2**53, as decimal text), ``float`` (``nan``, ``inf``, ``-inf``),
@@ -20,10 +21,17 @@ Example:
     True
 """
 
+import collections
 import json
 import math
 
 MAX_DEPTH = 200
+# Distinct values of one answer allowed to share a hash. Distinct values with one hash (every multiple of
+# 2**61 - 1 is an int whose hash is 0; tuples can be made to collide too) make a set or a dict of them
+# quadratic to build: 40,000 such ints took 27 s to decode as a set, and a 16 MB answer would hold the
+# evaluator for half an hour, as would a test's own ``set(candidate(...))`` of such a list. Plain data a
+# program computes holds a few at most (``-1`` and ``-2``: Python hashes both to -2).
+MAX_SHARED_HASH = 64
 _EXACT_INT = 2**53
 _TAGS = ("int", "float", "complex", "bytes", "tuple", "set", "frozenset", "dict")
 
@@ -64,6 +72,50 @@ def _refuse_constant(name):
     raise ValueError(f"{name} is not allowed here (non-finite floats are tagged)")
 
 
+def _hash_or_none(value):
+    try:
+        return hash(value)
+    except TypeError:  # a tuple holding a list
+        return None
+
+
+def _refuse_hash_flood(values, where):
+    """Raise :class:`ValueError` when more than :data:`MAX_SHARED_HASH` distinct ``values`` share one hash.
+
+    The hashes are counted first (keyed by the hashes themselves: distinct ints, which do not collide).
+    Only a hash shared by more values than that gets a second look, which tells equal values (``[0] * 1000``
+    is plain data) from distinct ones. Unhashable values (lists, a tuple holding one) are passed over.
+    """
+    values = [value for value in values if type(value) not in (list, dict, set)]
+    try:
+        counts = collections.Counter(map(hash, values))
+    except TypeError:
+        counts = collections.Counter(map(_hash_or_none, values))
+    crowded = {key for key, count in counts.items() if count > MAX_SHARED_HASH and key is not None}
+    distinct: dict = {key: [] for key in crowded}
+    for value in values if crowded else ():
+        key = _hash_or_none(value)
+        if key in crowded and value not in distinct[key]:
+            distinct[key].append(value)
+            if len(distinct[key]) > MAX_SHARED_HASH:
+                raise ValueError(f"more than {MAX_SHARED_HASH} distinct values {where} share one hash")
+
+
+_CONTAINERS = (list, tuple, set, frozenset, dict)
+
+
+def _everything_in(value) -> list:
+    """``value`` and every value inside it, at any depth (dicts: keys and values); members that are not
+    containers are added a container at a time."""
+    found, pending = [value], [value] if type(value) in _CONTAINERS else []
+    while pending:
+        current = pending.pop()
+        members = [*current, *current.values()] if type(current) is dict else current
+        found += members
+        pending += [member for member in members if type(member) in _CONTAINERS]
+    return found
+
+
 def _unpack(data, depth):
     if depth > MAX_DEPTH:
         raise ValueError(f"data nested deeper than {MAX_DEPTH} levels")
@@ -91,8 +143,10 @@ def _unpack(data, depth):
     if tag == "tuple":
         return tuple(items)
     if tag in ("set", "frozenset"):
-        return (set if tag == "set" else frozenset)(items)  # unhashable members raise TypeError: refused below
+        _refuse_hash_flood(items, f"of one {tag}")  # before building it: that is the quadratic part
+        return (set if tag == "set" else frozenset)(items)
     if tag == "dict" and all(type(pair) is list and len(pair) == 2 for pair in items):
+        _refuse_hash_flood((key for key, _ in items), "among one dict's keys")
         return {key: item for key, item in items}
     raise ValueError(f"malformed {tag} value")
 
@@ -100,7 +154,8 @@ def _unpack(data, depth):
 def decode_value(text):
     """The plain value ``text`` encodes; :class:`ValueError` for anything else (never another type)."""
     try:
-        data = json.loads(text, parse_constant=_refuse_constant)
-        return _unpack(data, 0)
+        value = _unpack(json.loads(text, parse_constant=_refuse_constant), 0)
+        _refuse_hash_flood(_everything_in(value), "in the answer")  # a test may hash them: set(candidate(...))
+        return value
     except (TypeError, RecursionError, OverflowError) as error:
         raise ValueError(f"not plain data: {error}") from None
