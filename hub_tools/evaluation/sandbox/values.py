@@ -4,8 +4,8 @@ Arguments go into a sandboxed program and its answers come back in this form. Th
 side of the boundary: whatever bytes a program writes, it returns only ``None``, ``bool``, ``int``,
 ``float``, ``complex``, ``str``, ``bytes`` and ``list`` / ``tuple`` / ``set`` / ``frozenset`` / ``dict`` of
 those, or raises :class:`ValueError`. No object of the program's making (say, one whose ``__eq__`` always
-returns ``True``) can reach the evaluator's assertions, and no answer costs the evaluator more than time
-linear in its size to decode or to hash (values made to share one hash are refused).
+returns ``True``) can reach the evaluator's assertions. Nor can an answer hold values made to share one
+hash, which would make a set or a dict of them quadratic to build, in the decoder or in a test.
 
 JSON carries ``None``, booleans, finite floats, text and lists as they are; everything else is an object
 ``{"t": TAG, "v": ...}``: ``int`` (past 2**53, as decimal text), ``float`` (``nan``, ``inf``, ``-inf``),
