@@ -82,6 +82,10 @@ class Interrupted(BaseException):
     (astroid's inference has several) can take it for a failed inference and carry on."""
 
 
+class _Cancelled(BaseException):
+    """Raised in a call's own thread to take back an interruption set pending (:meth:`_Watchdog.cancel_pending`)."""
+
+
 class CallLimits:
     """A context that ends its body after ``seconds``, or once the body has grown the process's resident
     memory by ``memory_mb`` MiB, and then raises :class:`LintTimeout` or :class:`LintMemoryLimit`.
@@ -243,10 +247,28 @@ class _Watchdog:
             limits._thread = None
 
     def cancel_pending(self, limits: CallLimits) -> None:
-        """Cancel an interruption set pending in the call's thread and not raised yet (the lock is held)."""
-        if limits._interrupted_at is not None and limits._thread is not None:
-            self.raise_in(ctypes.c_ulong(limits._thread), None)
-            limits._interrupted_at = None
+        """Take back an interruption the watchdog set pending in the call's thread, raised or not yet (the lock
+        is held; called in that thread, by :meth:`forget` and :meth:`CallLimits.paused`).
+
+        Not with ``PyThreadState_SetAsyncExc(thread, NULL)``: that drops the pending exception but sets the
+        interpreter's "asynchronous exception pending" flag again, and in CPython 3.11 and 3.12 only a thread
+        that raises such an exception clears it. Left set, every thread runs the eval loop's slow path at
+        each check, and under ``sys.settrace`` or ``sys.setprofile`` (``cProfile``, coverage, a debugger) the
+        next Python call never gets past its first instruction: the process hung for good once the watchdog
+        had fired. Instead the pending exception is replaced by :class:`_Cancelled`, raised here at once and
+        caught, which clears the flag.
+        """
+        if limits._interrupted_at is None or limits._thread is None:
+            return
+        limits._interrupted_at = None
+        if limits._thread != threading.get_ident():
+            return  # not reached: a call's limits are entered and left in its own thread
+        try:  # raised as soon as the interpreter looks: after the call that sets it, or at a turn of the loop
+            self.raise_in(ctypes.c_ulong(limits._thread), ctypes.py_object(_Cancelled))
+            for _ in range(1_000_000):
+                pass
+        except _Cancelled:
+            pass
 
     def _run(self) -> None:
         while True:

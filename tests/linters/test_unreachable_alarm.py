@@ -95,6 +95,48 @@ def test_the_watchdog_interrupts_only_the_overdue_body(monkeypatch):
     assert all(seconds < 3 for _, work, seconds in outcomes if work == 5.0)  # ended, not run to their end
 
 
+def test_after_the_watchdog_fired_a_traced_or_profiled_process_still_runs():
+    """Taking back a pending interruption once left the interpreter's flag for one set: the eval loop then took
+    its slow path at every check, and under a tracer or a profiler (coverage, cProfile, a debugger) the next
+    Python call looped at its first instruction for good. Here the watchdog ends a body in a thread, then the
+    process traces a call, profiles one with cProfile and lints under sys.setprofile."""
+    script = (
+        "import cProfile, sys, threading, time\n"
+        "from hub_tools.linters import LintTimeout, PylintLinter\n"
+        "from hub_tools.linters.call_limits import CallLimits\n"
+        "def body():\n"
+        "    started = time.monotonic()\n"
+        "    try:\n"
+        "        with CallLimits(0.05):\n"
+        "            while time.monotonic() < started + 10:\n"
+        "                sum(range(1000))\n"
+        "    except LintTimeout:\n"
+        "        print('ended' if time.monotonic() - started < 9 else 'ran to its end', flush=True)\n"
+        "thread = threading.Thread(target=body)\n"
+        "thread.start()\n"
+        "thread.join()\n"
+        "def square(x):\n"
+        "    return x * x\n"
+        "sys.settrace(lambda *args: None)\n"
+        "traced = square(3)\n"
+        "sys.settrace(None)\n"
+        "print('traced', traced, flush=True)\n"
+        "cProfile.run('square(4)', '/dev/null')\n"
+        "print('profiled', flush=True)\n"
+        "linter = PylintLinter('portable', timeout=None)\n"
+        "sys.setprofile(lambda *args: None)\n"
+        "codes = [error.code for error in linter.lint('x = y')]\n"
+        "sys.setprofile(None)\n"
+        "print('linted', codes, flush=True)\n"
+    )
+    try:
+        result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=90)
+    except subprocess.TimeoutExpired as error:
+        raise AssertionError(f"the process hung after: {error.stdout!r}") from None
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split("\n") == ["ended", "traced 9", "profiled", "linted ['E0602']", ""], result.stdout
+
+
 def test_a_process_forked_while_the_watchdog_held_its_lock_lints_as_usual():
     # A user's Dataset.map(num_proc=...) forks a process that may have linted (and so runs a watchdog).
     linter = PylintLinter("portable", timeout=5)
