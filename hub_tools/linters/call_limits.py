@@ -30,6 +30,11 @@ this again every :data:`_GRACE_SECONDS` until the call ends, never while the clo
 that ends cancels what is still pending. Unlike the alarm it works in any thread, so outside the main thread
 a call is ended :data:`_GRACE_SECONDS` after its limit.
 
+The caller's own alarm (``signal.alarm``, ``signal.setitimer(ITIMER_REAL, ...)``: a harness's time limit) shares
+the one timer: it is stopped when the body starts and put back, with the caller's handler, when the limits
+are taken down, less the time the body took. One that fell due meanwhile fires then, as the call ends
+(before, a lint call cancelled it for good, and the caller's time limit never came).
+
 The clock can be stopped for part of the body (:meth:`CallLimits.paused`): that part does not count
 against the time limit, nor what it adds to memory, and no alarm can cut it. The linter stops it while
 astroid builds the tree of a library module, so a module is never left half-built, and a cold cache never
@@ -102,6 +107,8 @@ class CallLimits:
         self.paused_seconds = 0.0  # time of the body spent with the clock stopped
         self._armed = False
         self._previous = None
+        self._caller_timer = (0.0, 0.0)  # the caller's own ITIMER_REAL (delay, interval), put back on exit
+        self._caller_timer_at = 0.0
         self._started = self._ended = None  # monotonic times of the body's start and end
         self._pause_depth = 0
         self._pause_started = 0.0
@@ -159,6 +166,8 @@ class CallLimits:
         if self.seconds:
             _WATCHDOG.watch(self)  # before the alarm is armed: no alarm can cut it
         if main_thread and (self.seconds or self._memory_base is not None):
+            # The caller's own alarm first stops (it could fire into this handler), and is put back on exit.
+            self._caller_timer, self._caller_timer_at = signal.setitimer(signal.ITIMER_REAL, 0), time.monotonic()
             self._previous = signal.signal(signal.SIGALRM, self._alarm)
             self._armed = True
             signal.setitimer(signal.ITIMER_REAL, self._next_alarm())
@@ -178,7 +187,12 @@ class CallLimits:
         if self._armed:
             self._armed = False  # first: from here on the alarm cannot raise
             signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, self._previous)
+            if self._previous is not None:  # None: a handler set outside Python, which Python cannot put back
+                signal.signal(signal.SIGALRM, self._previous)
+            delay, interval = self._caller_timer
+            if delay:  # the caller's alarm runs on, less the time of the call; one due meanwhile fires now
+                left = delay - (time.monotonic() - self._caller_timer_at)
+                signal.setitimer(signal.ITIMER_REAL, max(left, _CLOCK_SLACK), interval)
         _WATCHDOG.forget(self)
 
     def _alarm(self, signum, frame) -> None:

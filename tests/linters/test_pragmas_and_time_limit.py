@@ -183,6 +183,52 @@ def test_short_limits_never_leave_a_stray_alarm(humaneval_corpus):
     assert expired and [e.code for e in linter.lint("x = y")] == ["E0602"]
 
 
+@pytest.fixture
+def callers_alarm():
+    """A SIGALRM handler of the caller's, as a harness's own time limit sets one: it records when it fires."""
+    import signal
+
+    fired = []
+    previous = signal.signal(signal.SIGALRM, lambda *args: fired.append(time.monotonic()))
+    try:
+        yield fired
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_the_callers_own_alarm_runs_on_after_a_call(callers_alarm):
+    """A lint call once stopped the caller's pending alarm for good (a harness's time limit never fired)."""
+    import signal
+
+    linter = PylintLinter(timeout=10)
+    linter.lint("x = 1\n")
+    started = time.monotonic()
+    signal.setitimer(signal.ITIMER_REAL, 1.0)
+    assert [e.code for e in linter.lint("import os\nos.nothing()")] == ["E1101"]
+    left, _ = signal.getitimer(signal.ITIMER_REAL)
+    assert 0 < left < 1.0 and signal.getsignal(signal.SIGALRM) is not linter  # the caller's handler is back
+    time.sleep(1.5)
+    assert len(callers_alarm) == 1 and callers_alarm[0] - started >= 0.99, callers_alarm
+
+
+def test_the_callers_alarm_that_fell_due_during_a_call_fires_as_it_ends(callers_alarm):
+    import signal
+
+    signal.setitimer(signal.ITIMER_REAL, 0.05, 0.2)  # a repeating one too
+    with CallLimits(30, memory_mb=2048):
+        finish = time.monotonic() + 0.3
+        while time.monotonic() < finish:
+            sum(range(1000))
+        during = list(callers_alarm)
+    ended = time.monotonic()
+    time.sleep(0.5)
+    assert during == []  # the limits' own alarm had the timer
+    # Due at 0.05 s, it fires as the limits are taken down, then every 0.2 s as the caller set it.
+    assert callers_alarm and ended - 0.05 < callers_alarm[0] < ended + 0.1, (callers_alarm, ended)
+    assert len(callers_alarm) >= 2 and signal.getitimer(signal.ITIMER_REAL)[1] == pytest.approx(0.2)
+
+
 def test_pylint_and_astroid_never_catch_base_exceptions():
     """The interruption is a BaseException: it would only be lost to a bare or BaseException handler."""
     import astroid
