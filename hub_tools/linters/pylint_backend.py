@@ -50,8 +50,10 @@ import contextlib
 import copy
 import functools
 import gc
+import os
 import re
 import sys
+import threading
 import time
 
 from hub_tools.linters.astroid_state import (
@@ -74,6 +76,22 @@ from hub_tools.linters.uncounted_checks import (
     skip_uncounted_helpers,
 )
 from hub_tools.lintseq.linter import LintError
+
+# One lint call at a time in a process. astroid's module cache and inference caches are process-wide, and a
+# call swaps methods on astroid's classes for its length (repeated_scans, astroid_state): two calls from two
+# threads at once crashed each other (KeyError, AstroidError, a swapped method deleted twice: 38 of 132 paths
+# lost with three threads) where one thread alone lost none. Reentrant, for the calls reset() makes inside one.
+_ONE_CALL_AT_A_TIME = threading.RLock()
+
+
+def _new_lock_in_child() -> None:
+    # A process forked while another thread was linting would inherit the lock held, by a thread it lacks.
+    global _ONE_CALL_AT_A_TIME
+    _ONE_CALL_AT_A_TIME = threading.RLock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_lock_in_child)
 
 # MiB one lint call may add to the process's memory. A large module needs a few hundred; the limit is for
 # programs astroid would evaluate into gigabytes (see hub_tools.linters.call_limits).
@@ -135,6 +153,10 @@ def _checker_containers(pylinter) -> list[tuple[object, dict[str, object]]]:
 
 class PylintLinter:
     """pylint with a lint profile, kept alive between calls.
+
+    Linters of one process may be called from several threads: their calls run one at a time (astroid's
+    caches are the process's), so threads give the same answers as one thread, and no speed. For speed, use
+    processes (``lintseq generate --workers``).
 
     Args:
         profile: ``"portable"`` (default), ``"reference"`` or a :class:`LintProfile`.
@@ -247,6 +269,10 @@ class PylintLinter:
         Args:
             keep_modules: keep these modules in astroid's cache (default: drop every module).
         """
+        with _ONE_CALL_AT_A_TIME:
+            self._reset(keep_modules)
+
+    def _reset(self, keep_modules: set[str] | None) -> None:
         from astroid import MANAGER
 
         if self._checker_context is not None:
@@ -270,10 +296,11 @@ class PylintLinter:
             LintMemoryLimit: the call grew the process's memory by more than ``memory_limit_mb``.
             LinterCrash: pylint itself failed on this program.
         """
-        self.calls += 1
         # The whole call allocates, the syntax check and the final compile as much as the analysis: all of it
-        # runs with the collector's slower pace (hub_tools.linters.astroid_state).
-        with fewer_collections():
+        # runs with the collector's slower pace (hub_tools.linters.astroid_state). Time spent waiting for
+        # another thread's call is not on this call's clock.
+        with _ONE_CALL_AT_A_TIME, fewer_collections():
+            self.calls += 1
             return self._lint(program)
 
     def _lint(self, program: str) -> list[LintError]:

@@ -3,6 +3,7 @@
 import gc
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -337,3 +338,70 @@ def test_a_checker_failure_is_one_line_not_a_traceback_on_stderr(capfd):
     with pytest.raises(LinterCrash, match="checker failed on purpose"):
         linter.lint("print(len('abc'))")
     assert capfd.readouterr().err == ""
+
+
+def test_linters_in_several_threads_give_the_answers_of_one_thread(humaneval_corpus, stdlib_modules):
+    """astroid's caches are the process's: calls from threads at once once crashed each other (KeyError,
+    AstroidError) and their programs were lost. They now run one at a time."""
+    import threading
+
+    programs = humaneval_corpus[:16] + [text for _, text in stdlib_modules[:2]]
+
+    def paths(out: list) -> None:
+        linter = PylintLinter(timeout=None)
+        for seed, program in enumerate(programs):
+            try:
+                out.append(sample_edit_path(program, linter, seed=seed).diffs)
+            except Exception as error:  # what went wrong is the answer compared
+                out.append(repr(error))
+
+    expected: list = []
+    paths(expected)
+    outcomes: list[list] = [[] for _ in range(3)]
+    threads = [threading.Thread(target=paths, args=(out,)) for out in outcomes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(600)
+    assert all(type(path) is list for path in expected)
+    for out in outcomes:
+        assert out == expected, [path for path in out if type(path) is not list][:3]
+
+
+def test_a_process_forked_while_another_thread_lints_can_lint():
+    """The lock that keeps calls one at a time is new in a forked child (Dataset.map(num_proc=...) forks)."""
+    import os
+    import threading
+
+    from hub_tools.linters import pylint_backend
+
+    linter = PylintLinter(timeout=5)
+    assert [error.code for error in linter.lint("x = y")] == ["E0602"]
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:  # a call in progress in another thread, at the moment of the fork
+        with pylint_backend._ONE_CALL_AT_A_TIME:
+            holding.set()
+            release.wait(60)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    holding.wait(60)
+    child = os.fork()
+    if child == 0:
+        try:
+            codes = [error.code for error in linter.lint("import os\nos.nothing()")]
+            os._exit(0 if codes == ["E1101"] else 3)
+        finally:
+            os._exit(4)
+    try:
+        deadline = time.monotonic() + 60
+        while not os.waitpid(child, os.WNOHANG)[0]:
+            if time.monotonic() > deadline:
+                os.kill(child, 9)
+                os.waitpid(child, 0)
+                raise AssertionError("the forked process never finished its lint call")
+            time.sleep(0.1)
+    finally:
+        release.set()
+        thread.join()
