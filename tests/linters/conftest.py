@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -75,3 +78,28 @@ def _states_seen(programs: list[str], linter) -> list[str]:
 @pytest.fixture
 def states_seen() -> Callable[[list[str], object], list[str]]:
     return _states_seen
+
+
+def _lint_in_a_forked_child(linter, program: str, codes: list[str], *, fork_while=None) -> None:
+    """Fork (inside ``fork_while``), lint ``program`` in the child with ``linter``, and check that the child
+    finishes within a minute with the ``codes`` expected; a child that hangs is killed and fails the test."""
+    with fork_while or contextlib.nullcontext():
+        child = os.fork()
+        if child == 0:
+            try:
+                os._exit(0 if [error.code for error in linter.lint(program)] == codes else 3)
+            finally:
+                os._exit(4)
+    deadline = time.monotonic() + 60
+    while not (done := os.waitpid(child, os.WNOHANG))[0]:
+        if time.monotonic() > deadline:
+            os.kill(child, 9)
+            os.waitpid(child, 0)
+            raise AssertionError("the forked process never finished its lint call")
+        time.sleep(0.1)
+    assert os.waitstatus_to_exitcode(done[1]) == 0, "the forked process linted otherwise"
+
+
+@pytest.fixture
+def lint_in_a_forked_child() -> Callable[..., None]:
+    return _lint_in_a_forked_child

@@ -3,7 +3,6 @@
 import gc
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -368,9 +367,8 @@ def test_linters_in_several_threads_give_the_answers_of_one_thread(humaneval_cor
         assert out == expected, [path for path in out if type(path) is not list][:3]
 
 
-def test_a_process_forked_while_another_thread_lints_can_lint():
+def test_a_process_forked_while_another_thread_lints_can_lint(lint_in_a_forked_child):
     """The lock that keeps calls one at a time is new in a forked child (Dataset.map(num_proc=...) forks)."""
-    import os
     import threading
 
     from hub_tools.linters import pylint_backend
@@ -387,21 +385,8 @@ def test_a_process_forked_while_another_thread_lints_can_lint():
     thread = threading.Thread(target=hold)
     thread.start()
     holding.wait(60)
-    child = os.fork()
-    if child == 0:
-        try:
-            codes = [error.code for error in linter.lint("import os\nos.nothing()")]
-            os._exit(0 if codes == ["E1101"] else 3)
-        finally:
-            os._exit(4)
     try:
-        deadline = time.monotonic() + 60
-        while not os.waitpid(child, os.WNOHANG)[0]:
-            if time.monotonic() > deadline:
-                os.kill(child, 9)
-                os.waitpid(child, 0)
-                raise AssertionError("the forked process never finished its lint call")
-            time.sleep(0.1)
+        lint_in_a_forked_child(linter, "import os\nos.nothing()", ["E1101"])
     finally:
         release.set()
         thread.join()

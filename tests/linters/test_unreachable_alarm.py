@@ -2,7 +2,6 @@
 (the alarm's handler then turns into a RecursionError that astroid catches and retries), and threads other
 than the main one (no alarm at all). The watchdog ends those calls, and never interrupts anything else."""
 
-import os
 import subprocess
 import sys
 import threading
@@ -137,29 +136,12 @@ def test_after_the_watchdog_fired_a_traced_or_profiled_process_still_runs():
     assert result.stdout.split("\n") == ["ended", "traced 9", "profiled", "linted ['E0602']", ""], result.stdout
 
 
-def test_a_process_forked_while_the_watchdog_held_its_lock_lints_as_usual():
+def test_a_process_forked_while_the_watchdog_held_its_lock_lints_as_usual(lint_in_a_forked_child):
     # A user's Dataset.map(num_proc=...) forks a process that may have linted (and so runs a watchdog).
     linter = PylintLinter("portable", timeout=5)
     assert [error.code for error in linter.lint("x = y")] == ["E0602"]  # the watchdog runs from here
-    with call_limits._WATCHDOG.lock:  # the worst moment to fork: the child gets the lock held
-        child = os.fork()
-        if child == 0:
-            try:
-                codes = [error.code for error in linter.lint("import os\nos.nothing()")]
-                os._exit(0 if codes == ["E1101"] else 3)
-            finally:
-                os._exit(4)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        done, status = os.waitpid(child, os.WNOHANG)
-        if done:
-            break
-        time.sleep(0.1)
-    else:
-        os.kill(child, 9)
-        os.waitpid(child, 0)
-        raise AssertionError("the forked process never finished its lint call")
-    assert os.waitstatus_to_exitcode(status) == 0
+    # The worst moment to fork: the child gets the lock held.
+    lint_in_a_forked_child(linter, "import os\nos.nothing()", ["E1101"], fork_while=call_limits._WATCHDOG.lock)
 
 
 def test_the_watchdog_keeps_no_frame_of_a_finished_call():
