@@ -60,6 +60,10 @@ def test_contained_at_every_level(each_sandbox, tmp_path):
         "segmentation fault": ("import faulthandler\nfaulthandler._sigsegv()", "error"),
         "syntax error": ("def f(:\n    pass", "error"),
         "infinite loop": ("while True:\n    pass", "timed_out"),
+        # 64 MB files in a loop: 1.8 GB on the host's disk in 3 s without namespaces, before the folder limit.
+        "fills its folder": ("block = b'x' * 2**20\nfor i in range(10**6):\n    try:\n        with open(f'f{i}', 'wb') as f:\n"
+                             "            for _ in range(64):\n                f.write(block)\n    except OSError:\n"
+                             "        pass", "error"),
         "holds no capability (capget through a re-imported ctypes)": (
             "import sys, struct\nfor name in ('ctypes', '_ctypes'):\n    sys.modules.pop(name, None)\nimport ctypes\n"
             "libc = ctypes.CDLL(None, use_errno=True)\n"
@@ -75,6 +79,7 @@ def test_contained_at_every_level(each_sandbox, tmp_path):
     results = each_sandbox.run(programs, progress=False)
     statuses = [(name, result.status) for name, result in zip(attacks, results[::2], strict=True)]
     assert statuses == [(name, status) for name, (_, status) in attacks.items()], results
+    assert results[2 * list(attacks).index("fills its folder")].reason == "killed: its folder held more than 128 MB"
     assert [result.status for result in results[1::2]] == ["passed"] * len(attacks)
     assert canary.read_text() == "keep me" and sorted(os.listdir(tmp_path)) == ["canary.txt"]
     assert each_sandbox.restarts == 0

@@ -9,8 +9,9 @@ No program ever runs in this process; it only forks them.
 message per packet): this process first says ``{"ready": true, "facts": {...}}`` (what it could confine).
 Each job arrives as ``{"job": N, "limits": {...}}`` with two pipe ends attached (``SCM_RIGHTS``): the end the
 program reads requests from and the end it writes answers to. It forks the program's process, and answers
-``{"job": N, "exit": CODE, "killed": BOOL, "duration": SECONDS}`` once that process has ended (``CODE`` as
-``subprocess`` gives it, negative for a signal; killed on ``{"kill": N}`` or at the backup deadline). So each program has its own pair of pipes, created for it and closed after it: no channel
+``{"job": N, "exit": CODE, "killed": BOOL, "folder_full": BOOL, "duration": SECONDS}`` once that process has ended
+(``CODE`` as ``subprocess`` gives it, negative for a signal; killed on ``{"kill": N}``, at the backup deadline,
+or once its folder holds more than the limit). So each program has its own pair of pipes, created for it and closed after it: no channel
 is shared between programs, and a program can write nothing the evaluator would read as another's result.
 
 **The program's process** closes every other descriptor, moves into a fresh empty directory, sets its
@@ -39,6 +40,10 @@ import tempfile
 import time
 
 MAX_FRAME_BYTES = 16 << 20
+# How often the template measures a running program's folder, and how many entries it reads at most: a
+# folder made of more (slow to measure) counts as full.
+FOLDER_CHECK_SECONDS = 0.1
+MAX_FOLDER_ENTRIES = 10_000
 PR_SET_DUMPABLE = 4
 PR_SET_PDEATHSIG = 1
 # Imported once here, so that the forked programs find them loaded: a fork costs about a millisecond,
@@ -206,6 +211,32 @@ def _probe(limits):
     return os.waitpid(child, 0)[1] == 0
 
 
+def folder_too_full(workdir, limit_bytes):
+    """Whether the program's folder holds more than ``limit_bytes`` of disk (allocated blocks: a sparse file
+    counts what it uses), more than MAX_FOLDER_ENTRIES entries, or a folder it made unreadable. Links are not
+    followed; an entry removed while it is read is passed over."""
+    total, entries, pending = 0, 0, [workdir]
+    while pending:
+        try:
+            scan = os.scandir(pending.pop())
+        except FileNotFoundError:
+            continue
+        except OSError:
+            return True
+        with scan:
+            for entry in scan:
+                entries += 1
+                try:
+                    total += entry.stat(follow_symlinks=False).st_blocks * 512
+                    if entry.is_dir(follow_symlinks=False):
+                        pending.append(entry.path)
+                except FileNotFoundError:
+                    continue
+                if total > limit_bytes or entries > MAX_FOLDER_ENTRIES:
+                    return True
+    return False
+
+
 def run_job(control, message, descriptors, base):
     limits = message["limits"]
     requests, answers = descriptors
@@ -218,13 +249,16 @@ def run_job(control, message, descriptors, base):
     os.close(answers)
     process = os.pidfd_open(pid)
     deadline = start + limits["timeout"] + limits["grace"]
-    killed = False
+    killed = folder_full = False
+    # Without namespaces the folder is on the host's disk, which a file size limit alone does not protect:
+    # it is measured while the program runs, and the program killed once it holds too much.
+    folder_limit = limits.get("folder_limit_mb", 128) << 20
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0 and not killed:
             os.kill(pid, signal.SIGKILL)
             killed = True
-        ready = select.select([process, control], [], [], max(remaining, 0.05))[0]
+        ready = select.select([process, control], [], [], min(max(remaining, 0.05), FOLDER_CHECK_SECONDS))[0]
         if process in ready:
             break
         if control in ready:
@@ -236,11 +270,14 @@ def run_job(control, message, descriptors, base):
             if json.loads(order).get("kill") == message["job"] and not killed:
                 os.kill(pid, signal.SIGKILL)
                 killed = True
+        if not killed and folder_too_full(workdir, folder_limit):
+            os.kill(pid, signal.SIGKILL)
+            killed = folder_full = True
     _, status = os.waitpid(pid, 0)
     os.close(process)
     shutil.rmtree(workdir, ignore_errors=True)
     code = os.waitstatus_to_exitcode(status)
-    control.send(json.dumps({"job": message["job"], "exit": code, "killed": killed,
+    control.send(json.dumps({"job": message["job"], "exit": code, "killed": killed, "folder_full": folder_full,
                              "duration": round(time.monotonic() - start, 6)}).encode())
 
 

@@ -81,7 +81,9 @@ class WorkerStopped(RuntimeError):
     """A sandbox template ended or stopped answering."""
 
 
-def _describe_exit(exit_code: int, killed: bool, config: SandboxConfig) -> tuple[str, str]:
+def _describe_exit(exit_code: int, killed: bool, config: SandboxConfig, folder_full: bool = False) -> tuple[str, str]:
+    if folder_full:
+        return "error", f"killed: its folder held more than {config.folder_limit_mb} MB"
     if killed:
         return "error", "the program closed its channel and did not end"
     if exit_code == -24:  # SIGXCPU
@@ -143,7 +145,7 @@ class Template:
         requests_read, requests_write = os.pipe()
         answers_read, answers_write = os.pipe()
         limits = {"timeout": self.config.timeout, "grace": 5.0, "memory_limit_mb": self.config.memory_limit_mb,
-                  "file_size_limit_mb": self.config.file_size_limit_mb}
+                  "file_size_limit_mb": self.config.file_size_limit_mb, "folder_limit_mb": self.config.folder_limit_mb}
         try:
             socket.send_fds(self.control, [json.dumps({"job": job_id, "limits": limits}).encode()],
                             [requests_read, answers_write])
@@ -179,7 +181,8 @@ class Template:
         if unsplittable is not None:
             raise unsplittable  # this process has ended: the caller runs the job whole in a fresh one
         if outcome is None:
-            outcome = _describe_exit(int(ended.get("exit", 0)), bool(ended.get("killed")), self.config)
+            outcome = _describe_exit(int(ended.get("exit", 0)), bool(ended.get("killed")), self.config,
+                                     bool(ended.get("folder_full")))
         duration = float(ended.get("duration", time.monotonic() - start))
         return ExecutionResult(outcome[0], outcome[1], duration, "sandbox" if whole else "evaluator")
 
