@@ -252,7 +252,7 @@ def run_job(control, message, descriptors, base):
     killed = folder_full = False
     # Without namespaces the folder is on the host's disk, which a file size limit alone does not protect:
     # it is measured while the program runs, and the program killed once it holds too much.
-    folder_limit = limits.get("folder_limit_mb", 128) << 20
+    folder_limit = limits["folder_limit_mb"] << 20
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0 and not killed:
