@@ -274,15 +274,20 @@ class _Watchdog:
         """
         if limits._interrupted_at is None or limits._thread is None:
             return
-        limits._interrupted_at = None
         if limits._thread != threading.get_ident():
             return  # not reached: a call's limits are entered and left in its own thread
-        try:  # raised as soon as the interpreter looks: after the call that sets it, or at a turn of the loop
-            self.raise_in(ctypes.c_ulong(limits._thread), ctypes.py_object(_Cancelled))
-            for _ in range(1_000_000):
-                pass
+        # This can run with the stack at the recursion limit (a library build in such a call): any call here may
+        # fail with RecursionError. One that fails before raise_in has run sets nothing; after it, nothing but
+        # the loop below runs, which makes no call, until _Cancelled arrives at one of its turns.
+        thread, cancelled = ctypes.c_ulong(limits._thread), ctypes.py_object(_Cancelled)
+        turns = 0
+        try:
+            self.raise_in(thread, cancelled)
+            while turns < 100_000_000:
+                turns += 1
         except _Cancelled:
             pass
+        limits._interrupted_at = None
 
     def _run(self) -> None:
         while True:
