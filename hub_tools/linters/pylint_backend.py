@@ -320,6 +320,7 @@ class PylintLinter:
             self.build_seconds += time.monotonic() - started
         self.analyses += 1
         limit = CallLimits(self.timeout, self.memory_limit_mb)
+        failure: BaseException | None = None
         try:
             # The limits are the inner context: the deny-list and astroid's builders are restored after
             # the alarm is disarmed.
@@ -333,17 +334,24 @@ class PylintLinter:
             self.reset(keep_modules=set(MANAGER.astroid_cache) - {MODULE_NAME})
             if limit.out_of_memory:
                 gc.collect()  # the program's trees are cycles: give their memory back now, not at some later call
-            if isinstance(error, Interrupted):  # never expected past CallLimits; never let it out either
-                raise limit.crossed() from None
-            raise
+            # An Interrupted is never expected past CallLimits; never let it out either.
+            failure = limit.crossed() if isinstance(error, Interrupted) else error
         except RecursionError as error:
             self.reset()
-            raise LinterCrash(f"pylint hit the recursion limit: {error}") from None
+            failure = LinterCrash(f"pylint hit the recursion limit: {error}")
         except Exception as error:
             self.reset()
-            raise LinterCrash(f"pylint failed: {type(error).__name__}: {error}") from error
+            failure = LinterCrash(f"pylint failed: {type(error).__name__}: {error}")
+            failure.__cause__, error.__context__ = error, None  # its traceback, without what came before it
         finally:
             self.build_seconds += limit.paused_seconds
+        if failure is not None:
+            # Raised here, out of the handlers, with nothing chained but a crash's own cause: what a handler
+            # raises is chained to the error it handles, and behind an interrupted call that can be thousands
+            # of RecursionErrors of astroid's retries (hub_tools.linters.call_limits), kept alive with the
+            # error and walked by every full traceback.
+            failure.__context__ = None
+            raise failure
         if not messages:
             compile_error = syntax_error(program, "compile", MODULE_NAME)
             return [compile_error] if compile_error else []
