@@ -106,7 +106,7 @@ CLAIMS: dict[str, list[str]] = {
     ],
     "A call is ended even where the alarm cannot reach it": [
         "tests/linters/test_unreachable_alarm.py::test_a_call_that_keeps_the_stack_at_its_limit_still_ends_past_its_limit",
-        "tests/linters/test_unreachable_alarm.py::test_outside_the_main_thread_a_call_is_ended_too",
+        "tests/linters/test_unreachable_alarm.py::test_outside_the_main_thread_a_call_is_ended_too_and_its_error_carries_no_chain",
         "tests/linters/test_unreachable_alarm.py::test_the_watchdog_interrupts_only_the_overdue_body",
     ],
     "invalid JSON lines, bad UTF-8, missing or non-text fields": [

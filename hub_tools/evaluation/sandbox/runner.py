@@ -11,7 +11,7 @@ Each job arrives as ``{"job": N, "limits": {...}}`` with two pipe ends attached 
 program reads requests from and the end it writes answers to. It forks the program's process, and answers
 ``{"job": N, "exit": CODE, "killed": BOOL, "folder_full": BOOL, "duration": SECONDS}`` once that process has ended
 (``CODE`` as ``subprocess`` gives it, negative for a signal; killed on ``{"kill": N}``, at the backup deadline,
-or once its folder holds more than the limit). So each program has its own pair of pipes, created for it and closed after it: no channel
+or once its files hold more than the limit). So each program has its own pair of pipes, created for it and closed after it: no channel
 is shared between programs, and a program can write nothing the evaluator would read as another's result.
 
 **The program's process** closes every other descriptor, moves into a fresh empty directory, sets its
@@ -34,6 +34,7 @@ import select
 import shutil
 import signal
 import socket
+import stat
 import struct
 import sys
 import tempfile
@@ -237,6 +238,27 @@ def folder_too_full(workdir, limit_bytes):
     return False
 
 
+def files_held_open(pid):
+    """Bytes of disk or memory in the files process ``pid`` holds open with no name left: files it deleted
+    while open, and memory files (``memfd_create``). The folder walk cannot see them, and neither the
+    address-space limit (their pages are not mapped) nor the file-size limit (it caps each one) bounds them
+    together: a program holding 64 such files of 64 MB keeps 4 GB. Read through ``/proc/PID/fd``; 0 where
+    that cannot be read (without CAP_SYS_PTRACE a process may not read a non-dumpable process's links)."""
+    total, folder = 0, f"/proc/{pid}/fd"
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return 0
+    for name in names:
+        try:
+            status = os.stat(f"{folder}/{name}")  # the open file itself, through the link
+        except OSError:
+            continue
+        if stat.S_ISREG(status.st_mode) and status.st_nlink == 0:
+            total += status.st_blocks * 512
+    return total
+
+
 def run_job(control, message, descriptors, base):
     limits = message["limits"]
     requests, answers = descriptors
@@ -251,7 +273,8 @@ def run_job(control, message, descriptors, base):
     deadline = start + limits["timeout"] + limits["grace"]
     killed = folder_full = False
     # Without namespaces the folder is on the host's disk, which a file size limit alone does not protect:
-    # it is measured while the program runs, and the program killed once it holds too much.
+    # it is measured while the program runs, with the files the program holds open under no name, and the
+    # program killed once they hold too much.
     folder_limit = limits["folder_limit_mb"] << 20
     while True:
         remaining = deadline - time.monotonic()
@@ -270,7 +293,7 @@ def run_job(control, message, descriptors, base):
             if json.loads(order).get("kill") == message["job"] and not killed:
                 os.kill(pid, signal.SIGKILL)
                 killed = True
-        if not killed and folder_too_full(workdir, folder_limit):
+        if not killed and (folder_too_full(workdir, folder_limit) or files_held_open(pid) > folder_limit):
             os.kill(pid, signal.SIGKILL)
             killed = folder_full = True
     _, status = os.waitpid(pid, 0)

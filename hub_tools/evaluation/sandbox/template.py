@@ -83,7 +83,7 @@ class WorkerStopped(RuntimeError):
 
 def _describe_exit(exit_code: int, killed: bool, config: SandboxConfig, folder_full: bool = False) -> tuple[str, str]:
     if folder_full:
-        return "error", f"killed: its folder held more than {config.folder_limit_mb} MB"
+        return "error", f"killed: its files held more than {config.folder_limit_mb} MB"
     if killed:
         return "error", "the program closed its channel and did not end"
     if exit_code == -24:  # SIGXCPU
