@@ -207,6 +207,13 @@ CLAIMS: dict[str, list[str]] = {
     "The canonical solutions score pass@1 = 1.0": [
         "tests/evaluation/test_scoring.py::test_canonical_solutions_pass_and_empty_or_wrong_ones_fail",
     ],
+    "At `reduced` they run as the evaluator's user (root drops to 65534 there too when that user can reach the interpreter)": [
+        "tests/evaluation/test_sandbox.py::test_without_namespaces_a_root_evaluator_runs_programs_as_an_unprivileged_user",
+    ],
+    "Files it deletes while it keeps them open count too": [
+        "tests/evaluation/test_sandbox.py::test_contained_at_every_level",
+        "tests/evaluation/test_sandbox.py::test_without_namespaces_a_root_evaluator_runs_programs_as_an_unprivileged_user",
+    ],
     "At every level a crash, hang or kill of one program never loses another result": [
         "tests/evaluation/test_sandbox.py::test_a_template_that_dies_costs_only_its_current_program",
         "tests/evaluation/test_sandbox_hostile.py::test_hostile_samples_harm_nothing_and_never_pass",

@@ -1,8 +1,11 @@
 """The sandbox pool: verdicts, isolation levels, lost results, and programs that attack the pool itself."""
 
 import os
+import subprocess
+import sysconfig
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +16,11 @@ from hub_tools.evaluation.sandbox.checks import split_test
 GOOD = "import math\nassert math.gcd(12, 18) == 6"
 ADD_TEST, _ = split_test("", "for a, b in [(1, 2), (10, -3), (2**70, 1)]:\n    assert add(a, b) == a + b", "add")
 GOOD_ADD = Job("def add(a, b):\n    return a + b", ADD_TEST)
+# 32 MB files a program deletes and keeps open: no name in its folder.
+KEEPS_DELETED_FILES_OPEN = ("import os, time\nblock = b'x' * 2**20\nheld = []\nfor i in range(60):\n"
+                            "    held.append(open(f'f{i}', 'wb'))\n    os.unlink(f'f{i}')\n"
+                            "    for _ in range(32):\n        held[-1].write(block)\n    held[-1].flush()\n"
+                            "time.sleep(60)")
 
 
 def test_this_machine_gets_the_full_isolation(sandbox):
@@ -66,10 +74,7 @@ def test_contained_at_every_level(each_sandbox, tmp_path):
                              "        pass", "error"),
         # The same in files it deletes while it keeps them open: killed, or the namespaces' 256 MB /tmp is full.
         # And memory files, whose pages no address-space limit counts: refused.
-        "keeps deleted files open": ("import os, time\nblock = b'x' * 2**20\nheld = []\nfor i in range(60):\n"
-                                     "    held.append(open(f'f{i}', 'wb'))\n    os.unlink(f'f{i}')\n"
-                                     "    for _ in range(32):\n        held[-1].write(block)\n    held[-1].flush()\n"
-                                     "time.sleep(60)", "error or failed"),
+        "keeps deleted files open": (KEEPS_DELETED_FILES_OPEN, "error or failed"),
         "keeps memory files open": ("import posix, time\nblock = b'x' * 2**20\nheld = []\nfor i in range(60):\n"
                                     "    held.append(posix.memfd_create(f'm{i}'))\n"
                                     "    for _ in range(32):\n        posix.write(held[-1], block)\n"
@@ -98,6 +103,38 @@ def test_contained_at_every_level(each_sandbox, tmp_path):
     assert [result.status for result in results[1::2]] == ["passed"] * len(attacks)
     assert canary.read_text() == "keep me" and sorted(os.listdir(tmp_path)) == ["canary.txt"]
     assert each_sandbox.restarts == 0
+
+
+def test_without_namespaces_a_root_evaluator_runs_programs_as_an_unprivileged_user():
+    """At `reduced` (no namespaces), started by root, programs run as user 65534 when that user can reach the
+    interpreter (README); they once ran as root there, with no capabilities but owning root's files. The
+    interpreter under test lies under /root, out of that user's reach: the system's, under /usr, starts this
+    sandbox, with this environment's packages on its path."""
+    system_python = "/usr/bin/python3"
+    assert os.path.exists(system_python), "this check needs the system's python3 (apt-get install python3)"
+    script = (
+        "from hub_tools.evaluation import Sandbox, SandboxConfig\n"
+        "config = SandboxConfig(timeout=1.5, workers=1, use_bubblewrap=False, use_namespaces=False)\n"
+        "programs = ['import os\\nassert False, os.getuid()', 'open(\"mine\", \"w\").write(\"x\")\\nimport os\\nos.listdir(\"..\")',\n"
+        f"            {KEEPS_DELETED_FILES_OPEN!r}]\n"
+        "with Sandbox(config) as pool:\n"
+        "    for result in pool.run(programs, progress=False):\n"
+        "        print(result.status, '|', result.reason)\n"
+        "    print(pool.isolation['level'], '|', pool.isolation['user'])\n"
+    )
+    paths = os.pathsep.join([str(Path(__file__).parents[2]), sysconfig.get_paths()["purelib"]])
+    result = subprocess.run([system_python, "-c", script], capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "PYTHONPATH": paths}, cwd=Path(__file__).parent)
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    user = 65534 if os.getuid() == 0 else os.getuid()
+    assert lines[0].startswith(f"failed | AssertionError: {user} "), lines
+    # Its folder is its own to write in; the folder holding every program's folder cannot be listed.
+    assert lines[1].startswith("failed | PermissionError") and "'..'" in lines[1], lines
+    # The template stays root: it still sees what a program holds open under no name.
+    assert lines[2] == "error | killed: its files held more than 128 MB" or os.getuid() != 0, lines
+    expected = f"{user} (dropped from root)" if os.getuid() == 0 else f"{user} (the evaluator's own user)"
+    assert lines[3] == f"reduced | {expected}", lines
 
 
 def test_verdicts_are_decided_in_the_evaluator(sandbox):

@@ -188,9 +188,10 @@ def describe(bubblewrap: str | None, facts: dict, started_as: int | None) -> dic
 
 def _user(bubblewrap: str | None, facts: dict, started_as: int | None) -> str:
     if not bubblewrap:
-        if os.getuid() == 0 and facts.get("uid") != 0:
-            return f"{facts.get('uid')} (dropped from root)"
-        return f"{facts.get('uid')} (the evaluator's own user)"
+        user = facts.get("program_uid", facts.get("uid"))
+        if os.getuid() == 0 and user != 0:
+            return f"{user} (dropped from root)"
+        return f"{user} (the evaluator's own user)"
     inside = f"{facts.get('uid')} in its own user namespace, no capabilities"
     if started_as is not None:
         return f"{inside}; user {started_as} outside too (dropped from root)"

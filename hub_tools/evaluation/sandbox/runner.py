@@ -106,8 +106,13 @@ def _describe(error, program):
     return " ".join(text.split())[:500]
 
 
-def confine(workdir, limits):
-    """In the program's fresh process: everything that must hold before untrusted code runs."""
+def confine(workdir, limits, drop_to=None):
+    """In the program's fresh process: everything that must hold before untrusted code runs. ``drop_to``: the
+    user to become first (a template left root runs its programs as that user)."""
+    if drop_to is not None:
+        os.setgroups([])
+        os.setresgid(drop_to, drop_to, drop_to)
+        os.setresuid(drop_to, drop_to, drop_to)
     os.chdir(workdir)
     os.environ["HOME"] = os.environ["TMPDIR"] = workdir
     tempfile.tempdir = workdir
@@ -176,7 +181,7 @@ def serve_program(requests, answers):
             write_frame(answers, ["unencodable", type(result).__name__])
 
 
-def run_child(control, requests, answers, workdir, limits):
+def run_child(control, requests, answers, workdir, limits, drop_to):
     """The forked program's process. Never returns."""
     try:
         os.setsid()
@@ -188,7 +193,7 @@ def run_child(control, requests, answers, workdir, limits):
         os.closerange(3, keep[0])
         os.closerange(keep[0] + 1, keep[1])
         os.closerange(keep[1] + 1, 65536)
-        confine(workdir, limits)
+        confine(workdir, limits, drop_to)
     except BaseException as error:
         with contextlib.suppress(BaseException):
             write_frame(answers, ["finished", "error", f"sandbox set-up failed: {type(error).__name__}: {error}"])
@@ -259,14 +264,16 @@ def files_held_open(pid):
     return total
 
 
-def run_job(control, message, descriptors, base):
+def run_job(control, message, descriptors, base, drop_to):
     limits = message["limits"]
     requests, answers = descriptors
     workdir = tempfile.mkdtemp(dir=base)
+    if drop_to is not None:
+        os.chown(workdir, drop_to, drop_to)
     start = time.monotonic()
     pid = os.fork()
     if pid == 0:
-        run_child(control, requests, answers, workdir, limits)
+        run_child(control, requests, answers, workdir, limits, drop_to)
     os.close(requests)
     os.close(answers)
     process = os.pidfd_open(pid)
@@ -312,6 +319,11 @@ def main(settings):
     if settings.get("namespaces"):
         namespaces, namespace_problem = enter_namespaces(  # noqa: F821
             libc, settings["read_only_paths"], settings.get("drop_to"), settings.get("reachable", False))
+    # A template still root here (no namespaces, or none it could drop root in) runs its programs as the
+    # unprivileged user, where that user can reach the interpreter: a process of uid 0, even without
+    # capabilities, owns root's files (a token under /root among them) wherever Landlock does not hide them.
+    # The template itself stays root: it measures what its programs hold open (/proc/PID/fd).
+    drop_to = settings.get("drop_to") if os.getuid() == 0 and settings.get("reachable") else None
     # Programs run as this same user: non-dumpable, this process's memory and /proc entries are not theirs.
     libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
@@ -326,11 +338,13 @@ def main(settings):
     control = socket.socket(fileno=settings["control_fd"])
     abi = landlock_abi()  # noqa: F821
     base = tempfile.mkdtemp(prefix="sandbox-")
+    if drop_to is not None:
+        os.chmod(base, 0o711)  # its programs reach their own folders in it, and cannot list it
     probe_limits = {"memory_limit_mb": 1024, "file_size_limit_mb": 1, "timeout": 1,
                     "read_only_paths": settings["read_only_paths"]}
     landlock = abi if abi and _probe({**probe_limits, "landlock": abi, "seccomp": False}) else 0
     seccomp = seccomp_supported() and _probe({**probe_limits, "landlock": 0, "seccomp": True})  # noqa: F821
-    facts = {"uid": os.getuid(), "pid": os.getpid(), "landlock": landlock, "seccomp": bool(seccomp),
+    facts = {"uid": os.getuid(), "program_uid": os.getuid() if drop_to is None else drop_to, "pid": os.getpid(), "landlock": landlock, "seccomp": bool(seccomp),
              "namespaces": namespaces, "namespace_problem": namespace_problem,
              "environment": sorted(os.environ)}
     control.send(json.dumps({"ready": True, "facts": facts}).encode())
@@ -346,6 +360,6 @@ def main(settings):
                 continue
             order["limits"].update(landlock=landlock, seccomp=seccomp,
                                    read_only_paths=settings["read_only_paths"])
-            run_job(control, order, descriptors, base)
+            run_job(control, order, descriptors, base, drop_to)
     finally:
         shutil.rmtree(base, ignore_errors=True)
