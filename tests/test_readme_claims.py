@@ -209,6 +209,7 @@ CLAIMS: dict[str, list[str]] = {
     ],
     "At `reduced` they run as the evaluator's user (root drops to 65534 there too when that user can reach the interpreter)": [
         "tests/evaluation/test_sandbox.py::test_without_namespaces_a_root_evaluator_runs_programs_as_an_unprivileged_user",
+        "tests/evaluation/test_sandbox.py::test_a_root_that_cannot_become_another_user_still_runs_its_programs",
     ],
     "Files it deletes while it keeps them open count too": [
         "tests/evaluation/test_sandbox.py::test_contained_at_every_level",

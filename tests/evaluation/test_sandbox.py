@@ -105,28 +105,36 @@ def test_contained_at_every_level(each_sandbox, tmp_path):
     assert each_sandbox.restarts == 0
 
 
-def test_without_namespaces_a_root_evaluator_runs_programs_as_an_unprivileged_user():
-    """At `reduced` (no namespaces), started by root, programs run as user 65534 when that user can reach the
-    interpreter (README); they once ran as root there, with no capabilities but owning root's files. The
-    interpreter under test lies under /root, out of that user's reach: the system's, under /usr, starts this
-    sandbox, with this environment's packages on its path."""
-    system_python = "/usr/bin/python3"
-    assert os.path.exists(system_python), "this check needs the system's python3 (apt-get install python3)"
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+
+def run_without_namespaces(programs: list[str], prefix: tuple[str, ...] = ()) -> list[str]:
+    """Run ``programs`` in a sandbox without namespaces, started by the system's interpreter (under /usr, which
+    user 65534 can reach; the one under test lies under /root) with this environment's packages on its path,
+    after ``prefix`` (a command it runs under). Returns a line per program, ``STATUS | REASON``, then
+    ``LEVEL | USER``."""
+    assert os.path.exists(SYSTEM_PYTHON), "this check needs the system's python3 (apt-get install python3)"
     script = (
         "from hub_tools.evaluation import Sandbox, SandboxConfig\n"
         "config = SandboxConfig(timeout=1.5, workers=1, use_bubblewrap=False, use_namespaces=False)\n"
-        "programs = ['import os\\nassert False, os.getuid()', 'open(\"mine\", \"w\").write(\"x\")\\nimport os\\nos.listdir(\"..\")',\n"
-        f"            {KEEPS_DELETED_FILES_OPEN!r}]\n"
-        "with Sandbox(config) as pool:\n"
-        "    for result in pool.run(programs, progress=False):\n"
+        f"with Sandbox(config) as pool:\n"
+        f"    for result in pool.run({programs!r}, progress=False):\n"
         "        print(result.status, '|', result.reason)\n"
         "    print(pool.isolation['level'], '|', pool.isolation['user'])\n"
     )
     paths = os.pathsep.join([str(Path(__file__).parents[2]), sysconfig.get_paths()["purelib"]])
-    result = subprocess.run([system_python, "-c", script], capture_output=True, text=True, timeout=300,
+    result = subprocess.run([*prefix, SYSTEM_PYTHON, "-c", script], capture_output=True, text=True, timeout=300,
                             env={**os.environ, "PYTHONPATH": paths}, cwd=Path(__file__).parent)
     assert result.returncode == 0, result.stderr[-3000:]
-    lines = result.stdout.splitlines()
+    return result.stdout.splitlines()
+
+
+def test_without_namespaces_a_root_evaluator_runs_programs_as_an_unprivileged_user():
+    """At `reduced` (no namespaces), started by root, programs run as user 65534 when that user can reach the
+    interpreter (README); they once ran as root there, with no capabilities but owning root's files."""
+    lines = run_without_namespaces(["import os\nassert False, os.getuid()",
+                                    "open('mine', 'w').write('x')\nimport os\nos.listdir('..')",
+                                    KEEPS_DELETED_FILES_OPEN])
     user = 65534 if os.getuid() == 0 else os.getuid()
     assert lines[0].startswith(f"failed | AssertionError: {user} "), lines
     # Its folder is its own to write in; the folder holding every program's folder cannot be listed.
@@ -135,6 +143,14 @@ def test_without_namespaces_a_root_evaluator_runs_programs_as_an_unprivileged_us
     assert lines[2] == "error | killed: its files held more than 128 MB" or os.getuid() != 0, lines
     expected = f"{user} (dropped from root)" if os.getuid() == 0 else f"{user} (the evaluator's own user)"
     assert lines[3] == f"reduced | {expected}", lines
+
+
+def test_a_root_that_cannot_become_another_user_still_runs_its_programs():
+    """Root in a user namespace that maps root alone (``unshare -Ur``) cannot become user 65534: the template
+    finds that out once and runs its programs as they are, not fail every one of them in its set-up."""
+    lines = run_without_namespaces(["import os\nassert False, os.getuid()", GOOD], prefix=("unshare", "-Ur"))
+    assert lines[0].startswith("failed | AssertionError: 0 "), lines
+    assert lines[1:] == ["passed | passed", "reduced | 0 (the evaluator's own user)"], lines
 
 
 def test_verdicts_are_decided_in_the_evaluator(sandbox):

@@ -106,13 +106,18 @@ def _describe(error, program):
     return " ".join(text.split())[:500]
 
 
+def become(user):
+    """Become ``user`` for good: no supplementary groups, every user and group id."""
+    os.setgroups([])
+    os.setresgid(user, user, user)
+    os.setresuid(user, user, user)
+
+
 def confine(workdir, limits, drop_to=None):
     """In the program's fresh process: everything that must hold before untrusted code runs. ``drop_to``: the
     user to become first (a template left root runs its programs as that user)."""
     if drop_to is not None:
-        os.setgroups([])
-        os.setresgid(drop_to, drop_to, drop_to)
-        os.setresuid(drop_to, drop_to, drop_to)
+        become(drop_to)
     os.chdir(workdir)
     os.environ["HOME"] = os.environ["TMPDIR"] = workdir
     tempfile.tempdir = workdir
@@ -202,6 +207,18 @@ def run_child(control, requests, answers, workdir, limits, drop_to):
         serve_program(requests, answers)
     finally:
         os._exit(0)
+
+
+def _can_become(user):
+    """Whether a process of this one can become ``user`` (not in a user namespace that maps root alone)."""
+    child = os.fork()
+    if child == 0:
+        try:
+            become(user)
+            os._exit(0)
+        except BaseException:
+            os._exit(1)
+    return os.waitpid(child, 0)[1] == 0
 
 
 def _probe(limits):
@@ -323,7 +340,9 @@ def main(settings):
     # unprivileged user, where that user can reach the interpreter: a process of uid 0, even without
     # capabilities, owns root's files (a token under /root among them) wherever Landlock does not hide them.
     # The template itself stays root: it measures what its programs hold open (/proc/PID/fd).
-    drop_to = settings.get("drop_to") if os.getuid() == 0 and settings.get("reachable") else None
+    drop_to = settings.get("drop_to")
+    if not (drop_to is not None and os.getuid() == 0 and settings.get("reachable") and _can_become(drop_to)):
+        drop_to = None
     # Programs run as this same user: non-dumpable, this process's memory and /proc entries are not theirs.
     libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
