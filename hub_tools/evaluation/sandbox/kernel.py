@@ -10,7 +10,7 @@ it holds (a template that made its own user namespace has them all there).
   without ``CLONE_THREAD`` (threads stay possible), ``execve``, ``ptrace`` and reading or writing other
   processes' memory, signals to any process but itself, new namespaces, mounts, keyrings, BPF, io_uring,
   perf events, modules, reboot, memory files (``memfd_create``: their pages count against no limit of the
-  process, and 64 of 64 MB held 4 GB). ``clone3`` answers ENOSYS so that the C library falls back to ``clone``,
+  process, and 64 of 64 MB would hold 4 GB). ``clone3`` answers ENOSYS so that the C library falls back to ``clone``,
   whose flags the filter can read.
 - **Landlock** (where the kernel has it): files can be read only under the read-only paths given (the
   interpreter and its standard library) and read, written or deleted only in the process's own directory;

@@ -264,7 +264,7 @@ def files_held_open(pid):
     """Bytes of disk or memory in the files process ``pid`` holds open with no name left: files it deleted
     while open, and memory files (``memfd_create``). The folder walk cannot see them, and neither the
     address-space limit (their pages are not mapped) nor the file-size limit (it caps each one) bounds them
-    together: a program holding 64 such files of 64 MB keeps 4 GB. Read through ``/proc/PID/fd``; 0 where
+    together: 64 such files of 64 MB would hold 4 GB. Read through ``/proc/PID/fd``; 0 where
     that cannot be read (without CAP_SYS_PTRACE a process may not read a non-dumpable process's links)."""
     total, folder = 0, f"/proc/{pid}/fd"
     try:
@@ -363,9 +363,9 @@ def main(settings):
                     "read_only_paths": settings["read_only_paths"]}
     landlock = abi if abi and _probe({**probe_limits, "landlock": abi, "seccomp": False}) else 0
     seccomp = seccomp_supported() and _probe({**probe_limits, "landlock": 0, "seccomp": True})  # noqa: F821
-    facts = {"uid": os.getuid(), "program_uid": os.getuid() if drop_to is None else drop_to, "pid": os.getpid(), "landlock": landlock, "seccomp": bool(seccomp),
-             "namespaces": namespaces, "namespace_problem": namespace_problem,
-             "environment": sorted(os.environ)}
+    facts = {"uid": os.getuid(), "program_uid": os.getuid() if drop_to is None else drop_to, "pid": os.getpid(),
+             "landlock": landlock, "seccomp": bool(seccomp), "namespaces": namespaces,
+             "namespace_problem": namespace_problem, "environment": sorted(os.environ)}
     control.send(json.dumps({"ready": True, "facts": facts}).encode())
     try:
         while True:
