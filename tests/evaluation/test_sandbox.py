@@ -75,6 +75,11 @@ def test_contained_at_every_level(each_sandbox, tmp_path):
         # The same in files it deletes while it keeps them open: killed, or the namespaces' 256 MB /tmp is full.
         # And memory files, whose pages no address-space limit counts: refused.
         "keeps deleted files open": (KEEPS_DELETED_FILES_OPEN, "error or failed"),
+        # One 60 MB file without a name, open five times, is 60 MB: not past the limit.
+        "a deleted file open five times": ("import os, tempfile, time\nheld = tempfile.TemporaryFile()\n"
+                                           "for _ in range(60):\n    held.write(b'x' * 2**20)\nheld.flush()\n"
+                                           "copies = [os.dup(held.fileno()) for _ in range(4)]\ntime.sleep(0.5)",
+                                           "passed"),
         "keeps memory files open": ("import posix, time\nblock = b'x' * 2**20\nheld = []\nfor i in range(60):\n"
                                     "    held.append(posix.memfd_create(f'm{i}'))\n"
                                     "    for _ in range(32):\n        posix.write(held[-1], block)\n"

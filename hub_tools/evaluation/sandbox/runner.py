@@ -266,7 +266,7 @@ def files_held_open(pid):
     address-space limit (their pages are not mapped) nor the file-size limit (it caps each one) bounds them
     together: 64 such files of 64 MB would hold 4 GB. Read through ``/proc/PID/fd``; 0 where
     that cannot be read (without CAP_SYS_PTRACE a process may not read a non-dumpable process's links)."""
-    total, folder = 0, f"/proc/{pid}/fd"
+    sizes, folder = {}, f"/proc/{pid}/fd"
     try:
         names = os.listdir(folder)
     except OSError:
@@ -276,9 +276,9 @@ def files_held_open(pid):
             status = os.stat(f"{folder}/{name}")  # the open file itself, through the link
         except OSError:
             continue
-        if stat.S_ISREG(status.st_mode) and status.st_nlink == 0:
-            total += status.st_blocks * 512
-    return total
+        if stat.S_ISREG(status.st_mode) and status.st_nlink == 0:  # a file open twice counts once
+            sizes[status.st_dev, status.st_ino] = status.st_blocks * 512
+    return sum(sizes.values())
 
 
 def run_job(control, message, descriptors, base, drop_to):
