@@ -122,7 +122,7 @@ def run_without_namespaces(programs: list[str], prefix: tuple[str, ...] = ()) ->
     script = (
         "from hub_tools.evaluation import Sandbox, SandboxConfig\n"
         "config = SandboxConfig(timeout=1.5, workers=1, use_bubblewrap=False, use_namespaces=False)\n"
-        f"with Sandbox(config) as pool:\n"
+        "with Sandbox(config) as pool:\n"
         f"    for result in pool.run({programs!r}, progress=False):\n"
         "        print(result.status, '|', result.reason)\n"
         "    print(pool.isolation['level'], '|', pool.isolation['user'])\n"
