@@ -80,6 +80,10 @@ def test_contained_at_every_level(each_sandbox, tmp_path):
                                            "for _ in range(60):\n    held.write(b'x' * 2**20)\nheld.flush()\n"
                                            "copies = [os.dup(held.fileno()) for _ in range(4)]\ntime.sleep(0.5)",
                                            "passed"),
+        # Nor is one 60 MB file with three names.
+        "a file of three names": ("import os\nwith open('a', 'wb') as f:\n    for _ in range(60):\n"
+                                  "        f.write(b'x' * 2**20)\nos.link('a', 'b')\nos.link('a', 'c')\n"
+                                  "import time\ntime.sleep(0.5)\nassert os.stat('c').st_nlink == 3", "passed"),
         "keeps memory files open": ("import posix, time\nblock = b'x' * 2**20\nheld = []\nfor i in range(60):\n"
                                     "    held.append(posix.memfd_create(f'm{i}'))\n"
                                     "    for _ in range(32):\n        posix.write(held[-1], block)\n"

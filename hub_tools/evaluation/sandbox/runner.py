@@ -236,9 +236,9 @@ def _probe(limits):
 
 def folder_too_full(workdir, limit_bytes):
     """Whether the program's folder holds more than ``limit_bytes`` of disk (allocated blocks: a sparse file
-    counts what it uses), more than MAX_FOLDER_ENTRIES entries, or a folder it made unreadable. Links are not
-    followed; an entry removed while it is read is passed over."""
-    total, entries, pending = 0, 0, [workdir]
+    counts what it uses, a file of several names once), more than MAX_FOLDER_ENTRIES entries, or a folder it
+    made unreadable. Links are not followed; an entry removed while it is read is passed over."""
+    total, entries, pending, seen = 0, 0, [workdir], set()
     while pending:
         try:
             scan = os.scandir(pending.pop())
@@ -250,11 +250,16 @@ def folder_too_full(workdir, limit_bytes):
             for entry in scan:
                 entries += 1
                 try:
-                    total += entry.stat(follow_symlinks=False).st_blocks * 512
+                    status = entry.stat(follow_symlinks=False)
                     if entry.is_dir(follow_symlinks=False):
                         pending.append(entry.path)
                 except FileNotFoundError:
                     continue
+                if status.st_nlink > 1 and not stat.S_ISDIR(status.st_mode):
+                    if (status.st_dev, status.st_ino) in seen:
+                        continue  # another name of a file already counted
+                    seen.add((status.st_dev, status.st_ino))
+                total += status.st_blocks * 512
                 if total > limit_bytes or entries > MAX_FOLDER_ENTRIES:
                     return True
     return False
