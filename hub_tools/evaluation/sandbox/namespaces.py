@@ -115,7 +115,12 @@ def enter_namespaces(libc, read_only_paths, drop_to_user, reachable):
         os.chdir("/")  # the file system stays the host's, confined by Landlock alone; "mount" is not reported
         problem = f"no file system of its own: {error}"
     if drop_to_user is not None and os.getuid() == 0 and ("mount" in obtained or reachable):
-        os.setgroups([])
-        os.setresgid(drop_to_user, drop_to_user, drop_to_user)
-        os.setresuid(drop_to_user, drop_to_user, drop_to_user)
+        become(drop_to_user)
     return obtained, problem
+
+
+def become(user):
+    """Become ``user`` for good: no supplementary groups, every user and group id."""
+    os.setgroups([])
+    os.setresgid(user, user, user)
+    os.setresuid(user, user, user)

@@ -25,7 +25,7 @@ program with its tests inside and report the outcome), then ``["call", ARGS, KWA
 
 # SOURCE is compiled as one program with the files before it: they provide encode_value, decode_value,
 # UnencodableValue, set_no_new_privs, install_seccomp, install_landlock, landlock_abi, seccomp_supported,
-# set_limits, install_guard and enter_namespaces.
+# set_limits, install_guard, enter_namespaces and become.
 
 import contextlib
 import json
@@ -106,18 +106,11 @@ def _describe(error, program):
     return " ".join(text.split())[:500]
 
 
-def become(user):
-    """Become ``user`` for good: no supplementary groups, every user and group id."""
-    os.setgroups([])
-    os.setresgid(user, user, user)
-    os.setresuid(user, user, user)
-
-
 def confine(workdir, limits, drop_to=None):
     """In the program's fresh process: everything that must hold before untrusted code runs. ``drop_to``: the
     user to become first (a template left root runs its programs as that user)."""
     if drop_to is not None:
-        become(drop_to)
+        become(drop_to)  # noqa: F821 (from namespaces.py)
     os.chdir(workdir)
     os.environ["HOME"] = os.environ["TMPDIR"] = workdir
     tempfile.tempdir = workdir
@@ -214,7 +207,7 @@ def _can_become(user):
     child = os.fork()
     if child == 0:
         try:
-            become(user)
+            become(user)  # noqa: F821
             os._exit(0)
         except BaseException:
             os._exit(1)
@@ -251,11 +244,11 @@ def folder_too_full(workdir, limit_bytes):
                 entries += 1
                 try:
                     status = entry.stat(follow_symlinks=False)
-                    if entry.is_dir(follow_symlinks=False):
-                        pending.append(entry.path)
                 except FileNotFoundError:
                     continue
-                if status.st_nlink > 1 and not stat.S_ISDIR(status.st_mode):
+                if stat.S_ISDIR(status.st_mode):
+                    pending.append(entry.path)
+                elif status.st_nlink > 1:
                     if (status.st_dev, status.st_ino) in seen:
                         continue  # another name of a file already counted
                     seen.add((status.st_dev, status.st_ino))
