@@ -4,13 +4,16 @@ These variables are read by huggingface_hub, datasets and torch when they are fi
 are set here, before any test module imports them.
 """
 
+import atexit
 import os
+import shutil
 import tempfile
 
 # A parallel run's workers inherit the TMPDIR set below: their folders go beside the first one, not inside it
 # (Ray's socket paths must stay under 108 bytes).
 _PARENT = os.environ.setdefault("HUB_TOOLS_TESTS_TMP_PARENT", tempfile.gettempdir())
 _ROOT = tempfile.mkdtemp(prefix="hub_tools-tests-", dir=_PARENT)
+atexit.register(shutil.rmtree, _ROOT, ignore_errors=True)  # caches, checkpoints, pytest's tmp_path: ~100 MB a run
 for _name, _sub in [("HF_HOME", "hf_home"), ("TORCH_EXTENSIONS_DIR", "torch_extensions"), ("TMPDIR", "tmp"),
                     ("XDG_CACHE_HOME", "cache"), ("TRITON_CACHE_DIR", "triton")]:
     os.environ[_name] = os.path.join(_ROOT, _sub)

@@ -2,6 +2,7 @@
 
 import os
 import subprocess
+import sys
 import sysconfig
 import threading
 import time
@@ -94,6 +95,10 @@ def test_contained_at_every_level(each_sandbox, tmp_path):
             "header = ctypes.create_string_buffer(struct.pack('Ii', 0x20080522, 0), 8)\n"
             "data = ctypes.create_string_buffer(24)\nassert libc.syscall(125, header, data) == 0\n"
             "assert data.raw == bytes(24), data.raw.hex()", "passed"),
+        # A descriptor of a folder (the template holds one of the host's /tmp a moment) is a way out of any root.
+        "finds a descriptor of a folder": ("import posix, stat\nfor fd in range(3, 1024):\n    try:\n"
+                                           "        mode = posix.fstat(fd).st_mode\n    except OSError:\n"
+                                           "        continue\n    assert not stat.S_ISDIR(mode), fd", "passed"),
         "closes its channel and lingers": ("import os, time\nfor fd in range(3, 64):\n    try:\n        os.close(fd)\n"
                                            "    except OSError:\n        pass\ntime.sleep(60)", "error"),
     }
@@ -218,6 +223,45 @@ def test_each_program_gets_a_fresh_throw_away_directory(sandbox):
     check = "import os\nassert os.listdir('.') == [], os.listdir('.')"
     results = sandbox.run([write, check, write, check], progress=False)
     assert [result.status for result in results] == ["passed"] * 4, results
+
+
+@pytest.mark.parametrize("level", ["bubblewrap", "own namespaces", "seccomp and Landlock only"])
+def test_templates_outlive_the_run_that_started_them(level):
+    # A template dies with the *thread* that started it: bubblewrap's and the reduced level's once died a moment
+    # after each run that started them, and the next run restarted them.
+    from tests.evaluation.conftest import LEVELS
+
+    with Sandbox(SandboxConfig(timeout=5.0, workers=2, **LEVELS[level])) as pool:
+        pool.run([GOOD] * 3, progress=False)
+        first = [template.process.pid for template in pool._templates]
+        time.sleep(1.0)
+        assert [template.process.poll() for template in pool._templates] == [None, None]
+        pool.run([GOOD] * 3, progress=False)
+        assert [template.process.pid for template in pool._templates] == first
+        assert pool.restarts == 0
+
+
+def test_no_level_leaves_anything_behind_in_the_temporary_folder():
+    """Each level's pools, opened and closed, leave /tmp as they found it. Watched in a mount namespace of the
+    test's own, with a /tmp nobody else writes in: the template of the own-namespaces level once left its mount
+    point there, one per template (its pivot moved the root of the process meant to remove it)."""
+    from tests.evaluation.conftest import LEVELS
+
+    script = (
+        "import os\nfrom hub_tools.evaluation import Sandbox, SandboxConfig\n"
+        f"for level in {list(LEVELS.values())!r}:\n"
+        "    with Sandbox(SandboxConfig(timeout=5.0, workers=2, **level)) as pool:\n"
+        f"        assert [r.status for r in pool.run([{GOOD!r}] * 3, progress=False)] == ['passed'] * 3\n"
+        "        templates = [template.process for template in pool._templates if template is not None]\n"
+        "    print(sorted(os.listdir('/tmp')), [process.returncode for process in templates])\n"
+    )
+    as_root = [] if os.getuid() == 0 else ["--map-root-user"]
+    command = ["unshare", *as_root, "--mount", "sh", "-c", 'mount -t tmpfs tmpfs /tmp && exec "$0" -c "$1"',
+               sys.executable, script]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=Path(__file__).parents[2],
+                            env={**os.environ, "TMPDIR": "/tmp"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.splitlines() == ["[] [0, 0]"] * len(LEVELS), result.stdout + result.stderr[-3000:]
 
 
 def test_limits_are_validated():

@@ -99,12 +99,19 @@ def enter_namespaces(libc, read_only_paths, drop_to_user, reachable):
         if libc.unshare(flags) != 0:
             return obtained, f"unshare in a user namespace: {os.strerror(ctypes.get_errno())}"
     new_root = tempfile.mkdtemp(prefix="sandbox-root-")
+    # This process shares the new mount namespace, so the child's pivot moves its root too: it removes the
+    # mount point through the host folder it opened before, not by a path that then names the sandbox's /tmp.
+    host_folder = os.open(os.path.dirname(new_root), os.O_RDONLY | os.O_DIRECTORY)
     child = os.fork()
     if child != 0:
         # Outside, this process only waits, then removes the (empty) mount point it made.
-        _, status = os.waitpid(child, 0)
-        os.rmdir(new_root)
-        os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+        code = 1
+        try:
+            code = os.waitstatus_to_exitcode(os.waitpid(child, 0)[1]) & 0xFF
+            os.rmdir(os.path.basename(new_root), dir_fd=host_folder)
+        finally:
+            os._exit(code)  # never returns into the template's code, whatever happened above
+    os.close(host_folder)  # a way back to the host's files: the sandbox must not hold it
     libc.prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0)
     obtained += ["pid", "network", "ipc", "uts"]
     problem = None

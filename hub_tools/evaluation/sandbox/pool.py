@@ -19,6 +19,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from hub_tools.evaluation.sandbox import isolation
 from hub_tools.evaluation.sandbox.checks import UnsplittableCall
@@ -49,6 +50,11 @@ class Sandbox:
         self.isolation: dict = {}
         self.restarts = 0
         self._lock = threading.Lock()
+        # Templates die with the *thread* that started them (PR_SET_PDEATHSIG, bubblewrap's --die-with-parent),
+        # not with this process: they are all started from one thread that lives as long as the pool, never
+        # from the short-lived threads of one run() (that killed them after each run, and left their folders).
+        self._starter: ThreadPoolExecutor | None = None
+        self._starter_lock = threading.Lock()
 
     def __enter__(self) -> Sandbox:
         return self
@@ -61,6 +67,17 @@ class Sandbox:
             if template is not None:
                 template.close()
                 self._templates[index] = None
+        with self._starter_lock:
+            starter, self._starter = self._starter, None
+        if starter is not None:
+            starter.shutdown()
+
+    def _new_template(self, mode: str) -> Template:
+        with self._starter_lock:
+            if self._starter is None:
+                self._starter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox-templates")
+            starter = self._starter
+        return starter.submit(Template, self.config, mode).result()
 
     def start(self) -> dict:
         """Start one template (if none runs) and return the isolation obtained; raise if it is not allowed."""
@@ -72,7 +89,7 @@ class Sandbox:
             if self._mode is None:
                 self._mode = self._choose_mode()
             mode = self._mode
-        template = Template(self.config, mode)
+        template = self._new_template(mode)
         isolation = {**template.isolation, **({"not_obtained": dict(self._tried)} if self._tried else {})}
         if self.config.require_isolation and isolation["level"] != "full":
             template.close()
@@ -90,7 +107,7 @@ class Sandbox:
         best: tuple[int, str] | None = None
         for mode in modes:
             try:
-                template = Template(self.config, mode)
+                template = self._new_template(mode)
             except WorkerStopped as error:
                 if mode == modes[-1]:
                     raise

@@ -216,15 +216,17 @@ def _can_become(user):
 
 def _probe(limits):
     """Whether this kernel lets a process confine itself as programs will be: fork one and see."""
+    workdir = tempfile.mkdtemp()
     child = os.fork()
     if child == 0:
         try:
-            workdir = tempfile.mkdtemp()
             confine(workdir, limits)
             os._exit(0)
         except BaseException:
             os._exit(1)
-    return os.waitpid(child, 0)[1] == 0
+    confined = os.waitpid(child, 0)[1] == 0
+    os.rmdir(workdir)
+    return confined
 
 
 def folder_too_full(workdir, limit_bytes):
