@@ -215,6 +215,11 @@ CLAIMS: dict[str, list[str]] = {
         "tests/evaluation/test_sandbox.py::test_contained_at_every_level",
         "tests/evaluation/test_sandbox.py::test_without_namespaces_a_root_evaluator_runs_programs_as_an_unprivileged_user",
     ],
+    "templates otherwise live as long as the sandbox, across its runs, and leave nothing in the temporary folder "
+    "when it closes": [
+        "tests/evaluation/test_sandbox.py::test_templates_outlive_the_run_that_started_them",
+        "tests/evaluation/test_sandbox.py::test_no_level_leaves_anything_behind_in_the_temporary_folder",
+    ],
     "At every level a crash, hang or kill of one program never loses another result": [
         "tests/evaluation/test_sandbox.py::test_a_template_that_dies_costs_only_its_current_program",
         "tests/evaluation/test_sandbox_hostile.py::test_hostile_samples_harm_nothing_and_never_pass",
