@@ -183,6 +183,27 @@ def test_verdicts_are_decided_in_the_evaluator(sandbox):
     assert "does not define the function add" in results[4].reason
 
 
+def test_integers_past_python_s_decimal_limit_cross_both_ways(sandbox):
+    # Python refuses int <-> decimal text past 4,300 digits: a right answer of 5,736 digits (or such an argument)
+    # was once an error ("exited before its tests finished") or a ValueError counted as a failure.
+    test, _ = split_test("", "import math\nassert factorial(2000) == math.factorial(2000)\n"
+                             "assert factorial(1) == 1", "factorial")
+    right = Job("import math\ndef factorial(n):\n    return math.factorial(n)", test)
+    off_by_one = Job("import math\ndef factorial(n):\n    return math.factorial(n) + (n > 1000)", test)
+    successor_test, _ = split_test("", "assert successor(10**5000) == 10**5000 + 1", "successor")
+    successor = Job("def successor(n):\n    return n + 1", successor_test)
+    # Nor could an error whose message holds one come back as that error.
+    raises_test, _ = split_test("", "try:\n    check(1)\nexcept ValueError:\n    pass\nelse:\n"
+                                    "    raise AssertionError('no ValueError')", "check")
+    raises = Job("def check(n):\n    raise ValueError(10**5000)", raises_test)
+    # A test whose failure message holds such an answer once stopped the whole run, not just this sample.
+    shown_test, _ = split_test("", "assert two(1) == 2, two(1)", "two")
+    shown = Job("def two(n):\n    return 10**5000", shown_test)
+    results = sandbox.run([right, off_by_one, successor, raises, shown, right], progress=False)
+    assert [result.status for result in results] == ["passed", "failed", "passed", "passed", "failed", "passed"], results
+    assert results[1].reason.startswith("AssertionError"), results[1]
+
+
 def test_a_test_that_passes_a_function_runs_whole_inside(sandbox):
     test, why = split_test("", "assert apply(len, 'abc') == 3", "apply")
     assert why == ""

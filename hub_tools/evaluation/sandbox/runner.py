@@ -96,8 +96,16 @@ def _source_line(program, error):
     return line
 
 
+def _message(error):
+    """``str(error)``, or nothing where it cannot be made (an int past Python's 4,300 digits in its message)."""
+    try:
+        return str(error)
+    except BaseException:
+        return ""
+
+
 def _describe(error, program):
-    message = str(error) if not isinstance(error, MemoryError) else (str(error) or "memory limit reached")
+    message = _message(error) or ("memory limit reached" if isinstance(error, MemoryError) else "")
     text = f"{type(error).__name__}: {message}" if message else type(error).__name__
     line = _source_line(program, error)
     if line:
@@ -171,7 +179,7 @@ def serve_program(requests, answers):
             write_frame(answers, ["raised", "SystemExit", f"exit({error.code!r})", _source_line(program, error)])
             continue
         except BaseException as error:
-            write_frame(answers, ["raised", type(error).__name__, str(error)[:300], _source_line(program, error)])
+            write_frame(answers, ["raised", type(error).__name__, _message(error)[:300], _source_line(program, error)])
             continue
         try:
             write_frame(answers, ["value", result])

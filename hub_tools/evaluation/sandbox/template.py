@@ -223,7 +223,10 @@ class Template:
         except NotPlainData as error:
             return "failed", str(error)
         except BaseException as error:  # the test's assertion, or the program's error re-raised
-            message = " ".join(str(error).split())[:300]
+            try:
+                message = " ".join(str(error).split())[:300]
+            except BaseException:  # a message holding the program's answer: an int past 4,300 digits, say
+                message = ""
             text = f"{type(error).__name__}: {message}" if message else type(error).__name__
             return "failed", text + failing_line(error, job.test.source)
         return "passed", "passed"

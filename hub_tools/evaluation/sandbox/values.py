@@ -8,7 +8,7 @@ returns ``True``) can reach the evaluator's assertions. Nor can an answer hold v
 hash, which would make a set or a dict of them quadratic to build, in the decoder or in a test.
 
 JSON carries ``None``, booleans, finite floats, text and lists as they are; everything else is an object
-``{"t": TAG, "v": ...}``: ``int`` (past 2**53, as decimal text), ``float`` (``nan``, ``inf``, ``-inf``),
+``{"t": TAG, "v": ...}``: ``int`` (past 2**53, as hexadecimal text), ``float`` (``nan``, ``inf``, ``-inf``),
 ``complex``, ``bytes`` (hex), ``tuple``, ``set``, ``frozenset``, ``dict`` (a list of key-value pairs, so
 keys keep their types).
 
@@ -24,6 +24,7 @@ Example:
 import collections
 import json
 import math
+import re
 
 MAX_DEPTH = 200
 # Distinct values of one answer allowed to share a hash. Distinct values with one hash (every multiple of
@@ -34,6 +35,7 @@ MAX_DEPTH = 200
 MAX_SHARED_HASH = 64
 _EXACT_INT = 2**53
 _TAGS = ("int", "float", "complex", "bytes", "tuple", "set", "frozenset", "dict")
+_HEX = re.compile("-?[0-9a-f]+")
 
 
 class UnencodableValue(TypeError):
@@ -47,7 +49,9 @@ def _pack(value, depth):
     if value is None or kind is bool or kind is str:
         return value
     if kind is int:
-        return value if -_EXACT_INT < value < _EXACT_INT else {"t": "int", "v": str(value)}
+        # Hexadecimal, not decimal: Python refuses int <-> decimal text past 4,300 digits (that conversion is
+        # quadratic), so factorial(2000) could neither come back nor go in; base 16 is linear and has no limit.
+        return value if -_EXACT_INT < value < _EXACT_INT else {"t": "int", "v": format(value, "x")}
     if kind is float:
         return value if math.isfinite(value) else {"t": "float", "v": repr(value)}
     if kind is list:
@@ -129,8 +133,8 @@ def _unpack(data, depth):
     if kind is not dict or set(data) != {"t", "v"} or data["t"] not in _TAGS:
         raise ValueError("not a tagged value")
     tag, inner = data["t"], data["v"]
-    if tag == "int" and type(inner) is str and len(inner) <= 5000:
-        return int(inner)
+    if tag == "int" and type(inner) is str and _HEX.fullmatch(inner):
+        return int(inner, 16)
     if tag == "float" and inner in ("nan", "inf", "-inf"):
         return float(inner)
     if tag == "bytes" and type(inner) is str:
