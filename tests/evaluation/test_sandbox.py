@@ -204,6 +204,20 @@ def test_integers_past_python_s_decimal_limit_cross_both_ways(sandbox):
     assert results[1].reason.startswith("AssertionError"), results[1]
 
 
+def test_text_with_lone_surrogates_crosses_both_ways(sandbox):
+    # Python text may hold lone surrogates (bytes decoded with surrogateescape, JSON escapes); strict UTF-8
+    # refused them: the argument was a failure, the answer an error, and the program's own text stopped the run.
+    same_test, _ = split_test("", "assert same('\\ud800x') == '\\ud800x'", "same")
+    lone_test, _ = split_test("", "assert lone() == '\\udc80'", "lone")
+    jobs = [Job("def same(s):\n    return s", same_test),
+            Job("def lone():\n    return b'\\x80'.decode('utf-8', 'surrogateescape')", lone_test),
+            Job("def lone():\n    return '\udc80'", lone_test), GOOD_ADD]
+    results = sandbox.run(jobs, progress=False)
+    assert [result.status for result in results[:2]] == ["passed", "passed"], results
+    assert results[2].status == "error" and "surrogates not allowed" in results[2].reason, results[2]
+    assert results[3].passed
+
+
 def test_a_test_that_passes_a_function_runs_whole_inside(sandbox):
     test, why = split_test("", "assert apply(len, 'abc') == 3", "apply")
     assert why == ""

@@ -12,7 +12,7 @@ from hub_tools.evaluation.sandbox.checks import raise_as_candidate, split_test
 from hub_tools.evaluation.sandbox.values import UnencodableValue, decode_value, encode_value
 
 # Past 4,300 digits Python refuses int <-> decimal text: such ints once could not cross (math.factorial(2000)).
-VALUES = [None, True, 0, -7, 2**53, -(2**200), math.factorial(2000), -(10**5000), 1.5, -0.0, float("inf"), float("-inf"), 1e308, "héllo\x00", b"\xff\x00",
+VALUES = [None, True, 0, -7, 2**53, -(2**200), math.factorial(2000), -(10**5000), -(16 ** 2**18 - 1), 1.5, -0.0, float("inf"), float("-inf"), 1e308, "héllo\x00", b"\xff\x00",
           [1, [2, [3]]], (1, "a"), (), {1, 2}, frozenset({"x"}), {(1, 2): [3], "k": {4: None}}, 2 + 3j, [(1.5, b"")]]
 
 
@@ -47,7 +47,9 @@ def test_anything_else_is_refused_when_sent(value):
 @pytest.mark.parametrize("text", ['{"t": "object", "v": 1}', "NaN", "Infinity", '{"t": "int", "v": 5}',
                                   '{"t": "set", "v": [[1]]}', '{"t": "dict", "v": [[1]]}', '{"t": "tuple"}',
                                   '{"a": 1}', "[1, 2", '{"t": "complex", "v": ["1", 2]}', "[" * 100000,
-                                  '{"t": "int", "v": "12z"}', '{"t": "int", "v": "0x1f"}', '{"t": "int", "v": " 1f"}'])
+                                  '{"t": "int", "v": "12z"}', '{"t": "int", "v": "0x1f"}', '{"t": "int", "v": " 1f"}',
+                                  '{"t": "int", "v": "' + "f" * (2**18 + 1) + '"}'],
+                         ids=lambda text: text if len(text) < 100 else f"{text[:40]}... ({len(text)} characters)")
 def test_forged_answers_are_refused_when_read(text):
     with pytest.raises(ValueError):
         decode_value(text)

@@ -164,7 +164,7 @@ class Channel:
             raise CandidateTimeout()
 
     def send(self, value) -> None:
-        body = encode_value(value).encode("utf-8")
+        body = encode_value(value).encode("utf-8", "surrogatepass")
         data = memoryview(struct.pack(">I", len(body)) + body)
         while data:
             self._wait(self.requests, writing=True)
@@ -188,7 +188,7 @@ class Channel:
         if size > MAX_FRAME_BYTES:
             raise ChannelBroken(f"the program answered {size} bytes, more than {MAX_FRAME_BYTES}")
         try:
-            message = decode_value(self._read(size).decode("utf-8"))
+            message = decode_value(self._read(size).decode("utf-8", "surrogatepass"))
         except (ValueError, UnicodeDecodeError) as error:
             raise ChannelBroken(f"the program wrote something other than plain data ({error})") from None
         if not isinstance(message, list) or not message or not isinstance(message[0], str):

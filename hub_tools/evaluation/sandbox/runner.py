@@ -66,7 +66,7 @@ def read_frame(descriptor):
     body = _read_exactly(descriptor, size)
     if body is None:
         return None
-    return decode_value(body.decode("utf-8"))  # noqa: F821 (from values.py)
+    return decode_value(body.decode("utf-8", "surrogatepass"))  # noqa: F821 (from values.py)
 
 
 def _read_exactly(descriptor, size):
@@ -80,7 +80,7 @@ def _read_exactly(descriptor, size):
 
 
 def write_frame(descriptor, value):
-    body = encode_value(value).encode("utf-8")  # noqa: F821
+    body = encode_value(value).encode("utf-8", "surrogatepass")  # noqa: F821
     data = struct.pack(">I", len(body)) + body
     while data:
         data = data[os.write(descriptor, data):]

@@ -36,6 +36,9 @@ MAX_SHARED_HASH = 64
 _EXACT_INT = 2**53
 _TAGS = ("int", "float", "complex", "bytes", "tuple", "set", "frozenset", "dict")
 _HEX = re.compile("-?[0-9a-f]+")
+# Hex digits of one int at most (a million bits; factorial(20000) has 250,000). Past that, a test's arithmetic on
+# an answer (multiplication is super-linear) could hold the evaluator for minutes, outside any time limit.
+MAX_INT_DIGITS = 1 << 18
 
 
 class UnencodableValue(TypeError):
@@ -133,7 +136,7 @@ def _unpack(data, depth):
     if kind is not dict or set(data) != {"t", "v"} or data["t"] not in _TAGS:
         raise ValueError("not a tagged value")
     tag, inner = data["t"], data["v"]
-    if tag == "int" and type(inner) is str and _HEX.fullmatch(inner):
+    if tag == "int" and type(inner) is str and len(inner.removeprefix("-")) <= MAX_INT_DIGITS and _HEX.fullmatch(inner):
         return int(inner, 16)
     if tag == "float" and inner in ("nan", "inf", "-inf"):
         return float(inner)
