@@ -51,8 +51,9 @@ class Sandbox:
         self.restarts = 0
         self._lock = threading.Lock()
         # Templates die with the *thread* that started them (PR_SET_PDEATHSIG, bubblewrap's --die-with-parent),
-        # not with this process: they are all started from one thread that lives as long as the pool, never
-        # from the short-lived threads of one run() (that killed them after each run, and left their folders).
+        # not with this process: they are started from threads that live as long as the pool (one per worker,
+        # so they start in parallel), never from the short-lived threads of one run() (that killed them a
+        # moment after each run, and left their folders).
         self._starter: ThreadPoolExecutor | None = None
         self._starter_lock = threading.Lock()
 
@@ -75,7 +76,7 @@ class Sandbox:
     def _new_template(self, mode: str) -> Template:
         with self._starter_lock:
             if self._starter is None:
-                self._starter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox-templates")
+                self._starter = ThreadPoolExecutor(self.config.worker_count, thread_name_prefix="sandbox-templates")
             starter = self._starter
         return starter.submit(Template, self.config, mode).result()
 
