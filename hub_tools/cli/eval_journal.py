@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from hub_tools.errors import UserError
+from hub_tools.evaluation.scoring import json_line
 
 JOURNAL_FILE = "generations.jsonl"
 
@@ -74,7 +75,7 @@ class GenerationJournal:
 
     def add(self, row: dict) -> None:
         self.rows[(row["task_id"], row["sample_index"])] = row
-        self.handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        self.handle.write(json_line(row))
 
     def close(self) -> None:
         self.handle.flush()

@@ -262,11 +262,22 @@ def _write_atomically(path: Path, text: str) -> None:
     os.replace(partial, path)
 
 
+def json_line(row: dict) -> str:
+    """``row`` as one line of JSON that is valid UTF-8: readable text, with escapes only where a string holds
+    a lone surrogate (a samples file or a server may send ``"\\ud800"``, which no UTF-8 file can hold)."""
+    line = json.dumps(row, ensure_ascii=False)
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        line = json.dumps(row)  # every non-ASCII character escaped: the same value when read back
+    return line + "\n"
+
+
 def write_samples(path: str | os.PathLike, samples: list[dict]) -> Path:
     """Write samples as JSON lines (atomically) and return the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomically(path, "".join(json.dumps(sample, ensure_ascii=False) + "\n" for sample in samples))
+    _write_atomically(path, "".join(map(json_line, samples)))
     return path
 
 

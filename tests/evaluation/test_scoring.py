@@ -123,6 +123,28 @@ def test_samples_file_errors_name_the_line(humaneval, tmp_path):
     assert read_samples(path, problems) == [json.loads(good)]
 
 
+def test_odd_completions_are_scored_and_written_back_as_they_came(humaneval, scoring_config, tmp_path):
+    """A completion with a lone surrogate (valid JSON: "\\ud800") once crashed the run when samples.jsonl was
+    written, after every sample was scored; one past the sandbox's 16 MB message limit was reported as a
+    program that exited before its tests."""
+    problems = {problem.task_id: problem for problem in humaneval}
+    canonical = problems["HumanEval/2"].canonical_solution
+    rows = [{"task_id": "HumanEval/2", "completion": canonical + "    # \ud800 \u00e9\n"},
+            {"task_id": "HumanEval/2", "completion": canonical + "#" * (17 << 20) + "\n"},
+            {"task_id": "HumanEval/2", "completion": canonical + "    # é\n"}]
+    source = tmp_path / "samples.jsonl"
+    source.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    evaluation = score_samples(humaneval, read_samples(source, problems), sandbox=scoring_config, k_values=[1],
+                               progress=False)
+    results = [(sample["status"], sample["result"]) for sample in evaluation.samples]
+    assert results[1][0] == "error" and results[1][1].startswith("the program is too large for the sandbox"), results
+    assert results[2] == ("passed", "passed"), results
+    _, written = write_evaluation(evaluation, tmp_path / "out")
+    lines = written.read_bytes().decode("utf-8").splitlines()  # strict UTF-8: the file any reader can open
+    assert [json.loads(line)["completion"] for line in lines] == [row["completion"] for row in rows]
+    assert "é" in lines[2]  # readable text where nothing needs escaping
+
+
 def test_plus_tests_are_scored_and_untestable_splits_are_reported(scoring_config):
     from hub_tools.evaluation import Problem
 

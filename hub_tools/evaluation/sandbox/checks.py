@@ -42,6 +42,10 @@ class ChannelBroken(BaseException):
     """The program's process ended, or wrote something other than the protocol."""
 
 
+class FrameTooLarge(ChannelBroken):
+    """A message for the program's process larger than it reads (``MAX_FRAME_BYTES``)."""
+
+
 class ChannelClosed(ChannelBroken):
     """The program's process closed its end: it ended (how, the template reports) or gave up its channel."""
 
@@ -165,6 +169,8 @@ class Channel:
 
     def send(self, value) -> None:
         body = encode_value(value).encode("utf-8", "surrogatepass")
+        if len(body) > MAX_FRAME_BYTES:  # the program's process would refuse it and end, saying nothing
+            raise FrameTooLarge(f"{len(body)} bytes, more than the {MAX_FRAME_BYTES} a message may hold")
         data = memoryview(struct.pack(">I", len(body)) + body)
         while data:
             self._wait(self.requests, writing=True)

@@ -26,6 +26,7 @@ from hub_tools.evaluation.sandbox.checks import (
     Channel,
     ChannelBroken,
     ChannelClosed,
+    FrameTooLarge,
     NotPlainData,
     TrustedTest,
     UnsplittableCall,
@@ -208,7 +209,10 @@ class Template:
         return ended
 
     def _converse(self, channel: Channel, job: Job, whole: bool) -> tuple[str, str]:
-        channel.send(["program", job.whole if whole else job.program, None if whole else job.test.entry_point])
+        try:
+            channel.send(["program", job.whole if whole else job.program, None if whole else job.test.entry_point])
+        except FrameTooLarge as error:
+            return "error", f"the program is too large for the sandbox: {error}"
         first = channel.receive()
         if first[0] == "finished" and len(first) == 3 and first[1] in STATUSES and isinstance(first[2], str):
             if first[1] == "passed" and not whole:
