@@ -257,7 +257,9 @@ def main(argv: list[str]) -> int:
     if metrics.get("pass_at_k_plus"):
         scores += "; plus tests: " + ", ".join(f"{name} = {value:.4f}" for name, value in metrics["pass_at_k_plus"].items())
     counts = ", ".join(f"{name} {value}" for name, value in metrics["counts"].items())
-    print(f"{arguments.benchmark}: {scores} ({metrics['num_problems']} problems, "
-          f"{metrics['num_samples_per_problem']} sample(s) each; {counts})")
+    per_problem = f"{metrics['num_samples_per_problem']} sample(s) each"
+    if metrics["num_samples"] != metrics["num_samples_per_problem"] * metrics["num_problems"]:  # a samples file
+        per_problem = f"at least {metrics['num_samples_per_problem']} sample(s) each, {metrics['num_samples']} in all"
+    print(f"{arguments.benchmark}: {scores} ({metrics['num_problems']} problems, {per_problem}; {counts})")
     print(f"wrote {metrics_path} and {samples_path}")
     return 0

@@ -238,7 +238,8 @@ def summarize(samples: list[dict], k_values, *, settings: dict | None = None) ->
         "benchmark": "humaneval", "dataset_id": HUMANEVAL_DATASET_ID, "model": None, "model_revision": None,
         "edit_sequence": modes.pop() if len(modes) == 1 else None,
         "num_problems": len(per_task),
-        "num_samples_per_problem": min(sample_counts) if sample_counts else 0,
+        "num_samples_per_problem": min(sample_counts) if sample_counts else 0,  # the fewest: what pass@k can use
+        "num_samples": len(samples),
         "temperature": None, "top_p": None, "max_new_tokens": None,
     }
     metrics.update(settings or {})

@@ -10,7 +10,7 @@ from hub_tools.evaluation.scoring import looks_like_edit_sequence
 from hub_tools.lintseq import format_completion, sample_edit_path
 
 METRICS_KEYS = {"benchmark", "dataset_id", "model", "model_revision", "edit_sequence", "num_problems",
-                "num_samples_per_problem", "temperature", "top_p", "max_new_tokens", "pass_at_k", "counts",
+                "num_samples_per_problem", "num_samples", "temperature", "top_p", "max_new_tokens", "pass_at_k", "counts",
                 "hub_tools_version", "created_at"}
 
 
@@ -139,6 +139,7 @@ def test_odd_completions_are_scored_and_written_back_as_they_came(humaneval, sco
     results = [(sample["status"], sample["result"]) for sample in evaluation.samples]
     assert results[1][0] == "error" and results[1][1].startswith("the program is too large for the sandbox"), results
     assert results[2] == ("passed", "passed"), results
+    assert (evaluation.metrics["num_samples_per_problem"], evaluation.metrics["num_samples"]) == (3, 3)
     _, written = write_evaluation(evaluation, tmp_path / "out")
     lines = written.read_bytes().decode("utf-8").splitlines()  # strict UTF-8: the file any reader can open
     assert [json.loads(line)["completion"] for line in lines] == [row["completion"] for row in rows]
