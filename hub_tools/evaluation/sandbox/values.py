@@ -36,7 +36,7 @@ MAX_SHARED_HASH = 64
 _EXACT_INT = 2**53
 _TAGS = ("int", "float", "complex", "bytes", "tuple", "set", "frozenset", "dict")
 _HEX = re.compile("-?[0-9a-f]+")
-# Hex digits of one int at most (a million bits; factorial(20000) has 250,000). Past that, a test's arithmetic on
+# Hex digits of one int at most (a million bits; factorial(50000) has 708,357). Past that, a test's arithmetic on
 # an answer (multiplication is super-linear) could hold the evaluator for minutes, outside any time limit.
 MAX_INT_DIGITS = 1 << 18
 
