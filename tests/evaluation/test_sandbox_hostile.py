@@ -94,7 +94,7 @@ def _attacks(outside: Path, home: Path, unix_path: Path, abstract_name: str, tcp
         # 10 minutes for these 200,000) unless refused before it is built.
         "hash flood in a forged answer": (
             forged + "import posix\nP = 2**61 - 1\n"
-            "BODY = FRAME(['value', {'t': 'set', 'v': [{'t': 'int', 'v': str(P * k)} for k in range(1, 200001)]}])\n"
+            "BODY = FRAME(['value', {'t': 'set', 'v': [{'t': 'int', 'v': format(P * k, 'x')} for k in range(1, 200001)]}])\n"
             "def add(x, y):\n    for fd in range(3, 64):\n        try:\n            posix.write(fd, BODY)\n"
             "        except Exception:\n            pass\n    posix._exit(0)\n"),
         "read the template's memory": (
