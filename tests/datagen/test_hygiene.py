@@ -1,7 +1,7 @@
 """Dataset hygiene end to end: decontamination, deduplication and token counts in ``lintseq generate``.
 
-The source mixes real programs (standard-library functions), HumanEval solutions as they are and
-reformatted, an instruction that is a HumanEval prompt, and duplicates (exact, reformatted, of a
+The source mixes real programs (standard-library functions), HumanEval solutions as they are,
+reformatted and rewritten under other names, an instruction that is a HumanEval prompt, and duplicates (exact, reformatted, of a
 contaminated row) next to a near-copy that is not a duplicate. Every count is checked exactly.
 """
 
@@ -20,6 +20,7 @@ from hub_tools.datagen.decontamination import (
     BenchmarkText,
     DecontaminationConfig,
     normalized_tokens,
+    renaming_invariant_tokens,
 )
 from hub_tools.datagen.deduplication import program_key
 
@@ -47,7 +48,7 @@ def humaneval():
 
 
 @pytest.fixture(scope="module")
-def mixed_source(tmp_path_factory, stdlib_corpus, humaneval) -> tuple[Path, dict]:
+def mixed_source(tmp_path_factory, stdlib_corpus, humaneval, under_other_names) -> tuple[Path, dict]:
     functions = stdlib_corpus[:12]
     rows = [{"instruction": f"Write the function number {i}.", "response": code} for i, code in enumerate(functions)]
     for problem in humaneval[:4]:  # rows 12-15: HumanEval as it is
@@ -61,12 +62,14 @@ def mixed_source(tmp_path_factory, stdlib_corpus, humaneval) -> tuple[Path, dict
     near = functions[2].replace("return", "return  None or", 1)
     assert program_key(near) != program_key(functions[2])
     rows.append({"instruction": "A variant.", "response": near})  # row 24: not a duplicate
+    renamed = under_other_names(humaneval[26]["prompt"] + humaneval[26]["canonical_solution"])
+    rows.append({"instruction": "Rewrite it.", "response": renamed})  # row 25: HumanEval/26 under other names
     path = tmp_path_factory.mktemp("hygiene") / "mixed.jsonl"
     path.write_text("".join(json.dumps(row) + "\n" for row in rows))
     expected = {
         "contaminated": {12: "HumanEval/0", 13: "HumanEval/1", 14: "HumanEval/2", 15: "HumanEval/3",
                          16: "HumanEval/10", 17: "HumanEval/11", 18: "HumanEval/12", 19: "HumanEval/13",
-                         20: "HumanEval/20", 23: "HumanEval/0"},
+                         20: "HumanEval/20", 23: "HumanEval/0", 25: "HumanEval/26"},
         # Row 20 repeats row 5's program: a duplicate too, unless it is dropped as contaminated first.
         "duplicates": {20: 5, 21: 0, 22: 1, 23: 12},
     }
@@ -90,7 +93,7 @@ def hygienic_runs(mixed_source, tmp_path_factory) -> dict[int, Path]:
         folders[workers] = tmp_path_factory.mktemp("clean") / f"workers{workers}"
         result = generate(str(source), "--output-dir", str(folders[workers]), "--sampler", "random",
                           "--decontaminate", "humaneval", "--dedup", "exact", "--workers", str(workers))
-        assert "contamination: 10 rows overlap 9 problems of humaneval" in result.stdout
+        assert "contamination: 11 rows overlap 10 problems of humaneval" in result.stdout
         assert "duplicates: 2 programs" in result.stdout
     return folders
 
@@ -101,24 +104,27 @@ def test_options_drop_every_contaminated_and_duplicate_row(hygienic_runs, mixed_
     dropped = set(expected["contaminated"]) | {21, 22}
     for config in ("random", "baseline"):
         kept = [row["row_index"] for row in rows_of(folder, config)]
-        assert kept == sorted(set(range(25)) - dropped)
+        assert kept == sorted(set(range(26)) - dropped)
     settings = json.loads((folder / "lintseq_config.json").read_text())
     stats = settings["configs"]["random"]["stats"]
-    assert stats["skipped"] == {"contaminated": 10, "duplicate": 2}
+    assert stats["skipped"] == {"contaminated": 11, "duplicate": 2}
     assert stats["programs"] == 13 and stats["rows"] == 13
     found = {entry["row_index"]: entry["task_id"] for entry in stats["contamination"]["overlaps"]}
     assert found == expected["contaminated"]
     assert all(entry["benchmark"] == "humaneval" and entry["dropped"] for entry in stats["contamination"]["overlaps"])
-    assert stats["contamination"]["drop"] is True and stats["contamination"]["by_benchmark"] == {"humaneval": 10}
-    # Row 20 is caught by its instruction, the reformatted ones by their program.
+    assert stats["contamination"]["drop"] is True and stats["contamination"]["by_benchmark"] == {"humaneval": 11}
+    # Row 20 is caught by its instruction, the reformatted ones by their program, row 25 by its code's shape.
     fields = {entry["row_index"]: entry["field"] for entry in stats["contamination"]["overlaps"]}
-    assert fields[20] == "instruction" and fields[17] == "program"
+    assert fields[20] == "instruction" and fields[17] == "program" and fields[25] == "program"
+    renamed = {entry["row_index"] for entry in stats["contamination"]["overlaps"] if entry["renamed"]}
+    assert renamed == {25}
     duplicates = [entry for entry in stats["skipped_rows"] if entry["reason"] == "duplicate"]
     assert [entry["location"] for entry in duplicates] == ["mixed.jsonl:22", "mixed.jsonl:23"]
     contaminated = [entry for entry in stats["skipped_rows"] if entry["reason"] == "contaminated"]
-    assert all("humaneval HumanEval/" in entry["detail"] for entry in contaminated) and len(contaminated) == 10
+    assert all("humaneval HumanEval/" in entry["detail"] for entry in contaminated) and len(contaminated) == 11
+    assert "HumanEval/26: the program holds 100% of the code's 10-grams, names set aside" in contaminated[-1]["detail"]
     card = (folder / "README.md").read_text()
-    assert "10 rows overlapped 9 benchmark problems and were dropped" in card
+    assert "11 rows overlapped 10 benchmark problems and were dropped" in card
     assert "| duplicate programs | 2 repeat an earlier source row's program" in card
     assert "; 2 removed (`--dedup exact` keeps the first source row of each program)" in card
     assert stats["duplicates"] == 2 and stats["dedup"]["removed"] == 2
@@ -137,7 +143,7 @@ def test_without_options_the_overlap_and_duplicates_are_reported_and_kept(mixed_
     folder = tmp_path / "reported"
     result = generate(str(source), "--output-dir", str(folder))  # the linter-guided sampler, default settings
     assert "KEPT (drop them with --decontaminate)" in result.stdout
-    assert [row["row_index"] for row in rows_of(folder, "lintseq")] == list(range(25))
+    assert [row["row_index"] for row in rows_of(folder, "lintseq")] == list(range(26))
     stats = json.loads((folder / "lintseq_config.json").read_text())["configs"]["lintseq"]["stats"]
     assert stats["skipped"] == {}
     assert {entry["row_index"]: entry["task_id"] for entry in stats["contamination"]["overlaps"]} == expected["contaminated"]
@@ -146,7 +152,7 @@ def test_without_options_the_overlap_and_duplicates_are_reported_and_kept(mixed_
         "mode": "none", "removed": 0,
         "examples": [{"row_index": row, "same_as": first} for row, first in expected["duplicates"].items()]}
     card = (folder / "README.md").read_text()
-    assert "**10 rows overlap 9 benchmark problems and are in the dataset** (humaneval: 10)" in card
+    assert "**11 rows overlap 10 benchmark problems and are in the dataset** (humaneval: 11)" in card
     assert "`HumanEval/0`, `HumanEval/1`" in card
 
 
@@ -207,6 +213,37 @@ def test_normalisation_finds_copies_and_no_false_positive_on_the_stdlib(humaneva
     # The instruction is prose: the regular-expression path gives tokens of the same kind.
     prose = "Please solve this:\n" + humaneval[7]["prompt"] + "\nThanks, it's urgent!"
     assert index.best_overlap({"instruction": prose}).task_id == "HumanEval/7"
+
+
+def test_copies_under_other_names_are_found_by_the_shape_of_their_code(humaneval, under_other_names):
+    """Every HumanEval program renamed and without its docstring: the names-kept n-grams miss them, the
+    comparison under other names finds all but the one-line functions, and matches no other problem except
+    the two whose code is the same function (HumanEval/59 holds HumanEval/31's, 61 holds 56's)."""
+    index = BenchmarkIndex(DecontaminationConfig.from_specs(["humaneval"], drop=True).texts)
+    found, elsewhere, by_names = [], [], 0
+    for seed, problem in enumerate(humaneval):
+        overlap = index.best_overlap({"program": under_other_names(problem["prompt"] + problem["canonical_solution"],
+                                                                   seed)})
+        if overlap is None:
+            continue
+        by_names += not overlap.renamed
+        (found if overlap.task_id == problem["task_id"] else elsewhere).append((problem["task_id"], overlap.task_id))
+    assert len(found) >= 150 and by_names <= 2, (len(found), by_names)
+    assert set(elsewhere) <= {("HumanEval/59", "HumanEval/31"), ("HumanEval/61", "HumanEval/56")}, elsewhere
+    # What is not found is too short to compare (fewer than MIN_RENAMED_NGRAMS n-grams), but for HumanEval/77,
+    # whose `1. / 3` the rewrite spells `1.0 / 3`.
+    missed = {problem["task_id"] for problem in humaneval} - {task for task, _ in found + elsewhere}
+    assert len(missed) <= 12 and missed & {part.task_id for part in index.code_parts} <= {"HumanEval/77"}, missed
+
+
+def test_renaming_invariant_tokens_keep_the_data_flow():
+    one = renaming_invariant_tokens("def total(prices, count):\n    \"Sum.\"\n    return prices * count  # x")
+    assert one == renaming_invariant_tokens("def f(a,\n      b):\n    return a * b")
+    assert one != renaming_invariant_tokens("def f(a, b):\n    return a * a")  # another data flow
+    assert one != renaming_invariant_tokens("def f(a, b):\n    return a + b")  # another operator
+    # Builtins, keywords and attributes stay: renaming them changes what the program does.
+    assert renaming_invariant_tokens("len(x.keys)") != renaming_invariant_tokens("size(x.values)")
+    assert renaming_invariant_tokens("len(x.keys)") == renaming_invariant_tokens("len(y.keys)")
 
 
 def test_normalised_tokens_ignore_formatting_not_names():
