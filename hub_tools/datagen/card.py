@@ -166,13 +166,18 @@ def _config_view(dataset: DatasetFolder, name: str) -> dict:
 
 
 def _contamination_view(value) -> dict | None:
-    """The recorded benchmark overlap, with the tasks it hit listed once each (at most 20)."""
+    """The recorded benchmark overlap, with the tasks it hit listed once each (at most 20, most rows first)."""
     value = _dict(value)
     if not isinstance(value.get("rows"), int) or not value.get("benchmarks"):
         return None
     overlaps = [entry for entry in value.get("overlaps") or [] if isinstance(entry, dict)]
-    tasks = list(dict.fromkeys(f"{entry.get('task_id')}" for entry in overlaps))
-    return {**value, "task_ids": tasks[:20], "more_tasks": max(0, (value.get("tasks") or 0) - 20)}
+    by_task = [entry for entry in value.get("by_task") or [] if isinstance(entry, dict)]
+    if by_task:
+        tasks = [{"id": f"{entry.get('task_id')}", "rows": entry.get("rows")} for entry in by_task]
+    else:  # recorded before the per-task counts: the tasks of the rows listed
+        tasks = [{"id": task, "rows": None} for task in dict.fromkeys(f"{entry.get('task_id')}" for entry in overlaps)]
+    return {**value, "task_ids": tasks[:20], "more_tasks": max(0, (value.get("tasks") or 0) - len(tasks[:20])),
+            "rows_listed": len(overlaps)}
 
 
 def _tokens_view(value) -> dict | None:

@@ -174,7 +174,12 @@ def _contamination(part_stats: list[dict], excluded: set[int], decontamination) 
         return None
     overlaps = [entry for part in part_stats for entry in part.get("overlaps", [])
                 if entry["row_index"] not in excluded]
+    # Every problem hit, with its row count, however many rows overlap (bounded by the benchmarks' size); the
+    # rows themselves one by one up to EXAMPLES_KEPT, in source order.
+    by_task = Counter((entry["benchmark"], entry["task_id"]) for entry in overlaps)
     return {**decontamination.to_dict(), "rows": len(overlaps),
             "by_benchmark": dict(sorted(Counter(entry["benchmark"] for entry in overlaps).items())),
-            "tasks": len({(entry["benchmark"], entry["task_id"]) for entry in overlaps}),
+            "tasks": len(by_task),
+            "by_task": [{"benchmark": benchmark, "task_id": task_id, "rows": rows}
+                        for (benchmark, task_id), rows in sorted(by_task.items(), key=lambda item: (-item[1], item[0]))],
             "overlaps": overlaps[:EXAMPLES_KEPT]}

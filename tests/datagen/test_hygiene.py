@@ -153,7 +153,31 @@ def test_without_options_the_overlap_and_duplicates_are_reported_and_kept(mixed_
         "examples": [{"row_index": row, "same_as": first} for row, first in expected["duplicates"].items()]}
     card = (folder / "README.md").read_text()
     assert "**11 rows overlap 10 benchmark problems and are in the dataset** (humaneval: 11)" in card
-    assert "`HumanEval/0`, `HumanEval/1`" in card
+    assert "Problems hit: `HumanEval/0` (2 rows), `HumanEval/1`, `HumanEval/10`," in card
+    assert "(every row is listed in `lintseq_config.json`)" in card
+    assert stats["contamination"]["by_task"][:2] == [{"benchmark": "humaneval", "task_id": "HumanEval/0", "rows": 2},
+                                                     {"benchmark": "humaneval", "task_id": "HumanEval/1", "rows": 1}]
+    assert sum(entry["rows"] for entry in stats["contamination"]["by_task"]) == 11
+
+
+def test_more_overlapping_rows_than_are_listed_still_state_every_problem_hit(tmp_path, humaneval):
+    """Corpus scale: 1,230 rows copying HumanEval (7 or 8 copies of each problem, reformatted): the rows
+    are listed up to 1,000 and the card says so; every problem hit is counted with its rows."""
+    rows = [{"instruction": f"Copy {copy}.", "response": reformat(problem["prompt"] + problem["canonical_solution"])}
+            for copy in range(8) for problem in humaneval][:1230]
+    source = tmp_path / "copies.jsonl"
+    source.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    folder = tmp_path / "out"
+    result = generate(str(source), "--output-dir", str(folder), "--sampler", "random", "--workers", "2")
+    assert "contamination: 1230 rows overlap 164 problems of humaneval" in result.stdout
+    found = json.loads((folder / "lintseq_config.json").read_text())["configs"]["random"]["stats"]["contamination"]
+    assert len(found["overlaps"]) == 1000 and [entry["row_index"] for entry in found["overlaps"]] == list(range(1000))
+    assert len(found["by_task"]) == 164 and sum(entry["rows"] for entry in found["by_task"]) == 1230
+    assert {entry["rows"] for entry in found["by_task"]} == {7, 8}
+    assert found["by_task"][0] == {"benchmark": "humaneval", "task_id": "HumanEval/0", "rows": 8}
+    card = (folder / "README.md").read_text()
+    assert "**1230 rows overlap 164 benchmark problems and are in the dataset**" in card
+    assert "`HumanEval/0` (8 rows)" in card and " and 144 more (the first 1000 rows are listed, by `row_index`," in card
 
 
 def test_user_benchmark_file_in_mbpp_form(tmp_path, stdlib_corpus):
