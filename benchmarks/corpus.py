@@ -189,3 +189,17 @@ def installed_package_functions(limit: int = 150_000, min_lines: int = 3, max_li
         if len(functions) >= limit:
             break
     return functions[:limit]
+
+
+def installed_package_files(every: int = 3, max_bytes: int = 400_000) -> list[str]:
+    """Every ``every``-th file of the installed packages (``purelib``, in name order) as UTF-8 text, whole, up to
+    ``max_bytes``: what a scraped corpus row holds."""
+    texts = []
+    for path in sorted(Path(sysconfig.get_paths()["purelib"]).rglob("*.py"))[::every]:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError):
+            continue
+        if len(text) <= max_bytes:
+            texts.append(text)
+    return texts

@@ -16,8 +16,9 @@
    standard library (false positives) and pairs of distinct HumanEval problems reach the threshold.
 3. **Copies under other names**: every HumanEval program with its function, arguments and variables
    renamed and its docstring dropped: how many are found, by their names or by the shape of their code,
-   how many match another problem, and how many of the standard library's functions and of up to
-   ``--package-functions`` functions of the installed packages are flagged (false positives).
+   how many match another problem, and how many of the standard library's functions, of up to
+   ``--package-functions`` functions of the installed packages and of a third of their files, whole, are
+   flagged (false positives).
 
 Read the ratios: the machines are shared and noisy.
 """
@@ -199,15 +200,16 @@ def renamed_copies(package_functions: int) -> dict:
             figures["other_problem"].append([task_id, overlap.task_id])
         else:
             figures["found_by_shape" if overlap.renamed else "found_by_names"] += 1
-    for name, functions in (("stdlib", corpus.every_stdlib_function()),
-                            ("installed_packages", corpus.installed_package_functions(package_functions))):
+    for name, texts in (("stdlib", corpus.every_stdlib_function()),
+                            ("installed_packages", corpus.installed_package_functions(package_functions)),
+                            ("installed_package_files", corpus.installed_package_files())):
         started = time.perf_counter()
-        flagged = [index.best_overlap({"program": function}) for function in functions]
+        flagged = [index.best_overlap({"program": text}) for text in texts]
         flagged = [overlap for overlap in flagged if overlap is not None]
-        figures[f"{name}_functions"] = len(functions)
+        figures[f"{name}_checked"] = len(texts)
         figures[f"{name}_flagged"] = [overlap.describe(index.ngram_size) for overlap in flagged]
         figures[f"{name}_flagged_by_shape"] = sum(overlap.renamed for overlap in flagged)
-        figures[f"{name}_us_per_function"] = round((time.perf_counter() - started) / max(len(functions), 1) * 1e6, 1)
+        figures[f"{name}_us_per_text"] = round((time.perf_counter() - started) / max(len(texts), 1) * 1e6, 1)
     # What the second comparison adds to the per-row check, on the rows of the cost runs (best of 3 passes).
     with tempfile.TemporaryDirectory() as folder:
         write_source(Path(folder) / "rows.jsonl", 2000)
@@ -223,9 +225,11 @@ def renamed_copies(package_functions: int) -> dict:
     figures["extra_ms_per_row"] = round((figures["us_per_row_with_shape"] - figures["us_per_row_names_only"]) / 1000, 2)
     print(f"under other names: {figures['found_by_shape']} + {figures['found_by_names']} of {figures['problems']} "
           f"found (by shape + by names), {len(figures['other_problem'])} as another problem; flagged: "
-          f"{len(figures['stdlib_flagged'])} of {figures['stdlib_functions']} stdlib functions, "
-          f"{len(figures['installed_packages_flagged'])} of {figures['installed_packages_functions']} installed "
-          f"packages' ({figures['installed_packages_flagged_by_shape']} by shape)", flush=True)
+          f"{len(figures['stdlib_flagged'])} of {figures['stdlib_checked']} stdlib functions, "
+          f"{len(figures['installed_packages_flagged'])} of {figures['installed_packages_checked']} installed "
+          f"packages' ({figures['installed_packages_flagged_by_shape']} by shape), "
+          f"{len(figures['installed_package_files_flagged'])} of {figures['installed_package_files_checked']} "
+          f"whole files ({figures['installed_package_files_flagged_by_shape']} by shape)", flush=True)
     return figures
 
 
