@@ -136,7 +136,10 @@ class PartStore:
         return (self.folder / "run.json").exists()
 
     def completed(self) -> set[int]:
-        return {int(path.name[5:10]) for path in self.folder.glob("part-*.json") if not path.name.endswith(".tmp")}
+        # The number is all the digits between "part-" and ".json": five at least, six and more from chunk
+        # 100,000 on (12.8 million rows at the default chunk size).
+        names = (path.name.removeprefix("part-").removesuffix(".json") for path in self.folder.glob("part-*.json"))
+        return {int(name) for name in names if name.isdigit()}
 
     def write(self, number: int, rows: list[dict], baseline: list[dict], stats: dict) -> None:
         stem = self.folder / f"part-{number:05d}"

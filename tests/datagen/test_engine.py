@@ -476,3 +476,26 @@ def test_a_program_that_crashes_pylint_is_skipped_and_the_run_goes_on(tmp_path, 
     assert sorted(load(out, split="train")["instruction"]) == ["first", "last"]
     skipped = json.loads((out / "lintseq_config.json").read_text())["configs"]["lintseq"]["stats"]["skipped_rows"]
     assert skipped[0]["location"] == "crash.jsonl:2" and "recursion" in skipped[0]["detail"]
+
+
+def test_parts_past_chunk_99999_are_found_and_assembled_in_order(tmp_path):
+    """Chunk 100,000 (12.8 million rows at the default chunk size) has a six-digit part name: it is neither
+    lost nor taken for chunk 10,000."""
+    from hub_tools.datagen.writer import PartStore
+
+    store = PartStore(tmp_path, "random")
+    store.prepare({"run": 1}, overwrite=False)
+    numbers = [9999, 10000, 99999, 100000, 100001, 1000000]
+    for number in numbers:
+        row = {"id": f"r{number}", "path_index": 0, "row_index": number, "instruction": "i", "response": "r",
+               "program": "x = 1", "edit_path": ["@@ -0,0 +1 @@\n+x = 1"], "num_edits": 1, "sampler": "random",
+               "seed": 0, "prompt": "p", "completion": "c"}
+        baseline = {key: row[key] for key in ("id", "row_index", "instruction", "response", "program", "prompt",
+                                              "completion")}
+        store.write(number, [row], [baseline], {"source_rows": 1, "number": number})
+    assert store.completed() == set(numbers)
+    assert [part["number"] for part in store.stats()] == numbers
+    rows, shards = store.assemble(tmp_path, "random", "rows")
+    assert (rows, shards) == (6, 1)
+    table = pq.read_table(next((tmp_path / "data" / "random").glob("*.parquet")))
+    assert table.column("row_index").to_pylist() == numbers
