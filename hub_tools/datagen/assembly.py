@@ -22,8 +22,6 @@ from hub_tools.datagen.run_statistics import merge_part_statistics, part_records
 from hub_tools.datagen.sources import Source
 from hub_tools.datagen.writer import PartStore, read_config_file
 
-SKIPPED_ROWS_KEPT = 1000  # skipped rows listed one by one in lintseq_config.json; all are counted
-
 
 @dataclass
 class RunSummary:
@@ -76,12 +74,8 @@ def assemble_dataset(parts: PartStore, output_dir: Path, source: Source, config:
     """
     from hub_tools.datagen.manifest import update_manifest
 
-    all_stats = parts.stats()
-    merged = merge_part_statistics(all_stats, config)
-    skipped_rows = [entry for part in all_stats for entry in part["skipped"]] + merged.skipped_rows
-    summary.source_rows = sum(part["source_rows"] for part in all_stats)
-    summary.programs = sum(part["programs"] for part in all_stats) - len(merged.excluded)
-    summary.skipped = Counter(entry["reason"] for entry in skipped_rows)
+    merged = merge_part_statistics(parts.stats, config)
+    summary.source_rows, summary.programs, summary.skipped = merged.source_rows, merged.programs, merged.skipped
     summary.duplicates, summary.contamination = merged.count, merged.sampler["contamination"]
     summary.other_indentation = merged.sampler.get("other_indentation")
     # Removed duplicates are left out here, when every part is in: the same rows for any executor.
@@ -90,9 +84,8 @@ def assemble_dataset(parts: PartStore, output_dir: Path, source: Source, config:
     summary.rows, summary.shards = rows, shards
     summary.seconds = time.perf_counter() - started
     common = {"source_rows": summary.source_rows, "programs": summary.programs, "duplicates": summary.duplicates,
-              "skipped": dict(sorted(summary.skipped.items())), "skipped_rows": skipped_rows[:SKIPPED_ROWS_KEPT]}
-    sampler_stats = {**common, "rows": rows, "num_shards": shards, **merged.sampler,
-                     "lint_calls": sum(part["lint_calls"] for part in all_stats),
+              "skipped": dict(sorted(summary.skipped.items())), "skipped_rows": merged.skipped_rows}
+    sampler_stats = {**common, "rows": rows, "num_shards": shards, **merged.sampler, "lint_calls": merged.lint_calls,
                      "seconds": round(summary.seconds, 2), **engine_info}
     baseline_stats = {**common, "rows": baseline_rows, "num_shards": baseline_shards, **merged.baseline}
     update_manifest(output_dir, source, config, num_samples, sampler_stats, baseline_stats)

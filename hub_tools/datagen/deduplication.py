@@ -9,7 +9,8 @@ literals and structure must match exactly, so two different programs are never m
 The syntax tree is Python's own parser at C speed: a few times cheaper than ``tokenize``.
 
 Which copy stays is decided when the engine's parts are assembled into shards, from the recorded
-``(row index, key)`` of every emitted program: the smallest source row index of each key is kept. That
+``(row index, key)`` of every emitted program: the smallest source row index of each key is kept
+(``run_statistics.merge_part_statistics``). That
 is one code path for any number of workers and any executor, and the result does not depend on the order
 in which parts were finished.
 """
@@ -19,7 +20,6 @@ from __future__ import annotations
 import ast
 import hashlib
 import re
-from collections.abc import Iterable
 
 DEDUP_MODES = ("none", "exact")
 # In ast.dump's text a string's line break is the two characters \n: the indentation after it is dropped.
@@ -50,20 +50,3 @@ def program_key(program: str) -> str:
     True
     """
     return hashlib.sha256(normalized_program(program).encode("utf-8", "surrogatepass")).hexdigest()[:16]
-
-
-def duplicate_rows(programs: Iterable[tuple[int, str]]) -> dict[int, int]:
-    """Map the row index of every duplicate program to the row index of the copy that is kept.
-
-    Args:
-        programs: ``(source row index, program key)`` of every emitted program, in any order.
-
-    >>> duplicate_rows([(7, "k1"), (2, "k1"), (5, "k2"), (9, "k1")])
-    {7: 2, 9: 2}
-    """
-    first: dict[str, int] = {}
-    pairs = list(programs)
-    for index, key in pairs:
-        if key not in first or index < first[key]:
-            first[key] = index
-    return {index: first[key] for index, key in sorted(pairs) if first[key] != index}

@@ -14,10 +14,10 @@ parts are assembled, over the rows that are kept.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from pathlib import Path
 
-import numpy as np
-
+from hub_tools.datagen.value_counts import ValueCounts
 from hub_tools.errors import UserError
 
 MAX_LENGTH = 1024  # the paper's training sequence length
@@ -92,9 +92,33 @@ def count_tokens(rows: list[dict], baseline: dict | None, name_or_path: str) -> 
     return {"rows": pairs[:len(rows)], "baseline": pairs[len(rows)] if baseline else None}
 
 
-def _distribution(values: np.ndarray) -> dict:
-    return {"mean": round(float(values.mean()), 1), "median": round(float(np.median(values)), 1),
-            "p95": round(float(np.percentile(values, 95)), 1), "max": int(values.max()), "sum": int(values.sum())}
+class TokenCounts:
+    """Prompt, completion and total tokens of rows, added row by row, kept as counts (see ValueCounts)."""
+
+    def __init__(self, max_length: int = MAX_LENGTH):
+        self.max_length = max_length
+        self.prompt, self.completion, self.total = ValueCounts(), ValueCounts(), ValueCounts()
+        self.over = 0
+
+    def add(self, pairs: Iterable[list[int]]) -> None:
+        for prompt, completion in pairs:
+            self.prompt.add_value(prompt)
+            self.completion.add_value(completion)
+            self.total.add_value(prompt + completion)
+            self.over += prompt + completion > self.max_length
+
+    def summary(self) -> dict | None:
+        """Distributions of prompt, completion and total tokens per row, and the share over ``max_length``."""
+        if not self.total:
+            return None
+        return {"rows": self.total.total, "prompt": _distribution(self.prompt),
+                "completion": _distribution(self.completion), "total": _distribution(self.total),
+                "max_length": self.max_length, "over_max_length": round(self.over / self.total.total, 4)}
+
+
+def _distribution(values: ValueCounts) -> dict:
+    return {"mean": round(values.mean(), 1), "median": round(float(values.median()), 1),
+            "p95": round(values.percentile(95), 1), "max": max(values.counts), "sum": values.sum()}
 
 
 def token_summary(pairs: list[list[int]], max_length: int = MAX_LENGTH) -> dict | None:
@@ -104,10 +128,6 @@ def token_summary(pairs: list[list[int]], max_length: int = MAX_LENGTH) -> dict 
     >>> summary["total"]["max"], summary["over_max_length"]
     (2012, 0.5)
     """
-    if not pairs:
-        return None
-    counts = np.asarray(pairs, dtype=np.int64)
-    total = counts.sum(axis=1)
-    return {"rows": len(pairs), "prompt": _distribution(counts[:, 0]), "completion": _distribution(counts[:, 1]),
-            "total": _distribution(total), "max_length": max_length,
-            "over_max_length": round(float((total > max_length).mean()), 4)}
+    counts = TokenCounts(max_length)
+    counts.add(pairs)
+    return counts.summary()

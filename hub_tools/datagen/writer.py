@@ -18,6 +18,7 @@ import json
 import math
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -147,8 +148,10 @@ class PartStore:
         _write_parquet_atomically(_table(baseline, self.schemas["baseline"]), stem.with_suffix(".baseline.parquet"))
         write_json_atomically(stats, stem.with_suffix(".json"))  # last: marks the part complete
 
-    def stats(self) -> list[dict]:
-        return [json.loads((self.folder / f"part-{n:05d}.json").read_text()) for n in sorted(self.completed())]
+    def stats(self) -> Iterator[dict]:
+        """The parts' statistics in part order, read one at a time."""
+        for number in sorted(self.completed()):
+            yield json.loads((self.folder / f"part-{number:05d}.json").read_text())
 
     def assemble(self, output_dir: Path, config_name: str, kind: str, exclude: set[int] = frozenset()) -> tuple[int, int]:
         """Write the parts' ``kind`` rows ("rows" or "baseline") as the shards of ``data/<config_name>``,
