@@ -9,7 +9,7 @@ whatever the number of workers, the executor or the order in which parts finishe
 The merge reads the parts one at a time, twice (the first program of each key, then the figures), and keeps
 no row past its part: figures are counts of values (:mod:`hub_tools.datagen.value_counts`), the rows it lists
 are the first ``EXAMPLES_KEPT``. Its memory grows with the distinct programs and the duplicates only (237 MiB
-for a million rows, against 4.3 GB when every row's figures were kept: ``benchmarks/merge_memory.py``).
+for a million rows, against 4,346 MiB when every row's figures were kept: ``benchmarks/merge_memory.py``).
 """
 
 from __future__ import annotations
