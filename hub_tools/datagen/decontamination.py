@@ -338,12 +338,10 @@ class BenchmarkIndex:
         self.code_parts: list[BenchmarkText] = []
         self.code_sizes: list[int] = []
         self.code_postings: dict[int, list[int]] = {}
-        code: dict[tuple[str, str], str] = {}
-        for text in texts:
-            if text.part == "solution" or text.starts_code:
-                key = (text.benchmark, text.task_id)
-                code[key] = code.get(key, "") + text.text if text.part == "solution" else text.text + code.get(key, "")
-        for (benchmark, task_id), program in code.items():
+        prompts = {(text.benchmark, text.task_id): text.text for text in texts if text.starts_code}
+        solutions = {(text.benchmark, text.task_id): text.text for text in texts if text.part == "solution"}
+        for (benchmark, task_id), solution in solutions.items():
+            program = prompts.get((benchmark, task_id), "") + solution
             grams = ngrams(renaming_invariant_tokens(program), ngram_size)
             if len(grams) >= MIN_RENAMED_NGRAMS:
                 self.code_sizes.append(len(grams))

@@ -55,24 +55,6 @@ def part_records(outcomes) -> dict:
     return {"emitted": emitted, "overlaps": overlaps}
 
 
-def distribution(values: list[int]) -> dict | None:
-    """``mean``, ``median``, ``min`` and ``max`` of ``values`` (``None`` for none).
-
-    >>> distribution([4, 1, 2, 2])
-    {'mean': 2.25, 'median': 2.0, 'min': 1, 'max': 4}
-    """
-    return ValueCounts(values).distribution()
-
-
-def histogram(values: list[int], bins: int = HISTOGRAM_BINS) -> dict | None:
-    """Counts of ``values`` in bins of a round width (1, 2, 5, 10, 20, 50...), for the card's pictures.
-
-    >>> histogram([1, 2, 2, 3])
-    {'bin_width': 1, 'bins': [[1, 1], [2, 2], [3, 1]]}
-    """
-    return ValueCounts(values).histogram(bins)
-
-
 @dataclass
 class MergedStatistics:
     """The merged statistics of one run.

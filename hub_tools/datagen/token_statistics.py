@@ -93,7 +93,14 @@ def count_tokens(rows: list[dict], baseline: dict | None, name_or_path: str) -> 
 
 
 class TokenCounts:
-    """Prompt, completion and total tokens of rows, added row by row, kept as counts (see ValueCounts)."""
+    """Prompt, completion and total tokens of rows, added row by row, kept as counts (see ValueCounts).
+
+    >>> counts = TokenCounts()
+    >>> counts.add([[10, 30], [12, 2000]])
+    >>> summary = counts.summary()
+    >>> summary["total"]["max"], summary["over_max_length"]
+    (2012, 0.5)
+    """
 
     def __init__(self, max_length: int = MAX_LENGTH):
         self.max_length = max_length
@@ -119,15 +126,3 @@ class TokenCounts:
 def _distribution(values: ValueCounts) -> dict:
     return {"mean": round(values.mean(), 1), "median": round(float(values.median()), 1),
             "p95": round(values.percentile(95), 1), "max": max(values.counts), "sum": values.sum()}
-
-
-def token_summary(pairs: list[list[int]], max_length: int = MAX_LENGTH) -> dict | None:
-    """Distributions of prompt, completion and total tokens per row, and the share over ``max_length``.
-
-    >>> summary = token_summary([[10, 30], [12, 2000]])
-    >>> summary["total"]["max"], summary["over_max_length"]
-    (2012, 0.5)
-    """
-    counts = TokenCounts(max_length)
-    counts.add(pairs)
-    return counts.summary()

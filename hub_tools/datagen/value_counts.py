@@ -20,6 +20,8 @@ class ValueCounts:
     >>> counts = ValueCounts([3, 1, 2, 2])
     >>> counts.total, counts.sum(), counts.nth(0), counts.nth(3), counts.median()
     (4, 8, 1, 3, 2.0)
+    >>> counts.distribution(), counts.histogram(bins=40)
+    ({'mean': 2.0, 'median': 2.0, 'min': 1, 'max': 3}, {'bin_width': 1, 'bins': [[1, 1], [2, 2], [3, 1]]})
     """
 
     def __init__(self, values: Iterable[int] = ()):
@@ -28,9 +30,9 @@ class ValueCounts:
         self.add(values)
 
     def add(self, values: Iterable[int]) -> None:
-        before = self.counts.total()
+        values = list(values)
         self.counts.update(values)
-        self.total += self.counts.total() - before
+        self.total += len(values)
 
     def add_value(self, value: int) -> None:
         self.counts[value] += 1

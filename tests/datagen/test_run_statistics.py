@@ -12,7 +12,7 @@ import pytest
 
 from hub_tools.datagen.rows import GenerationConfig
 from hub_tools.datagen.run_statistics import EXAMPLES_KEPT, merge_part_statistics
-from hub_tools.datagen.token_statistics import token_summary
+from hub_tools.datagen.token_statistics import TokenCounts
 from hub_tools.datagen.value_counts import ValueCounts
 
 
@@ -30,10 +30,12 @@ def test_counts_give_what_statistics_and_numpy_give(size):
         assert float(counts.median()) == float(np.median(array)) and counts.sum() == int(array.sum())
 
 
-def test_token_summary_matches_numpy_on_real_shapes():
+def test_token_counts_match_numpy_on_real_shapes():
     rng = random.Random(7)
     pairs = [[rng.randint(5, 400), rng.randint(1, 3000)] for _ in range(2501)]
-    summary = token_summary(pairs)
+    counts = TokenCounts()
+    counts.add(pairs)
+    summary = counts.summary()
     array = np.asarray(pairs, dtype=np.int64)
     total = array.sum(axis=1)
     for name, values in (("prompt", array[:, 0]), ("completion", array[:, 1]), ("total", total)):
