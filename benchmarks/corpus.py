@@ -175,6 +175,28 @@ def under_other_names(program: str, seed: int = 0) -> str:
     return ast.unparse(tree)
 
 
+class _Untyped(ast.NodeTransformer):
+    def visit_FunctionDef(self, node):
+        self.generic_visit(node)
+        node.returns = None
+        return node
+
+    def visit_arg(self, node):
+        node.annotation = None
+        return node
+
+    def visit_AnnAssign(self, node):
+        return ast.Assign(targets=[node.target], value=node.value, lineno=node.lineno) if node.value else None
+
+    def visit_ImportFrom(self, node):
+        return None if node.module == "typing" else node
+
+
+def untyped(program: str) -> str:
+    """What a rewrite for older Python does: every type hint and the imports from ``typing`` gone."""
+    return ast.unparse(ast.fix_missing_locations(_Untyped().visit(ast.parse(program))))
+
+
 def installed_package_functions(limit: int = 150_000, min_lines: int = 3, max_lines: int = 80) -> list[str]:
     """Functions of ``min_lines`` to ``max_lines`` lines from the installed packages (``purelib``, files in name
     order) up to ``limit``: code of every style nobody here wrote, for false-positive counts."""

