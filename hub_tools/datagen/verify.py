@@ -22,8 +22,8 @@ when they do (relative imports, counted by the portable profile before data rule
 
 The check is independent of how the folder was made: it trusts no recorded verdict, lints every state again
 with pragmas ignored, and counts a lint call that runs out of time as a failure, never as clean. Rows are
-streamed batch by batch from the Parquet files, so memory stays flat; batches can be checked on several
-processes.
+streamed batch by batch from the Parquet files and batches can be checked on several processes; what stays
+in memory is 32 bytes a row for the checks across rows (:mod:`hub_tools.datagen.verify_across_rows`).
 """
 
 from __future__ import annotations
@@ -35,10 +35,10 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hub_tools.datagen.deduplication import program_key
 from hub_tools.datagen.folder import DatasetFolder
 from hub_tools.datagen.lifetime import die_with_parent
 from hub_tools.datagen.row_checks import RowBatch, check_batch
+from hub_tools.datagen.verify_across_rows import RowsSeen
 
 # Failure kinds, in report order, with what each means.
 FAILURE_KINDS = {
@@ -214,9 +214,7 @@ def _verify_config(dataset, name, settings, report, wanted, config, executor, ba
         lint_timeout=config.lint_timeout or settings.get("lint_timeout", 10.0),
         seed=seed if isinstance(seed, int) else None, rows=[],
     )
-    seen: set = set()
-    first_row_of: dict[str, int] = {}  # normalised program -> the first row_index that had it
-    repeats: dict[int, int] = {}  # row_index -> the earlier row_index with the same normalised program
+    seen = RowsSeen()  # for the checks across rows, done once every row is read
     pending: collections.deque[tuple[list[str], Future | list]] = collections.deque()
 
     def collect(locations: list[str], outcome) -> None:
@@ -234,18 +232,7 @@ def _verify_config(dataset, name, settings, report, wanted, config, executor, ba
         remaining -= len(rows)
         shard, _, start = first_location.rpartition(" row ")
         locations = [_location(shard, int(start) + offset, row) for offset, row in enumerate(rows)]
-        # Duplicates need every row seen so far: checked here, in one process.
-        for offset, row in enumerate(rows):
-            key = (row.get("row_index"), row.get("path_index"))
-            if key in seen:
-                report.add(Failure("duplicate", locations[offset],
-                                   f"source row {key[0]}" + (f", path {key[1]}" if key[1] is not None else "")
-                                   + " was already seen"))
-            seen.add(key)
-            key = program_key(row["program"]) if isinstance(row.get("program"), str) else row.get("id")
-            first = first_row_of.setdefault(key, row.get("row_index"))
-            if first != row.get("row_index"):
-                repeats.setdefault(row.get("row_index"), first)
+        seen.add_batch(shard, int(start), rows)
         batch = RowBatch(**{**template.__dict__, "rows": rows})
         if executor is None:
             collect(locations, check_batch(batch))
@@ -261,11 +248,15 @@ def _verify_config(dataset, name, settings, report, wanted, config, executor, ba
     dedup = stats.get("dedup") if isinstance(stats.get("dedup"), dict) else {}
     removed = dedup.get("removed") if isinstance(dedup.get("removed"), int) else 0
     recorded = (stats.get("duplicates") or 0) - removed
-    if repeats and len(repeats) != recorded and config.limit is None:
-        row_index, earlier = next(iter(repeats.items()))
+    for position in seen.duplicates():
+        row_index, path_index = seen.key(position)
+        report.add(Failure("duplicate", seen.location(position), f"source row {row_index}"
+                           + (f", path {path_index}" if path_index is not None else "") + " was already seen"))
+    repeated = seen.repeated_source()
+    if repeated and repeated.count != recorded and config.limit is None:
         report.add(Failure("duplicate_source", f"lintseq_config.json configs.{name}.stats",
-                           f"{len(repeats)} programs repeat an earlier source row (first: source row {row_index} "
-                           f"is source row {earlier} again); the folder records {recorded}"))
+                           f"{repeated.count} programs repeat an earlier source row (first: source row "
+                           f"{repeated.row_index} is source row {repeated.earlier} again); the folder records {recorded}"))
 
 
 def _check_provenance(dataset, name: str, settings: dict, report: ConfigReport) -> None:

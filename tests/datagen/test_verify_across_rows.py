@@ -1,0 +1,111 @@
+"""The checks across rows of ``lintseq verify`` (``RowsSeen``) against the row-by-row comparison they replace.
+
+The reference below is the check as it was written first: a set of (row_index, path_index) and a dict of
+program keys, row by row (values compared as written: that one crashed on a row index that is a list). Folders of thousands of rows with every kind of repeat, hostile values (row indices
+that are strings, None, huge or negative ints, ids that are not hex) and rows read across several shards and
+batches must give the same failures, with the same locations, in the same order.
+"""
+
+import random
+
+import pytest
+
+from hub_tools.datagen.deduplication import program_key
+from hub_tools.datagen.verify_across_rows import RowsSeen
+
+
+def reference(batches):
+    seen, first_row_of, repeats, duplicates = set(), {}, {}, []
+    for shard, start, rows in batches:
+        for offset, row in enumerate(rows):
+            label = f"{shard} row {start + offset}"
+            if row.get("id") is not None:
+                label += f" (id {row['id']}" + (f", path {row['path_index']}" if row.get("path_index") is not None else "") + ")"
+            key = (row.get("row_index"), row.get("path_index"))
+            as_written = (repr(key[0]), repr(key[1]), type(key[0]), type(key[1]))  # "7" is not 7, True is not 1
+            if as_written in seen:
+                duplicates.append((label, key))
+            seen.add(as_written)
+            program_of = program_key(row["program"]) if isinstance(row.get("program"), str) else ("id", repr(row.get("id")))
+            # A row index that is not a 64-bit int counts as one same source row here.
+            source = row.get("row_index")
+            source_key = source if type(source) is int and -(2**63) < source < 2**63 else "not an int"
+            first_key, first = first_row_of.setdefault(program_of, (source_key, source))
+            if first_key != source_key:
+                repeats.setdefault(source_key, (source, first))
+    repeated = (next(iter(repeats.values())) + (len(repeats),)) if repeats else None
+    return duplicates, repeated
+
+
+def checked(batches):
+    seen = RowsSeen()
+    for shard, start, rows in batches:
+        seen.add_batch(shard, start, rows)
+    duplicates = [(seen.location(position), seen.key(position)) for position in seen.duplicates()]
+    repeated = seen.repeated_source()
+    return duplicates, (repeated.row_index, repeated.earlier, repeated.count) if repeated else None
+
+
+def random_folder(seed: int, rows: int, hostile: bool):
+    rng = random.Random(seed)
+    programs = [f"def f{k}():\n    return {k}\n" for k in range(rows // 4)]
+    made = []
+    for number in range(rows):
+        row_index = number // 2 if rng.random() < 0.9 else rng.randrange(rows)  # paths of one row, repeats
+        path_index = number % 2 if rng.random() < 0.8 else None
+        row = {"row_index": row_index, "path_index": path_index, "id": f"{rng.getrandbits(64):016x}",
+               "program": programs[row_index % len(programs)] if rng.random() < 0.9 else rng.choice(programs)}
+        if hostile and rng.random() < 0.05:
+            row[rng.choice(["row_index", "path_index", "id", "program"])] = rng.choice(
+                [None, "7", 2**70, -1, 3.0, True, "not hex at all", "0x12345678901234", [1]])
+        made.append(row)
+    batches, position, shard = [], 0, 0
+    while position < rows:
+        size = rng.randint(1, 40)
+        start = 0 if rng.random() < 0.1 else None
+        if start == 0:
+            shard += 1
+        batches.append((f"data/x/part-{shard}.parquet", start, made[position:position + size]))
+        position += size
+    # Row numbers within each shard, counted as they are read.
+    numbered, counts = [], {}
+    for name, start, rows_here in batches:
+        numbered.append((name, counts.get(name, 0), rows_here))
+        counts[name] = counts.get(name, 0) + len(rows_here)
+    return numbered
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("hostile", [False, True])
+def test_same_failures_as_row_by_row(seed, hostile):
+    batches = random_folder(seed, 3000, hostile)
+    expected = reference(batches)
+    assert expected[0] and expected[1]  # the folder has both kinds of repeat
+    got = checked(batches)
+    assert got[0] == [(label, key) for label, key in expected[0]]
+    assert got[1] == expected[1]
+
+
+def test_a_clean_folder_and_an_empty_one():
+    assert checked([]) == ([], None)
+    rows = [{"row_index": number, "path_index": None, "id": f"{number:016x}", "program": f"x = {number}\n"}
+            for number in range(100)]
+    assert checked([("data/a.parquet", 0, rows)]) == ([], None)
+    # One repeat, found and named.
+    rows.append({"row_index": 100, "path_index": None, "id": "f" * 16, "program": "x = 3\n"})
+    assert checked([("data/a.parquet", 0, rows)]) == ([], (100, 3, 1))
+
+
+def test_memory_is_a_few_bytes_a_row():
+    import tracemalloc
+
+    rows = [{"row_index": number, "path_index": 0, "id": f"{number:016x}", "program": f"x = {number % 1000}\n"}
+            for number in range(50_000)]
+    tracemalloc.start()
+    seen = RowsSeen()
+    for start in range(0, len(rows), 32):
+        seen.add_batch("data/a.parquet", start, rows[start:start + 32])
+    kept, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert kept / len(rows) < 40, kept / len(rows)
+    assert seen.repeated_source().count == 49_000
