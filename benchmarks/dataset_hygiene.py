@@ -221,9 +221,21 @@ def renamed_copies(package_functions: int) -> dict:
         flagged = [index.best_overlap({"program": text}) for text in texts]
         flagged = [overlap for overlap in flagged if overlap is not None]
         figures[f"{name}_checked"] = len(texts)
+        figures[f"{name}_flagged_count"] = len(flagged)
         figures[f"{name}_flagged"] = [overlap.describe(index.ngram_size) for overlap in flagged]
         figures[f"{name}_flagged_by_shape"] = sum(overlap.renamed for overlap in flagged)
         figures[f"{name}_us_per_text"] = round((time.perf_counter() - started) / max(len(texts), 1) * 1e6, 1)
+    # Why the floor without hints is higher: the installed packages' functions flagged at the floor as written.
+    from hub_tools.datagen import decontamination
+
+    floor, decontamination.MIN_BARE_NGRAMS = decontamination.MIN_BARE_NGRAMS, MIN_RENAMED_NGRAMS
+    try:
+        low = BenchmarkIndex(DecontaminationConfig.from_specs(["humaneval"], drop=True).texts)
+        figures["installed_packages_flagged_without_hints_at_floor_of_renamed"] = sum(
+            1 for text in corpus.installed_package_functions(package_functions)
+            if (overlap := low.best_overlap({"program": text})) and overlap.hints_set_aside)
+    finally:
+        decontamination.MIN_BARE_NGRAMS = floor
     # What the second comparison adds to the per-row check, on the rows of the cost runs (best of 3 passes).
     with tempfile.TemporaryDirectory() as folder:
         write_source(Path(folder) / "rows.jsonl", 2000)

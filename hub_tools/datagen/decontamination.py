@@ -57,8 +57,8 @@ THRESHOLD = 0.5
 # 150,016 functions of installed packages with no floor, none from 5 up).
 MIN_RENAMED_NGRAMS = 5
 # The same floor for code compared with its type hints set aside, higher: without its signature's hints a
-# short solution is a list comprehension or a loop like thousands of others (measured: 8 false positives
-# among 150,000 functions of installed packages at 5, none from 10 up).
+# short solution is a list comprehension or a loop like thousands of others (measured on 150,000 functions of
+# installed packages: 8 flagged that way at 5, 1 at 10, a cumulative sum with HumanEval/9's very shape).
 MIN_BARE_NGRAMS = 10
 # One pass of one regular expression (``tokenize`` is ten times slower and rejects prose): a string literal
 # (any prefix and quotes) or a comment is matched whole, so a "#" inside a string starts no comment; then
