@@ -7,7 +7,8 @@ repeats an earlier row's, and the folder records none of them, so ``duplicate_so
 folder, then runs ``verify_dataset`` on it in a fresh process for each revision (the other through
 ``git worktree``), one after the other, with the per-row checks (``check_batch``: replay, lint) replaced by
 a no-op in both: what is left is reading the rows and the checks that need every row at once. Reported: peak
-RSS and seconds of each, and whether both reports are the same.
+RSS and seconds of each, whether both reports are the same, and the bytes each row past the first shard adds
+to the peak (against a run on a folder of one shard).
 """
 
 from __future__ import annotations
@@ -80,18 +81,26 @@ def main() -> None:
     parser.add_argument("--name", default="verify_memory")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
-        folder, other = Path(scratch) / "folder", Path(scratch) / "other"
+        folder, small, other = Path(scratch) / "folder", Path(scratch) / "small", Path(scratch) / "other"
         write_folder(folder, args.rows)
+        write_folder(small, PER_SHARD)
         subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(other), args.vs], check=True)
         try:
             earlier, this = run(other, folder), run(ROOT, folder)
+            # What a verify holds whatever the folder's size: the interpreter, pyarrow, numpy and one shard
+            # being read (its row group: 80 MiB here), measured on a folder of one shard.
+            fixed = {"this": run(ROOT, small)["peak_rss_mib"], "vs": run(other, small)["peak_rss_mib"]}
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(other)], check=True)
     figures = {"rows": args.rows, "vs": args.vs,
                "this_peak_rss_mib": round(this["peak_rss_mib"], 1), "this_seconds": round(this["seconds"], 1),
                "vs_peak_rss_mib": round(earlier["peak_rss_mib"], 1), "vs_seconds": round(earlier["seconds"], 1),
-               "same_report": this["report"] == earlier["report"], "report": this["report"]}
+               "same_report": this["report"] == earlier["report"], "report": this["report"],
+               "this_peak_rss_mib_one_shard": round(fixed["this"], 1), "vs_peak_rss_mib_one_shard": round(fixed["vs"], 1)}
     figures["memory_ratio"] = round(figures["vs_peak_rss_mib"] / figures["this_peak_rss_mib"], 2)
+    for side in ("this", "vs"):  # what each row past the first shard adds to the peak
+        figures[f"{side}_bytes_per_row"] = round((figures[f"{side}_peak_rss_mib"] - fixed[side]) * 2**20
+                                                 / max(args.rows - PER_SHARD, 1))
     print(json.dumps(figures, indent=1))
     print(f"wrote {save_result(args.name, figures, packages=['pyarrow', 'numpy'])}")
 

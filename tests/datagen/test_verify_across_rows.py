@@ -33,7 +33,7 @@ def reference(batches):
             first_key, first = first_row_of.setdefault(program_of, (source_key, source))
             if first_key != source_key:
                 repeats.setdefault(source_key, (source, first))
-    repeated = (next(iter(repeats.values())) + (len(repeats),)) if repeats else None
+    repeated = (*next(iter(repeats.values())), len(repeats)) if repeats else None
     return duplicates, repeated
 
 
@@ -62,14 +62,12 @@ def random_folder(seed: int, rows: int, hostile: bool):
     batches, position, shard = [], 0, 0
     while position < rows:
         size = rng.randint(1, 40)
-        start = 0 if rng.random() < 0.1 else None
-        if start == 0:
-            shard += 1
-        batches.append((f"data/x/part-{shard}.parquet", start, made[position:position + size]))
+        shard += rng.random() < 0.1  # the next batch opens another shard
+        batches.append((f"data/x/part-{shard}.parquet", made[position:position + size]))
         position += size
     # Row numbers within each shard, counted as they are read.
     numbered, counts = [], {}
-    for name, start, rows_here in batches:
+    for name, rows_here in batches:
         numbered.append((name, counts.get(name, 0), rows_here))
         counts[name] = counts.get(name, 0) + len(rows_here)
     return numbered
