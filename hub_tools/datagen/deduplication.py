@@ -10,9 +10,9 @@ The syntax tree is Python's own parser at C speed: a few times cheaper than ``to
 
 Which copy stays is decided when the engine's parts are assembled into shards, from the recorded
 ``(row index, key)`` of every emitted program: the smallest source row index of each key is kept
-(``run_statistics.merge_part_statistics``). That
-is one code path for any number of workers and any executor, and the result does not depend on the order
-in which parts were finished.
+(``run_statistics.merge_part_statistics``, through :class:`FirstRows`: 16 bytes a program where a dict of
+key strings took about 150). That is one code path for any number of workers and any executor, and the
+result does not depend on the order in which parts were finished.
 """
 
 from __future__ import annotations
@@ -20,6 +20,9 @@ from __future__ import annotations
 import ast
 import hashlib
 import re
+from array import array
+
+import numpy as np
 
 DEDUP_MODES = ("none", "exact")
 # In ast.dump's text a string's line break is the two characters \n: the indentation after it is dropped.
@@ -50,3 +53,44 @@ def program_key(program: str) -> str:
     True
     """
     return hashlib.sha256(normalized_program(program).encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+class FirstRows:
+    """The smallest source row index of each program key, for millions of programs in 16 bytes each.
+
+    Every (key, row index) is added first, then :meth:`first_of` answers for keys that were added.
+
+    >>> first = FirstRows()
+    >>> for key, row in (("00000000000000aa", 7), ("00000000000000bb", 3), ("00000000000000aa", 2)):
+    ...     first.add(key, row)
+    >>> first.first_of(["00000000000000aa", "00000000000000bb", "00000000000000aa"])
+    [2, 3, 2]
+    """
+
+    def __init__(self):
+        self._keys, self._rows = array("Q"), array("q")
+        self._sorted_keys: np.ndarray | None = None
+        self._first: np.ndarray | None = None
+
+    def add(self, key: str, row_index: int) -> None:
+        """Record that source row ``row_index`` has the program of ``key`` (a :func:`program_key`)."""
+        self._keys.append(int(key, 16))
+        self._rows.append(row_index)
+
+    def _freeze(self) -> None:
+        keys, rows = np.frombuffer(self._keys, np.uint64), np.frombuffer(self._rows, np.int64)
+        order = np.lexsort((rows, keys))  # by key, the smallest row first
+        keys, rows = keys[order], rows[order]
+        starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else np.zeros(0, np.int64)
+        self._sorted_keys, self._first = keys[starts], rows[starts]
+        self._keys, self._rows = array("Q"), array("q")
+
+    def first_of(self, keys: list[str]) -> list[int]:
+        """The smallest row index recorded for each of ``keys``."""
+        if self._sorted_keys is None:
+            self._freeze()
+        wanted = np.array([int(key, 16) for key in keys], np.uint64)
+        where = np.minimum(np.searchsorted(self._sorted_keys, wanted), max(len(self._sorted_keys) - 1, 0))
+        if len(wanted) and (not len(self._sorted_keys) or (self._sorted_keys[where] != wanted).any()):
+            raise KeyError("a program key that was never added (did the parts change between the two passes?)")
+        return self._first[where].tolist() if len(wanted) else []

@@ -8,8 +8,9 @@ whatever the number of workers, the executor or the order in which parts finishe
 
 The merge reads the parts one at a time, twice (the first program of each key, then the figures), and keeps
 no row past its part: figures are counts of values (:mod:`hub_tools.datagen.value_counts`), the rows it lists
-are the first ``EXAMPLES_KEPT``. Its memory grows with the distinct programs and the duplicates only (237 MiB
-for a million rows, against 4,346 MiB when every row's figures were kept: ``benchmarks/merge_memory.py``).
+are the first ``EXAMPLES_KEPT``. Its memory grows with the programs (16 bytes each, for deduplication:
+:class:`~hub_tools.datagen.deduplication.FirstRows`) and the duplicates only (138 MiB for a million rows,
+against 4,346 MiB when every row's figures were kept: ``benchmarks/merge_memory.py``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from hub_tools.datagen.deduplication import FirstRows
 from hub_tools.datagen.token_statistics import TokenCounts
 from hub_tools.datagen.value_counts import ValueCounts
 
@@ -117,12 +119,10 @@ def merge_part_statistics(parts: Callable[[], Iterable[dict]], config) -> Merged
     the duplicates and the listed examples, not with the figures of every row.
     """
     # Pass 1: the first source row of each program; every later one is a duplicate (deduplication module).
-    first: dict[str, int] = {}
+    first = FirstRows()
     for part in parts():
         for entry in part.get("emitted", []):
-            index, key = entry["row_index"], entry["key"]
-            if first.get(key, index) >= index:
-                first[key] = index
+            first.add(entry["key"], entry["row_index"])
     # Pass 2: every figure, over the rows that are kept.
     remove = config.dedup == "exact"
     merged, kept = MergedStatistics(), _KeptRows()
@@ -140,8 +140,9 @@ def merge_part_statistics(parts: Callable[[], Iterable[dict]], config) -> Merged
             if len(listed_skips) < EXAMPLES_KEPT:
                 listed_skips.append(entry)
         removed_here = set()
-        for entry in part.get("emitted", []):
-            index, kept_index = entry["row_index"], first[entry["key"]]
+        emitted = part.get("emitted", [])
+        for entry, kept_index in zip(emitted, first.first_of([entry["key"] for entry in emitted]), strict=True):
+            index = entry["row_index"]
             if kept_index != index:
                 merged.duplicates[index] = kept_index
                 if remove:

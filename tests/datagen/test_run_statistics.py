@@ -10,6 +10,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
+from hub_tools.datagen.deduplication import FirstRows
 from hub_tools.datagen.rows import GenerationConfig
 from hub_tools.datagen.run_statistics import EXAMPLES_KEPT, merge_part_statistics
 from hub_tools.datagen.token_statistics import TokenCounts
@@ -101,3 +102,21 @@ def test_listed_rows_are_the_first_and_every_one_is_counted():
         {"benchmark": "humaneval", "task_id": "HumanEval/0", "rows": 1}]
     stats = fewer.sampler
     assert stats["other_indentation"]["programs"] == 6 and stats["other_indentation"]["units"] == {"tabs": 6}
+
+
+def test_first_rows_keep_the_smallest_row_of_each_program_as_a_dict_would():
+    """The merge's first pass keeps 16 bytes a program (``FirstRows``) where a dict of key strings took ~150:
+    the same answers as the dict, in any order of arrival, on 200,000 programs with repeats."""
+    rng = random.Random(5)
+    keys = [f"{rng.getrandbits(64):016x}" for _ in range(50_000)]
+    arrivals = [(rng.choice(keys), rng.randrange(10**9)) for _ in range(200_000)]
+    first, expected = FirstRows(), {}
+    for key, row in arrivals:
+        first.add(key, row)
+        expected[key] = min(expected.get(key, row), row)
+    asked = [key for key, _ in arrivals[::7]]
+    assert first.first_of(asked) == [expected[key] for key in asked]
+    assert first.first_of([]) == []
+    with pytest.raises(KeyError, match="never added"):
+        first.first_of([next(f"{value:016x}" for value in range(10**6) if f"{value:016x}" not in expected)])
+    assert FirstRows().first_of([]) == []
