@@ -16,7 +16,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-HUNK_HEADER = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
+# ASCII digits, at most 12 of them: a line number past that is no program's, and a hostile text's header of
+# thousands of digits would make int() raise (Python reads at most 4,300 digits) in a parser that must not.
+HUNK_HEADER = re.compile(r"^@@ -(\d{1,12})(?:,(\d{1,12}))? \+(\d{1,12})(?:,(\d{1,12}))? @@", re.ASCII)
 
 
 class DiffError(ValueError):

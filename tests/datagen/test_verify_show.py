@@ -178,6 +178,8 @@ def _a_header_that_lies(row):
     (_delete_a_line, "not_insertion_only"),
     (lambda row: row["edit_path"].insert(0, "@@ -5,0 +6 @@\n+x = 1"), "malformed_diff"),
     (_a_header_that_lies, "malformed_diff"),
+    # A line number Python will not read (int() raises past 4,300 digits): a malformed diff, not a crash.
+    (lambda row: row["edit_path"].insert(0, "@@ -0,0 +" + "9" * 5000 + " @@\n+x = 1"), "malformed_diff"),
     (lambda row: row.update(edit_path=[]), "empty_path"),
 ])
 def test_each_tampering_is_reported_by_kind(dataset, damage, kind):

@@ -169,3 +169,18 @@ def test_plus_tests_are_scored_and_untestable_splits_are_reported(scoring_config
     assert evaluation.metrics["execution"]["tests_run_inside_sandbox"] == {
         "Toy/chain": "the test uses Pair, which the program defines"}
     assert evaluation.metrics["verdicts"] == {"evaluator": 3, "sandbox": 1}
+
+
+def test_a_hunk_header_python_cannot_read_fails_its_sample_not_the_run(humaneval, scoring_config, tmp_path):
+    """An edit sequence whose hunk header holds a number of 5,000 digits (int() raises past 4,300) once
+    raised out of the tolerant parser and stopped the whole evaluation; it is text outside a hunk."""
+    problems = {problem.task_id: problem for problem in humaneval}
+    good = problems["HumanEval/2"]
+    hostile = "@@ -0,0 +" + "9" * 5000 + " @@\n+    return 1.0\n<|diff|>\n<|diff|>"
+    rows = [{"task_id": "HumanEval/2", "completion": hostile},
+            {"task_id": "HumanEval/2", "completion": good.canonical_solution}]
+    source = tmp_path / "samples.jsonl"
+    source.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    evaluation = score_samples(humaneval, read_samples(source, problems), sandbox=scoring_config, k_values=[1],
+                               progress=False)
+    assert [sample["status"] for sample in evaluation.samples] == ["failed", "passed"], evaluation.samples

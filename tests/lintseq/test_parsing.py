@@ -79,6 +79,14 @@ OUTSIDE_A_HUNK = "ignored text outside a hunk"
       "could not delete 'here'", NOT_CLOSED]),
     ("\x00\x01\x02@@ -0,0 +1 @@\n+\udcff", "", False, [OUTSIDE_A_HUNK, NOT_CLOSED]),
     ("@@ -0,0 +1 @@\n+x = 1" * 500, "\n".join(["x = 1@@ -0,0 +1 @@"] * 499 + ["x = 1"]), False, [NOT_CLOSED]),
+    # Numbers Python will not read (more than 4,300 digits: int() raises), in every place of a header, and
+    # digits that are not ASCII: no header at all, so text outside a hunk, after a readable edit.
+    ("@@ -0,0 +1 @@\n+x = 1\n<|diff|>@@ -1,0 +" + "9" * 5000 + " @@\n+y = 2\n<|diff|>\n<|diff|>", "x = 1", True,
+     [OUTSIDE_A_HUNK]),
+    ("@@ -" + "9" * 5000 + ",0 +1 @@\n+x", "", False, [OUTSIDE_A_HUNK, NOT_CLOSED]),
+    ("@@ -0," + "7" * 4400 + " +1 @@\n+x", "", False, [OUTSIDE_A_HUNK, NOT_CLOSED]),
+    ("@@ -0,0 +1," + "1" * 9000 + " @@\n+x", "", False, [OUTSIDE_A_HUNK, NOT_CLOSED]),
+    ("@@ -\u0660,0 +\u0661 @@\n+x", "", False, [OUTSIDE_A_HUNK, NOT_CLOSED]),
 ])
 def test_garbage_and_empty_input_never_raise(text, program, complete, notes):
     parsed = parse_edit_sequence(text)
@@ -109,6 +117,10 @@ def test_deletions_and_context_lines_are_applied_when_they_match():
 
 
 def test_strict_replay_rejects_malformed_diffs():
+    # A header whose number has more digits than Python reads is a malformed diff, not a crash of the check.
+    for header in ("@@ -0,0 +" + "9" * 5000 + " @@", "@@ -" + "9" * 5000 + ",0 +1 @@", "@@ -\u0660,0 +\u0661 @@"):
+        with pytest.raises(DiffError, match="unexpected diff line"):
+            apply_diffs([header + "\n+x"])
     with pytest.raises(DiffError):
         apply_diffs(["@@ -1 +1 @@\n-x\n+y"])
     with pytest.raises(DiffError):
