@@ -42,6 +42,8 @@ def read_problem_rows(path: str | Path) -> list:
             raise UserError(f"{path}: not a JSON list of problems ({error})") from None
         except RecursionError:
             raise UserError(f"{path}: not a JSON list of problems (nested too deeply to decode)") from None
+        except ValueError as error:  # a number of more digits than Python reads
+            raise UserError(f"{path}: not a JSON list of problems ({str(error).split(';')[0]})") from None
     rows = []
     for number, line in enumerate(text.splitlines(), start=1):
         if line.strip():
@@ -51,4 +53,6 @@ def read_problem_rows(path: str | Path) -> list:
                 raise UserError(f"{path}:{number}: not a JSON object ({error.msg})") from None
             except RecursionError:
                 raise UserError(f"{path}:{number}: not a JSON object (nested too deeply to decode)") from None
+            except ValueError as error:  # a number of more digits than Python reads
+                raise UserError(f"{path}:{number}: {str(error).split(';')[0]}") from None
     return rows

@@ -227,6 +227,9 @@ def _jsonl_records(path: Path, label: str, skip: int = 0, read: list | None = No
             except RecursionError:  # the decoder's limit: [[[[... a hundred thousand deep
                 yield SourceRecord(0, location, error=("invalid_json", "a value nested too deeply to decode"))
                 continue
+            except ValueError as error:  # a number of more digits than Python reads (4,300): valid JSON all the same
+                yield SourceRecord(0, location, error=("invalid_json", str(error).split(";")[0]))
+                continue
             yield record_of(value, 0, location)
 
 

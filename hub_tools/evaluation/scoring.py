@@ -107,6 +107,8 @@ def read_samples(path: str | os.PathLike, problems: dict[str, Problem]) -> list[
                 raise UserError(f"{where}: not a JSON object ({error.msg})") from None
             except RecursionError:
                 raise UserError(f"{where}: not a JSON object (nested too deeply to decode)") from None
+            except ValueError as error:  # a number of more digits than Python reads
+                raise UserError(f"{where}: {str(error).split(';')[0]}") from None
             if not isinstance(row, dict):
                 raise UserError(f"{where}: expected a JSON object with 'task_id' and 'completion'")
             if not isinstance(row.get("completion"), str):

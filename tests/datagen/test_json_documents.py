@@ -216,3 +216,21 @@ def test_a_folder_of_json_and_json_lines_is_read_once_to_count_and_tasks_pass_wh
     # A task entering in the last file reads none of the files before it: the JSON document is not decoded again.
     (folder / "b.json").unlink()
     assert [(record.index, record.fields) for record in source.records_from(13)] == every[13:]
+
+
+def test_a_number_python_will_not_read_is_one_skipped_row_or_the_break_of_a_document(tmp_path):
+    """Valid JSON, but a number of 5,000 digits makes Python's decoder raise (it reads at most 4,300): it
+    once stopped the whole run, from a field nobody reads. In JSON Lines it is that row's invalid_json skip;
+    in a document the rows before it are kept and the break is counted, as for any unreadable value."""
+    huge = "9" * 5000
+    lines = [json.dumps({"instruction": "a", "response": "x = 1"}),
+             '{"instruction": "n", "response": "z = 3", "stars": ' + huge + "}",
+             json.dumps({"instruction": "b", "response": "y = 2"})]
+    records = list(_source_file(tmp_path, "big.jsonl", "\n".join(lines).encode()))
+    assert [record.error is None for record in records] == [True, False, True]
+    assert records[1].error[0] == "invalid_json" and "5000 digits" in records[1].error[1]
+    assert records[2].fields == {"instruction": "b", "response": "y = 2"}
+    document = "[" + ", ".join(lines) + "]"
+    records = list(_source_file(tmp_path, "big.json", document.encode()))
+    assert [record.error is None for record in records] == [True, False]
+    assert records[1].error[0] == "invalid_json" and "5000 digits" in records[1].error[1]

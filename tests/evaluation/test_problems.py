@@ -107,6 +107,9 @@ def test_mbpp_errors_are_one_clear_line(tmp_path):
     bad.write_text(json.dumps(STDLIB_ROWS[0]) + "\n" + "[" * 100_000 + "]" * 100_000 + "\n")
     with pytest.raises(UserError, match=r"bad.jsonl:2: not a JSON object \(nested too deeply to decode\)"):
         load_mbpp(str(bad))
+    bad.write_text(json.dumps(STDLIB_ROWS[0]) + "\n" + '{"task_id": ' + "9" * 5000 + "}\n")
+    with pytest.raises(UserError, match=r"bad.jsonl:2: .*value has 5000 digits"):
+        load_mbpp(str(bad))
     listed = tmp_path / "listed.json"
     listed.write_text("[" + json.dumps(STDLIB_ROWS[0]) + ",]")
     with pytest.raises(UserError, match=r"listed.json: not a JSON list of problems \(Expecting value"):

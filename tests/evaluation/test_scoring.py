@@ -107,6 +107,8 @@ def test_samples_file_errors_name_the_line(humaneval, tmp_path):
     cases = {
         "not json": (f"{good}\n{{oops\n", ":2: not a JSON object"),
         "nested past the decoder": (f"{good}\n" + "[" * 100_000 + "]" * 100_000 + "\n", ":2: not a JSON object"),
+        "a number Python will not read": (f"{good}\n" + '{"task_id": "HumanEval/0", "completion": "", "n": '
+                                          + "9" * 5000 + "}\n", ":2: .*5000 digits"),
         "no completion": (f"{good}\n\n" + json.dumps({"task_id": "HumanEval/1"}) + "\n", ":3: field 'completion'"),
         "unknown task": (json.dumps({"task_id": "HumanEval/999", "completion": ""}) + "\n", ":1: task_id 'HumanEval/999'"),
         "empty file": ("\n", "no samples"),
