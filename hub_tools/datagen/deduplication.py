@@ -41,9 +41,13 @@ def normalized_program(program: str) -> str:
         tree = ast.parse(program)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return program  # not Python: compared as it is
+    try:
+        dumped = ast.dump(tree)
+    except ValueError:  # an int literal of more digits than Python writes in decimal (a long hex literal)
+        return program
     # One regular expression over the dump rather than a walk over the tree: a re-indented docstring is the
     # same docstring.
-    return _INDENTED_LINE.sub(r"\\n", ast.dump(tree))
+    return _INDENTED_LINE.sub(r"\\n", dumped)
 
 
 def program_key(program: str) -> str:

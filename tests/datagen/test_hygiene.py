@@ -295,6 +295,9 @@ def test_dedup_keys(stdlib_corpus):
     assert program_key("x = (1,)") != program_key("x = (1)")
     assert program_key("f(a, b,)") == program_key("f(a, b)")
     assert program_key("if a:\n    b()\nc()") != program_key("if a:\n    b()\n    c()")
+    # A hex literal Python cannot write in decimal (ast.dump raises on it): keyed on its text.
+    huge = "MASK = 0x" + "f" * 4000 + "\n"
+    assert program_key(huge) != program_key(huge.replace("0xf", "0xe", 1)) and program_key(huge) == program_key(huge)
 
 
 def test_resume_refuses_other_benchmarks(mixed_source, tmp_path):
