@@ -28,6 +28,7 @@ import numpy as np
 from hub_tools.datagen.assembly import RunSummary, assemble_dataset, recorded_summary, save_part
 from hub_tools.datagen.lifetime import die_with_parent
 from hub_tools.datagen.repeats import first_occurrences
+from hub_tools.datagen.row_selection import RowSelection
 from hub_tools.datagen.rows import GenerationConfig, RowOutcome, process_record
 from hub_tools.datagen.sources import Source, SourceRecord, pin_to_run
 from hub_tools.datagen.writer import PartStore, check_output_folder
@@ -58,7 +59,7 @@ def _process_chunk_in_worker(records: list[SourceRecord], config: GenerationConf
     return os.getpid(), _process_chunk(records, config)
 
 
-def chunk_records(records: Iterator[SourceRecord], selected: set[int] | None, config: GenerationConfig,
+def chunk_records(records: Iterator[SourceRecord], selected: RowSelection | None, config: GenerationConfig,
                   size: int | None = None, first: int = 0) -> Iterator[tuple[int, list[SourceRecord]]]:
     """Number the source rows (only ``selected`` ones, when given) in chunks of ``size`` (``CHUNK_SIZE``);
     ``records`` may start at chunk ``first`` (the rows before it left out)."""
@@ -75,13 +76,14 @@ def chunk_records(records: Iterator[SourceRecord], selected: set[int] | None, co
         number += 1
 
 
-def select_rows(source: Source, num_samples: int, seed: int) -> set[int]:
-    """A random subset of ``num_samples`` row indices, the same for the same source and seed."""
+def select_rows(source: Source, num_samples: int, seed: int) -> RowSelection:
+    """A random subset of ``num_samples`` row indices, the same for the same source and seed (one bit a source
+    row: :mod:`hub_tools.datagen.row_selection`)."""
     total = source.count_by_reading()
     if num_samples >= total:
-        return set(range(total))
+        return RowSelection.of(range(total), total)
     generator = np.random.default_rng([seed, 0x5E1EC7])
-    return {int(index) for index in generator.choice(total, size=num_samples, replace=False)}
+    return RowSelection.of(generator.choice(total, size=num_samples, replace=False), total)
 
 
 class Engine:

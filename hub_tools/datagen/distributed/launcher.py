@@ -34,6 +34,7 @@ from hub_tools.datagen.assembly import RunSummary, assemble_dataset, recorded_su
 from hub_tools.datagen.engine import CHUNK_SIZE, Engine, select_rows
 from hub_tools.datagen.lifetime import die_with_parent
 from hub_tools.datagen.manifest import check_finished_run, recorded_commit
+from hub_tools.datagen.row_selection import RowSelection
 from hub_tools.datagen.rows import GenerationConfig
 from hub_tools.datagen.sources import Source, pin_to_run
 from hub_tools.datagen.writer import PartStore, check_output_folder, write_json_atomically
@@ -184,7 +185,7 @@ class DistributedRun:
         return assemble_dataset(self.parts, self.output_dir, self.source, self.config, self.num_samples,
                                 summary, started, info)
 
-    def _find_repeats(self, selected: set[int] | None) -> Path:
+    def _find_repeats(self, selected: RowSelection | None) -> Path:
         """One pass over the source for the rows that repeat an earlier one (``--drop-duplicates``), saved in
         the work folder for the tasks, which then enter the source at their block; a resumed run reuses it."""
         from hub_tools.datagen.repeats import find_repeats, save_repeats
@@ -202,7 +203,7 @@ class DistributedRun:
         done = self.parts.completed()
         return [number for number in range(total) if number not in done]
 
-    def pipeline(self, selected: set[int] | None, total: int, repeats_file: Path | None = None) -> list:
+    def pipeline(self, selected: RowSelection | None, total: int, repeats_file: Path | None = None) -> list:
         from hub_tools.datagen.distributed.steps import LintSeqPartWriter, LintSeqReader, LintSeqSampler
 
         reader = LintSeqReader(self.source, prompt_field=self.config.prompt_field, code_field=self.config.code_field,
@@ -226,7 +227,7 @@ class DistributedRun:
             else:
                 marker.unlink(missing_ok=True)  # left by another run in a reused logging folder
 
-    def _execute(self, selected: set[int] | None, total: int, repeats_file: Path | None) -> bool:
+    def _execute(self, selected: RowSelection | None, total: int, repeats_file: Path | None) -> bool:
         """Run the tasks; False when they were submitted and left running."""
         self._mark_completed_tasks(total)
         pipeline = self.pipeline(selected, total, repeats_file)

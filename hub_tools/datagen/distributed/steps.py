@@ -13,13 +13,14 @@ reason in the step's datatrove statistics (``skipped_<reason>``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
 from hub_tools.datagen.repeats import load_repeats, mark_repeats
+from hub_tools.datagen.row_selection import RowSelection
 from hub_tools.datagen.rows import (
     GenerationConfig,
     RowOutcome,
@@ -40,7 +41,7 @@ def chunk_range(rank: int, world_size: int, total_chunks: int) -> range:
     return range(rank * total_chunks // world_size, (rank + 1) * total_chunks // world_size)
 
 
-def count_chunks(source: Source, selected: set[int] | None, chunk_size: int, announce=None) -> int:
+def count_chunks(source: Source, selected: RowSelection | None, chunk_size: int, announce=None) -> int:
     """How many chunks the source (or its selected rows) makes; ``announce()`` is called before a pass over
     the source, where its files do not say how many rows they hold (CSV, a Hub dataset's JSON Lines)."""
     if selected is not None:
@@ -88,7 +89,7 @@ class LintSeqReader(PipelineStep):
     type = "📖 - READER"
 
     def __init__(self, source: str | Source | None = None, *, split: str = "train", prompt_field: str | None = None,
-                 code_field: str | None = None, selected: set[int] | None = None, drop_duplicates: bool = False,
+                 code_field: str | None = None, selected: Iterable[int] | None = None, drop_duplicates: bool = False,
                  repeats_file: str | Path | None = None, chunk_size: int = 128, total_chunks: int | None = None,
                  skip_parts_of: PartStore | None = None):
         super().__init__()
@@ -103,6 +104,8 @@ class LintSeqReader(PipelineStep):
         self.repeats_file = str(Path(repeats_file).absolute()) if drop_duplicates and repeats_file else None
         self._rules = GenerationConfig(prompt_field=prompt_field, code_field=code_field,
                                        drop_duplicates=drop_duplicates and self.repeats_file is None)
+        if selected is not None and not isinstance(selected, RowSelection):
+            selected = RowSelection.of(selected)  # one bit a row, pickled with every task
         self.selected, self.chunk_size = selected, chunk_size
         self.total_chunks, self.skip_parts_of = total_chunks, skip_parts_of
 
@@ -144,7 +147,7 @@ class LintSeqReader(PipelineStep):
         if self.selected is None:
             return chunk, chunk * self.chunk_size
         opening = chunk * self.chunk_size  # the position, among the selected rows, of the chunk's first row
-        return chunk, (sorted(self.selected)[opening] if opening < len(self.selected) else None)
+        return chunk, (self.selected.nth(opening) if opening < len(self.selected) else None)
 
     def _attempted(self, number: int) -> bool:
         """Whether an earlier attempt at this chunk died before saving it; marks this attempt.
