@@ -72,6 +72,8 @@ class DatasetFolder:
                 raise UserError(f"{settings_path}:{error.lineno}: not valid JSON ({error.msg})") from None
             except (OSError, UnicodeDecodeError) as error:
                 raise UserError(f"{settings_path}: cannot read it ({error})") from None
+            except (ValueError, RecursionError) as error:  # a number Python will not read, nesting past the decoder
+                raise UserError(f"{settings_path}: cannot read it ({str(error).split(';')[0]})") from None
             if not isinstance(settings, dict):
                 raise UserError(f"{settings_path}: expected a JSON object as `lintseq generate` writes")
         elif require_settings:

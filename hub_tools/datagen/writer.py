@@ -203,7 +203,7 @@ def read_config_file(output_dir: Path) -> dict:
         return {"format_version": FORMAT_VERSION, "configs": {}}
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+    except (ValueError, RecursionError) as error:  # not JSON, not UTF-8, a number Python will not read, too deep
         from hub_tools.errors import UserError
 
         where = f" at line {error.lineno}" if isinstance(error, json.JSONDecodeError) else ""

@@ -218,6 +218,7 @@ def test_limit_checks_the_first_rows_of_each_config(dataset, capsys):
     ("empty", "not a dataset written by `lintseq generate` (no data/<config>/*.parquet files)"),
     ("no-settings", "lintseq_config.json is missing"),
     ("bad-settings", "lintseq_config.json:1: not valid JSON"),
+    ("huge-number", "lintseq_config.json: cannot read it (Exceeds the limit (4300 digits)"),
     ("missing-column", "column 'edit_path' is missing"),
     ("unknown-config", "no config 'nope'; this folder has lintseq, random, baseline"),
 ])
@@ -230,6 +231,8 @@ def test_a_folder_that_is_not_a_generated_dataset_exits_2(dataset, tmp_path, cap
         (dataset / "lintseq_config.json").unlink()
     elif damage == "bad-settings":
         (dataset / "lintseq_config.json").write_text("{oops")
+    elif damage == "huge-number":  # valid JSON, a number Python will not read
+        (dataset / "lintseq_config.json").write_text('{"configs": {}, "seed": ' + "9" * 5000 + "}")
     elif damage == "missing-column":
         table = pq.read_table(dataset / "data" / "lintseq").drop_columns(["edit_path"])
         shutil.rmtree(dataset / "data" / "lintseq")
