@@ -95,8 +95,8 @@ CLAIMS: dict[str, list[str]] = {
         "tests/hub/test_hub_sources.py::test_a_parquet_hub_source_is_counted_and_entered_at_any_row",
         "tests/hub/test_hub_sources.py::test_a_hub_source_of_one_file_is_counted_and_read_from_the_start",
     ],
-    "each task then enters at its block and skips the repeats listed there, with the same first occurrences as "
-    "a single-machine run": [
+    "each task then loads the repeats of its block, enters there and skips them, with the same first "
+    "occurrences as a single-machine run": [
         "tests/datagen/test_repeats.py::test_tasks_enter_at_their_block_and_mark_the_repeats_a_full_read_finds",
         "tests/datagen/test_repeats.py::test_an_executor_run_with_drop_duplicates_is_the_single_machine_run",
     ],

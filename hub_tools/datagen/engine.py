@@ -16,6 +16,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import queue
+import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -27,7 +28,7 @@ import numpy as np
 
 from hub_tools.datagen.assembly import RunSummary, assemble_dataset, recorded_summary, save_part
 from hub_tools.datagen.lifetime import die_with_parent
-from hub_tools.datagen.repeats import first_occurrences
+from hub_tools.datagen.repeats import Repeats, find_repeats, first_occurrences, mark_repeats
 from hub_tools.datagen.row_selection import RowSelection
 from hub_tools.datagen.rows import GenerationConfig, RowOutcome, process_record
 from hub_tools.datagen.sources import Source, SourceRecord, pin_to_run
@@ -60,12 +61,16 @@ def _process_chunk_in_worker(records: list[SourceRecord], config: GenerationConf
 
 
 def chunk_records(records: Iterator[SourceRecord], selected: RowSelection | None, config: GenerationConfig,
-                  size: int | None = None, first: int = 0) -> Iterator[tuple[int, list[SourceRecord]]]:
+                  size: int | None = None, first: int = 0, repeats: Repeats | None = None
+                  ) -> Iterator[tuple[int, list[SourceRecord]]]:
     """Number the source rows (only ``selected`` ones, when given) in chunks of ``size`` (``CHUNK_SIZE``);
-    ``records`` may start at chunk ``first`` (the rows before it left out)."""
+    ``records`` may start at chunk ``first`` (the rows before it left out). With ``config.drop_duplicates``,
+    the rows ``repeats`` lists are ``duplicate`` skips; without ``repeats`` they are found as the rows go by."""
     if selected is not None:
         records = (record for record in records if record.index in selected)
-    if config.drop_duplicates:
+    if repeats is not None:
+        records = mark_repeats(records, repeats)
+    elif config.drop_duplicates:
         records = first_occurrences(records, config)
     number = first
     while True:
@@ -152,7 +157,14 @@ class Engine:
         return self._finish(summary, started)
 
     def _pending_chunks(self, selected, done, bar) -> Iterator[tuple[int, list[SourceRecord]]]:
-        for number, chunk in chunk_records(iter(self.source), selected, self.config, self.chunk_size):
+        repeats = None
+        if self.config.drop_duplicates:  # one pass first, 16 bytes a row (hub_tools.datagen.repeats)
+            print("finding repeated rows: one pass over the source", file=sys.stderr, flush=True)
+            records = iter(self.source)
+            repeats = find_repeats(records if selected is None else (record for record in records
+                                                                    if record.index in selected), self.config)
+        for number, chunk in chunk_records(iter(self.source), selected, self.config, self.chunk_size,
+                                           repeats=repeats):
             if number in done:
                 bar.update(len(chunk))  # finished by an earlier, interrupted run
             else:

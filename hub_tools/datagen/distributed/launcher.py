@@ -186,17 +186,20 @@ class DistributedRun:
                                 summary, started, info)
 
     def _find_repeats(self, selected: RowSelection | None) -> Path:
-        """One pass over the source for the rows that repeat an earlier one (``--drop-duplicates``), saved in
-        the work folder for the tasks, which then enter the source at their block; a resumed run reuses it."""
-        from hub_tools.datagen.repeats import find_repeats, save_repeats
+        """Two passes over the source for the rows that repeat an earlier one (``--drop-duplicates``) and
+        where their first occurrences are, saved in the work folder for the tasks, which then enter the source
+        at their block; a resumed run reuses it."""
+        from hub_tools.datagen.repeats import REPEATS_FORMAT, find_repeats, locate_firsts, save_repeats
 
-        path = self.parts.folder / "repeats.json"
+        path = self.parts.folder / f"repeats-{REPEATS_FORMAT}.json"
         if not path.exists():
-            print("finding repeated rows: one pass over the source", file=sys.stderr, flush=True)
-            records = iter(self.source)
-            if selected is not None:
-                records = (record for record in records if record.index in selected)
-            save_repeats(path, find_repeats(records, self.config))
+            print("finding repeated rows: two passes over the source", file=sys.stderr, flush=True)
+
+            def records():
+                rows = iter(self.source)
+                return rows if selected is None else (record for record in rows if record.index in selected)
+
+            save_repeats(path, locate_firsts(records(), find_repeats(records(), self.config)))
         return path
 
     def _missing(self, total: int) -> list[int]:

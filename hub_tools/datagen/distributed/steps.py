@@ -19,7 +19,7 @@ from pathlib import Path
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
-from hub_tools.datagen.repeats import load_repeats, mark_repeats
+from hub_tools.datagen.repeats import load_repeats
 from hub_tools.datagen.row_selection import RowSelection
 from hub_tools.datagen.rows import (
     GenerationConfig,
@@ -128,9 +128,11 @@ class LintSeqReader(PipelineStep):
         if start_row is None:
             return  # no row of the source falls in this task's block
         rows = self.source.records_from(start_row)
-        if self.repeats_file is not None:
-            rows = mark_repeats(rows, load_repeats(self.repeats_file))
-        for number, records in chunk_records(rows, self.selected, self._rules, self.chunk_size, first):
+        repeats = None
+        if self.repeats_file is not None:  # this block's repeats, and where their first occurrences are
+            stop_row = self._entry(mine.stop)[1] if mine.stop < total else None
+            repeats = load_repeats(self.repeats_file, start_row, stop_row)
+        for number, records in chunk_records(rows, self.selected, self._rules, self.chunk_size, first, repeats):
             if number >= mine.stop:
                 return  # the rest of the source belongs to later tasks
             if number < mine.start or number in done:
