@@ -76,8 +76,8 @@ class LintSeqReader(PipelineStep):
         drop_duplicates: pass a row that repeats an earlier one exactly as a ``duplicate`` skip, the first
             occurrence being the same for any number of tasks. Without ``repeats_file`` every task reads the
             rows before its block to find them.
-        repeats_file: which rows repeat which, found by one pass over the source
-            (:func:`hub_tools.datagen.repeats.save_repeats`; ``lintseq generate --executor`` writes it in the
+        repeats_file: which rows repeat which and where their first occurrences are, found by two passes over
+            the source (:func:`hub_tools.datagen.repeats.save_repeats`; ``lintseq generate --executor`` writes it in the
             run's work folder): with it, ``drop_duplicates`` tasks enter the source at their block too.
         chunk_size: source rows per chunk.
         total_chunks: chunks in the source; counted when ``None``.
@@ -123,7 +123,7 @@ class LintSeqReader(PipelineStep):
         # their row counts: Source.records_from). With --num-samples its block starts at
         # the selected row that opens its first chunk. Whether a row repeats an earlier one depends on every
         # row before it: with --drop-duplicates a task enters at its block only when given the repeats found
-        # by one pass over the source, else it reads the source from the start.
+        # by the launcher's passes over the source (it loads those of its block), else it reads from the start.
         first, start_row = self._entry(mine.start)
         if start_row is None:
             return  # no row of the source falls in this task's block
