@@ -156,6 +156,8 @@ def _value(text: _Text, where: str):
         raise _Broken(where, f"{error.msg} (line {line}, column {column})") from None
     except RecursionError:  # the decoder's own limit, as json.loads has it: its end cannot be found
         raise _Broken(where, "a value nested too deeply to decode") from None
+    except UnicodeDecodeError:  # bytes that are not UTF-8, met while reading on: the reader says so itself
+        raise
     except ValueError as error:  # a number of more digits than Python reads (4,300): its end is not known either
         raise _Broken(where, str(error).split(";")[0]) from None
 
