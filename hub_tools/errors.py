@@ -7,3 +7,13 @@ class UserError(Exception):
     The command line prints ``lintseq <command>: error: <message>`` and exits with code 2. The message
     must say what is wrong and, where it can, what to do instead.
     """
+
+
+def reason(error: BaseException) -> str:
+    """Python's message for ``error`` without the advice to programmers that may follow a ``;`` (a number past
+    the 4,300 digits Python reads: "... value has 5000 digits; use sys.set_int_max_str_digits() ...").
+
+    >>> reason(ValueError("Exceeds the limit (4300 digits); use sys.set_int_max_str_digits()"))
+    'Exceeds the limit (4300 digits)'
+    """
+    return str(error).split(";")[0]

@@ -11,7 +11,7 @@ import gzip
 import json
 from pathlib import Path
 
-from hub_tools.errors import UserError
+from hub_tools.errors import UserError, reason
 
 
 def read_problem_rows(path: str | Path) -> list:
@@ -43,7 +43,7 @@ def read_problem_rows(path: str | Path) -> list:
         except RecursionError:
             raise UserError(f"{path}: not a JSON list of problems (nested too deeply to decode)") from None
         except ValueError as error:  # a number of more digits than Python reads
-            raise UserError(f"{path}: not a JSON list of problems ({str(error).split(';')[0]})") from None
+            raise UserError(f"{path}: not a JSON list of problems ({reason(error)})") from None
     rows = []
     for number, line in enumerate(text.splitlines(), start=1):
         if line.strip():
@@ -54,5 +54,5 @@ def read_problem_rows(path: str | Path) -> list:
             except RecursionError:
                 raise UserError(f"{path}:{number}: not a JSON object (nested too deeply to decode)") from None
             except ValueError as error:  # a number of more digits than Python reads
-                raise UserError(f"{path}:{number}: {str(error).split(';')[0]}") from None
+                raise UserError(f"{path}:{number}: {reason(error)}") from None
     return rows

@@ -32,12 +32,15 @@ import re
 _NAME_DISTANCE_CAP = 64
 _FIXED_NAMES = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | frozenset(dir(builtins))
 # A string literal (any prefix and quotes) or a comment, matched whole so that a "#" inside a string starts
-# no comment; then names, numbers (every spelling Python accepts) and punctuation. Quotes, parentheses,
-# commas, semicolons and backslashes are no tokens.
-_CODE_LEXEME = re.compile(r"""
+# no comment (decontamination's lexer of names kept begins the same way).
+STRING_OR_COMMENT = r"""
     (?P<string>[rRbBuUfF]{0,2}(?:
         \"\"\"(?:\\.|[^\\])*?\"\"\" | '''(?:\\.|[^\\])*?''' | "(?:\\.|[^"\\\n])*" | '(?:\\.|[^'\\\n])*'))
   | (?P<comment>\#[^\n]*)
+"""
+# Then names, numbers (every spelling Python accepts) and punctuation. Quotes, parentheses, commas,
+# semicolons and backslashes are no tokens.
+_CODE_LEXEME = re.compile(STRING_OR_COMMENT + r"""
   | (?P<name>[^\W\d]\w*)
   | (?P<number>0[xXoObB][\w]+|(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)(?:[eE][-+]?\d[\d_]*)?[jJ]?)
   | (?P<mark>[^\s\w'"`(),;\\])

@@ -46,7 +46,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hub_tools.datagen.code_shape import renaming_invariant_tokens, without_type_hints
+from hub_tools.datagen.code_shape import STRING_OR_COMMENT, renaming_invariant_tokens, without_type_hints
 from hub_tools.errors import UserError
 from hub_tools.problem_files import read_problem_rows
 
@@ -63,10 +63,7 @@ MIN_BARE_NGRAMS = 10
 # One pass of one regular expression (``tokenize`` is ten times slower and rejects prose): a string literal
 # (any prefix and quotes) or a comment is matched whole, so a "#" inside a string starts no comment; then
 # words, numbers and punctuation. Quotes, parentheses, commas, semicolons and backslashes are no tokens.
-_LEXEME = re.compile(r"""
-    (?P<string>[rRbBuUfF]{0,2}(?:
-        \"\"\"(?:\\.|[^\\])*?\"\"\" | '''(?:\\.|[^\\])*?''' | "(?:\\.|[^"\\\n])*" | '(?:\\.|[^'\\\n])*'))
-  | (?P<comment>\#[^\n]*)
+_LEXEME = re.compile(STRING_OR_COMMENT + r"""
   | (?P<word>[^\W\d]\w*|\d+(?:\.\d+)?)
   | (?P<mark>[^\s\w'"`(),;\\])
 """, re.VERBOSE)

@@ -59,6 +59,21 @@ def program_key(program: str) -> str:
     return hashlib.sha256(normalized_program(program).encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
+def first_positions(keys: np.ndarray) -> np.ndarray:
+    """For each element of ``keys``, the position of the first element with the same key (one sort).
+
+    >>> first_positions(np.array([7, 3, 7, 7, 3], dtype=np.uint64)).tolist()
+    [0, 1, 0, 0, 1]
+    """
+    order = np.argsort(keys, kind="stable")  # by key, each key's elements in their order
+    grouped = keys[order]
+    opens = np.r_[True, grouped[1:] != grouped[:-1]] if len(order) else np.zeros(0, dtype=bool)
+    del grouped
+    positions = np.empty(len(order), dtype=np.int64)
+    positions[order] = order[opens][np.cumsum(opens) - 1]
+    return positions
+
+
 class FirstRows:
     """The smallest source row index of each program key, for millions of programs in 16 bytes each.
 

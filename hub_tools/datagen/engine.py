@@ -18,7 +18,7 @@ import os
 import queue
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from itertools import islice
@@ -60,14 +60,18 @@ def _process_chunk_in_worker(records: list[SourceRecord], config: GenerationConf
     return os.getpid(), _process_chunk(records, config)
 
 
+def selected_records(records: Iterable[SourceRecord], selected: RowSelection | None) -> Iterable[SourceRecord]:
+    """The records of the ``selected`` rows (all of them without a selection)."""
+    return records if selected is None else (record for record in records if record.index in selected)
+
+
 def chunk_records(records: Iterator[SourceRecord], selected: RowSelection | None, config: GenerationConfig,
                   size: int | None = None, first: int = 0, repeats: Repeats | None = None
                   ) -> Iterator[tuple[int, list[SourceRecord]]]:
     """Number the source rows (only ``selected`` ones, when given) in chunks of ``size`` (``CHUNK_SIZE``);
     ``records`` may start at chunk ``first`` (the rows before it left out). With ``config.drop_duplicates``,
     the rows ``repeats`` lists are ``duplicate`` skips; without ``repeats`` they are found as the rows go by."""
-    if selected is not None:
-        records = (record for record in records if record.index in selected)
+    records = selected_records(records, selected)
     if repeats is not None:
         records = mark_repeats(records, repeats)
     elif config.drop_duplicates:
@@ -160,9 +164,7 @@ class Engine:
         repeats = None
         if self.config.drop_duplicates:  # one pass first, 16 bytes a row (hub_tools.datagen.repeats)
             print("finding repeated rows: one pass over the source", file=sys.stderr, flush=True)
-            records = iter(self.source)
-            repeats = find_repeats(records if selected is None else (record for record in records
-                                                                    if record.index in selected), self.config)
+            repeats = find_repeats(selected_records(self.source, selected), self.config)
         for number, chunk in chunk_records(iter(self.source), selected, self.config, self.chunk_size,
                                            repeats=repeats):
             if number in done:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hub_tools.errors import UserError
+from hub_tools.errors import UserError, reason
 
 SETTINGS_FILE = "lintseq_config.json"
 BASELINE = "baseline"
@@ -73,7 +73,7 @@ class DatasetFolder:
             except (OSError, UnicodeDecodeError) as error:
                 raise UserError(f"{settings_path}: cannot read it ({error})") from None
             except (ValueError, RecursionError) as error:  # a number Python will not read, nesting past the decoder
-                raise UserError(f"{settings_path}: cannot read it ({str(error).split(';')[0]})") from None
+                raise UserError(f"{settings_path}: cannot read it ({reason(error)})") from None
             if not isinstance(settings, dict):
                 raise UserError(f"{settings_path}: expected a JSON object as `lintseq generate` writes")
         elif require_settings:

@@ -25,6 +25,8 @@ import codecs
 import json
 from collections.abc import Iterator
 
+from hub_tools.errors import reason
+
 # Bytes read at a time. Rows of code are a few kilobytes; a larger row makes the buffer grow for it. A compressed
 # stream cut short loses what its last read held, so reads are kept small.
 CHUNK_BYTES = 1 << 16
@@ -159,7 +161,7 @@ def _value(text: _Text, where: str):
     except UnicodeDecodeError:  # bytes that are not UTF-8, met while reading on: the reader says so itself
         raise
     except ValueError as error:  # a number of more digits than Python reads (4,300): its end is not known either
-        raise _Broken(where, str(error).split(";")[0]) from None
+        raise _Broken(where, reason(error)) from None
 
 
 def _array_items(text: _Text) -> Iterator[object]:

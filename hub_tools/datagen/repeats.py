@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hub_tools.datagen.deduplication import first_positions
 from hub_tools.datagen.rows import GenerationConfig, SkippedRow, instruction_and_code, row_id
 from hub_tools.datagen.source_files import SourceRecord
 
@@ -85,16 +86,6 @@ class Repeats:
     def message(self, first: int) -> str:
         return f"repeats {self.locations.get(first, f'source row {first}')} exactly"
 
-    def within(self, start: int, stop: int | None) -> Repeats:
-        """The repeats among rows ``start`` to ``stop`` (excluded; ``None``: to the end), with their firsts'
-        places (what one distributed task needs of them)."""
-        low = int(np.searchsorted(self.rows, start))
-        high = len(self.rows) if stop is None else int(np.searchsorted(self.rows, stop))
-        firsts = self.firsts[low:high]
-        needed = set(np.unique(firsts).tolist())
-        return Repeats(self.rows[low:high], firsts, {first: place for first, place in self.locations.items()
-                                                     if first in needed})
-
 
 def find_repeats(records: Iterable[SourceRecord], config: GenerationConfig) -> Repeats:
     """Every repeat in ``records`` (one pass, 16 bytes a row), the first occurrence being the first one read."""
@@ -104,15 +95,11 @@ def find_repeats(records: Iterable[SourceRecord], config: GenerationConfig) -> R
         if key is not None:
             ids.append(int(key, 16))
             indices.append(record.index)
-    keys = np.frombuffer(ids, dtype=np.uint64)
-    order = np.argsort(keys, kind="stable")  # by id, each id's rows in reading order
-    keys = keys[order]
-    opens = np.r_[True, keys[1:] != keys[:-1]] if len(order) else np.zeros(0, dtype=bool)
-    del keys
-    ordered = np.frombuffer(indices, dtype=np.int64)[order]
-    del order
-    firsts = ordered[opens][np.cumsum(opens) - 1]  # per row: the first row of its id
-    rows, firsts = ordered[~opens], firsts[~opens]
+    first = first_positions(np.frombuffer(ids, dtype=np.uint64))
+    del ids
+    repeating = first != np.arange(len(first))
+    indices_ = np.frombuffer(indices, dtype=np.int64)
+    rows, firsts = indices_[repeating], indices_[first[repeating]]
     by_row = np.argsort(rows, kind="stable")
     return Repeats(rows[by_row], firsts[by_row])
 
@@ -171,8 +158,12 @@ def load_repeats(path: str | Path, start: int = 0, stop: int | None = None) -> R
     saved = json.loads(Path(path).read_text())
     if not isinstance(saved, dict) or saved.get("format") != REPEATS_FORMAT:
         raise ValueError(f"{path}: not a repeats file of format {REPEATS_FORMAT}")
-    locations = {int(first): place for first, place in saved["locations"].items()}
-    return Repeats(_unpacked(saved["rows"]), _unpacked(saved["firsts"]), locations).within(start, stop)
+    rows, firsts = _unpacked(saved["rows"]), _unpacked(saved["firsts"])
+    low = int(np.searchsorted(rows, start))
+    high = len(rows) if stop is None else int(np.searchsorted(rows, stop))
+    needed = set(firsts[low:high].tolist())
+    return Repeats(rows[low:high], firsts[low:high], {int(first): place for first, place in saved["locations"].items()
+                                                      if int(first) in needed})
 
 
 def _duplicate(record: SourceRecord, message: str) -> SourceRecord:

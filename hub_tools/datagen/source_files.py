@@ -43,7 +43,7 @@ from itertools import islice
 from pathlib import Path
 
 from hub_tools.datagen.json_documents import BrokenDocument, document_rows
-from hub_tools.errors import UserError
+from hub_tools.errors import UserError, reason
 
 FORMATS = (".jsonl", ".json", ".parquet", ".csv")
 # A Python file: one row of a code-only source (see the module docstring).
@@ -228,7 +228,7 @@ def _jsonl_records(path: Path, label: str, skip: int = 0, read: list | None = No
                 yield SourceRecord(0, location, error=("invalid_json", "a value nested too deeply to decode"))
                 continue
             except ValueError as error:  # a number of more digits than Python reads (4,300): valid JSON all the same
-                yield SourceRecord(0, location, error=("invalid_json", str(error).split(";")[0]))
+                yield SourceRecord(0, location, error=("invalid_json", reason(error)))
                 continue
             yield record_of(value, 0, location)
 

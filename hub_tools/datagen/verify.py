@@ -38,7 +38,7 @@ from pathlib import Path
 from hub_tools.datagen.folder import DatasetFolder
 from hub_tools.datagen.lifetime import die_with_parent
 from hub_tools.datagen.row_checks import RowBatch, check_batch
-from hub_tools.datagen.verify_across_rows import RowsSeen
+from hub_tools.datagen.verify_across_rows import RowsSeen, row_location
 
 # Failure kinds, in report order, with what each means.
 FAILURE_KINDS = {
@@ -231,7 +231,8 @@ def _verify_config(dataset, name, settings, report, wanted, config, executor, ba
         rows = rows[:remaining]
         remaining -= len(rows)
         shard, _, start = first_location.rpartition(" row ")
-        locations = [_location(shard, int(start) + offset, row) for offset, row in enumerate(rows)]
+        locations = [row_location(shard, int(start) + offset, row.get("id"), row.get("path_index"))
+                     for offset, row in enumerate(rows)]
         seen.add_batch(shard, int(start), rows)
         batch = RowBatch(**{**template.__dict__, "rows": rows})
         if executor is None:
@@ -294,10 +295,3 @@ def _check_provenance(dataset, name: str, settings: dict, report: ConfigReport) 
         if all(commits) and commits[0] != commits[1]:
             report.add(Failure("mixed_runs", where, f"the source was read at commit {commits[0]} here, "
                                f"{commits[1]} for the baseline"))
-
-
-def _location(shard: str, index: int, row: dict) -> str:
-    label = f"{shard} row {index}"
-    if row.get("id") is not None:
-        label += f" (id {row['id']}" + (f", path {row['path_index']}" if row.get("path_index") is not None else "") + ")"
-    return label

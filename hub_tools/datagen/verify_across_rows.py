@@ -19,15 +19,17 @@ exactly in the report; for ``duplicate_source`` such rows count as one source ro
 from __future__ import annotations
 
 import bisect
+import re
 from array import array
 from dataclasses import dataclass
 
 import numpy as np
 
-from hub_tools.datagen.deduplication import program_key
+from hub_tools.datagen.deduplication import first_positions, program_key
 
 _NONE = -(2**63)  # an absent path index (baseline rows), or a row index kept on the side
 _ODD_PATH = _NONE + 1  # a path index kept on the side
+_ID = re.compile(r"[0-9a-f]{16}")  # what rows.row_id writes
 
 
 def _int64(value) -> int | None:
@@ -43,6 +45,14 @@ class RepeatedSource:
     row_index: object
     earlier: object
     count: int  # how many source rows repeat an earlier one in all
+
+
+def row_location(shard: str, index: int, row_id, path_index) -> str:
+    """Where a row is, as the report names it: ``"<shard> row <n> (id <id>, path <p>)"``."""
+    label = f"{shard} row {index}"
+    if row_id is not None:
+        label += f" (id {row_id}" + (f", path {path_index}" if path_index is not None else "") + ")"
+    return label
 
 
 class RowsSeen:
@@ -78,7 +88,7 @@ class RowsSeen:
         position = len(self._rows)
         row_index, path_index, row_id = row.get("row_index"), row.get("path_index"), row.get("id")
         index64, path64 = _int64(row_index), _int64(path_index) if path_index is not None else _NONE
-        id64 = int(row_id, 16) if isinstance(row_id, str) and len(row_id) == 16 and _is_hex(row_id) else None
+        id64 = int(row_id, 16) if isinstance(row_id, str) and _ID.fullmatch(row_id) else None
         if index64 is None or path64 is None or id64 is None:
             self._odd[position] = (row_index, path_index, row_id)
             if index64 is None or path64 is None:
@@ -102,10 +112,7 @@ class RowsSeen:
         else:
             path = self._paths[position]
             path_index, row_id = (None if path == _NONE else path), f"{self._ids[position]:016x}"
-        label = f"{shard} row {start + position - first}"
-        if row_id is not None:
-            label += f" (id {row_id}" + (f", path {path_index}" if path_index is not None else "") + ")"
-        return label
+        return row_location(shard, start + position - first, row_id, path_index)
 
     def key(self, position: int) -> tuple:
         """The (row_index, path_index) of the row read at ``position``."""
@@ -125,22 +132,11 @@ class RowsSeen:
 
     def repeated_source(self) -> RepeatedSource | None:
         """The first source row (in reading order) whose program an earlier source row had, and how many do."""
-        rows, programs = np.frombuffer(self._rows, np.int64), np.frombuffer(self._programs, np.uint64)
-        order = np.lexsort((np.arange(len(rows)), programs))  # by program, then reading order
-        grouped = programs[order]
-        starts = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]]) if len(order) else np.array([], int)
-        first_of_group = order[np.repeat(starts, np.diff(np.r_[starts, len(order)]))]  # per row: its program's first
-        repeats = rows[order] != rows[first_of_group]
+        rows = np.frombuffer(self._rows, np.int64)
+        first = first_positions(np.frombuffer(self._programs, np.uint64))  # per row: its program's first row
+        repeats = rows != rows[first]
         if not repeats.any():
             return None
-        earliest = int(np.argmin(np.where(repeats, order, len(order))))  # where in `order` the first one read is
-        count = len(np.unique(rows[order][repeats]))
-        return RepeatedSource(self.key(int(order[earliest]))[0], self.key(int(first_of_group[earliest]))[0], count)
-
-
-def _is_hex(text: str) -> bool:
-    try:
-        int(text, 16)
-    except ValueError:
-        return False
-    return text == text.strip() and "_" not in text and not text.startswith(("0x", "0X", "+", "-"))
+        earliest = int(np.argmax(repeats))  # the first one read
+        count = len(np.unique(rows[repeats]))
+        return RepeatedSource(self.key(earliest)[0], self.key(int(first[earliest]))[0], count)

@@ -26,7 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from hub_tools import __version__
-from hub_tools.errors import UserError
+from hub_tools.errors import UserError, reason
 from hub_tools.evaluation.pass_at_k import mean_pass_at_k
 from hub_tools.evaluation.problems import HUMANEVAL_DATASET_ID, Problem
 from hub_tools.evaluation.sandbox import STATUSES, Job, Sandbox, SandboxConfig
@@ -108,7 +108,7 @@ def read_samples(path: str | os.PathLike, problems: dict[str, Problem]) -> list[
             except RecursionError:
                 raise UserError(f"{where}: not a JSON object (nested too deeply to decode)") from None
             except ValueError as error:  # a number of more digits than Python reads
-                raise UserError(f"{where}: {str(error).split(';')[0]}") from None
+                raise UserError(f"{where}: {reason(error)}") from None
             if not isinstance(row, dict):
                 raise UserError(f"{where}: expected a JSON object with 'task_id' and 'completion'")
             if not isinstance(row.get("completion"), str):

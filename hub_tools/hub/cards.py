@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hub_tools import __version__
-from hub_tools.errors import UserError
+from hub_tools.errors import UserError, reason
 from hub_tools.package_data import shipped_folder
 
 TEMPLATES = {"tinycodelm": "tinycodelm.md", "finetune": "lintseq_finetune.md"}
@@ -56,7 +56,7 @@ class ModelCardConfig:
 def _not_json(path: Path, error: ValueError) -> str:
     if isinstance(error, json.JSONDecodeError):
         return f"{path}:{error.lineno}: not valid JSON ({error.msg})"
-    return f"{path}: cannot read it as JSON ({str(error).split(';')[0]})"
+    return f"{path}: cannot read it as JSON ({reason(error)})"
 
 
 def load_eval_results(path: str | Path) -> dict:

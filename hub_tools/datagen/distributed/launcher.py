@@ -31,7 +31,7 @@ from datatrove.utils.logging import logger
 from datatrove.utils.stats import PipelineStats
 
 from hub_tools.datagen.assembly import RunSummary, assemble_dataset, recorded_summary
-from hub_tools.datagen.engine import CHUNK_SIZE, Engine, select_rows
+from hub_tools.datagen.engine import CHUNK_SIZE, Engine, select_rows, selected_records
 from hub_tools.datagen.lifetime import die_with_parent
 from hub_tools.datagen.manifest import check_finished_run, recorded_commit
 from hub_tools.datagen.row_selection import RowSelection
@@ -195,11 +195,8 @@ class DistributedRun:
         if not path.exists():
             print("finding repeated rows: two passes over the source", file=sys.stderr, flush=True)
 
-            def records():
-                rows = iter(self.source)
-                return rows if selected is None else (record for record in rows if record.index in selected)
-
-            save_repeats(path, locate_firsts(records(), find_repeats(records(), self.config)))
+            repeats = find_repeats(selected_records(self.source, selected), self.config)
+            save_repeats(path, locate_firsts(selected_records(self.source, selected), repeats))
         return path
 
     def _missing(self, total: int) -> list[int]:
