@@ -28,6 +28,8 @@ import builtins
 import keyword
 import re
 
+from hub_tools.recursion_budget import recursion_budget
+
 # A name's token is the distance back to its previous occurrence, this far at most.
 _NAME_DISTANCE_CAP = 64
 _FIXED_NAMES = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | frozenset(dir(builtins))
@@ -147,7 +149,8 @@ def without_type_hints(code: str) -> str:
     'def f(xs , *, k = 2) : return k'
     """
     try:
-        tree = ast.parse(code)
+        with recursion_budget():  # the same answer for deep code from any caller (hub_tools.recursion_budget)
+            tree = ast.parse(code)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return code
     data = bytearray(code.encode("utf-8", "surrogatepass"))

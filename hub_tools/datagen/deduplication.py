@@ -24,6 +24,8 @@ from array import array
 
 import numpy as np
 
+from hub_tools.recursion_budget import recursion_budget
+
 DEDUP_MODES = ("none", "exact")
 # In ast.dump's text a string's line break is the two characters \n: the indentation after it is dropped.
 _INDENTED_LINE = re.compile(r"\\n[ \t]+")
@@ -37,14 +39,17 @@ def normalized_program(program: str) -> str:
     >>> normalized_program("t = (1,)") == normalized_program("t = (1)")
     False
     """
-    try:
-        tree = ast.parse(program)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return program  # not Python: compared as it is
-    try:
-        dumped = ast.dump(tree)
-    except ValueError:  # an int literal of more digits than Python writes in decimal (a long hex literal)
-        return program
+    # Parsing and dumping recurse on the tree: a fixed budget makes the key of a deeply nested program the same
+    # from any caller (hub_tools.recursion_budget); past it the program is compared as text.
+    with recursion_budget():
+        try:
+            tree = ast.parse(program)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return program  # not Python: compared as it is
+        try:
+            dumped = ast.dump(tree)
+        except (ValueError, RecursionError):  # a hex literal longer than Python writes in decimal; a tree deeper
+            return program  # than the budget (a sum of 1,000 terms over as many lines)
     # One regular expression over the dump rather than a walk over the tree: a re-indented docstring is the
     # same docstring.
     return _INDENTED_LINE.sub(r"\\n", dumped)

@@ -31,6 +31,12 @@ read as mojibake or crashed pylint (``ascii``, ``euc-jp``, an unknown codec), an
 checkers are given the same UTF-8 bytes with the declaration naming ``utf-8``
 (:func:`_bytes_read_as_written`), so every checker reads the text that was given.
 
+A deeply nested program (a long ``elif`` chain, a sum of hundreds of terms over as many lines) takes pylint
+near Python's recursion limit, which counts levels from the bottom of the stack: the same program was linted
+in full, linted with parts of astroid's work silently left out, or crashed, depending on how deep the caller
+was. Each call gets a fixed budget above its own depth (:data:`LINT_LEVELS`), so the answer is the same from
+the local engine, a datatrove task or a Ray worker, and the same as ``pylint file.py`` gives.
+
 What lives between calls, and why results do not depend on it, the garbage collector's pace during a
 call, and why library builds are off the clock: :mod:`hub_tools.linters.astroid_state`.
 
@@ -55,6 +61,7 @@ import re
 import sys
 import threading
 import time
+import warnings
 
 from hub_tools.linters.astroid_state import (
     MODULE_FILE,
@@ -76,6 +83,7 @@ from hub_tools.linters.uncounted_checks import (
     skip_uncounted_helpers,
 )
 from hub_tools.lintseq.linter import LintError
+from hub_tools.recursion_budget import recursion_budget
 
 # One lint call at a time in a process. astroid's module cache and inference caches are process-wide, and a
 # call swaps methods on astroid's classes for its length (repeated_scans, astroid_state): two calls from two
@@ -96,6 +104,13 @@ if hasattr(os, "register_at_fork"):
 # MiB one lint call may add to the process's memory. A large module needs a few hundred; the limit is for
 # programs astroid would evaluate into gigabytes (see hub_tools.linters.call_limits).
 DEFAULT_MEMORY_LIMIT_MB = 2048
+# Levels of recursion one call gets above the depth it is called at, whatever that depth is
+# (:mod:`hub_tools.recursion_budget`): as many as `pylint file.py` has under Python's default limit (its module
+# build starts with 988 left and its checkers with 986; here 989 and 986). Both give up on the same programs: an
+# `elif` chain loses some of astroid's transforms from 244 branches and crashes pylint from 326, in both.
+LINT_LEVELS = 990
+# The starts of astroid's warnings that it went on without part of its work at the recursion limit.
+_ASTROID_RECURSION_WARNINGS = ("Astroid was unable to transform", "Recursion limit exhausted")
 
 
 class LinterCrash(RuntimeError):
@@ -225,6 +240,11 @@ class PylintLinter:
 
         pylinter = PyLinter()
         pylinter.process_tokens = _ignore_pragmas  # see the module docstring
+        # Near the recursion limit astroid leaves a node untransformed and warns, printing the node and advice
+        # for pylint's command line (--init-hook) to stderr. The call's budget makes that the same for every
+        # caller, as it is for `pylint file.py` (hub_tools.recursion_budget), and the advice does not apply.
+        for message in _ASTROID_RECURSION_WARNINGS:
+            warnings.filterwarnings("ignore", message=message, category=UserWarning)
         pylinter.load_default_plugins()
         pylinter._parse_command_line_configuration(self._options())
         pylinter.set_reporter(CollectingReporter())
@@ -299,7 +319,7 @@ class PylintLinter:
         # The whole call allocates, the syntax check and the final compile as much as the analysis: all of it
         # runs with the collector's slower pace (hub_tools.linters.astroid_state). Time spent waiting for
         # another thread's call is not on this call's clock.
-        with _ONE_CALL_AT_A_TIME, fewer_collections():
+        with _ONE_CALL_AT_A_TIME, fewer_collections(), recursion_budget(LINT_LEVELS):
             self.calls += 1
             return self._lint(program)
 

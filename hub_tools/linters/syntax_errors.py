@@ -27,6 +27,7 @@ import re
 import warnings
 
 from hub_tools.lintseq.linter import LintError
+from hub_tools.recursion_budget import recursion_budget
 
 # The end of Python's messages that name the line they are about.
 _NAMED_LINE = re.compile(r"\bon line (\d+)$")
@@ -53,7 +54,9 @@ def syntax_error(program: str, stage: str, filename: str = "<program>") -> LintE
     try:
         # The compiler warns about valid code (``x is 1``, an invalid escape): not an error, and not a line
         # to print on the console for every state of every program.
-        with warnings.catch_warnings():
+        # Parsing and compiling recurse on the tree, so a deeply nested program needs the same levels from any
+        # caller (hub_tools.recursion_budget).
+        with warnings.catch_warnings(), recursion_budget():
             warnings.simplefilter("ignore")
             if stage == "parse":
                 ast.parse(program)

@@ -12,6 +12,7 @@ import ast
 import re
 
 from hub_tools.lintseq.lines import unix_newlines
+from hub_tools.recursion_budget import recursion_budget
 
 DIFF_TOKEN = "<|diff|>"
 EDIT_SEPARATOR = "\n" + DIFF_TOKEN
@@ -92,7 +93,8 @@ def _is_python(text: str) -> bool:
     if "```" not in text and "~~~" not in text:
         return False  # nothing a fence could be read from: the caller's answer is the same either way
     try:
-        ast.parse(unix_newlines(text.removeprefix("\ufeff")))
+        with recursion_budget():  # the same answer for deep code from any caller (hub_tools.recursion_budget)
+            ast.parse(unix_newlines(text.removeprefix("\ufeff")))
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     return True

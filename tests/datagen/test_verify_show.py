@@ -155,6 +155,22 @@ def test_a_program_python_will_not_compile_is_reported(dataset):
     assert "row 3" in example.location and example.detail == "line 4: 'return' outside function"
 
 
+@pytest.mark.parametrize("terms, counts", [(1500, {}), (3500, {"not_python": 1})])
+def test_deeply_nested_programs_are_checked_not_a_crash(dataset, terms, counts):
+    # A sum of that many terms over as many lines. 1,500: valid Python, which the checks across rows (the
+    # program key) dumped to a RecursionError that ended the whole verify. 3,500: past what Python compiles.
+    from hub_tools.datagen.rows import row_id
+
+    rows = read(dataset, "baseline")
+    program = "x = 1\ny = (x\n" + "     + x\n" * terms + ")"
+    rows[2].update(response=program, program=program, completion=program, id=row_id(rows[2]["instruction"], program))
+    rewrite(dataset, "baseline", rows)
+    (config,) = check(dataset, config="baseline").configs
+    assert config.counts == counts
+    if counts:
+        assert "row 2" in config.examples["not_python"][0].location
+
+
 def _delete_a_line(row):
     row["edit_path"][-1] = row["edit_path"][-1].replace(",0 +", ",1 +", 1)
 

@@ -1,0 +1,91 @@
+"""Deeply nested programs: the linter's answer does not depend on how deep the caller's stack is, and it gives up
+on the same programs as ``pylint`` on the command line.
+
+Python's recursion limit counts levels from the bottom of the stack, so before each call had a budget of its
+own, a 240-branch ``elif`` chain was clean when linted from a shallow stack and a crash (its row skipped) from
+a stack 300 levels deeper: the local engine, a datatrove task and a Ray worker do not call from the same depth.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hub_tools.linters import LinterCrash, PylintLinter
+from hub_tools.recursion_budget import current_depth, recursion_budget
+
+
+def elif_chain(branches: int) -> str:
+    cases = "".join(f"    {'if' if case == 0 else 'elif'} x == {case}:\n        return {case}\n" for case in range(branches))
+    return f"def f(x):\n{cases}    return -1\n"
+
+
+def sum_over_lines(terms: int) -> str:
+    return "x = 1\ny = (x\n" + "     + x.real\n" * terms + ")\nprint(y)\n"
+
+
+def at_depth(levels: int, call):
+    """``call()`` from a stack ``levels`` levels deeper than this one."""
+    return call() if levels == 0 else at_depth(levels - 1, call)
+
+
+def outcome(linter: PylintLinter, program: str):
+    try:
+        return [error.code for error in linter.lint(program)]
+    except LinterCrash:
+        return "crash"
+
+
+@pytest.fixture(scope="module")
+def linter() -> PylintLinter:
+    return PylintLinter(timeout=None)  # a loaded test machine must not turn a call into an error
+
+
+@pytest.mark.parametrize("program, expected", [
+    (elif_chain(240), []),  # was a crash from 300 levels deeper
+    (sum_over_lines(400), []),  # was a crash from 300 levels deeper
+    (elif_chain(340), "crash"),  # too deep for pylint from anywhere
+], ids=["elif-240", "sum-400", "elif-340"])
+def test_the_answer_is_the_same_from_any_stack_depth(linter, program, expected):
+    answers = [at_depth(levels, lambda: outcome(linter, program)) for levels in (0, 300, 600)]
+    assert answers == [expected] * 3
+
+
+def test_a_call_leaves_the_callers_recursion_limit_as_it_was(linter):
+    before = sys.getrecursionlimit()
+    assert at_depth(300, lambda: outcome(linter, elif_chain(340))) == "crash"
+    assert outcome(linter, "x = 1\nprint(x)\n") == []
+    assert sys.getrecursionlimit() == before
+
+
+def test_pylint_on_the_command_line_gives_up_on_the_same_programs(linter, tmp_path):
+    # The budget is what `pylint file.py` has under Python's default limit: a 325-branch chain passes both,
+    # 326 branches crash both (F0002 on the command line).
+    command = Path(sys.executable).with_name("pylint")
+    for branches, crashes in ((325, False), (326, True)):
+        path = tmp_path / f"chain_{branches}.py"
+        path.write_text(elif_chain(branches))
+        result = subprocess.run([str(command), "--rcfile=/dev/null", "--disable=all", "--enable=E,F,W0311,W0231",
+                                 "--disable=E0401,E0402,E0611", "--score=n", "--reports=n",
+                                 "--msg-template={line}:{msg_id}", str(path)], capture_output=True, text=True,
+                                cwd=tmp_path)
+        assert ("F0002" in result.stdout) is crashes, result.stdout
+        assert outcome(linter, elif_chain(branches)) == ("crash" if crashes else [])
+
+
+def test_budgets_nest_and_give_back_the_limit_even_after_an_error():
+    def deep(levels):
+        return 0 if levels == 0 else 1 + deep(levels - 1)
+
+    before = sys.getrecursionlimit()
+    with recursion_budget(300):
+        outer = sys.getrecursionlimit()
+        assert outer - current_depth() in range(300, 310)  # the levels, and the few the context manager uses
+        with pytest.raises(RecursionError), recursion_budget(100):
+            deep(150)
+        assert sys.getrecursionlimit() == outer
+        assert deep(250) == 250
+    assert sys.getrecursionlimit() == before
