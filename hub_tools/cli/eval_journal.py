@@ -53,7 +53,7 @@ class GenerationJournal:
         lines = self.path.read_text(encoding="utf-8").split("\n")
         try:
             header = json.loads(lines[0])["settings"]
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):
             raise UserError(f"{self.path}:1: not a generation journal of lintseq eval (no settings line)") from None
         changed = [name for name in self.settings if header.get(name) != self.settings[name]]
         if changed:
@@ -65,7 +65,7 @@ class GenerationJournal:
             try:
                 row = json.loads(line)
                 self.rows[(row["task_id"], int(row["sample_index"]))] = row
-            except (ValueError, KeyError, TypeError):
+            except (ValueError, KeyError, TypeError, RecursionError):
                 print(f"note: {self.path}:{number}: unreadable sample skipped (sampled again)", file=sys.stderr)
         if lines[-1]:
             # A torn last line: cut it off, so that the next sample starts on a line of its own.

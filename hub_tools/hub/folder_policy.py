@@ -245,7 +245,7 @@ def _safetensors_problem(path: Path, size: int) -> str | None:
             return broken.format(f"header length {length} exceeds the file")
         try:
             header = json.loads(file.read(length))
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        except (ValueError, RecursionError):  # not UTF-8, not JSON, a number Python will not read, too deep
             return broken.format("header is not JSON")
     if not isinstance(header, dict):
         return broken.format("header is not a mapping")

@@ -332,7 +332,7 @@ def _plan_conversions(plan: UploadPlan, folder: Path, converted: list[LocalFile]
     if converted and index is not None:
         try:
             weight_map = dict(json.loads(index.source.read_text())["weight_map"])
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError, UnicodeDecodeError):
+        except (KeyError, TypeError, ValueError, RecursionError):  # not JSON (or not UTF-8), no weight map
             raise UserError(f"{folder / BIN_INDEX_NAME}: not a checkpoint index (no `weight_map` object)") from None
         names = [local.path_in_repo for local in converted]
         missing = sorted({name for name in weight_map.values() if name not in names})

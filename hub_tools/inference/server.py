@@ -4,9 +4,10 @@ Each sample is one ``POST {endpoint}/completions`` request with the prompt local
 end of the edit sequence as its stop string, and a seed of its own (derived from ``--seed`` and the
 sample's place, so a sample does not depend on what else runs at the same time). Requests run concurrently
 from a pool of threads (the server batches them); transient failures (connection refused or reset, timeouts,
-HTTP 408, 409, 425, 429 and 5xx) are retried with exponential backoff, honouring ``Retry-After``; anything
-else stops the run with one line. The completion goes through the same post-processing as a local one
-(:func:`hub_tools.inference.local.make_sample`).
+HTTP 408, 409, 425, 429 and 5xx) are retried with exponential backoff, honouring ``Retry-After`` (up to a
+minute); anything else stops the run with one line, as does an answer that is not a completion (not UTF-8,
+not JSON Python reads, no text in ``choices[0].text``). The completion goes through the same post-processing
+as a local one (:func:`hub_tools.inference.local.make_sample`).
 
 Special tokens: vLLM and SGLang drop special tokens from the text unless asked not to, and an edit-sequence
 model's ``<|diff|>`` is one; the client asks (``skip_special_tokens: false``). A server that refuses those
@@ -31,13 +32,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from hub_tools.errors import UserError
+from hub_tools.errors import UserError, reason
 from hub_tools.inference.local import END_OF_EDITS, Sample, SamplingConfig, make_sample
 from hub_tools.lintseq import DIFF_TOKEN
 
 TRANSIENT_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 # Extensions of vLLM and SGLang that keep <|diff|> in the text (and stop strings matching it).
 KEEP_SPECIAL_TOKENS = {"skip_special_tokens": False, "spaces_between_special_tokens": False}
+# Seconds a Retry-After header may make a request wait (a server asking for days would stall the run).
+MAX_RETRY_AFTER = 60.0
 
 
 @dataclass
@@ -95,8 +98,9 @@ class CompletionsClient:
         self.lock = threading.Lock()
 
     def _scrub(self, text: str) -> str:
-        text = " ".join(text.split())[:300]
-        return text.replace(self.api_key, "***") if self.api_key else text
+        # The key goes before the text is cut: cut first, a key across the cut would leave its first characters.
+        text = text.replace(self.api_key, "***") if self.api_key else text
+        return " ".join(text.split())[:300]
 
     def _post(self, body: dict) -> dict:
         """One request, retried on transient failures; returns the decoded JSON answer."""
@@ -110,23 +114,21 @@ class CompletionsClient:
             try:
                 request = urllib.request.Request(url, data=data, headers=headers, method="POST")
                 with urllib.request.urlopen(request, timeout=self.config.timeout) as response:
-                    return json.loads(response.read().decode("utf-8"))
+                    return _decoded(response.read(), url)
             except urllib.error.HTTPError as error:
                 message = self._scrub(error.read().decode("utf-8", "replace") or error.reason or "")
                 if error.code not in TRANSIENT_STATUSES or attempt == self.config.max_retries:
                     raise _HTTPFailure(error.code, message) from None
                 retry_after = error.headers.get("Retry-After", "")
-                wait = float(retry_after) if retry_after.replace(".", "", 1).isdigit() else wait
+                if retry_after.replace(".", "", 1).isdigit():  # honoured, up to a minute
+                    wait = min(float(retry_after), MAX_RETRY_AFTER)
                 last = f"HTTP {error.code}: {message}"
             except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as error:
-                reason = getattr(error, "reason", error)
-                last = self._scrub(str(reason) or type(reason).__name__)
+                cause = getattr(error, "reason", error)
+                last = self._scrub(str(cause) or type(cause).__name__)
                 if attempt == self.config.max_retries:
                     raise UserError(f"cannot reach the completions server at {url} ({last}) after "
                                     f"{attempt + 1} attempt(s)") from None
-            except json.JSONDecodeError:
-                raise UserError(f"{url} answered something that is not JSON: is it an OpenAI-compatible "
-                                "server?") from None
             time.sleep(wait)
         raise UserError(f"{url}: {last}")  # not reached: the last attempt raises above
 
@@ -156,14 +158,27 @@ class CompletionsClient:
                 answer = self._post(body)
             except _HTTPFailure as failure:
                 raise UserError(failure.describe(self.config)) from None
-        try:
-            choice = answer["choices"][0]
-            usage = answer.get("usage") or {}
-            return (choice.get("text") or "", choice.get("finish_reason"),
-                    choice.get("stop_reason", choice.get("matched_stop")), int(usage.get("completion_tokens") or 0))
-        except (KeyError, IndexError, TypeError, ValueError):
-            raise UserError(f"{self.config.completions_url} answered without choices[0].text: "
-                            f"{self._scrub(json.dumps(answer))}") from None
+        choices = answer.get("choices") if isinstance(answer, dict) else None
+        choice = choices[0] if isinstance(choices, list) and choices else None
+        text = choice.get("text") if isinstance(choice, dict) else None
+        if not isinstance(text, str) and not (isinstance(choice, dict) and text is None):
+            raise UserError(f"{self.config.completions_url} answered without a text in choices[0].text: "
+                            f"{self._scrub(json.dumps(answer))}")
+        usage = answer.get("usage")
+        tokens = usage.get("completion_tokens") if isinstance(usage, dict) else None
+        tokens = tokens if isinstance(tokens, int) and not isinstance(tokens, bool) and tokens >= 0 else 0
+        return text or "", choice.get("finish_reason"), choice.get("stop_reason", choice.get("matched_stop")), tokens
+
+
+def _decoded(body: bytes, url: str) -> object:
+    """The JSON value of a server's answer, or a one-line error: not UTF-8, not JSON, a number Python will not
+    read (past 4,300 digits) or nesting past the decoder's limit."""
+    try:
+        return json.loads(body.decode("utf-8"))
+    except (ValueError, RecursionError) as error:
+        why = error.msg if isinstance(error, json.JSONDecodeError) else reason(error) or type(error).__name__
+        raise UserError(f"{url} answered something that is not JSON ({why[:200]}): is it an OpenAI-compatible "
+                        "server?") from None
 
 
 class _HTTPFailure(Exception):
@@ -189,7 +204,7 @@ def served_models(config: EndpointConfig) -> list[str] | None:
         with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10) as response:
             listing = json.loads(response.read().decode("utf-8"))
         return [entry["id"] for entry in listing.get("data", []) if isinstance(entry, dict) and "id" in entry]
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError, AttributeError, RecursionError):  # unreachable, or an answer that is not a listing
         return None
 
 

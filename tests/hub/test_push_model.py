@@ -166,6 +166,7 @@ def test_training_record_fills_the_card_and_is_published(hub, tiny_model_folder,
 @pytest.mark.parametrize("content, message", [
     ("{", "metrics.json:1: not valid JSON"),
     ('{"benchmark": "humaneval", "n": ' + "9" * 5000 + "}", "metrics.json: cannot read it as JSON (Exceeds the limit"),
+    ("[" * 100_000 + "]" * 100_000, "metrics.json: cannot read it as JSON (maximum recursion depth exceeded"),
     ('{"benchmark": "humaneval"}', "metrics.json: field 'pass_at_k' is missing"),
     ('{"benchmark": "humaneval", "pass_at_k": {"pass@1": 12.8}}', "'pass_at_k.pass@1' must be a fraction in"),
 ])
