@@ -45,7 +45,9 @@ def read_problem_rows(path: str | Path) -> list:
         except ValueError as error:  # a number of more digits than Python reads
             raise UserError(f"{path}: not a JSON list of problems ({reason(error)})") from None
     rows = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Lines end at "\n" alone: JSON text may hold U+2028, U+2029 and U+0085 unescaped inside a string, where
+    # str.splitlines() would cut the row in two.
+    for number, line in enumerate(text.split("\n"), start=1):
         if line.strip():
             try:
                 rows.append(json.loads(line))

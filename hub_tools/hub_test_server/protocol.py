@@ -284,7 +284,7 @@ class HubRequestHandler(BaseHTTPRequestHandler):
     def _commit(self, repo_type: str, repo_id: str, revision: str) -> None:
         store = self.hub.store
         header, additions, deletions = None, {}, []
-        for line in self.body.decode().splitlines():
+        for line in self.body.decode().split("\n"):  # NDJSON: U+2028 may stand unescaped in a string
             if not line.strip():
                 continue
             item = json.loads(line)

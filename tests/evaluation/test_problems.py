@@ -89,6 +89,16 @@ def test_mbpp_from_jsonl_parquet_and_folder(tmp_path, scoring_config):
     assert [s["passed"] for s in evaluation.samples] == [True, True, True, False, False, False], evaluation.samples
 
 
+def test_mbpp_jsonl_with_line_separators_inside_its_strings(tmp_path):
+    # Valid JSON Lines written with ensure_ascii=False: U+2028, U+2029 and U+0085 stand unescaped in a string.
+    rows = [{**row, "text": row["text"].replace(" ", separator, 1)} for row, separator in zip(STDLIB_ROWS, "\u2028\u2029\x85", strict=True)]
+    jsonl = tmp_path / "mbpp.jsonl"
+    jsonl.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+    problems = load_mbpp(str(jsonl))
+    assert [p.task_id for p in problems] == ["Mbpp/901", "Mbpp/902", "Mbpp/903"]
+    assert "\u2028" in problems[0].prompt
+
+
 def test_mbpp_errors_are_one_clear_line(tmp_path):
     with pytest.raises(UserError, match="--dataset PATH_OR_HUB_ID"):
         load_problems("mbpp")
