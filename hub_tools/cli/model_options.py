@@ -88,9 +88,8 @@ def open_sampler(arguments: argparse.Namespace) -> Sampler:
         raise UserError("the tokenizer has no <|diff|> token: this is not an edit-sequence model (use --baseline)")
 
     def run(prompts, jobs, config, on_sample, progress, limits=None):
-        sample_jobs(model, tokenizer, prompts, jobs, config, edit_sequence=edit_sequence, on_sample=on_sample,
-                    progress=progress, limits=limits)
-        return []
+        return sample_jobs(model, tokenizer, prompts, jobs, config, edit_sequence=edit_sequence, on_sample=on_sample,
+                           progress=progress, limits=limits)
 
     # The commit the weights came from when loaded from the Hub; else the revision asked for.
     revision = getattr(model.config, "_commit_hash", None) or arguments.revision

@@ -230,8 +230,13 @@ def sample_jobs(
     on_sample: Callable[[int, int, Sample], None],
     progress: SamplingProgress | None = None,
     limits: list[int] | None = None,
-) -> None:
+) -> list[str]:
     """Sample the completions ``jobs`` asks for and hand each to ``on_sample`` as soon as its batch ends.
+
+    A prompt and its completion stay within the model's context (``max_position_embeddings``): a model with
+    learned positions (GPT-2) cannot look past it, and crashed there with an ``IndexError``, ending the run. A
+    completion is cut where the context ends; a prompt that fills the context gets an empty completion (it
+    fails its tests); no batch holds rows that would run past it together.
 
     Args:
         model: a causal LM (see [`load_model`]).
@@ -245,6 +250,9 @@ def sample_jobs(
         progress: where samples and tokens are reported.
         limits: the most new tokens of each prompt (default: ``config.max_new_tokens`` for all); a batch
             generates up to the largest limit in it, and each sequence stops at its own.
+
+    Returns:
+        Notes for the user: how many prompts the model's context cut short.
     """
     import torch
 
@@ -254,6 +262,18 @@ def sample_jobs(
     device = next(model.parameters()).device
     lengths = [len(ids) for ids in tokenizer(prompts)["input_ids"]]
     limits = limits or [config.max_new_tokens] * len(prompts)
+    context = context_length(model)
+    notes = []
+    if context is not None:
+        asked = limits
+        limits = [max(0, min(limit, context - length)) for limit, length in zip(limits, lengths, strict=True)]
+        asked_for = {index for index, _ in jobs}
+        cut = sum(limits[index] < asked[index] for index in asked_for)
+        if cut:
+            empty = sum(limits[index] == 0 for index in asked_for)
+            notes.append(f"the model's context is {context:,} tokens: {cut} prompt(s) leave less room than the token "
+                         f"limit, and their completions stop where the context ends"
+                         + (f" ({empty} prompt(s) fill it: their completions are empty)" if empty else ""))
     # Longest first: similar lengths share a batch (little padding, rows ending together), and a batch that
     # does not fit in memory fails at once rather than after hours.
     order = sorted(jobs, key=lambda job: (-(lengths[job[0]] + limits[job[0]]), job))
@@ -271,20 +291,50 @@ def sample_jobs(
         # 2-core machine), so it samples on one thread and leaves the other cores to the rest.
         torch.set_num_threads(1)
     try:
-        _generate_batches(model, tokenizer, prompts, order, batch_size, limits, tables, sampling, devices, config,
+        batches = _batches(order, batch_size, lengths, limits, context)
+        _generate_batches(model, tokenizer, prompts, batches, limits, tables, sampling, devices, config,
                           edit_sequence, on_sample, progress)
     finally:
         torch.set_num_threads(threads)
+    return notes
 
 
-def _generate_batches(model, tokenizer, prompts, order, batch_size, limits, tables, sampling, devices, config,
+def context_length(model: PreTrainedModel) -> int | None:
+    """The most positions the model's configuration says it reads (``None`` when it does not say)."""
+    value = getattr(model.config, "max_position_embeddings", None)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def _batches(order, batch_size, lengths, limits, context):
+    """``order`` cut into batches of at most ``batch_size`` jobs, where a batch's longest prompt and largest
+    limit fit the context together: every row of a batch steps as long as the longest runs, and its
+    positions grow with it, padded or not."""
+    batch, longest, most = [], 0, 0
+    for job in order:
+        length, limit = lengths[job[0]], limits[job[0]]
+        if batch and (len(batch) == batch_size
+                      or (context is not None and max(longest, length) + max(most, limit) > context)):
+            yield batch
+            batch, longest, most = [], 0, 0
+        batch.append(job)
+        longest, most = max(longest, length), max(most, limit)
+    if batch:
+        yield batch
+
+
+def _generate_batches(model, tokenizer, prompts, batches, limits, tables, sampling, devices, config,
                       edit_sequence, on_sample, progress) -> None:
     import torch
     from transformers import StoppingCriteriaList
 
     device = next(model.parameters()).device
-    for batch_number, start in enumerate(range(0, len(order), batch_size)):
-        batch = order[start:start + batch_size]
+    for batch_number, batch in enumerate(batches):
+        if max(limits[index] for index, _ in batch) == 0:  # prompts that fill the context: nothing to generate
+            for index, copy in batch:
+                on_sample(index, copy, make_sample(prompts[index], "", edit_sequence))
+            if progress is not None:
+                progress.update(samples=len(batch))
+            continue
         encoded = tokenizer([prompts[index] for index, _ in batch], return_tensors="pt", padding=True).to(device)
         prompt_length = encoded["input_ids"].shape[1]
         batch_limits = [limits[index] for index, _ in batch]

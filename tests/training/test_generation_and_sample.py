@@ -15,9 +15,11 @@ from hub_tools.inference.local import (
     END_OF_EDITS,
     Sample,
     SamplingConfig,
+    _batches,
     _BatchWatcher,
     _vocabulary_tables,
     load_model,
+    sample_jobs,
     sample_programs,
     uses_edit_sequences,
 )
@@ -88,6 +90,58 @@ def test_a_model_without_diff_token_is_sampled_as_a_baseline(cli, plain_model):
     assert record["edit_sequence"] is False and record["instruction"] == "Write a function."
     with pytest.raises(UserError, match="not an edit-sequence model"):
         sample_programs(model, tokenizer, ["x"], config, edit_sequence=True, progress=False)
+
+
+def test_a_model_with_learned_positions_samples_within_its_context(tiny_model, tmp_path):
+    """A GPT-2 model reads 48 positions at most; prompts of 8 to 60 tokens with a 30-token limit. Past its context
+    the model cannot look up a position (an IndexError that ended the whole run); each completion stops where the
+    context ends, and a prompt that fills it gets an empty completion."""
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    _, tokenizer = load_model(str(tiny_model))
+    torch.manual_seed(0)
+    config = GPT2Config(vocab_size=len(tokenizer), n_positions=48, n_embd=16, n_layer=1, n_head=2,
+                        eos_token_id=tokenizer.eos_token_id, bos_token_id=tokenizer.eos_token_id)
+    GPT2LMHeadModel(config).save_pretrained(tmp_path / "gpt2")
+    tokenizer.save_pretrained(tmp_path / "gpt2")
+    model, tokenizer = load_model(str(tmp_path / "gpt2"))
+    words = "return the sum of every even number in a list of integers given as input " * 6
+    instructions = [" ".join(words.split()[:count]) for count in (4, 20, 33, 45, 60)]
+    prompts = [format_prompt(instruction) for instruction in instructions]
+    lengths = [len(ids) for ids in tokenizer(prompts)["input_ids"]]
+    assert lengths[0] < 18 and 48 - 30 < lengths[2] < 48 <= lengths[4]
+    jobs = [(index, copy) for index in range(len(prompts)) for copy in range(2)]
+    found, generated = {}, []
+    generate = model.generate
+
+    def recorded(**inputs):
+        output = generate(**inputs)
+        generated.append((inputs["attention_mask"].sum(dim=1).tolist(), output.shape[1] - inputs["input_ids"].shape[1]))
+        return output
+
+    model.generate = recorded
+    sampling = SamplingConfig(n=2, temperature=1.0, top_p=1.0, max_new_tokens=30, batch_size=4, seed=3)
+    notes = sample_jobs(model, tokenizer, prompts, jobs, sampling, edit_sequence=True,
+                        on_sample=lambda index, copy, sample: found.__setitem__((index, copy), sample))
+    assert sorted(found) == jobs
+    # Every row of every batch, finished or not, stayed within the 48 positions.
+    assert generated and all(max(prompt_lengths) + steps <= 48 for prompt_lengths, steps in generated)
+    assert all(found[len(prompts) - 1, copy].completion == "" for copy in range(2))
+    assert any(found[0, copy].completion for copy in range(2))
+    (note,) = notes
+    assert "context is 48 tokens" in note and "prompt(s) fill it" in note
+
+
+def test_batches_keep_their_size_and_the_context():
+    lengths, limits = [40, 10, 10, 30, 5, 5], [8, 30, 30, 18, 20, 43]
+    order = [(index, 0) for index in range(6)]
+    batches = list(_batches(order, 3, lengths, limits, context=48))
+    assert [job for batch in batches for job in batch] == order
+    for batch in batches:
+        assert len(batch) <= 3
+        assert max(lengths[i] for i, _ in batch) + max(limits[i] for i, _ in batch) <= 48
+    assert [len(batch) for batch in _batches(order, 4, lengths, limits, context=None)] == [4, 2]
 
 
 def test_missing_model_is_a_one_line_error(cli, tmp_path):
