@@ -6,8 +6,11 @@ sample's place, so a sample does not depend on what else runs at the same time).
 from a pool of threads (the server batches them); transient failures (connection refused or reset, timeouts,
 HTTP 408, 409, 425, 429 and 5xx) are retried with exponential backoff, honouring ``Retry-After`` (up to a
 minute); anything else stops the run with one line, as does an answer that is not a completion (not UTF-8,
-not JSON Python reads, no text in ``choices[0].text``). The completion goes through the same post-processing
-as a local one (:func:`hub_tools.inference.local.make_sample`).
+not JSON Python reads, no text in ``choices[0].text``). A request the server refuses because the prompt and
+``max_tokens`` pass its context (vLLM, SGLang and TGI answer 400 or 422, naming both figures) is asked again
+with the room left, as a local model stops at its context; a prompt that fills it gets an empty completion.
+The completion goes through the same post-processing as a local one
+(:func:`hub_tools.inference.local.make_sample`).
 
 Special tokens: vLLM and SGLang drop special tokens from the text unless asked not to, and an edit-sequence
 model's ``<|diff|>`` is one; the client asks (``skip_special_tokens: false``). A server that refuses those
@@ -23,6 +26,7 @@ import json
 import os
 import queue
 import random
+import re
 import sys
 import threading
 import time
@@ -96,6 +100,8 @@ class CompletionsClient:
         self.extensions = dict(KEEP_SPECIAL_TOKENS)
         self.notes: list[str] = []
         self.lock = threading.Lock()
+        # Requests the server refused for its context, and of those, prompts that fill it (see _within_context).
+        self.cut_by_context = self.filled_context = 0
 
     def _scrub(self, text: str) -> str:
         # The key goes before the text is cut: cut first, a key across the cut would leave its first characters.
@@ -116,9 +122,10 @@ class CompletionsClient:
                 with urllib.request.urlopen(request, timeout=self.config.timeout) as response:
                     return _decoded(response.read(), url)
             except urllib.error.HTTPError as error:
-                message = self._scrub(error.read().decode("utf-8", "replace") or error.reason or "")
+                said = error.read().decode("utf-8", "replace")
+                message = self._scrub(said or error.reason or "")
                 if error.code not in TRANSIENT_STATUSES or attempt == self.config.max_retries:
-                    raise _HTTPFailure(error.code, message) from None
+                    raise _HTTPFailure(error.code, message, said) from None
                 retry_after = error.headers.get("Retry-After", "")
                 if retry_after.replace(".", "", 1).isdigit():  # honoured, up to a minute
                     wait = min(float(retry_after), MAX_RETRY_AFTER)
@@ -145,7 +152,7 @@ class CompletionsClient:
         with self.lock:
             extensions = dict(self.extensions)
         try:
-            answer = self._post({**body, **extensions})
+            answer = self._within_context({**body, **extensions})
         except _HTTPFailure as failure:
             if not extensions or failure.status not in (400, 422) or not any(name in failure.message for name in extensions):
                 raise UserError(failure.describe(self.config)) from None
@@ -155,9 +162,11 @@ class CompletionsClient:
                     self.notes.append("the server refused skip_special_tokens; special tokens such as <|diff|> "
                                       "may be missing from its completions")
             try:
-                answer = self._post(body)
+                answer = self._within_context(body)
             except _HTTPFailure as failure:
                 raise UserError(failure.describe(self.config)) from None
+        if answer is None:  # the prompt fills the server's context: nothing can follow it
+            return "", "length", None, 0
         choices = answer.get("choices") if isinstance(answer, dict) else None
         choice = choices[0] if isinstance(choices, list) and choices else None
         text = choice.get("text") if isinstance(choice, dict) else None
@@ -168,6 +177,39 @@ class CompletionsClient:
         tokens = usage.get("completion_tokens") if isinstance(usage, dict) else None
         tokens = tokens if isinstance(tokens, int) and not isinstance(tokens, bool) and tokens >= 0 else 0
         return text or "", choice.get("finish_reason"), choice.get("stop_reason", choice.get("matched_stop")), tokens
+
+
+    def _within_context(self, body: dict) -> object | None:
+        """POST ``body``. A request the server refuses because the prompt and ``max_tokens`` together pass its
+        context is asked again with the room the server says is left, once; a prompt that fills the context
+        gets ``None``. (vLLM refuses such a request outright, where a local model stops at its context.)"""
+        try:
+            return self._post(body)
+        except _HTTPFailure as failure:
+            room = _room_left(failure)
+            if room is None or room >= body["max_tokens"]:
+                raise
+        with self.lock:
+            self.cut_by_context += 1
+            self.filled_context += room <= 0
+        return self._post({**body, "max_tokens": room}) if room > 0 else None
+
+
+# How vLLM, SGLang and TGI say that a prompt and its max_tokens pass the model's context: the context, and the
+# prompt's tokens.
+_CONTEXT = re.compile(r"maximum context length (?:is|of) (\d+)|must be <= (\d+)")
+_PROMPT_TOKENS = re.compile(r"(\d+) input tokens|(\d+) in the messages|(\d+) tokens from the input|(\d+) `inputs` tokens")
+
+
+def _room_left(failure: _HTTPFailure) -> int | None:
+    """The completion tokens the server's context leaves after the prompt, from its refusal (0 or less: the
+    prompt fills it); ``None`` when the refusal is about something else, or does not say both figures."""
+    if failure.status not in (400, 413, 422):
+        return None
+    context, prompt = _CONTEXT.search(failure.said), _PROMPT_TOKENS.search(failure.said)
+    if context is None or prompt is None:
+        return None
+    return int(next(filter(None, context.groups()))) - int(next(filter(None, prompt.groups())))
 
 
 def _decoded(body: bytes, url: str) -> object:
@@ -182,9 +224,10 @@ def _decoded(body: bytes, url: str) -> object:
 
 
 class _HTTPFailure(Exception):
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, said: str = ""):
         super().__init__(status, message)
-        self.status, self.message = status, message
+        # ``said``: the server's whole answer, read for figures and never shown (it is not scrubbed).
+        self.status, self.message, self.said = status, message, said
 
     def describe(self, config: EndpointConfig) -> str:
         hint = {401: f" (is the API key in ${config.api_key_env} right?)", 403: f" (check ${config.api_key_env})",
@@ -286,6 +329,10 @@ def sample_from_endpoint(
             except queue.Empty:
                 break
     notes = list(client.notes)
+    if client.cut_by_context:
+        filled = client.filled_context
+        notes.append(f"the server's context cut {client.cut_by_context} completion(s) short of the token limit"
+                     + (f" ({filled} prompt(s) fill it: their completions are empty)" if filled else ""))
     if edit_sequence and jobs and not with_diff_token:
         notes.append(f"none of the {len(jobs)} completions holds {DIFF_TOKEN}: the server drops special tokens "
                      "from its text (transformers serve does), so edits run together; see the README")

@@ -25,6 +25,8 @@ class _Server(http.server.ThreadingHTTPServer):
     def __init__(self):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.status, self.body, self.headers, self.posts = 200, b"{}", {}, 0
+        # With a context: a prompt counts a token a word, and a request past the context is refused as vLLM does.
+        self.context, self.asked = None, []
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -44,9 +46,26 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._answer()
 
     def do_POST(self):
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self.server.posts += 1
-        self._answer()
+        request = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+        server = self.server
+        server.posts += 1
+        if server.context is None:
+            return self._answer()
+        prompt_tokens = len(request["prompt"].split())
+        server.asked.append(request["max_tokens"])
+        if prompt_tokens + request["max_tokens"] > server.context:
+            message = (f"'max_tokens' or 'max_completion_tokens' is too large: {request['max_tokens']}. This model's "
+                       f"maximum context length is {server.context} tokens and your request has {prompt_tokens} "
+                       f"input tokens ({request['max_tokens']} > {server.context} - {prompt_tokens}). None")
+            body = json.dumps({"object": "error", "message": message, "type": "BadRequestError", "code": 400})
+            status = 400
+        else:
+            body, status = json.dumps({"choices": [{"text": "x " * request["max_tokens"]}]}), 200
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body.encode())
 
 
 @pytest.fixture
@@ -128,3 +147,43 @@ def test_the_command_line_says_it_in_one_line(server, tmp_path):
     lines = result.stderr.strip().splitlines()
     assert lines[-1].startswith("lintseq sample: error: ") and "choices[0].text" in lines[-1], lines
     assert "Traceback" not in result.stderr
+
+
+def test_a_request_past_the_servers_context_is_asked_again_with_the_room_left(server):
+    # vLLM refuses prompt + max_tokens past its context (HTTP 400) where a local model stops there.
+    server.context = 100
+    client = _client(server)
+    text, *_ = client.complete("one two three " * 10, max_tokens=90, temperature=0, top_p=1, seed=0)
+    assert server.asked == [90, 70] and text == "x " * 70
+    text, finish, _, _ = client.complete("word " * 120, max_tokens=90, temperature=0, top_p=1, seed=0)
+    assert (text, finish) == ("", "length") and server.asked[2:] == [90]
+    assert (client.cut_by_context, client.filled_context) == (2, 1)
+
+
+def test_a_long_prompt_through_the_command_line_is_noted_not_fatal(server, tmp_path):
+    server.context = 40
+    result = subprocess.run(
+        [sys.executable, "-m", "hub_tools.cli", "sample", "--endpoint", f"http://127.0.0.1:{server.server_address[1]}",
+         "--model", "me/model", "--instruction", "Reverse a string " * 12, "--instruction", "Add.", "--n", "1",
+         "--max-new-tokens", "30", "--json"],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "the server's context cut 1 completion(s) short" in result.stderr
+    assert len(result.stdout.splitlines()) == 2
+
+
+@pytest.mark.parametrize("said, room", [
+    ("This model's maximum context length is 2048 tokens. However, you requested 2100 tokens (600 in the messages, "
+     "1500 in the completion). Please reduce the length of the messages or completion.", 1448),
+    ("This model's maximum context length is 1536 tokens. However, your request has 4176 input tokens.", -2640),
+    ("Requested token count exceeds the model's maximum context length of 4096 tokens. You requested a total of "
+     "5000 tokens: 1000 tokens from the input messages and 4000 tokens for the completion.", 3096),
+    ("Input validation error: `inputs` tokens + `max_new_tokens` must be <= 4096. Given: 1000 `inputs` tokens and "
+     "4000 `max_new_tokens`", 3096),
+    ("temperature must be non-negative", None),
+])
+def test_the_room_left_is_read_from_the_servers_own_words(said, room):
+    from hub_tools.inference.server import _HTTPFailure, _room_left
+
+    assert _room_left(_HTTPFailure(400, said[:300], said)) == room
+    assert _room_left(_HTTPFailure(500, said[:300], said)) is None
