@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -132,6 +133,19 @@ def peft_config_for(model_config: ModelConfig, tokenizer: PreTrainedTokenizerBas
     return peft_config
 
 
+def _fit_to_context(training_config: LintSeqSFTConfig, model: PreTrainedModel) -> None:
+    """Cut examples at the model's context when ``max_length`` would let them run past it (TRL's default is
+    1,024 tokens whatever the model): a model with learned positions (GPT-2) cannot look a position up past its
+    context, and the first long edit sequence ended the run with an ``IndexError``."""
+    context = getattr(model.config, "max_position_embeddings", None)
+    if not isinstance(context, int) or isinstance(context, bool) or context <= 0:
+        return
+    if training_config.max_length is None or training_config.max_length > context:
+        print(f"note: max_length {training_config.max_length} is more than the model's context ({context} "
+              f"positions): examples are cut at {context} tokens", file=sys.stderr)
+        training_config.max_length = context
+
+
 def train(data_config: DataConfig, training_config: LintSeqSFTConfig, model_config: ModelConfig) -> Path:
     """Finetune (or pretrain) a causal LM as one ``lintseq train`` run and save it to ``output_dir``.
 
@@ -155,6 +169,7 @@ def train(data_config: DataConfig, training_config: LintSeqSFTConfig, model_conf
         # A held-out split of the same dataset (generated folders have only `train`: split one off first).
         evaluation = load_training_dataset(data_config, split=data_config.dataset_test_split)
     model, tokenizer, added = load_model_for_training(model_config, training_config)
+    _fit_to_context(training_config, model)
     trainer = LintSeqSFTTrainer(
         model=model,
         args=training_config,
@@ -163,6 +178,12 @@ def train(data_config: DataConfig, training_config: LintSeqSFTConfig, model_conf
         processing_class=tokenizer,
         peft_config=peft_config_for(model_config, tokenizer, added),
     )
+    prepared = trainer.train_dataset
+    if hasattr(prepared, "__len__") and len(prepared) == 0 < len(dataset):
+        # TRL drops an example whose completion the cut at max_length removed whole (its prompt fills it).
+        raise UserError(f"no example is left to train on: cut at max_length {training_config.max_length} tokens, "
+                        f"every one of the {len(dataset):,} examples loses its whole completion (the prompts are "
+                        "longer); raise max_length, or use a model with a longer context")
     trainer.train(resume_from_checkpoint=training_config.resume_from_checkpoint)
     output = Path(training_config.output_dir)
     trainer.save_model(str(output))
