@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from hub_tools.errors import UserError
+from hub_tools.inference.batching import auto_batch_size, batches, context_length
 from hub_tools.inference.loading import DTYPES, check_model_path, load_model  # noqa: F401 (part of this API)
 from hub_tools.lintseq import DIFF_TOKEN, extract_program, format_prompt, parse_edit_sequence
 
@@ -111,47 +112,6 @@ def _completion_text(tokenizer: PreTrainedTokenizerBase, generated: list[int]) -
     stop_ids = {tokenizer.eos_token_id, tokenizer.pad_token_id} - {None}
     end = next((index for index, token in enumerate(generated) if token in stop_ids), len(generated))
     return tokenizer.decode(generated[:end], skip_special_tokens=False, clean_up_tokenization_spaces=False)
-
-
-def auto_batch_size(model: PreTrainedModel, sequence_length: int, num_sequences: int) -> int:
-    """How many sequences of ``sequence_length`` tokens to generate together on the model's device.
-
-    The key/value cache, the last logits and the prompt's activations of one sequence are estimated from
-    the model's config; the batch takes 60% of the memory free on the GPU (40% of the available RAM on a
-    CPU), at most 256 sequences on a GPU and 64 on a CPU (past that a CPU gains nothing) and at most
-    ``num_sequences``.
-    """
-    import torch
-
-    config = model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
-    heads = getattr(config, "num_attention_heads", None) or 8
-    width = getattr(config, "hidden_size", None) or 1024
-    head_size = getattr(config, "head_dim", None) or width // heads
-    key_value_heads = getattr(config, "num_key_value_heads", None) or heads
-    layers = getattr(config, "num_hidden_layers", None) or 12
-    vocabulary = getattr(config, "vocab_size", None) or 50_000
-    parameter = next(model.parameters())
-    element = parameter.element_size()
-    cache = 2 * layers * key_value_heads * head_size * element * sequence_length
-    activations = 4 * sequence_length * (width + (getattr(config, "intermediate_size", None) or 4 * width)) * element
-    per_sequence = cache + activations + 16 * vocabulary
-    if parameter.device.type == "cuda":
-        free, _ = torch.cuda.mem_get_info(parameter.device)
-        budget, ceiling = 0.6 * free, 256
-    else:
-        budget, ceiling = 0.4 * _available_memory(), 64
-    return max(1, min(ceiling, num_sequences, int(budget // per_sequence)))
-
-
-def _available_memory() -> int:
-    try:
-        import psutil
-
-        return psutil.virtual_memory().available
-    except ImportError:  # psutil comes with the eval extra; without it, the POSIX page counts
-        import os
-
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
 
 class _BatchWatcher:
@@ -291,73 +251,81 @@ def sample_jobs(
         # 2-core machine), so it samples on one thread and leaves the other cores to the rest.
         torch.set_num_threads(1)
     try:
-        batches = _batches(order, batch_size, lengths, limits, context)
-        _generate_batches(model, tokenizer, prompts, batches, limits, tables, sampling, devices, config,
-                          edit_sequence, on_sample, progress)
+        for batch_number, batch in enumerate(batches(order, batch_size, lengths, limits, context)):
+            # A private random state per batch: the same seed gives the same samples.
+            _generate_batch(model, tokenizer, prompts, batch, limits, config.seed * 1_000_003 + batch_number,
+                            tables, sampling, devices, edit_sequence, on_sample, progress)
     finally:
         torch.set_num_threads(threads)
     return notes
 
 
-def context_length(model: PreTrainedModel) -> int | None:
-    """The most positions the model's configuration says it reads (``None`` when it does not say)."""
-    value = getattr(model.config, "max_position_embeddings", None)
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+def _generate_batch(model, tokenizer, prompts, batch, limits, seed, tables, sampling, devices, edit_sequence,
+                    on_sample, progress) -> None:
+    """Generate one batch and hand its samples over. A batch the device has no memory for (the estimate of
+    :func:`~hub_tools.inference.batching.auto_batch_size` was wrong) is generated as two halves, each with a
+    random state of its own; one sequence that does not fit is a one-line error."""
+    import torch
+
+    if max(limits[index] for index, _ in batch) == 0:  # prompts that fill the context: nothing to generate
+        for index, copy in batch:
+            on_sample(index, copy, make_sample(prompts[index], "", edit_sequence))
+        if progress is not None:
+            progress.update(samples=len(batch))
+        return
+    out_of_memory = getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError)
+    watchers: list[_BatchWatcher] = []
+    try:
+        rows = _generated_rows(model, tokenizer, prompts, batch, limits, seed, tables, sampling, devices,
+                               edit_sequence, progress, watchers)
+    except out_of_memory:
+        rows = None  # out of the handler first: its traceback holds the batch's tensors
+    if rows is None:
+        if progress is not None and watchers:  # the samples it reported done are sampled again
+            progress.update(samples=-watchers[0].reported_done)
+        if len(batch) == 1:
+            raise UserError("the device has no memory for one sequence of this prompt and token limit: lower "
+                            "--max-new-tokens, use a smaller --dtype, or a device with more memory") from None
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        half = len(batch) // 2
+        for part, jobs in enumerate((batch[:half], batch[half:]), start=1):
+            _generate_batch(model, tokenizer, prompts, jobs, limits, seed * 3 + part, tables, sampling, devices,
+                            edit_sequence, on_sample, progress)
+        return
+    for (index, copy), row in zip(batch, rows, strict=True):
+        on_sample(index, copy, make_sample(prompts[index], _completion_text(tokenizer, row[: limits[index]]),
+                                           edit_sequence))
 
 
-def _batches(order, batch_size, lengths, limits, context):
-    """``order`` cut into batches of at most ``batch_size`` jobs, where a batch's longest prompt and largest
-    limit fit the context together: every row of a batch steps as long as the longest runs, and its
-    positions grow with it, padded or not."""
-    batch, longest, most = [], 0, 0
-    for job in order:
-        length, limit = lengths[job[0]], limits[job[0]]
-        if batch and (len(batch) == batch_size
-                      or (context is not None and max(longest, length) + max(most, limit) > context)):
-            yield batch
-            batch, longest, most = [], 0, 0
-        batch.append(job)
-        longest, most = max(longest, length), max(most, limit)
-    if batch:
-        yield batch
-
-
-def _generate_batches(model, tokenizer, prompts, batches, limits, tables, sampling, devices, config,
-                      edit_sequence, on_sample, progress) -> None:
+def _generated_rows(model, tokenizer, prompts, batch, limits, seed, tables, sampling, devices, edit_sequence,
+                    progress, watchers):
+    """The new tokens of each row of ``batch`` (a list per row); the batch's watcher goes into ``watchers``."""
     import torch
     from transformers import StoppingCriteriaList
 
     device = next(model.parameters()).device
-    for batch_number, batch in enumerate(batches):
-        if max(limits[index] for index, _ in batch) == 0:  # prompts that fill the context: nothing to generate
-            for index, copy in batch:
-                on_sample(index, copy, make_sample(prompts[index], "", edit_sequence))
-            if progress is not None:
-                progress.update(samples=len(batch))
-            continue
-        encoded = tokenizer([prompts[index] for index, _ in batch], return_tensors="pt", padding=True).to(device)
-        prompt_length = encoded["input_ids"].shape[1]
-        batch_limits = [limits[index] for index, _ in batch]
-        watcher = _BatchWatcher(tables, prompt_length, len(batch), device, edit_sequence, progress, batch_limits)
-        # A private random state per batch: the same seed gives the same samples, and the caller's global
-        # random state is left as it was.
-        with torch.random.fork_rng(devices=devices), torch.inference_mode():
-            torch.manual_seed(config.seed * 1_000_003 + batch_number)
-            output = model.generate(
-                **encoded,
-                max_new_tokens=max(batch_limits),
-                stopping_criteria=StoppingCriteriaList([watcher]),
-                pad_token_id=tokenizer.pad_token_id,
-                eos_token_id=tokenizer.eos_token_id,
-                **sampling,
-            )
-        if progress is not None:
-            # Sequences cut by the token limit are done too; report what the last steps added.
-            watcher.finished[:] = True
-            watcher.report()
-        for (index, copy), row in zip(batch, output[:, prompt_length:].tolist(), strict=True):
-            text = _completion_text(tokenizer, row[: limits[index]])
-            on_sample(index, copy, make_sample(prompts[index], text, edit_sequence))
+    encoded = tokenizer([prompts[index] for index, _ in batch], return_tensors="pt", padding=True).to(device)
+    prompt_length = encoded["input_ids"].shape[1]
+    batch_limits = [limits[index] for index, _ in batch]
+    watcher = _BatchWatcher(tables, prompt_length, len(batch), device, edit_sequence, progress, batch_limits)
+    watchers.append(watcher)
+    # The caller's global random state is left as it was.
+    with torch.random.fork_rng(devices=devices), torch.inference_mode():
+        torch.manual_seed(seed)
+        output = model.generate(
+            **encoded,
+            max_new_tokens=max(batch_limits),
+            stopping_criteria=StoppingCriteriaList([watcher]),
+            pad_token_id=tokenizer.pad_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            **sampling,
+        )
+    if progress is not None:
+        # Sequences cut by the token limit are done too; report what the last steps added.
+        watcher.finished[:] = True
+        watcher.report()
+    return output[:, prompt_length:].tolist()
 
 
 def sample_programs(

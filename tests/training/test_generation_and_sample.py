@@ -11,11 +11,11 @@ import json
 import pytest
 
 from hub_tools.errors import UserError
+from hub_tools.inference.batching import batches
 from hub_tools.inference.local import (
     END_OF_EDITS,
     Sample,
     SamplingConfig,
-    _batches,
     _BatchWatcher,
     _vocabulary_tables,
     load_model,
@@ -136,12 +136,40 @@ def test_a_model_with_learned_positions_samples_within_its_context(tiny_model, t
 def test_batches_keep_their_size_and_the_context():
     lengths, limits = [40, 10, 10, 30, 5, 5], [8, 30, 30, 18, 20, 43]
     order = [(index, 0) for index in range(6)]
-    batches = list(_batches(order, 3, lengths, limits, context=48))
-    assert [job for batch in batches for job in batch] == order
-    for batch in batches:
+    cut = list(batches(order, 3, lengths, limits, context=48))
+    assert [job for batch in cut for job in batch] == order
+    for batch in cut:
         assert len(batch) <= 3
         assert max(lengths[i] for i, _ in batch) + max(limits[i] for i, _ in batch) <= 48
-    assert [len(batch) for batch in _batches(order, 4, lengths, limits, context=None)] == [4, 2]
+    assert [len(batch) for batch in batches(order, 4, lengths, limits, context=None)] == [4, 2]
+
+
+def test_a_batch_the_device_cannot_hold_is_sampled_in_halves(tiny_model):
+    """The memory estimate can be wrong (another process on the GPU): a batch that raises torch's
+    OutOfMemoryError is generated as two halves, down to one sequence, which is then a one-line error."""
+    import torch
+
+    model, tokenizer = load_model(str(tiny_model))
+    generate, sizes, generated = model.generate, [], []
+
+    def short_of_memory(**inputs):
+        sizes.append(inputs["input_ids"].shape[0])
+        if inputs["input_ids"].shape[0] > 2:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+        generated.append(inputs["input_ids"].shape[0])
+        return generate(**inputs)
+
+    model.generate = short_of_memory
+    instructions = ["Return the sum of a list.", "Reverse a string.", "Count vowels."]
+    config = SamplingConfig(n=3, temperature=1.0, top_p=1.0, max_new_tokens=8, batch_size=8, seed=7)
+    first = sample_programs(model, tokenizer, instructions, config, progress=False)
+    assert [len(samples) for samples in first] == [3, 3, 3] and sizes[:3] == [8, 4, 2] and sum(generated) == 9
+    again = sample_programs(model, tokenizer, instructions, config, progress=False)  # halves are seeded too
+    assert [[s.completion for s in samples] for samples in first] == [[s.completion for s in samples] for samples in again]
+
+    model.generate = lambda **inputs: (_ for _ in ()).throw(torch.OutOfMemoryError("CUDA out of memory"))
+    with pytest.raises(UserError, match="no memory for one sequence"):
+        sample_programs(model, tokenizer, instructions[:1], SamplingConfig(n=2, batch_size=2), progress=False)
 
 
 def test_missing_model_is_a_one_line_error(cli, tmp_path):
