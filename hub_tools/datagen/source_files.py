@@ -167,7 +167,7 @@ def file_records(path: Path, label: str, skip: int = 0, named: bool = False) -> 
     elif kind == ".parquet":
         records = _parquet_records(path, label, skip)  # never compressed: nothing to track
     elif kind == ".csv":
-        records = _tracked(_csv_records(path, label, skip, read), read)
+        records = _csv_records(path, label, skip, read)  # tracks the last line read itself: a row spans lines
     else:
         records = _tracked(_json_records(path, label, skip), read)
     try:
@@ -299,20 +299,33 @@ def _open_csv(path: Path):
 
 
 def _csv_records(path: Path, label: str, skip: int = 0, read: list | None = None) -> Iterator[SourceRecord]:
+    """The rows of a CSV file, each located at the line it starts on (a quoted code cell spans many lines: the
+    csv module counts the last); ``read[0]`` is the last line read, for a cut file."""
     with _open_csv(path) as handle:
         reader = csv.DictReader(handle)
-        # Rows before the wanted ones are parsed by the csv module alone (a quoted cell may span lines, so
-        # lines cannot be counted), never made into records; the header is read first, as DictReader does.
-        if skip and reader.fieldnames is not None:
-            for row in reader.reader:
-                if row:  # DictReader passes blank lines over too
-                    skip -= 1
-                    if read is not None:
-                        read[0] = f"{label}:{reader.reader.line_num}"
-                    if not skip:
-                        break
-        for fields in reader:
-            location = f"{label}:{reader.line_num}"
+        fieldnames = reader.fieldnames  # reads the header
+        if fieldnames is None:  # an empty file
+            return
+        lines = reader.reader
+        end = lines.line_num
+        for row in lines:
+            start, end = end + 1, lines.line_num
+            if not row:  # a blank line, passed over as DictReader does
+                continue
+            if read is not None:
+                read[0] = f"{label}:{end}"
+            if skip:
+                # Rows before the wanted ones are parsed by the csv module alone (a quoted cell may span lines,
+                # so lines cannot be counted), never made into records.
+                skip -= 1
+                continue
+            # What DictReader makes of the row: extra cells under its restkey, missing ones as its restval.
+            fields = dict(zip(fieldnames, row, strict=False))
+            if len(row) > len(fieldnames):
+                fields[reader.restkey] = row[len(fieldnames):]
+            for name in fieldnames[len(row):]:
+                fields[name] = reader.restval
+            location = f"{label}:{start}"
             if _has_undecodable(fields):
                 yield SourceRecord(0, location, error=("invalid_utf8", "the row has bytes that are not UTF-8"))
             else:

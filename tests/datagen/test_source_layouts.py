@@ -185,3 +185,27 @@ def test_the_reader_gives_datatrove_the_program_of_every_layout(tmp_path, humane
         (tmp_path / name).write_text(json.dumps(row) + "\n")
         documents = list(LintSeqReader(str(tmp_path / name)).run())
         assert [normalize_program(document.text) for document in documents] == [normalize_program(program)], name
+
+
+def test_a_csv_row_is_located_at_the_line_it_starts_on(tmp_path):
+    # Code cells span lines; the csv module counts the last line of a row. A blank line, a short row and a
+    # long one are read as DictReader reads them, and skipping rows (a resumed task) starts at the same row.
+    import csv
+
+    from hub_tools.datagen.source_files import file_records
+
+    path = tmp_path / "code.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["instruction", "response"])
+        writer.writerow(["Add one.", "def f(x):\n    return x + 1\n"])
+        handle.write("\n")
+        writer.writerow(["Short row."])
+        writer.writerow(["Extra cells.", "x = 1\n", "surplus"])
+    records = list(file_records(path, "code.csv"))
+    assert [record.location for record in records] == ["code.csv:2", "code.csv:6", "code.csv:7"]
+    assert records[0].fields == {"instruction": "Add one.", "response": "def f(x):\n    return x + 1\n"}
+    assert records[1].fields == {"instruction": "Short row.", "response": None}
+    assert records[2].fields == {"instruction": "Extra cells.", "response": "x = 1\n", None: ["surplus"]}
+    assert [record.location for record in file_records(path, "code.csv", skip=1)] == ["code.csv:6", "code.csv:7"]
+    assert [record.fields for record in records] == list(csv.DictReader(path.open(newline="")))
