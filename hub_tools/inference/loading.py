@@ -105,7 +105,12 @@ def load_model(
     adapter = path / "adapter_config.json" if path.is_dir() else None
     base_name = model_name_or_path
     if adapter is not None and adapter.is_file():
-        base_name = json.loads(adapter.read_text()).get("base_model_name_or_path") or ""
+        try:
+            settings = json.loads(adapter.read_text(encoding="utf-8"))
+        except (ValueError, RecursionError) as error:  # not JSON, not UTF-8, a number Python will not read
+            raise UserError(f"{adapter}: not a LoRA adapter configuration ({_one_line(error)})") from None
+        base_name = (settings.get("base_model_name_or_path") if isinstance(settings, dict) else None) or ""
+        base_name = base_name if isinstance(base_name, str) else ""
         if not base_name:
             raise UserError(f"{adapter} names no base_model_name_or_path; cannot load the adapter's base model")
     try:

@@ -172,6 +172,17 @@ def test_a_batch_the_device_cannot_hold_is_sampled_in_halves(tiny_model):
         sample_programs(model, tokenizer, instructions[:1], SamplingConfig(n=2, batch_size=2), progress=False)
 
 
+@pytest.mark.parametrize("text, message", [
+    ('{"base_model_name_or_path": ', "not a LoRA adapter configuration (Expecting value"),
+    ("[1]", "names no base_model_name_or_path"),
+    ('{"base_model_name_or_path": 7}', "names no base_model_name_or_path"),
+])
+def test_a_broken_adapter_configuration_is_one_error(tmp_path, text, message):
+    (tmp_path / "adapter_config.json").write_text(text)
+    with pytest.raises(UserError, match=message.replace("(", r"\(")):
+        load_model(str(tmp_path))
+
+
 def test_missing_model_is_a_one_line_error(cli, tmp_path):
     result = cli("sample", "--model", str(tmp_path / "nothing"), "--instruction", "x")
     assert result.returncode == 2
