@@ -1,6 +1,11 @@
 """Errors that the command line reports as one line, without a traceback."""
 
 
+# What json.loads raises on a text it cannot read: a ValueError (not JSON, bytes that are not UTF-8, a number of
+# more digits than Python reads) or a RecursionError (nesting past the decoder's limit).
+UNREADABLE_JSON = (ValueError, RecursionError)
+
+
 class UserError(Exception):
     """A problem with what the user asked for: a missing file, an unknown field, a bad option.
 

@@ -24,6 +24,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from hub_tools.errors import UNREADABLE_JSON, UserError
+
 CONFIG_FILE = "lintseq_config.json"
 WORK_FOLDER = ".lintseq-work"
 ROWS_PER_SHARD = 50_000
@@ -121,8 +123,6 @@ class PartStore:
         if run_file.exists():
             previous = json.loads(run_file.read_text())
             if previous != fingerprint:
-                from hub_tools.errors import UserError
-
                 changed = sorted(key for key in fingerprint if previous.get(key) != fingerprint[key])
                 raise UserError(
                     f"{self.folder.parent.parent} holds an unfinished run with other settings "
@@ -203,22 +203,16 @@ def read_config_file(output_dir: Path) -> dict:
         return {"format_version": FORMAT_VERSION, "configs": {}}
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, RecursionError) as error:  # not JSON, not UTF-8, a number Python will not read, too deep
-        from hub_tools.errors import UserError
-
+    except UNREADABLE_JSON as error:
         where = f" at line {error.lineno}" if isinstance(error, json.JSONDecodeError) else ""
         raise UserError(f"{path}: not valid JSON{where}; restore it, or delete the folder and generate again") from None
     if not isinstance(manifest, dict) or not isinstance(manifest.get("configs", {}), dict):
-        from hub_tools.errors import UserError
-
         raise UserError(f"{path}: expected an object with a 'configs' object; restore it, or delete the folder")
     return manifest
 
 
 def check_output_folder(output_dir: Path) -> None:
     """Refuse a folder that holds anything other than a dataset this tool wrote."""
-    from hub_tools.errors import UserError
-
     if output_dir.exists() and not output_dir.is_dir():
         raise UserError(f"{output_dir}: exists and is not a folder")
     if not output_dir.exists() or not any(output_dir.iterdir()):

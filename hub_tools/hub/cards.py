@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hub_tools import __version__
-from hub_tools.errors import UserError, reason
+from hub_tools.errors import UNREADABLE_JSON, UserError, reason
 from hub_tools.package_data import shipped_folder
 
 TEMPLATES = {"tinycodelm": "tinycodelm.md", "finetune": "lintseq_finetune.md"}
@@ -76,7 +76,7 @@ def load_eval_results(path: str | Path) -> dict:
         results = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UserError(f"{path}: no such evaluation results file (write one with `lintseq eval`)") from None
-    except (ValueError, RecursionError) as error:  # not JSON or UTF-8, a number Python will not read, too deep
+    except UNREADABLE_JSON as error:
         raise UserError(_not_json(path, error)) from None
     if not isinstance(results, dict):
         raise UserError(f"{path}: expected a JSON object as written by `lintseq eval`")
@@ -132,7 +132,7 @@ def describe_architecture(folder: Path) -> dict:
     if config_path.is_file():
         try:
             config = json.loads(config_path.read_text())
-        except (ValueError, RecursionError) as error:  # not JSON or UTF-8, a number Python will not read, too deep
+        except UNREADABLE_JSON as error:
             raise UserError(_not_json(config_path, error)) from None
         for key in ("model_type", "num_hidden_layers", "num_attention_heads", "hidden_size", "intermediate_size",
                     "vocab_size", "max_position_embeddings", "torch_dtype", "dtype"):
@@ -177,7 +177,7 @@ def read_training_record(folder: Path) -> dict:
         return {}
     try:
         record = json.loads(path.read_text())
-    except (ValueError, RecursionError) as error:  # not JSON or UTF-8, a number Python will not read, too deep
+    except UNREADABLE_JSON as error:
         raise UserError(_not_json(path, error)) from None
     return record if isinstance(record, dict) else {}
 
@@ -198,7 +198,7 @@ def _training_summary(folder: Path, record: dict) -> dict:
     if state_path.is_file():
         try:
             state = json.loads(state_path.read_text())
-        except (ValueError, RecursionError):  # not JSON or UTF-8, a number Python will not read, too deep
+        except UNREADABLE_JSON:
             state = {}
         losses = [entry["loss"] for entry in state.get("log_history", []) if "loss" in entry]
         summary.update({key: state[key] for key in ("epoch", "global_step") if state.get(key) is not None})

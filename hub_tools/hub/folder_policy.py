@@ -26,7 +26,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path, PureWindowsPath
 
-from hub_tools.errors import UserError
+from hub_tools.errors import UNREADABLE_JSON, UserError
 
 # Files above this size go to the Hub's large-file storage (git LFS): big for anything but weights and data.
 LARGE_FILE_BYTES = 10 * 1000 * 1000
@@ -245,7 +245,7 @@ def _safetensors_problem(path: Path, size: int) -> str | None:
             return broken.format(f"header length {length} exceeds the file")
         try:
             header = json.loads(file.read(length))
-        except (ValueError, RecursionError):  # not UTF-8, not JSON, a number Python will not read, too deep
+        except UNREADABLE_JSON:
             return broken.format("header is not JSON")
     if not isinstance(header, dict):
         return broken.format("header is not a mapping")

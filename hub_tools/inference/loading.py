@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hub_tools.errors import UserError
+from hub_tools.errors import UNREADABLE_JSON, UserError
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -107,7 +107,7 @@ def load_model(
     if adapter is not None and adapter.is_file():
         try:
             settings = json.loads(adapter.read_text(encoding="utf-8"))
-        except (ValueError, RecursionError) as error:  # not JSON, not UTF-8, a number Python will not read
+        except UNREADABLE_JSON as error:
             raise UserError(f"{adapter}: not a LoRA adapter configuration ({_one_line(error)})") from None
         base_name = (settings.get("base_model_name_or_path") if isinstance(settings, dict) else None) or ""
         base_name = base_name if isinstance(base_name, str) else ""

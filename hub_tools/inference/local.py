@@ -274,15 +274,19 @@ def _generate_batch(model, tokenizer, prompts, batch, limits, seed, tables, samp
             progress.update(samples=len(batch))
         return
     out_of_memory = getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError)
-    watchers: list[_BatchWatcher] = []
+    device = next(model.parameters()).device
+    encoded = tokenizer([prompts[index] for index, _ in batch], return_tensors="pt", padding=True).to(device)
+    batch_limits = [limits[index] for index, _ in batch]
+    watcher = _BatchWatcher(tables, encoded["input_ids"].shape[1], len(batch), device, edit_sequence, progress,
+                            batch_limits)
     try:
-        rows = _generated_rows(model, tokenizer, prompts, batch, limits, seed, tables, sampling, devices,
-                               edit_sequence, progress, watchers)
+        rows = _generated_rows(model, tokenizer, encoded, watcher, seed, max(batch_limits), sampling, devices)
     except out_of_memory:
         rows = None  # out of the handler first: its traceback holds the batch's tensors
+    del encoded
     if rows is None:
-        if progress is not None and watchers:  # the samples it reported done are sampled again
-            progress.update(samples=-watchers[0].reported_done)
+        if progress is not None:  # the samples it reported done are sampled again
+            progress.update(samples=-watcher.reported_done)
         if len(batch) == 1:
             raise UserError("the device has no memory for one sequence of this prompt and token limit: lower "
                             "--max-new-tokens, use a smaller --dtype, or a device with more memory") from None
@@ -298,34 +302,27 @@ def _generate_batch(model, tokenizer, prompts, batch, limits, seed, tables, samp
                                            edit_sequence))
 
 
-def _generated_rows(model, tokenizer, prompts, batch, limits, seed, tables, sampling, devices, edit_sequence,
-                    progress, watchers):
-    """The new tokens of each row of ``batch`` (a list per row); the batch's watcher goes into ``watchers``."""
+def _generated_rows(model, tokenizer, encoded, watcher, seed, max_new_tokens, sampling, devices) -> list[list[int]]:
+    """The new tokens of each row of the ``encoded`` batch (a list per row)."""
     import torch
     from transformers import StoppingCriteriaList
 
-    device = next(model.parameters()).device
-    encoded = tokenizer([prompts[index] for index, _ in batch], return_tensors="pt", padding=True).to(device)
-    prompt_length = encoded["input_ids"].shape[1]
-    batch_limits = [limits[index] for index, _ in batch]
-    watcher = _BatchWatcher(tables, prompt_length, len(batch), device, edit_sequence, progress, batch_limits)
-    watchers.append(watcher)
-    # The caller's global random state is left as it was.
+    # A private random state: the caller's global one is left as it was.
     with torch.random.fork_rng(devices=devices), torch.inference_mode():
         torch.manual_seed(seed)
         output = model.generate(
             **encoded,
-            max_new_tokens=max(batch_limits),
+            max_new_tokens=max_new_tokens,
             stopping_criteria=StoppingCriteriaList([watcher]),
             pad_token_id=tokenizer.pad_token_id,
             eos_token_id=tokenizer.eos_token_id,
             **sampling,
         )
-    if progress is not None:
+    if watcher.progress is not None:
         # Sequences cut by the token limit are done too; report what the last steps added.
         watcher.finished[:] = True
         watcher.report()
-    return output[:, prompt_length:].tolist()
+    return output[:, encoded["input_ids"].shape[1]:].tolist()
 
 
 def sample_programs(

@@ -36,7 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from hub_tools.errors import UserError, reason
+from hub_tools.errors import UNREADABLE_JSON, UserError, reason
 from hub_tools.inference.local import END_OF_EDITS, Sample, SamplingConfig, make_sample
 from hub_tools.lintseq import DIFF_TOKEN
 
@@ -191,7 +191,7 @@ class CompletionsClient:
                 raise
         with self.lock:
             self.cut_by_context += 1
-            self.filled_context += room <= 0
+            self.filled_context += int(room <= 0)
         return self._post({**body, "max_tokens": room}) if room > 0 else None
 
 
@@ -217,7 +217,7 @@ def _decoded(body: bytes, url: str) -> object:
     read (past 4,300 digits) or nesting past the decoder's limit."""
     try:
         return json.loads(body.decode("utf-8"))
-    except (ValueError, RecursionError) as error:
+    except UNREADABLE_JSON as error:
         why = error.msg if isinstance(error, json.JSONDecodeError) else reason(error) or type(error).__name__
         raise UserError(f"{url} answered something that is not JSON ({why[:200]}): is it an OpenAI-compatible "
                         "server?") from None

@@ -137,8 +137,10 @@ def _fit_to_context(training_config: LintSeqSFTConfig, model: PreTrainedModel) -
     """Cut examples at the model's context when ``max_length`` would let them run past it (TRL's default is
     1,024 tokens whatever the model): a model with learned positions (GPT-2) cannot look a position up past its
     context, and the first long edit sequence ended the run with an ``IndexError``."""
-    context = getattr(model.config, "max_position_embeddings", None)
-    if not isinstance(context, int) or isinstance(context, bool) or context <= 0:
+    from hub_tools.inference.batching import context_length
+
+    context = context_length(model)
+    if context is None:
         return
     if training_config.max_length is None or training_config.max_length > context:
         print(f"note: max_length {training_config.max_length} is more than the model's context ({context} "

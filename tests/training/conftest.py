@@ -159,3 +159,23 @@ def memorized_model(tmp_path_factory, tiny_model) -> tuple[Path, list[dict]]:
                      "--logging_steps", "50")
     assert result.returncode == 0, result.stderr[-3000:]
     return output, rows
+
+
+@pytest.fixture(scope="session")
+def learned_positions_model(tmp_path_factory, tiny_model):
+    """``learned_positions_model(positions)``: the folder of a one-layer GPT-2 with the tiny model's tokenizer,
+    reading ``positions`` positions at most (learned position embeddings: it cannot look past them)."""
+    import torch
+    from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
+
+    def make(positions: int) -> Path:
+        tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+        torch.manual_seed(0)
+        folder = tmp_path_factory.mktemp("models") / f"gpt2-{positions}"
+        GPT2LMHeadModel(GPT2Config(vocab_size=len(tokenizer), n_positions=positions, n_embd=16, n_layer=1, n_head=2,
+                                   eos_token_id=tokenizer.eos_token_id, bos_token_id=tokenizer.eos_token_id)
+                        ).save_pretrained(folder)
+        tokenizer.save_pretrained(folder)
+        return folder
+
+    return make

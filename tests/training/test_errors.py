@@ -100,25 +100,17 @@ def test_deepspeed_config_file_that_does_not_exist(tmp_path):
     check_deepspeed({"deepspeed": None})
 
 
-def test_examples_longer_than_the_models_context_are_cut_at_it(cli, tiny_model, edit_dataset, tmp_path):
+def test_examples_longer_than_the_models_context_are_cut_at_it(cli, learned_positions_model, edit_dataset, tmp_path):
     # A GPT-2 model reads 64 positions; the recipe's max_length is 512: the first long edit sequence was an IndexError.
-    import torch
-    from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
-
-    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
-    torch.manual_seed(0)
-    GPT2LMHeadModel(GPT2Config(vocab_size=len(tokenizer), n_positions=64, n_embd=16, n_layer=1, n_head=2,
-                               eos_token_id=tokenizer.eos_token_id, bos_token_id=tokenizer.eos_token_id)
-                    ).save_pretrained(tmp_path / "gpt2")
-    tokenizer.save_pretrained(tmp_path / "gpt2")
-    result = cli("train", "--config", "tiny-lintseq", "--model_name_or_path", str(tmp_path / "gpt2"),
+    model = learned_positions_model(64)
+    result = cli("train", "--config", "tiny-lintseq", "--model_name_or_path", str(model),
                  "--dataset_name", str(edit_dataset), "--output_dir", str(tmp_path / "out"), "--max_steps", "2",
                  "--per_device_train_batch_size", "4", "--report_to", "none")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "note: max_length 512 is more than the model's context (64 positions)" in result.stderr
     assert (tmp_path / "out" / "model.safetensors").is_file()
     # Cut at 3 tokens, every prompt fills the cut: TRL drops every example, and the trainer's sampler failed.
-    result = cli("train", "--config", "tiny-lintseq", "--model_name_or_path", str(tmp_path / "gpt2"),
+    result = cli("train", "--config", "tiny-lintseq", "--model_name_or_path", str(model),
                  "--dataset_name", str(edit_dataset), "--output_dir", str(tmp_path / "out"), "--max_steps", "2",
                  "--max_length", "3", "--report_to", "none")
     assert_one_line_error(result, "no example is left to train on: cut at max_length 3 tokens", "raise max_length")

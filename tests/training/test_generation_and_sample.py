@@ -92,20 +92,11 @@ def test_a_model_without_diff_token_is_sampled_as_a_baseline(cli, plain_model):
         sample_programs(model, tokenizer, ["x"], config, edit_sequence=True, progress=False)
 
 
-def test_a_model_with_learned_positions_samples_within_its_context(tiny_model, tmp_path):
+def test_a_model_with_learned_positions_samples_within_its_context(learned_positions_model):
     """A GPT-2 model reads 48 positions at most; prompts of 8 to 60 tokens with a 30-token limit. Past its context
     the model cannot look up a position (an IndexError that ended the whole run); each completion stops where the
     context ends, and a prompt that fills it gets an empty completion."""
-    import torch
-    from transformers import GPT2Config, GPT2LMHeadModel
-
-    _, tokenizer = load_model(str(tiny_model))
-    torch.manual_seed(0)
-    config = GPT2Config(vocab_size=len(tokenizer), n_positions=48, n_embd=16, n_layer=1, n_head=2,
-                        eos_token_id=tokenizer.eos_token_id, bos_token_id=tokenizer.eos_token_id)
-    GPT2LMHeadModel(config).save_pretrained(tmp_path / "gpt2")
-    tokenizer.save_pretrained(tmp_path / "gpt2")
-    model, tokenizer = load_model(str(tmp_path / "gpt2"))
+    model, tokenizer = load_model(str(learned_positions_model(48)))
     words = "return the sum of every even number in a list of integers given as input " * 6
     instructions = [" ".join(words.split()[:count]) for count in (4, 20, 33, 45, 60)]
     prompts = [format_prompt(instruction) for instruction in instructions]
