@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 from hub_tools.errors import UserError, reason
+from hub_tools.recursion_budget import at_any_depth
 
 
 def read_problem_rows(path: str | Path) -> list:
@@ -37,7 +38,7 @@ def read_problem_rows(path: str | Path) -> list:
         raise UserError(f"{path}: cannot read it ({error})") from None
     if text.lstrip().startswith("["):
         try:
-            return json.loads(text)
+            return at_any_depth(json.loads, text)  # the same answer from any caller (hub_tools.recursion_budget)
         except json.JSONDecodeError as error:
             raise UserError(f"{path}: not a JSON list of problems ({error})") from None
         except RecursionError:
@@ -50,7 +51,7 @@ def read_problem_rows(path: str | Path) -> list:
     for number, line in enumerate(text.split("\n"), start=1):
         if line.strip():
             try:
-                rows.append(json.loads(line))
+                rows.append(at_any_depth(json.loads, line))
             except json.JSONDecodeError as error:
                 raise UserError(f"{path}:{number}: not a JSON object ({error.msg})") from None
             except RecursionError:

@@ -26,6 +26,9 @@ from __future__ import annotations
 import contextlib
 import json
 
+from hub_tools.errors import UNREADABLE_JSON
+from hub_tools.recursion_budget import at_any_depth
+
 CONVERSATION_FIELDS = ("messages", "conversations", "conversation")
 
 # Role names of the two spellings (ShareGPT's ``human`` / ``gpt``; ``model`` as Gemma's templates write it).
@@ -84,8 +87,8 @@ def single_exchange(value: object) -> tuple[str, str]:
     """
     if isinstance(value, str) and value.lstrip().startswith("["):
         # Some sets store the turns as a JSON text (a CSV column, a string feature).
-        with contextlib.suppress(ValueError):
-            value = json.loads(value)
+        with contextlib.suppress(*UNREADABLE_JSON):  # not JSON after all: reported below as text
+            value = at_any_depth(json.loads, value)
     if isinstance(value, dict) and value and all(isinstance(column, list) for column in value.values()) \
             and len({len(column) for column in value.values()}) == 1:
         # A `Sequence` of dicts, as `datasets` decodes one declared so: a dict of lists, one list per key.

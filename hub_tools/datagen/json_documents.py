@@ -26,6 +26,7 @@ import json
 from collections.abc import Iterator
 
 from hub_tools.errors import reason
+from hub_tools.recursion_budget import at_any_depth
 
 # Bytes read at a time. Rows of code are a few kilobytes; a larger row makes the buffer grow for it. A compressed
 # stream cut short loses what its last read held, so reads are kept small.
@@ -91,7 +92,7 @@ class _Text:
         self.next_char()
         while True:
             try:
-                value, end = _decoder.raw_decode(self.text, self.pos)
+                value, end = at_any_depth(_decoder.raw_decode, self.text, self.pos)  # see hub_tools.recursion_budget
             except json.JSONDecodeError:
                 if self.ended:
                     raise

@@ -33,6 +33,7 @@ from hub_tools.lintseq import (
     sample_edit_path,
 )
 from hub_tools.lintseq.lines import indentation_unit
+from hub_tools.recursion_budget import at_any_depth
 
 # The indentation unit pylint's bad-indentation (W0311) expects.
 FOUR_SPACES = "    "
@@ -291,7 +292,10 @@ def kept_values(fields: dict, names: tuple[str, ...]) -> dict[str, str | None]:
     for name in names:
         value = fields.get(name)
         if value is not None and not isinstance(value, str):
-            value = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+            try:  # the same text from any caller's depth (hub_tools.recursion_budget)
+                value = at_any_depth(lambda value=value: json.dumps(value, ensure_ascii=False, sort_keys=True, default=str))
+            except RecursionError:  # a value its reader could decode a few levels deeper than JSON text can hold
+                raise SkippedRow("nested_too_deeply", f"{name} is nested too deeply to write as JSON") from None
         surrogate = _unpaired_surrogate(value) if value is not None else None
         if surrogate is not None:
             raise SkippedRow("unpaired_surrogate", f"{name} holds {surrogate}")

@@ -44,6 +44,7 @@ from pathlib import Path
 
 from hub_tools.datagen.json_documents import BrokenDocument, document_rows
 from hub_tools.errors import UserError, reason
+from hub_tools.recursion_budget import at_any_depth
 
 FORMATS = (".jsonl", ".json", ".parquet", ".csv")
 # A Python file: one row of a code-only source (see the module docstring).
@@ -220,7 +221,7 @@ def _jsonl_records(path: Path, label: str, skip: int = 0, read: list | None = No
                 yield SourceRecord(0, location, error=("invalid_utf8", f"byte {error.start}: {error.reason}"))
                 continue
             try:
-                value = json.loads(text)
+                value = at_any_depth(json.loads, text)  # the same rows on every executor (hub_tools.recursion_budget)
             except json.JSONDecodeError as error:
                 yield SourceRecord(0, location, error=("invalid_json", f"column {error.colno}: {error.msg}"))
                 continue
