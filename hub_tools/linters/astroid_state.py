@@ -64,6 +64,11 @@ from collections.abc import Iterator
 
 from hub_tools.linters.call_limits import CallLimits
 from hub_tools.linters.profiles import LintProfile
+from hub_tools.linters.stdlib_imports import (
+    StandardLibraryOnly,
+    drop_the_other_profiles_modules,
+    resolved_in_the_standard_library,
+)
 
 # The module name the checked program gets; it cannot collide with anything importable.
 MODULE_NAME = "lintseq_checked_program"
@@ -119,15 +124,6 @@ class _FailedImports:
 
 
 _FAILED_IMPORTS = _FailedImports()
-
-
-class _StdlibOnly(set):
-    """An astroid module deny-list that refuses every module outside the standard library."""
-
-    def __contains__(self, module_name: object) -> bool:
-        if not isinstance(module_name, str):
-            return False
-        return module_name.split(".")[0] not in sys.stdlib_module_names or super().__contains__(module_name)
 
 
 @functools.cache
@@ -363,9 +359,12 @@ def imports_resolved_by(profile: LintProfile) -> Iterator[None]:
     saved_brain_denylist = brain["module_denylist"]
     saved_extensions = MANAGER.always_load_extensions
     MANAGER.always_load_extensions = "--unsafe-load-any-extension=y" in profile.pylint_options
-    if not profile.third_party_imports:
-        MANAGER.module_denylist = brain["module_denylist"] = _StdlibOnly(saved_denylist)
-    AstroidManager.file_from_module_name = recording_failures
+    portable = not profile.third_party_imports
+    drop_the_other_profiles_modules(MANAGER.astroid_cache, portable)
+    if portable:
+        MANAGER.module_denylist = brain["module_denylist"] = StandardLibraryOnly(saved_denylist)
+    AstroidManager.file_from_module_name = resolved_in_the_standard_library(recording_failures) if portable \
+        else recording_failures
     try:
         yield
     finally:

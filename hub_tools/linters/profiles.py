@@ -11,8 +11,9 @@ pylint may then infer numpy's members and report E1101/E1120/... on calls into i
 gives different edit paths on different machines.
 
 ``portable`` (the default) removes that dependency at the root: while a program is linted, only the
-standard library (``sys.stdlib_module_names``) and the program itself can be imported for inference, so a
-third-party name is opaque everywhere, and the messages whose outcome is about the import system itself do
+standard library (``sys.stdlib_module_names``, found in the standard library's own folders whatever comes
+first on the import path: :mod:`hub_tools.linters.stdlib_imports`) and the program itself can be imported
+for inference, so a third-party name is opaque everywhere, and the messages whose outcome is about the import system itself do
 not count:
 
 - E0401 import-error: whether a module is installed;
