@@ -27,8 +27,9 @@ import numpy as np
 from hub_tools.recursion_budget import recursion_budget
 
 DEDUP_MODES = ("none", "exact")
-# In ast.dump's text a string's line break is the two characters \n: the indentation after it is dropped.
-_INDENTED_LINE = re.compile(r"\\n[ \t]+")
+# In ast.dump's text a string's line break is the two characters \n, and a tab the two characters \t: the
+# indentation after a line break, spaces or tabs, is dropped.
+_INDENTED_LINE = re.compile(r"\\n(?: |\\t)+")
 
 
 def normalized_program(program: str) -> str:
@@ -48,6 +49,11 @@ def normalized_program(program: str) -> str:
             return program  # not Python: compared as it is
         try:
             dumped = ast.dump(tree)
+            if "kind='u'" in dumped:  # u"..." is "...": the prefix is kept in the tree, as kind='u'
+                for node in ast.walk(tree):
+                    if isinstance(node, ast.Constant):
+                        node.kind = None
+                dumped = ast.dump(tree)
         except (ValueError, RecursionError):  # a hex literal longer than Python writes in decimal; a tree deeper
             return program  # than the budget (a sum of 1,000 terms over as many lines)
     # One regular expression over the dump rather than a walk over the tree: a re-indented docstring is the

@@ -298,6 +298,12 @@ def test_dedup_keys(stdlib_corpus):
     # A hex literal Python cannot write in decimal (ast.dump raises on it): keyed on its text.
     huge = "MASK = 0x" + "f" * 4000 + "\n"
     assert program_key(huge) != program_key(huge.replace("0xf", "0xe", 1)) and program_key(huge) == program_key(huge)
+    # A docstring indented with tabs is the docstring indented with spaces; u"..." is "...". A text that spells
+    # the prefix's trace in the dump (kind='u') stays a different string.
+    spaces = 'def f():\n    """Sum.\n\n    Of all."""\n    return 1\n'
+    assert program_key(spaces.replace("    ", "\t")) == program_key(spaces)
+    assert program_key('x = u"hi"') == program_key("x = 'hi'")
+    assert program_key('x = "a, kind=\'u\')"') != program_key("x = 'a'")
 
 
 def test_resume_refuses_other_benchmarks(mixed_source, tmp_path):
