@@ -118,6 +118,9 @@ CLAIMS: dict[str, list[str]] = {
     "a kept field nested too deeply to write as JSON\n  (`nested_too_deeply`)": [
         "tests/datagen/test_nested_values.py::test_kept_field_nested_past_what_json_can_hold_is_a_counted_skip",
     ],
+    "an instruction or response holding `<|diff|>`, the token that separates edits\n  (`holds_diff_token`": [
+        f"{ENGINE}::test_bad_rows_are_skipped_with_reason_and_location",
+    ],
     "a longer exchange is skipped as `multi_turn`, and a value of another shape as `not_a_conversation`, naming "
     "the turn at fault": [
         "tests/datagen/test_source_layouts.py::test_broken_conversations_are_skipped_with_the_turn_at_fault",

@@ -24,6 +24,7 @@ from hub_tools.datagen.sources import JOIN, SourceRecord
 from hub_tools.linters.pylint_backend import DEFAULT_MEMORY_LIMIT_MB
 from hub_tools.linters.syntax_errors import compile_failure
 from hub_tools.lintseq import (
+    DIFF_TOKEN,
     LintSeqConfig,
     NoCodeError,
     extract_program,
@@ -278,6 +279,8 @@ def instruction_and_code(fields: dict, config: GenerationConfig) -> tuple[str, s
         surrogate = _unpaired_surrogate(text)
         if surrogate is not None:
             raise SkippedRow("unpaired_surrogate", f"{name} holds {surrogate}")
+        if DIFF_TOKEN in text:  # a completion holding it cannot be read back into its edits, nor a prompt be cut
+            raise SkippedRow("holds_diff_token", f"{name} holds {DIFF_TOKEN}, the token that separates edits")
     return texts
 
 

@@ -343,7 +343,9 @@ def python_file_record(path: Path, label: str, link_allowed: bool = False) -> So
     except OSError as error:  # no permission, a file gone since the folder was listed
         return SourceRecord(0, label, error=("unreadable", error.strerror or type(error).__name__))
     try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        # Read from the first two lines, whatever ends them: Python also reads a classic Mac file's declaration.
+        head = b"\n".join(data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n", 2)[:2]) + b"\n"
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(head).readline)
     except SyntaxError as error:  # a codec Python does not know, or a first line that is not UTF-8
         detail = "not UTF-8, and no coding declaration names its codec" if "missing" in str(error) else str(error)
         return SourceRecord(0, label, error=("invalid_encoding", detail))

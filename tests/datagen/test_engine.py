@@ -206,6 +206,9 @@ def test_bad_rows_are_skipped_with_reason_and_location(tmp_path, humaneval_corpu
              # and one such row once stopped the whole run.
              b'{"instruction": "cut emoji", "response": "s = \'\\ud83d\'\\nprint(s)"}',
              b'{"instruction": "cut \\udfff emoji", "response": "print(1)"}',
+             # The token that separates edits: a completion holding it is not read back into its own program.
+             json.dumps({"instruction": "marker", "response": "SEP = '<|diff|>'\nprint('a<|diff|>b'.split(SEP))"}).encode(),
+             json.dumps({"instruction": "Split on <|diff|>.", "response": "print(1)"}).encode(),
              json.dumps(good[2]).encode(),
              json.dumps(good[3]).encode(),
              json.dumps(good[4]).encode()]
@@ -213,18 +216,19 @@ def test_bad_rows_are_skipped_with_reason_and_location(tmp_path, humaneval_corpu
     source.write_bytes(b"\n".join(lines) + b"\n")
     out = tmp_path / "out"
     result = generate(str(source), "--output-dir", str(out))
-    assert "skipped 13 rows" in result.stdout
+    assert "skipped 15 rows" in result.stdout
     manifest = json.loads((out / "lintseq_config.json").read_text())
     stats = manifest["configs"]["lintseq"]["stats"]
     assert stats["skipped"] == {"invalid_json": 1, "invalid_utf8": 1, "missing_field": 2, "non_string_field": 1,
                                 "no_code": 2, "syntax_error": 1, "too_long": 1, "line_too_long": 1,
-                                "not_an_object": 1, "unpaired_surrogate": 2}
+                                "not_an_object": 1, "unpaired_surrogate": 2, "holds_diff_token": 2}
     locations = {entry["location"] for entry in stats["skipped_rows"]}
     assert {"messy.jsonl:2", "messy.jsonl:3", "messy.jsonl:10"} <= locations
     details = {entry["location"]: entry["detail"] for entry in stats["skipped_rows"]}
     assert details["messy.jsonl:4"] == "no 'response' field" and details["messy.jsonl:5"] == "'instruction' is null"
     assert details["messy.jsonl:14"] == "'response' holds an unpaired surrogate U+D83D at character 5"
     assert details["messy.jsonl:15"] == "'instruction' holds an unpaired surrogate U+DFFF at character 4"
+    assert details["messy.jsonl:17"] == "'instruction' holds <|diff|>, the token that separates edits"
     rows = load(out, split="train")
     assert sorted(rows["instruction"]) == sorted(row["instruction"] for row in good)
 

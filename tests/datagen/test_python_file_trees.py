@@ -39,6 +39,9 @@ def _tree(root: Path, modules: list[tuple[str, str]]) -> dict[str, str]:
     (root / "pkg" / "__init__.py").write_text("")  # no code: skipped as no_code
     (root / "legacy.py").write_bytes(LATIN.encode("latin-1"))
     expected["legacy.py"] = LATIN
+    # A classic Mac file (lines end with CR alone): Python reads its declaration too.
+    (root / "classic_mac.py").write_bytes(LATIN.replace("\n", "\r").encode("latin-1"))
+    expected["classic_mac.py"] = LATIN.replace("\n", "\r")
     (root / "windows.py").write_bytes(b"\xef\xbb\xbf" + BOM_PROGRAM.encode("utf-8"))
     expected["windows.py"] = BOM_PROGRAM
     (root / "garbled.py").write_bytes(b"x = 1\ny = '\xff\xfe'\n")
@@ -132,7 +135,7 @@ def test_entering_a_tree_at_any_row_gives_the_rows_of_a_full_read(tmp_path, stdl
     _tree(root, stdlib_modules[:3])
     source = Source(str(root))
     whole = [(record.index, record.location, record.fields, record.error) for record in source]
-    assert len(whole) == 10
+    assert len(whole) == 11
     for start in range(len(whole) + 1):
         entered = [(record.index, record.location, record.fields, record.error) for record in source.records_from(start)]
         assert entered == whole[start:], start
