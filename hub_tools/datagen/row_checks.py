@@ -46,7 +46,7 @@ def check_batch(batch: RowBatch) -> list[tuple[int, str, str]]:
 def _check_source_fields(row: dict, edit_sequence: bool) -> list[tuple[str, str]]:
     from hub_tools.datagen.rows import row_id
     from hub_tools.linters.syntax_errors import compile_failure
-    from hub_tools.lintseq import extract_program, format_prompt, normalize_program
+    from hub_tools.lintseq import DIFF_TOKEN, extract_program, format_prompt, normalize_program
 
     problems = []
     expected_id = row_id(row["instruction"], row["response"])
@@ -59,6 +59,9 @@ def _check_source_fields(row: dict, edit_sequence: bool) -> list[tuple[str, str]
         problems.append(("not_python", failure))
     if row["prompt"] != format_prompt(row["instruction"], edit_sequence=edit_sequence):
         problems.append(("prompt", f"prompt ends with {row['prompt'][-20:]!r}"))
+    held = [name for name in ("instruction", "response") if DIFF_TOKEN in row[name]]
+    if held:
+        problems.append(("diff_token", f"{' and '.join(held)} holds {DIFF_TOKEN}"))
     return problems
 
 

@@ -48,6 +48,8 @@ FAILURE_KINDS = {
     "program": "program is not the code of response (markdown extraction and normalisation)",
     "not_python": "Python does not compile program (generate skips such source rows as syntax_error)",
     "prompt": "prompt is not format_prompt(instruction)",
+    "diff_token": "the instruction or response holds <|diff|>, the token that separates edits: the completion is "
+                  "not read back into its own edits (generate skips such source rows as holds_diff_token)",
     "sampler_label": "the row's sampler is not the one lintseq_config.json records",
     "seed": "the row's seed is not the run's seed",
     "num_edits": "num_edits is not len(edit_path)",

@@ -155,6 +155,20 @@ def test_a_program_python_will_not_compile_is_reported(dataset):
     assert "row 3" in example.location and example.detail == "line 4: 'return' outside function"
 
 
+def test_a_program_holding_the_edit_separator_is_reported(dataset):
+    # Made before generate skipped such rows: every field consistent, but the completion splits at the
+    # program's own <|diff|> into edits that rebuild something else.
+    from hub_tools.datagen.rows import row_id
+
+    rows = read(dataset, "baseline")
+    program = "SEP = '<|diff|>'\nprint('a<|diff|>b'.split(SEP))"
+    rows[1].update(response=program, program=program, completion=program, id=row_id(rows[1]["instruction"], program))
+    rewrite(dataset, "baseline", rows)
+    (config,) = check(dataset, config="baseline").configs
+    assert config.counts == {"diff_token": 1}
+    assert config.examples["diff_token"][0].detail == "response holds <|diff|>"
+
+
 @pytest.mark.parametrize("terms, counts", [(1500, {}), (3500, {"not_python": 1})])
 def test_deeply_nested_programs_are_checked_not_a_crash(dataset, terms, counts):
     # A sum of that many terms over as many lines. 1,500: valid Python, which the checks across rows (the
