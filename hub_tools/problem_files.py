@@ -29,7 +29,10 @@ def read_problem_rows(path: str | Path) -> list:
     if path.suffix == ".parquet":
         import pyarrow.parquet
 
-        return pyarrow.parquet.read_table(path).to_pylist()
+        try:
+            return pyarrow.parquet.read_table(path).to_pylist()
+        except (OSError, ValueError) as error:  # pyarrow's ArrowInvalid is a ValueError, ArrowIOError an OSError
+            raise UserError(f"{path}: not a readable Parquet file ({' '.join(str(error).split())[:200]})") from None
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rt", encoding="utf-8-sig") as handle:

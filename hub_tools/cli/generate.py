@@ -69,9 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="drop rows whose program or instruction overlaps these benchmarks (comma-separated: "
                         "humaneval, NAME=PATH or PATH of a .jsonl of problems, e.g. humaneval,mbpp=mbpp.jsonl); "
                         "dropped rows are counted as contaminated")
-    parser.add_argument("--contamination-benchmarks", metavar="BENCHMARKS", default="humaneval",
-                        help="without --decontaminate: benchmarks the overlap is measured and reported against, "
-                        "rows are kept (default: humaneval; 'none' measures nothing)")
+    parser.add_argument("--contamination-benchmarks", metavar="BENCHMARKS",
+                        help="instead of --decontaminate: benchmarks the overlap is measured and reported against, "
+                        "rows are kept (default: humaneval; 'none' measures nothing, and the card says so)")
     parser.add_argument("--dedup", choices=["none", "exact"], default="none",
                         help="exact: keep only the first source row of each normalised program (formatting, "
                         "comments and quote style set aside); duplicates are counted either way (default: none)")
@@ -130,8 +130,17 @@ def main(argv: list[str]) -> int:
     from hub_tools.lintseq import LintSeqConfig
 
     # Benchmarks and tokenizer first: a wrong name fails in one line before the source is read.
-    benchmarks = args.decontaminate if args.decontaminate is not None else args.contamination_benchmarks
-    specs = [] if benchmarks.strip() == "none" else benchmarks.split(",")
+    if args.decontaminate is not None and args.contamination_benchmarks is not None:
+        raise UserError("--decontaminate measures and drops the benchmarks it names: give the benchmarks there, "
+                        "without --contamination-benchmarks (which measures and keeps)")
+    option = "--decontaminate" if args.decontaminate is not None else "--contamination-benchmarks"
+    benchmarks = args.decontaminate if args.decontaminate is not None else args.contamination_benchmarks or "humaneval"
+    specs = [spec for spec in benchmarks.split(",") if spec.strip()]
+    if benchmarks.strip() == "none" and option == "--contamination-benchmarks":
+        specs = []
+    elif not specs or "none" in (spec.strip() for spec in specs):
+        raise UserError(f"{option} {benchmarks!r} names no benchmark: give humaneval, NAME=PATH or PATH"
+                        + (" (or --contamination-benchmarks none to measure nothing)" if option == "--decontaminate" else ""))
     decontamination = DecontaminationConfig.from_specs(specs, drop=args.decontaminate is not None) if specs else None
     from hub_tools.datagen.token_statistics import cached_paper_tokenizer, load_tokenizer
 
@@ -197,7 +206,7 @@ def main(argv: list[str]) -> int:
         if found["rows"]:
             action = "dropped" if found["drop"] else "KEPT (drop them with --decontaminate)"
             by = ", ".join(f"{name} {count}" for name, count in found["by_benchmark"].items())
-            print(f"contamination: {found['rows']} rows overlap {found['tasks']} problems of {names} ({by}); {action}")
+            print(f"contamination: {found['rows']} source rows overlap {found['tasks']} problems of {names} ({by}); {action}")
         else:
             print(f"contamination: no row overlaps {names}")
     if summary.other_indentation:

@@ -176,8 +176,14 @@ def _contamination_view(value) -> dict | None:
         tasks = [{"id": f"{entry.get('task_id')}", "rows": entry.get("rows")} for entry in by_task]
     else:  # recorded before the per-task counts: the tasks of the rows listed
         tasks = [{"id": task, "rows": None} for task in dict.fromkeys(f"{entry.get('task_id')}" for entry in overlaps)]
+    not_compared = [f"{entry.get('task_id')}" for entry in value.get("not_compared") or [] if isinstance(entry, dict)]
     return {**value, "task_ids": tasks[:20], "more_tasks": max(0, (value.get("tasks") or 0) - len(tasks[:20])),
-            "rows_listed": len(overlaps)}
+            "rows_listed": len(overlaps), "not_compared": not_compared}
+
+
+def _not_measured(settings: dict) -> bool:
+    """Whether the run was told to measure no benchmark overlap (``--contamination-benchmarks none``)."""
+    return "decontamination" in settings and not settings["decontamination"]
 
 
 def _tokens_view(value) -> dict | None:
@@ -378,6 +384,7 @@ def render_dataset_card(output_dir: str | Path, *, repo_id: str | None = None, p
         kept_fields=dataset.config_settings(dataset.default_config).get("keep_fields") or [],
         versions=_dict(dataset.settings.get("versions")),
         contamination=next((config["contamination"] for config in configs if config["contamination"]), None),
+        contamination_not_measured=_not_measured(dataset.config_settings(dataset.default_config)),
         example=_example(dataset),
         generator_version=dataset.settings.get("hub_tools_version") or __version__,
         citation=CITATION,

@@ -27,6 +27,7 @@ import ast
 import builtins
 import keyword
 import re
+import unicodedata
 
 from hub_tools.recursion_budget import recursion_budget
 
@@ -68,6 +69,23 @@ def number_value(literal: str) -> str:
         return literal
 
 
+# Characters that show as nothing (Unicode's format characters a text can carry: zero-width spaces and joiners,
+# the soft hyphen, direction marks, the word joiner, the byte-order mark): a copy strewn with them reads the same.
+_INVISIBLE = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]")
+
+
+def comparable_text(text: str) -> str:
+    """``text`` as copies of it are compared: invisible characters dropped, compatibility forms folded (NFKC:
+    fullwidth ``ｌｅｎ`` is ``len``, as Python itself reads an identifier). ASCII text is returned as it is.
+
+    >>> comparable_text("ｒｅｔｕｒｎ\u200b ｌｅｎ(ｘ)")
+    'return len(x)'
+    """
+    if text.isascii():
+        return text
+    return unicodedata.normalize("NFKC", _INVISIBLE.sub("", text))
+
+
 def renaming_invariant_tokens(code: str) -> list[str]:
     """The tokens a program is compared on under other names: each name becomes the distance back to its
     previous occurrence (``#0`` for a first one), so a consistent renaming changes none of them.
@@ -82,7 +100,7 @@ def renaming_invariant_tokens(code: str) -> list[str]:
     tokens: list[str] = []
     last_seen: dict[str, int] = {}
     after_dot = False
-    for match in _CODE_LEXEME.finditer(code):
+    for match in _CODE_LEXEME.finditer(comparable_text(code)):
         kind = match.lastgroup
         if kind in ("string", "comment"):
             continue

@@ -9,8 +9,14 @@ reformatted copy look like the original:
   docstring re-flowed over other lines still matches word for word.
 - Parentheses, commas and semicolons are dropped: formatters add and remove them (wrapping parentheses,
   magic trailing commas) without changing the program.
-- Everything is lowercased, and code and prose (instructions) go through the same lexer, so a benchmark
-  prompt pasted into prose still matches. The lexer is one regular expression rather than Python's
+- Everything is lowercased, invisible characters are dropped and compatibility forms folded
+  (:func:`~hub_tools.datagen.code_shape.comparable_text`), and code and prose (instructions) go through the
+  same lexer, so a benchmark prompt pasted into prose still matches.
+- A row field with comments is compared a second way, with their words as tokens, and its n-grams are the
+  union of both: a copy with comments added is found as before, and so is a copy kept in comments.
+
+The fields compared are the program, the instruction and the response the program was taken from (when it
+holds more than the program: it is published with the row). The lexer is one regular expression rather than Python's
   ``tokenize``, which is ten times slower and rejects prose and broken code.
 
 Identifiers are **kept**, not replaced by a placeholder: with placeholders, common boilerplate
@@ -46,7 +52,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hub_tools.datagen.code_shape import STRING_OR_COMMENT, renaming_invariant_tokens, without_type_hints
+from hub_tools.datagen.code_shape import (
+    STRING_OR_COMMENT,
+    comparable_text,
+    renaming_invariant_tokens,
+    without_type_hints,
+)
 from hub_tools.errors import UserError
 from hub_tools.problem_files import read_problem_rows
 
@@ -70,16 +81,21 @@ _LEXEME = re.compile(STRING_OR_COMMENT + r"""
 _INNER = re.compile(r"""[^\W\d]\w*|\d+(?:\.\d+)?|[^\s\w'"`(),;\\]""")
 
 
-def normalized_tokens(text: str) -> list[str]:
+def normalized_tokens(text: str, comments: bool = False) -> list[str]:
     """The tokens decontamination compares: formatting, comments and quote style do not change them.
+    Invisible characters and compatibility forms are set aside first
+    (:func:`~hub_tools.datagen.code_shape.comparable_text`). With ``comments``, the words of a comment are
+    tokens too, as a string's are: what a row says only in comments (a commented-out copy) is compared.
 
     >>> normalized_tokens("def add(a, b):  # sum\\n    return a + b")
     ['def', 'add', 'a', 'b', ':', 'return', 'a', '+', 'b']
     >>> normalized_tokens('x = "Hello, World"') == normalized_tokens("x = ('hello, world')")
     True
+    >>> normalized_tokens("# return a + b", comments=True)
+    ['return', 'a', '+', 'b']
     """
     tokens: list[str] = []
-    for match in _LEXEME.finditer(text.lower()):
+    for match in _LEXEME.finditer(comparable_text(text).lower()):
         kind = match.lastgroup
         if kind == "string":
             # The words of the literal's text: its prefix letters and quotes are no words.
@@ -87,7 +103,18 @@ def normalized_tokens(text: str) -> list[str]:
             tokens += _INNER.findall(literal)
         elif kind != "comment":
             tokens.append(match.group())
+        elif comments:
+            tokens += _INNER.findall(match.group().lstrip("#"))
     return tokens
+
+
+def _row_ngrams(text: str, size: int) -> set[int]:
+    """A row field's n-grams: of its tokens without comments (a copy with comments added or removed), and,
+    when it has comments, with their words (a copy kept in comments)."""
+    grams = ngrams(normalized_tokens(text), size)
+    if "#" in text:
+        grams |= ngrams(normalized_tokens(text, comments=True), size)
+    return grams
 
 
 def ngrams(tokens: list[str], size: int) -> set[int]:
@@ -140,11 +167,19 @@ class Overlap:
 
 def _problem_texts(name: str, rows: list, where: str) -> list[BenchmarkText]:
     """Texts of problems in HumanEval form (``prompt``, ``canonical_solution``) or MBPP form (``text``, ``code``)."""
-    texts = []
+    texts: list[BenchmarkText] = []
+    rows_of: dict[str, int] = {}
     for number, row in enumerate(rows, start=1):
         if not isinstance(row, dict):
             raise UserError(f"{where}: row {number}: expected a JSON object (a benchmark problem)")
-        task_id = str(row.get("task_id", f"{name}/{number}"))
+        given = row.get("task_id")
+        # The id keys the problem in every index: a missing one is the row's number, and two problems never
+        # share one (a shared id, say null for all, left only the last problem in the renamed-copy index).
+        task_id = f"{name}/{number}" if given is None or not str(given).strip() else str(given)
+        if task_id in rows_of:
+            raise UserError(f"{where}: row {number}: task_id {task_id!r} is also row {rows_of[task_id]}'s; "
+                            "each problem needs its own")
+        rows_of[task_id] = number
         if isinstance(row.get("prompt"), str) and isinstance(row.get("canonical_solution"), str):
             parts, starts_code = {"prompt": row["prompt"], "solution": row["canonical_solution"]}, True
         elif isinstance(row.get("text"), str) and isinstance(row.get("code"), str):
@@ -336,6 +371,15 @@ class BenchmarkIndex:
             if len(grams) >= MIN_BARE_NGRAMS:
                 self.bare_code.add(part, grams)
 
+    @property
+    def not_compared(self) -> list[dict[str, str]]:
+        """The problems no row can be found to overlap: every part shorter than one n-gram, and the code too
+        short to compare under other names (a one-line task solved by ``return a + b``)."""
+        indexed = {(part.benchmark, part.task_id) for index in (self.parts, self.code, self.bare_code)
+                   for part in index.parts}
+        short = {(text.benchmark, text.task_id) for text in self.too_short}
+        return [{"benchmark": benchmark, "task_id": task} for benchmark, task in sorted(short - indexed)]
+
     def best_overlap(self, fields: dict[str, str], code_field: str = "program") -> Overlap | None:
         """The part with the highest coverage at or above the threshold over ``fields`` (name -> text).
 
@@ -345,7 +389,7 @@ class BenchmarkIndex:
         """
         best: Overlap | None = None
         for name, text in fields.items():
-            best = self._best(best, self.parts, name, ngrams(normalized_tokens(text), self.ngram_size))
+            best = self._best(best, self.parts, name, _row_ngrams(text, self.ngram_size))
         code = fields.get(code_field)
         if best is None and code:
             tokens = renaming_invariant_tokens(code)
@@ -374,8 +418,14 @@ def benchmark_index(config: DecontaminationConfig) -> BenchmarkIndex:
     return _INDEXES[key]
 
 
-def find_overlap(instruction: str, program: str, config: DecontaminationConfig | None) -> Overlap | None:
-    """The benchmark part that ``program`` or ``instruction`` overlaps, or ``None`` (the per-row check)."""
+def find_overlap(instruction: str, program: str, config: DecontaminationConfig | None,
+                 response: str | None = None) -> Overlap | None:
+    """The benchmark part that ``program``, ``instruction`` or ``response`` overlaps, or ``None`` (the per-row
+    check). The response is the published text the program was taken from: it can hold more than the program
+    (a second fence, prose, an example's output), so it is compared too unless it is the program."""
     if config is None or not config.texts:
         return None
-    return benchmark_index(config).best_overlap({"program": program, "instruction": instruction})
+    fields = {"program": program, "instruction": instruction}
+    if response is not None and response.strip() != program.strip():
+        fields["response"] = response
+    return benchmark_index(config).best_overlap(fields)

@@ -325,7 +325,7 @@ def process_record(record: SourceRecord, config: GenerationConfig) -> RowOutcome
     if problem:
         outcome.skipped = problem
         return outcome
-    overlap = find_overlap(instruction, program, config.decontamination)
+    overlap = find_overlap(instruction, program, config.decontamination, response)
     if overlap is not None:
         outcome.measurements["overlap"] = overlap.to_dict()
         if config.decontamination.drop:

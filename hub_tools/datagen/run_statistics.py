@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from hub_tools.datagen.decontamination import benchmark_index
 from hub_tools.datagen.deduplication import FirstRows
 from hub_tools.datagen.token_statistics import TokenCounts
 from hub_tools.datagen.value_counts import ValueCounts
@@ -228,6 +229,7 @@ def _contamination(overlaps: list[dict], by_task: Counter, decontamination) -> d
     for (benchmark, _), rows in by_task.items():
         by_benchmark[benchmark] += rows
     return {**decontamination.to_dict(), "rows": by_task.total(), "by_benchmark": dict(sorted(by_benchmark.items())),
+            "not_compared": benchmark_index(decontamination).not_compared,
             "tasks": len(by_task),
             "by_task": [{"benchmark": benchmark, "task_id": task_id, "rows": rows}
                         for (benchmark, task_id), rows in sorted(by_task.items(), key=lambda item: (-item[1], item[0]))],

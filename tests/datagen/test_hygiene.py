@@ -95,7 +95,7 @@ def hygienic_runs(mixed_source, tmp_path_factory) -> dict[int, Path]:
         folders[workers] = tmp_path_factory.mktemp("clean") / f"workers{workers}"
         result = generate(str(source), "--output-dir", str(folders[workers]), "--sampler", "random",
                           "--decontaminate", "humaneval", "--dedup", "exact", "--workers", str(workers))
-        assert "contamination: 12 rows overlap 11 problems of humaneval" in result.stdout
+        assert "contamination: 12 source rows overlap 11 problems of humaneval" in result.stdout
         assert "duplicates: 2 programs" in result.stdout
     return folders
 
@@ -129,7 +129,7 @@ def test_options_drop_every_contaminated_and_duplicate_row(hygienic_runs, mixed_
     assert ("HumanEval/44: the program holds 100% of the code's 10-grams, names and type hints set aside"
             in contaminated[-1]["detail"])
     card = (folder / "README.md").read_text()
-    assert "12 rows overlapped 11 benchmark problems and were dropped" in card
+    assert "12 source rows overlapped 11 benchmark problems and were dropped" in card
     assert "| duplicate programs | 2 repeat an earlier source row's program" in card
     assert "; 2 removed (`--dedup exact` keeps the first source row of each program)" in card
     assert stats["duplicates"] == 2 and stats["dedup"]["removed"] == 2
@@ -157,7 +157,7 @@ def test_without_options_the_overlap_and_duplicates_are_reported_and_kept(mixed_
         "mode": "none", "removed": 0,
         "examples": [{"row_index": row, "same_as": first} for row, first in expected["duplicates"].items()]}
     card = (folder / "README.md").read_text()
-    assert "**12 rows overlap 11 benchmark problems and are in the dataset** (humaneval: 12)" in card
+    assert "**12 source rows overlap 11 benchmark problems and are in the dataset, with all their paths** (humaneval: 12)" in card
     assert "Problems hit: `HumanEval/0` (2 rows), `HumanEval/1`, `HumanEval/10`," in card
     assert "(every row is listed in `lintseq_config.json`)" in card
     assert stats["contamination"]["by_task"][:2] == [{"benchmark": "humaneval", "task_id": "HumanEval/0", "rows": 2},
@@ -174,14 +174,14 @@ def test_more_overlapping_rows_than_are_listed_still_state_every_problem_hit(tmp
     source.write_text("".join(json.dumps(row) + "\n" for row in rows))
     folder = tmp_path / "out"
     result = generate(str(source), "--output-dir", str(folder), "--sampler", "random", "--workers", "2")
-    assert "contamination: 1230 rows overlap 164 problems of humaneval" in result.stdout
+    assert "contamination: 1230 source rows overlap 164 problems of humaneval" in result.stdout
     found = json.loads((folder / "lintseq_config.json").read_text())["configs"]["random"]["stats"]["contamination"]
     assert len(found["overlaps"]) == 1000 and [entry["row_index"] for entry in found["overlaps"]] == list(range(1000))
     assert len(found["by_task"]) == 164 and sum(entry["rows"] for entry in found["by_task"]) == 1230
     assert {entry["rows"] for entry in found["by_task"]} == {7, 8}
     assert found["by_task"][0] == {"benchmark": "humaneval", "task_id": "HumanEval/0", "rows": 8}
     card = (folder / "README.md").read_text()
-    assert "**1230 rows overlap 164 benchmark problems and are in the dataset**" in card
+    assert "**1230 source rows overlap 164 benchmark problems and are in the dataset, with all their paths**" in card
     assert "`HumanEval/0` (8 rows)" in card and " and 144 more (the first 1000 rows are listed, by `row_index`," in card
 
 

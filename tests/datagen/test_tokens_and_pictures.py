@@ -42,7 +42,7 @@ def counted(tmp_path_factory, tokenizer_folder, humaneval_corpus, stdlib_corpus)
     folder = source.parent / "dataset"
     result = run_cli("generate", str(source), "--output-dir", str(folder), "--sampler", "random", "--num-paths", "2",
                      "--tokenizer", str(tokenizer_folder), "--no-progress")
-    assert "contamination: 15 rows overlap 15 problems of humaneval" in result.stdout
+    assert "contamination: 15 source rows overlap 15 problems of humaneval" in result.stdout
     return folder
 
 
