@@ -34,6 +34,22 @@ CLAIMS: dict[str, list[str]] = {
         f"{ENGINE}::test_killed_run_resumes_from_its_saved_parts_to_the_same_bytes",
         f"{ENGINE}::test_a_killed_worker_loses_no_row",
     ],
+    "a local source file whose size or modification time changed since the run began is refused": [
+        "tests/datagen/test_resume_safety.py::test_a_resume_is_refused_when_a_source_file_changed_since_the_run_began",
+    ],
+    "a damaged part (a file cut short or emptied, a statistics file that is not JSON, a Parquet file gone) is "
+    "removed with a note naming it and its chunk computed again, to the same bytes": [
+        "tests/datagen/test_resume_safety.py::test_a_damaged_part_is_removed_and_its_chunk_computed_again",
+    ],
+    "a second `lintseq generate` on it is refused at once (exit 2, naming the first one's pid); the lock is the "
+    "kernel's (`flock`), so a killed command leaves none behind": [
+        "tests/datagen/test_resume_safety.py::"
+        "test_a_second_command_on_a_folder_in_use_is_refused_and_a_killed_one_leaves_no_lock",
+    ],
+    "a task whose chunks are all saved does not run, and gets the empty statistics Ray's executor reads of every "
+    "task": [
+        "tests/datagen/test_distributed.py::test_a_run_of_the_single_machine_engine_is_finished_on_an_executor",
+    ],
     "rows that kill their worker process are skipped and counted by reason, with their location": [
         f"{ENGINE}::test_a_row_that_kills_its_worker_is_found_and_skipped",
     ],

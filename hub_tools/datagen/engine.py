@@ -3,8 +3,10 @@
 Source rows are read in order and cut into chunks of ``chunk_size`` rows (default ``CHUNK_SIZE``); chunk
 ``k`` always holds the same rows, and :func:`~hub_tools.datagen.rows.process_record` is a pure function of (row, config), so the
 output does not depend on the number of workers or on which worker ran what. Each finished chunk is saved
-as a part (see :mod:`hub_tools.datagen.writer`); a rerun of the same command skips the parts on disk. At
-most a few chunks per worker are in flight, so memory does not grow with the input.
+as a part (see :mod:`hub_tools.datagen.writer`); a rerun of the same command skips the parts on disk (those
+it can read: a damaged one is removed and its chunk computed again), if the local source files have the
+size and modification time the run started with. At most a few chunks per worker are in flight, so memory
+does not grow with the input. One command at a time runs a folder (:mod:`hub_tools.datagen.folder_lock`).
 
 A worker process that dies (a segfault in a C extension, the kernel's OOM killer) breaks the pool; its
 unfinished chunks are then rerun in isolation, halving them until the row that kills its process is found
@@ -27,12 +29,13 @@ from pathlib import Path
 import numpy as np
 
 from hub_tools.datagen.assembly import RunSummary, assemble_dataset, recorded_summary, save_part
+from hub_tools.datagen.folder_lock import folder_lock
 from hub_tools.datagen.lifetime import die_with_parent
 from hub_tools.datagen.repeats import Repeats, find_repeats, first_occurrences, mark_repeats
 from hub_tools.datagen.row_selection import RowSelection
 from hub_tools.datagen.rows import GenerationConfig, RowOutcome, process_record
 from hub_tools.datagen.sources import Source, SourceRecord, pin_to_run
-from hub_tools.datagen.writer import PartStore, check_output_folder
+from hub_tools.datagen.writer import SOURCE_FILES, PartStore, check_output_folder
 
 CHUNK_SIZE = 128
 IN_FLIGHT_PER_WORKER = 3
@@ -122,16 +125,22 @@ class Engine:
         self.parts = PartStore(self.output_dir, self.config_name, self.config.keep_fields)
 
     def fingerprint(self) -> dict:
-        # The chunk size fixes which rows each saved part holds: a resumed run must cut the same chunks.
+        # The chunk size fixes which rows each saved part holds: a resumed run must cut the same chunks, from
+        # the same local files (their size and modification time, taken as the run starts).
         return {"source": self.source.description, "num_samples": self.num_samples, "chunk_size": self.chunk_size,
-                **self.config.to_dict()}
+                **self.config.to_dict(), SOURCE_FILES: self.source.file_stamps()}
 
     def run(self) -> RunSummary:
+        """Generate (or resume, or find done) the folder's run, holding its lock (:mod:`~hub_tools.datagen.folder_lock`)."""
+        check_output_folder(self.output_dir)
+        with folder_lock(self.output_dir):
+            return self._run()
+
+    def _run(self) -> RunSummary:
         from tqdm.auto import tqdm
 
         from hub_tools.datagen.manifest import check_finished_run, recorded_commit
 
-        check_output_folder(self.output_dir)
         started = time.perf_counter()
         summary = RunSummary(self.config_name, self.output_dir)
         # An unfinished run of this config resumes (or is refused) in prepare(); a finished folder is

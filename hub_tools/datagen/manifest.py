@@ -14,7 +14,7 @@ from pathlib import Path
 from hub_tools import __version__
 from hub_tools.datagen.rows import GenerationConfig
 from hub_tools.datagen.sources import Source
-from hub_tools.datagen.writer import FORMAT_VERSION, read_config_file, write_json_atomically
+from hub_tools.datagen.writer import FORMAT_VERSION, SOURCE_FILES, read_config_file, write_json_atomically
 
 # Which sampler config `load_dataset(folder)` returns when several exist.
 DEFAULT_PREFERENCE = ("lintseq", "random", "baseline")
@@ -106,8 +106,10 @@ def check_finished_run(output_dir: Path, fingerprint: dict, overwrite: bool) -> 
     """
     from hub_tools.errors import UserError
 
-    # How the rows were cut into parts while the run went on leaves no trace in the finished folder.
-    fingerprint = {**{key: value for key, value in fingerprint.items() if key != "chunk_size"}, "data_rules": DATA_RULES}
+    # How the rows were cut into parts while the run went on, and the stamps of the source files it checks
+    # a resume against, leave no trace in the finished folder.
+    fingerprint = {**{key: value for key, value in fingerprint.items() if key not in ("chunk_size", SOURCE_FILES)},
+                   "data_rules": DATA_RULES}
     configs = read_config_file(output_dir).get("configs") or {}
     sampler = fingerprint["sampler"]
     differing: list[str] = []

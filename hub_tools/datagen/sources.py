@@ -185,6 +185,17 @@ class Source:
     def _read_to_count(self, path: Path) -> int:
         return sum(1 for _ in self._file_records(path))
 
+    def file_stamps(self) -> dict[str, list[int]]:
+        """Size and modification time (ns) of each local file, by its name as given: recorded with a run's
+        settings, so a resume refuses a source edited since the run began (its parts hold the old rows). One
+        ``stat`` a file, no hashing; ``{}`` for a Hub dataset (pinned to a commit: :func:`pin_to_run`) and the
+        built-in corpus."""
+        stamps = {}
+        for path in self.files:
+            status = path.stat()
+            stamps[self._labels.get(path, str(path))] = [status.st_size, status.st_mtime_ns]
+        return stamps
+
     def hub_shards(self) -> tuple[list[tuple[str, int]], object] | None:
         """The Parquet files of a Hub source with their row counts, and its features (listed once, then kept:
         the tasks of a distributed run get them with the source); ``None`` for any other source."""

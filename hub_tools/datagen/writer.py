@@ -7,9 +7,13 @@ OUT/lintseq_config.json                         # settings, versions and statist
 OUT/.lintseq-work/<config>/                     # only while a run is unfinished: its completed parts
 ```
 
-A part holds the rows of one chunk of source rows. It is written to a temporary name and renamed, its
-statistics file last, so a part is either complete or absent: a run killed at any moment (SIGKILL
-included) resumes from the parts on disk and loses or duplicates nothing.
+A part holds the rows of one chunk of source rows. It is written to a temporary name, synced to disk and
+renamed (the folder synced after), its statistics file last, so a part is either complete or absent: a run
+killed at any moment (SIGKILL included, or the machine losing power) resumes from the parts on disk and loses
+or duplicates nothing. A part damaged all the same (a file cut or emptied by a full disk or by hand, a
+statistics file that is not JSON, a Parquet file gone) is found when a run starts or resumes
+(:meth:`PartStore.discard_damaged`: the JSON parsed, each Parquet footer read, no rows) and removed with a
+note naming it, so its chunk is computed again rather than every rerun failing in the merge step.
 """
 
 from __future__ import annotations
@@ -18,19 +22,22 @@ import json
 import math
 import os
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from hub_tools.errors import UNREADABLE_JSON, UserError
+from hub_tools.errors import UNREADABLE_JSON, UserError, reason
 
 CONFIG_FILE = "lintseq_config.json"
 WORK_FOLDER = ".lintseq-work"
 ROWS_PER_SHARD = 50_000
 ROWS_PER_GROUP = 1_000
 FORMAT_VERSION = 1
+# The key of a run's settings (run.json) that holds each local source file's size and modification time.
+SOURCE_FILES = "source_files"
 
 SAMPLER_SCHEMA = pa.schema([
     ("id", pa.string()),
@@ -73,16 +80,46 @@ def _temporary_name(path: Path) -> Path:
     return path.with_name(f"{path.name}.{os.getpid()}.tmp")
 
 
+def _sync(path: Path) -> None:
+    """Flush a file's data, or a folder's entries (a rename), to the disk. A folder the system will not open
+    or sync (some network file systems) is left to it."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+
+
+def _replace_durably(temporary: Path, path: Path) -> None:
+    # The data first, then the rename: after a crash the name holds the whole file or the previous one.
+    _sync(temporary)
+    os.replace(temporary, path)
+    _sync(path.parent)
+
+
 def _write_parquet_atomically(table: pa.Table, path: Path) -> None:
     temporary = _temporary_name(path)
     pq.write_table(table, temporary, row_group_size=ROWS_PER_GROUP)
-    os.replace(temporary, path)
+    _replace_durably(temporary, path)
 
 
 def write_json_atomically(value: dict, path: Path) -> None:
     temporary = _temporary_name(path)
     temporary.write_text(json.dumps(value, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
+    _replace_durably(temporary, path)
+
+
+class DamagedPart(Exception):
+    """A part whose rows could not be read during the merge step."""
+
+    def __init__(self, path: Path, detail: str):
+        super().__init__(f"{path}: {detail}")
+        self.path, self.detail = path, detail
 
 
 def _row_groups(parts: list[Path], schema: pa.Schema, exclude: pa.Array | None = None):
@@ -92,7 +129,7 @@ def _row_groups(parts: list[Path], schema: pa.Schema, exclude: pa.Array | None =
 
     buffer = pa.Table.from_batches([], schema=schema)
     for part in parts:
-        for batch in pq.ParquetFile(part).iter_batches(batch_size=ROWS_PER_GROUP):
+        for batch in _batches(part):
             table = pa.Table.from_batches([batch], schema=schema)
             if exclude is not None:
                 table = table.filter(pc.invert(pc.is_in(table["row_index"], value_set=exclude)))
@@ -102,6 +139,17 @@ def _row_groups(parts: list[Path], schema: pa.Schema, exclude: pa.Array | None =
                 buffer = buffer.slice(ROWS_PER_GROUP)
     if buffer.num_rows:
         yield buffer
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(reason(error).split())  # pyarrow's messages may span lines
+
+
+def _batches(part: Path):
+    try:
+        yield from pq.ParquetFile(part).iter_batches(batch_size=ROWS_PER_GROUP)
+    except (OSError, pa.ArrowException) as error:  # damaged past its footer, which discard_damaged reads
+        raise DamagedPart(part, _one_line(error)) from None
 
 
 class PartStore:
@@ -121,16 +169,63 @@ class PartStore:
         if self.folder.exists() and (overwrite or not run_file.exists()):
             shutil.rmtree(self.folder)
         if run_file.exists():
-            previous = json.loads(run_file.read_text())
+            try:
+                previous = json.loads(run_file.read_text(encoding="utf-8"))
+            except (OSError, *UNREADABLE_JSON):
+                previous = None
+            if not isinstance(previous, dict):
+                raise UserError(f"{run_file}: not the JSON record of a run; pass --overwrite to start over")
+            if SOURCE_FILES in fingerprint and SOURCE_FILES not in previous:
+                previous[SOURCE_FILES] = fingerprint[SOURCE_FILES]  # a run begun by a version that kept none
             if previous != fingerprint:
-                changed = sorted(key for key in fingerprint if previous.get(key) != fingerprint[key])
-                raise UserError(
-                    f"{self.folder.parent.parent} holds an unfinished run with other settings "
-                    f"({', '.join(changed)} differ); rerun with the same settings to resume it, or pass --overwrite"
-                )
+                _refuse_resume(self.folder.parent.parent, previous, fingerprint)
         self.folder.mkdir(parents=True, exist_ok=True)
         write_json_atomically(fingerprint, run_file)
+        self.discard_damaged()
         return len(self.completed())
+
+    def _stem(self, number: int) -> Path:
+        return self.folder / f"part-{number:05d}"
+
+    def discard_damaged(self) -> None:
+        """Remove each part that cannot be read, with a note naming it, so its chunk is computed again.
+
+        Cheap: each statistics file is parsed and each Parquet file's footer (its schema) read, no rows.
+        """
+        for number in sorted(self.completed()):
+            damage = self._damage(number)
+            if damage is not None:
+                self.discard(number)
+                print(f"{self._stem(number).with_suffix('.json')}: damaged part ({damage}); removed, its chunk "
+                      "is computed again", file=sys.stderr, flush=True)
+
+    def _damage(self, number: int) -> str | None:
+        """What is wrong with a part, or ``None``."""
+        stem = self._stem(number)
+        try:
+            stats = json.loads(stem.with_suffix(".json").read_text(encoding="utf-8"))
+        except (OSError, *UNREADABLE_JSON):
+            return "its statistics file is not JSON"
+        if not isinstance(stats, dict):
+            return "its statistics file is not a JSON object"
+        for kind, schema in self.schemas.items():
+            path = stem.with_suffix(f".{kind}.parquet")
+            if not path.is_file():
+                return f"{path.name} is missing"
+            try:
+                names = pq.read_schema(path).names
+            except (OSError, pa.ArrowException) as error:
+                return f"{path.name} cannot be read: {_one_line(error)}"
+            if names != schema.names:
+                return f"{path.name} has other columns"
+        return None
+
+    def discard(self, number: int) -> None:
+        """Remove part ``number`` (its statistics file first: it marks the part complete)."""
+        stem = self._stem(number)
+        # The attempt marker too: the chunk is redone because of the damage, not of a process that died on it.
+        for suffix in (".json", ".rows.parquet", ".baseline.parquet", ".attempt"):
+            stem.with_suffix(suffix).unlink(missing_ok=True)
 
     def unfinished(self) -> bool:
         """Whether an unfinished run of this config left its work folder."""
@@ -173,15 +268,22 @@ class PartStore:
             shutil.rmtree(staging)
         staging.mkdir(parents=True)
         writer, shard = None, 0
-        for number, group in enumerate(_row_groups(parts, schema, excluded), start=1):
-            if writer is None:
-                writer = pq.ParquetWriter(staging / f"train-{shard:05d}-of-{shards:05d}.parquet", schema)
-            writer.write_table(group, row_group_size=ROWS_PER_GROUP)
-            if number % groups_per_shard == 0:
+        try:
+            for number, group in enumerate(_row_groups(parts, schema, excluded), start=1):
+                if writer is None:
+                    writer = pq.ParquetWriter(staging / f"train-{shard:05d}-of-{shards:05d}.parquet", schema)
+                writer.write_table(group, row_group_size=ROWS_PER_GROUP)
+                if number % groups_per_shard == 0:
+                    writer.close()
+                    writer, shard = None, shard + 1
+        except DamagedPart as damaged:
+            # Damage past the footer the start of the run checked: the part goes, the next run redoes its chunk.
+            self.discard(int(damaged.path.name.removeprefix("part-").split(".")[0]))
+            raise UserError(f"{damaged.path}: damaged part ({damaged.detail}); removed: run the same command again "
+                            "to compute its chunk and finish") from None
+        finally:
+            if writer is not None:
                 writer.close()
-                writer, shard = None, shard + 1
-        if writer is not None:
-            writer.close()
         if total == 0:
             pq.write_table(_table([], schema), staging / "train-00000-of-00001.parquet")
         final = output_dir / "data" / config_name
@@ -195,6 +297,22 @@ class PartStore:
         work = self.folder.parent
         if work.exists() and not any(work.iterdir()):
             work.rmdir()
+
+
+def _refuse_resume(output_dir: Path, previous: dict, fingerprint: dict) -> None:
+    """The one-line refusal of a resume whose settings, or source files, are not those the run started with."""
+    changed = sorted(key for key in fingerprint if previous.get(key) != fingerprint[key])
+    if changed == [SOURCE_FILES]:
+        before, now = previous[SOURCE_FILES] or {}, fingerprint[SOURCE_FILES]
+        name = next(name for name in [*now, *before] if before.get(name) != now.get(name))
+        what = ("is new" if name not in before else "is gone" if name not in now
+                else "changed (size or modification time)")
+        raise UserError(f"{output_dir} holds an unfinished run whose source file {name} {what} since it started: "
+                        "its saved parts hold the old rows; pass --overwrite to start over")
+    raise UserError(
+        f"{output_dir} holds an unfinished run with other settings "
+        f"({', '.join(changed)} differ); rerun with the same settings to resume it, or pass --overwrite"
+    )
 
 
 def read_config_file(output_dir: Path) -> dict:

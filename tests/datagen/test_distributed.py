@@ -258,8 +258,11 @@ def test_a_sigkilled_task_is_redone_within_the_run(source_file, single_machine, 
     assert (isolated if isinstance(isolated, int) else isolated["total"]) >= 1
 
 
-def test_a_run_of_the_single_machine_engine_is_finished_on_an_executor(source_file, single_machine, tmp_path):
-    """The parts are the same for both engines: a killed single-machine run can be finished on datatrove."""
+@pytest.mark.parametrize("executor", ["local", "ray"])
+def test_a_run_of_the_single_machine_engine_is_finished_on_an_executor(source_file, single_machine, tmp_path,
+                                                                      executor):
+    """The parts are the same for both engines: a killed single-machine run can be finished on datatrove, in
+    one run also where a task's chunks are all saved (it never runs; Ray still finds its statistics)."""
     out = tmp_path / "mixed"
     arguments = [str(source_file), "--output-dir", str(out), "--num-paths", "2", "--seed", "3"]
     process = subprocess.Popen(
@@ -272,7 +275,8 @@ def test_a_run_of_the_single_machine_engine_is_finished_on_an_executor(source_fi
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     assert 2 <= len(_parts(out)) < 10
-    generate(*arguments, "--executor", "local", "--tasks", "3", "--workers", "2", "--chunk-size", "8")
+    # 10 chunks on 4 tasks: task 0's two chunks, the first two of the single worker's, are saved.
+    generate(*arguments, "--executor", executor, "--tasks", "4", "--workers", "2", "--chunk-size", "8", timeout=600)
     assert shard_bytes(out) == shard_bytes(single_machine)
 
 

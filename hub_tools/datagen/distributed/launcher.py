@@ -6,7 +6,11 @@ runs. Task ``r`` of ``N`` handles a contiguous block of chunks and skips those a
 
 - a killed run (the launcher, any task, ``kill -9`` included) is finished by the same command: the parts on
   disk are the record of what is done, datatrove's completion markers are derived from them at each launch;
-- a run started on one executor (or the single-machine engine) can be finished on another;
+- a run started on one executor (or the single-machine engine, or with other ``--tasks``) can be finished on
+  another: a task whose chunks are all saved is marked complete, with the empty statistics datatrove's Ray
+  executor expects of every task;
+- the run's settings (source file stamps included), damaged parts and the folder's lock are handled as by
+  the single-machine engine (the same :class:`~hub_tools.datagen.writer.PartStore` and fingerprint);
 - once every chunk is there, :func:`~hub_tools.datagen.assembly.assemble_dataset` writes the folder exactly as
   the single-machine engine does, byte-identical shards included.
 """
@@ -32,6 +36,7 @@ from datatrove.utils.stats import PipelineStats
 
 from hub_tools.datagen.assembly import RunSummary, assemble_dataset, recorded_summary
 from hub_tools.datagen.engine import CHUNK_SIZE, Engine, select_rows, selected_records
+from hub_tools.datagen.folder_lock import folder_lock
 from hub_tools.datagen.lifetime import die_with_parent
 from hub_tools.datagen.manifest import check_finished_run, recorded_commit
 from hub_tools.datagen.row_selection import RowSelection
@@ -154,8 +159,13 @@ class DistributedRun:
                       chunk_size=self.options.chunk_size).fingerprint()
 
     def run(self) -> RunSummary | None:
-        """Run the missing tasks, then merge. Returns ``None`` when Slurm jobs were left running (no wait)."""
+        """Run the missing tasks, then merge, holding the folder's lock (:mod:`~hub_tools.datagen.folder_lock`).
+        Returns ``None`` when Slurm jobs were left running (no wait)."""
         check_output_folder(self.output_dir)
+        with folder_lock(self.output_dir):
+            return self._run()
+
+    def _run(self) -> RunSummary | None:
         started = time.perf_counter()
         summary = RunSummary(self.config.sampler, self.output_dir)
         fingerprint = self.fingerprint()
@@ -213,24 +223,35 @@ class DistributedRun:
         return [reader, LintSeqSampler(self.config, baseline=True, keep_skipped=True),
                 LintSeqPartWriter(self.output_dir, self.config.sampler, keep_fields=self.config.keep_fields)]
 
-    def _mark_completed_tasks(self, total: int) -> None:
-        """Derive datatrove's completion markers from the parts: a task is complete when all its chunks are."""
+    def _mark_completed_tasks(self, total: int, pipeline: list) -> None:
+        """Derive datatrove's completion markers from the parts: a task is complete when all its chunks are
+        (none, for a task past the last chunk).
+
+        Such a task never runs, so it writes no ``stats/<rank>.json``; datatrove's Ray executor reads that
+        file for every rank once the others are done. A complete task without one (its chunks saved by
+        another executor, the single-machine engine, or a run with other ``--tasks``) gets the pipeline's
+        empty statistics.
+        """
         from hub_tools.datagen.distributed.steps import chunk_range
 
         done = self.parts.completed()
-        markers = self.logging_dir / "completions"
+        markers, stats = self.logging_dir / "completions", self.logging_dir / "stats"
         markers.mkdir(parents=True, exist_ok=True)
+        stats.mkdir(exist_ok=True)
         for rank in range(self.options.tasks):
             marker = markers / f"{rank:05d}"
             if all(number in done for number in chunk_range(rank, self.options.tasks, total)):
                 marker.touch()
+                if not (stats / f"{rank:05d}.json").exists():
+                    with (stats / f"{rank:05d}.json").open("w") as file:
+                        PipelineStats(pipeline).save_to_disk(file)
             else:
                 marker.unlink(missing_ok=True)  # left by another run in a reused logging folder
 
     def _execute(self, selected: RowSelection | None, total: int, repeats_file: Path | None) -> bool:
         """Run the tasks; False when they were submitted and left running."""
-        self._mark_completed_tasks(total)
         pipeline = self.pipeline(selected, total, repeats_file)
+        self._mark_completed_tasks(total, pipeline)
         options = self.options
         workers = options.workers or -1
         if options.executor == "local":
