@@ -140,16 +140,22 @@ def test_errors_the_program_already_has_are_tolerated_when_the_run_ignored_them(
     assert check(tmp_path).configs[0].counts == {"lint": 1}
 
 
-def test_a_program_python_will_not_compile_is_reported(dataset):
-    # A row generate would now skip (a function body pasted alone), written consistently in every field
-    # but that one: only that check can catch it.
+def _with_baseline_program(dataset, index: int, program: str):
+    """Put ``program`` in baseline row ``index``, every field consistent with it; the baseline's verify report."""
     from hub_tools.datagen.rows import row_id
 
     rows = read(dataset, "baseline")
-    program = "total = 0\nfor x in [1, 2]:\n    total += x\nreturn total"
-    rows[3].update(response=program, program=program, completion=program, id=row_id(rows[3]["instruction"], program))
+    rows[index].update(response=program, program=program, completion=program,
+                       id=row_id(rows[index]["instruction"], program))
     rewrite(dataset, "baseline", rows)
     (config,) = check(dataset, config="baseline").configs
+    return config
+
+
+def test_a_program_python_will_not_compile_is_reported(dataset):
+    # A row generate would now skip (a function body pasted alone), written consistently in every field
+    # but that one: only that check can catch it.
+    config = _with_baseline_program(dataset, 3, "total = 0\nfor x in [1, 2]:\n    total += x\nreturn total")
     assert config.counts == {"not_python": 1}
     example = config.examples["not_python"][0]
     assert "row 3" in example.location and example.detail == "line 4: 'return' outside function"
@@ -158,13 +164,7 @@ def test_a_program_python_will_not_compile_is_reported(dataset):
 def test_a_program_holding_the_edit_separator_is_reported(dataset):
     # Made before generate skipped such rows: every field consistent, but the completion splits at the
     # program's own <|diff|> into edits that rebuild something else.
-    from hub_tools.datagen.rows import row_id
-
-    rows = read(dataset, "baseline")
-    program = "SEP = '<|diff|>'\nprint('a<|diff|>b'.split(SEP))"
-    rows[1].update(response=program, program=program, completion=program, id=row_id(rows[1]["instruction"], program))
-    rewrite(dataset, "baseline", rows)
-    (config,) = check(dataset, config="baseline").configs
+    config = _with_baseline_program(dataset, 1, "SEP = '<|diff|>'\nprint('a<|diff|>b'.split(SEP))")
     assert config.counts == {"diff_token": 1}
     assert config.examples["diff_token"][0].detail == "response holds <|diff|>"
 
@@ -173,13 +173,7 @@ def test_a_program_holding_the_edit_separator_is_reported(dataset):
 def test_deeply_nested_programs_are_checked_not_a_crash(dataset, terms, counts):
     # A sum of that many terms over as many lines. 1,500: valid Python, which the checks across rows (the
     # program key) dumped to a RecursionError that ended the whole verify. 3,500: past what Python compiles.
-    from hub_tools.datagen.rows import row_id
-
-    rows = read(dataset, "baseline")
-    program = "x = 1\ny = (x\n" + "     + x\n" * terms + ")"
-    rows[2].update(response=program, program=program, completion=program, id=row_id(rows[2]["instruction"], program))
-    rewrite(dataset, "baseline", rows)
-    (config,) = check(dataset, config="baseline").configs
+    config = _with_baseline_program(dataset, 2, "x = 1\ny = (x\n" + "     + x\n" * terms + ")")
     assert config.counts == counts
     if counts:
         assert "row 2" in config.examples["not_python"][0].location
