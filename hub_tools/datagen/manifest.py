@@ -22,7 +22,8 @@ DEFAULT_PREFERENCE = ("lintseq", "random", "baseline")
 # config missed, and a run is never resumed under other rules. 2: pylint pragmas ignored, a lint time-out
 # never clean, CRLF/bare/~~~/indented fences. 3: relative imports not counted by the portable profile.
 # 4: benchmark code copied under other names found. 5: and without its type hints, numbers by value.
-DATA_RULES = 5
+# 6: coding declarations set to utf-8, <|diff|> rows skipped, wider overlap check, stdlib-only portable.
+DATA_RULES = 6
 DATA_RULES_CHANGES = {
     2: "pylint pragmas in a program were honoured, a lint time-out could pass as clean, and CRLF, bare, "
        "~~~ and indented markdown fences were not extracted (such rows were skipped as syntax errors)",
@@ -33,6 +34,11 @@ DATA_RULES_CHANGES = {
     5: "a program copying a benchmark problem's code under other names was not found to overlap it when its "
        "type hints were also taken away or spelled otherwise (`list[int]` for `List[int]`), or a number was "
        "spelled otherwise (`1.` for `1.0`)",
+    6: "a program kept a coding declaration under which its UTF-8 reads as other characters (as a file, its "
+       "states were other programs), rows holding <|diff|> were kept (their completion does not read back), "
+       "the response, comments and copies with invisible or fullwidth characters were not compared with the "
+       "benchmarks, and the portable profile could see modules other than the standard library's under "
+       "standard-library names (setuptools' distutils, PYTHONPATH)",
 }
 # The changes after which rows made under the older rules may fail today's checks: ``lintseq verify`` fails
 # a config made before one of them. After the others its rows still pass, and verify only notes the change.

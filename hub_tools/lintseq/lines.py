@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import tokenize
 from dataclasses import dataclass
 
@@ -29,6 +30,43 @@ class CandidateOptions:
 def unix_newlines(text: str) -> str:
     """``text`` with ``"\\r\\n"`` and ``"\\r"`` line endings turned into ``"\\n"``."""
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+# PEP 263: a comment on the first line, or on the second after a blank or comment line, that names the codec
+# of the file (``# -*- coding: latin-1 -*-``, ``# vim: set fileencoding=cp1252 :``).
+_CODING = re.compile(r"[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.ASCII)
+
+
+def utf8_declared(lines: list[str]) -> list[str]:
+    """``lines`` with a coding declaration that does not read the text's own UTF-8 as this text set to
+    ``utf-8``; otherwise unchanged.
+
+    A program here is text, and text is stored and written as UTF-8. Checked as text (``compile`` of a
+    string, the linters) a declaration is a comment; written to a file, Python and pylint decode the file with
+    the codec it names, so ``café`` under ``latin-1`` read back as ``cafÃ©`` (a different program, an
+    E0001 in an identifier), and under ``euc-jp`` or ``cp1252`` bytes that do not decode at all (F0010). A
+    declaration that reads the UTF-8 back as the same text (ASCII under ``latin-1``) is left as written.
+
+    >>> utf8_declared(["# -*- coding: latin-1 -*-", "NAME = 'café'"])
+    ['# -*- coding: utf-8 -*-', "NAME = 'café'"]
+    >>> utf8_declared(["# -*- coding: latin-1 -*-", "NAME = 'cafe'"])[0]
+    '# -*- coding: latin-1 -*-'
+    """
+    for number, line in enumerate(lines[:2]):
+        found = _CODING.match(line)
+        if found is None:
+            if line.strip() and not line.lstrip().startswith("#"):
+                break  # code on the first line: Python reads no declaration on the second
+            continue
+        text = "\n".join(lines)
+        try:
+            same = text.encode("utf-8", "surrogatepass").decode(found.group(1)) == text
+        except (LookupError, UnicodeError):  # a codec Python does not know, or bytes it does not decode
+            same = False
+        if same:
+            return lines
+        return [*lines[:number], line[:found.start(1)] + "utf-8" + line[found.end(1):], *lines[number + 1:]]
+    return lines
 
 
 def indentations(lines: list[str]) -> list[int]:

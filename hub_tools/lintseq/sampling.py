@@ -38,6 +38,7 @@ from hub_tools.lintseq.lines import (
     indentations,
     sampling_weights,
     unix_newlines,
+    utf8_declared,
 )
 from hub_tools.lintseq.linter import Linter
 
@@ -114,15 +115,16 @@ class EditPath:
 
 
 def normalize_program(text: str) -> str:
-    """Use ``"\\n"`` line endings and drop blank lines at both ends (what an edit path can rebuild), and
-    a leading byte-order mark (U+FEFF: Python drops it from a file it reads, but a string holding it is
-    not a valid program).
+    """Use ``"\\n"`` line endings and drop blank lines at both ends (what an edit path can rebuild), a
+    leading byte-order mark (U+FEFF: Python drops it from a file it reads, but a string holding it is not a
+    valid program), and declare UTF-8 where a coding declaration would read the text as other characters
+    (:func:`~hub_tools.lintseq.lines.utf8_declared`).
 
     >>> normalize_program("\\ufeff\\r\\n\\r\\nx = 1\\r\\nprint(x)\\r\\n\\r\\n")
     'x = 1\\nprint(x)'
     """
     lines = unix_newlines(text.removeprefix("\ufeff")).split("\n")
-    return "\n".join(lines[index] for index in trim_state(lines, range(len(lines))))
+    return "\n".join(utf8_declared([lines[index] for index in trim_state(lines, range(len(lines)))]))
 
 
 def _forward_index_states(num_lines: int, deletions: Sequence[Sequence[int]]) -> list[list[int]]:

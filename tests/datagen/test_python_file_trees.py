@@ -70,6 +70,8 @@ def test_a_tree_of_python_files_is_a_code_only_source(tmp_path, stdlib_modules):
     rows = datasets.load_dataset(str(out), split="train", cache_dir=str(tmp_path / ".cache"))
     assert sorted(rows["program"]) == sorted(normalize_program(text) for text in expected.values())
     assert "NAME = 'café'" in "".join(rows["program"])  # decoded with the codec it declares
+    # ... and then declared UTF-8, the codec the text is stored in: as a file, it reads as the same text.
+    assert "# -*- coding: utf-8 -*-\nNAME = 'café'\nprint(NAME)" in rows["program"]
     for row in rows:
         assert row["instruction"] == "" and apply_diffs(row["edit_path"]) == row["program"]
 

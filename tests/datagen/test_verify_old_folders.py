@@ -150,7 +150,7 @@ def test_rules_that_older_rows_still_pass_are_noted_not_failed(tmp_path, humanev
     assert report.ok
     lintseq_report, baseline_report = report.configs
     assert len(lintseq_report.notes) == 1 and "relative imports" in lintseq_report.notes[0]
-    assert "data rules 2 (now 5)" in lintseq_report.notes[0] and baseline_report.notes == []
+    assert "data rules 2 (now 6)" in lintseq_report.notes[0] and baseline_report.notes == []
     assert "type hints" in lintseq_report.notes[0]
     assert lintseq(["verify", str(folder)]) == 0
     out = capsys.readouterr().out

@@ -187,8 +187,11 @@ def test_a_coding_declaration_does_not_change_how_the_text_is_read(codec, stdlib
     # The second line, where Python also reads a declaration.
     assert (linter.lint(f"#!/usr/bin/env python\n# vim: set fileencoding={codec} :\n{body}")
             == linter.lint(f"#!/usr/bin/env python\n# vim: set fileencoding=utf-8 :\n{body}"))
+    # The path's program declares UTF-8, the codec its text is stored and written in: as a file, every state
+    # then reads as the text that was checked (under the codec named, this body is other characters).
     path = sample_edit_path(f"# -*- coding: {codec} -*-\n{body}", linter, seed=0)
-    assert path.states[-1].startswith(f"# -*- coding: {codec} -*-")
+    assert all(state.startswith("# -*- coding: utf-8 -*-") for state in path.states[1:] if state.startswith("#"))
+    assert path.states[-1] == f"# -*- coding: utf-8 -*-\n{body}"
 
 
 def test_no_checked_program_outlives_its_call(humaneval_corpus):
