@@ -74,16 +74,23 @@ def number_value(literal: str) -> str:
 _INVISIBLE = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]")
 
 
+# Cyrillic and Greek letters drawn like Latin ones (the look-alikes of Unicode's confusables list that stand for
+# a Latin letter on their own): a copy with Latin letters swapped for them reads the same to a person.
+_LOOK_ALIKES = str.maketrans("аеорсухіјѕԁһӏԛԝАВЕКМНОРСТХІЈЅοαρνκτυχΑΒΕΖΗΙΚΜΝΟΡΤΥΧ",
+                             "aeopcyxijsdhlqwABEKMHOPCTXIJSoapvktuxABEZHIKMNOPTYX")
+
+
 def comparable_text(text: str) -> str:
     """``text`` as copies of it are compared: invisible characters dropped, compatibility forms folded (NFKC:
-    fullwidth ``ｌｅｎ`` is ``len``, as Python itself reads an identifier). ASCII text is returned as it is.
+    fullwidth ``ｌｅｎ`` is ``len``, as Python itself reads an identifier), Cyrillic and Greek look-alikes read as
+    the Latin letters they imitate. ASCII text is returned as it is.
 
-    >>> comparable_text("ｒｅｔｕｒｎ\u200b ｌｅｎ(ｘ)")
-    'return len(x)'
+    >>> comparable_text("ｒｅｔｕｒｎ\u200b ｌｅｎ(ｘ)"), comparable_text("r\u0435turn")
+    ('return len(x)', 'return')
     """
     if text.isascii():
         return text
-    return unicodedata.normalize("NFKC", _INVISIBLE.sub("", text))
+    return unicodedata.normalize("NFKC", _INVISIBLE.sub("", text)).translate(_LOOK_ALIKES)
 
 
 def renaming_invariant_tokens(code: str) -> list[str]:

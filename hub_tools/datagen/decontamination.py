@@ -45,6 +45,7 @@ workers on other machines need no benchmark files.
 
 from __future__ import annotations
 
+import ast
 import functools
 import hashlib
 import re
@@ -60,6 +61,7 @@ from hub_tools.datagen.code_shape import (
 )
 from hub_tools.errors import UserError
 from hub_tools.problem_files import read_problem_rows
+from hub_tools.recursion_budget import recursion_budget
 
 NGRAM_SIZE = 10
 THRESHOLD = 0.5
@@ -190,7 +192,39 @@ def _problem_texts(name: str, rows: list, where: str) -> list[BenchmarkText]:
                             f"{', '.join(sorted(row)) or 'nothing'}")
         texts += [BenchmarkText(name, task_id, part, text, starts_code and part == "prompt")
                   for part, text in parts.items()]
+        if starts_code:
+            texts += [BenchmarkText(name, task_id, "description", text) for text in _descriptions(parts["prompt"])]
     return texts
+
+
+_EXAMPLES = re.compile(r"\s*(>>>|(for )?examples?\b)", re.IGNORECASE)
+
+
+def _descriptions(prompt: str) -> list[str]:
+    """The task statements of a prompt in HumanEval form: each function's docstring up to its examples.
+
+    Indexed on their own, so that an instruction restating the task without the signature and the examples
+    is found: against the whole prompt such a copy holds too few of its n-grams.
+
+    >>> _descriptions("def f(x):\\n    ' Return x doubled.\\n    >>> f(2)\\n    4\\n    '\\n".replace("'", 3 * chr(34)))
+    ['Return x doubled.']
+    """
+    try:
+        with recursion_budget():
+            tree = ast.parse(prompt + "\n    pass\n")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and ast.get_docstring(node):
+            lines = []
+            for line in ast.get_docstring(node).split("\n"):
+                if _EXAMPLES.match(line):
+                    break
+                lines.append(line)
+            if "\n".join(lines).strip():
+                found.append("\n".join(lines).strip())
+    return found
 
 
 def load_benchmark(spec: str) -> tuple[str, list[BenchmarkText]]:

@@ -205,6 +205,11 @@ def forget_checked_program() -> None:
 
     MANAGER.astroid_cache.pop(MODULE_NAME, None)
     _invalidate_cache()
+    # astroid 4.4 caches the guards (ifs and asserts) before each statement, keyed by the statement nodes.
+    with contextlib.suppress(ImportError):
+        from astroid.constraint import clear_preceding_guards_cache
+
+        clear_preceding_guards_cache()
     clear_inference_tip_cache()
     clear_lru_caches()
     LookupMixIn.lookup.cache_clear()

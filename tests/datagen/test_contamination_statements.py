@@ -52,6 +52,12 @@ def test_copies_where_the_first_check_did_not_look_are_found(humaneval, measured
     assert find_overlap(hidden, small, measured).task_id == "HumanEval/4"
     wide = "".join(chr(ord(c) + 0xFEE0) if c.isascii() and c.isalpha() else c for c in _solution(humaneval["HumanEval/7"]))
     assert find_overlap("Filter.", wide, measured).task_id == "HumanEval/7"
+    # The task restated without its signature and examples; a prompt with Cyrillic look-alike letters.
+    statement = "Write a function: check if in given list of numbers, are any two numbers closer to each other than " \
+                "given threshold."
+    assert find_overlap(statement, small, measured).task_id == "HumanEval/0"
+    look_alike = humaneval["HumanEval/3"]["prompt"].replace("a", "\u0430").replace("o", "\u043e")
+    assert find_overlap(look_alike, small, measured).task_id == "HumanEval/3"
     # Unrelated code with comments stays unrelated.
     assert find_overlap("Subtract.", "# a - b, as asked\ndef sub(a, b):\n    return a - b  # simple\n", measured) is None
 

@@ -229,6 +229,11 @@ def test_the_callers_alarm_that_fell_due_during_a_call_fires_as_it_ends(callers_
     assert len(callers_alarm) >= 2 and signal.getitimer(signal.ITIMER_REAL)[1] == pytest.approx(0.2)
 
 
+def _raises_it_again(handler: ast.ExceptHandler) -> bool:
+    """A handler that ends by raising what it caught (``raise`` alone) loses nothing: astroid 4.4 closes a file so."""
+    return bool(handler.body) and isinstance(handler.body[-1], ast.Raise) and handler.body[-1].exc is None
+
+
 def test_pylint_and_astroid_never_catch_base_exceptions():
     """The interruption is a BaseException: it would only be lost to a bare or BaseException handler."""
     import astroid
@@ -243,6 +248,6 @@ def test_pylint_and_astroid_never_catch_base_exceptions():
             for node in ast.walk(ast.parse(path.read_bytes())):
                 if isinstance(node, ast.ExceptHandler) and (
                     node.type is None or "BaseException" in ast.unparse(node.type)
-                ):
+                ) and not _raises_it_again(node):
                     offenders.append(f"{path}:{node.lineno}")
     assert not offenders
