@@ -84,7 +84,7 @@ def test_hostile_rows_are_kept_valid_or_skipped_and_counted(hostile_run):
     assert stats["duplicates"] == 1 and manifest["configs"]["baseline"]["stats"]["duplicates"] == 1
     assert "| duplicate programs | 1 repeat an earlier source row's program" in (out / "README.md").read_text()
     assert "duplicates: 1 programs repeat an earlier source row" in result.stdout
-    assert manifest["configs"]["lintseq"]["data_rules"] == 5
+    assert manifest["configs"]["lintseq"]["data_rules"] == 6
 
 
 def test_verify_passes_the_fixed_run(hostile_run, capsys):
