@@ -123,6 +123,11 @@ def read_samples(path: str | os.PathLike, problems: dict[str, Problem]) -> list[
     return rows
 
 
+# The fields of a scored sample that the scoring writes (see Evaluation).
+VERDICT_FIELDS = frozenset({"program", "passed", "result", "status", "verdict", "edit_sequence", "skipped",
+                            "passed_plus", "result_plus"})
+
+
 @dataclass
 class Evaluation:
     """Scored samples and their summary.
@@ -193,7 +198,10 @@ def score_samples(problems: list[Problem], rows: list[dict], *, sandbox: Sandbox
     has_plus = any(by_id[row["task_id"]].plus_tests for row in rows)
     samples = []
     for index, (row, answer, result) in enumerate(zip(rows, answers, results, strict=True)):
-        sample = {**row, "program": answer.program, "passed": result.passed, "result": result.reason,
+        # The verdict's fields are this run's alone: a samples file cannot bring its own (a "passed_plus" of
+        # its making once became pass@k_plus for a benchmark without plus tests).
+        kept = {key: value for key, value in row.items() if key not in VERDICT_FIELDS}
+        sample = {**kept, "program": answer.program, "passed": result.passed, "result": result.reason,
                   "status": result.status, "verdict": result.verdict, "edit_sequence": answer.edit_sequence,
                   "skipped": answer.skipped}
         if has_plus:

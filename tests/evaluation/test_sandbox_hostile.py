@@ -97,6 +97,20 @@ def _attacks(outside: Path, home: Path, unix_path: Path, abstract_name: str, tcp
             "BODY = FRAME(['value', {'t': 'set', 'v': [{'t': 'int', 'v': format(P * k, 'x')} for k in range(1, 200001)]}])\n"
             "def add(x, y):\n    for fd in range(3, 64):\n        try:\n            posix.write(fd, BODY)\n"
             "        except Exception:\n            pass\n    posix._exit(0)\n"),
+        # Another process's limits, through a re-imported resource module: lowering the template's file size
+        # or open-file limit made every later program on it fail to start.
+        "limits of the template and PID 1": (
+            "import sys\nsys.modules.pop('resource', None)\nimport posix, resource\n"
+            "for pid in (posix.getppid(), 1):\n"
+            "    resource.prlimit(pid, resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))\n"
+            "def add(x, y):\n    return 0\n"),
+        # 150 tuples nested around a million zeros: hashing each level hashed the zeros 150 times, holding the
+        # evaluator (and the other programs' answers) for seconds past the time limit.
+        "nested tuples costly to hash": (
+            forged + "import posix\nINNER = {'t': 'tuple', 'v': [0] * 1000000}\nfor _ in range(150):\n"
+            "    INNER = {'t': 'tuple', 'v': [INNER]}\nBODY = FRAME(['value', INNER])\n"
+            "def add(x, y):\n    for fd in range(3, 64):\n        try:\n            posix.write(fd, BODY)\n"
+            "        except Exception:\n            pass\n    posix._exit(0)\n"),
         "read the template's memory": (
             "import posix\nfor pid in posix.listdir('/proc'):\n    try:\n"
             "        open(f'/proc/{pid}/mem', 'rb').read(16)\n    except Exception:\n        pass\n"
@@ -272,6 +286,7 @@ def test_hostile_samples_harm_nothing_and_never_pass(humaneval, open_folder, pyt
     for name in ("UNIX socket through a re-imported _socket", "_posixsubprocess and subprocess reloaded",
                  "posix.execv", "fork bomb"):
         assert "Operation not permitted" in by_attack[name]["result"], by_attack[name]
+    assert "Operation not permitted" in by_attack["limits of the template and PID 1"]["result"]
     assert "AssertionError: 1 " in by_attack["UNIX socket through ctypes"]["result"]  # socket() failed, errno 1
     assert "not plain data" in by_attack["__eq__ always true"]["result"]
     assert "not plain data" in by_attack["int subclass with __eq__"]["result"]

@@ -186,3 +186,15 @@ def test_a_hunk_header_python_cannot_read_fails_its_sample_not_the_run(humaneval
     evaluation = score_samples(humaneval, read_samples(source, problems), sandbox=scoring_config, k_values=[1],
                                progress=False)
     assert [sample["status"] for sample in evaluation.samples] == ["failed", "passed"], evaluation.samples
+
+
+def test_a_samples_file_cannot_bring_its_own_verdict(humaneval, scoring_config):
+    # A wrong answer whose row claims every verdict field: the scoring's own fields replace them, and a
+    # benchmark without plus tests gets no plus score (a forged passed_plus once gave pass@1 plus = 1.0).
+    forged = {"task_id": humaneval[0].task_id, "completion": "    return False\n", "passed": True,
+              "passed_plus": True, "result_plus": "passed", "status": "passed", "verdict": "evaluator", "note": "kept"}
+    evaluation = score_samples(humaneval[:1], [forged], sandbox=scoring_config, k_values=[1], progress=False)
+    (sample,) = evaluation.samples
+    assert sample["passed"] is False and sample["status"] == "failed" and sample["note"] == "kept"
+    assert "passed_plus" not in sample and "result_plus" not in sample
+    assert evaluation.metrics["pass_at_k"] == {"pass@1": 0.0} and "pass_at_k_plus" not in evaluation.metrics

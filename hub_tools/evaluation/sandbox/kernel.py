@@ -8,7 +8,8 @@ it holds (a template that made its own user namespace has them all there).
 - **seccomp** (x86-64): the calls a test program never needs and an attack does are refused with EPERM:
   creating sockets of any family (TCP/IP and UNIX-domain alike), ``fork`` and ``vfork`` and ``clone``
   without ``CLONE_THREAD`` (threads stay possible), ``execve``, ``ptrace`` and reading or writing other
-  processes' memory, signals to any process but itself, new namespaces, mounts, keyrings, BPF, io_uring,
+  processes' memory, signals to any process but itself, changing another process's limits (``prlimit`` on
+  any pid but its own), priority, scheduling or memory placement, new namespaces, mounts, keyrings, BPF, io_uring,
   perf events, modules, reboot, memory files (``memfd_create``: their pages count against no limit of the
   process, and 64 of 64 MB would hold 4 GB). ``clone3`` answers ENOSYS so that the C library falls back to ``clone``,
   whose flags the filter can read.
@@ -50,8 +51,15 @@ X86_64_REFUSED = {
     "finit_module": 313, "delete_module": 176, "reboot": 169, "swapon": 167, "swapoff": 168, "acct": 163,
     "personality": 135, "name_to_handle_at": 303, "open_by_handle_at": 304, "quotactl": 179,
     "memfd_create": 319, "memfd_secret": 447,
+    # Calls that change another process's limits, priority, scheduling or memory: the same user's template,
+    # evaluator or, below full isolation, any process of that user (a program lowered its template's file
+    # size limit, and every later program on it failed to start).
+    "setpriority": 141, "sched_setparam": 142, "sched_setscheduler": 144, "sched_setaffinity": 203,
+    "sched_setattr": 314, "ioprio_set": 251, "migrate_pages": 256, "move_pages": 279, "kcmp": 312,
+    "process_madvise": 440, "process_mrelease": 448,
 }
 X86_64_CLONE, X86_64_CLONE3, X86_64_KILL, X86_64_TGKILL = 56, 435, 62, 234
+X86_64_PRLIMIT64 = 302  # allowed on the process itself only (pid 0 or its own): the C library's setrlimit
 
 LANDLOCK_CREATE_RULESET, LANDLOCK_ADD_RULE, LANDLOCK_RESTRICT_SELF = 444, 445, 446
 LANDLOCK_CREATE_RULESET_VERSION = 1
@@ -109,6 +117,10 @@ def seccomp_program(own_pid: int) -> bytes:
                 _instruction(test, 1, 0, value), _instruction(ret, 0, 0, deny),
                 _instruction(ret, 0, 0, SECCOMP_RET_ALLOW)]
 
+    # prlimit64(pid, ...): allowed when pid is 0 or this process, refused for any other.
+    body += [_instruction(jump_equal, 0, 5, X86_64_PRLIMIT64), _instruction(load, 0, 0, 16),
+             _instruction(jump_equal, 2, 0, 0), _instruction(jump_equal, 1, 0, own_pid),
+             _instruction(ret, 0, 0, deny), _instruction(ret, 0, 0, SECCOMP_RET_ALLOW)]
     body += refuse_unless_argument0(X86_64_CLONE, jump_set, CLONE_THREAD)
     body += refuse_unless_argument0(X86_64_KILL, jump_equal, own_pid)
     body += refuse_unless_argument0(X86_64_TGKILL, jump_equal, own_pid)

@@ -86,14 +86,21 @@ def _hash_or_none(value):
         return None
 
 
+def _nested_tuple(value) -> bool:
+    return type(value) is tuple and any(type(member) in _CONTAINERS for member in value)
+
+
 def _refuse_hash_flood(values, where):
     """Raise :class:`ValueError` when more than :data:`MAX_SHARED_HASH` distinct ``values`` share one hash.
 
     The hashes are counted first (keyed by the hashes themselves: distinct ints, which do not collide).
     Only a hash shared by more values than that gets a second look, which tells equal values (``[0] * 1000``
-    is plain data) from distinct ones. Unhashable values (lists, a tuple holding one) are passed over.
+    is plain data) from distinct ones. Unhashable values (lists, a tuple holding one) are passed over, and so
+    are tuples holding containers: Python does not keep a tuple's hash, so hashing each of 200 tuples nested
+    around 8 million zeros hashed the zeros 200 times (20 s of the evaluator, past every time limit, with
+    other programs' answers waiting); their members, down to the flat ones, are checked.
     """
-    values = [value for value in values if type(value) not in (list, dict, set)]
+    values = [value for value in values if type(value) not in (list, dict, set) and not _nested_tuple(value)]
     try:
         counts = collections.Counter(map(hash, values))
     except TypeError:
