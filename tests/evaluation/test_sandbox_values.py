@@ -83,6 +83,23 @@ def test_plain_data_with_shared_hashes_or_repeats_still_reads():
     assert len(decode_value(encode_value([float("nan")] * 1000))) == 1000  # each NaN hashes by its identity
 
 
+def test_answers_that_cost_the_evaluator_more_than_their_size_are_refused_or_read_in_linear_time():
+    # Eight million empty lists: 16 MB, 10 s of the evaluator's time to read; refused past a million values.
+    with pytest.raises(ValueError, match="more than 1048576 values"):
+        decode_value(json.dumps(["value", [[]] * 2_000_000]))
+    # Tuples nested around many zeros: each level was hashed again (quadratic); read once, in linear time.
+    nested = {"t": "tuple", "v": [0] * 200_000}
+    for _ in range(150):
+        nested = {"t": "tuple", "v": [nested]}
+    value = decode_value(json.dumps(["value", nested]))[1]
+    for _ in range(150):
+        value = value[0]
+    assert value == (0,) * 200_000
+    # Colliding ints inside nested tuples are still found (their members are checked).
+    with pytest.raises(ValueError, match="share one hash"):
+        decode_value(json.dumps(["value", [{"t": "tuple", "v": [{"t": "tuple", "v": [item]}]} for item in _tagged(COLLIDING)]]))
+
+
 def test_every_humaneval_test_splits_and_names_what_cannot():
     problems = load_humaneval()
     unsplit = {p.task_id: split_test(p.prompt, p.tests, p.entry_point)[1] for p in problems

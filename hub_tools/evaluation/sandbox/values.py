@@ -27,6 +27,10 @@ import math
 import re
 
 MAX_DEPTH = 200
+# Values in one message at most (each number, string and container counts one). Decoding costs the evaluator
+# time outside any program's limit, with the other programs' answers waiting: a 16 MB answer of eight million
+# empty lists held it for 10 s. An answer of plain data a test checks holds far fewer.
+MAX_VALUES = 1 << 20
 # Distinct values of one answer allowed to share a hash. Distinct values with one hash (every multiple of
 # 2**61 - 1 is an int whose hash is 0; tuples can be made to collide too) make a set or a dict of them
 # quadratic to build: 40,000 such ints took 27 s to decode as a set, and a 16 MB answer would hold the
@@ -130,16 +134,19 @@ def _everything_in(value) -> list:
     return found
 
 
-def _unpack(data, depth):
+def _unpack(data, depth, budget):
     if depth > MAX_DEPTH:
         raise ValueError(f"data nested deeper than {MAX_DEPTH} levels")
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise ValueError(f"more than {MAX_VALUES} values in one message")
     kind = type(data)
     if data is None or kind in (bool, str, int):
         return data
     if kind is float:
         return data
     if kind is list:
-        return [_unpack(item, depth + 1) for item in data]
+        return [_unpack(item, depth + 1, budget) for item in data]
     if kind is not dict or set(data) != {"t", "v"} or data["t"] not in _TAGS:
         raise ValueError("not a tagged value")
     tag, inner = data["t"], data["v"]
@@ -151,7 +158,7 @@ def _unpack(data, depth):
         return bytes.fromhex(inner)
     if type(inner) is not list:
         raise ValueError(f"malformed {tag} value")
-    items = [_unpack(item, depth + 1) for item in inner]
+    items = [_unpack(item, depth + 1, budget) for item in inner]
     if tag == "complex" and len(items) == 2 and all(type(item) is float or type(item) is int for item in items):
         return complex(items[0], items[1])
     if tag == "tuple":
@@ -168,7 +175,7 @@ def _unpack(data, depth):
 def decode_value(text):
     """The plain value ``text`` encodes; :class:`ValueError` for anything else (never another type)."""
     try:
-        value = _unpack(json.loads(text, parse_constant=_refuse_constant), 0)
+        value = _unpack(json.loads(text, parse_constant=_refuse_constant), 0, [MAX_VALUES])
         _refuse_hash_flood(_everything_in(value), "in the answer")  # a test may hash them: set(candidate(...))
         return value
     except (TypeError, RecursionError, OverflowError) as error:
