@@ -111,6 +111,10 @@ def _attacks(outside: Path, home: Path, unix_path: Path, abstract_name: str, tcp
             "    INNER = {'t': 'tuple', 'v': [INNER]}\nBODY = FRAME(['value', INNER])\n"
             "def add(x, y):\n    for fd in range(3, 64):\n        try:\n            posix.write(fd, BODY)\n"
             "        except Exception:\n            pass\n    posix._exit(0)\n"),
+        # A failing program choosing its failure's kind: a time-out is the evaluator's to decide.
+        "forged time-out": (forged + "import posix\nfor fd in range(3, 64):\n    try:\n"
+                            "        posix.write(fd, FRAME(['finished', 'timed_out', 'timed out after 3 s']))\n"
+                            "    except Exception:\n        pass\nposix._exit(0)\n"),
         "read the template's memory": (
             "import posix\nfor pid in posix.listdir('/proc'):\n    try:\n"
             "        open(f'/proc/{pid}/mem', 'rb').read(16)\n    except Exception:\n        pass\n"
@@ -286,6 +290,7 @@ def test_hostile_samples_harm_nothing_and_never_pass(humaneval, open_folder, pyt
     for name in ("UNIX socket through a re-imported _socket", "_posixsubprocess and subprocess reloaded",
                  "posix.execv", "fork bomb"):
         assert "Operation not permitted" in by_attack[name]["result"], by_attack[name]
+    assert by_attack["forged time-out"]["status"] == "failed", by_attack["forged time-out"]
     assert "Operation not permitted" in by_attack["limits of the template and PID 1"]["result"]
     assert "AssertionError: 1 " in by_attack["UNIX socket through ctypes"]["result"]  # socket() failed, errno 1
     assert "not plain data" in by_attack["__eq__ always true"]["result"]

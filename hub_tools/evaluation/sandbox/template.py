@@ -215,7 +215,9 @@ class Template:
             return "error", f"the program is too large for the sandbox: {error}"
         first = channel.receive()
         if first[0] == "finished" and len(first) == 3 and first[1] in STATUSES and isinstance(first[2], str):
-            if first[1] == "passed" and not whole:
+            # Split, the process reports only why the program did not load (failed or error); a pass and a
+            # time-out are the evaluator's to decide, so a program cannot write either for itself.
+            if first[1] in ("passed", "timed_out") and not whole:
                 raise ChannelBroken("the program wrote something other than the protocol")
             return first[1], first[2][:500]
         if first != ["loaded"] or whole:
