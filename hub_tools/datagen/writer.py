@@ -29,6 +29,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from hub_tools.datagen.slurm_jobs import refuse_while_job_runs
 from hub_tools.errors import UNREADABLE_JSON, UserError, reason
 
 CONFIG_FILE = "lintseq_config.json"
@@ -167,7 +168,12 @@ class PartStore:
         """
         run_file = self.folder / "run.json"
         if self.folder.exists() and (overwrite or not run_file.exists()):
-            shutil.rmtree(self.folder)
+            refuse_while_job_runs(self.folder, self.folder.parent.parent)
+            try:
+                shutil.rmtree(self.folder)
+            except OSError as error:  # a process still writing into it: a file appeared while it was emptied
+                raise UserError(f"{self.folder}: cannot remove the previous run's parts ({error.strerror}); is "
+                                "another process still writing there? Stop it and run this command again") from None
         if run_file.exists():
             try:
                 previous = json.loads(run_file.read_text(encoding="utf-8"))

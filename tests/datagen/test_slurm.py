@@ -157,3 +157,30 @@ def test_no_wait_then_a_cancelled_job_is_finished_by_the_same_command(slurm, sou
     finished = runs.generate(*arguments, env=slurm, timeout=600)
     assert "resumed" in finished.stdout
     assert runs.shard_bytes(out) == runs.shard_bytes(single_machine)
+
+
+def test_overwrite_is_refused_while_the_previous_runs_job_is_queued(slurm, source_file, tmp_path):
+    # The job's tasks would write parts of the old settings into the new run (the merge cannot tell them
+    # apart: 116 of 154 parts of an --overwrite run once came from the killed run's queued tasks).
+    out = tmp_path / "out"
+    arguments = [str(source_file), "--output-dir", str(out), "--num-paths", "1", "--chunk-size", "8"]
+    runs.generate(*arguments, "--executor", "slurm", "--partition", "debug", "--tasks", "2", "--no-wait",
+                  "--sbatch-arg=--hold", env=slurm, timeout=120)
+    job = json.loads((out / ".lintseq-work" / "lintseq" / "slurm.json").read_text())["job_id"]
+    refused = runs.generate(*arguments, "--seed", "1", "--overwrite", env=slurm, timeout=120, check=False)
+    assert refused.returncode == 2 and f"Slurm job {job} of the run there is still queued" in refused.stderr
+    assert f"scancel {job}" in refused.stderr
+    subprocess.run(["scancel", str(job)], env=slurm, check=True)
+    deadline = time.monotonic() + 120
+    while subprocess.run(["squeue", "--noheader", "--jobs", str(job)], env=slurm, capture_output=True,
+                         text=True).stdout.strip():
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+    runs.generate(*arguments, "--seed", "1", "--overwrite", env=slurm, timeout=300)
+    assert runs.settings(out)["configs"]["lintseq"]["seed"] == 1
+
+
+def test_a_memory_request_sbatch_would_read_as_no_limit_is_refused(source_file, tmp_path):
+    refused = runs.generate(str(source_file), "--output-dir", str(tmp_path / "out"), "--executor", "slurm",
+                            "--partition", "debug", "--mem-per-cpu-gb", "0.0001", check=False)
+    assert refused.returncode == 2 and "--mem-per-cpu-gb must be at least 1/1024 (1 MB), got 0.0001" in refused.stderr

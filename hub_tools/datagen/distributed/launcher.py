@@ -17,7 +17,6 @@ runs. Task ``r`` of ``N`` handles a contiguous block of chunks and skips those a
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 import shlex
@@ -41,6 +40,7 @@ from hub_tools.datagen.lifetime import die_with_parent
 from hub_tools.datagen.manifest import check_finished_run, recorded_commit
 from hub_tools.datagen.row_selection import RowSelection
 from hub_tools.datagen.rows import GenerationConfig
+from hub_tools.datagen.slurm_jobs import STATE_FILE, job_active, recorded_job
 from hub_tools.datagen.sources import Source, pin_to_run
 from hub_tools.datagen.writer import PartStore, check_output_folder, write_json_atomically
 from hub_tools.errors import UserError
@@ -146,6 +146,11 @@ class DistributedRun:
             raise UserError(f"--executor must be one of {', '.join(EXECUTORS)}, got {executor.executor!r}")
         if executor.executor == "slurm" and not executor.partition:
             raise UserError("--executor slurm needs --partition")
+        # sbatch takes whole megabytes, and reads 0 as "all the node's memory": below 1 MB is no limit at all.
+        if not executor.mem_per_cpu_gb * 1024 >= 1:
+            raise UserError(f"--mem-per-cpu-gb must be at least 1/1024 (1 MB), got {executor.mem_per_cpu_gb}")
+        if executor.cpus_per_task < 1:
+            raise UserError(f"--cpus-per-task must be at least 1, got {executor.cpus_per_task}")
         self.source, self.config, self.options = source, config, executor
         self.output_dir = Path(output_dir).absolute()  # tasks may run elsewhere: no relative paths
         self.num_samples, self.overwrite = num_samples, overwrite
@@ -288,9 +293,9 @@ class DistributedRun:
         return True
 
     def _run_on_slurm(self, pipeline: list, workers: int) -> bool:
-        state_file = self.parts.folder / "slurm.json"
-        job = json.loads(state_file.read_text())["job_id"] if state_file.exists() else None
-        if job is None or not _slurm_job_active(job):
+        state_file = self.parts.folder / STATE_FILE
+        job = recorded_job(self.parts.folder)
+        if job is None or not job_active(job):
             executor = self.slurm_executor(pipeline, workers)
             try:
                 executor.run()  # submits the array job of the unfinished tasks (and datatrove's stats merge)
@@ -308,7 +313,7 @@ class DistributedRun:
             print(f"when it has finished, run the same command again to merge: {shlex.join(sys.argv)}",
                   file=sys.stderr)
             return False
-        while _slurm_job_active(job):
+        while job_active(job):
             time.sleep(self.options.poll_seconds)
         return True
 
@@ -378,13 +383,3 @@ class _SlurmExecutor(SlurmPipelineExecutor):
         pass
 
 
-def _slurm_job_active(job: str) -> bool:
-    try:
-        result = subprocess.run(["squeue", "--noheader", "--jobs", str(job), "--format=%i"], capture_output=True,
-                                text=True, timeout=60)
-    except FileNotFoundError:
-        raise UserError("squeue not found: --executor slurm must run where Slurm's commands are") from None
-    except subprocess.TimeoutExpired:
-        return True
-    # squeue fails for a job id the controller has already forgotten: finished.
-    return result.returncode == 0 and bool(result.stdout.strip())
