@@ -14,6 +14,15 @@ class UserError(Exception):
     """
 
 
+def one_line(error: BaseException, limit: int | None = 300) -> str:
+    """``error``'s message on one line (a library's may span many), cut at ``limit`` characters.
+
+    >>> one_line(ValueError("bad\\n  footer"))
+    'bad footer'
+    """
+    return " ".join(str(error).split())[:limit]
+
+
 def reason(error: BaseException) -> str:
     """Python's message for ``error`` without the advice to programmers that may follow a ``;`` (a number past
     the 4,300 digits Python reads: "... value has 5000 digits; use sys.set_int_max_str_digits() ...").

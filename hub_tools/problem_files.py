@@ -11,7 +11,7 @@ import gzip
 import json
 from pathlib import Path
 
-from hub_tools.errors import UserError, reason
+from hub_tools.errors import UserError, one_line, reason
 from hub_tools.recursion_budget import at_any_depth
 
 
@@ -32,7 +32,7 @@ def read_problem_rows(path: str | Path) -> list:
         try:
             return pyarrow.parquet.read_table(path).to_pylist()
         except (OSError, ValueError) as error:  # pyarrow's ArrowInvalid is a ValueError, ArrowIOError an OSError
-            raise UserError(f"{path}: not a readable Parquet file ({' '.join(str(error).split())[:200]})") from None
+            raise UserError(f"{path}: not a readable Parquet file ({one_line(error, 200)})") from None
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rt", encoding="utf-8-sig") as handle:

@@ -85,8 +85,9 @@ def recursion_budget(levels: int = DEFAULT_LEVELS) -> Iterator[None]:
             sys.setrecursionlimit(before)
 
 
-def at_any_depth(call: Callable[..., _Answer], *args, levels: int = DEFAULT_LEVELS) -> _Answer:
-    """``call(*args)``, answered as it is inside ``recursion_budget(levels)``, whatever the caller's depth.
+def at_any_depth(call: Callable[..., _Answer], *args, levels: int = DEFAULT_LEVELS, **keywords) -> _Answer:
+    """``call(*args, **keywords)``, answered as it is inside ``recursion_budget(levels)``, whatever the caller's
+    depth.
 
     For pure work done once per row, where the budget's few microseconds would show (decoding a JSON row):
     the call runs plainly first, which gives the budget's answer whenever the interpreter's limit is at most
@@ -103,8 +104,8 @@ def at_any_depth(call: Callable[..., _Answer], *args, levels: int = DEFAULT_LEVE
     """
     if sys.getrecursionlimit() <= levels:
         try:
-            return call(*args)
+            return call(*args, **keywords)
         except RecursionError:
             pass  # perhaps only for the levels the caller's stack holds: the budget decides
     with recursion_budget(levels):
-        return call(*args)
+        return call(*args, **keywords)

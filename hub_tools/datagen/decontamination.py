@@ -96,26 +96,39 @@ def normalized_tokens(text: str, comments: bool = False) -> list[str]:
     >>> normalized_tokens("# return a + b", comments=True)
     ['return', 'a', '+', 'b']
     """
-    tokens: list[str] = []
+    plain, commented = _lexed(text, comments)
+    return commented if comments else plain
+
+
+def _lexed(text: str, comments: bool) -> tuple[list[str], list[str]]:
+    """One pass of the lexer: the tokens without comments, and (with ``comments``) the tokens with their words."""
+    plain: list[str] = []
+    commented: list[str] = []
     for match in _LEXEME.finditer(comparable_text(text).lower()):
         kind = match.lastgroup
         if kind == "string":
             # The words of the literal's text: its prefix letters and quotes are no words.
-            literal = match.group().lstrip("rbuf")
-            tokens += _INNER.findall(literal)
+            words = _INNER.findall(match.group().lstrip("rbuf"))
+            plain += words
+            if comments:
+                commented += words
         elif kind != "comment":
-            tokens.append(match.group())
+            plain.append(match.group())
+            if comments:
+                commented.append(match.group())
         elif comments:
-            tokens += _INNER.findall(match.group().lstrip("#"))
-    return tokens
+            commented += _INNER.findall(match.group().lstrip("#"))
+    return plain, commented
 
 
 def _row_ngrams(text: str, size: int) -> set[int]:
     """A row field's n-grams: of its tokens without comments (a copy with comments added or removed), and,
-    when it has comments, with their words (a copy kept in comments)."""
-    grams = ngrams(normalized_tokens(text), size)
-    if "#" in text:
-        grams |= ngrams(normalized_tokens(text, comments=True), size)
+    when it has comments, with their words (a copy kept in comments); one pass of the lexer for both."""
+    has_comments = "#" in text
+    plain, commented = _lexed(text, has_comments)
+    grams = ngrams(plain, size)
+    if has_comments:
+        grams |= ngrams(commented, size)
     return grams
 
 

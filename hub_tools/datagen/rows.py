@@ -296,7 +296,7 @@ def kept_values(fields: dict, names: tuple[str, ...]) -> dict[str, str | None]:
         value = fields.get(name)
         if value is not None and not isinstance(value, str):
             try:  # the same text from any caller's depth (hub_tools.recursion_budget)
-                value = at_any_depth(lambda value=value: json.dumps(value, ensure_ascii=False, sort_keys=True, default=str))
+                value = at_any_depth(json.dumps, value, ensure_ascii=False, sort_keys=True, default=str)
             except RecursionError:  # a value its reader could decode a few levels deeper than JSON text can hold
                 raise SkippedRow("nested_too_deeply", f"{name} is nested too deeply to write as JSON") from None
         surrogate = _unpaired_surrogate(value) if value is not None else None

@@ -34,6 +34,7 @@ import gzip
 import io
 import json
 import lzma
+import re
 import sys
 import tokenize
 import zlib
@@ -47,6 +48,8 @@ from hub_tools.errors import UserError, reason
 from hub_tools.recursion_budget import at_any_depth
 
 FORMATS = (".jsonl", ".json", ".parquet", ".csv")
+# The first two lines of a file, whatever ends them (\n, \r\n, or \r alone), without the rest of it.
+_FIRST_TWO_LINES = re.compile(rb"([^\r\n]*)(?:\r\n?|\n)?([^\r\n]*)")
 # A Python file: one row of a code-only source (see the module docstring).
 PYTHON = ".py"
 COMPRESSIONS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
@@ -344,8 +347,8 @@ def python_file_record(path: Path, label: str, link_allowed: bool = False) -> So
         return SourceRecord(0, label, error=("unreadable", error.strerror or type(error).__name__))
     try:
         # Read from the first two lines, whatever ends them: Python also reads a classic Mac file's declaration.
-        head = b"\n".join(data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n", 2)[:2]) + b"\n"
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(head).readline)
+        first, second = _FIRST_TWO_LINES.match(data).group(1, 2)
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(first + b"\n" + second + b"\n").readline)
     except SyntaxError as error:  # a codec Python does not know, or a first line that is not UTF-8
         detail = "not UTF-8, and no coding declaration names its codec" if "missing" in str(error) else str(error)
         return SourceRecord(0, label, error=("invalid_encoding", detail))

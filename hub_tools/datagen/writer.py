@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from hub_tools.datagen.slurm_jobs import refuse_while_job_runs
-from hub_tools.errors import UNREADABLE_JSON, UserError, reason
+from hub_tools.errors import UNREADABLE_JSON, UserError, one_line
 
 CONFIG_FILE = "lintseq_config.json"
 WORK_FOLDER = ".lintseq-work"
@@ -142,15 +142,11 @@ def _row_groups(parts: list[Path], schema: pa.Schema, exclude: pa.Array | None =
         yield buffer
 
 
-def _one_line(error: BaseException) -> str:
-    return " ".join(reason(error).split())  # pyarrow's messages may span lines
-
-
 def _batches(part: Path):
     try:
         yield from pq.ParquetFile(part).iter_batches(batch_size=ROWS_PER_GROUP)
     except (OSError, pa.ArrowException) as error:  # damaged past its footer, which discard_damaged reads
-        raise DamagedPart(part, _one_line(error)) from None
+        raise DamagedPart(part, one_line(error, limit=None)) from None
 
 
 class PartStore:
@@ -221,7 +217,7 @@ class PartStore:
             try:
                 names = pq.read_schema(path).names
             except (OSError, pa.ArrowException) as error:
-                return f"{path.name} cannot be read: {_one_line(error)}"
+                return f"{path.name} cannot be read: {one_line(error, limit=None)}"
             if names != schema.names:
                 return f"{path.name} has other columns"
         return None
@@ -244,7 +240,7 @@ class PartStore:
         return {int(name) for name in names if name.isdigit()}
 
     def write(self, number: int, rows: list[dict], baseline: list[dict], stats: dict) -> None:
-        stem = self.folder / f"part-{number:05d}"
+        stem = self._stem(number)
         _write_parquet_atomically(_table(rows, self.schemas["rows"]), stem.with_suffix(".rows.parquet"))
         _write_parquet_atomically(_table(baseline, self.schemas["baseline"]), stem.with_suffix(".baseline.parquet"))
         write_json_atomically(stats, stem.with_suffix(".json"))  # last: marks the part complete
@@ -252,7 +248,7 @@ class PartStore:
     def stats(self) -> Iterator[dict]:
         """The parts' statistics in part order, read one at a time."""
         for number in sorted(self.completed()):
-            yield json.loads((self.folder / f"part-{number:05d}.json").read_text())
+            yield json.loads(self._stem(number).with_suffix(".json").read_text())
 
     def assemble(self, output_dir: Path, config_name: str, kind: str, exclude: set[int] = frozenset()) -> tuple[int, int]:
         """Write the parts' ``kind`` rows ("rows" or "baseline") as the shards of ``data/<config_name>``,
@@ -262,7 +258,7 @@ class PartStore:
         boundaries, so the same rows give the same bytes whatever the chunking and the number of workers.
         """
         schema = self.schemas[kind]
-        parts = [self.folder / f"part-{n:05d}.{kind}.parquet" for n in sorted(self.completed())]
+        parts = [self._stem(n).with_suffix(f".{kind}.parquet") for n in sorted(self.completed())]
         excluded = pa.array(sorted(exclude), type=pa.int64()) if exclude else None
         total = sum(pq.ParquetFile(part).metadata.num_rows for part in parts)
         if excluded is not None:

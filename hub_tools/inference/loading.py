@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hub_tools.errors import UNREADABLE_JSON, UserError
+from hub_tools.errors import UNREADABLE_JSON, UserError, one_line
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -66,10 +66,6 @@ def _pick_dtype(dtype: str | None, device: str):
     return dtype if dtype == "auto" else getattr(torch, dtype)
 
 
-def _one_line(error: BaseException) -> str:
-    return " ".join(str(error).split())[:300]
-
-
 def load_model(
     model_name_or_path: str,
     *,
@@ -108,7 +104,7 @@ def load_model(
         try:
             settings = json.loads(adapter.read_text(encoding="utf-8"))
         except UNREADABLE_JSON as error:
-            raise UserError(f"{adapter}: not a LoRA adapter configuration ({_one_line(error)})") from None
+            raise UserError(f"{adapter}: not a LoRA adapter configuration ({one_line(error)})") from None
         base_name = (settings.get("base_model_name_or_path") if isinstance(settings, dict) else None) or ""
         base_name = base_name if isinstance(base_name, str) else ""
         if not base_name:
@@ -119,7 +115,7 @@ def load_model(
         model = AutoModelForCausalLM.from_pretrained(base_name, revision=None if adapter else revision,
                                                      dtype=torch_dtype)
     except (OSError, ValueError) as error:
-        raise UserError(f"cannot load model {model_name_or_path!r}: {_one_line(error)}") from None
+        raise UserError(f"cannot load model {model_name_or_path!r}: {one_line(error)}") from None
     if adapter is not None and adapter.is_file():
         from peft import PeftModel
 

@@ -189,6 +189,21 @@ def program_builder_class() -> type:
     return ProgramBuilder
 
 
+@functools.cache
+def _guards_cache_clearer():
+    """astroid 4.4 caches the guards (ifs and asserts) before each statement, keyed by the statement nodes;
+    earlier versions have no such cache (looked up once, not at every call)."""
+    try:
+        from astroid.constraint import clear_preceding_guards_cache
+    except ImportError:
+        return lambda: None
+    return clear_preceding_guards_cache
+
+
+def _clear_guards_cache() -> None:
+    _guards_cache_clearer()()
+
+
 def forget_checked_program() -> None:
     """Drop the checked program from astroid's and pylint's caches.
 
@@ -205,11 +220,7 @@ def forget_checked_program() -> None:
 
     MANAGER.astroid_cache.pop(MODULE_NAME, None)
     _invalidate_cache()
-    # astroid 4.4 caches the guards (ifs and asserts) before each statement, keyed by the statement nodes.
-    with contextlib.suppress(ImportError):
-        from astroid.constraint import clear_preceding_guards_cache
-
-        clear_preceding_guards_cache()
+    _clear_guards_cache()
     clear_inference_tip_cache()
     clear_lru_caches()
     LookupMixIn.lookup.cache_clear()

@@ -49,13 +49,22 @@ def _within(path: str, folders: tuple[str, ...]) -> bool:
     return any(path == folder or path.startswith(folder + os.sep) for folder in folders)
 
 
+def _installed_packages(path: str) -> bool:
+    """Whether a real path lies in a folder of installed packages."""
+    return _within(path, _library_folders()[1]) or any(name in path.split(os.sep) for name in _SITE_NAMES)
+
+
+def _standard_name(module_name: str) -> bool:
+    return module_name.split(".")[0] in sys.stdlib_module_names
+
+
 class StandardLibraryOnly(set):
     """An astroid module deny-list that refuses every module outside the standard library's names."""
 
     def __contains__(self, module_name: object) -> bool:
         if not isinstance(module_name, str):
             return False
-        return module_name.split(".")[0] not in sys.stdlib_module_names or super().__contains__(module_name)
+        return not _standard_name(module_name) or super().__contains__(module_name)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -63,22 +72,21 @@ def in_the_standard_library(location: str) -> bool:
     """Whether a module file (or folder) is part of the standard library: inside its folders or its zip,
     outside every folder of installed packages."""
     path = os.path.realpath(location)
-    stdlib, installed = _library_folders()
-    if _within(path, installed) or any(name in path.split(os.sep) for name in _SITE_NAMES):
+    if _installed_packages(path):
         return False
-    return _within(path, stdlib) or _within(path, tuple(entry for entry in _search_path() if entry.endswith(".zip")))
+    return _within(path, _library_folders()[0]) or _within(path, tuple(entry for entry in _search_path() if entry.endswith(".zip")))
 
 
 @functools.cache
 def _search_path() -> tuple[str, ...]:
     """The entries of ``sys.path`` (as the interpreter started) that hold the standard library."""
-    stdlib, installed = _library_folders()
+    stdlib = _library_folders()[0]
     entries = []
     for entry in sys.path:
         if not entry:
             continue
         path = os.path.realpath(entry)
-        if _within(path, installed) or any(name in path.split(os.sep) for name in _SITE_NAMES):
+        if _installed_packages(path):
             continue
         if _within(path, stdlib) or (path.endswith(".zip") and _within(os.path.dirname(path), stdlib)):
             entries.append(path)
@@ -126,7 +134,7 @@ def resolved_in_the_standard_library(resolve):
         found = resolve(manager, modname, contextfile, *args, **kwargs)
         if found.location is None or in_the_standard_library(found.location):
             return found  # a built-in or frozen module, or the library's own file
-        if modname.split(".")[0] not in sys.stdlib_module_names:
+        if not _standard_name(modname):
             return found  # the checked program's own module (the deny-list refuses every other name)
         _REDIRECTED.add(modname)
         spec = standard_library_spec(modname)
@@ -153,7 +161,7 @@ def drop_the_other_profiles_modules(cache: dict, portable: bool) -> None:
         for name in list(cache):
             module = cache[name]
             if portable:
-                foreign = name.split(".")[0] in sys.stdlib_module_names and getattr(module, "file", None) \
+                foreign = _standard_name(name) and getattr(module, "file", None) \
                     and not in_the_standard_library(module.file)
             else:
                 foreign = name in _REDIRECTED

@@ -10,17 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hub_tools.errors import UserError
+from hub_tools.errors import UserError, one_line
 from hub_tools.training.arguments import DATASET_CONFIGS, DataConfig
 
 if TYPE_CHECKING:
     from datasets import Dataset
 
 REQUIRED_COLUMNS = ("prompt", "completion")
-
-
-def _one_line(error: BaseException) -> str:
-    return " ".join(str(error).split())[:300]
 
 
 def load_training_dataset(data_config: DataConfig, *, dataset_text_field: str = "text",
@@ -64,7 +60,7 @@ def load_training_dataset(data_config: DataConfig, *, dataset_text_field: str = 
         else:
             loaded = datasets.load_dataset(name, name=data_config.dataset_config, split=split)
     except ValueError as error:
-        message = _one_line(error)
+        message = one_line(error)
         if "BuilderConfig" not in message and "split" in message.lower():
             raise UserError(f"dataset {name} has no split {split!r} ({message}); name another split "
                             "(dataset_train_split / dataset_test_split) or set eval_strategy: 'no'") from None
@@ -75,7 +71,7 @@ def load_training_dataset(data_config: DataConfig, *, dataset_text_field: str = 
             ) from None
         raise UserError(f"cannot load dataset {name}: {message}") from None
     except (FileNotFoundError, OSError, datasets.exceptions.DatasetNotFoundError) as error:
-        raise UserError(f"cannot load dataset {name}: {_one_line(error)}") from None
+        raise UserError(f"cannot load dataset {name}: {one_line(error)}") from None
     missing = [column for column in REQUIRED_COLUMNS if column not in loaded.column_names]
     if missing:
         raise UserError(

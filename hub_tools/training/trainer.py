@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from trl import SFTTrainer
 
-from hub_tools.errors import UserError
+from hub_tools.errors import UserError, one_line
 from hub_tools.training.data import load_training_dataset
 from hub_tools.training.tokenizer import prepare_tokenizer, resize_embeddings
 
@@ -59,10 +59,6 @@ class LintSeqSFTTrainer(SFTTrainer):
         )
 
 
-def _one_line(error: BaseException) -> str:
-    return " ".join(str(error).split())[:300]
-
-
 def load_model_for_training(
     model_config: ModelConfig, training_config: LintSeqSFTConfig
 ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase, list[str]]:
@@ -88,7 +84,7 @@ def load_model_for_training(
     except (OSError, ValueError) as error:
         raise UserError(
             f"cannot load the tokenizer of {name!r}: it is not a local model folder and the Hub did not give it "
-            f"({_one_line(error)})"
+            f"({one_line(error)})"
         ) from None
     added = prepare_tokenizer(tokenizer)
     dtype = model_config.dtype
@@ -108,7 +104,7 @@ def load_model_for_training(
     try:
         model = AutoModelForCausalLM.from_pretrained(name, **keyword_arguments)
     except (OSError, ValueError) as error:
-        raise UserError(f"cannot load model {name!r}: {_one_line(error)}") from None
+        raise UserError(f"cannot load model {name!r}: {one_line(error)}") from None
     resize_embeddings(model, tokenizer)
     return model, tokenizer, added
 
