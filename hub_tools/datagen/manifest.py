@@ -23,7 +23,8 @@ DEFAULT_PREFERENCE = ("lintseq", "random", "baseline")
 # never clean, CRLF/bare/~~~/indented fences. 3: relative imports not counted by the portable profile.
 # 4: benchmark code copied under other names found. 5: and without its type hints, numbers by value.
 # 6: coding declarations set to utf-8, <|diff|> rows skipped, wider overlap check, stdlib-only portable.
-DATA_RULES = 6
+# 7: declaration-shaped comments deeper in the file set to utf-8 too.
+DATA_RULES = 7
 DATA_RULES_CHANGES = {
     2: "pylint pragmas in a program were honoured, a lint time-out could pass as clean, and CRLF, bare, "
        "~~~ and indented markdown fences were not extracted (such rows were skipped as syntax errors)",
@@ -39,6 +40,9 @@ DATA_RULES_CHANGES = {
        "the response, comments and copies with invisible or fullwidth characters were not compared with the "
        "benchmarks, and the portable profile could see modules other than the standard library's under "
        "standard-library names (setuptools' distutils, PYTHONPATH)",
+    7: "a comment deeper in the program shaped like a coding declaration (`# vim: set fileencoding=...`) was "
+       "kept as written, and it is the first line of the states made before the lines above it arrive: "
+       "written as files, those states were other characters or did not compile",
 }
 # The changes after which rows made under the older rules may fail today's checks: ``lintseq verify`` fails
 # a config made before one of them. After the others its rows still pass, and verify only notes the change.

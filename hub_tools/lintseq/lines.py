@@ -38,7 +38,7 @@ _CODING = re.compile(r"[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.ASCII)
 
 
 def utf8_declared(lines: list[str]) -> list[str]:
-    """``lines`` with a coding declaration that does not read the text's own UTF-8 as this text set to
+    """``lines`` with every coding declaration that does not read the text's own UTF-8 as this text set to
     ``utf-8``; otherwise unchanged.
 
     A program here is text, and text is stored and written as UTF-8. Checked as text (``compile`` of a
@@ -47,26 +47,57 @@ def utf8_declared(lines: list[str]) -> list[str]:
     E0001 in an identifier), and under ``euc-jp`` or ``cp1252`` bytes that do not decode at all (F0010). A
     declaration that reads the UTF-8 back as the same text (ASCII under ``latin-1``) is left as written.
 
+    Not only the first two lines: every state of an edit path is a program of its own, and a comment line
+    deeper in the file is the first line of the states made before the lines above it arrive (comments
+    arrive with the first edit). ``# vim: fileencoding=...`` halfway down a module made those states
+    ``unknown encoding`` or other characters as files. So every whole-line comment of that shape counts,
+    and only a comment: a line of a string that reads like one is the program's data and stays.
+
     >>> utf8_declared(["# -*- coding: latin-1 -*-", "NAME = 'café'"])
     ['# -*- coding: utf-8 -*-', "NAME = 'café'"]
     >>> utf8_declared(["# -*- coding: latin-1 -*-", "NAME = 'cafe'"])[0]
     '# -*- coding: latin-1 -*-'
+    >>> utf8_declared(["import os", "# vim: set fileencoding=bogus :", "s = '''", "# coding: bogus", "'''"])
+    ['import os', '# vim: set fileencoding=utf-8 :', "s = '''", '# coding: bogus', "'''"]
     """
-    for number, line in enumerate(lines[:2]):
-        found = _CODING.match(line)
-        if found is None:
-            if line.strip() and not line.lstrip().startswith("#"):
-                break  # code on the first line: Python reads no declaration on the second
+    declared = {number: found for number, line in enumerate(lines) if (found := _CODING.match(line))}
+    if not declared:
+        return lines
+    text = "\n".join(lines)
+    # The first line cannot be inside a string; a later one can, and only the tokens tell.
+    comments = {0} if declared.keys() == {0} else _whole_line_comments(text, lines) | {0}
+    misreads: dict[str, bool] = {}
+    rewritten = list(lines)
+    for number, found in declared.items():
+        if number not in comments:
             continue
-        text = "\n".join(lines)
-        try:
-            same = text.encode("utf-8", "surrogatepass").decode(found.group(1)) == text
-        except (LookupError, UnicodeError):  # a codec Python does not know, or bytes it does not decode
-            same = False
-        if same:
-            return lines
-        return [*lines[:number], line[:found.start(1)] + "utf-8" + line[found.end(1):], *lines[number + 1:]]
-    return lines
+        codec = found.group(1)
+        if codec not in misreads:
+            misreads[codec] = not _reads_as_itself(text, codec)
+        if misreads[codec]:
+            rewritten[number] = lines[number][:found.start(1)] + "utf-8" + lines[number][found.end(1):]
+    return rewritten
+
+
+def _reads_as_itself(text: str, codec: str) -> bool:
+    """Whether ``text``'s UTF-8 bytes decoded with ``codec`` give ``text``. The codecs Python reads source in
+    decode line by line, so the lines of every state of the text then read as themselves too."""
+    try:
+        return text.encode("utf-8", "surrogatepass").decode(codec) == text
+    except (LookupError, UnicodeError):  # a codec Python does not know, or bytes it does not decode
+        return False
+
+
+def _whole_line_comments(text: str, lines: list[str]) -> set[int]:
+    """Indices of the lines that are a comment and nothing else (tokens read up to the first that fails)."""
+    found = set()
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type == tokenize.COMMENT and not lines[token.start[0] - 1][:token.start[1]].strip(" \t\f"):
+                found.add(token.start[0] - 1)
+    except (tokenize.TokenError, SyntaxError):
+        pass
+    return found
 
 
 def indentations(lines: list[str]) -> list[int]:

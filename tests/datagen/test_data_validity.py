@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from hub_tools.cli import main as lintseq
+from hub_tools.datagen.manifest import DATA_RULES
 
 # Linting a state that uses a5 takes about 15 s (astroid computes the numbers); the uses outnumber the
 # chain's lines, so the first deletion of this row's path (fixed by its seed) leaves such a state.
@@ -84,7 +85,7 @@ def test_hostile_rows_are_kept_valid_or_skipped_and_counted(hostile_run):
     assert stats["duplicates"] == 1 and manifest["configs"]["baseline"]["stats"]["duplicates"] == 1
     assert "| duplicate programs | 1 repeat an earlier source row's program" in (out / "README.md").read_text()
     assert "duplicates: 1 programs repeat an earlier source row" in result.stdout
-    assert manifest["configs"]["lintseq"]["data_rules"] == 6
+    assert manifest["configs"]["lintseq"]["data_rules"] == DATA_RULES
 
 
 def test_verify_passes_the_fixed_run(hostile_run, capsys):

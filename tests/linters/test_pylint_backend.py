@@ -393,3 +393,28 @@ def test_a_process_forked_while_another_thread_lints_can_lint(lint_in_a_forked_c
     finally:
         release.set()
         thread.join()
+
+
+@pytest.mark.parametrize("codec", ["no-such-codec", "latin-1", "euc-jp"])
+def test_a_declaration_deeper_in_the_file_is_no_state_s_declaration(codec, stdlib_corpus):
+    """A comment line halfway down a file is the first line of the states made before the lines above it
+    arrive. ``# vim: set fileencoding=...`` there made those states, written as files, ``unknown encoding``
+    or other characters (an identifier with ``é`` under latin-1 does not even compile). Every state read
+    back from its UTF-8 bytes as Python reads a file must be the state; a string holding such a line keeps it."""
+    import io
+    import tokenize
+
+    program = (f"{stdlib_corpus[5]}\n\n# vim: set fileencoding={codec} :\ncaf\u00e9 = '\u65e5\u672c'\n"
+               f"print(caf\u00e9)\nTEMPLATE = '''\n# -*- coding: {codec} -*-\n'''\nprint(TEMPLATE)")
+    linter = PylintLinter()
+    rewritten = 0
+    for seed in range(4):
+        path = sample_edit_path(program, linter, seed=seed)
+        assert f"'''\n# -*- coding: {codec} -*-\n'''" in path.program  # data, not a declaration
+        rewritten += "# vim: set fileencoding=utf-8 :" in path.program
+        for state in path.states[1:]:
+            data = state.encode("utf-8")
+            encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+            assert data.decode(encoding) == state, f"state read as {encoding}"
+            compile(data, "state.py", "exec")
+    assert rewritten == 4
