@@ -25,7 +25,8 @@ ENGINE = "tests/datagen/test_engine.py"
 CLAIMS: dict[str, list[str]] = {
     # Generate
     "the Parquet files are byte-identical for any `--workers` and `--chunk-size` and across reruns, and so are "
-    "the card and `lintseq_config.json` except the run-specific `seconds` and `workers`": [
+    "the card and `lintseq_config.json` except the run-specific `seconds`, `worker_seconds`, `resumed_parts` and "
+    "`workers`": [
         f"{ENGINE}::test_one_and_two_workers_write_identical_bytes",
         f"{ENGINE}::test_num_samples_is_a_deterministic_subset",
     ],

@@ -191,10 +191,14 @@ def main(argv: list[str]) -> int:
               "settings): nothing to do")
         return 0
 
-    rate = summary.programs / summary.seconds if summary.seconds else 0.0
+    if summary.resumed_parts:  # this command computed only some of the programs: no rate of all of them
+        timing = (f"in {summary.seconds:.1f} s, resumed {summary.resumed_parts} finished parts "
+                  f"({summary.worker_seconds:.1f} s of worker time over every command)")
+    else:
+        rate = summary.programs / summary.seconds if summary.seconds else 0.0
+        timing = f"in {summary.seconds:.1f} s ({rate:.1f} programs/s)"
     print(f"\n{summary.config_name}: {_count(summary.rows, 'row')} from {_count(summary.programs, 'program')} "
-          f"({_count(summary.source_rows, 'source row')}) in {summary.seconds:.1f} s ({rate:.1f} programs/s)"
-          + (f", resumed {summary.resumed_parts} finished parts" if summary.resumed_parts else ""))
+          f"({_count(summary.source_rows, 'source row')}) {timing}")
     if summary.duplicates:
         action = "removed" if args.dedup == "exact" else (
             "exact repeats of a row skipped" if args.drop_duplicates else "kept (remove them with --dedup exact)")

@@ -33,7 +33,8 @@ class RunSummary:
     programs: int = 0
     rows: int = 0
     skipped: Counter = field(default_factory=Counter)
-    seconds: float = 0.0
+    seconds: float = 0.0  # this command's
+    worker_seconds: float = 0.0  # spent computing the rows, summed over workers and over every command of a resumed run
     resumed_parts: int = 0
     shards: int = 0
     duplicates: int = 0  # programs that repeat an earlier source row's (normalised), removed or not
@@ -48,7 +49,8 @@ def part_stats(outcomes: list[RowOutcome]) -> dict:
     skipped = [{"reason": o.skipped[0], "location": o.location, "detail": o.skipped[1]} for o in outcomes if o.skipped]
     return {"source_rows": len(outcomes), "programs": sum(1 for o in outcomes if o.rows),
             "rows": sum(len(o.rows) for o in outcomes), "skipped": skipped,
-            "lint_calls": sum(o.lint_calls for o in outcomes), **part_records(outcomes)}
+            "lint_calls": sum(o.lint_calls for o in outcomes),
+            "seconds": round(sum(o.measurements.get("seconds", 0.0) for o in outcomes), 3), **part_records(outcomes)}
 
 
 def save_part(parts: PartStore, number: int, outcomes: list[RowOutcome]) -> None:
@@ -81,12 +83,13 @@ def assemble_dataset(parts: PartStore, output_dir: Path, source: Source, config:
     # Removed duplicates are left out here, when every part is in: the same rows for any executor.
     rows, shards = parts.assemble(output_dir, summary.config_name, "rows", exclude=merged.excluded)
     baseline_rows, baseline_shards = parts.assemble(output_dir, "baseline", "baseline", exclude=merged.excluded)
-    summary.rows, summary.shards = rows, shards
+    summary.rows, summary.shards, summary.worker_seconds = rows, shards, merged.worker_seconds
     summary.seconds = time.perf_counter() - started
     common = {"source_rows": summary.source_rows, "programs": summary.programs, "duplicates": summary.duplicates,
               "skipped": dict(sorted(summary.skipped.items())), "skipped_rows": merged.skipped_rows}
     sampler_stats = {**common, "rows": rows, "num_shards": shards, **merged.sampler, "lint_calls": merged.lint_calls,
-                     "seconds": round(summary.seconds, 2), **engine_info}
+                     "seconds": round(summary.seconds, 2), "worker_seconds": round(merged.worker_seconds, 2),
+                     "resumed_parts": summary.resumed_parts, **engine_info}
     baseline_stats = {**common, "rows": baseline_rows, "num_shards": baseline_shards, **merged.baseline}
     update_manifest(output_dir, source, config, num_samples, sampler_stats, baseline_stats)
     parts.remove()

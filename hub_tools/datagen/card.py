@@ -156,6 +156,8 @@ def _config_view(dataset: DatasetFolder, name: str) -> dict:
         "edits_per_program": _summary(stats.get("edits_per_program")),
         "lines_per_edit": _summary(stats.get("lines_per_edit")),
         "seconds": stats.get("seconds"),
+        "worker_seconds": stats.get("worker_seconds"),
+        "resumed_parts": stats.get("resumed_parts"),
         "workers": stats.get("workers"),
         "dedup": _dict(stats.get("dedup")) or None,
         "contamination": _contamination_view(stats.get("contamination")),

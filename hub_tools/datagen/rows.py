@@ -307,8 +307,19 @@ def kept_values(fields: dict, names: tuple[str, ...]) -> dict[str, str | None]:
 
 
 def process_record(record: SourceRecord, config: GenerationConfig) -> RowOutcome:
-    """Turn one source row into its output rows, or say why it is skipped. Never raises for bad data."""
+    """Turn one source row into its output rows, or say why it is skipped. Never raises for bad data.
+
+    The seconds it took are the row's ``"seconds"`` measurement: summed over the parts, they are the run's
+    worker time, which a resumed run (whose last command computed only part of the rows) still states whole.
+    """
+    started = time.perf_counter()
     outcome = RowOutcome(record.index, record.location)
+    _process(record, config, outcome)
+    outcome.measurements["seconds"] = time.perf_counter() - started
+    return outcome
+
+
+def _process(record: SourceRecord, config: GenerationConfig, outcome: RowOutcome) -> RowOutcome:
     if record.error is not None:
         outcome.skipped = record.error
         return outcome

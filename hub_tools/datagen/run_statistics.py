@@ -71,6 +71,7 @@ class MergedStatistics:
         sampler: statistics of the edit-sequence config.
         baseline: statistics of the baseline config.
         source_rows, programs, lint_calls: totals of the parts (``programs`` without the excluded ones).
+        worker_seconds: the seconds the parts' rows took to compute, summed (every command of the run).
         skipped: every skipped row's reason, counted (removed duplicates included).
         skipped_rows: the first ``EXAMPLES_KEPT`` skipped rows, in the parts' order, then the removed duplicates
             by row index.
@@ -84,6 +85,7 @@ class MergedStatistics:
     source_rows: int = 0
     programs: int = 0
     lint_calls: int = 0
+    worker_seconds: float = 0.0
     skipped: Counter = field(default_factory=Counter)
     skipped_rows: list[dict] = field(default_factory=list)
 
@@ -135,6 +137,7 @@ def merge_part_statistics(parts: Callable[[], Iterable[dict]], config) -> Merged
         merged.source_rows += part["source_rows"]
         merged.programs += part["programs"]
         merged.lint_calls += part["lint_calls"]
+        merged.worker_seconds += part.get("seconds", 0.0)
         for entry in part["skipped"]:
             merged.skipped[entry["reason"]] += 1
             skipped_early += entry["reason"] == "duplicate"

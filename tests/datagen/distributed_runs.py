@@ -32,7 +32,7 @@ def settings(folder: Path) -> dict:
     """lintseq_config.json without what depends on the clock and on the engine."""
     manifest = json.loads((folder / "lintseq_config.json").read_text())
     for config in manifest["configs"].values():
-        for key in ("seconds", "workers", "executor", "tasks"):
+        for key in ("seconds", "worker_seconds", "resumed_parts", "workers", "executor", "tasks"):
             config["stats"].pop(key, None)
     return manifest
 

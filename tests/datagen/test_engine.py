@@ -86,7 +86,7 @@ def test_layout_and_load_dataset_round_trip(two_worker_run, source_file):
 
 
 # What may differ between two runs of the same command: how long it took and with how many workers.
-RUN_SPECIFIC_STATS = ("seconds", "workers")
+RUN_SPECIFIC_STATS = ("seconds", "worker_seconds", "resumed_parts", "workers")
 
 
 def run_independent_files(folder: Path) -> dict[str, object]:
@@ -96,7 +96,7 @@ def run_independent_files(folder: Path) -> dict[str, object]:
         for name in RUN_SPECIFIC_STATS:
             config["stats"].pop(name, None)
     card = [line for line in (folder / "README.md").read_text().splitlines()
-            if not line.startswith("| generation time |")]
+            if not line.startswith(("| generation time |", "| worker time |"))]
     return {"lintseq_config.json": manifest, "README.md": card}
 
 
@@ -131,6 +131,7 @@ def test_killed_run_resumes_from_its_saved_parts_to_the_same_bytes(source_file, 
     process.wait()
     finished_before = sorted(path.name for path in parts.glob("part-*.json"))
     assert 2 <= len(finished_before) < 8, "the run was not killed mid-way"
+    seconds_before = sum(json.loads((parts / name).read_text())["seconds"] for name in finished_before)
 
     # A copy of the killed run whose first saved part is marked: if the rerun reuses the part, the mark
     # reaches the output; a rerun that starts from scratch would overwrite it.
@@ -145,6 +146,10 @@ def test_killed_run_resumes_from_its_saved_parts_to_the_same_bytes(source_file, 
     result = subprocess.run(command, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert f"resumed {len(finished_before)} finished parts" in result.stdout
+    # The time it states covers the killed command's parts too, and says which command the wall time is of.
+    stats = json.loads((out / "lintseq_config.json").read_text())["configs"]["lintseq"]["stats"]
+    assert stats["resumed_parts"] == len(finished_before) and stats["worker_seconds"] >= seconds_before > 0
+    assert f"(the last command, which resumed {len(finished_before)} finished parts" in (out / "README.md").read_text()
     expected = tmp_path / "expected" / "lintseq-out"
     Engine(Source(str(source_file)), expected, GenerationConfig(num_paths=2), progress=False).run()
     assert shard_bytes(out) == shard_bytes(expected)

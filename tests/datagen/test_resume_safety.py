@@ -61,7 +61,7 @@ def stopped_run(source: Path, out: Path, chunks: int) -> None:
 
 def statistics(folder: Path) -> dict:
     configs = json.loads((folder / "lintseq_config.json").read_text())["configs"]
-    return {name: {key: value for key, value in config["stats"].items() if key not in ("seconds", "workers")}
+    return {name: {key: value for key, value in config["stats"].items() if key not in ("seconds", "worker_seconds", "resumed_parts", "workers")}
             for name, config in configs.items()}
 
 

@@ -139,9 +139,10 @@ def test_no_wait_then_a_cancelled_job_is_finished_by_the_same_command(slurm, sou
     out = tmp_path / "out"
     arguments = [str(source_file), "--output-dir", str(out), "--num-paths", "2", "--executor", "slurm",
                  "--partition", "debug", "--tasks", "4", "--workers", "1", "--chunk-size", "4",
-                 "--mem-per-cpu-gb", "0.5"]
+                 "--mem-per-cpu-gb", "0.5", "--logging-dir", str(tmp_path / "logs")]
     submitted = runs.generate(*arguments, "--no-wait", env=slurm, timeout=120)
     assert "run the same command again to merge" in submitted.stderr
+    assert "(4 tasks; logs in" in submitted.stderr
     job = json.loads((out / ".lintseq-work" / "lintseq" / "slurm.json").read_text())["job_id"]
     deadline = time.monotonic() + 300
     while len(runs.parts(out)) < 2:
@@ -156,6 +157,10 @@ def test_no_wait_then_a_cancelled_job_is_finished_by_the_same_command(slurm, sou
     assert 2 <= len(runs.parts(out)) < 13  # 49 rows in chunks of 4
     finished = runs.generate(*arguments, env=slurm, timeout=600)
     assert "resumed" in finished.stdout
+    # It says how many tasks it submitted: those with chunks left (it once said 4 whatever it sent).
+    resubmitted = len(json.loads((tmp_path / "logs" / "ranks_to_run.json").read_text()))
+    said = f"({resubmitted} tasks;" if resubmitted == 4 else f"({resubmitted} of 4 tasks;"
+    assert said in finished.stderr, finished.stderr[-500:]
     assert runs.shard_bytes(out) == runs.shard_bytes(single_machine)
 
 

@@ -228,9 +228,9 @@ class DistributedRun:
         return [reader, LintSeqSampler(self.config, baseline=True, keep_skipped=True),
                 LintSeqPartWriter(self.output_dir, self.config.sampler, keep_fields=self.config.keep_fields)]
 
-    def _mark_completed_tasks(self, total: int, pipeline: list) -> None:
+    def _mark_completed_tasks(self, total: int, pipeline: list) -> int:
         """Derive datatrove's completion markers from the parts: a task is complete when all its chunks are
-        (none, for a task past the last chunk).
+        (none, for a task past the last chunk). Returns how many tasks are not complete: those that run.
 
         Such a task never runs, so it writes no ``stats/<rank>.json``; datatrove's Ray executor reads that
         file for every rank once the others are done. A complete task without one (its chunks saved by
@@ -243,6 +243,7 @@ class DistributedRun:
         markers, stats = self.logging_dir / "completions", self.logging_dir / "stats"
         markers.mkdir(parents=True, exist_ok=True)
         stats.mkdir(exist_ok=True)
+        unfinished = 0
         for rank in range(self.options.tasks):
             marker = markers / f"{rank:05d}"
             if all(number in done for number in chunk_range(rank, self.options.tasks, total)):
@@ -252,11 +253,13 @@ class DistributedRun:
                         PipelineStats(pipeline).save_to_disk(file)
             else:
                 marker.unlink(missing_ok=True)  # left by another run in a reused logging folder
+                unfinished += 1
+        return unfinished
 
     def _execute(self, selected: RowSelection | None, total: int, repeats_file: Path | None) -> bool:
         """Run the tasks; False when they were submitted and left running."""
         pipeline = self.pipeline(selected, total, repeats_file)
-        self._mark_completed_tasks(total, pipeline)
+        unfinished = self._mark_completed_tasks(total, pipeline)
         options = self.options
         workers = options.workers or -1
         if options.executor == "local":
@@ -264,7 +267,7 @@ class DistributedRun:
             return True
         if options.executor == "ray":
             return self._run_on_ray(pipeline, workers)
-        return self._run_on_slurm(pipeline, workers)
+        return self._run_on_slurm(pipeline, workers, unfinished)
 
     def _run_on_ray(self, pipeline: list, workers: int) -> bool:
         import ray
@@ -292,7 +295,7 @@ class DistributedRun:
                 ray.shutdown()
         return True
 
-    def _run_on_slurm(self, pipeline: list, workers: int) -> bool:
+    def _run_on_slurm(self, pipeline: list, workers: int, unfinished: int) -> bool:
         state_file = self.parts.folder / STATE_FILE
         job = recorded_job(self.parts.folder)
         if job is None or not job_active(job):
@@ -306,7 +309,9 @@ class DistributedRun:
                 raise UserError(f"{error.filename}: not found; --executor slurm must run where Slurm's commands are") from None
             job = executor.job_id
             write_json_atomically({"job_id": job}, state_file)
-            print(f"submitted Slurm job {job} ({self.options.tasks} tasks; logs in {self.logging_dir})", file=sys.stderr)
+            # A resumed run submits only the tasks whose chunks are not all saved.
+            tasks = f"{unfinished} tasks" if unfinished == self.options.tasks else f"{unfinished} of {self.options.tasks} tasks"
+            print(f"submitted Slurm job {job} ({tasks}; logs in {self.logging_dir})", file=sys.stderr)
         else:
             print(f"Slurm job {job} of this run is still in the queue", file=sys.stderr)
         if not self.options.wait:
