@@ -46,10 +46,11 @@ class LintSeqSFTConfig(SFTConfig):
     """TRL's `SFTConfig` with the two settings the paper's recipes need.
 
     Args:
-        loss_reduction: ``sum`` adds the token losses of a whole optimizer batch (the paper's setting:
-            long completions weigh more); ``mean`` divides that sum by the number of completion tokens in
-            the batch (TRL's default). For one batch, ``sum == mean * completion tokens``. Evaluation loss
-            is always the per-token mean, so it stays comparable between runs.
+        loss_reduction: ``sum`` adds the token losses of a whole optimizer batch (the paper's setting);
+            ``mean`` divides that sum by the number of completion tokens in the batch (TRL's default). For one
+            batch, ``sum == mean * completion tokens``: tokens weigh the same in both, only the step's scale
+            differs (mostly normalised away by AdamW and ``max_grad_norm``). Evaluation loss is always the
+            per-token mean, so it stays comparable between runs.
         global_batch_size: sequences per optimizer step over all processes (512 in the paper). When set,
             ``gradient_accumulation_steps`` is derived from it, the per-device batch size and the number of
             processes, so one recipe runs unchanged on 1, 8 or 64 GPUs.

@@ -7,6 +7,7 @@ prompt-completion format, so the loss covers only the completion. Plain-text fil
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -80,7 +81,30 @@ def load_training_dataset(data_config: DataConfig, *, dataset_text_field: str = 
             f"({', '.join(DATASET_CONFIGS)}) with dataset_config, or give text_files to pretrain on plain text"
         )
     # Everything but prompt/completion is analysis metadata; keeping it would make TRL guess a format.
-    return loaded.select_columns(list(REQUIRED_COLUMNS))
+    return _usable_rows(loaded.select_columns(list(REQUIRED_COLUMNS)), name)
+
+
+def _usable_rows(dataset: Dataset, name: str) -> Dataset:
+    """The rows with a text prompt and a non-empty text completion; the others are skipped and counted.
+
+    A null completion ended the run in TRL's tokenization with a traceback, and an empty one trained the
+    model to answer the prompt with end-of-text at once: neither is an example. A column that is not text
+    at all is an error naming it.
+    """
+    for column in REQUIRED_COLUMNS:
+        kind = getattr(dataset.features.get(column), "dtype", None)
+        if kind not in ("string", "large_string", "null"):
+            raise UserError(f"dataset {name}: column {column!r} holds {kind or dataset.features.get(column)}, "
+                            "not text; training reads prompt and completion as strings")
+    usable = dataset.filter(lambda prompt, completion: prompt is not None and bool(completion),
+                            input_columns=list(REQUIRED_COLUMNS), desc="Checking rows")
+    skipped = len(dataset) - len(usable)
+    if skipped:
+        print(f"note: dataset {name}: skipped {skipped:,} of {len(dataset):,} rows whose prompt is null or whose "
+              "completion is null or empty", file=sys.stderr)
+    if len(usable) == 0:
+        raise UserError(f"dataset {name}: no row has a prompt and a non-empty completion")
+    return usable
 
 
 def _load_local(folder: Path, config: str | None, split: str) -> Dataset:

@@ -108,9 +108,54 @@ def test_examples_longer_than_the_models_context_are_cut_at_it(cli, learned_posi
                  "--per_device_train_batch_size", "4", "--report_to", "none")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "note: max_length 512 is more than the model's context (64 positions)" in result.stderr
+    # And how many examples that cut: a cut edit sequence loses its end (nothing said so).
+    assert "examples" in result.stderr and "are longer than max_length 64 tokens and are cut there" in result.stderr
     assert (tmp_path / "out" / "model.safetensors").is_file()
     # Cut at 3 tokens, every prompt fills the cut: TRL drops every example, and the trainer's sampler failed.
     result = cli("train", "--config", "tiny-lintseq", "--model_name_or_path", str(model),
                  "--dataset_name", str(edit_dataset), "--output_dir", str(tmp_path / "out"), "--max_steps", "2",
                  "--max_length", "3", "--report_to", "none")
     assert_one_line_error(result, "no example is left to train on: cut at max_length 3 tokens", "raise max_length")
+
+
+def test_rows_without_a_completion_are_skipped_and_counted(make_edit_dataset, tmp_path, capsys):
+    """A null completion ended the run in TRL's tokenization with a traceback; an empty one trained the model to
+    answer with end-of-text at once. Both are skipped and counted; a column that is not text is one error."""
+    import datasets
+
+    from hub_tools.training.data import _usable_rows
+
+    rows = datasets.Dataset.from_dict({"prompt": ["a", "b", None, "d", "e"], "completion": ["x", None, "y", "", "z"]})
+    kept = _usable_rows(rows, "rows.jsonl")
+    assert kept["completion"] == ["x", "z"]
+    assert "skipped 3 of 5 rows whose prompt is null or whose completion is null or empty" in capsys.readouterr().err
+    with pytest.raises(UserError, match="column 'completion' holds int64, not text"):
+        _usable_rows(datasets.Dataset.from_dict({"prompt": ["a"], "completion": [3]}), "rows.jsonl")
+    with pytest.raises(UserError, match="no row has a prompt and a non-empty completion"):
+        _usable_rows(datasets.Dataset.from_dict({"prompt": ["a"], "completion": [""]}), "rows.jsonl")
+
+
+def test_resume_from_checkpoint_true_or_missing_is_checked_before_loading(cli, tiny_model, edit_dataset, tmp_path):
+    arguments = ["train", "--config", "tiny-lintseq", "--model_name_or_path", str(tiny_model),
+                 "--dataset_name", str(edit_dataset), "--output_dir", str(tmp_path / "out"), "--report_to", "none"]
+    result = cli(*arguments, "--resume_from_checkpoint", "true")
+    assert_one_line_error(result, "resume_from_checkpoint true:", "holds no checkpoint-* folder")
+    result = cli(*arguments, "--resume_from_checkpoint", str(tmp_path / "checkpoint-9"))
+    assert_one_line_error(result, "no such checkpoint folder")
+
+
+def test_a_tokenizer_without_end_of_text_is_one_error(cli, tiny_model, edit_dataset, tmp_path):
+    import json
+    import shutil
+
+    model = tmp_path / "no-eos"
+    shutil.copytree(tiny_model, model)
+    for name in ("tokenizer_config.json", "special_tokens_map.json"):
+        path = model / name
+        if path.is_file():
+            config = json.loads(path.read_text())
+            config.pop("eos_token", None)
+            path.write_text(json.dumps(config))
+    result = cli("train", "--config", "tiny-lintseq", "--model_name_or_path", str(model),
+                 "--dataset_name", str(edit_dataset), "--output_dir", str(tmp_path / "out"), "--report_to", "none")
+    assert_one_line_error(result, "has no end-of-text token (eos_token)")
