@@ -8,6 +8,8 @@ file and what exists.
 from __future__ import annotations
 
 import json
+import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +22,29 @@ CONFIG_ORDER = ("lintseq", "random", BASELINE)
 SAMPLER_COLUMNS = ("id", "path_index", "row_index", "instruction", "response", "program", "edit_path",
                    "num_edits", "sampler", "seed", "prompt", "completion")
 BASELINE_COLUMNS = ("id", "row_index", "instruction", "response", "program", "prompt", "completion")
+
+
+def published_files(directory: Path, pattern: str, root: Path) -> list[Path]:
+    """The files of ``directory`` matching ``pattern`` that a push may publish, in name order.
+
+    Only what the publishing policy (``hub_tools.hub.folder_policy``) would upload is returned, so a card
+    never describes a file that is not sent: hidden names, FIFOs, sockets and devices (opening a FIFO
+    blocks forever) and anything that resolves outside ``root`` or to a hidden file are skipped.
+    """
+    real_root = root.resolve()
+    found = []
+    for candidate in sorted(directory.glob(pattern)):
+        if candidate.name.startswith("."):
+            continue
+        try:
+            resolved = candidate.resolve(strict=True)
+            inside = resolved.relative_to(real_root)
+            regular = stat.S_ISREG(os.stat(resolved).st_mode)
+        except (OSError, RuntimeError, ValueError):  # broken link, link loop, outside the folder
+            continue
+        if regular and not any(part.startswith(".") for part in inside.parts):
+            found.append(candidate)
+    return found
 
 
 @dataclass
@@ -52,10 +77,11 @@ class DatasetFolder:
         if not path.is_dir():
             raise UserError(f"{path}: is a file; expected the folder written by `lintseq generate`")
         configs = {
-            folder.name: sorted(folder.glob("*.parquet"))
+            folder.name: shards
             for folder in sorted((path / "data").glob("*"))
             # Hidden folders are the engine's staging areas of an unfinished run, not configs.
-            if folder.is_dir() and not folder.name.startswith(".") and any(folder.glob("*.parquet"))
+            if folder.is_dir() and not folder.name.startswith(".")
+            and (shards := published_files(folder, "*.parquet", path))
         }
         # Sampler configs first, as the card and the reports list them.
         configs = dict(sorted(configs.items(), key=lambda item: (CONFIG_ORDER.index(item[0])

@@ -8,11 +8,16 @@ lines that say what to do; any text that might reach the user goes through :func
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 
 from hub_tools.errors import UserError
 
 LOGIN_HINT = "set HF_TOKEN or run `hf auth login` with a token that has write access"
+# Anything shaped like a Hugging Face token, whoever's it is (a server may echo another one).
+HF_TOKEN_SHAPE = re.compile(r"hf_[A-Za-z0-9]{8,}", re.IGNORECASE)
+# The token's first (last) characters, from this many on, are hidden too: a message cut mid-token.
+TOKEN_START_CHARS, TOKEN_END_CHARS = 5, 8
 
 
 def resolve_token(token: str | None = None) -> str:
@@ -38,13 +43,30 @@ def resolve_token(token: str | None = None) -> str:
 
 
 def redact(text: str, token: str | None) -> str:
-    """Replace every occurrence of the token in ``text`` by ``***``."""
+    """Replace the token, anything shaped like a Hugging Face token and cut pieces of the token by ``***``.
+
+    Redact before shortening a message, never after: a token cut in two no longer matches as a whole. For a
+    message someone else cut mid-token, its start (5 characters or more) and its end (8 or more) are hidden
+    too; shorter pieces would hide ordinary words (a token may contain a user name).
+    """
     if token:
         text = text.replace(token, "***")
+    text = HF_TOKEN_SHAPE.sub("***", text)
+    if token:
+        pieces = [token[:length] for length in range(TOKEN_START_CHARS, len(token))]
+        pieces += [token[-length:] for length in range(TOKEN_END_CHARS, len(token))]
+        for piece in sorted(pieces, key=len, reverse=True):
+            text = text.replace(piece, "***")
     return text
 
 
-def _server_message(error) -> str:
+def shorten(text: str, limit: int) -> str:
+    """One line of at most ``limit`` characters (whitespace runs become one space); redact it first."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _server_message(error, token: str | None) -> str:
     response = getattr(error, "response", None)
     message = ""
     if response is not None:
@@ -54,7 +76,7 @@ def _server_message(error) -> str:
                 message = response.json().get("error", "")
     if not message:
         message = getattr(error, "server_message", None) or str(error)
-    return " ".join(str(message).split())[:300]
+    return shorten(redact(str(message), token), 300)
 
 
 @contextlib.contextmanager
@@ -71,7 +93,8 @@ def hub_errors(*, endpoint: str, repo_id: str, repo_type: str, token: str | None
         # The client wraps failures of its upload threads (RuntimeError "Error while uploading ..."): the
         # first error of the chain that can be explained is the one the user needs.
         for cause in _chain(error):
-            message = explain(cause, endpoint=endpoint, repo_id=repo_id, repo_type=repo_type, revision=revision)
+            message = explain(cause, endpoint=endpoint, repo_id=repo_id, repo_type=repo_type, revision=revision,
+                              token=token)
             if message is not None:
                 raise UserError(redact(message, token)) from None
         raise
@@ -85,8 +108,13 @@ def _chain(error: BaseException) -> Iterator[BaseException]:
         error = error.__cause__ or error.__context__
 
 
-def explain(error: Exception, *, endpoint: str, repo_id: str, repo_type: str, revision: str | None) -> str | None:
-    """Return the one-line explanation of a Hub client error, or ``None`` for errors that are not the Hub's."""
+def explain(error: Exception, *, endpoint: str, repo_id: str, repo_type: str, revision: str | None,
+            token: str | None = None) -> str | None:
+    """Return the one-line explanation of a Hub client error, or ``None`` for errors that are not the Hub's.
+
+    Text the server or the network layer wrote is redacted (``token`` and anything shaped like a token)
+    before it is shortened, so no part of a token survives the cut.
+    """
     from huggingface_hub.errors import (
         HfHubHTTPError,
         LocalTokenNotFoundError,
@@ -118,7 +146,7 @@ def explain(error: Exception, *, endpoint: str, repo_id: str, repo_type: str, re
         return (f"{where} was not found, or the token cannot see it: check --repo-id and that the token "
                 "has access to that namespace")
     if isinstance(error, HfHubHTTPError):
-        detail = _server_message(error)
+        detail = _server_message(error, token)
         if status == 401:
             return f"{endpoint} rejected the token (401: {detail}): it is invalid or expired; {LOGIN_HINT}"
         if status == 403:
@@ -129,7 +157,7 @@ def explain(error: Exception, *, endpoint: str, repo_id: str, repo_type: str, re
         return f"{endpoint} answered {status} while pushing to {repo_id}: {detail}; try again later"
     # httpx errors do not derive from OSError; they are network failures all the same.
     if isinstance(error, OSError) or error.__class__.__module__.startswith(("httpx", "httpcore")):
-        detail = " ".join(str(error).split())[:200]
+        detail = shorten(redact(str(error), token), 200)
         return (f"cannot reach the Hub at {endpoint} ({error.__class__.__name__}: {detail}); "
                 "check the network or HF_ENDPOINT")
     return None

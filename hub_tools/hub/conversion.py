@@ -6,6 +6,7 @@ original TinyCodeLM checkpoints are ``.bin`` files, so a push converts them on t
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import stat
@@ -68,8 +69,8 @@ def rewrite_index(source: Path) -> bytes:
     return (json.dumps(index, indent=2, sort_keys=True) + "\n").encode()
 
 
-def materialize(planned: PlannedFile) -> Path | bytes | BinaryIO:
-    """Return what to upload for a planned file: the file itself, or content made by the push.
+def materialize(planned: PlannedFile) -> bytes | BinaryIO:
+    """Return what to upload for a planned file: the file itself (open), or content made by the push.
 
     Nothing is written under a name: a converted checkpoint goes to an unnamed temporary file, which the
     operating system removes when the process ends however it ends (``kill -9`` included).
@@ -78,8 +79,7 @@ def materialize(planned: PlannedFile) -> Path | bytes | BinaryIO:
         return planned.content
     if not planned.convert_from:
         assert planned.source is not None
-        _check_unchanged(planned)
-        return planned.source
+        return _open_unchanged(planned)
     (source,) = planned.convert_from
     if source.name.endswith(".index.json"):
         return rewrite_index(source)
@@ -91,12 +91,47 @@ def materialize(planned: PlannedFile) -> Path | bytes | BinaryIO:
     return handle
 
 
-def _check_unchanged(planned: PlannedFile) -> None:
-    """The file is still the regular file that was planned (not swapped for a link since)."""
-    source = planned.source
+def allow_open_files(count: int) -> None:
+    """Let this process hold ``count`` files open (each planned file stays open from its check to the commit:
+    :func:`_open_unchanged`), raising the soft limit as far as the hard one allows. A dataset of 2,000 shards
+    ran past the usual soft limit of 1,024."""
     try:
-        unchanged = os.path.realpath(source) == str(source) and stat.S_ISREG(os.lstat(source).st_mode)
-    except OSError:
-        unchanged = False
-    if not unchanged:
-        raise UserError(f"{source} changed while pushing (it is now a link or not a file): push again")
+        import resource
+    except ImportError:  # not a POSIX system: its limits are its own
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    needed = count + 256  # the connections and what Python itself holds
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return
+    target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    if target < needed:
+        raise UserError(f"pushing {count:,} files keeps each open until the commit, and this process may open "
+                        f"{hard:,} files at most (ulimit -Hn): raise that limit")
+
+
+def _open_unchanged(planned: PlannedFile) -> BinaryIO:
+    """Open the file that was planned, or raise: the upload reads this open file, never the name again.
+
+    A name swapped for a link (``O_NOFOLLOW``), a hard link, a copy or an edited file since the scan
+    (another device, inode, size or modification time) is refused, so what was checked is what is sent.
+    """
+    source = planned.source
+    changed = f"{source} changed while pushing (it is now a link or another file): push again"
+    try:
+        if os.path.realpath(source) != str(source):  # a folder above it swapped for a link
+            raise UserError(changed)
+        # O_NONBLOCK: a FIFO swapped in opens at once instead of waiting for a writer (then fstat refuses it).
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+        descriptor = os.open(source, flags)
+    except OSError as error:
+        if error.errno in (errno.EMFILE, errno.ENFILE):
+            raise UserError(f"{source}: too many open files ({error.strerror}); raise the limit (ulimit -n)") from None
+        raise UserError(changed) from None
+    file = os.fdopen(descriptor, "rb")
+    status = os.fstat(descriptor)
+    if not stat.S_ISREG(status.st_mode) or (planned.identity is not None and planned.identity != (
+            status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns)):
+        file.close()
+        raise UserError(changed)
+    return file

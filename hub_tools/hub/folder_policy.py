@@ -44,9 +44,11 @@ SECRET_NAME_PATTERNS = (
 )
 # "token" as a word of the name (hf_token, token.txt, my-token), not "tokenizer.json" or "added_tokens.json".
 SECRET_NAME_WORDS = re.compile(r"(^|[._-])(token|api[_-]?key|apikey|password|passwd|private[_-]?key)([._-]|$)")
-# A Hugging Face access token ("hf_" and 34 letters) inside a small text file.
+# A Hugging Face access token ("hf_" and 34 letters) inside a text file. Every byte of a file that is not
+# weights or data is scanned, in chunks that overlap by more than a token so none hides across a border.
 HF_TOKEN_TEXT = re.compile(rb"\bhf_[A-Za-z0-9]{30,}\b")
-TOKEN_SCAN_BYTES = 1_000_000
+TOKEN_SCAN_CHUNK = 4 << 20
+TOKEN_SCAN_OVERLAP = 256
 TOKEN_SCAN_SKIP = ("*.parquet", "*.arrow", "*.safetensors", "*.bin", "*.pt", "*.pth", "*.gguf")
 # Bytes per element of the safetensors dtypes (for checking each tensor's extent).
 SAFETENSORS_DTYPE_BYTES = {
@@ -64,12 +66,14 @@ class LocalFile:
         source: the real file to read (a symbolic link's resolved target).
         size: bytes.
         link_target: for a link, its target relative to the folder (shown by the dry run).
+        identity: ``(device, inode, size, mtime_ns)`` when scanned: the upload sends that file or nothing.
     """
 
     path_in_repo: str
     source: Path
     size: int
     link_target: str | None = None
+    identity: tuple[int, int, int, int] | None = None
 
 
 @dataclass
@@ -150,10 +154,11 @@ def _walk(scan: FolderScan, real_root: Path, directory: Path, prefix: str, ances
             if path is None:
                 continue
         try:
-            mode = path.stat().st_mode
+            status = path.stat()
         except OSError as error:
             scan.refused.append((relative, f"cannot be read ({error.strerror})"))
             continue
+        mode = status.st_mode
         if stat.S_ISDIR(mode):
             if path in ancestors:
                 scan.refused.append((relative, f"is a symbolic link to {link_target}, a folder that contains it "
@@ -161,9 +166,14 @@ def _walk(scan: FolderScan, real_root: Path, directory: Path, prefix: str, ances
             else:
                 _walk(scan, real_root, path, relative + "/", (*ancestors, path))
         elif stat.S_ISREG(mode):
-            scan.files.append(LocalFile(relative, path, path.stat().st_size, link_target))
+            scan.files.append(LocalFile(relative, path, status.st_size, link_target, file_identity(status)))
         else:
             scan.left_out.append((relative, "not a regular file (a FIFO, socket or device)"))
+
+
+def file_identity(status: os.stat_result) -> tuple[int, int, int, int]:
+    """What tells a file from one swapped in under its name: device, inode, size, modification time."""
+    return status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns
 
 
 def _resolve_link(scan: FolderScan, real_root: Path, relative: str, link: Path) -> tuple[Path | None, str | None]:
@@ -202,15 +212,27 @@ def held_back_reason(local: LocalFile) -> str | None:
                 or SECRET_NAME_WORDS.search(lowered):
             return f"looks like a secret ({name})"
     name = names[0]
-    if local.size <= TOKEN_SCAN_BYTES and not any(fnmatch.fnmatchcase(name, p) for p in TOKEN_SCAN_SKIP):
-        try:
-            if HF_TOKEN_TEXT.search(local.source.read_bytes()):
-                return "contains what looks like a Hugging Face token"
-        except OSError:
-            pass
+    if not any(fnmatch.fnmatchcase(name, p) for p in TOKEN_SCAN_SKIP) and holds_token(local.source):
+        return "contains what looks like a Hugging Face token"
     if local.size > LARGE_FILE_BYTES and not any(fnmatch.fnmatchcase(name, p) for p in EXPECTED_LARGE_PATTERNS):
         return f"large ({local.size / 1e6:.0f} MB) and not weights, data or a tokenizer"
     return None
+
+
+def holds_token(path: Path) -> bool:
+    """Whether a file holds something shaped like a Hugging Face token anywhere (an unreadable file does
+    not: the upload then fails on it, naming it)."""
+    try:
+        with path.open("rb") as file:
+            tail = b""
+            while chunk := file.read(TOKEN_SCAN_CHUNK):
+                # A token cut by the chunk border is whole in the tail of one chunk and the next chunk.
+                if HF_TOKEN_TEXT.search(tail + chunk):
+                    return True
+                tail = chunk[-TOKEN_SCAN_OVERLAP:]
+    except OSError:
+        return False
+    return False
 
 
 def format_problem(local: LocalFile) -> str | None:

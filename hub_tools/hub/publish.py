@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ from hub_tools.errors import UserError
 from hub_tools.hub.auth import hub_errors, resolve_token
 from hub_tools.hub.cards import ModelCardConfig, refresh_dataset_card, render_model_card
 from hub_tools.hub.connection import bounded_retries
-from hub_tools.hub.conversion import materialize
+from hub_tools.hub.conversion import allow_open_files, materialize
 from hub_tools.hub.folder_policy import display, format_problem, refusal_error, scan_folder
 from hub_tools.hub.upload_plan import PlannedFile, UploadPlan, plan_dataset_upload, plan_model_upload
 
@@ -47,6 +48,7 @@ class PushResult:
         uploaded: paths whose content changed and were sent.
         deleted: stale remote paths removed.
         unchanged: paths already on the Hub with the same content.
+        warnings: what the user asked for and did not get (``--private`` on an existing public repository).
     """
 
     repo_id: str
@@ -61,6 +63,7 @@ class PushResult:
     deleted: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     token_found: bool | None = None
+    warnings: list[str] = field(default_factory=list)
 
     def report(self) -> str:
         """A few lines for the terminal (never contains the token)."""
@@ -81,6 +84,7 @@ class PushResult:
             lines = [f"{self.repo_id}: uploaded {len(self.uploaded)} file(s), deleted {len(self.deleted)}, "
                      f"{len(self.unchanged)} unchanged."]
             lines.append(f"Pull request: {self.pr_url}" if self.pr_url else f"Commit: {self.commit_url}")
+        lines += [f"warning: {warning}" for warning in self.warnings]
         if self.plan.held_back:
             names = ", ".join(display(path) for path, _ in sorted(self.plan.held_back)[:5])
             more = ", ..." if len(self.plan.held_back) > 5 else ""
@@ -138,6 +142,7 @@ def push_dataset(
         plan = plan_dataset_upload(folder, card=refreshed[0], include=tuple(include))
         plan.card = refreshed[0]
         next(planned for planned in plan.files if planned.path_in_repo == "README.md").note = refreshed[1]
+        _check_card_sources(plan)
     message = commit_message or f"Upload LintSeq dataset with lintseq push (hub_tools {__version__})"
     return _push(plan, repo_id, private=private, revision=revision, create_pr=create_pr,
                  commit_message=message, dry_run=dry_run, token=token, endpoint=endpoint)
@@ -222,10 +227,17 @@ def _push(plan: UploadPlan, repo_id: str, *, private: bool, revision: str | None
             bounded_retries():
         _retry(lambda: api.whoami(token=token))  # a bad token fails here, before any upload
         _retry(lambda: api.create_repo(repo_id, repo_type=plan.repo_type, private=private or None, exist_ok=True))
+        # create_repo leaves an existing repository as it is: say so rather than let --private look done.
+        if private and not _retry(lambda: api.repo_info(repo_id, repo_type=plan.repo_type)).private:
+            result.warnings.append(f"{repo_id} already existed and is public: it stays public (--private only "
+                                   "creates a repository private); change its visibility in its settings on the Hub")
         if branch != "main":
             _retry(lambda: api.create_branch(repo_id, branch=branch, repo_type=plan.repo_type, exist_ok=True))
-        local = {planned.path_in_repo: materialize(planned) for planned in _progress(plan)}
-        try:
+        allow_open_files(len(plan.files))
+        local: dict = {}
+        try:  # the files opened so far are closed whatever happens, a refused file among them
+            for planned in _progress(plan):
+                local[planned.path_in_repo] = materialize(planned)
             _commit(api, plan, result, local, branch, create_pr, commit_message)
         finally:
             for content in local.values():
@@ -246,7 +258,20 @@ def _dataset_problems(folder: str | Path, dry_run: bool) -> bool:
     return bool(refused)
 
 
-def _commit(api, plan: UploadPlan, result: PushResult, local: dict[str, Path], branch: str, create_pr: bool,
+def _check_card_sources(plan: UploadPlan) -> None:
+    """Refuse shards the rendered card describes but the push does not upload (held back, left out)."""
+    from hub_tools.datagen.folder import DatasetFolder
+
+    uploaded = {planned.path_in_repo for planned in plan.files}
+    for shards in DatasetFolder.open(plan.folder).configs.values():
+        for shard in shards:
+            relative = shard.relative_to(plan.folder).as_posix()
+            if relative not in uploaded:
+                plan.refused.append((relative, "is described by the card but not uploaded (held back or left "
+                                               "out): move it out of the folder or --include it"))
+
+
+def _commit(api, plan: UploadPlan, result: PushResult, local: dict, branch: str, create_pr: bool,
             commit_message: str) -> None:
     from huggingface_hub import CommitOperationAdd, CommitOperationDelete
 
@@ -284,11 +309,20 @@ def _commit(api, plan: UploadPlan, result: PushResult, local: dict[str, Path], b
 
 
 def _rewound(content):
-    """What ``CommitOperationAdd`` takes: a path as text, bytes, or an open file from its start."""
+    """What ``CommitOperationAdd`` takes: a path as text, bytes, or an open file from its start.
+
+    An open file is named by ``/proc/self/fd/N`` where the system has it: opening that opens the very file
+    the push holds (not whatever now has its name), and the client uploads a path through Xet, while it
+    sends an open file through the slower LFS protocol only.
+    """
     if isinstance(content, Path):
         return str(content)
     if isinstance(content, io.IOBase):
+        if content.writable():  # a converted checkpoint: its last bytes may still be buffered
+            content.flush()
         content.seek(0)
+        if os.path.isdir("/proc/self/fd"):
+            return f"/proc/self/fd/{content.fileno()}"
     return content
 
 

@@ -55,6 +55,7 @@ class PlannedFile:
         convert_from: for weights converted to safetensors: the ``.bin`` file(s) they come from.
         content: bytes produced by the push itself (the card).
         note: why the file is there, shown in the dry-run plan.
+        identity: the scanned ``(device, inode, size, mtime_ns)`` of ``source``, checked when it is opened.
     """
 
     path_in_repo: str
@@ -63,6 +64,7 @@ class PlannedFile:
     convert_from: tuple[Path, ...] = ()
     content: bytes | None = None
     note: str = ""
+    identity: tuple[int, int, int, int] | None = None
 
 
 @dataclass
@@ -151,7 +153,8 @@ def _add(plan: UploadPlan, local: LocalFile, include: tuple[str, ...], note: str
         notes.append("--include")
     if local.link_target:
         notes.append(f"link to {local.link_target}")
-    plan.files.append(PlannedFile(local.path_in_repo, local.source, local.size, note=", ".join(notes)))
+    plan.files.append(PlannedFile(local.path_in_repo, local.source, local.size, note=", ".join(notes),
+                                  identity=local.identity))
 
 
 def _quoted(path: str) -> str:
