@@ -54,6 +54,8 @@ def _render(path, use_color: bool) -> str:
 
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
+    if args.seed < 0:  # numpy's seeds are non-negative
+        raise UserError(f"--seed must be 0 or more, got {args.seed}")
     program = read_program(Path(args.file))
 
     from hub_tools.lintseq import LintSeqConfig, NoCodeError, normalize_program, sample_edit_path

@@ -122,6 +122,8 @@ def main(argv: list[str]) -> int:
             raise UserError(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
     if args.lint_memory_limit < 0:
         raise UserError(f"--lint-memory-limit must be 0 (no limit) or more, got {args.lint_memory_limit}")
+    if args.seed < 0:  # numpy's seeds are non-negative: every row was skipped as a sampler error, exit 0
+        raise UserError(f"--seed must be 0 or more, got {args.seed}")
 
     from hub_tools.datagen.decontamination import DecontaminationConfig
     from hub_tools.datagen.engine import CHUNK_SIZE, Engine

@@ -87,6 +87,16 @@ class LintSeqBuilder(datasets.GeneratorBasedBuilder):
     ]
     DEFAULT_CONFIG_NAME = "lintseq"
 
+    def __init__(self, *args, **kwargs):
+        # datasets keys a builder's cache by its config's fields: for a local source, only the name given.
+        # The same `source="data.jsonl"` gave the rows of the file as it was at the first build (a row
+        # appended since: missing), and from another folder the rows of that other folder's file. The files
+        # the name stands for now (absolute path, size, modification time) join the key, as datasets' own
+        # file builders hash their data files.
+        if kwargs.get("hash") is None:
+            kwargs["hash"] = _local_source_key(kwargs.get("source"))
+        super().__init__(*args, **kwargs)
+
     def _info(self) -> datasets.DatasetInfo:
         features = BASELINE_FEATURES if self.config.sampler is None else SAMPLER_FEATURES
         features = datasets.Features({**features, **{name: _STRING for name in self.config.keep_fields}})
@@ -140,3 +150,19 @@ class LintSeqBuilder(datasets.GeneratorBasedBuilder):
                     continue
                 for row in outcome.rows:
                     yield f"{row['id']}-{record.index}-{row['path_index']}", row
+
+
+def _local_source_key(source: str | None) -> str | None:
+    """A short hash of the local files ``source`` names as they are now; ``None`` for the built-in corpus and a
+    Hub dataset (keyed by its name and ``source_revision``: pass a commit to pin what a cache holds)."""
+    import hashlib
+    import json
+
+    if source is None:
+        return None
+    found = Source(source)
+    if found.kind != "files":
+        return None
+    stamps = sorted([str(path.resolve()), path.stat().st_size, path.stat().st_mtime_ns] for path in found.files)
+    return hashlib.sha256(json.dumps(stamps).encode()).hexdigest()[:16]
+

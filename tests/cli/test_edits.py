@@ -58,3 +58,9 @@ def test_bad_files_are_one_line_errors(tmp_path, content, expected):
     assert expected in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr
+
+
+def test_a_negative_seed_is_one_line_error(stdlib_file):
+    result = run(stdlib_file, "--seed", "-1")  # was numpy's traceback
+    assert result.returncode == 2 and "--seed must be 0 or more, got -1" in result.stderr
+    assert "Traceback" not in result.stderr

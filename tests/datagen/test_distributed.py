@@ -305,8 +305,11 @@ def test_the_base_path_never_imports_datatrove_and_without_it_executor_says_what
 def test_the_readme_pipeline_example_runs_as_written(tmp_path):
     readme = (runs.ROOT / "README.md").read_text()
     (example,) = [block for block in re.findall(r"```python\n(.*?)```", readme, flags=re.S) if "LintSeqSampler(" in block]
-    result = subprocess.run([sys.executable, "-c", example], cwd=tmp_path, capture_output=True, text=True,
-                            env=runs.environment(), timeout=600)
+    # Run as a user runs it, a script file: datatrove's forkserver workers import it again (a script without
+    # the __main__ guard failed at its first worker, then hung).
+    (tmp_path / "pipeline.py").write_text(example)
+    result = subprocess.run([sys.executable, "pipeline.py"], cwd=tmp_path, capture_output=True, text=True,
+                            env=runs.environment(), timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     count = int(result.stdout.split()[0])
     baseline = pq.read_table(sorted((tmp_path / "humaneval-lintseq/data/baseline").glob("*.parquet"))).to_pylist()

@@ -337,6 +337,7 @@ def test_compressed_sources_and_a_cut_download(tmp_path, humaneval_corpus):
     ("odd", ["{source}"], "cannot tell which fields"),
     ("foreign", ["{source}"], "holds no generated dataset"),
     ("jsonl", ["{source}", "--num-paths", "0"], "--num-paths must be at least 1"),
+    ("jsonl", ["{source}", "--seed", "-1"], "--seed must be 0 or more, got -1"),  # was every row skipped, exit 0
 ])
 def test_user_errors_are_one_line_with_exit_code_2(tmp_path, setup, args, message):
     source = tmp_path / "source.jsonl"
@@ -380,6 +381,27 @@ def test_builder_gives_the_cli_rows(two_worker_run, source_file, tmp_path):
     baseline.download_and_prepare()
     assert sorted(baseline.as_dataset(split="train")["program"]) == sorted(
         load(two_worker_run, "baseline", split="train")["program"])
+
+
+def test_builder_cache_follows_the_files_not_their_name(source_file, tmp_path, monkeypatch):
+    """datasets keyed the builder's cache by the source's name: a row appended to the file was missing from
+    the next build, and the same relative name in another folder gave the first folder's rows."""
+    lines = source_file.read_text().splitlines(keepends=True)
+    for name, count in (("one", 3), ("two", 5)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "data.jsonl").write_text("".join(lines[:count]))
+
+    def build(folder: str) -> int:
+        monkeypatch.chdir(tmp_path / folder)
+        builder = LintSeqBuilder(config_name="baseline", source="data.jsonl", cache_dir=str(tmp_path / "cache"))
+        builder.download_and_prepare()
+        return builder.as_dataset(split="train").num_rows
+
+    assert build("one") == 3
+    assert build("two") == 5  # the other folder's file, not the cached rows of the first
+    with (tmp_path / "one" / "data.jsonl").open("a") as file:
+        file.write(lines[5])
+    assert build("one") == 4  # the row appended since the first build
 
 
 def test_a_killed_worker_loses_no_row(two_worker_run, source_file, tmp_path):
