@@ -1,10 +1,11 @@
 """The generation journal of ``lintseq eval``: every completion appended to ``generations.jsonl`` as soon as
 it exists, so that ``--resume`` continues an interrupted evaluation from what was already sampled.
 
-The first line records the settings that decide what a sample is (model, server, temperature, top-p,
-token limit, seed, format); a resumed run must use the same ones. Each following line is one sample:
-``task_id``, ``sample_index``, ``prompt``, ``completion``. A line cut short by a kill is ignored (and
-sampled again).
+The first line records the settings that decide what a sample is (model, its revision, dtype and weight
+files, server, data set and split, temperature, top-p, token limit, seed, format); a resumed run must use
+the same ones. Each following line is one sample: ``task_id``, ``sample_index``, ``prompt``,
+``completion``; a resumed run refuses a sample whose prompt is not the one its problem has now (the data
+changed under the same name). A line cut short by a kill is ignored (and sampled again).
 """
 
 from __future__ import annotations
@@ -28,18 +29,23 @@ class GenerationJournal:
         settings: what decides a sample (compared on resume).
         resume: keep the samples already in ``path`` (they must have the same settings); otherwise the file
             starts afresh.
+        prompts: the prompt of each problem of this run, by ``task_id``; on resume, a stored sample of one of
+            these problems must have been sampled from the same prompt.
     """
 
-    def __init__(self, path: Path, settings: dict, *, resume: bool):
+    def __init__(self, path: Path, settings: dict, *, resume: bool, prompts: dict[str, str] | None = None):
         self.path = Path(path)
         self.settings = settings
+        self.prompts = prompts or {}
         self.rows: dict[tuple[str, int], dict] = {}
         if resume and self.path.is_file():
             self._read()
         elif self.path.is_file() and self.path.stat().st_size:
-            print(f"note: starting afresh; the samples of an earlier run in {self.path} are replaced "
+            # Kept, not deleted: a forgotten --resume cost hours of samples.
+            kept = self.path.with_name(self.path.name + ".previous")
+            print(f"note: starting afresh; the samples of an earlier run in {self.path} are moved to {kept.name} "
                   "(--resume continues them)", file=sys.stderr)
-            self.path.unlink()
+            self.path.replace(kept)
         elif resume:
             print(f"note: --resume: no {self.path} yet, starting from the beginning", file=sys.stderr)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -58,15 +64,25 @@ class GenerationJournal:
         changed = [name for name in self.settings if header.get(name) != self.settings[name]]
         if changed:
             name = changed[0]
+            if name not in header:  # a journal of an older lintseq eval, which did not record it
+                raise UserError(f"--resume: {self.path} does not record the {name} it was sampled with, so it "
+                                "cannot be checked against this run; drop --resume or use another --output-dir")
             raise UserError(f"--resume: {self.path} was sampled with {name} = {header.get(name)!r}, not "
                             f"{self.settings[name]!r}; use the same settings or another --output-dir")
         complete = lines[:-1]  # the text after the last newline is empty, or a line cut by a kill
         for number, line in enumerate(complete[1:], start=2):
             try:
                 row = json.loads(line)
-                self.rows[(row["task_id"], int(row["sample_index"]))] = row
+                key = (row["task_id"], int(row["sample_index"]))
+                stored, _ = row["prompt"], hash(key)  # a task_id that is a list cannot be a key
             except (ValueError, KeyError, TypeError, RecursionError):
                 print(f"note: {self.path}:{number}: unreadable sample skipped (sampled again)", file=sys.stderr)
+                continue
+            if key[0] in self.prompts and stored != self.prompts[key[0]]:
+                raise UserError(f"--resume: {self.path}:{number}: the sample of {key[0]} was sampled from another "
+                                f"prompt than {key[0]} has now (its data changed); drop --resume or use another "
+                                "--output-dir")
+            self.rows[key] = row
         if lines[-1]:
             # A torn last line: cut it off, so that the next sample starts on a line of its own.
             with open(self.path, "r+", encoding="utf-8") as handle:

@@ -153,11 +153,13 @@ def _sample(arguments, problems, output_dir: Path):
                 # "per_problem": each problem's own budget (see token_budgets), at most the figure beside it.
                 "max_new_tokens": config.max_new_tokens if budgets is None else "per_problem",
                 **({"max_new_tokens_largest": config.max_new_tokens} if budgets else {})}
-    decisive = {name: settings.get(name) for name in ("model", "endpoint", "edit_sequence", "temperature", "top_p",
-                                                      "max_new_tokens", "seed")}
-    journal = GenerationJournal(output_dir / JOURNAL_FILE, {"benchmark": arguments.benchmark, **decisive},
-                                resume=arguments.resume)
+    decisive = {name: settings.get(name) for name in ("model", "model_revision", "endpoint", "edit_sequence",
+                                                      "temperature", "top_p", "max_new_tokens", "seed")}
     prompts = [format_prompt(problem.prompt, edit_sequence) for problem in problems]
+    journal = GenerationJournal(output_dir / JOURNAL_FILE,
+                                {"benchmark": arguments.benchmark, **_source_settings(arguments), **decisive},
+                                resume=arguments.resume,
+                                prompts={problem.task_id: prompt for problem, prompt in zip(problems, prompts, strict=True)})
     jobs = [(index, copy) for index, problem in enumerate(problems) for copy in range(config.n)
             if (problem.task_id, copy) not in journal.rows]
 
@@ -181,6 +183,23 @@ def _sample(arguments, problems, output_dir: Path):
                          "completion": sample.completion})
             answers.append(Answer(sample.program, sample.edit_sequence, list(sample.skipped)))
     return rows, answers, settings
+
+
+def _source_settings(arguments) -> dict:
+    """What else decides a sample besides the sampling settings, for the journal: the problems' data (path or
+    Hub id, configuration, split) and, for a local model, the weights' dtype and a fingerprint of its weight
+    files (a folder trained over since the last run holds another model under the same name)."""
+    source = {"dataset": None, "dataset_config": None, "split": None}
+    if arguments.dataset:
+        local = Path(arguments.dataset).expanduser()
+        source = {"dataset": str(local.resolve()) if local.exists() else arguments.dataset,
+                  "dataset_config": arguments.dataset_config, "split": arguments.split}
+    if arguments.endpoint:
+        return {**source, "dtype": None, "model_weights": None}
+    from hub_tools.inference.loading import pick_device, pick_dtype, weights_fingerprint
+
+    return {**source, "dtype": str(pick_dtype(arguments.dtype, pick_device(arguments.device))),
+            "model_weights": weights_fingerprint(arguments.model)}
 
 
 def _dataset_settings(arguments) -> dict:
@@ -213,6 +232,14 @@ def main(argv: list[str]) -> int:
                                 use_namespaces=arguments.sandbox in ("auto", "namespaces"))
     except ValueError as error:
         raise UserError(str(error)) from None
+    if arguments.model:
+        # Before any sampling: pass@k needs k samples of a problem at least, and greedy samples are all alike.
+        if min(k_values) > arguments.n:
+            raise UserError(f"--k {arguments.k}: every k is more than --n {arguments.n}, the samples drawn per "
+                            "problem; pass@k needs n >= k")
+        if arguments.temperature == 0 and arguments.n > 1:
+            print(f"note: --temperature 0 samples greedily: the {arguments.n} samples of each problem are the same "
+                  "program, so pass@k is pass@1 for every k; use --n 1, or a temperature above 0", file=sys.stderr)
     output_dir = Path(arguments.output_dir or f"outputs/eval-{arguments.benchmark}")
     if output_dir.exists() and not output_dir.is_dir():
         raise UserError(f"--output-dir {output_dir} is a file, not a folder")
@@ -233,7 +260,11 @@ def main(argv: list[str]) -> int:
         problems = [problem for problem in problems if problem.task_id in attempted]
         if not problems:
             raise UserError(f"{arguments.samples}: no sample of the problems selected")
-    settings = {"benchmark": arguments.benchmark, **_dataset_settings(arguments), **settings}
+    # How much of the benchmark was scored: a card publishes only a full evaluation as its score.
+    selection = {"num_benchmark_problems": len(every_problem),
+                 **({"limit": arguments.limit} if arguments.limit is not None else {}),
+                 **({"task_ids": [problem.task_id for problem in problems]} if arguments.task_ids else {})}
+    settings = {"benchmark": arguments.benchmark, **_dataset_settings(arguments), **settings, **selection}
     try:
         evaluation = score_samples(problems, rows, sandbox=sandbox, k_values=k_values,
                                    edit_sequence=arguments.edit_sequence, answers=answers, settings=settings,

@@ -89,13 +89,15 @@ def read_samples(path: str | os.PathLike, problems: dict[str, Problem]) -> list[
 
     Raises:
         UserError: naming the file and line of the first row without a known ``task_id`` or a text
-            ``completion``.
+            ``completion``, or whose ``sample_index`` (when rows carry one) is not a whole number or repeats
+            an earlier row's for the same task (a file written twice into one would count every sample twice).
     """
     path = Path(path).expanduser()
     if not path.is_file():
         raise UserError(f"samples file {path} does not exist")
     opener = gzip.open if path.suffix == ".gz" else open
     rows = []
+    seen: dict[tuple[str, int], int] = {}  # (task_id, sample_index) -> the line that had it
     with opener(path, "rt", encoding="utf-8-sig") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
@@ -117,6 +119,14 @@ def read_samples(path: str | os.PathLike, problems: dict[str, Problem]) -> list[
                 example = next(iter(problems))
                 raise UserError(f"{where}: task_id {row.get('task_id')!r} is not a problem of this benchmark "
                                 f"(expected ids such as {example!r})")
+            if "sample_index" in row:
+                index = row["sample_index"]
+                if not isinstance(index, int) or isinstance(index, bool):
+                    raise UserError(f"{where}: field 'sample_index' is not a whole number")
+                first = seen.setdefault((row["task_id"], index), number)
+                if first != number:
+                    raise UserError(f"{where}: sample {index} of {row['task_id']} is already on line {first} "
+                                    "(a sample counted twice would inflate n)")
             rows.append(row)
     if not rows:
         raise UserError(f"{path}: no samples in this file")

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hub_tools import __version__
+from hub_tools.datagen.folder import published_files
 from hub_tools.errors import UNREADABLE_JSON, UserError, reason
 from hub_tools.package_data import shipped_folder
 
@@ -92,8 +93,30 @@ def load_eval_results(path: str | Path) -> dict:
     return results
 
 
+# Problems in the whole of a benchmark whose size is fixed, for results files that do not say it.
+_BENCHMARK_SIZES = {"humaneval": 164}
+
+
+def _partial_evaluation(results: dict) -> str | None:
+    """``"5 of 164 problems"`` when a results file scored only part of its benchmark (``--limit``,
+    ``--task-ids``, or a samples file that covers some problems), else ``None``."""
+    scored = results.get("num_problems")
+    total = results.get("num_benchmark_problems") or _BENCHMARK_SIZES.get(str(results["benchmark"]).lower())
+    if isinstance(scored, int) and isinstance(total, int):
+        return f"{scored} of {total} problems" if scored < total else None
+    if results.get("limit") is not None or results.get("task_ids"):
+        return f"{scored if isinstance(scored, int) else 'some'} problems chosen with --limit / --task-ids"
+    return None
+
+
 def _evaluation_rows(results_files: list[Path]) -> tuple[list, list[dict]]:
-    """Return (EvalResult list for the model-index, rows for the card's table)."""
+    """Return (EvalResult list for the model-index, rows for the card's table).
+
+    An evaluation of part of a benchmark is no score of the benchmark: it stays out of the model-index (which
+    the Hub shows, and leaderboards read, as the benchmark's result) and its table row says which part it is.
+    """
+    import sys
+
     from huggingface_hub import EvalResult
 
     eval_results, rows = [], []
@@ -105,13 +128,19 @@ def _evaluation_rows(results_files: list[Path]) -> tuple[list, list[dict]]:
         dataset_id = results.get("dataset_id") or dataset_id
         arguments = {key: results[key] for key in ("num_samples_per_problem", "temperature", "top_p",
                                                    "max_new_tokens") if results.get(key) is not None}
+        partial = _partial_evaluation(results)
+        if partial:
+            print(f"note: {path} scores {partial} of {dataset_name}: it is in the card's table, not in its "
+                  "model-index (not published as the benchmark's score)", file=sys.stderr)
+            dataset_name = f"{dataset_name} ({partial})"
         percents = {}
         for metric, value in sorted(results["pass_at_k"].items(), key=lambda item: _k_of(item[0])):
             percents[metric] = round(100 * value, 2)
-            eval_results.append(EvalResult(
-                task_type="text-generation", task_name="Code Generation", dataset_type=dataset_id,
-                dataset_name=dataset_name, dataset_split=split, metric_type=metric, metric_name=metric,
-                metric_value=percents[metric], metric_args=arguments or None))
+            if not partial:
+                eval_results.append(EvalResult(
+                    task_type="text-generation", task_name="Code Generation", dataset_type=dataset_id,
+                    dataset_name=dataset_name, dataset_split=split, metric_type=metric, metric_name=metric,
+                    metric_value=percents[metric], metric_args=arguments or None))
         rows.append({"benchmark": dataset_name, "dataset_id": dataset_id, "pass_at_k": percents,
                      "edit_sequence": results.get("edit_sequence"), **arguments,
                      "num_problems": results.get("num_problems")})
@@ -140,7 +169,8 @@ def describe_architecture(folder: Path) -> dict:
                 description[key] = config[key]
         if config.get("architectures"):
             description["architecture"] = config["architectures"][0]
-    parameters = sum(_safetensors_parameters(path) for path in sorted(folder.glob("*.safetensors")))
+    # Only weights a push would upload: no hidden file, FIFO or link out of the folder is opened.
+    parameters = sum(_safetensors_parameters(path) for path in published_files(folder, "*.safetensors", folder))
     if parameters:
         description["parameters"] = parameters
         description["parameters_readable"] = _readable_count(parameters)
@@ -192,8 +222,15 @@ def hub_id_or_none(value, folder: Path) -> str | None:
 
 
 def _training_summary(folder: Path, record: dict) -> dict:
-    summary = {key: record[key] for key in ("learning_rate", "num_train_epochs", "loss_reduction", "use_peft")
+    # What the run did (epoch, global_step: recorded by `lintseq train` since they were missing), else what it
+    # was asked: max_steps, when set, ends a run before num_train_epochs (a 20-step run was "2 epoch(s)").
+    summary = {key: record[key] for key in ("learning_rate", "loss_reduction", "use_peft", "epoch", "global_step")
                if record.get(key) is not None}
+    if "epoch" not in summary and "global_step" not in summary:
+        if (record.get("max_steps") or 0) > 0:
+            summary["global_step"] = record["max_steps"]
+        elif record.get("num_train_epochs") is not None:
+            summary["num_train_epochs"] = record["num_train_epochs"]
     state_path = folder / "trainer_state.json"
     if state_path.is_file():
         try:

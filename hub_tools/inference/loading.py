@@ -3,6 +3,7 @@ and dtype; local paths that are not there fail before anything is imported or fe
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,6 +14,18 @@ if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 DTYPES = ("auto", "bfloat16", "float16", "float32")
+
+
+def meant_as_local_path(name: str) -> bool:
+    """Whether a model name can only mean a local folder: it starts with ``.``, ``/`` or ``~``, has more than
+    one ``/`` or a backslash, or its first component is a folder here (``outputs/tiny-lintseq``).
+
+    >>> meant_as_local_path("./model"), meant_as_local_path("org/model")
+    (True, False)
+    """
+    first = Path(name.split("/", 1)[0]).expanduser()
+    return (name.startswith((".", "/", "~")) or Path(name).is_absolute() or name.count("/") > 1 or "\\" in name
+            or ("/" in name and first.is_dir()))
 
 
 def check_model_path(model_name_or_path: str) -> None:
@@ -32,12 +45,7 @@ def check_model_path(model_name_or_path: str) -> None:
         hub_tools.errors.UserError: model path /no/such/model does not exist (/ has no folder no)
     """
     path = Path(model_name_or_path).expanduser()
-    if path.exists():
-        return
-    first = Path(model_name_or_path.split("/", 1)[0]).expanduser()
-    local = (model_name_or_path.startswith((".", "/", "~")) or model_name_or_path.count("/") > 1
-             or ("/" in model_name_or_path and first.is_dir()))
-    if not local:
+    if path.exists() or not meant_as_local_path(model_name_or_path):
         return
     existing = path
     while not existing.exists() and existing != existing.parent:
@@ -46,7 +54,7 @@ def check_model_path(model_name_or_path: str) -> None:
     raise UserError(f"model path {model_name_or_path} does not exist ({shown} has no folder {missing})")
 
 
-def _pick_device(device: str | None) -> str:
+def pick_device(device: str | None) -> str:
     import torch
 
     if device:
@@ -54,7 +62,7 @@ def _pick_device(device: str | None) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def _pick_dtype(dtype: str | None, device: str):
+def pick_dtype(dtype: str | None, device: str):
     import torch
 
     if dtype is None:
@@ -96,8 +104,8 @@ def load_model(
 
     check_model_path(model_name_or_path)
     path = Path(model_name_or_path).expanduser()
-    device = _pick_device(device)
-    torch_dtype = _pick_dtype(dtype, device)
+    device = pick_device(device)
+    torch_dtype = pick_dtype(dtype, device)
     adapter = path / "adapter_config.json" if path.is_dir() else None
     base_name = model_name_or_path
     if adapter is not None and adapter.is_file():
@@ -127,6 +135,42 @@ def load_model(
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return model.to(device).eval(), tokenizer
+
+
+# What makes a folder's model: its weights (and the configuration that shapes them), not its tokenizer or card.
+_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf", ".msgpack", ".h5")
+_WEIGHT_NAMES = ("config.json", "adapter_config.json")
+
+
+def weights_fingerprint(model_name_or_path: str) -> str | None:
+    """A short digest of a local model folder's weight files: their names, sizes and modification times
+    (``mtime_ns``), so that a folder whose weights were replaced (a model trained into it) is told apart from
+    the one sampled before, without reading gigabytes. A LoRA adapter folder's digest covers its local base
+    model folder too.
+
+    Returns:
+        16 hex digits, or ``None`` for a Hub id (its commit, the revision, tells its weights apart).
+
+    Example:
+        >>> weights_fingerprint("ORG/MODEL") is None
+        True
+    """
+    path = Path(model_name_or_path).expanduser()
+    if not path.is_dir():
+        return None
+    listing = _weight_files(path)
+    try:
+        base = json.loads((path / "adapter_config.json").read_text(encoding="utf-8"))["base_model_name_or_path"]
+        base_path = Path(base).expanduser()
+        listing.append(["base", _weight_files(base_path) if base_path.is_dir() else base])
+    except (OSError, *UNREADABLE_JSON, KeyError, TypeError):
+        pass  # not an adapter (or an unreadable one, which load_model refuses)
+    return hashlib.sha256(json.dumps(listing).encode("utf-8")).hexdigest()[:16]
+
+
+def _weight_files(folder: Path) -> list[list]:
+    return [[entry.name, entry.stat().st_size, entry.stat().st_mtime_ns] for entry in sorted(folder.iterdir())
+            if entry.is_file() and (entry.name.endswith(_WEIGHT_SUFFIXES) or entry.name in _WEIGHT_NAMES)]
 
 
 def _grow_embeddings(model: PreTrainedModel, size: int) -> None:

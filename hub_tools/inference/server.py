@@ -22,6 +22,7 @@ bearer token; it is never printed, and it is removed from any server message tha
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import queue
@@ -32,7 +33,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -251,9 +252,21 @@ def served_models(config: EndpointConfig) -> list[str] | None:
         return None
 
 
-def sample_seed(seed: int, job_index: int) -> int:
-    """The seed of the ``job_index``-th sample of a run: fixed by its place, whatever runs beside it."""
-    return (seed * 1_000_003 + job_index) % 2**31
+def sample_seed(seed: int, key: str, copy: int) -> int:
+    """The seed of sample ``copy`` of the problem ``key`` (its prompt): fixed by what is sampled, not by the
+    problem's place in this run's selection, so a resumed run with other ``--task-ids`` or a larger ``--n``
+    asks a seeded server for new samples, never for ones it already has."""
+    digest = hashlib.sha256(json.dumps([seed, key, copy]).encode("ascii")).digest()  # ASCII: json escapes
+    return int.from_bytes(digest[:4], "big") % 2**31
+
+
+def _seed_keys(prompts: list[str]) -> Iterator[str]:
+    # The prompt, and which of the run's identical prompts it is (two equal --instruction need other seeds);
+    # a benchmark's prompts differ, so a problem's key does not depend on the selection.
+    seen: dict[str, int] = {}
+    for prompt in prompts:
+        seen[prompt] = seen.get(prompt, -1) + 1
+        yield prompt if not seen[prompt] else f"{prompt}\0{seen[prompt]}"
 
 
 def sample_from_endpoint(
@@ -278,13 +291,14 @@ def sample_from_endpoint(
             raise UserError(f"the server at {endpoint.url} serves {', '.join(listed[:5])}, not {endpoint.model!r} "
                             "(give --model the name the server uses)")
     stop = [END_OF_EDITS] if edit_sequence else None
+    keys = list(_seed_keys(prompts))
     with_diff_token = 0
 
     def one(job: tuple[int, int]) -> tuple[int, int, Sample, int]:
         index, copy = job
         text, _, stop_reason, tokens = client.complete(
             prompts[index], max_tokens=limits[index] if limits else config.max_new_tokens, temperature=config.temperature, top_p=config.top_p,
-            seed=sample_seed(config.seed, index * config.n + copy), stop=stop)
+            seed=sample_seed(config.seed, keys[index], copy), stop=stop)
         # Servers that follow OpenAI leave the stop string out of the text; put it back when the server says
         # it stopped there, so the completion reads as a local one does.
         if edit_sequence and stop_reason == END_OF_EDITS and END_OF_EDITS not in text:

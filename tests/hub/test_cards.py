@@ -130,3 +130,44 @@ def test_the_cards_usage_example_runs_against_the_pushed_model(hub, tiny_model_f
     assert 'from_pretrained("alice/tinycodelm-tiny")' in example
     exec(compile(example, "model card example", "exec"), {})
     capsys.readouterr()
+
+
+def test_a_partial_evaluation_is_not_published_as_the_benchmarks_score(tiny_model_folder, metrics_file, tmp_path,
+                                                                       capsys):
+    """A metrics.json of ``lintseq eval --limit 5`` once became the model-index's HumanEval pass@1."""
+    import json
+
+    from huggingface_hub import ModelCard
+
+    limited = tmp_path / "limited.json"
+    limited.write_text(json.dumps({**json.loads(metrics_file.read_text()), "num_problems": 5,
+                                   "num_benchmark_problems": 164, "limit": 5, "pass_at_k": {"pass@1": 0.6}}))
+    # An older metrics.json says neither the benchmark's size nor --limit: HumanEval's is known.
+    older = tmp_path / "older.json"
+    older.write_text(json.dumps({"benchmark": "humaneval", "num_problems": 20, "pass_at_k": {"pass@1": 0.5}}))
+    # An MBPP file of unknown size with --task-ids.
+    chosen = tmp_path / "chosen.json"
+    chosen.write_text(json.dumps({"benchmark": "mbpp", "num_problems": 2, "task_ids": ["Mbpp/2", "Mbpp/3"],
+                                  "pass_at_k": {"pass@1": 1.0}}))
+    text = render_model_card(tiny_model_folder, "me/x", ModelCardConfig(
+        eval_results=[metrics_file, limited, older, chosen], template="finetune"))
+    card = ModelCard(text)
+    found = {(result.dataset_name, result.metric_type): result.metric_value for result in card.data.eval_results}
+    assert found == {("HumanEval", "pass@1"): 12.8, ("HumanEval", "pass@10"): 20.6}  # the full evaluation alone
+    assert "| HumanEval (5 of 164 problems) | 60.0 |" in text and "| HumanEval (20 of 164 problems) | 50.0 |" in text
+    assert "| MBPP (2 problems chosen with --limit / --task-ids) | 100.0 |" in text
+    notes = capsys.readouterr().err
+    assert f"note: {limited} scores 5 of 164 problems of HumanEval: it is in the card's table, not in its model-index" \
+        in notes
+    assert len([line for line in notes.splitlines() if line.startswith("note:")]) == 3
+
+
+def test_the_card_says_what_training_did_not_what_it_was_asked(tmp_path):
+    """A run stopped by max_steps was published as "2 epoch(s)" (num_train_epochs) after 20 steps."""
+    from hub_tools.hub.cards import _training_summary
+
+    asked = {"learning_rate": 0.003, "num_train_epochs": 2, "max_steps": 20, "loss_reduction": "sum"}
+    assert _training_summary(tmp_path, asked)["description"].startswith("20 optimizer steps")
+    done = {**asked, "epoch": 0.2051, "global_step": 20}
+    assert _training_summary(tmp_path, done)["description"].startswith("0.2051 epoch(s), 20 optimizer steps")
+    assert _training_summary(tmp_path, {**asked, "max_steps": -1})["description"].startswith("2 epoch(s)")
