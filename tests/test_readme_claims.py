@@ -199,7 +199,7 @@ CLAIMS: dict[str, list[str]] = {
         "tests/datagen/test_verify_show.py::test_a_folder_that_is_not_a_generated_dataset_exits_2",
     ],
     # Train
-    "for one batch `sum = mean x completion tokens`": [
+    "for one step `sum = mean x completion tokens`": [
         "tests/training/test_training.py::test_summed_loss_is_the_mean_times_the_completion_tokens",
     ],
     "Under DDP / ZeRO-3 the gradient is that of the sum over all ranks": [

@@ -83,6 +83,10 @@ class PushResult:
         else:
             lines = [f"{self.repo_id}: uploaded {len(self.uploaded)} file(s), deleted {len(self.deleted)}, "
                      f"{len(self.unchanged)} unchanged."]
+            if self.deleted:  # named: a remote file the folder lacks is gone from the repository's head
+                more = f", ... ({len(self.deleted) - 10} more)" if len(self.deleted) > 10 else ""
+                lines.append(f"Deleted (files of the kinds this push uploads, not in the folder): "
+                             f"{', '.join(display(path) for path in self.deleted[:10])}{more}")
             lines.append(f"Pull request: {self.pr_url}" if self.pr_url else f"Commit: {self.commit_url}")
         lines += [f"warning: {warning}" for warning in self.warnings]
         if self.plan.held_back:

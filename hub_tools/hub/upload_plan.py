@@ -207,7 +207,8 @@ def plan_dataset_upload(folder: str | Path, card: str | None = None, include: tu
     if not folder.is_dir():
         raise UserError(f"{folder} is not a folder: give the --output-dir of `lintseq generate`")
     scan = scan_folder(folder)
-    plan = UploadPlan("dataset", folder, managed_patterns=("data/",), left_out=list(scan.left_out),
+    # Stale shards are deleted; anything else under data/ (a teammate's notes) is not the push's to delete.
+    plan = UploadPlan("dataset", folder, managed_patterns=("data/*/*.parquet",), left_out=list(scan.left_out),
                       refused=list(scan.refused))
     for local in scan.files:
         if any(_matches(PurePosixPath(local.path_in_repo).name, pattern) for pattern in DATASET_SCRATCH_PATTERNS):

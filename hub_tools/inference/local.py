@@ -13,8 +13,10 @@ OpenAI-compatible server (:mod:`hub_tools.inference.server`) gives the same :cla
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hub_tools.errors import UserError
@@ -81,13 +83,33 @@ class Sample:
 
 
 def uses_edit_sequences(tokenizer: PreTrainedTokenizerBase) -> bool:
-    """Whether the model was trained on edit sequences: ``<|diff|>`` is a token of its vocabulary.
+    """Whether the model was trained on edit sequences: what ``lintseq train`` recorded beside it
+    (``lintseq_training.json``), else whether ``<|diff|>`` is a token of its vocabulary.
+
+    The record comes first: ``lintseq train`` adds ``<|diff|>`` to every tokenizer, so a model trained on
+    the baseline (whole programs) has it too, and was sampled and scored as an edit-sequence model.
 
     Example:
         >>> uses_edit_sequences(tokenizer)  # doctest: +SKIP
         True
     """
+    recorded = trained_on_edit_sequences(getattr(tokenizer, "name_or_path", None))
+    if recorded is not None:
+        return recorded and DIFF_TOKEN in tokenizer.get_vocab()
     return DIFF_TOKEN in tokenizer.get_vocab()
+
+
+def trained_on_edit_sequences(model_folder: str | None) -> bool | None:
+    """The ``edit_sequence`` that ``lintseq train`` recorded in a local model folder, or ``None`` (no folder,
+    no record, or one without it)."""
+    if not model_folder:
+        return None
+    record_path = Path(model_folder).expanduser() / "lintseq_training.json"
+    try:
+        recorded = json.loads(record_path.read_text(encoding="utf-8")).get("edit_sequence")
+    except (OSError, ValueError, AttributeError, RecursionError):
+        return None
+    return recorded if isinstance(recorded, bool) else None
 
 
 def make_sample(prompt: str, completion: str, edit_sequence: bool) -> Sample:

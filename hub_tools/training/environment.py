@@ -84,17 +84,6 @@ def check_deepspeed(options: dict[str, Any]) -> None:
         raise UserError(f"--deepspeed {config}: no such DeepSpeed config file")
 
 
-def looks_like_local_path(name: str) -> bool:
-    """A model name that can only be a local folder: absolute, relative with ./ or ../, ~, or deeper than
-    the Hub's ``org/name``."""
-    return (
-        name.startswith(("/", "./", "../", "~", ".\\"))
-        or os.path.isabs(name)
-        or name.count("/") > 1
-        or "\\" in name
-    )
-
-
 def check_model_path(model_name_or_path: str | None) -> None:
     """A model must be named, and a local path must exist (a Hub id is checked when it is loaded)."""
     if not model_name_or_path:
@@ -106,7 +95,9 @@ def check_model_path(model_name_or_path: str | None) -> None:
         if path.is_dir() and not (path / "config.json").is_file() and not (path / "adapter_config.json").is_file():
             raise UserError(f"model path {model_name_or_path} has no config.json; is it a saved model folder?")
         return
-    if looks_like_local_path(model_name_or_path):
+    from hub_tools.inference.loading import meant_as_local_path
+
+    if meant_as_local_path(model_name_or_path):
         raise UserError(
             f"model path {model_name_or_path} does not exist; build a checkpoint with 'lintseq init-model "
             f"--preset tiny --output-dir {model_name_or_path}' or give a Hub model id (org/name)"

@@ -253,6 +253,8 @@ def train(data_config: DataConfig, training_config: LintSeqSFTConfig, model_conf
             "learning_rate": training_config.learning_rate,
             "num_train_epochs": training_config.num_train_epochs,
             "max_steps": training_config.max_steps,
+            "epoch": round(trainer.state.epoch or 0.0, 4),  # what the run did (max_steps may end it early)
+            "global_step": trainer.state.global_step,
             "use_peft": model_config.use_peft,
             "edit_sequence": data_config.dataset_config != "baseline" and not data_config.text_files,
         }

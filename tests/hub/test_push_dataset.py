@@ -45,6 +45,12 @@ def test_unchanged_repush_makes_no_commit_and_a_changed_one_sends_only_the_diffe
     assert not again.committed and again.uploaded == [] and again.deleted == []
     assert len(hub.commits("dataset", "alice/edits")) == commits
 
+    # A teammate's note under data/ is not the push's to delete (it was: every remote file under data/).
+    from huggingface_hub import HfApi
+
+    HfApi(endpoint=hub.url).upload_file(path_or_fileobj=b"notes", path_in_repo="data/NOTES.md", repo_id="alice/edits",
+                                        repo_type="dataset")
+    commits += 1
     # Regenerate the lintseq config with one shard instead of two: one file changes, one becomes stale.
     for path in (dataset_folder / "data" / "lintseq").glob("*.parquet"):
         path.unlink()
@@ -55,6 +61,9 @@ def test_unchanged_repush_makes_no_commit_and_a_changed_one_sends_only_the_diffe
     assert changed.committed
     assert changed.uploaded == ["data/lintseq/train-00000-of-00001.parquet"]
     assert changed.deleted == ["data/lintseq/train-00000-of-00002.parquet", "data/lintseq/train-00001-of-00002.parquet"]
+    assert "data/NOTES.md" in hub.store.tree("dataset", "alice/edits", "main")
+    assert "Deleted (files of the kinds this push uploads, not in the folder): data/lintseq/train-00000-of-00002" \
+        in changed.report()  # named, not only counted
     assert sum(record.method == "PUT" for record in hub.requests) - uploads_before == 1
     history = hub.commits("dataset", "alice/edits")
     assert len(history) == commits + 1 and history[0]["summary"] == "one shard"

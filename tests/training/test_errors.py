@@ -57,6 +57,14 @@ def test_model_path_that_does_not_exist(cli, edit_dataset, tmp_path):
     check_model_path("org/a-hub-model")  # a Hub id is checked when it is loaded, not here
 
 
+def test_a_missing_folder_under_an_existing_one_is_not_looked_up_on_the_hub(tmp_path, monkeypatch):
+    # `outputs/nothing` with outputs/ here is a path (lintseq sample said so at once; train retried the Hub ~30 s).
+    (tmp_path / "outputs").mkdir()
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UserError, match="model path outputs/nothing does not exist"):
+        check_model_path("outputs/nothing")
+
+
 def test_hub_model_that_cannot_be_reached_is_one_line(cli, edit_dataset):
     # conftest points HF_ENDPOINT at a closed port: the Hub cannot answer.
     result = cli("train", "--config", "tiny-lintseq", "--model_name_or_path", "someone/no-such-model",

@@ -92,6 +92,25 @@ def test_a_model_without_diff_token_is_sampled_as_a_baseline(cli, plain_model):
         sample_programs(model, tokenizer, ["x"], config, edit_sequence=True, progress=False)
 
 
+def test_a_model_trained_on_the_baseline_is_sampled_as_one(cli, tiny_model, tmp_path):
+    """lintseq train adds <|diff|> to every tokenizer, so a baseline run's model has it too: it was prompted and
+    read as an edit-sequence model (its programs empty). Its training record says what it was trained on."""
+    import shutil
+
+    folder = tmp_path / "baseline-run"
+    shutil.copytree(tiny_model, folder)
+    _, tokenizer = load_model(str(folder))
+    assert uses_edit_sequences(tokenizer)  # the vocabulary alone says edit sequences
+    (folder / "lintseq_training.json").write_text(json.dumps({"edit_sequence": False, "dataset_config": "baseline"}))
+    _, tokenizer = load_model(str(folder))
+    assert not uses_edit_sequences(tokenizer)
+    result = cli("sample", "--model", str(folder), "--instruction", "Write a function.", "--max-new-tokens", "5",
+                 "--json")
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout.splitlines()[0])
+    assert record["edit_sequence"] is False and record["instruction"] == "Write a function."
+
+
 def test_a_model_with_learned_positions_samples_within_its_context(learned_positions_model):
     """A GPT-2 model reads 48 positions at most; prompts of 8 to 60 tokens with a 30-token limit. Past its context
     the model cannot look up a position (an IndexError that ended the whole run); each completion stops where the
