@@ -26,6 +26,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+# What an interrupted command keeps, said with its interruption.
+RESUME_HINTS = {
+    "generate": "; finished chunks are kept: run the same command again to finish the job",
+    "eval": "; the samples drawn so far are kept: run the same command with --resume to continue",
+    "train": "; --resume_from_checkpoint true continues from the last checkpoint saved in output_dir",
+}
+
+
 def _usage() -> str:
     width = max(len(name) for name in COMMANDS)
     lines = [
@@ -59,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"lintseq {name}: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"lintseq {name}: interrupted", file=sys.stderr)
+        print(f"lintseq {name}: interrupted{RESUME_HINTS.get(name, '')}", file=sys.stderr)
         return 130
 
 

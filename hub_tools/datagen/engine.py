@@ -93,6 +93,9 @@ def select_rows(source: Source, num_samples: int, seed: int) -> RowSelection:
     row: :mod:`hub_tools.datagen.row_selection`)."""
     total = source.count_by_reading()
     if num_samples >= total:
+        if num_samples > total:
+            print(f"note: --num-samples {num_samples:,}: the source has {total:,} rows; all of them are used",
+                  file=sys.stderr)
         return RowSelection.of(range(total), total)
     generator = np.random.default_rng([seed, 0x5E1EC7])
     return RowSelection.of(generator.choice(total, size=num_samples, replace=False), total)

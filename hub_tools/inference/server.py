@@ -348,8 +348,9 @@ def sample_from_endpoint(
         notes.append(f"the server's context cut {client.cut_by_context} completion(s) short of the token limit"
                      + (f" ({filled} prompt(s) fill it: their completions are empty)" if filled else ""))
     if edit_sequence and jobs and not with_diff_token:
-        notes.append(f"none of the {len(jobs)} completions holds {DIFF_TOKEN}: the server drops special tokens "
-                     "from its text (transformers serve does), so edits run together; see the README")
+        notes.append(f"none of the {len(jobs)} completions holds {DIFF_TOKEN}: either the server drops special "
+                     "tokens from its text (transformers serve does unless given the serving copy; see the README) "
+                     "or the model does not write edit sequences (then --baseline)")
     return notes
 
 

@@ -65,6 +65,10 @@ def load_training_dataset(data_config: DataConfig, *, dataset_text_field: str = 
         if "BuilderConfig" not in message and "split" in message.lower():
             raise UserError(f"dataset {name} has no split {split!r} ({message}); name another split "
                             "(dataset_train_split / dataset_test_split) or set eval_strategy: 'no'") from None
+        if "config" in message.lower() and local.is_dir() and not (local / "lintseq_config.json").is_file():
+            raise UserError(f"dataset folder {name} was not written by 'lintseq generate' (it has no "
+                            "lintseq_config.json): generate one from it with 'lintseq generate', or give text_files "
+                            "to pretrain on plain text") from None
         if "config" in message.lower():
             raise UserError(
                 f"dataset {name} has no config {data_config.dataset_config!r} ({message}); "
@@ -73,6 +77,9 @@ def load_training_dataset(data_config: DataConfig, *, dataset_text_field: str = 
         raise UserError(f"cannot load dataset {name}: {message}") from None
     except (FileNotFoundError, OSError, datasets.exceptions.DatasetNotFoundError) as error:
         raise UserError(f"cannot load dataset {name}: {one_line(error)}") from None
+    except datasets.exceptions.DatasetGenerationError as error:  # files whose columns do not agree, and such
+        cause = error.__cause__ or error
+        raise UserError(f"cannot read dataset {name}: {one_line(cause)}") from None
     missing = [column for column in REQUIRED_COLUMNS if column not in loaded.column_names]
     if missing:
         raise UserError(
@@ -135,4 +142,7 @@ def _load_text_files(patterns: list[str], text_field: str) -> Dataset:
     corpus = datasets.load_dataset("text", data_files=files, sample_by="document", split="train")
     if text_field != "text":
         corpus = corpus.rename_column("text", text_field)
-    return corpus.filter(lambda row: bool(row[text_field].strip()))
+    corpus = corpus.filter(lambda row: bool(row[text_field].strip()))
+    if len(corpus) == 0:  # TRL's first look at an empty dataset was a StopIteration traceback
+        raise UserError(f"text_files: no text in {', '.join(files[:3])}{', ...' if len(files) > 3 else ''}")
+    return corpus

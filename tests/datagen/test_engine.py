@@ -359,6 +359,13 @@ def test_user_errors_are_one_line_with_exit_code_2(tmp_path, setup, args, messag
         assert (out / "notes.txt").read_text() == "mine"
 
 
+def test_num_samples_above_the_source_rows_says_so(tmp_path):
+    source = tmp_path / "two.jsonl"
+    source.write_text("".join(json.dumps({"instruction": f"t{i}", "response": f"x = {i}"}) + "\n" for i in range(2)))
+    result = generate(str(source), "--output-dir", str(tmp_path / "out"), "--num-samples", "100", "--sampler", "random")
+    assert "note: --num-samples 100: the source has 2 rows; all of them are used" in result.stderr
+
+
 def test_num_samples_is_a_deterministic_subset(source_file, tmp_path):
     first, second = tmp_path / "a", tmp_path / "b"
     generate(str(source_file), "--output-dir", str(first), "--num-samples", "7", "--sampler", "random")
@@ -402,6 +409,23 @@ def test_builder_cache_follows_the_files_not_their_name(source_file, tmp_path, m
     with (tmp_path / "one" / "data.jsonl").open("a") as file:
         file.write(lines[5])
     assert build("one") == 4  # the row appended since the first build
+
+
+def test_ctrl_c_says_how_to_finish_the_job(source_file, tmp_path):
+    out = tmp_path / "interrupted"
+    # A terminal's Ctrl-C reaches the whole process group; a background job ignores SIGINT unless told otherwise.
+    script = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+              "from hub_tools.cli import main; sys.exit(main())")
+    process = subprocess.Popen([sys.executable, "-c", script, "generate", str(source_file), "--output-dir", str(out),
+                                "--num-paths", "2", "--chunk-size", "4", "--no-progress"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not list((out / ".lintseq-work" / "lintseq").glob("part-*.json")):
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr[-2000:]
+    assert "lintseq generate: interrupted; finished chunks are kept: run the same command again" in stderr
 
 
 def test_a_killed_worker_loses_no_row(two_worker_run, source_file, tmp_path):

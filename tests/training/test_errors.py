@@ -167,3 +167,17 @@ def test_a_tokenizer_without_end_of_text_is_one_error(cli, tiny_model, edit_data
     result = cli("train", "--config", "tiny-lintseq", "--model_name_or_path", str(model),
                  "--dataset_name", str(edit_dataset), "--output_dir", str(tmp_path / "out"), "--report_to", "none")
     assert_one_line_error(result, "has no end-of-text token (eos_token)")
+
+
+def test_a_plain_folder_and_empty_text_files_are_one_line(tmp_path):
+    """A folder of raw JSONL was told to pick a config it had just been told does not exist; empty text files
+    ended in TRL's StopIteration."""
+    raw = tmp_path / "rawdata"
+    raw.mkdir()
+    (raw / "rows.jsonl").write_text('{"prompt": "a", "completion": "b"}\n')
+    with pytest.raises(UserError, match="was not written by 'lintseq generate'"):
+        load_training_dataset(DataConfig(dataset_name=str(raw)))
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n  \n")
+    with pytest.raises(UserError, match="text_files: no text in"):
+        load_training_dataset(DataConfig(text_files=[str(empty)]))
