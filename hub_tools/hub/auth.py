@@ -60,6 +60,16 @@ def redact(text: str, token: str | None) -> str:
     return text
 
 
+def without_credentials(text: str, endpoint: str | None = None) -> str:
+    """``text`` with the ``user:password@`` of URLs in it (an ``HF_ENDPOINT`` behind a proxy that takes them)
+    replaced by ``***@``; ``endpoint``'s own credentials too, wherever the text repeats them."""
+    if endpoint:
+        credentials = re.match(r"[a-z][a-z0-9+.-]*://([^/@\s]+)@", endpoint, re.IGNORECASE)
+        if credentials:
+            text = text.replace(credentials.group(1), "***")
+    return re.sub(r"(://)[^/@\s]+@", r"\1***@", text)
+
+
 def shorten(text: str, limit: int) -> str:
     """One line of at most ``limit`` characters (whitespace runs become one space); redact it first."""
     text = " ".join(text.split())
@@ -93,10 +103,10 @@ def hub_errors(*, endpoint: str, repo_id: str, repo_type: str, token: str | None
         # The client wraps failures of its upload threads (RuntimeError "Error while uploading ..."): the
         # first error of the chain that can be explained is the one the user needs.
         for cause in _chain(error):
-            message = explain(cause, endpoint=endpoint, repo_id=repo_id, repo_type=repo_type, revision=revision,
-                              token=token)
+            message = explain(cause, endpoint=without_credentials(endpoint), repo_id=repo_id, repo_type=repo_type,
+                              revision=revision, token=token)
             if message is not None:
-                raise UserError(redact(message, token)) from None
+                raise UserError(without_credentials(redact(message, token), endpoint)) from None
         raise
 
 

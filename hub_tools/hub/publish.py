@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hub_tools import __version__
-from hub_tools.errors import UserError
+from hub_tools.errors import UserError, one_line
 from hub_tools.hub.auth import hub_errors, resolve_token
 from hub_tools.hub.cards import ModelCardConfig, refresh_dataset_card, render_model_card
 from hub_tools.hub.connection import bounded_retries
@@ -135,6 +135,7 @@ def push_dataset(
         >>> result = push_dataset("lintseq-humaneval", "me/lintseq-humaneval", private=True)  # doctest: +SKIP
         >>> print(result.report())  # doctest: +SKIP
     """
+    check_repo_id(repo_id)  # before the card, which names it, is written
     # The card is rendered from the folder's files: they are checked first (links, names, Parquet).
     refreshed = None if _dataset_problems(folder, dry_run) else refresh_dataset_card(
         folder, repo_id=repo_id, write=not dry_run)
@@ -206,10 +207,22 @@ def push_model(
                  commit_message=message, dry_run=dry_run, token=token, endpoint=endpoint)
 
 
-def _push(plan: UploadPlan, repo_id: str, *, private: bool, revision: str | None, create_pr: bool,
-          commit_message: str, dry_run: bool, token: str | None, endpoint: str | None) -> PushResult:
+def check_repo_id(repo_id: str) -> None:
+    """Refuse a repository id the Hub would refuse, before anything is written or sent (a typo'd id wrote the
+    folder's card for it, then failed with the client's traceback)."""
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
     if repo_id.count("/") != 1 or not all(repo_id.split("/")):
         raise UserError(f"--repo-id {repo_id!r} must look like ORG/NAME (your user name or an organisation)")
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError as error:
+        raise UserError(f"--repo-id {repo_id!r} is not a valid repository id: {one_line(error)}") from None
+
+
+def _push(plan: UploadPlan, repo_id: str, *, private: bool, revision: str | None, create_pr: bool,
+          commit_message: str, dry_run: bool, token: str | None, endpoint: str | None) -> PushResult:
+    check_repo_id(repo_id)
     if create_pr and revision not in (None, "main"):
         raise UserError("--create-pr opens a pull request against main: leave out --revision")
     if plan.refused and not dry_run:

@@ -252,3 +252,26 @@ def test_more_files_than_the_soft_open_file_limit(hub, make_rows, make_dataset_f
         resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, resource.getrlimit(resource.RLIMIT_NOFILE)[0]), hard))
     stored = _stored(hub, "dataset", "alice/many")
     assert result.committed and sum(path.endswith(".parquet") for path in stored) == 300  # two configs
+
+
+@pytest.mark.parametrize("repo_id", ["alice/typo..", "alice/a b", "alice/.."])
+def test_an_invalid_repo_id_is_refused_before_the_card_is_written(hub, dataset_folder, repo_id):
+    """A typo'd id wrote the folder's card naming it, then failed with the client's traceback; a later push to
+    the right id took that card for a hand-edited one and published `load_dataset("alice/typo..")`."""
+    _stale_card(dataset_folder)
+    card = (dataset_folder / "README.md").read_text()
+    with pytest.raises(UserError, match="is not a valid repository id"):
+        push_dataset(dataset_folder, repo_id)
+    assert (dataset_folder / "README.md").read_text() == card
+
+
+def test_credentials_in_the_endpoint_are_never_printed(dataset_folder, monkeypatch):
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("HF_TOKEN", SECRET)
+    with pytest.raises(UserError) as refused:
+        push_dataset(dataset_folder, "alice/hx", endpoint=f"http://bob:s3cret-pass@127.0.0.1:{port}")
+    assert "s3cret-pass" not in str(refused.value) and "cannot reach the Hub" in str(refused.value)
