@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import struct
 from dataclasses import dataclass, field
@@ -331,7 +332,10 @@ def refresh_dataset_card(folder: str | Path, *, repo_id: str | None = None,
     """Return the card to publish for a dataset folder when it differs from its ``README.md``, with why.
 
     * Stale card (``lintseq_config.json`` newer than ``README.md``, or no card at all): rendered again by
-      ``hub_tools.datagen.card.render_dataset_card`` and, with ``write``, saved as ``README.md``.
+      ``hub_tools.datagen.card.render_dataset_card`` and, with ``write``, saved as ``README.md`` as the
+      generator writes it (naming no repository: the one saved for a first push named it, and a push of the
+      folder to another repository then took it for a card edited by hand and published the first one's
+      name); the upload names ``repo_id``.
     * Card exactly as the generator wrote it: rendered again for ``repo_id``, so its loading examples name
       the real repository (uploaded only; the local file stays as it is).
     * A card edited by hand, or no card renderer installed: ``None``, the folder is published as it is.
@@ -353,10 +357,11 @@ def refresh_dataset_card(folder: str | Path, *, repo_id: str | None = None,
     except ImportError:
         return None
     if not readme.is_file() or readme.stat().st_mtime < settings.stat().st_mtime:
-        card = render_dataset_card(folder, repo_id=repo_id)
-        if write:
-            readme.write_text(card, encoding="utf-8")
-        return card, "card rendered again: lintseq_config.json is newer"
+        if write:  # write then rename: never a card cut short
+            temporary = readme.with_name(readme.name + ".tmp")
+            temporary.write_text(render_dataset_card(folder), encoding="utf-8")
+            os.replace(temporary, readme)
+        return render_dataset_card(folder, repo_id=repo_id), "card rendered again: lintseq_config.json is newer"
     if repo_id is None or readme.read_text(encoding="utf-8") != render_dataset_card(folder):
         return None
     return render_dataset_card(folder, repo_id=repo_id), f"generated card, its examples naming {repo_id}"

@@ -275,3 +275,14 @@ def test_credentials_in_the_endpoint_are_never_printed(dataset_folder, monkeypat
     with pytest.raises(UserError) as refused:
         push_dataset(dataset_folder, "alice/hx", endpoint=f"http://bob:s3cret-pass@127.0.0.1:{port}")
     assert "s3cret-pass" not in str(refused.value) and "cannot reach the Hub" in str(refused.value)
+
+
+def test_a_folder_pushed_to_two_repositories_names_each_in_its_card(hub, dataset_folder):
+    """The stale card was saved naming the first repository; the push to the second took it for a card edited
+    by hand and published `load_dataset("alice/first")` there."""
+    _stale_card(dataset_folder)
+    push_dataset(dataset_folder, "alice/first")
+    push_dataset(dataset_folder, "alice/second")
+    second = _stored(hub, "dataset", "alice/second")["README.md"].decode()
+    assert "alice/second" in second and "alice/first" not in second
+    assert "alice/first" in _stored(hub, "dataset", "alice/first")["README.md"].decode()
