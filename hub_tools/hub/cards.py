@@ -164,6 +164,8 @@ def describe_architecture(folder: Path) -> dict:
             config = json.loads(config_path.read_text())
         except UNREADABLE_JSON as error:
             raise UserError(_not_json(config_path, error)) from None
+        if not isinstance(config, dict):
+            raise UserError(f"{config_path}: not a JSON object; is it a model's config.json?")
         for key in ("model_type", "num_hidden_layers", "num_attention_heads", "hidden_size", "intermediate_size",
                     "vocab_size", "max_position_embeddings", "torch_dtype", "dtype"):
             if config.get(key) is not None:
@@ -197,8 +199,12 @@ def _has_diff_token(folder: Path) -> bool | None:
     tokenizer = folder / "tokenizer.json"
     if not tokenizer.is_file():
         return None
-    added = json.loads(tokenizer.read_text()).get("added_tokens") or []
-    return any(token.get("content") == "<|diff|>" for token in added)
+    try:
+        content = json.loads(tokenizer.read_text())
+    except UNREADABLE_JSON as error:  # a traceback in the card's rendering, before
+        raise UserError(_not_json(tokenizer, error)) from None
+    added = content.get("added_tokens") if isinstance(content, dict) else None
+    return any(isinstance(token, dict) and token.get("content") == "<|diff|>" for token in added or [])
 
 
 def read_training_record(folder: Path) -> dict:
@@ -228,7 +234,7 @@ def _training_summary(folder: Path, record: dict) -> dict:
     summary = {key: record[key] for key in ("learning_rate", "loss_reduction", "use_peft", "epoch", "global_step")
                if record.get(key) is not None}
     if "epoch" not in summary and "global_step" not in summary:
-        if (record.get("max_steps") or 0) > 0:
+        if isinstance(record.get("max_steps"), int) and record["max_steps"] > 0:
             summary["global_step"] = record["max_steps"]
         elif record.get("num_train_epochs") is not None:
             summary["num_train_epochs"] = record["num_train_epochs"]
@@ -238,7 +244,11 @@ def _training_summary(folder: Path, record: dict) -> dict:
             state = json.loads(state_path.read_text())
         except UNREADABLE_JSON:
             state = {}
-        losses = [entry["loss"] for entry in state.get("log_history", []) if "loss" in entry]
+        if not isinstance(state, dict):  # not trainer's file: nothing read from it
+            state = {}
+        history = state.get("log_history")
+        losses = [entry["loss"] for entry in history if isinstance(entry, dict)
+                  and isinstance(entry.get("loss"), (int, float))] if isinstance(history, list) else []
         summary.update({key: state[key] for key in ("epoch", "global_step") if state.get(key) is not None})
         if losses:
             summary["final_loss"] = round(losses[-1], 4)

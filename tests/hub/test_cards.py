@@ -171,3 +171,19 @@ def test_the_card_says_what_training_did_not_what_it_was_asked(tmp_path):
     done = {**asked, "epoch": 0.2051, "global_step": 20}
     assert _training_summary(tmp_path, done)["description"].startswith("0.2051 epoch(s), 20 optimizer steps")
     assert _training_summary(tmp_path, {**asked, "max_steps": -1})["description"].startswith("2 epoch(s)")
+
+
+@pytest.mark.parametrize(("name", "content"), [
+    ("tokenizer.json", "{broken"), ("tokenizer.json", "[1, 2]"), ("config.json", "[]"),
+    ("trainer_state.json", '["not", "trainer"]'), ("trainer_state.json", '{"log_history": [1, {"loss": "x"}]}'),
+])
+def test_broken_side_files_are_one_line_or_ignored(tiny_model_folder, tmp_path, make_model_copy, name, content):
+    """A broken tokenizer.json or a trainer_state.json that is not trainer's ended the card in a traceback."""
+    from hub_tools.hub.cards import render_model_card
+
+    folder = make_model_copy(tiny_model_folder, tmp_path / "model")
+    (folder / name).write_text(content)
+    try:
+        render_model_card(folder, "alice/model")
+    except UserError as error:
+        assert name in str(error) and "\n" not in str(error)
