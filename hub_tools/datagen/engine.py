@@ -191,43 +191,56 @@ class Engine:
     def _process_in_pool(self, chunks: Iterator[tuple[int, list[SourceRecord]]], bar) -> None:
         context = multiprocessing.get_context("spawn")
         progress_queue = context.Queue()
-        broken: list[tuple[int, list[SourceRecord]]] = []
         with ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker,
                                  initargs=(progress_queue, os.getpid())) as pool:
-            futures: dict = {}
-            exhausted = False
-            while True:
-                # A bounded number of chunks in flight keeps memory flat however large the source is.
-                while not exhausted and len(futures) < self.workers * IN_FLIGHT_PER_WORKER:
-                    item = next(chunks, None)
-                    if item is None:
-                        exhausted = True
-                        continue
-                    try:
-                        futures[pool.submit(_process_chunk_in_worker, item[1], self.config)] = item
-                    except BrokenProcessPool:  # a worker died since the last wait: redo this chunk too
-                        broken.append(item)
-                        break
-                if not futures and not broken:
-                    break
-                finished, _ = wait(futures, timeout=0.2, return_when=FIRST_COMPLETED)
-                _drain(progress_queue, bar)
-                for future in finished:
-                    number, records = futures.pop(future)
-                    try:
-                        process, outcomes = future.result()
-                        self._save(number, outcomes, process)
-                    except BrokenProcessPool:
-                        broken.append((number, records))
-                if broken:
-                    broken += list(futures.values())
-                    break
+            try:
+                broken = self._run_pool(pool, chunks, progress_queue, bar)
+            except KeyboardInterrupt:
+                # A terminal's Ctrl-C reaches the workers too; a SIGINT to this process alone (a supervisor's)
+                # left them finishing their chunks, about 30 s, before the exit. The saved parts stay.
+                for process in multiprocessing.active_children():
+                    process.terminate()
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
         _drain(progress_queue, bar)
         if broken:
             # Progress ticks of the lost chunks may already have been counted; the bar is approximate here.
             for number, records in sorted(broken, key=lambda item: item[0]):
                 self._save(number, isolate_records(records, self.config))
             self._process_in_pool(chunks, bar)  # the rest, in a fresh pool
+
+    def _run_pool(self, pool, chunks, progress_queue, bar) -> list[tuple[int, list[SourceRecord]]]:
+        """Keep the pool busy until the chunks run out or a worker dies; return the chunks to redo."""
+        broken: list[tuple[int, list[SourceRecord]]] = []
+        futures: dict = {}
+        exhausted = False
+        while True:
+            # A bounded number of chunks in flight keeps memory flat however large the source is.
+            while not exhausted and len(futures) < self.workers * IN_FLIGHT_PER_WORKER:
+                item = next(chunks, None)
+                if item is None:
+                    exhausted = True
+                    continue
+                try:
+                    futures[pool.submit(_process_chunk_in_worker, item[1], self.config)] = item
+                except BrokenProcessPool:  # a worker died since the last wait: redo this chunk too
+                    broken.append(item)
+                    break
+            if not futures and not broken:
+                break
+            finished, _ = wait(futures, timeout=0.2, return_when=FIRST_COMPLETED)
+            _drain(progress_queue, bar)
+            for future in finished:
+                number, records = futures.pop(future)
+                try:
+                    process, outcomes = future.result()
+                    self._save(number, outcomes, process)
+                except BrokenProcessPool:
+                    broken.append((number, records))
+            if broken:
+                broken += list(futures.values())
+                break
+        return broken
 
     def _finish(self, summary: RunSummary, started: float) -> RunSummary:
         return assemble_dataset(self.parts, self.output_dir, self.source, self.config, self.num_samples,

@@ -428,6 +428,37 @@ def test_ctrl_c_says_how_to_finish_the_job(source_file, tmp_path):
     assert "lintseq generate: interrupted; finished chunks are kept: run the same command again" in stderr
 
 
+def test_sigint_to_the_main_process_alone_stops_the_workers_at_once(source_file, tmp_path):
+    """A supervisor's SIGINT reaches only the main process: its workers finished their chunks first (27 s)."""
+    import psutil
+
+    out = tmp_path / "supervised"
+    # The second chunk starts with a program astroid takes about 15 s to lint (it computes the numbers).
+    slow = ("a0 = 99999 ** 99999\n" + "".join(f"a{i} = a{i - 1} * a{i - 1}\n" for i in range(1, 6))
+            + "".join(f"a5.method_{i}()\n" for i in range(8)))
+    lines = source_file.read_text().splitlines(keepends=True)
+    source = tmp_path / "slow.jsonl"
+    source.write_text("".join(lines[:4]) + json.dumps({"instruction": "Slow.", "response": slow}) + "\n"
+                      + "".join(lines[4:7]))
+    script = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+              "from hub_tools.cli import main; sys.exit(main())")
+    process = subprocess.Popen([sys.executable, "-c", script, "generate", str(source), "--output-dir", str(out),
+                                "--num-paths", "1", "--chunk-size", "4", "--workers", "2", "--lint-timeout", "60",
+                                "--no-progress"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not list((out / ".lintseq-work" / "lintseq").glob("part-*.json")):
+        time.sleep(0.05)
+    workers = psutil.Process(process.pid).children(recursive=True)
+    started = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr[-2000:]
+    assert time.monotonic() - started < 10, "the workers were left to finish their chunks"
+    _, alive = psutil.wait_procs(workers, timeout=5)
+    assert not alive
+
+
 def test_a_killed_worker_loses_no_row(two_worker_run, source_file, tmp_path):
     """The OOM killer or a segfault takes a worker down: its chunks are redone, nothing is lost."""
     import psutil
