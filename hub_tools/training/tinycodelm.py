@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -180,7 +181,14 @@ def _load_or_train_tokenizer(
 ) -> PreTrainedTokenizerBase:
     if tokenizer_path is None:
         files = corpus_files(corpus) if corpus else default_corpus()
-        return train_tokenizer(files, vocab_size=vocab_size)
+        tokenizer = train_tokenizer(files, vocab_size=vocab_size)
+        if len(tokenizer) < vocab_size * 0.9:
+            # BPE stops merging when the corpus has no pair left to merge: the model is then smaller than the
+            # preset says (116M instead of 152M from a small corpus), which the card would state as it is.
+            print(f"note: the corpus gave a vocabulary of {len(tokenizer):,} tokens, not the {vocab_size:,} aimed "
+                  "for (it is small): the model has fewer parameters than the preset's figure; a larger --corpus "
+                  "or --tokenizer gives the full vocabulary", file=sys.stderr)
+        return tokenizer
     from transformers import AutoTokenizer
 
     if not Path(tokenizer_path).is_dir():

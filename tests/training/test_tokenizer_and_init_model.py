@@ -125,3 +125,9 @@ def test_byte_level_tokenizer_encodes_any_text(corpus_file):
     assert tokenizer.decode(tokenizer(text)["input_ids"]) == text
     with pytest.raises(UserError, match="too small"):
         train_tokenizer([corpus_file], vocab_size=100)
+
+
+def test_a_corpus_too_small_for_the_vocabulary_is_noted(corpus_file, tmp_path, capsys):
+    """BPE stops when no pair is left to merge: from a small corpus tinycodelm-150m had 116M parameters, silently."""
+    init_model("tiny", tmp_path / "wide", corpus=[str(corpus_file)], vocab_size=60_000)
+    assert "not the 60,000 aimed for" in capsys.readouterr().err
