@@ -29,7 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 # What an interrupted command keeps, said with its interruption.
 RESUME_HINTS = {
     "generate": "; finished chunks are kept: run the same command again to finish the job",
-    "eval": "; the samples drawn so far are kept: run the same command with --resume to continue",
+    "eval": "; with --model, the samples drawn so far are kept: run the same command with --resume to continue",
     "train": "; --resume_from_checkpoint true continues from the last checkpoint saved in output_dir",
 }
 

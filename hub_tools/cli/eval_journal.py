@@ -41,8 +41,12 @@ class GenerationJournal:
         if resume and self.path.is_file():
             self._read()
         elif self.path.is_file() and self.path.stat().st_size:
-            # Kept, not deleted: a forgotten --resume cost hours of samples.
+            # Kept, not deleted: a forgotten --resume cost hours of samples; nor is an earlier kept one replaced.
             kept = self.path.with_name(self.path.name + ".previous")
+            number = 1
+            while kept.exists():
+                number += 1
+                kept = self.path.with_name(f"{self.path.name}.previous-{number}")
             print(f"note: starting afresh; the samples of an earlier run in {self.path} are moved to {kept.name} "
                   "(--resume continues them)", file=sys.stderr)
             self.path.replace(kept)
@@ -74,7 +78,9 @@ class GenerationJournal:
             try:
                 row = json.loads(line)
                 key = (row["task_id"], int(row["sample_index"]))
-                stored, _ = row["prompt"], hash(key)  # a task_id that is a list cannot be a key
+                stored = row["prompt"]
+                if not isinstance(key[0], str):  # a list or an object cannot key a sample
+                    raise TypeError("task_id is not text")
             except (ValueError, KeyError, TypeError, RecursionError):
                 print(f"note: {self.path}:{number}: unreadable sample skipped (sampled again)", file=sys.stderr)
                 continue

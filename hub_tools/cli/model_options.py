@@ -59,7 +59,7 @@ class Sampler:
 def open_sampler(arguments: argparse.Namespace) -> Sampler:
     """The sampler the options describe. A local ``--model`` path that is not there fails before any import."""
     from hub_tools.errors import UserError
-    from hub_tools.inference.local import check_model_path, uses_edit_sequences
+    from hub_tools.inference.local import check_model_path, has_diff_token, uses_edit_sequences
 
     if getattr(arguments, "endpoint", None):
         from hub_tools.inference.server import EndpointConfig, sample_from_endpoint
@@ -83,8 +83,9 @@ def open_sampler(arguments: argparse.Namespace) -> Sampler:
 
     model, tokenizer = load_model(arguments.model, revision=arguments.revision, device=arguments.device,
                                   dtype=arguments.dtype)
-    edit_sequence = uses_edit_sequences(tokenizer) if arguments.edit_sequence is None else arguments.edit_sequence
-    if edit_sequence and not uses_edit_sequences(tokenizer):
+    edit_sequence = (uses_edit_sequences(tokenizer, arguments.revision) if arguments.edit_sequence is None
+                     else arguments.edit_sequence)
+    if edit_sequence and not has_diff_token(tokenizer):
         raise UserError("the tokenizer has no <|diff|> token: this is not an edit-sequence model (use --baseline)")
 
     def run(prompts, jobs, config, on_sample, progress, limits=None):

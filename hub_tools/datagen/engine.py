@@ -198,7 +198,9 @@ class Engine:
             except KeyboardInterrupt:
                 # A terminal's Ctrl-C reaches the workers too; a SIGINT to this process alone (a supervisor's)
                 # left them finishing their chunks, about 30 s, before the exit. The saved parts stay.
-                for process in multiprocessing.active_children():
+                # The pool's own workers only (its `_processes`, private but there since Python 3.2): a library
+                # caller's other children are not ours to stop.
+                for process in list((getattr(pool, "_processes", None) or {}).values()):
                     process.terminate()
                 pool.shutdown(wait=False, cancel_futures=True)
                 raise

@@ -40,9 +40,10 @@ DATA_RULES_CHANGES = {
        "the response, comments and copies with invisible or fullwidth characters were not compared with the "
        "benchmarks, and the portable profile could see modules other than the standard library's under "
        "standard-library names (setuptools' distutils, PYTHONPATH)",
-    7: "a comment deeper in the program shaped like a coding declaration (`# vim: set fileencoding=...`) was "
-       "kept as written, and it is the first line of the states made before the lines above it arrive: "
-       "written as files, those states were other characters or did not compile",
+    7: "a comment deeper in the program shaped like a coding declaration (`# vim: set fileencoding=...`, and "
+       "any comment Python would read as one, such as `# the encoding: default`) was kept as written, and it is "
+       "the first line of the states made before the lines above it arrive: written as files, those states were "
+       "other characters or did not compile",
 }
 # The changes after which rows made under the older rules may fail today's checks: ``lintseq verify`` fails
 # a config made before one of them. After the others its rows still pass, and verify only notes the change.

@@ -14,10 +14,13 @@ from collections.abc import Iterator
 from hub_tools.errors import UserError
 
 LOGIN_HINT = "set HF_TOKEN or run `hf auth login` with a token that has write access"
-# Anything shaped like a Hugging Face token, whoever's it is (a server may echo another one).
-HF_TOKEN_SHAPE = re.compile(r"hf_[A-Za-z0-9]{8,}", re.IGNORECASE)
-# The token's first (last) characters, from this many on, are hidden too: a message cut mid-token.
-TOKEN_START_CHARS, TOKEN_END_CHARS = 5, 8
+# Anything shaped like a Hugging Face token, whoever's it is (a server may echo another one): "hf_" and 30 or
+# more letters and digits, as folder_policy looks for them. Shorter or upper-case, it hid `HF_ENDPOINT` in the
+# tool's own advice and `me/hf_humaneval` in repository names.
+HF_TOKEN_SHAPE = re.compile(r"hf_[A-Za-z0-9]{30,}")
+# The token's first (last) characters, from this many on, are hidden too: a message cut mid-token. Fewer
+# would hide ordinary words that happen to start like the token.
+TOKEN_START_CHARS, TOKEN_END_CHARS = 8, 8
 
 
 def resolve_token(token: str | None = None) -> str:
@@ -46,7 +49,7 @@ def redact(text: str, token: str | None) -> str:
     """Replace the token, anything shaped like a Hugging Face token and cut pieces of the token by ``***``.
 
     Redact before shortening a message, never after: a token cut in two no longer matches as a whole. For a
-    message someone else cut mid-token, its start (5 characters or more) and its end (8 or more) are hidden
+    message someone else cut mid-token, its start and its end (8 characters or more each) are hidden
     too; shorter pieces would hide ordinary words (a token may contain a user name).
     """
     if token:

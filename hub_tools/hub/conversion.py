@@ -104,7 +104,11 @@ def allow_open_files(count: int) -> None:
     if soft == resource.RLIM_INFINITY or soft >= needed:
         return
     target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    except (ValueError, OSError) as error:  # macOS caps it below an "unlimited" hard limit (OPEN_MAX)
+        raise UserError(f"pushing {count:,} files keeps each open until the commit, and this process may not open "
+                        f"that many ({error}): raise the limit (ulimit -n)") from None
     if target < needed:
         raise UserError(f"pushing {count:,} files keeps each open until the commit, and this process may open "
                         f"{hard:,} files at most (ulimit -Hn): raise that limit")

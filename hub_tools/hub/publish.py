@@ -18,7 +18,7 @@ from pathlib import Path
 
 from hub_tools import __version__
 from hub_tools.errors import UserError, one_line
-from hub_tools.hub.auth import hub_errors, resolve_token
+from hub_tools.hub.auth import hub_errors, resolve_token, without_credentials
 from hub_tools.hub.cards import ModelCardConfig, refresh_dataset_card, render_model_card
 from hub_tools.hub.connection import bounded_retries
 from hub_tools.hub.conversion import allow_open_files, materialize
@@ -79,7 +79,7 @@ class PushResult:
             return "\n".join(lines)
         if not self.committed:
             lines = [f"{self.repo_id}: already up to date ({len(self.unchanged)} file(s) unchanged), "
-                     f"no commit made. Head: {self.commit_url}"]
+                     f"no commit made. Head: {without_credentials(self.commit_url or '')}"]
         else:
             lines = [f"{self.repo_id}: uploaded {len(self.uploaded)} file(s), deleted {len(self.deleted)}, "
                      f"{len(self.unchanged)} unchanged."]
@@ -87,7 +87,8 @@ class PushResult:
                 more = f", ... ({len(self.deleted) - 10} more)" if len(self.deleted) > 10 else ""
                 lines.append(f"Deleted (files of the kinds this push uploads, not in the folder): "
                              f"{', '.join(display(path) for path in self.deleted[:10])}{more}")
-            lines.append(f"Pull request: {self.pr_url}" if self.pr_url else f"Commit: {self.commit_url}")
+            url = self.pr_url or self.commit_url
+            lines.append(f"{'Pull request' if self.pr_url else 'Commit'}: {without_credentials(url or '')}")
         lines += [f"warning: {warning}" for warning in self.warnings]
         if self.plan.held_back:
             names = ", ".join(display(path) for path, _ in sorted(self.plan.held_back)[:5])
@@ -242,6 +243,7 @@ def _push(plan: UploadPlan, repo_id: str, *, private: bool, revision: str | None
     branch = revision or "main"
     with hub_errors(endpoint=endpoint, repo_id=repo_id, repo_type=plan.repo_type, token=token, revision=branch), \
             bounded_retries():
+        allow_open_files(len(plan.files))  # before any request: a refusal leaves no empty repository
         _retry(lambda: api.whoami(token=token))  # a bad token fails here, before any upload
         _retry(lambda: api.create_repo(repo_id, repo_type=plan.repo_type, private=private or None, exist_ok=True))
         # create_repo leaves an existing repository as it is: say so rather than let --private look done.
@@ -250,7 +252,6 @@ def _push(plan: UploadPlan, repo_id: str, *, private: bool, revision: str | None
                                    "creates a repository private); change its visibility in its settings on the Hub")
         if branch != "main":
             _retry(lambda: api.create_branch(repo_id, branch=branch, repo_type=plan.repo_type, exist_ok=True))
-        allow_open_files(len(plan.files))
         local: dict = {}
         try:  # the files opened so far are closed whatever happens, a refused file among them
             for planned in _progress(plan):

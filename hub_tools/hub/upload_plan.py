@@ -197,7 +197,8 @@ def plan_dataset_upload(folder: str | Path, card: str | None = None, include: tu
         include: glob patterns (relative to the folder) of held-back files to upload all the same.
 
     Returns:
-        The :class:`UploadPlan`; remote files under ``data/`` that are not in it are stale and get deleted.
+        The :class:`UploadPlan`; remote Parquet shards under ``data/<config>/`` that are not in it are stale and get
+        deleted (other files there stay).
 
     Example:
         >>> plan = plan_dataset_upload("lintseq-humaneval")  # doctest: +SKIP

@@ -82,7 +82,7 @@ class Sample:
     edit_sequence: bool = True
 
 
-def uses_edit_sequences(tokenizer: PreTrainedTokenizerBase) -> bool:
+def uses_edit_sequences(tokenizer: PreTrainedTokenizerBase, revision: str | None = None) -> bool:
     """Whether the model was trained on edit sequences: what ``lintseq train`` recorded beside it
     (``lintseq_training.json``), else whether ``<|diff|>`` is a token of its vocabulary.
 
@@ -93,23 +93,53 @@ def uses_edit_sequences(tokenizer: PreTrainedTokenizerBase) -> bool:
         >>> uses_edit_sequences(tokenizer)  # doctest: +SKIP
         True
     """
-    recorded = trained_on_edit_sequences(getattr(tokenizer, "name_or_path", None))
-    if recorded is not None:
-        return recorded and DIFF_TOKEN in tokenizer.get_vocab()
+    recorded = trained_on_edit_sequences(getattr(tokenizer, "name_or_path", None), revision)
+    return has_diff_token(tokenizer) and recorded is not False
+
+
+def has_diff_token(tokenizer: PreTrainedTokenizerBase) -> bool:
+    """Whether ``<|diff|>`` is a token of the tokenizer's vocabulary (an edit-sequence model needs it)."""
     return DIFF_TOKEN in tokenizer.get_vocab()
 
 
-def trained_on_edit_sequences(model_folder: str | None) -> bool | None:
-    """The ``edit_sequence`` that ``lintseq train`` recorded in a local model folder, or ``None`` (no folder,
-    no record, or one without it)."""
-    if not model_folder:
+TRAINING_RECORD = "lintseq_training.json"
+
+
+def trained_on_edit_sequences(model: str | None, revision: str | None = None) -> bool | None:
+    """The ``edit_sequence`` that ``lintseq train`` recorded for a model, or ``None`` (no record, or one
+    without it): in a local folder, in the run folder above a ``checkpoint-N`` folder, or in a Hub repository
+    (``lintseq push`` uploads the record), read from the cache or the Hub.
+    """
+    if not model:
         return None
-    record_path = Path(model_folder).expanduser() / "lintseq_training.json"
+    folder = Path(model).expanduser()
+    if folder.is_dir():
+        candidates = [folder / TRAINING_RECORD]
+        if folder.name.startswith("checkpoint-"):
+            candidates.append(folder.parent / TRAINING_RECORD)
+        path = next((candidate for candidate in candidates if candidate.is_file()), None)
+    else:
+        from hub_tools.inference.loading import meant_as_local_path
+
+        path = None if meant_as_local_path(model) else _hub_training_record(model, revision)
+    if path is None:
+        return None
     try:
-        recorded = json.loads(record_path.read_text(encoding="utf-8")).get("edit_sequence")
+        recorded = json.loads(Path(path).read_text(encoding="utf-8")).get("edit_sequence")
     except (OSError, ValueError, AttributeError, RecursionError):
         return None
     return recorded if isinstance(recorded, bool) else None
+
+
+def _hub_training_record(repo_id: str, revision: str | None) -> str | None:
+    """The training record of a Hub model, downloaded (or from the cache); ``None`` when it has none or the
+    Hub cannot say. Called once the model itself has loaded, so the Hub (or the offline cache) is there."""
+    from huggingface_hub import hf_hub_download
+
+    try:
+        return hf_hub_download(repo_id, TRAINING_RECORD, revision=revision)
+    except Exception:  # no such file, not a repository id, offline without it cached: no record
+        return None
 
 
 def make_sample(prompt: str, completion: str, edit_sequence: bool) -> Sample:
@@ -378,7 +408,7 @@ def sample_programs(
 
     if edit_sequence is None:
         edit_sequence = uses_edit_sequences(tokenizer)
-    if edit_sequence and not uses_edit_sequences(tokenizer):
+    if edit_sequence and not has_diff_token(tokenizer):
         raise UserError(f"the tokenizer has no {DIFF_TOKEN} token: this is not an edit-sequence model")
     prompts = [format_prompt(instruction, edit_sequence) for instruction in instructions]
     jobs = [(index, copy) for index in range(len(prompts)) for copy in range(config.n)]

@@ -65,9 +65,10 @@ def load_training_dataset(data_config: DataConfig, *, dataset_text_field: str = 
         if "BuilderConfig" not in message and "split" in message.lower():
             raise UserError(f"dataset {name} has no split {split!r} ({message}); name another split "
                             "(dataset_train_split / dataset_test_split) or set eval_strategy: 'no'") from None
-        if "config" in message.lower() and local.is_dir() and not (local / "lintseq_config.json").is_file():
-            raise UserError(f"dataset folder {name} was not written by 'lintseq generate' (it has no "
-                            "lintseq_config.json): generate one from it with 'lintseq generate', or give text_files "
+        if ("config" in message.lower() and local.is_dir() and not (local / "lintseq_config.json").is_file()
+                and not (local / "data").is_dir()):
+            raise UserError(f"dataset folder {name} was not written by 'lintseq generate' (no lintseq_config.json, "
+                            "no data/ configs): generate one from it with 'lintseq generate', or give text_files "
                             "to pretrain on plain text") from None
         if "config" in message.lower():
             raise UserError(

@@ -151,6 +151,16 @@ def _fit_to_context(training_config: LintSeqSFTConfig, model: PreTrainedModel) -
         training_config.max_length = context
 
 
+def _holds_edit_sequences(dataset, rows: int = 1000) -> bool:
+    """Whether the training completions are edit sequences: one of the first ``rows`` holds ``<|diff|>``."""
+    from hub_tools.lintseq import DIFF_TOKEN
+
+    if "completion" not in getattr(dataset, "column_names", ()):
+        return False  # plain text (pretraining)
+    head = dataset.select(range(min(rows, len(dataset))))["completion"]
+    return any(isinstance(completion, str) and DIFF_TOKEN in completion for completion in head)
+
+
 def _checkpoint_to_resume(training_config: LintSeqSFTConfig) -> str | None:
     """The checkpoint folder ``resume_from_checkpoint`` names, checked before any weight is loaded.
 
@@ -256,7 +266,9 @@ def train(data_config: DataConfig, training_config: LintSeqSFTConfig, model_conf
             "epoch": round(trainer.state.epoch or 0.0, 4),  # what the run did (max_steps may end it early)
             "global_step": trainer.state.global_step,
             "use_peft": model_config.use_peft,
-            "edit_sequence": data_config.dataset_config != "baseline" and not data_config.text_files,
+            # What the completions are, not what the config is called: a third-party prompt/completion set (no
+            # config name) was recorded as edit sequences, and sampling trusts this record over the vocabulary.
+            "edit_sequence": _holds_edit_sequences(dataset),
         }
         (output / "lintseq_training.json").write_text(json.dumps(record, indent=2) + "\n")
     trainer.accelerator.wait_for_everyone()

@@ -219,3 +219,8 @@ def test_a_run_without_resume_keeps_the_earlier_samples_aside(tmp_path, capsys):
     GenerationJournal(journal, {"seed": 0}, resume=False)
     assert (tmp_path / "generations.jsonl.previous").read_text() == earlier
     assert "moved to generations.jsonl.previous" in capsys.readouterr().err
+    journal.write_text('{"settings": {"seed": 0}}\n{"task_id": "HumanEval/1", "sample_index": 0}\n')
+    second = journal.read_text()
+    GenerationJournal(journal, {"seed": 0}, resume=False)  # a second forgotten --resume replaces neither
+    assert (tmp_path / "generations.jsonl.previous").read_text() == earlier
+    assert (tmp_path / "generations.jsonl.previous-2").read_text() == second

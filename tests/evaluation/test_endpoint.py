@@ -219,6 +219,6 @@ def test_ctrl_c_ends_a_run_stuck_on_a_silent_server_at_once(tiny_model, tmp_path
     started = time.monotonic()
     _, stderr = process.communicate(timeout=60)
     assert time.monotonic() - started < 20
-    assert process.returncode == 130 and stderr.strip().splitlines()[-1].startswith("lintseq eval: interrupted; the samples drawn so far are kept")
+    assert process.returncode == 130 and stderr.strip().splitlines()[-1].startswith("lintseq eval: interrupted; with --model, the samples drawn so far are kept")
     assert (tmp_path / "out" / "generations.jsonl").is_file()  # the journal is there to --resume from
     listener.close()

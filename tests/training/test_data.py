@@ -73,3 +73,25 @@ def test_evaluation_split_is_loaded_from_the_same_config(make_edit_dataset, tmp_
     assert len(test) == 2 and test["prompt"][0].startswith(rows[4]["instruction"])
     with pytest.raises(UserError, match=r"has no split 'test' \(splits of this config: train\)"):
         load_training_dataset(DataConfig(dataset_name=str(held_out)), split="test")
+
+
+def test_the_record_says_edit_sequences_from_the_completions_and_cut_examples_are_counted(capsys):
+    """The record trusted by sampling was guessed from the config's name (a third-party set without one was
+    'edit sequences'); the cut examples are counted exactly (last token not end-of-text, at max_length)."""
+    import datasets
+
+    from hub_tools.lintseq import DIFF_TOKEN
+    from hub_tools.training.trainer import _holds_edit_sequences, _note_cut_examples
+
+    edits = datasets.Dataset.from_dict({"prompt": ["a"], "completion": [f"{DIFF_TOKEN}\n@@ -0,0 +1 @@\n+x = 1"]})
+    whole = datasets.Dataset.from_dict({"prompt": ["a"], "completion": ["x = 1"]})
+    assert _holds_edit_sequences(edits) and not _holds_edit_sequences(whole)
+    assert not _holds_edit_sequences(datasets.Dataset.from_dict({"text": ["x = 1"]}))
+
+    eos = 9
+    prepared = datasets.Dataset.from_dict({"input_ids": [[1, 2, eos], [1, 2, 3, 4], [5, eos], [1, 2, 3, eos], [],
+                                                         [7, 7, 7, 7]]})
+    _note_cut_examples(prepared.select([1, 0, 3, 4, 5]), eos, 4)  # through an indices mapping, as TRL leaves it
+    assert "note: 2 of 5 examples (40%) are longer than max_length 4 tokens" in capsys.readouterr().err
+    _note_cut_examples(prepared.select([0, 2, 3]), eos, 4)
+    assert capsys.readouterr().err == ""

@@ -109,6 +109,14 @@ def test_a_model_trained_on_the_baseline_is_sampled_as_one(cli, tiny_model, tmp_
     assert result.returncode == 0, result.stderr
     record = json.loads(result.stdout.splitlines()[0])
     assert record["edit_sequence"] is False and record["instruction"] == "Write a function."
+    # --edit-sequence still forces the format (the tokenizer has <|diff|>), and a checkpoint-N folder of the run
+    # reads the run's record.
+    forced = cli("sample", "--model", str(folder), "--instruction", "Write a function.", "--max-new-tokens", "5",
+                 "--json", "--edit-sequence")
+    assert forced.returncode == 0 and json.loads(forced.stdout.splitlines()[0])["edit_sequence"] is True, forced.stderr
+    shutil.copytree(tiny_model, folder / "checkpoint-10")
+    _, tokenizer = load_model(str(folder / "checkpoint-10"))
+    assert not uses_edit_sequences(tokenizer)
 
 
 def test_a_model_with_learned_positions_samples_within_its_context(learned_positions_model):
