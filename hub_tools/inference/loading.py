@@ -192,3 +192,41 @@ def _grow_embeddings(model: PreTrainedModel, size: int) -> None:
 
 def _has_tokenizer(path: Path) -> bool:
     return path.is_dir() and any((path / name).is_file() for name in ("tokenizer.json", "tokenizer_config.json"))
+
+
+TRAINING_RECORD = "lintseq_training.json"
+
+
+def trained_on_edit_sequences(model: str | None, revision: str | None = None) -> bool | None:
+    """The ``edit_sequence`` that ``lintseq train`` recorded for a model, or ``None`` (no record, or one
+    without it): in a local folder, in the run folder above a ``checkpoint-N`` folder, or in a Hub repository
+    (``lintseq push`` uploads the record), read from the cache or the Hub.
+    """
+    if not model:
+        return None
+    folder = Path(model).expanduser()
+    if folder.is_dir():
+        candidates = [folder / TRAINING_RECORD]
+        if folder.name.startswith("checkpoint-"):
+            candidates.append(folder.parent / TRAINING_RECORD)
+        path = next((candidate for candidate in candidates if candidate.is_file()), None)
+    else:
+        path = None if meant_as_local_path(model) else _hub_training_record(model, revision)
+    if path is None:
+        return None
+    try:
+        recorded = json.loads(Path(path).read_text(encoding="utf-8")).get("edit_sequence")
+    except (OSError, ValueError, AttributeError, RecursionError):
+        return None
+    return recorded if isinstance(recorded, bool) else None
+
+
+def _hub_training_record(repo_id: str, revision: str | None) -> str | None:
+    """The training record of a Hub model, downloaded (or from the cache); ``None`` when it has none or the
+    Hub cannot say. Called once the model itself has loaded, so the Hub (or the offline cache) is there."""
+    from huggingface_hub import hf_hub_download
+
+    try:
+        return hf_hub_download(repo_id, TRAINING_RECORD, revision=revision)
+    except Exception:  # no such file, not a repository id, offline without it cached: no record
+        return None

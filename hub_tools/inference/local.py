@@ -13,15 +13,13 @@ OpenAI-compatible server (:mod:`hub_tools.inference.server`) gives the same :cla
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hub_tools.errors import UserError
 from hub_tools.inference.batching import auto_batch_size, batches, context_length
-from hub_tools.inference.loading import DTYPES, check_model_path, load_model  # noqa: F401 (part of this API)
+from hub_tools.inference.loading import DTYPES, check_model_path, load_model, trained_on_edit_sequences  # noqa: F401 (part of this API)
 from hub_tools.lintseq import DIFF_TOKEN, extract_program, format_prompt, parse_edit_sequence
 
 if TYPE_CHECKING:
@@ -100,46 +98,6 @@ def uses_edit_sequences(tokenizer: PreTrainedTokenizerBase, revision: str | None
 def has_diff_token(tokenizer: PreTrainedTokenizerBase) -> bool:
     """Whether ``<|diff|>`` is a token of the tokenizer's vocabulary (an edit-sequence model needs it)."""
     return DIFF_TOKEN in tokenizer.get_vocab()
-
-
-TRAINING_RECORD = "lintseq_training.json"
-
-
-def trained_on_edit_sequences(model: str | None, revision: str | None = None) -> bool | None:
-    """The ``edit_sequence`` that ``lintseq train`` recorded for a model, or ``None`` (no record, or one
-    without it): in a local folder, in the run folder above a ``checkpoint-N`` folder, or in a Hub repository
-    (``lintseq push`` uploads the record), read from the cache or the Hub.
-    """
-    if not model:
-        return None
-    folder = Path(model).expanduser()
-    if folder.is_dir():
-        candidates = [folder / TRAINING_RECORD]
-        if folder.name.startswith("checkpoint-"):
-            candidates.append(folder.parent / TRAINING_RECORD)
-        path = next((candidate for candidate in candidates if candidate.is_file()), None)
-    else:
-        from hub_tools.inference.loading import meant_as_local_path
-
-        path = None if meant_as_local_path(model) else _hub_training_record(model, revision)
-    if path is None:
-        return None
-    try:
-        recorded = json.loads(Path(path).read_text(encoding="utf-8")).get("edit_sequence")
-    except (OSError, ValueError, AttributeError, RecursionError):
-        return None
-    return recorded if isinstance(recorded, bool) else None
-
-
-def _hub_training_record(repo_id: str, revision: str | None) -> str | None:
-    """The training record of a Hub model, downloaded (or from the cache); ``None`` when it has none or the
-    Hub cannot say. Called once the model itself has loaded, so the Hub (or the offline cache) is there."""
-    from huggingface_hub import hf_hub_download
-
-    try:
-        return hf_hub_download(repo_id, TRAINING_RECORD, revision=revision)
-    except Exception:  # no such file, not a repository id, offline without it cached: no record
-        return None
 
 
 def make_sample(prompt: str, completion: str, edit_sequence: bool) -> Sample:
