@@ -163,6 +163,7 @@ def _local_source_key(source: str | None) -> str | None:
     found = Source(source)
     if found.kind != "files":
         return None
-    stamps = sorted([str(path.resolve()), path.stat().st_size, path.stat().st_mtime_ns] for path in found.files)
-    return hashlib.sha256(json.dumps(stamps).encode()).hexdigest()[:16]
+    # Where the files are (the name given may be relative) and their sizes and times (Source.file_stamps).
+    key = [sorted(str(path.resolve()) for path in found.files), found.file_stamps()]
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 

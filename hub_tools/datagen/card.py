@@ -400,10 +400,14 @@ def write_dataset_card(output_dir: str | Path, **options) -> Path:
     Returns:
         The path of the written ``README.md``.
     """
-    path = Path(output_dir) / "README.md"
     write_card_pictures(output_dir)  # first: the card shows the pictures that exist
-    text = render_dataset_card(output_dir, **options)
-    # Write then rename: a card is never left half-written, and an old card survives a failed render.
+    return write_card_text(output_dir, render_dataset_card(output_dir, **options))
+
+
+def write_card_text(output_dir: str | Path, text: str) -> Path:
+    """Write ``text`` as the folder's ``README.md``, then rename: a card is never left half-written, and an old
+    card survives a failed render."""
+    path = Path(output_dir) / "README.md"
     temporary = path.with_name(path.name + ".tmp")
     temporary.write_text(text, encoding="utf-8")
     os.replace(temporary, path)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 import struct
 from dataclasses import dataclass, field
@@ -363,14 +362,12 @@ def refresh_dataset_card(folder: str | Path, *, repo_id: str | None = None,
     if not settings.is_file():
         return None
     try:
-        from hub_tools.datagen.card import render_dataset_card
+        from hub_tools.datagen.card import render_dataset_card, write_card_text
     except ImportError:
         return None
     if not readme.is_file() or readme.stat().st_mtime < settings.stat().st_mtime:
-        if write:  # write then rename: never a card cut short
-            temporary = readme.with_name(readme.name + ".tmp")
-            temporary.write_text(render_dataset_card(folder), encoding="utf-8")
-            os.replace(temporary, readme)
+        if write:
+            write_card_text(folder, render_dataset_card(folder))
         return render_dataset_card(folder, repo_id=repo_id), "card rendered again: lintseq_config.json is newer"
     if repo_id is None or readme.read_text(encoding="utf-8") != render_dataset_card(folder):
         return None

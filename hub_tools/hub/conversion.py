@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from hub_tools.errors import UserError
+from hub_tools.hub.folder_policy import file_identity
 from hub_tools.hub.upload_plan import PlannedFile, safetensors_name
 
 
@@ -106,12 +107,12 @@ def allow_open_files(count: int) -> None:
     target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
     try:
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        refused = None if target >= needed else f"at most {hard:,} files, ulimit -Hn"
     except (ValueError, OSError) as error:  # macOS caps it below an "unlimited" hard limit (OPEN_MAX)
+        refused = str(error)
+    if refused:
         raise UserError(f"pushing {count:,} files keeps each open until the commit, and this process may not open "
-                        f"that many ({error}): raise the limit (ulimit -n)") from None
-    if target < needed:
-        raise UserError(f"pushing {count:,} files keeps each open until the commit, and this process may open "
-                        f"{hard:,} files at most (ulimit -Hn): raise that limit")
+                        f"that many ({refused}): raise the limit (ulimit -n)")
 
 
 def _open_unchanged(planned: PlannedFile) -> BinaryIO:
@@ -134,8 +135,8 @@ def _open_unchanged(planned: PlannedFile) -> BinaryIO:
         raise UserError(changed) from None
     file = os.fdopen(descriptor, "rb")
     status = os.fstat(descriptor)
-    if not stat.S_ISREG(status.st_mode) or (planned.identity is not None and planned.identity != (
-            status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns)):
+    if not stat.S_ISREG(status.st_mode) or (planned.identity is not None
+                                            and planned.identity != file_identity(status)):
         file.close()
         raise UserError(changed)
     return file

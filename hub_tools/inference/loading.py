@@ -169,8 +169,12 @@ def weights_fingerprint(model_name_or_path: str) -> str | None:
 
 
 def _weight_files(folder: Path) -> list[list]:
-    return [[entry.name, entry.stat().st_size, entry.stat().st_mtime_ns] for entry in sorted(folder.iterdir())
-            if entry.is_file() and (entry.name.endswith(_WEIGHT_SUFFIXES) or entry.name in _WEIGHT_NAMES)]
+    listing = []
+    for entry in sorted(folder.iterdir()):
+        if entry.is_file() and (entry.name.endswith(_WEIGHT_SUFFIXES) or entry.name in _WEIGHT_NAMES):
+            status = entry.stat()
+            listing.append([entry.name, status.st_size, status.st_mtime_ns])
+    return listing
 
 
 def _grow_embeddings(model: PreTrainedModel, size: int) -> None:
