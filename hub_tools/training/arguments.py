@@ -53,7 +53,8 @@ class LintSeqSFTConfig(SFTConfig):
             per-token mean, so it stays comparable between runs.
         global_batch_size: sequences per optimizer step over all processes (512 in the paper). When set,
             ``gradient_accumulation_steps`` is derived from it, the per-device batch size and the number of
-            processes, so one recipe runs unchanged on 1, 8 or 64 GPUs.
+            processes, so one recipe runs unchanged on 1, 8 or 64 GPUs. An explicit
+            ``gradient_accumulation_steps`` other than 1 must agree with it.
     """
 
     loss_reduction: str = field(
@@ -87,4 +88,14 @@ class LintSeqSFTConfig(SFTConfig):
                     f"global_batch_size {self.global_batch_size} is not a multiple of per_device_train_batch_size "
                     f"{self.per_device_train_batch_size} x {self.world_size} processes"
                 )
-            self.gradient_accumulation_steps = self.global_batch_size // per_step
+            derived = self.global_batch_size // per_step
+            # An explicit gradient_accumulation_steps (anything but the default 1) that disagrees would be
+            # replaced without a word: a run of a different batch size than the user asked for.
+            if self.gradient_accumulation_steps not in (1, derived):
+                raise ValueError(
+                    f"gradient_accumulation_steps {self.gradient_accumulation_steps} disagrees with "
+                    f"global_batch_size {self.global_batch_size}, which sets it to {derived} "
+                    f"({self.per_device_train_batch_size} per device x {self.world_size} processes); set one of "
+                    "them (--global_batch_size None keeps the recipe's gradient_accumulation_steps)"
+                )
+            self.gradient_accumulation_steps = derived

@@ -92,6 +92,19 @@ def test_global_batch_size_sets_gradient_accumulation():
         parse("--config", "tiny-lintseq", "--global_batch_size", "30", "--per_device_train_batch_size", "4")
 
 
+def test_an_explicit_gradient_accumulation_that_disagrees_with_global_batch_size_is_refused():
+    # It was replaced by the derived value without a word: a run of another batch size than asked for.
+    with pytest.raises(UserError, match="gradient_accumulation_steps 4 disagrees with global_batch_size 32, which sets it to 8"):
+        parse("--config", "tiny-lintseq", "--global_batch_size", "32", "--per_device_train_batch_size", "4",
+              "--gradient_accumulation_steps", "4")
+    _, training, _, _ = parse("--config", "tiny-lintseq", "--global_batch_size", "32",
+                              "--per_device_train_batch_size", "4", "--gradient_accumulation_steps", "8")
+    assert training.gradient_accumulation_steps == 8
+    _, training, _, _ = parse("--config", "tiny-lintseq", "--global_batch_size", "None",
+                              "--gradient_accumulation_steps", "4")
+    assert training.global_batch_size is None and training.gradient_accumulation_steps == 4
+
+
 def write(tmp_path, text):
     path = tmp_path / "recipe.yaml"
     path.write_text(text)
