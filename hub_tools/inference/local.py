@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from hub_tools.errors import UserError
 from hub_tools.inference.batching import auto_batch_size, batches, context_length
 from hub_tools.inference.loading import DTYPES, check_model_path, load_model, trained_on_edit_sequences  # noqa: F401 (part of this API)
+from hub_tools.inference.sample_streams import sample_seed, seed_keys
 from hub_tools.lintseq import DIFF_TOKEN, extract_program, format_prompt, parse_edit_sequence
 
 if TYPE_CHECKING:
@@ -43,7 +44,8 @@ class SamplingConfig:
         top_p: nucleus sampling threshold.
         max_new_tokens: most tokens generated per sample.
         batch_size: sequences generated together; ``None`` chooses it from the memory free on the device.
-        seed: random seed; the same seed, model and settings give the same samples.
+        seed: random seed; the same seed, model and settings give the same samples, at any batch size (each
+            sample has a random stream of its own: :mod:`hub_tools.inference.sample_streams`).
     """
 
     n: int = 1
@@ -250,10 +252,10 @@ def sample_jobs(
     batch_size = config.batch_size or auto_batch_size(
         model, max(lengths[job[0]] + limits[job[0]] for job in jobs) if jobs else 1, len(jobs))
     tables = _vocabulary_tables(tokenizer, device)
-    sampling = {"do_sample": True, "temperature": config.temperature, "top_p": config.top_p}
-    if config.temperature == 0:
-        sampling = {"do_sample": False, "temperature": None, "top_p": None}
-    devices = [device.index or 0] if device.type == "cuda" else []
+    # Each sample's own seed, from the seed, its prompt and its copy (hub_tools.inference.sample_streams).
+    keys = list(seed_keys(prompts))
+    seeds = {job: sample_seed(config.seed, keys[job[0]], job[1]) for job in jobs}
+    sampling = None if config.temperature == 0 else (config.temperature, config.top_p)
     threads = torch.get_num_threads()
     if device.type == "cpu" and sum(parameter.numel() for parameter in model.parameters()) < SMALL_MODEL_PARAMETERS:
         # A small model's per-token operations are too small to split: waking and joining the intra-op
@@ -261,20 +263,19 @@ def sample_jobs(
         # 2-core machine), so it samples on one thread and leaves the other cores to the rest.
         torch.set_num_threads(1)
     try:
-        for batch_number, batch in enumerate(batches(order, batch_size, lengths, limits, context)):
-            # A private random state per batch: the same seed gives the same samples.
-            _generate_batch(model, tokenizer, prompts, batch, limits, config.seed * 1_000_003 + batch_number,
-                            tables, sampling, devices, edit_sequence, on_sample, progress)
+        for batch in batches(order, batch_size, lengths, limits, context):
+            _generate_batch(model, tokenizer, prompts, batch, limits, seeds, tables, sampling, edit_sequence,
+                            on_sample, progress)
     finally:
         torch.set_num_threads(threads)
     return notes
 
 
-def _generate_batch(model, tokenizer, prompts, batch, limits, seed, tables, sampling, devices, edit_sequence,
-                    on_sample, progress) -> None:
+def _generate_batch(model, tokenizer, prompts, batch, limits, seeds, tables, sampling, edit_sequence, on_sample,
+                    progress) -> None:
     """Generate one batch and hand its samples over. A batch the device has no memory for (the estimate of
-    :func:`~hub_tools.inference.batching.auto_batch_size` was wrong) is generated as two halves, each with a
-    random state of its own; one sequence that does not fit is a one-line error."""
+    :func:`~hub_tools.inference.batching.auto_batch_size` was wrong) is generated as two halves (each sample
+    keeps its random stream, so its tokens do not change); one sequence that does not fit is a one-line error."""
     import torch
 
     if max(limits[index] for index, _ in batch) == 0:  # prompts that fill the context: nothing to generate
@@ -290,7 +291,8 @@ def _generate_batch(model, tokenizer, prompts, batch, limits, seed, tables, samp
     watcher = _BatchWatcher(tables, encoded["input_ids"].shape[1], len(batch), device, edit_sequence, progress,
                             batch_limits)
     try:
-        rows = _generated_rows(model, tokenizer, encoded, watcher, seed, max(batch_limits), sampling, devices)
+        rows = _generated_rows(model, tokenizer, encoded, watcher, [seeds[job] for job in batch], max(batch_limits),
+                               sampling)
     except out_of_memory:
         rows = None  # out of the handler first: its traceback holds the batch's tensors
     del encoded
@@ -303,36 +305,43 @@ def _generate_batch(model, tokenizer, prompts, batch, limits, seed, tables, samp
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
         half = len(batch) // 2
-        for part, jobs in enumerate((batch[:half], batch[half:]), start=1):
-            _generate_batch(model, tokenizer, prompts, jobs, limits, seed * 3 + part, tables, sampling, devices,
-                            edit_sequence, on_sample, progress)
+        for jobs in (batch[:half], batch[half:]):
+            _generate_batch(model, tokenizer, prompts, jobs, limits, seeds, tables, sampling, edit_sequence,
+                            on_sample, progress)
         return
     for (index, copy), row in zip(batch, rows, strict=True):
         on_sample(index, copy, make_sample(prompts[index], _completion_text(tokenizer, row[: limits[index]]),
                                            edit_sequence))
 
 
-def _generated_rows(model, tokenizer, encoded, watcher, seed, max_new_tokens, sampling, devices) -> list[list[int]]:
-    """The new tokens of each row of the ``encoded`` batch (a list per row)."""
+def _generated_rows(model, tokenizer, encoded, watcher, row_seeds, max_new_tokens, sampling) -> list[list[int]]:
+    """The new tokens of each row of the ``encoded`` batch (a list per row). ``sampling`` is ``(temperature,
+    top_p)``, or ``None`` for greedy decoding. Nothing draws from torch's random state: each row samples from
+    its seed's stream (:mod:`hub_tools.inference.sample_streams`), under a generation config of nothing but
+    the end and padding tokens."""
     import torch
-    from transformers import StoppingCriteriaList
+    from transformers import LogitsProcessorList, StoppingCriteriaList
 
-    # A private random state: the caller's global one is left as it was.
-    with torch.random.fork_rng(devices=devices), torch.inference_mode():
-        torch.manual_seed(seed)
+    from hub_tools.inference.sample_streams import StreamSampler, plain_generation_config
+
+    width = encoded["input_ids"].shape[1]
+    processors = LogitsProcessorList()
+    if sampling is not None:
+        processors.append(StreamSampler(row_seeds, width, max_new_tokens, *sampling, device=encoded["input_ids"].device))
+    with plain_generation_config(model, pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
+                                 bos_token_id=model.generation_config.bos_token_id), torch.inference_mode():
         output = model.generate(
             **encoded,
             max_new_tokens=max_new_tokens,
+            do_sample=False,
+            logits_processor=processors,
             stopping_criteria=StoppingCriteriaList([watcher]),
-            pad_token_id=tokenizer.pad_token_id,
-            eos_token_id=tokenizer.eos_token_id,
-            **sampling,
         )
     if watcher.progress is not None:
         # Sequences cut by the token limit are done too; report what the last steps added.
         watcher.finished[:] = True
         watcher.report()
-    return output[:, encoded["input_ids"].shape[1]:].tolist()
+    return output[:, width:].tolist()
 
 
 def sample_programs(

@@ -11,12 +11,7 @@ import sys
 import threading
 import time
 
-
-def _duration(seconds: float) -> str:
-    seconds = round(seconds)
-    hours, rest = divmod(seconds, 3600)
-    minutes, seconds = divmod(rest, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{seconds:02d}s" if minutes else f"{seconds}s"
+from hub_tools.progress import duration as _duration
 
 
 class SamplingProgress:

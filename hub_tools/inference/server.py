@@ -22,7 +22,6 @@ bearer token; it is never printed, and it is removed from any server message tha
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import queue
@@ -33,12 +32,13 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from hub_tools.errors import UNREADABLE_JSON, UserError, reason
 from hub_tools.inference.local import END_OF_EDITS, Sample, SamplingConfig, make_sample
+from hub_tools.inference.sample_streams import sample_seed, seed_keys
 from hub_tools.lintseq import DIFF_TOKEN
 
 TRANSIENT_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
@@ -252,23 +252,6 @@ def served_models(config: EndpointConfig) -> list[str] | None:
         return None
 
 
-def sample_seed(seed: int, key: str, copy: int) -> int:
-    """The seed of sample ``copy`` of the problem ``key`` (its prompt): fixed by what is sampled, not by the
-    problem's place in this run's selection, so a resumed run with other ``--task-ids`` or a larger ``--n``
-    asks a seeded server for new samples, never for ones it already has."""
-    digest = hashlib.sha256(json.dumps([seed, key, copy]).encode("ascii")).digest()  # ASCII: json escapes
-    return int.from_bytes(digest[:4], "big") % 2**31
-
-
-def _seed_keys(prompts: list[str]) -> Iterator[str]:
-    # The prompt, and which of the run's identical prompts it is (two equal --instruction need other seeds);
-    # a benchmark's prompts differ, so a problem's key does not depend on the selection.
-    seen: dict[str, int] = {}
-    for prompt in prompts:
-        seen[prompt] = seen.get(prompt, -1) + 1
-        yield prompt if not seen[prompt] else f"{prompt}\0{seen[prompt]}"
-
-
 def sample_from_endpoint(
     endpoint: EndpointConfig,
     prompts: list[str],
@@ -291,7 +274,7 @@ def sample_from_endpoint(
             raise UserError(f"the server at {endpoint.url} serves {', '.join(listed[:5])}, not {endpoint.model!r} "
                             "(give --model the name the server uses)")
     stop = [END_OF_EDITS] if edit_sequence else None
-    keys = list(_seed_keys(prompts))
+    keys = list(seed_keys(prompts))
     with_diff_token = 0
 
     def one(job: tuple[int, int]) -> tuple[int, int, Sample, int]:

@@ -9,7 +9,7 @@ MODULES = ["hub_tools.evaluation", "hub_tools.evaluation.pass_at_k", "hub_tools.
            "hub_tools.evaluation.sandbox.config", "hub_tools.evaluation.sandbox.pool", "hub_tools.evaluation.scoring",
            "hub_tools.evaluation.sandbox.values", "hub_tools.evaluation.sandbox.checks", "hub_tools.evaluation.evalplus",
            "hub_tools.inference.local", "hub_tools.inference.loading", "hub_tools.inference.progress",
-           "hub_tools.problem_files"]
+           "hub_tools.problem_files", "hub_tools.progress", "hub_tools.inference.sample_streams"]
 
 
 @pytest.mark.parametrize("name", MODULES)
