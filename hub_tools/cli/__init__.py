@@ -6,6 +6,7 @@ needs inside that function, so ``lintseq --help`` and ``lintseq edits`` start wi
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import sys
 
@@ -58,7 +59,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     name = argv[0]
     if name not in COMMANDS:
-        print(f"lintseq: error: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
+        close = difflib.get_close_matches(name, COMMANDS, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        print(f"lintseq: error: unknown command {name!r}{hint}\n\n{_usage()}", file=sys.stderr)
         return 2
     module = importlib.import_module(COMMANDS[name][0])
     try:

@@ -86,7 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "max_stars_repo_path,max_stars_repo_licenses, or 'path' for a folder of .py files")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace a finished or unfinished run made with other settings in the output folder")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="no progress on stderr (a bar on a terminal, a line a minute in a log)")
     scale = parser.add_argument_group(
         "scale-out on datatrove (needs the distributed extra); same folder and rows as without --executor")
     scale.add_argument("--executor", choices=["local", "slurm", "ray"],

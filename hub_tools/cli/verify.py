@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,6 +22,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lint-timeout", type=float, metavar="SECONDS",
                         help="seconds one lint call may take (default: the limit the run recorded); a call "
                         "that takes longer fails the row as lint_unchecked, it never passes")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="no progress on stderr (a bar on a terminal, a line a minute in a log)")
     return parser
 
 
@@ -40,6 +41,6 @@ def main(argv: list[str]) -> int:
     from hub_tools.datagen.verify import VerifyConfig, verify_dataset
 
     report = verify_dataset(args.folder, VerifyConfig(config=args.config, workers=args.workers, limit=args.limit,
-                                                      progress=sys.stderr.isatty(), lint_timeout=args.lint_timeout))
+                                                      progress=not args.no_progress, lint_timeout=args.lint_timeout))
     print(report.format())
     return 0 if report.ok else 1

@@ -140,9 +140,8 @@ class Engine:
             return self._run()
 
     def _run(self) -> RunSummary:
-        from tqdm.auto import tqdm
-
         from hub_tools.datagen.manifest import check_finished_run, recorded_commit
+        from hub_tools.progress import progress_bar
 
         started = time.perf_counter()
         summary = RunSummary(self.config_name, self.output_dir)
@@ -156,8 +155,7 @@ class Engine:
         done = self.parts.completed()
         selected = select_rows(self.source, self.num_samples, self.config.seed) if self.num_samples else None
         total = len(selected) if selected is not None else self.source.count()
-        bar = tqdm(total=total, unit="program", desc=f"lintseq generate ({self.config_name})",
-                   disable=not self.progress, dynamic_ncols=True)
+        bar = progress_bar(total, f"lintseq generate ({self.config_name})", "program", enabled=self.progress)
         chunks = self._pending_chunks(selected, done, bar)
         self._chunk_processes = summary.chunk_processes
         if self.workers == 1:

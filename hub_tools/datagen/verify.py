@@ -176,7 +176,7 @@ def verify_dataset(folder: str | Path, config: VerifyConfig | None = None) -> Ve
     >>> report.ok  # doctest: +SKIP
     True
     """
-    from tqdm.auto import tqdm
+    from hub_tools.progress import progress_bar
 
     config = config or VerifyConfig()
     dataset = DatasetFolder.open(folder, require_settings=True)
@@ -193,7 +193,7 @@ def verify_dataset(folder: str | Path, config: VerifyConfig | None = None) -> Ve
             report = ConfigReport(name=name, sampler=dataset.sampler(name), total_rows=dataset.num_rows(name),
                                   lint_profile=settings.get("profile") or "portable")
             wanted = report.total_rows if config.limit is None else min(config.limit, report.total_rows)
-            with tqdm(total=wanted, unit="row", desc=f"verify {name}", disable=not config.progress) as bar:
+            with progress_bar(wanted, f"verify {name}", "row", enabled=config.progress) as bar:
                 _verify_config(dataset, name, settings, report, wanted, config, executor, bar)
             stats = settings.get("stats") if isinstance(settings.get("stats"), dict) else {}
             if config.limit is None and isinstance(stats.get("rows"), int) and stats["rows"] != report.total_rows:

@@ -65,6 +65,15 @@ def test_an_abbreviated_option_is_an_error(capsys, argv, unknown):
     assert unknown in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("name, hint", [("edit", "did you mean 'edits'?"), ("evaluate", "did you mean 'eval'?"),
+                                        ("generat", "did you mean 'generate'?"), ("frobnicate", None)])
+def test_an_unknown_command_names_the_closest_one(capsys, name, hint):
+    assert lintseq([name]) == 2
+    first = capsys.readouterr().err.splitlines()[0]
+    assert first.startswith(f"lintseq: error: unknown command {name!r}")
+    assert (hint in first) if hint else "did you mean" not in first
+
+
 def test_train_refuses_an_abbreviated_option_before_training(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code = lintseq(["train", "--config", "tiny-lintseq", "--learning-rat", "1", "--output_dir", str(tmp_path / "o")])
