@@ -24,6 +24,7 @@ from pathlib import Path
 
 from hub_tools.errors import UserError
 from hub_tools.evaluation.problems import Problem, _mbpp_signature, mbpp_prompt
+from hub_tools.local_paths import meant_as_local_path
 from hub_tools.problem_files import read_problem_rows
 
 FILE_NAMES = {"humaneval+": "humanevalplus", "mbpp+": "mbppplus"}
@@ -114,7 +115,7 @@ def _rows(benchmark: str, source: str) -> tuple[list[dict], str]:
         return [row for file in (named or files) for row in read_problem_rows(file)], str(named[0] if named else path)
     if path.is_file():
         return read_problem_rows(path), str(path)
-    if source.startswith((".", "/", "~")) or source.endswith((".jsonl", ".gz", ".json", ".parquet")):
+    if meant_as_local_path(source) or source.endswith((".jsonl", ".gz", ".json", ".parquet")):
         raise UserError(f"{benchmark} data {source!r} does not exist; give the EvalPlus file, a folder holding "
                         "it, or a Hub dataset id")
     try:
@@ -123,7 +124,8 @@ def _rows(benchmark: str, source: str) -> tuple[list[dict], str]:
         return list(datasets.load_dataset(source, split="test")), source
     except Exception as error:  # the Hub and datasets raise many kinds; the user needs the one line
         raise UserError(f"could not load {benchmark} from the Hub dataset {source!r}: "
-                        f"{str(error).splitlines()[0] if str(error) else type(error).__name__}") from None
+                        f"{str(error).splitlines()[0] if str(error) else type(error).__name__}; and there is no "
+                        f"local file or folder {source!r} either") from None
 
 
 def _description(prompt: str) -> str:

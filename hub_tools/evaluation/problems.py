@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hub_tools.errors import UserError
+from hub_tools.local_paths import meant_as_local_path
 from hub_tools.problem_files import read_problem_rows
 
 HUMANEVAL_DATASET_ID = "openai/openai_humaneval"
@@ -148,7 +149,7 @@ def _read_rows(source: str, split: str, config_name: str | None) -> tuple[list[d
         if not files:
             raise UserError(f"{path}: no .jsonl, .json or .parquet file with MBPP rows in this folder")
         return rows, str(path)
-    if source.startswith((".", "/", "~")) or source.endswith((".jsonl", ".json", ".parquet")):
+    if meant_as_local_path(source) or source.endswith((".jsonl", ".json", ".parquet")):
         raise UserError(f"MBPP data {source!r} does not exist; give a local file or a Hub dataset id")
     try:
         import datasets
@@ -156,7 +157,8 @@ def _read_rows(source: str, split: str, config_name: str | None) -> tuple[list[d
         dataset = datasets.load_dataset(source, config_name, split=split)
     except Exception as error:  # the Hub and datasets raise many kinds; the user needs the one line
         raise UserError(f"could not load MBPP from the Hub dataset {source!r} (split {split!r}): "
-                        f"{str(error).splitlines()[0] if str(error) else type(error).__name__}") from None
+                        f"{str(error).splitlines()[0] if str(error) else type(error).__name__}; and there is no "
+                        f"local file or folder {source!r} either") from None
     return list(dataset), source
 
 

@@ -9,23 +9,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hub_tools.errors import UNREADABLE_JSON, UserError, one_line
+from hub_tools.local_paths import meant_as_local_path
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 DTYPES = ("auto", "bfloat16", "float16", "float32")
-
-
-def meant_as_local_path(name: str) -> bool:
-    """Whether a model name can only mean a local folder: it starts with ``.``, ``/`` or ``~``, has more than
-    one ``/`` or a backslash, or its first component is a folder here (``outputs/tiny-lintseq``).
-
-    >>> meant_as_local_path("./model"), meant_as_local_path("org/model")
-    (True, False)
-    """
-    first = Path(name.split("/", 1)[0]).expanduser()
-    return (name.startswith((".", "/", "~")) or Path(name).is_absolute() or name.count("/") > 1 or "\\" in name
-            or ("/" in name and first.is_dir()))
 
 
 def check_model_path(model_name_or_path: str) -> None:

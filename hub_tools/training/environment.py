@@ -95,7 +95,7 @@ def check_model_path(model_name_or_path: str | None) -> None:
         if path.is_dir() and not (path / "config.json").is_file() and not (path / "adapter_config.json").is_file():
             raise UserError(f"model path {model_name_or_path} has no config.json; is it a saved model folder?")
         return
-    from hub_tools.inference.loading import meant_as_local_path
+    from hub_tools.local_paths import meant_as_local_path
 
     if meant_as_local_path(model_name_or_path):
         raise UserError(

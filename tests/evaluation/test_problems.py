@@ -236,3 +236,14 @@ def test_evalplus_errors_name_the_file_and_row(tmp_path):
         load_problems("humaneval+", dataset=str(broken))
     with pytest.raises(UserError, match="does not exist"):
         load_problems("mbpp+", dataset=str(tmp_path / "MbppPlus-missing.jsonl.gz"))
+
+
+@pytest.mark.parametrize("benchmark", ["mbpp", "mbpp+", "humaneval+"])
+def test_a_missing_folder_under_a_folder_here_is_not_looked_up_on_the_hub(tmp_path, monkeypatch, benchmark):
+    # `--dataset data/mbppplus` with data/ present here: it was taken for the Hub id 'data/mbppplus' and failed
+    # after half a minute of retries with a message about the Hub.
+    (tmp_path / "data").mkdir()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(UserError, match="'data/mbppplus' does not exist"):
+        load_problems(benchmark, dataset="data/mbppplus")
