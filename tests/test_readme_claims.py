@@ -223,8 +223,13 @@ CLAIMS: dict[str, list[str]] = {
     "The rows of the added tokens are trained too (PEFT's `trainable_token_indices`) and saved with the adapter": [
         "tests/training/test_lora_and_deepspeed.py::test_lora_adapter_is_saved_trains_the_new_token_and_reloads",
     ],
-    "`--seed` (the same seed gives the same samples)": [
+    "`--seed` (the same seed gives the same samples, at any batch size)": [
         "tests/training/test_generation_and_sample.py::test_sampling_is_deterministic_for_a_seed_and_keeps_the_order",
+        "tests/training/test_sample_streams.py::test_the_same_seed_gives_the_same_samples_at_any_batch_size",
+    ],
+    "only the temperature and the nucleus": [
+        "tests/training/test_sample_streams.py::test_the_models_generation_config_does_not_change_the_sampling",
+        "tests/training/test_sample_streams.py::test_the_stream_sampler_draws_from_the_tempered_nucleus",
     ],
     # Evaluate
     "The canonical solutions score pass@1 = 1.0": [

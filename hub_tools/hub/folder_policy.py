@@ -8,7 +8,7 @@ bytes that are not UTF-8) is refused, since one such file makes ``snapshot_downl
 for everyone. Hidden entries and special files (FIFOs, sockets) are never published.
 
 Files that look like secrets (``.env``, ``secrets.*``, private keys, token files, text holding a Hugging Face
-token) and large files that are not weights, data or tokenizers are *held back*: the plan lists them and
+token, a private key or another service's credential) and large files that are not weights, data or tokenizers are *held back*: the plan lists them and
 only an ``--include`` pattern that matches them uploads them. Parquet shards and safetensors files are
 checked to be what their names say before anything is read from them or sent.
 """
@@ -44,9 +44,27 @@ SECRET_NAME_PATTERNS = (
 )
 # "token" as a word of the name (hf_token, token.txt, my-token), not "tokenizer.json" or "added_tokens.json".
 SECRET_NAME_WORDS = re.compile(r"(^|[._-])(token|api[_-]?key|apikey|password|passwd|private[_-]?key)([._-]|$)")
-# A Hugging Face access token ("hf_" and 34 letters) inside a text file. Every byte of a file that is not
-# weights or data is scanned, in chunks that overlap by more than a token so none hides across a border.
-HF_TOKEN_TEXT = re.compile(rb"\bhf_[A-Za-z0-9]{30,}\b")
+# Credentials inside a file, by kind: shapes specific enough that ordinary text does not take them (a
+# prefix and a fixed alphabet and length). Every byte of a file that is not weights or data is scanned, in
+# chunks that overlap by more than a credential so none hides across a border.
+SECRET_TEXT_KINDS = {
+    "hf": "a Hugging Face token",
+    "pem": "a private key",
+    "aws": "an AWS access key id",
+    "github": "a GitHub token",
+    "openai": "an OpenAI API key",
+    "slack": "a Slack token",
+    "google": "a Google API key",
+}
+SECRET_TEXT = re.compile(
+    rb"(?P<hf>\bhf_[A-Za-z0-9]{30,}\b)"
+    rb"|(?P<pem>-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----)"
+    rb"|(?P<aws>\b(?:AKIA|ASIA)[0-9A-Z]{16}\b)"
+    rb"|(?P<github>\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{60,})\b)"
+    rb"|(?P<openai>\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}T3BlbkFJ[A-Za-z0-9_-]{20,})"
+    rb"|(?P<slack>\bxox[abposr]-[0-9]{6,}-[A-Za-z0-9-]{10,})"
+    rb"|(?P<google>\bAIza[0-9A-Za-z_-]{35}\b)"
+)
 TOKEN_SCAN_CHUNK = 4 << 20
 TOKEN_SCAN_OVERLAP = 256
 TOKEN_SCAN_SKIP = ("*.parquet", "*.arrow", "*.safetensors", "*.bin", "*.pt", "*.pth", "*.gguf")
@@ -200,8 +218,8 @@ def _resolve_link(scan: FolderScan, real_root: Path, relative: str, link: Path) 
 def held_back_reason(local: LocalFile) -> str | None:
     """Why a file that a push would upload needs an explicit ``--include`` first, or ``None``.
 
-    Secret-looking names (the link's and its target's) and text holding a Hugging Face token are held back,
-    and so are files over 10 MB that are not weights, data or tokenizer files.
+    Secret-looking names (the link's and its target's) and text holding a credential (:data:`SECRET_TEXT`)
+    are held back, and so are files over 10 MB that are not weights, data or tokenizer files.
     """
     names = [local.path_in_repo.rsplit("/", 1)[-1]]
     if local.link_target:
@@ -212,27 +230,36 @@ def held_back_reason(local: LocalFile) -> str | None:
                 or SECRET_NAME_WORDS.search(lowered):
             return f"looks like a secret ({name})"
     name = names[0]
-    if not any(fnmatch.fnmatchcase(name, p) for p in TOKEN_SCAN_SKIP) and holds_token(local.source):
-        return "contains what looks like a Hugging Face token"
+    kind = None if any(fnmatch.fnmatchcase(name, p) for p in TOKEN_SCAN_SKIP) else secret_in(local.source)
+    if kind is not None:
+        return f"contains what looks like {kind}"
     if local.size > LARGE_FILE_BYTES and not any(fnmatch.fnmatchcase(name, p) for p in EXPECTED_LARGE_PATTERNS):
         return f"large ({local.size / 1e6:.0f} MB) and not weights, data or a tokenizer"
     return None
 
 
-def holds_token(path: Path) -> bool:
-    """Whether a file holds something shaped like a Hugging Face token anywhere (an unreadable file does
-    not: the upload then fails on it, naming it)."""
+def secret_in(path: Path) -> str | None:
+    """The kind of the first credential found in a file (``"a private key"``), or ``None`` (an unreadable file
+    holds none: the upload then fails on it, naming it).
+
+    >>> import tempfile
+    >>> with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as notes:
+    ...     _ = notes.write("deploy with -----BEGIN OPENSSH PRIVATE KEY-----\\n...")
+    >>> secret_in(Path(notes.name))
+    'a private key'
+    """
     try:
         with path.open("rb") as file:
             tail = b""
             while chunk := file.read(TOKEN_SCAN_CHUNK):
-                # A token cut by the chunk border is whole in the tail of one chunk and the next chunk.
-                if HF_TOKEN_TEXT.search(tail + chunk):
-                    return True
+                # A credential cut by the chunk border is whole in the tail of one chunk and the next chunk.
+                found = SECRET_TEXT.search(tail + chunk)
+                if found:
+                    return SECRET_TEXT_KINDS[found.lastgroup]
                 tail = chunk[-TOKEN_SCAN_OVERLAP:]
     except OSError:
-        return False
-    return False
+        return None
+    return None
 
 
 def format_problem(local: LocalFile) -> str | None:

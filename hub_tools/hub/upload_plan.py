@@ -221,7 +221,8 @@ def plan_dataset_upload(folder: str | Path, card: str | None = None, include: tu
     readme = folder / "README.md"
     held_card = dict(plan.held_back).get("README.md")
     if card is None and held_card:
-        raise UserError(f"{readme}: the card {held_card}")
+        raise UserError(f"{readme}: the card {held_card}; edit it out, or publish the card as it is with "
+                        "--include README.md")
     if card is None and not any(planned.path_in_repo == "README.md" for planned in plan.files):
         raise UserError(f"{folder} has no README.md dataset card: is it a folder written by `lintseq generate`?")
     configs = read_card_header(readme, card).get("configs")

@@ -155,9 +155,41 @@ def test_a_token_across_a_chunk_border_is_found(tmp_path, monkeypatch):
     for offset in range(980, 1001, 5):  # the token starts just before, at and after the border
         path = tmp_path / f"log-{offset}.txt"
         path.write_bytes(b"." * offset + SECRET.encode() + b"\n" + b"." * 3000)
-        assert folder_policy.holds_token(path), offset
+        assert folder_policy.secret_in(path) == "a Hugging Face token", offset
     (tmp_path / "clean.txt").write_bytes(b"hf_short " * 2000)
-    assert not folder_policy.holds_token(tmp_path / "clean.txt")
+    assert folder_policy.secret_in(tmp_path / "clean.txt") is None
+
+
+# Shaped like each service's credential (made up here, valid for nothing), and text a little like them.
+CREDENTIALS = {
+    "a private key": "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----",
+    "an AWS access key id": "aws_access_key_id = AKIAZ7XQ4PLM2WNB5TRE",
+    "a GitHub token": "git clone https://ghp_" + "k3Jq9ZpLmN4xVbC7yT2wRs5dUe8fHgA1iO6a" + "@github.com/me/x",
+    "an OpenAI API key": "OPENAI_API_KEY=sk-proj-" + "Ab12Cd34Ef56Gh78Ij90" + "T3BlbkFJ" + "Kl12Mn34Op56Qr78St90",
+    "a Slack token": "SLACK=xoxb-" + "123456789012-" + "AbCdEfGhIjKlMnOp",
+    "a Google API key": "key=AIza" + "SyB1c2D3e4F5g6H7i8J9k0L1m2N3o4P5q6R",
+}
+NOT_CREDENTIALS = [
+    "-----BEGIN PUBLIC KEY-----", "-----BEGIN CERTIFICATE-----", "AKIA is a prefix", "akiaz7xq4plm2wnb5tre",
+    "ghp_short", "sk-this-is-not-a-key", "xoxb-", "AIza", "tokenizer.json holds the vocabulary",
+]
+
+
+@pytest.mark.parametrize("kind", sorted(CREDENTIALS))
+def test_other_credentials_in_a_file_are_held_back_by_kind(hub, dataset_folder, kind):
+    # Only Hugging Face tokens were looked for: a deploy key or an AWS key in notes was uploaded.
+    (dataset_folder / "notes.txt").write_text(f"setup:\n{CREDENTIALS[kind]}\ndone\n")
+    result = push_dataset(dataset_folder, "alice/hx")
+    assert dict(result.plan.held_back)["notes.txt"].startswith(f"contains what looks like {kind}")
+    assert "notes.txt" not in _stored(hub, "dataset", "alice/hx")
+
+
+def test_text_a_little_like_a_credential_is_not_held_back(tmp_path):
+    from hub_tools.hub import folder_policy
+
+    path = tmp_path / "notes.txt"
+    path.write_text("\n".join(NOT_CREDENTIALS))
+    assert folder_policy.secret_in(path) is None
 
 
 # -- what was checked is what is sent -----------------------------------------------------------------------

@@ -260,6 +260,7 @@ def test_a_card_holding_a_token_is_held_back_with_a_clear_line(hub, dataset_fold
     code, out, err = _push(capsys, "dataset", str(dataset_folder), "--repo-id", "alice/edits")
     line = _one_line_error(code, err)
     assert "README.md: the card contains what looks like a Hugging Face token" in line and SECRET not in out + err
+    assert "--include README.md" in line  # how to go on
     assert hub.requests == []
 
 
