@@ -279,13 +279,17 @@ def test_templates_outlive_the_run_that_started_them(level):
 def test_no_level_leaves_anything_behind_in_the_temporary_folder():
     """Each level's pools, opened and closed, leave /tmp as they found it. Watched in a mount namespace of the
     test's own, with a /tmp nobody else writes in: the template of the own-namespaces level once left its mount
-    point there, one per template (its pivot moved the root of the process meant to remove it)."""
+    point there, one per template (its pivot moved the root of the process meant to remove it), and still did
+    when it was killed from outside."""
     from tests.evaluation.conftest import LEVELS
 
     script = (
         "import os\nfrom hub_tools.evaluation import Sandbox, SandboxConfig\n"
         f"for level in {list(LEVELS.values())!r}:\n"
         "    with Sandbox(SandboxConfig(timeout=5.0, workers=2, **level)) as pool:\n"
+        f"        assert [r.status for r in pool.run([{GOOD!r}] * 3, progress=False)] == ['passed'] * 3\n"
+        # A template killed from outside cannot remove its mount point: the evaluator does.
+        "        pool._templates[0].process.kill()\n        pool._templates[0].process.wait()\n"
         f"        assert [r.status for r in pool.run([{GOOD!r}] * 3, progress=False)] == ['passed'] * 3\n"
         "        templates = [template.process for template in pool._templates if template is not None]\n"
         "    print(sorted(os.listdir('/tmp')), [process.returncode for process in templates])\n"
@@ -371,3 +375,42 @@ def test_a_program_killed_from_outside_is_reported_and_the_next_runs():
     assert [result.status for result in results] == ["error", "passed"], results
     assert "SIGKILL" in results[0].reason and results[0].duration < 10
     assert pool.restarts == 0
+
+
+def test_a_template_that_died_with_a_message_unread_is_a_stopped_worker():
+    # Its end of the control socket closed with our message (a kill order) unread: recv() raises "connection
+    # reset", which escaped as an error that ended the whole evaluation instead of costing one program.
+    import socket
+
+    from hub_tools.evaluation.sandbox.template import Template, WorkerStopped
+
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    ours.send(b'{"kill": 1}')
+    theirs.close()
+    template = object.__new__(Template)
+    template.control = ours
+    with pytest.raises(WorkerStopped, match="the sandbox template ended"):
+        template._receive(time.monotonic() + 5)
+    ours.close()
+
+
+def test_a_tree_deeper_than_recursion_and_path_limits_is_removed(tmp_path):
+    from hub_tools.evaluation.sandbox.workdir import remove_tree
+
+    top = tmp_path / "work"
+    top.mkdir()
+    descriptor = os.open(top, os.O_RDONLY)
+    for depth in range(1500):  # 1,500 levels of 200-character names: far past PATH_MAX and the recursion limit
+        name = f"{depth:04d}" + "d" * 196
+        os.mkdir(name, dir_fd=descriptor)
+        with open(os.open("file", os.O_WRONLY | os.O_CREAT, dir_fd=descriptor), "w") as file:
+            file.write("x")
+        if depth == 700:
+            os.chmod(name, 0, dir_fd=descriptor)  # a folder the program made unreadable
+        child = os.open(name, os.O_RDONLY, dir_fd=descriptor)
+        os.close(descriptor)
+        descriptor = child
+    os.close(descriptor)
+    remove_tree(str(top))
+    assert not top.exists()
+    remove_tree(str(top))  # gone already: nothing to do, nothing raised

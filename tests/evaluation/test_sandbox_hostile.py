@@ -123,6 +123,41 @@ def _attacks(outside: Path, home: Path, unix_path: Path, abstract_name: str, tcp
                                "def add(x, y):\n    return Anything()\n"),
         "int subclass with __eq__": ("class Sly(int):\n    def __eq__(self, other):\n        return True\n"
                                      "    __hash__ = int.__hash__\ndef add(x, y):\n    return Sly(0)\n"),
+        # 1,500 nested folders, made through descriptors: removing them after the program recursed once per
+        # level, raised RecursionError in the template, and the whole evaluation ended ("connection reset").
+        "a folder nested 1,500 deep": (
+            "import os, posix\nfd = posix.open('.', os.O_RDONLY)\nfor _ in range(1500):\n"
+            "    posix.mkdir('d', dir_fd=fd)\n    fd, old = posix.open('d', os.O_RDONLY, dir_fd=fd), fd\n"
+            "    posix.close(old)\ndef add(x, y):\n    return 0\n"),
+        # System V shared memory outlives the program and counts against none of its limits.
+        "System V shared memory": (
+            "import sys\nfor name in ('ctypes', '_ctypes'):\n    sys.modules.pop(name, None)\nimport ctypes\n"
+            "libc = ctypes.CDLL(None, use_errno=True)\nlibc.syscall.restype = ctypes.c_long\n"
+            "segment = libc.syscall(29, 0x5A5A0000, 200 << 20, 0o1000 | 0o666)\n"
+            "assert segment >= 0, ctypes.get_errno()\ndef add(x, y):\n    return 0\n"),
+        # Raw clone() threads sharing one stack page: no memory limit counts them, on their way to the
+        # machine's process table.
+        "threads by raw clone": (
+            "import sys, mmap, time\nfor name in ('ctypes', '_ctypes'):\n    sys.modules.pop(name, None)\n"
+            "import ctypes\nlibc = ctypes.CDLL(None)\nlibc.syscall.restype = ctypes.c_long\n"
+            "page = mmap.mmap(-1, 4096, prot=7)\npage[0:9] = bytes([0xb8, 0x22, 0, 0, 0, 0x0f, 0x05, 0xeb, 0xf7])\n"
+            "base = ctypes.addressof(ctypes.c_char.from_buffer(page))\n"
+            "ctypes.c_uint64.from_address(base + 64).value = base\nn = 0\n"
+            "while n < 3000 and libc.syscall(56, 0x50f00, ctypes.c_void_p(base + 64), 0, 0, 0) > 0:\n"
+            "    n += 1\ntime.sleep(1)\nraise RuntimeError(f'tasks created: {n}')\n"),
+        # Tuples nested in tuples, ((x,), y), all made to share one hash: passed over by the flood check, which
+        # looked at flat tuples only, and quadratic for the evaluator to build into a set.
+        "hash flood of nested tuples": (
+            forged + "import posix\nM, P1, P2, P5 = (1 << 64) - 1, 11400714785074694791, 14029467366897019727, "
+            "2870177450012600261\nrot = lambda v, k: ((v << k) | (v >> (64 - k))) & M\n"
+            "need = rot((((12345 - (2 ^ (P5 ^ 3527539))) & M) * pow(P1, -1, 1 << 64)) & M, 33)\n"
+            "items, x = [], 0\nwhile len(items) < 20000:\n    x += 1\n"
+            "    h = ((need - (rot((P5 + (hash((x,)) & M) * P2) & M, 31) * P1)) * pow(P2, -1, 1 << 64)) & M\n"
+            "    y = h - (1 << 64) if h >> 63 else h\n    if abs(y) < 2**61 - 1 and y != -1:\n"
+            "        items.append({'t': 'tuple', 'v': [{'t': 'tuple', 'v': [x]}, {'t': 'int', 'v': format(y, 'x')}]})\n"
+            "BODY = FRAME(['value', {'t': 'set', 'v': items}])\n"
+            "def add(x, y):\n    for fd in range(3, 64):\n        try:\n            posix.write(fd, BODY)\n"
+            "        except Exception:\n            pass\n    posix._exit(0)\n"),
         "infinite loop": "while True:\n    pass\n",
         "infinite loop in the function": "def add(x, y):\n    while True:\n        pass\n",
         "loop that swallows exceptions": ("import time\ndef add(x, y):\n    while True:\n        try:\n"
@@ -296,6 +331,12 @@ def test_hostile_samples_harm_nothing_and_never_pass(humaneval, open_folder, pyt
     assert "not plain data" in by_attack["__eq__ always true"]["result"]
     assert "not plain data" in by_attack["int subclass with __eq__"]["result"]
     assert "share one hash" in by_attack["hash flood in a forged answer"]["result"], by_attack["hash flood in a forged answer"]
+    assert "share one hash" in by_attack["hash flood of nested tuples"]["result"], by_attack["hash flood of nested tuples"]
+    assert "AssertionError: 1" in by_attack["System V shared memory"]["result"], by_attack["System V shared memory"]
+    threads = by_attack["threads by raw clone"]["result"]
+    assert "more threads than a program may have" in threads or (
+        "tasks created: " in threads and int(threads.split("tasks created: ")[1].split()[0]) <= 256), threads
+    assert by_attack["a folder nested 1,500 deep"]["status"] == "failed", by_attack["a folder nested 1,500 deep"]
     # Outside: nothing created, nothing deleted, nothing changed; no listener reached.
     assert sorted(os.listdir(outside)) == before
     assert (outside / "canary.txt").read_text() == "keep me"

@@ -34,7 +34,7 @@ from pathlib import Path
 
 LEVELS = ("full", "reduced", "minimal")
 SANDBOX_USER = 65534  # "nobody": owns nothing on the host
-_SOURCES = ("values.py", "kernel.py", "guard.py", "namespaces.py", "runner.py")
+_SOURCES = ("values.py", "kernel.py", "guard.py", "namespaces.py", "workdir.py", "runner.py")
 ENVIRONMENT = {
     "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/tmp", "TMPDIR": "/tmp",
     # Numerical libraries must not start a thread per core inside every program.

@@ -11,12 +11,16 @@ it holds (a template that made its own user namespace has them all there).
   processes' memory, signals to any process but itself, changing another process's limits (``prlimit`` on
   any pid but its own), priority, scheduling or memory placement, new namespaces, mounts, keyrings, BPF, io_uring,
   perf events, modules, reboot, memory files (``memfd_create``: their pages count against no limit of the
-  process, and 64 of 64 MB would hold 4 GB). ``clone3`` answers ENOSYS so that the C library falls back to ``clone``,
+  process, and 64 of 64 MB would hold 4 GB), System V shared memory, semaphores and message queues and POSIX
+  message queues (they outlive the process, count against none of its limits, and are shared by the IPC
+  namespace). ``clone3`` answers ENOSYS so that the C library falls back to ``clone``,
   whose flags the filter can read.
 - **Landlock** (where the kernel has it): files can be read only under the read-only paths given (the
   interpreter and its standard library) and read, written or deleted only in the process's own directory;
   with Landlock ABI 6 and later, signals and abstract UNIX sockets are scoped to the process too.
-- **Resource limits**: address space, file size, CPU time, core dumps, open files.
+- **Resource limits**: address space, file size, CPU time, core dumps, open files, and tasks (processes and
+  threads) where the process is in a user namespace of its own (elsewhere the kernel counts every process of
+  the user on the machine; the template watches the program's threads there, ``workdir.py``).
 
 This file is also run inside the sandbox (its source is part of the sandboxed process's program), so it
 uses the standard library only and no ``from __future__`` import.
@@ -51,6 +55,12 @@ X86_64_REFUSED = {
     "finit_module": 313, "delete_module": 176, "reboot": 169, "swapon": 167, "swapoff": 168, "acct": 163,
     "personality": 135, "name_to_handle_at": 303, "open_by_handle_at": 304, "quotactl": 179,
     "memfd_create": 319, "memfd_secret": 447,
+    # System V and POSIX inter-process memory and queues: shared memory outlives its process, counts against
+    # no limit of it (three 200 MB segments, detached, held 600 MB past a 256 MB limit), and where the IPC
+    # namespace is the host's, any process's readable segment could be attached and read.
+    "shmget": 29, "shmat": 30, "shmctl": 31, "shmdt": 67, "semget": 64, "semop": 65, "semctl": 66,
+    "semtimedop": 220, "msgget": 68, "msgsnd": 69, "msgrcv": 70, "msgctl": 71, "mq_open": 240,
+    "mq_unlink": 241, "mq_timedsend": 242, "mq_timedreceive": 243, "mq_notify": 244, "mq_getsetattr": 245,
     # Calls that change another process's limits, priority, scheduling or memory: the same user's template,
     # evaluator or, below full isolation, any process of that user (a program lowered its template's file
     # size limit, and every later program on it failed to start).
@@ -201,9 +211,22 @@ def install_landlock(read_only: list, read_write: list, abi: int) -> None:
         os.close(ruleset)
 
 
-def set_limits(memory_mb: int, file_size_mb: int, cpu_seconds: int, open_files: int = 64) -> None:
-    """Resource limits of this process (soft = hard, so the program cannot raise them again)."""
+def in_own_user_namespace() -> bool:
+    """Whether this process's user namespace is not the machine's (whose map is the whole range, 0 to 0)."""
+    try:
+        with open("/proc/self/uid_map") as mapping:
+            return mapping.read().split() != ["0", "0", "4294967295"]
+    except OSError:
+        return False
+
+
+def set_limits(memory_mb: int, file_size_mb: int, cpu_seconds: int, open_files: int = 64,
+               tasks: int | None = None) -> None:
+    """Resource limits of this process (soft = hard, so the program cannot raise them again); ``tasks``:
+    processes and threads of this user in this user namespace (see the module docstring)."""
     for limit, value in ((resource.RLIMIT_AS, memory_mb << 20), (resource.RLIMIT_FSIZE, file_size_mb << 20),
                          (resource.RLIMIT_CORE, 0), (resource.RLIMIT_NOFILE, open_files)):
         resource.setrlimit(limit, (value, value))
+    if tasks is not None:
+        resource.setrlimit(resource.RLIMIT_NPROC, (tasks, tasks))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))

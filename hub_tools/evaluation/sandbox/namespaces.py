@@ -84,20 +84,22 @@ def enter_namespaces(libc, read_only_paths, drop_to_user, reachable):
 
     ``drop_to_user`` is the user to become when started as root (None: stay); without a file system of
     its own, only when that user can reach the interpreter where it is (``reachable``). Returns the
-    namespaces obtained and, if the file system could not be built, why (else None).
+    namespaces obtained, why the file system could not be built (else None), and the host's folder the new
+    root was mounted on (removed when the template ends; the evaluator removes it when the template was
+    killed first).
     """
     flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID
     obtained = []
     if libc.unshare(flags) != 0:
         user, group = os.getuid(), os.getgid()
         if libc.unshare(CLONE_NEWUSER) != 0:
-            return obtained, f"unshare: {os.strerror(ctypes.get_errno())}"
+            return obtained, f"unshare: {os.strerror(ctypes.get_errno())}", None
         for name, content in (("setgroups", "deny"), ("uid_map", f"{user} {user} 1"), ("gid_map", f"{group} {group} 1")):
             with open(f"/proc/self/{name}", "w") as handle:
                 handle.write(content)
         obtained.append("user")
         if libc.unshare(flags) != 0:
-            return obtained, f"unshare in a user namespace: {os.strerror(ctypes.get_errno())}"
+            return obtained, f"unshare in a user namespace: {os.strerror(ctypes.get_errno())}", None
     new_root = tempfile.mkdtemp(prefix="sandbox-root-")
     # This process shares the new mount namespace, so the child's pivot moves its root too: it removes the
     # mount point through the host folder it opened before, not by a path that then names the sandbox's /tmp.
@@ -123,7 +125,7 @@ def enter_namespaces(libc, read_only_paths, drop_to_user, reachable):
         problem = f"no file system of its own: {error}"
     if drop_to_user is not None and os.getuid() == 0 and ("mount" in obtained or reachable):
         become(drop_to_user)
-    return obtained, problem
+    return obtained, problem, new_root
 
 
 def become(user):

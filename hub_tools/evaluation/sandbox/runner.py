@@ -2,14 +2,14 @@
 
 Started by the evaluator (``hub_tools.evaluation.sandbox``) inside bubblewrap where it can, as
 ``python -I -B -c SOURCE`` where SOURCE is this file after ``values.py``, ``kernel.py``,
-``guard.py`` and ``namespaces.py`` (which it uses without bubblewrap): the standard library only, nothing of the evaluator's memory, a fixed environment.
+``guard.py``, ``namespaces.py`` (which it uses without bubblewrap) and ``workdir.py``: the standard library only, nothing of the evaluator's memory, a fixed environment.
 No program ever runs in this process; it only forks them.
 
 **Control channel** (the descriptor named in the settings, a UNIX ``SOCK_SEQPACKET`` socket from the evaluator, one JSON
 message per packet): this process first says ``{"ready": true, "facts": {...}}`` (what it could confine).
 Each job arrives as ``{"job": N, "limits": {...}}`` with two pipe ends attached (``SCM_RIGHTS``): the end the
 program reads requests from and the end it writes answers to. It forks the program's process, and answers
-``{"job": N, "exit": CODE, "killed": BOOL, "folder_full": BOOL, "duration": SECONDS}`` once that process has ended
+``{"job": N, "exit": CODE, "killed": BOOL, "folder_full": BOOL, "too_many_tasks": BOOL, "duration": SECONDS}`` once that process has ended
 (``CODE`` as ``subprocess`` gives it, negative for a signal; killed on ``{"kill": N}``, at the backup deadline,
 or once its files hold more than the limit). So each program has its own pair of pipes, created for it and closed after it: no channel
 is shared between programs, and a program can write nothing the evaluator would read as another's result.
@@ -25,26 +25,22 @@ program with its tests inside and report the outcome), then ``["call", ARGS, KWA
 
 # SOURCE is compiled as one program with the files before it: they provide encode_value, decode_value,
 # UnencodableValue, set_no_new_privs, install_seccomp, install_landlock, landlock_abi, seccomp_supported,
-# set_limits, install_guard, enter_namespaces and become.
+# set_limits, install_guard, enter_namespaces, become, remove_tree, folder_too_full and files_held_open.
 
 import contextlib
 import json
 import os
 import select
-import shutil
 import signal
 import socket
-import stat
 import struct
 import sys
 import tempfile
 import time
 
 MAX_FRAME_BYTES = 16 << 20
-# How often the template measures a running program's folder, and how many entries it reads at most: a
-# folder made of more (slow to measure) counts as full.
+# How often the template measures a running program's folder (workdir.py).
 FOLDER_CHECK_SECONDS = 0.1
-MAX_FOLDER_ENTRIES = 10_000
 PR_SET_DUMPABLE = 4
 PR_SET_PDEATHSIG = 1
 # Imported once here, so that the forked programs find them loaded: a fork costs about a millisecond,
@@ -125,7 +121,8 @@ def confine(workdir, limits, drop_to=None):
     if "random" in sys.modules:
         sys.modules["random"].seed()  # the template's state would otherwise repeat in every program
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a file past the limit raises OSError instead
-    set_limits(limits["memory_limit_mb"], limits["file_size_limit_mb"], int(limits["timeout"]) + 2)  # noqa: F821
+    tasks = MAX_TASKS if in_own_user_namespace() else None  # noqa: F821 (kernel.py)
+    set_limits(limits["memory_limit_mb"], limits["file_size_limit_mb"], int(limits["timeout"]) + 2, tasks=tasks)  # noqa: F821
     if limits["seccomp"]:  # capset's number is x86-64's, like the filter's
         drop_capabilities()  # noqa: F821
     set_no_new_privs()  # noqa: F821
@@ -237,58 +234,6 @@ def _probe(limits):
     return confined
 
 
-def folder_too_full(workdir, limit_bytes):
-    """Whether the program's folder holds more than ``limit_bytes`` of disk (allocated blocks: a sparse file
-    counts what it uses, a file of several names once), more than MAX_FOLDER_ENTRIES entries, or a folder it
-    made unreadable. Links are not followed; an entry removed while it is read is passed over."""
-    total, entries, pending, seen = 0, 0, [workdir], set()
-    while pending:
-        try:
-            scan = os.scandir(pending.pop())
-        except FileNotFoundError:
-            continue
-        except OSError:
-            return True
-        with scan:
-            for entry in scan:
-                entries += 1
-                try:
-                    status = entry.stat(follow_symlinks=False)
-                except FileNotFoundError:
-                    continue
-                if stat.S_ISDIR(status.st_mode):
-                    pending.append(entry.path)
-                elif status.st_nlink > 1:
-                    if (status.st_dev, status.st_ino) in seen:
-                        continue  # another name of a file already counted
-                    seen.add((status.st_dev, status.st_ino))
-                total += status.st_blocks * 512
-                if total > limit_bytes or entries > MAX_FOLDER_ENTRIES:
-                    return True
-    return False
-
-
-def files_held_open(pid):
-    """Bytes of disk or memory in the files process ``pid`` holds open with no name left: files it deleted
-    while open, and memory files (``memfd_create``). The folder walk cannot see them, and neither the
-    address-space limit (their pages are not mapped) nor the file-size limit (it caps each one) bounds them
-    together: 64 such files of 64 MB would hold 4 GB. Read through ``/proc/PID/fd``; 0 where
-    that cannot be read (without CAP_SYS_PTRACE a process may not read a non-dumpable process's links)."""
-    sizes, folder = {}, f"/proc/{pid}/fd"
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return 0
-    for name in names:
-        try:
-            status = os.stat(f"{folder}/{name}")  # the open file itself, through the link
-        except OSError:
-            continue
-        if stat.S_ISREG(status.st_mode) and status.st_nlink == 0:  # a file open twice counts once
-            sizes[status.st_dev, status.st_ino] = status.st_blocks * 512
-    return sum(sizes.values())
-
-
 def run_job(control, message, descriptors, base, drop_to):
     limits = message["limits"]
     requests, answers = descriptors
@@ -303,7 +248,7 @@ def run_job(control, message, descriptors, base, drop_to):
     os.close(answers)
     process = os.pidfd_open(pid)
     deadline = start + limits["timeout"] + limits["grace"]
-    killed = folder_full = False
+    killed = folder_full = too_many_tasks = False
     # Without namespaces the folder is on the host's disk, which a file size limit alone does not protect:
     # it is measured while the program runs, with the files the program holds open under no name, and the
     # program killed once they hold too much.
@@ -325,24 +270,27 @@ def run_job(control, message, descriptors, base, drop_to):
             if json.loads(order).get("kill") == message["job"] and not killed:
                 os.kill(pid, signal.SIGKILL)
                 killed = True
-        if not killed and (folder_too_full(workdir, folder_limit) or files_held_open(pid) > folder_limit):
+        if not killed and (folder_too_full(workdir, folder_limit) or files_held_open(pid) > folder_limit):  # noqa: F821 (workdir.py)
             os.kill(pid, signal.SIGKILL)
             killed = folder_full = True
+        if not killed and threads_of(pid) > MAX_TASKS:  # noqa: F821 (workdir.py)
+            os.kill(pid, signal.SIGKILL)
+            killed = too_many_tasks = True
     _, status = os.waitpid(pid, 0)
     os.close(process)
-    shutil.rmtree(workdir, ignore_errors=True)
+    remove_tree(workdir)  # noqa: F821 (workdir.py)
     code = os.waitstatus_to_exitcode(status)
     control.send(json.dumps({"job": message["job"], "exit": code, "killed": killed, "folder_full": folder_full,
-                             "duration": round(time.monotonic() - start, 6)}).encode())
+                             "too_many_tasks": too_many_tasks, "duration": round(time.monotonic() - start, 6)}).encode())
 
 
 def main(settings):
     import ctypes
 
     libc = ctypes.CDLL(None, use_errno=True)
-    namespaces, namespace_problem = [], None
+    namespaces, namespace_problem, mount_point = [], None, None
     if settings.get("namespaces"):
-        namespaces, namespace_problem = enter_namespaces(  # noqa: F821
+        namespaces, namespace_problem, mount_point = enter_namespaces(  # noqa: F821
             libc, settings["read_only_paths"], settings.get("drop_to"), settings.get("reachable", False))
     # A template still root here (no namespaces, or none it could drop root in) runs its programs as the
     # unprivileged user, where that user can reach the interpreter: a process of uid 0, even without
@@ -373,7 +321,8 @@ def main(settings):
     seccomp = seccomp_supported() and _probe({**probe_limits, "landlock": 0, "seccomp": True})  # noqa: F821
     facts = {"uid": os.getuid(), "program_uid": os.getuid() if drop_to is None else drop_to, "pid": os.getpid(),
              "landlock": landlock, "seccomp": bool(seccomp), "namespaces": namespaces,
-             "namespace_problem": namespace_problem, "environment": sorted(os.environ)}
+             "namespace_problem": namespace_problem, "environment": sorted(os.environ), "mount_point": mount_point,
+             "work_folder": base}
     control.send(json.dumps({"ready": True, "facts": facts}).encode())
     try:
         while True:
@@ -389,4 +338,4 @@ def main(settings):
                                    read_only_paths=settings["read_only_paths"])
             run_job(control, order, descriptors, base, drop_to)
     finally:
-        shutil.rmtree(base, ignore_errors=True)
+        remove_tree(base)  # noqa: F821 (workdir.py)

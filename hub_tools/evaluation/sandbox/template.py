@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import select
 import socket
 import subprocess
@@ -33,9 +34,14 @@ from hub_tools.evaluation.sandbox.checks import (
     failing_line,
 )
 from hub_tools.evaluation.sandbox.config import SandboxConfig
+from hub_tools.evaluation.sandbox.workdir import remove_tree
 
 # A template needs this long at most to start (imports, probes), and to report a program's end.
 WORKER_GRACE_SECONDS = 30.0
+# The folder a template's own root is mounted on (``namespaces.py``: ``mkdtemp`` in its /tmp), and the one
+# that holds its programs' folders (``runner.py``), in the host's /tmp when it has no file system of its own.
+MOUNT_POINT = re.compile(r"/tmp/sandbox-root-[a-z0-9_]{8}")
+WORK_FOLDER = re.compile(r"/tmp/sandbox-[a-z0-9_]{8}")
 STATUSES = ("passed", "failed", "timed_out", "error")
 
 
@@ -82,9 +88,12 @@ class WorkerStopped(RuntimeError):
     """A sandbox template ended or stopped answering."""
 
 
-def _describe_exit(exit_code: int, killed: bool, config: SandboxConfig, folder_full: bool = False) -> tuple[str, str]:
+def _describe_exit(exit_code: int, killed: bool, config: SandboxConfig, folder_full: bool = False,
+                   too_many_tasks: bool = False) -> tuple[str, str]:
     if folder_full:
         return "error", f"killed: its files held more than {config.folder_limit_mb} MB"
+    if too_many_tasks:
+        return "error", "killed: it started more threads than a program may have"
     if killed:
         return "error", "the program closed its channel and did not end"
     if exit_code == -24:  # SIGXCPU
@@ -107,6 +116,7 @@ class Template:
     def __init__(self, config: SandboxConfig, mode: str):
         self.config = config
         self._jobs_started = 0
+        self._mount_point = self._work_folder = None
         self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         command, bubblewrap, started_as = isolation.template_command(mode)
         user = {"user": started_as, "group": started_as, "extra_groups": []} if started_as is not None else {}
@@ -127,12 +137,23 @@ class Template:
             raise WorkerStopped(f"{error}{': ' + detail[-1] if detail else ''}") from None
         self.isolation = {"set_up_by": {"bubblewrap": "bubblewrap", "namespaces": "own namespaces"}.get(mode, "plain process"),
                           **isolation.describe(bubblewrap, ready["facts"], started_as)}
+        # The empty folder its own namespaces' root was mounted on: the template removes it when it ends, and
+        # cannot when it was killed (40 were left in /tmp by a day of runs). Only a name it could have made.
+        mount_point = ready["facts"].get("mount_point")
+        self._mount_point = mount_point if isinstance(mount_point, str) and MOUNT_POINT.fullmatch(mount_point) else None
+        work_folder = ready["facts"].get("work_folder")
+        own_files = mode == "bubblewrap" or "mount" in (ready["facts"].get("namespaces") or [])
+        if not own_files and isinstance(work_folder, str) and WORK_FOLDER.fullmatch(work_folder):
+            self._work_folder = work_folder  # on the host's disk: left there by a template killed from outside
 
     def _receive(self, deadline: float) -> dict:
         ready = select.select([self.control], [], [], max(deadline - time.monotonic(), 0))[0]
         if not ready:
             raise WorkerStopped("the sandbox template stopped answering")
-        message = self.control.recv(65536)
+        try:
+            message = self.control.recv(65536)
+        except OSError as error:  # the template died with a message of ours unread: "connection reset"
+            raise WorkerStopped(f"the sandbox template ended ({error})") from None
         if not message:
             raise WorkerStopped(f"the sandbox template ended (exit code {self.process.poll()})")
         try:
@@ -183,7 +204,7 @@ class Template:
             raise unsplittable  # this process has ended: the caller runs the job whole in a fresh one
         if outcome is None:
             outcome = _describe_exit(int(ended.get("exit", 0)), bool(ended.get("killed")), self.config,
-                                     bool(ended.get("folder_full")))
+                                     bool(ended.get("folder_full")), bool(ended.get("too_many_tasks")))
         duration = float(ended.get("duration", time.monotonic() - start))
         return ExecutionResult(outcome[0], outcome[1], duration, "sandbox" if whole else "evaluator")
 
@@ -246,4 +267,9 @@ class Template:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self._mount_point is not None:
+            with contextlib.suppress(OSError):
+                os.rmdir(self._mount_point)  # only ever an empty folder
+        if self._work_folder is not None:
+            remove_tree(self._work_folder)  # a no-op when the template removed it itself
         self._errors.close()

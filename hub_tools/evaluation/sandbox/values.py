@@ -83,36 +83,71 @@ def _refuse_constant(name):
     raise ValueError(f"{name} is not allowed here (non-finite floats are tagged)")
 
 
-def _hash_or_none(value):
+# CPython's tuple hash (xxHash's mixing of the members' hashes, since 3.8), done here a tuple at a time with the
+# members' hashes remembered: Python keeps no tuple's hash, so hashing each of 150 tuples nested around a
+# million zeros hashed the zeros 150 times. The constants are checked against hash() below.
+_MASK = (1 << 64) - 1
+_PRIME_1, _PRIME_2, _PRIME_5 = 11400714785074694791, 14029467366897019727, 2870177450012600261
+
+
+def _tuple_hash(lanes):
+    acc = _PRIME_5
+    for lane in lanes:
+        acc = (acc + (lane & _MASK) * _PRIME_2) & _MASK
+        acc = (((acc << 31) | (acc >> 33)) & _MASK) * _PRIME_1 & _MASK
+    acc = (acc + (len(lanes) ^ (_PRIME_5 ^ 3527539))) & _MASK
+    if acc == _MASK:
+        return 1546275796
+    return acc - (1 << 64) if acc >> 63 else acc
+
+
+def _tuple_hash_is_cpythons():
+    def computed(value):
+        return _tuple_hash([computed(member) for member in value]) if type(value) is tuple else hash(value)
+
+    samples = ((), (1,), (1, "a"), (-1, -2, 2**70, 0.5, ("x", (None, True))))
+    return all(computed(sample) == hash(sample) for sample in samples)
+
+
+# Elsewhere (another interpreter, a 32-bit build), tuples are hashed by hash() itself: right, and slower.
+_TUPLE_HASH_KNOWN = _tuple_hash_is_cpythons()
+
+
+def _hash_of(value, known):
+    """``hash(value)``, or ``None`` for an unhashable value; a tuple's from its members' (``known``: id ->
+    hash of the tuples already seen), so nested tuples cost their size once, not once per level."""
+    kind = type(value)
+    if kind is tuple and _TUPLE_HASH_KNOWN and any(type(member) in _CONTAINERS for member in value):
+        found = known.get(id(value), False)
+        if found is False:
+            lanes = [_hash_of(member, known) for member in value]
+            found = None if None in lanes else _tuple_hash(lanes)
+            known[id(value)] = found
+        return found
+    if kind in (list, dict, set):
+        return None
     try:
-        return hash(value)
+        return hash(value)  # a flat tuple too: hash() is exact and fast there
     except TypeError:  # a tuple holding a list
         return None
-
-
-def _nested_tuple(value) -> bool:
-    return type(value) is tuple and any(type(member) in _CONTAINERS for member in value)
 
 
 def _refuse_hash_flood(values, where):
     """Raise :class:`ValueError` when more than :data:`MAX_SHARED_HASH` distinct ``values`` share one hash.
 
-    The hashes are counted first (keyed by the hashes themselves: distinct ints, which do not collide).
-    Only a hash shared by more values than that gets a second look, which tells equal values (``[0] * 1000``
-    is plain data) from distinct ones. Unhashable values (lists, a tuple holding one) are passed over, and so
-    are tuples holding containers: Python does not keep a tuple's hash, so hashing each of 200 tuples nested
-    around 8 million zeros hashed the zeros 200 times (20 s of the evaluator, past every time limit, with
-    other programs' answers waiting); their members, down to the flat ones, are checked.
+    The hashes are counted first (keyed by the hashes themselves: distinct ints, which do not collide), a
+    tuple's computed from its members' once (:func:`_hash_of`: tuples nested in tuples, whose hashes can be
+    made to collide as flat ones can, were once passed over). Only a hash shared by more values than that
+    gets a second look, which tells equal values (``[0] * 1000`` is plain data) from distinct ones.
+    Unhashable values (lists, a tuple holding one) are passed over.
     """
-    values = [value for value in values if type(value) not in (list, dict, set) and not _nested_tuple(value)]
-    try:
-        counts = collections.Counter(map(hash, values))
-    except TypeError:
-        counts = collections.Counter(map(_hash_or_none, values))
+    values = list(values)
+    known: dict = {}
+    hashes = [_hash_of(value, known) for value in values]
+    counts = collections.Counter(hashes)
     crowded = {key for key, count in counts.items() if count > MAX_SHARED_HASH and key is not None}
     distinct: dict = {key: [] for key in crowded}
-    for value in values if crowded else ():
-        key = _hash_or_none(value)
+    for value, key in zip(values, hashes, strict=True) if crowded else ():
         if key in crowded and value not in distinct[key]:
             distinct[key].append(value)
             if len(distinct[key]) > MAX_SHARED_HASH:

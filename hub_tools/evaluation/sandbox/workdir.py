@@ -1,0 +1,132 @@
+"""A program's folder in the sandbox: how much it holds, and removing it whatever it holds.
+
+Part of the sandboxed template's program (see ``isolation.runner_source``; so: standard library only, no
+``from __future__`` import). The template measures a running program's folder and the files it holds open
+without a name (``folder_too_full``, ``files_held_open``: past the limit the program is killed), and removes
+the folder when the program has ended (``remove_tree``).
+"""
+
+import contextlib
+import os
+import stat
+
+# Entries the template reads at most when it measures a folder: a folder made of more (slow to measure)
+# counts as full.
+MAX_FOLDER_ENTRIES = 10_000
+# Threads one program may have. Raw clone() calls sharing one stack page made 5,000 tasks under a 1 GB limit
+# (a task's kernel memory counts against no limit of the process) on their way to the machine's process
+# table; where the program is in a user namespace of its own, RLIMIT_NPROC stops it at this number
+# (kernel.py), elsewhere the template kills it when it counts more.
+MAX_TASKS = 256
+
+
+def remove_tree(path):
+    """Remove a folder a program filled, however deep, as far as it can; never raises.
+
+    ``shutil.rmtree`` recurses once per level: a program that nested 1,500 folders made it raise
+    ``RecursionError`` (which ``ignore_errors`` does not catch), which ended this process and the evaluation
+    with it. Here one descriptor at a time walks the tree, by names relative to it (a path deeper than
+    ``PATH_MAX`` is still reached), down into the first folder left and back up through ``..``; only the
+    names on the way down are kept. The program's process has ended, so nothing changes the tree meanwhile.
+    A folder the program made unreadable is made readable first (it is ours)."""
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+    try:
+        current = os.open(path, flags)
+    except OSError:
+        return
+    names = []  # the folders entered, from the top
+    try:
+        while True:
+            child = None
+            with os.scandir(current) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        child = entry.name
+                        break
+                    os.unlink(entry.name, dir_fd=current)
+            if child is not None:
+                try:
+                    opened = os.open(child, flags, dir_fd=current)
+                except PermissionError:
+                    os.chmod(child, 0o700, dir_fd=current)  # a folder (is_dir without following links)
+                    opened = os.open(child, flags, dir_fd=current)
+                os.close(current)
+                current = opened
+                names.append(child)
+                continue
+            if not names:
+                break
+            parent = os.open("..", flags, dir_fd=current)
+            os.close(current)
+            current = parent
+            os.rmdir(names.pop(), dir_fd=current)
+    except OSError:
+        pass
+    finally:
+        os.close(current)
+    with contextlib.suppress(OSError):
+        os.rmdir(path)
+
+
+def folder_too_full(workdir, limit_bytes):
+    """Whether the program's folder holds more than ``limit_bytes`` of disk (allocated blocks: a sparse file
+    counts what it uses, a file of several names once), more than MAX_FOLDER_ENTRIES entries, or a folder it
+    made unreadable. Links are not followed; an entry removed while it is read is passed over."""
+    total, entries, pending, seen = 0, 0, [workdir], set()
+    while pending:
+        try:
+            scan = os.scandir(pending.pop())
+        except FileNotFoundError:
+            continue
+        except OSError:
+            return True
+        with scan:
+            for entry in scan:
+                entries += 1
+                try:
+                    status = entry.stat(follow_symlinks=False)
+                except FileNotFoundError:
+                    continue
+                if stat.S_ISDIR(status.st_mode):
+                    pending.append(entry.path)
+                elif status.st_nlink > 1:
+                    if (status.st_dev, status.st_ino) in seen:
+                        continue  # another name of a file already counted
+                    seen.add((status.st_dev, status.st_ino))
+                total += status.st_blocks * 512
+                if total > limit_bytes or entries > MAX_FOLDER_ENTRIES:
+                    return True
+    return False
+
+
+def files_held_open(pid):
+    """Bytes of disk or memory in the files process ``pid`` holds open with no name left: files it deleted
+    while open, and memory files (``memfd_create``). The folder walk cannot see them, and neither the
+    address-space limit (their pages are not mapped) nor the file-size limit (it caps each one) bounds them
+    together: 64 such files of 64 MB would hold 4 GB. Read through ``/proc/PID/fd``; 0 where
+    that cannot be read (without CAP_SYS_PTRACE a process may not read a non-dumpable process's links)."""
+    sizes, folder = {}, f"/proc/{pid}/fd"
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return 0
+    for name in names:
+        try:
+            status = os.stat(f"{folder}/{name}")  # the open file itself, through the link
+        except OSError:
+            continue
+        if stat.S_ISREG(status.st_mode) and status.st_nlink == 0:  # a file open twice counts once
+            sizes[status.st_dev, status.st_ino] = status.st_blocks * 512
+    return sum(sizes.values())
+
+
+def threads_of(pid):
+    """How many threads process ``pid`` has (0 when that cannot be read)."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"Threads:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0
+    return 0
