@@ -46,24 +46,19 @@ SECRET_NAME_PATTERNS = (
 SECRET_NAME_WORDS = re.compile(r"(^|[._-])(token|api[_-]?key|apikey|password|passwd|private[_-]?key)([._-]|$)")
 # Credentials inside a file, by kind: shapes specific enough that ordinary text does not take them (a
 # prefix and a fixed alphabet and length). Every byte of a file that is not weights or data is scanned, in
-# chunks that overlap by more than a credential so none hides across a border.
-SECRET_TEXT_KINDS = {
-    "hf": "a Hugging Face token",
-    "pem": "a private key",
-    "aws": "an AWS access key id",
-    "github": "a GitHub token",
-    "openai": "an OpenAI API key",
-    "slack": "a Slack token",
-    "google": "a Google API key",
-}
-SECRET_TEXT = re.compile(
-    rb"(?P<hf>\bhf_[A-Za-z0-9]{30,}\b)"
-    rb"|(?P<pem>-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----)"
-    rb"|(?P<aws>\b(?:AKIA|ASIA)[0-9A-Z]{16}\b)"
-    rb"|(?P<github>\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{60,})\b)"
-    rb"|(?P<openai>\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}T3BlbkFJ[A-Za-z0-9_-]{20,})"
-    rb"|(?P<slack>\bxox[abposr]-[0-9]{6,}-[A-Za-z0-9-]{10,})"
-    rb"|(?P<google>\bAIza[0-9A-Za-z_-]{35}\b)"
+# chunks that overlap by more than a credential so none hides across a border. Each kind is looked for only
+# where one of its literal markers is (bytes.find runs at memory speed; one regular expression of all kinds
+# ran at 12 MB/s, a ninth of the speed of the Hugging Face pattern alone).
+SECRET_TEXT_KINDS = (
+    ("a Hugging Face token", (b"hf_",), re.compile(rb"\bhf_[A-Za-z0-9]{30,}\b")),
+    ("a private key", (b"PRIVATE KEY",),
+     re.compile(rb"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----")),
+    ("an AWS access key id", (b"AKIA", b"ASIA"), re.compile(rb"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
+    ("a GitHub token", (b"ghp_", b"gho_", b"ghu_", b"ghs_", b"ghr_", b"github_pat_"),
+     re.compile(rb"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{60,})\b")),
+    ("an OpenAI API key", (b"T3BlbkFJ",), re.compile(rb"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}T3BlbkFJ[A-Za-z0-9_-]{20,}")),
+    ("a Slack token", (b"xox",), re.compile(rb"\bxox[abposr]-[0-9]{6,}-[A-Za-z0-9-]{10,}")),
+    ("a Google API key", (b"AIza",), re.compile(rb"\bAIza[0-9A-Za-z_-]{35}\b")),
 )
 TOKEN_SCAN_CHUNK = 4 << 20
 TOKEN_SCAN_OVERLAP = 256
@@ -218,7 +213,7 @@ def _resolve_link(scan: FolderScan, real_root: Path, relative: str, link: Path) 
 def held_back_reason(local: LocalFile) -> str | None:
     """Why a file that a push would upload needs an explicit ``--include`` first, or ``None``.
 
-    Secret-looking names (the link's and its target's) and text holding a credential (:data:`SECRET_TEXT`)
+    Secret-looking names (the link's and its target's) and text holding a credential (:data:`SECRET_TEXT_KINDS`)
     are held back, and so are files over 10 MB that are not weights, data or tokenizer files.
     """
     names = [local.path_in_repo.rsplit("/", 1)[-1]]
@@ -253,9 +248,10 @@ def secret_in(path: Path) -> str | None:
             tail = b""
             while chunk := file.read(TOKEN_SCAN_CHUNK):
                 # A credential cut by the chunk border is whole in the tail of one chunk and the next chunk.
-                found = SECRET_TEXT.search(tail + chunk)
-                if found:
-                    return SECRET_TEXT_KINDS[found.lastgroup]
+                window = tail + chunk
+                for kind, markers, pattern in SECRET_TEXT_KINDS:
+                    if any(marker in window for marker in markers) and pattern.search(window):
+                        return kind
                 tail = chunk[-TOKEN_SCAN_OVERLAP:]
     except OSError:
         return None

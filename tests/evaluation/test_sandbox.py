@@ -414,3 +414,74 @@ def test_a_tree_deeper_than_recursion_and_path_limits_is_removed(tmp_path):
     remove_tree(str(top))
     assert not top.exists()
     remove_tree(str(top))  # gone already: nothing to do, nothing raised
+
+
+def test_the_tree_removal_never_leaves_the_tree_when_a_folder_moves_meanwhile(tmp_path, monkeypatch):
+    # A program still running (left behind by a killed template) moves the folder being emptied two levels up,
+    # inside its own folder: climbing back through '..' once led the removal out of the tree and through the
+    # rest of /tmp.
+    from hub_tools.evaluation.sandbox import workdir
+
+    shared = tmp_path / "tmp"  # stands for the host's /tmp
+    (shared / ".X11-unix").mkdir(parents=True)
+    (shared / "someone-elses").mkdir()
+    (shared / "someone-elses" / "thesis.tex").write_text("keep")
+    work = shared / "sandbox-abcd1234"
+    job = work / "tmpjob"
+    emptied = job / ".X11-unix" / "tmpjob" / "C"
+    emptied.mkdir(parents=True)
+    for index in range(20):
+        (emptied / f"f{index}").write_text("x")
+    unlink, moved = os.unlink, []
+
+    def unlink_while_the_program_moves_things(name, *, dir_fd=None):
+        if not moved and name.startswith("f"):
+            os.rename(emptied, job / "C")
+            moved.append(True)
+        return unlink(name, dir_fd=dir_fd)
+
+    monkeypatch.setattr(workdir.os, "unlink", unlink_while_the_program_moves_things)
+    workdir.remove_tree(str(work))
+    assert moved and sorted(os.listdir(shared)) == [".X11-unix", "sandbox-abcd1234", "someone-elses"]
+    assert (shared / "someone-elses" / "thesis.tex").read_text() == "keep"
+    # The identity a caller expects of the top folder: another folder under that name is left alone.
+    monkeypatch.undo()
+    status = os.stat(shared / "someone-elses")
+    workdir.remove_tree(str(work), expected=(status.st_dev, status.st_ino))
+    assert work.exists()
+    status = os.stat(work)
+    workdir.remove_tree(str(work), expected=(status.st_dev, status.st_ino))
+    assert not work.exists()
+
+
+def _running(pid):
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"  # Z: dead, not reaped
+    except FileNotFoundError:
+        return False
+
+
+def test_a_program_dies_with_its_template():
+    # A template killed from outside left its program running (in the folder the evaluator then removes).
+    import signal
+
+    program = "import os, time\nopen('pid', 'w').write(str(os.getpid()))\ntime.sleep(60)"
+    config = SandboxConfig(timeout=60.0, workers=1, use_bubblewrap=False, use_namespaces=False)
+    with Sandbox(config) as pool:
+        pool.start()
+        template = pool._templates[0]
+        finished = []
+        runner = threading.Thread(target=lambda: finished.append(pool.run([program], progress=False)))
+        runner.start()
+        folder, deadline = Path(template._work_folder), time.monotonic() + 30
+        while not list(folder.glob("*/pid")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        pid = int(next(folder.glob("*/pid")).read_text())
+        os.kill(template.process.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while _running(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _running(pid)  # well before its 60 s of sleep
+        runner.join(timeout=60)
+    assert finished and finished[0][0].status == "error"
+    assert not folder.exists()  # removed by the evaluator, the template being dead

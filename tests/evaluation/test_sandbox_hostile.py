@@ -333,9 +333,9 @@ def test_hostile_samples_harm_nothing_and_never_pass(humaneval, open_folder, pyt
     assert "share one hash" in by_attack["hash flood in a forged answer"]["result"], by_attack["hash flood in a forged answer"]
     assert "share one hash" in by_attack["hash flood of nested tuples"]["result"], by_attack["hash flood of nested tuples"]
     assert "AssertionError: 1" in by_attack["System V shared memory"]["result"], by_attack["System V shared memory"]
-    threads = by_attack["threads by raw clone"]["result"]
-    assert "more threads than a program may have" in threads or (
-        "tasks created: " in threads and int(threads.split("tasks created: ")[1].split()[0]) <= 256), threads
+    # No thread at all: 6,000 raw clone() threads were made in a tenth of a second, faster than any watch.
+    assert "tasks created: 0" in by_attack["threads by raw clone"]["result"], by_attack["threads by raw clone"]
+    assert "can't start new thread" in by_attack["thread bomb"]["result"], by_attack["thread bomb"]
     assert by_attack["a folder nested 1,500 deep"]["status"] == "failed", by_attack["a folder nested 1,500 deep"]
     # Outside: nothing created, nothing deleted, nothing changed; no listener reached.
     assert sorted(os.listdir(outside)) == before

@@ -121,8 +121,7 @@ def confine(workdir, limits, drop_to=None):
     if "random" in sys.modules:
         sys.modules["random"].seed()  # the template's state would otherwise repeat in every program
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a file past the limit raises OSError instead
-    tasks = MAX_TASKS if in_own_user_namespace() else None  # noqa: F821 (kernel.py)
-    set_limits(limits["memory_limit_mb"], limits["file_size_limit_mb"], int(limits["timeout"]) + 2, tasks=tasks)  # noqa: F821
+    set_limits(limits["memory_limit_mb"], limits["file_size_limit_mb"], int(limits["timeout"]) + 2)  # noqa: F821
     if limits["seccomp"]:  # capset's number is x86-64's, like the filter's
         drop_capabilities()  # noqa: F821
     set_no_new_privs()  # noqa: F821
@@ -184,8 +183,8 @@ def serve_program(requests, answers):
             write_frame(answers, ["unencodable", type(result).__name__])
 
 
-def run_child(control, requests, answers, workdir, limits, drop_to):
-    """The forked program's process. Never returns."""
+def run_child(control, requests, answers, workdir, limits, drop_to, template):
+    """The forked program's process (``template``: the pid of the process that forked it). Never returns."""
     try:
         os.setsid()
         control.close()
@@ -197,6 +196,11 @@ def run_child(control, requests, answers, workdir, limits, drop_to):
         os.closerange(keep[0] + 1, keep[1])
         os.closerange(keep[1] + 1, 65536)
         confine(workdir, limits, drop_to)
+        # Set after becoming the program's user (a change of user clears it): the program dies with its template,
+        # so a template killed from outside leaves no program running in a folder that is being removed.
+        _c_library().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # noqa: F821 (kernel.py)
+        if os.getppid() != template:
+            os._exit(70)
     except BaseException as error:
         with contextlib.suppress(BaseException):
             write_frame(answers, ["finished", "error", f"sandbox set-up failed: {type(error).__name__}: {error}"])
@@ -241,9 +245,10 @@ def run_job(control, message, descriptors, base, drop_to):
     if drop_to is not None:
         os.chown(workdir, drop_to, drop_to)
     start = time.monotonic()
+    template = os.getpid()
     pid = os.fork()
     if pid == 0:
-        run_child(control, requests, answers, workdir, limits, drop_to)
+        run_child(control, requests, answers, workdir, limits, drop_to, template)
     os.close(requests)
     os.close(answers)
     process = os.pidfd_open(pid)

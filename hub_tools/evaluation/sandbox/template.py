@@ -116,7 +116,7 @@ class Template:
     def __init__(self, config: SandboxConfig, mode: str):
         self.config = config
         self._jobs_started = 0
-        self._mount_point = self._work_folder = None
+        self._mount_point = self._work_folder = self._work_folder_identity = None
         self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         command, bubblewrap, started_as = isolation.template_command(mode)
         user = {"user": started_as, "group": started_as, "extra_groups": []} if started_as is not None else {}
@@ -144,7 +144,11 @@ class Template:
         work_folder = ready["facts"].get("work_folder")
         own_files = mode == "bubblewrap" or "mount" in (ready["facts"].get("namespaces") or [])
         if not own_files and isinstance(work_folder, str) and WORK_FOLDER.fullmatch(work_folder):
-            self._work_folder = work_folder  # on the host's disk: left there by a template killed from outside
+            # On the host's disk, left there by a template killed from outside. Removed by its name in the
+            # shared /tmp, so only while that name is still the folder the template made.
+            with contextlib.suppress(OSError):
+                status = os.lstat(work_folder)
+                self._work_folder, self._work_folder_identity = work_folder, (status.st_dev, status.st_ino)
 
     def _receive(self, deadline: float) -> dict:
         ready = select.select([self.control], [], [], max(deadline - time.monotonic(), 0))[0]
@@ -271,5 +275,5 @@ class Template:
             with contextlib.suppress(OSError):
                 os.rmdir(self._mount_point)  # only ever an empty folder
         if self._work_folder is not None:
-            remove_tree(self._work_folder)  # a no-op when the template removed it itself
+            remove_tree(self._work_folder, expected=self._work_folder_identity)  # gone: nothing to do
         self._errors.close()

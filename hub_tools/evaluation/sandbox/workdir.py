@@ -13,59 +13,112 @@ import stat
 # Entries the template reads at most when it measures a folder: a folder made of more (slow to measure)
 # counts as full.
 MAX_FOLDER_ENTRIES = 10_000
-# Threads one program may have. Raw clone() calls sharing one stack page made 5,000 tasks under a 1 GB limit
-# (a task's kernel memory counts against no limit of the process) on their way to the machine's process
-# table; where the program is in a user namespace of its own, RLIMIT_NPROC stops it at this number
-# (kernel.py), elsewhere the template kills it when it counts more.
+# Threads one program may have where seccomp cannot refuse them all (not x86-64): past it, the template kills
+# the program when it next looks (every FOLDER_CHECK_SECONDS; kernel.py refuses threads where it can).
 MAX_TASKS = 256
 
 
-def remove_tree(path):
+def remove_tree(path, expected=None):
     """Remove a folder a program filled, however deep, as far as it can; never raises.
 
     ``shutil.rmtree`` recurses once per level: a program that nested 1,500 folders made it raise
     ``RecursionError`` (which ``ignore_errors`` does not catch), which ended this process and the evaluation
     with it. Here one descriptor at a time walks the tree, by names relative to it (a path deeper than
-    ``PATH_MAX`` is still reached), down into the first folder left and back up through ``..``; only the
-    names on the way down are kept. The program's process has ended, so nothing changes the tree meanwhile.
-    A folder the program made unreadable is made readable first (it is ours)."""
+    ``PATH_MAX`` is still reached), down into the first folder left and back up through ``..``.
+
+    Nothing outside the tree is ever touched, even if something still running moves its folders meanwhile
+    (a process the program left behind): each folder's identity (device, inode) is recorded on the way down,
+    and a ``..`` that is not the folder it came from stops the removal (a folder moved up a level while it
+    was emptied once led it out of the tree and through the rest of ``/tmp``). ``expected``: the identity the
+    top folder must have (the evaluator removes a template's folder by a name in the shared ``/tmp``).
+
+    An entry that cannot be removed is passed over and the rest goes on; a folder or file the program made
+    unreadable or unwritable is given back to its owner's rights first (without following links)."""
     flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
     try:
         current = os.open(path, flags)
     except OSError:
         return
-    names = []  # the folders entered, from the top
+    top = os.fstat(current)
+    if expected is not None and (top.st_dev, top.st_ino) != tuple(expected):
+        os.close(current)
+        return
+    names, identities, passed_over = [], [(top.st_dev, top.st_ino)], [set()]  # one entry per level
     try:
         while True:
             child = None
             with os.scandir(current) as entries:
                 for entry in entries:
+                    if entry.name in passed_over[-1]:
+                        continue
                     if entry.is_dir(follow_symlinks=False):
                         child = entry.name
                         break
-                    os.unlink(entry.name, dir_fd=current)
+                    if not _removed(os.unlink, entry.name, current):
+                        passed_over[-1].add(entry.name)
             if child is not None:
-                try:
-                    opened = os.open(child, flags, dir_fd=current)
-                except PermissionError:
-                    os.chmod(child, 0o700, dir_fd=current)  # a folder (is_dir without following links)
-                    opened = os.open(child, flags, dir_fd=current)
+                opened = _opened_folder(child, current, flags)
+                if opened is None:
+                    passed_over[-1].add(child)
+                    continue
+                status = os.fstat(opened)
                 os.close(current)
                 current = opened
                 names.append(child)
+                identities.append((status.st_dev, status.st_ino))
+                passed_over.append(set())
                 continue
             if not names:
                 break
             parent = os.open("..", flags, dir_fd=current)
+            status = os.fstat(parent)
+            if (status.st_dev, status.st_ino) != identities[-2]:
+                os.close(parent)
+                return  # moved while it was emptied: stop here (the descriptor is closed below)
             os.close(current)
             current = parent
-            os.rmdir(names.pop(), dir_fd=current)
+            name = names.pop()
+            identities.pop()
+            passed_over.pop()
+            if not _removed(os.rmdir, name, current):
+                passed_over[-1].add(name)
     except OSError:
-        pass
+        return
     finally:
         os.close(current)
     with contextlib.suppress(OSError):
         os.rmdir(path)
+
+
+def _removed(remove, name, folder):
+    """``remove(name, dir_fd=folder)``; once more after giving the folder back its owner's rights."""
+    for attempt in (1, 2):
+        try:
+            remove(name, dir_fd=folder)
+            return True
+        except PermissionError:
+            if attempt == 2:
+                return False
+            with contextlib.suppress(OSError):
+                os.fchmod(folder, 0o700)
+        except OSError:
+            return False
+    return False
+
+
+def _opened_folder(name, folder, flags):
+    """The descriptor of the folder ``name`` in ``folder``, made readable first if need be; ``None`` if not."""
+    for attempt in (1, 2):
+        try:
+            return os.open(name, flags, dir_fd=folder)
+        except PermissionError:
+            if attempt == 2:
+                return None
+            with contextlib.suppress(OSError, ValueError, NotImplementedError):
+                os.chmod(name, 0o700, dir_fd=folder, follow_symlinks=False)
+        except OSError:
+            return None
+    return None
 
 
 def folder_too_full(workdir, limit_bytes):
