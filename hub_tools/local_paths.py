@@ -9,13 +9,16 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def meant_as_local_path(name: str) -> bool:
+def meant_as_local_path(name: str, *, folder_here_counts: bool = True) -> bool:
     """Whether ``name`` can only mean a local path: it starts with ``.``, ``/`` or ``~``, has more than one
-    ``/`` or a backslash, or its first component is a folder here (``outputs/tiny-lintseq``).
+    ``/`` or a backslash, or (``folder_here_counts``) its first component is a folder here
+    (``outputs/tiny-lintseq``, where ``outputs/`` is what training writes). Benchmark data does not count the
+    last rule: a clone of a benchmark's repository here (``evalplus/``) must not hide its Hub dataset
+    (``evalplus/mbppplus``).
 
     >>> meant_as_local_path("./model"), meant_as_local_path("org/model"), meant_as_local_path("a/b/c")
     (True, False, True)
     """
     first = Path(name.split("/", 1)[0]).expanduser()
     return (name.startswith((".", "/", "~")) or Path(name).is_absolute() or name.count("/") > 1 or "\\" in name
-            or ("/" in name and first.is_dir()))
+            or (folder_here_counts and "/" in name and first.is_dir()))

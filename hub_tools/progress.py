@@ -40,7 +40,7 @@ class LogLines:
     def __init__(self, total: int | None, description: str, unit: str, *, stream=None, interval: float = 60.0):
         self.total, self.description, self.unit, self.interval = total, description, unit, interval
         self.stream = stream or sys.stderr
-        self.n = 0
+        self.n = self.earlier = 0
         self.start = self.last_line = time.monotonic()
         self.closed = False
         to_go = f"{total:,} {unit}s to go" if total is not None else "started"
@@ -58,11 +58,14 @@ class LogLines:
         elapsed = (now or time.monotonic()) - self.start
         done = f"{self.n:,}/{self.total:,}" if self.total is not None else f"{self.n:,}"
         text = f"{self.description}: {done} {self.unit}s"
+        if self.earlier:
+            text += f" ({self.earlier:,} by an earlier run)"
+        now_done = self.n - self.earlier  # the rate and the time left are this run's
         if elapsed > 0:
-            text += f", {self.n / elapsed:,.1f} {self.unit}s/s"
+            text += f", {now_done / elapsed:,.1f} {self.unit}s/s"
         text += f", {duration(elapsed)} elapsed"
-        if self.total is not None and 0 < self.n < self.total:
-            text += f", about {duration(elapsed / self.n * (self.total - self.n))} left"
+        if self.total is not None and now_done > 0 and self.n < self.total:
+            text += f", about {duration(elapsed / now_done * (self.total - self.n))} left"
         return text
 
     def close(self) -> None:
@@ -78,12 +81,20 @@ class LogLines:
 
 
 def progress_bar(total: int | None, description: str, unit: str, *, enabled: bool = True, stream=None):
-    """tqdm's bar on a terminal, :class:`LogLines` elsewhere, a bar that shows nothing when not ``enabled``."""
+    """tqdm's bar on a terminal or in a notebook (whose stderr is no terminal, but shows tqdm's widget),
+    :class:`LogLines` elsewhere, a bar that shows nothing when not ``enabled``."""
     from tqdm.auto import tqdm
 
     stream = stream or sys.stderr
     if not enabled:
         return tqdm(total=total, disable=True)
-    if stream.isatty():
+    if stream.isatty() or "ipykernel" in sys.modules:
         return tqdm(total=total, desc=description, unit=unit, file=stream, dynamic_ncols=True)
     return LogLines(total, description, unit, stream=stream)
+
+
+def count_earlier(bar, n: int) -> None:
+    """Count ``n`` items an earlier, interrupted run finished: done, but not part of this run's rate."""
+    if isinstance(bar, LogLines):
+        bar.earlier += n
+    bar.update(n)

@@ -36,6 +36,7 @@ from hub_tools.datagen.row_selection import RowSelection
 from hub_tools.datagen.rows import GenerationConfig, RowOutcome, process_record
 from hub_tools.datagen.sources import Source, SourceRecord, pin_to_run
 from hub_tools.datagen.writer import SOURCE_FILES, PartStore, check_output_folder
+from hub_tools.progress import count_earlier
 
 CHUNK_SIZE = 128
 IN_FLIGHT_PER_WORKER = 3
@@ -178,7 +179,7 @@ class Engine:
         for number, chunk in chunk_records(iter(self.source), selected, self.config, self.chunk_size,
                                            repeats=repeats):
             if number in done:
-                bar.update(len(chunk))  # finished by an earlier, interrupted run
+                count_earlier(bar, len(chunk))  # finished by an earlier, interrupted run
             else:
                 yield number, chunk
 

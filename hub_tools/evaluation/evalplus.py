@@ -115,7 +115,7 @@ def _rows(benchmark: str, source: str) -> tuple[list[dict], str]:
         return [row for file in (named or files) for row in read_problem_rows(file)], str(named[0] if named else path)
     if path.is_file():
         return read_problem_rows(path), str(path)
-    if meant_as_local_path(source) or source.endswith((".jsonl", ".gz", ".json", ".parquet")):
+    if meant_as_local_path(source, folder_here_counts=False) or source.endswith((".jsonl", ".gz", ".json", ".parquet")):
         raise UserError(f"{benchmark} data {source!r} does not exist; give the EvalPlus file, a folder holding "
                         "it, or a Hub dataset id")
     try:

@@ -149,7 +149,7 @@ def _read_rows(source: str, split: str, config_name: str | None) -> tuple[list[d
         if not files:
             raise UserError(f"{path}: no .jsonl, .json or .parquet file with MBPP rows in this folder")
         return rows, str(path)
-    if meant_as_local_path(source) or source.endswith((".jsonl", ".json", ".parquet")):
+    if meant_as_local_path(source, folder_here_counts=False) or source.endswith((".jsonl", ".json", ".parquet")):
         raise UserError(f"MBPP data {source!r} does not exist; give a local file or a Hub dataset id")
     try:
         import datasets

@@ -10,7 +10,8 @@ seeds a server is sent too), and :class:`StreamSampler` draws its tokens from th
   with the row's seed (the same numbers on any machine);
 - at each step the processor turns the row's scores into the sampling distribution (temperature, then the
   nucleus: the most probable tokens whose mass reaches ``top_p``, ties broken by token id), and picks the
-  token where the row's uniform falls in the cumulative distribution (in token-id order, in float64);
+  token where the row's uniform falls in the cumulative distribution (in token-id order, in float64, or
+  float32 on Apple's MPS, which has no float64);
 - it hands transformers scores that are ``-inf`` everywhere but the picked token, and generation runs
   greedily, so nothing else draws.
 
@@ -76,7 +77,9 @@ class StreamSampler:
         import torch
 
         uniforms = np.stack([np.random.Generator(np.random.PCG64(seed)).random(steps) for seed in seeds])
-        self.uniforms = torch.from_numpy(uniforms).to(device)
+        # float64 for the cumulative sum over a large vocabulary; Apple's MPS has no float64.
+        self.precision = torch.float32 if torch.device(device).type == "mps" else torch.float64
+        self.uniforms = torch.from_numpy(uniforms).to(device=device, dtype=self.precision)
         self.prompt_width = prompt_width
         self.temperature = temperature
         self.top_p = top_p
@@ -92,7 +95,7 @@ class StreamSampler:
             above = ordered.cumsum(dim=-1) - ordered  # the mass of the tokens before each one
             ordered = ordered.masked_fill(above >= self.top_p, 0.0)  # the first token always stays
             probabilities = torch.zeros_like(probabilities).scatter_(-1, order, ordered)
-        cumulative = probabilities.double().cumsum(dim=-1)
+        cumulative = probabilities.to(self.precision).cumsum(dim=-1)
         # The row's uniform scaled to its total mass: the first token whose cumulative mass passes it has a
         # probability above zero (a token the nucleus left out adds nothing to the sum).
         target = self.uniforms[:, step:step + 1] * cumulative[:, -1:]

@@ -113,7 +113,8 @@ def extract_program(response: str) -> str:
     program: every block tagged as Python (``python``, ``py``, ``python3``, ``py3``, any case), joined
     with a newline in order; when there is none, every bare block (no language tag); a response without
     either is returned as it is. Blocks tagged with another language (``bash``, ``text``, ``output``...)
-    are never code. Surrounding whitespace is removed.
+    are never code. The code taken from blocks loses its surrounding whitespace; a response returned as it
+    is keeps its own.
 
     Example:
 

@@ -173,6 +173,7 @@ def parse_train_arguments(
     argv = [part for item in argv for part in (item.split("=", 1) if item.startswith("--config=") else [item])]
     parser = build_parser()
     environment: dict[str, str] = {}
+    settings: dict[str, Any] = {}
     recipe_name = "the command line"
     if "--config" in argv:
         index = argv.index("--config")
@@ -203,4 +204,15 @@ def parse_train_arguments(
             message = " ".join(str(error).split())
             raise UserError(f"{recipe_name}: {message}") from None
     data_config, training_config, model_config = outputs
+    # The config replaces gradient_accumulation_steps when global_batch_size is set, and refuses a value that
+    # disagrees unless it is 1, the default it cannot tell from a choice: here the recipe and the command line
+    # say whether 1 was asked for.
+    asked = values.get("gradient_accumulation_steps")
+    named = "gradient_accumulation_steps" in settings or any(
+        item == "--gradient_accumulation_steps" or item.startswith("--gradient_accumulation_steps=") for item in argv)
+    if named and training_config.global_batch_size is not None and asked != training_config.gradient_accumulation_steps:
+        raise UserError(
+            f"{recipe_name}: gradient_accumulation_steps {asked} disagrees with global_batch_size "
+            f"{training_config.global_batch_size}, which sets it to {training_config.gradient_accumulation_steps}; set "
+            "one of them (--global_batch_size None keeps gradient_accumulation_steps)")
     return data_config, training_config, model_config, environment

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from hub_tools.progress import LogLines, progress_bar
+from hub_tools.progress import LogLines, count_earlier, progress_bar
 
 
 def _lintseq(*args: str) -> subprocess.CompletedProcess:
@@ -55,3 +55,15 @@ def test_log_lines_say_the_rate_and_the_time_left():
     assert lines[1].startswith("verify lintseq: 4/10 rows, ") and "rows/s" in lines[1] and "left" in lines[1]
     assert lines[2].startswith("verify lintseq: 4/10 rows") and len(lines) == 3
     assert progress_bar(10, "x", "row", enabled=False, stream=io.StringIO()).disable
+
+
+def test_rows_of_an_earlier_run_are_not_part_of_the_rate():
+    # A resumed run counted the rows an earlier run had made: "1,338.3 rows/s ... about 13s left" for an hour.
+    out = io.StringIO()
+    bar = LogLines(820_000, "lintseq generate (lintseq)", "program", stream=out, interval=3600)
+    count_earlier(bar, 800_000)
+    bar.start -= 600  # ten minutes of this run
+    bar.update(3_000)
+    line = bar.line()
+    assert "803,000/820,000 programs (800,000 by an earlier run)" in line
+    assert ", 5.0 programs/s" in line and "about 56m40s left" in line

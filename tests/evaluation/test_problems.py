@@ -239,11 +239,15 @@ def test_evalplus_errors_name_the_file_and_row(tmp_path):
 
 
 @pytest.mark.parametrize("benchmark", ["mbpp", "mbpp+", "humaneval+"])
-def test_a_missing_folder_under_a_folder_here_is_not_looked_up_on_the_hub(tmp_path, monkeypatch, benchmark):
-    # `--dataset data/mbppplus` with data/ present here: it was taken for the Hub id 'data/mbppplus' and failed
-    # after half a minute of retries with a message about the Hub.
-    (tmp_path / "data").mkdir()
+def test_a_dataset_that_can_only_be_a_path_is_not_looked_up_on_the_hub(tmp_path, monkeypatch, benchmark):
+    # `--dataset data/eval/mbppplus`: it was taken for a Hub id and failed after half a minute of retries with a
+    # message about the Hub.
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(UserError, match="'data/mbppplus' does not exist"):
-        load_problems(benchmark, dataset="data/mbppplus")
+    with pytest.raises(UserError, match="'data/eval/mbppplus' does not exist"):
+        load_problems(benchmark, dataset="data/eval/mbppplus")
+    # One slash is a Hub id even with a folder of that first name here (a clone of evalplus/ must not hide the
+    # evalplus/mbppplus dataset): the Hub is asked, and the error says there is no such local folder either.
+    (tmp_path / "evalplus").mkdir()
+    with pytest.raises(UserError, match="from the Hub dataset 'evalplus/mbppplus'.*no local file or folder 'evalplus/mbppplus' either"):
+        load_problems(benchmark, dataset="evalplus/mbppplus")

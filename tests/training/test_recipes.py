@@ -100,6 +100,10 @@ def test_an_explicit_gradient_accumulation_that_disagrees_with_global_batch_size
     _, training, _, _ = parse("--config", "tiny-lintseq", "--global_batch_size", "32",
                               "--per_device_train_batch_size", "4", "--gradient_accumulation_steps", "8")
     assert training.gradient_accumulation_steps == 8
+    # 1 is the default, which the config alone cannot tell from a choice: the command line can.
+    with pytest.raises(UserError, match="gradient_accumulation_steps 1 disagrees with global_batch_size 32"):
+        parse("--config", "tiny-lintseq", "--global_batch_size", "32", "--per_device_train_batch_size", "4",
+              "--gradient_accumulation_steps=1")
     _, training, _, _ = parse("--config", "tiny-lintseq", "--global_batch_size", "None",
                               "--gradient_accumulation_steps", "4")
     assert training.global_batch_size is None and training.gradient_accumulation_steps == 4
