@@ -15,6 +15,12 @@ import shlex
 from pathlib import Path
 
 from hub_tools import __version__
+from hub_tools.datagen.card_contamination import (
+    contamination_by_config,
+    contamination_view,
+    headline_contamination,
+    not_measured,
+)
 from hub_tools.datagen.folder import BASELINE, DatasetFolder
 from hub_tools.errors import UserError
 
@@ -160,32 +166,11 @@ def _config_view(dataset: DatasetFolder, name: str) -> dict:
         "resumed_parts": stats.get("resumed_parts"),
         "workers": stats.get("workers"),
         "dedup": _dict(stats.get("dedup")) or None,
-        "contamination": _contamination_view(stats.get("contamination")),
+        "contamination": contamination_view(stats.get("contamination")),
         "tokens": _tokens_view(stats.get("tokens")),
         "pictures": _pictures_on_disk(dataset.path, name),
         "command": generate_command(dataset.path.name, name, settings) if settings else None,
     }
-
-
-def _contamination_view(value) -> dict | None:
-    """The recorded benchmark overlap, with the tasks it hit listed once each (at most 20, most rows first)."""
-    value = _dict(value)
-    if not isinstance(value.get("rows"), int) or not value.get("benchmarks"):
-        return None
-    overlaps = [entry for entry in value.get("overlaps") or [] if isinstance(entry, dict)]
-    by_task = [entry for entry in value.get("by_task") or [] if isinstance(entry, dict)]
-    if by_task:
-        tasks = [{"id": f"{entry.get('task_id')}", "rows": entry.get("rows")} for entry in by_task]
-    else:  # recorded before the per-task counts: the tasks of the rows listed
-        tasks = [{"id": task, "rows": None} for task in dict.fromkeys(f"{entry.get('task_id')}" for entry in overlaps)]
-    not_compared = [f"{entry.get('task_id')}" for entry in value.get("not_compared") or [] if isinstance(entry, dict)]
-    return {**value, "task_ids": tasks[:20], "more_tasks": max(0, (value.get("tasks") or 0) - len(tasks[:20])),
-            "rows_listed": len(overlaps), "not_compared": not_compared}
-
-
-def _not_measured(settings: dict) -> bool:
-    """Whether the run was told to measure no benchmark overlap (``--contamination-benchmarks none``)."""
-    return "decontamination" in settings and not settings["decontamination"]
 
 
 def _tokens_view(value) -> dict | None:
@@ -376,6 +361,8 @@ def render_dataset_card(output_dir: str | Path, *, repo_id: str | None = None, p
         configs=yaml_configs,
     )
     _dataset_infos(dataset).to_dataset_card_data(card_data)
+    by_name = {config["name"]: config["contamination"] for config in configs}
+    contamination_from = headline_contamination(configs, dataset.default_config)
     card = DatasetCard.from_template(
         card_data,
         template_path=str(shipped_folder("dataset_cards") / TEMPLATE),
@@ -385,8 +372,10 @@ def render_dataset_card(output_dir: str | Path, *, repo_id: str | None = None, p
         sampler_configs=[config for config in configs if not config["is_baseline"]],
         kept_fields=dataset.config_settings(dataset.default_config).get("keep_fields") or [],
         versions=_dict(dataset.settings.get("versions")),
-        contamination=next((config["contamination"] for config in configs if config["contamination"]), None),
-        contamination_not_measured=_not_measured(dataset.config_settings(dataset.default_config)),
+        contamination=contamination_from and by_name[contamination_from],
+        contamination_from=contamination_from,
+        contamination_by_config=contamination_by_config(dataset, configs),
+        contamination_not_measured=not_measured(dataset.config_settings(dataset.default_config)),
         example=_example(dataset),
         generator_version=dataset.settings.get("hub_tools_version") or __version__,
         citation=CITATION,

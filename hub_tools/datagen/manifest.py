@@ -50,6 +50,15 @@ DATA_RULES_CHANGES = {
 FAILING_CHANGES = frozenset({2})
 # Settings that decide which programs the baseline config holds.
 BASELINE_SETTINGS = ("source", "num_samples", "seed", "prompt_field", "code_field", "keep_fields")
+# And the settings that drop source rows before any config gets them: recorded with the baseline too (a run
+# with other benchmark settings rewrote a decontaminated baseline with the rows it had dropped, and its card
+# went on saying they were gone). Older folders' baselines lack them and are compared without them.
+ROW_FILTER_SETTINGS = ("decontamination", "dedup", "drop_duplicates", "max_lines", "max_line_length")
+
+
+def baseline_settings(entry: dict) -> tuple[str, ...]:
+    """The settings a baseline config ``entry`` of ``lintseq_config.json`` is compared on."""
+    return BASELINE_SETTINGS + tuple(key for key in ROW_FILTER_SETTINGS if key in entry)
 
 
 def _versions() -> dict[str, str]:
@@ -78,6 +87,7 @@ def update_manifest(output_dir: Path, source: Source, config: GenerationConfig, 
     configs[config.sampler] = {**settings, "num_samples": num_samples, "source": source_info,
                                "data_rules": DATA_RULES, "stats": sampler_stats}
     configs["baseline"] = {"num_samples": num_samples, "seed": config.seed, "keep_fields": settings["keep_fields"],
+                           **{key: settings[key] for key in ROW_FILTER_SETTINGS},
                            "source": source_info, "data_rules": DATA_RULES, "stats": baseline_stats}
     manifest["configs"] = {name: configs[name] for name in sorted(configs, key=_config_order)}
     manifest["default_config"] = next(name for name in DEFAULT_PREFERENCE if name in configs)
@@ -128,7 +138,8 @@ def check_finished_run(output_dir: Path, fingerprint: dict, overwrite: bool) -> 
         differing = _differences(recorded_fingerprint(configs[sampler]), fingerprint)
     elif isinstance(configs.get("baseline"), dict):
         recorded = recorded_fingerprint(configs["baseline"])
-        differing = [f"baseline {key}" for key in BASELINE_SETTINGS if recorded[key] != fingerprint[key]]
+        differing = [f"baseline {key}" for key in baseline_settings(configs["baseline"])
+                     if recorded[key] != fingerprint[key]]
     if differing and not overwrite:
         raise UserError(
             f"{output_dir} holds a finished dataset made with other settings ({', '.join(differing)} differ); "

@@ -18,7 +18,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hub_tools.datagen.conversations import ConversationError, single_exchange
-from hub_tools.datagen.decontamination import DecontaminationConfig, default_decontamination, find_overlap
+from hub_tools.datagen.decontamination import (
+    DecontaminationConfig,
+    benchmark_index,
+    default_decontamination,
+    find_overlap,
+)
 from hub_tools.datagen.deduplication import program_key
 from hub_tools.datagen.sources import JOIN, SourceRecord
 from hub_tools.linters.pylint_backend import DEFAULT_MEMORY_LIMIT_MB
@@ -284,6 +289,14 @@ def instruction_and_code(fields: dict, config: GenerationConfig) -> tuple[str, s
     return texts
 
 
+def find_overlap_in_text(fields: dict[str, str], config: DecontaminationConfig | None):
+    """The benchmark part that text ``fields`` (name -> text: kept columns) overlap, compared as text (their
+    tokens, not their code under other names), or ``None``."""
+    if config is None or not config.texts or not fields:
+        return None
+    return benchmark_index(config).best_overlap(fields, code_field="")
+
+
 def kept_values(fields: dict, names: tuple[str, ...]) -> dict[str, str | None]:
     """The source fields a run keeps (``--keep-fields``), as the text its column holds: a string as it is,
     another value as JSON (keys sorted), ``None`` for a missing or null field.
@@ -336,18 +349,19 @@ def _process(record: SourceRecord, config: GenerationConfig, outcome: RowOutcome
     if problem:
         outcome.skipped = problem
         return outcome
-    overlap = find_overlap(instruction, program, config.decontamination, response)
-    if overlap is not None:
-        outcome.measurements["overlap"] = overlap.to_dict()
-        if config.decontamination.drop:
-            outcome.skipped = ("contaminated", overlap.describe(config.decontamination.ngram_size))
-            return outcome
-
     try:
         kept = kept_values(record.fields, config.keep_fields)
     except SkippedRow as skipped:
         outcome.skipped = (skipped.reason, str(skipped))
         return outcome
+    # The kept columns are published with the row: a solution in one (a `reference` field) is in the dataset.
+    overlap = (find_overlap(instruction, program, config.decontamination, response)
+               or find_overlap_in_text({name: value for name, value in kept.items() if value}, config.decontamination))
+    if overlap is not None:
+        outcome.measurements["overlap"] = overlap.to_dict()
+        if config.decontamination.drop:
+            outcome.skipped = ("contaminated", overlap.describe(config.decontamination.ngram_size))
+            return outcome
     identifier = row_id(instruction, response)
     common = {"id": identifier, "row_index": record.index, "instruction": instruction,
               "response": response, "program": program, **kept}

@@ -265,10 +265,10 @@ def _verify_config(dataset, name, settings, report, wanted, config, executor, ba
 def _check_provenance(dataset, name: str, settings: dict, report: ConfigReport) -> None:
     """Folder-level checks: the data rules the config was made under, and one run for it and the baseline."""
     from hub_tools.datagen.manifest import (
-        BASELINE_SETTINGS,
         DATA_RULES,
         DATA_RULES_CHANGES,
         FAILING_CHANGES,
+        baseline_settings,
         recorded_fingerprint,
     )
 
@@ -288,7 +288,7 @@ def _check_provenance(dataset, name: str, settings: dict, report: ConfigReport) 
     baseline = dataset.config_settings("baseline") if "baseline" in dataset.configs else {}
     if report.sampler is not None and baseline and settings:
         mine, theirs = recorded_fingerprint(settings), recorded_fingerprint(baseline)
-        for key in BASELINE_SETTINGS:
+        for key in baseline_settings(baseline):
             if mine[key] != theirs[key]:
                 report.add(Failure("mixed_runs", where, f"{key} is {mine[key]!r} here, {theirs[key]!r} for the baseline"))
         # A Hub source records the commit it was read at: the same dataset at two commits is two sets of rows.
