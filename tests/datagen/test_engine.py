@@ -585,3 +585,44 @@ def test_parts_past_chunk_99999_are_found_and_assembled_in_order(tmp_path):
     assert (rows, shards) == (6, 1)
     table = pq.read_table(next((tmp_path / "data" / "random").glob("*.parquet")))
     assert table.column("row_index").to_pylist() == numbers
+
+
+# As KILL_ON_MARKER, but four times at most in all (a file counts the kills): a process killed from outside while
+# it ran the row, not a row that kills every process it runs in.
+KILL_TWICE_ON_MARKER = """
+import multiprocessing, os, signal, sys
+
+def _kill_on_marker(event, args):
+    if event == "compile" and multiprocessing.parent_process() is not None:
+        source = args[0]
+        if isinstance(source, (bytes, str)) and "KILLED_FROM_OUTSIDE" in (
+                source.decode("utf-8", "replace") if isinstance(source, bytes) else source):
+            counter = os.environ["KILLS_FILE"]
+            kills = os.path.getsize(counter) if os.path.exists(counter) else 0
+            if kills < 4:
+                with open(counter, "ab") as file:
+                    file.write(b"x")
+                os.kill(os.getpid(), signal.SIGKILL)
+
+sys.addaudithook(_kill_on_marker)
+"""
+
+
+def test_a_row_whose_process_was_killed_from_outside_is_tried_again_not_skipped(tmp_path, humaneval_corpus):
+    # Under a kill storm (the OOM killer on a busy node), healthy rows were skipped as worker_crash for good.
+    program = "KILLED_FROM_OUTSIDE = 1\n\n\ndef f(x):\n    return x + KILLED_FROM_OUTSIDE\n"
+    rows = [{"instruction": f"Task {i}", "response": text} for i, text in enumerate(humaneval_corpus[:5])]
+    rows.insert(2, {"instruction": "unlucky", "response": program})
+    source = tmp_path / "killed.jsonl"
+    source.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text(KILL_TWICE_ON_MARKER)
+    environment = {**os.environ, "KILLS_FILE": str(tmp_path / "kills"),
+                   "PYTHONPATH": os.pathsep.join([str(hooks), os.environ.get("PYTHONPATH", "")])}
+    out = tmp_path / "out"
+    result = generate(str(source), "--output-dir", str(out), "--workers", "2", "--chunk-size", "3", env=environment)
+    # Killed in the pool, with its chunk, with half of it, and in the first process it had alone.
+    assert (tmp_path / "kills").read_bytes() == b"xxxx"
+    assert "worker_crash" not in result.stdout
+    assert sorted(load(out, split="train")["instruction"]) == sorted(["unlucky", *(f"Task {i}" for i in range(5))])
