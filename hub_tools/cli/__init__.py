@@ -7,6 +7,7 @@ needs inside that function, so ``lintseq --help`` and ``lintseq edits`` start wi
 from __future__ import annotations
 
 import difflib
+import errno
 import importlib
 import sys
 
@@ -72,6 +73,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"lintseq {name}: interrupted{RESUME_HINTS.get(name, '')}", file=sys.stderr)
         return 130
+    except OSError as error:
+        if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        # A full disk is the machine's state, not a bug: one line, and how to go on (what was written is kept).
+        where = f" writing {error.filename}" if error.filename else ""
+        print(f"lintseq {name}: error: no space left on the device{where}; free some space"
+              f"{RESUME_HINTS.get(name) or ' and run the same command again'}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

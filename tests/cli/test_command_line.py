@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import ast
 import importlib
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -140,3 +141,25 @@ def test_init_model_prints_one_line_on_stdout(tmp_path):
                             capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("wrote tiny (") and result.stdout.count("\n") == 1, result.stdout
+
+
+def test_a_full_disk_is_one_line_saying_how_to_go_on(tmp_path, humaneval_corpus):
+    # It was a traceback (exit 1) from the part writer or the merge; other failures are one line (exit 2).
+    import json
+    import shutil
+
+    if os.getuid() != 0 or not shutil.which("unshare"):
+        pytest.fail("this test mounts a small tmpfs in a mount namespace of its own: it needs root and unshare")
+    source = tmp_path / "programs.jsonl"
+    source.write_text("".join(json.dumps({"instruction": f"Task {i}", "response": program}) + "\n"
+                              for i, program in enumerate(humaneval_corpus[:40])))
+    small = tmp_path / "small"
+    small.mkdir()
+    script = (f'mount -t tmpfs -o size=64k tmpfs "{small}" && "{sys.executable}" -m hub_tools.cli generate "{source}" '
+              f'--output-dir "{small}/out" --no-progress --chunk-size 4 --sampler random')
+    result = subprocess.run(["unshare", "--mount", "sh", "-c", script], capture_output=True, text=True, timeout=300,
+                            cwd=ROOT)
+    assert result.returncode == 2, result.stderr[-2000:]
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("lintseq generate: error: no space left on the device"), result.stderr[-2000:]
+    assert "finished chunks are kept: run the same command again" in last and "Traceback" not in result.stderr
