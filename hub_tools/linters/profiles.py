@@ -43,7 +43,8 @@ statement where parsing stopped (see :mod:`hub_tools.linters.syntax_errors`).
 In both profiles the counted messages are those of the program, not of its comments: pylint pragmas in the
 checked text (``# pylint: skip-file``, ``disable=all``, ``disable-all``, ``disable=<ids>`` on a block or a
 line, ``disable-next``, ``enable``, the old ``disable-msg``, any spacing pylint accepts) have no
-effect, and the errors pylint would give for a malformed pragma (E0011, E0012) are not reported either.
+effect. A pragma naming an option pylint does not know (``# pylint: disabl=...``) is reported as the command
+line reports it, E0011, a counted error (pylint's other pragma messages are not counted).
 Scraped code carries such comments, and honouring them would let an intermediate program with undefined
 names pass. How: :mod:`hub_tools.linters.pylint_backend`.
 """

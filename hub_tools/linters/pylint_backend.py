@@ -20,7 +20,8 @@ folder the command runs in. Nor are the program's own pylint pragmas (``# pylint
 ``skip-file``, ``disable-next``, ``enable``, any spelling): the program is checked for what it is, not for
 what its comments ask. pylint reads pragmas in exactly one place, ``PyLinter.process_tokens``, which scans
 the comment tokens and is the only writer of the per-file message state and of the "ignore this file"
-flag; the kept-alive linter replaces it with a no-op. Token checkers still get every token, so line
+flag; the kept-alive linter replaces it with a reader that obeys none and reports, as the command line does,
+a pragma naming no option pylint knows (E0011). Token checkers still get every token, so line
 numbers and W0311 are unaffected, and text that merely looks like a pragma (inside a string) never mattered.
 
 The program is a text, so a coding declaration in it (``# -*- coding: euc-jp -*-``) declares nothing: Python
@@ -76,7 +77,7 @@ from hub_tools.linters.astroid_state import (
 from hub_tools.linters.call_limits import CallLimits, Interrupted, LintMemoryLimit, LintTimeout
 from hub_tools.linters.profiles import LintProfile, get_profile
 from hub_tools.linters.repeated_scans import scans_kept_for_the_call
-from hub_tools.linters.syntax_errors import flagged_line, syntax_error
+from hub_tools.linters.syntax_errors import declaration_error, flagged_line, syntax_error
 from hub_tools.linters.uncounted_checks import (
     drop_uncounted_callbacks,
     may_hold_unicode_problems,
@@ -105,10 +106,12 @@ if hasattr(os, "register_at_fork"):
 # programs astroid would evaluate into gigabytes (see hub_tools.linters.call_limits).
 DEFAULT_MEMORY_LIMIT_MB = 2048
 # Levels of recursion one call gets above the depth it is called at, whatever that depth is
-# (:mod:`hub_tools.recursion_budget`): as many as `pylint file.py` has under Python's default limit (its module
-# build starts with 988 left and its checkers with 986; here 989 and 986). Both give up on the same programs: an
-# `elif` chain loses some of astroid's transforms from 244 branches and crashes pylint from 326, in both.
-LINT_LEVELS = 990
+# (:mod:`hub_tools.recursion_budget`): as many as `python -m pylint file.py` has under Python's default limit,
+# the deeper-started of the two command lines (runpy's frames; the `pylint` script has one or two more). Both
+# give up on the same programs: an `elif` chain crashes pylint from 325 branches, a sum on one line from 490
+# terms, here and under `python -m pylint` (the script, from 326 and 491). At 990 a state was clean here and
+# an F0002 crash for `python -m pylint`.
+LINT_LEVELS = 988
 # The starts of astroid's warnings that it went on without part of its work at the recursion limit.
 _ASTROID_RECURSION_WARNINGS = ("Astroid was unable to transform", "Recursion limit exhausted")
 
@@ -137,8 +140,34 @@ def _bytes_read_as_written(program: str) -> bytes | None:
     return "\n".join(declared + head[2:]).encode("utf-8")
 
 
-def _ignore_pragmas(tokens) -> None:
-    """Stands in for ``PyLinter.process_tokens``, pylint's reader of ``# pylint:`` comments."""
+def _pragmas_obeyed_by_none(pylinter):
+    """What stands in for ``PyLinter.process_tokens``, pylint's reader of ``# pylint:`` comments: no pragma is
+    obeyed, and one that names no option pylint knows (``# pylint: disabl=unused-import``) is reported as the
+    command line reports it, E0011 unrecognized-inline-option (a counted error: a state holding such a comment
+    was clean here and flagged by a fresh ``pylint`` command line). pylint's other pragma messages are not
+    counted (I0010, W0012, R0022, I0013, I0022)."""
+    import tokenize
+
+    from pylint.utils.pragma_parser import (
+        OPTION_PO,
+        InvalidPragmaError,
+        UnRecognizedOptionError,
+        parse_pragma,
+    )
+
+    def process_tokens(tokens) -> None:
+        for token in tokens:
+            if token.type != tokenize.COMMENT or (match := OPTION_PO.search(token.string)) is None:
+                continue
+            try:
+                for _ in parse_pragma(match.group(2)):
+                    pass
+            except UnRecognizedOptionError as error:
+                pylinter.add_message("unrecognized-inline-option", args=error.token, line=token.start[0])
+            except InvalidPragmaError:
+                pass
+
+    return process_tokens
 
 
 _BUILTIN_CONTAINERS = (dict, list, set, collections.deque)
@@ -239,7 +268,7 @@ class PylintLinter:
         from pylint.reporters import CollectingReporter
 
         pylinter = PyLinter()
-        pylinter.process_tokens = _ignore_pragmas  # see the module docstring
+        pylinter.process_tokens = _pragmas_obeyed_by_none(pylinter)  # see the module docstring
         # Near the recursion limit astroid leaves a node untransformed and warns, printing the node and advice
         # for pylint's command line (--init-hook) to stderr. The call's budget makes that the same for every
         # caller, as it is for `pylint file.py` (hub_tools.recursion_budget), and the advice does not apply.
@@ -324,7 +353,7 @@ class PylintLinter:
             return self._lint(program)
 
     def _lint(self, program: str) -> list[LintError]:
-        parse_error = syntax_error(program, "parse")
+        parse_error = syntax_error(program, "parse") or declaration_error(program)
         if parse_error is not None:
             return [parse_error]
         started = time.monotonic()

@@ -55,7 +55,33 @@ def _installed_packages(path: str) -> bool:
 
 
 def _standard_name(module_name: str) -> bool:
-    return module_name.split(".")[0] in sys.stdlib_module_names
+    top = module_name.split(".")[0]
+    return top in sys.stdlib_module_names or top in _names_in_the_standard_library_folders()
+
+
+@functools.cache
+def _names_in_the_standard_library_folders() -> frozenset[str]:
+    """Top-level modules the standard library's own folders hold that ``sys.stdlib_module_names`` leaves out:
+    its ``test`` package (``from test import support``), ``_testcapi``, ``xxlimited``... A pylint command line
+    finds them there, as the interpreter does; left out, a state of a stdlib test module was clean here and an
+    E1101 for the command line. (A distribution that ships the test suite apart has none of them.)"""
+    from importlib.machinery import EXTENSION_SUFFIXES
+
+    names = set()
+    for folder in {*_library_folders()[0], *(os.path.join(folder, "lib-dynload") for folder in _library_folders()[0])}:
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            name = entry.name
+            if entry.is_dir() and os.path.exists(os.path.join(entry.path, "__init__.py")):
+                names.add(name)
+            elif name.endswith(".py"):
+                names.add(name[:-3])
+            elif name.endswith(tuple(EXTENSION_SUFFIXES)):
+                names.add(name.split(".")[0])
+    return frozenset(name for name in names if name.isidentifier() and name not in _SITE_NAMES)
 
 
 class StandardLibraryOnly(set):

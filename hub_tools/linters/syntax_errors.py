@@ -23,7 +23,9 @@ paper's implementation does; for every other syntax error, the line Python repor
 from __future__ import annotations
 
 import ast
+import io
 import re
+import tokenize
 import warnings
 
 from hub_tools.lintseq.linter import LintError
@@ -31,6 +33,8 @@ from hub_tools.recursion_budget import recursion_budget
 
 # The end of Python's messages that name the line they are about.
 _NAMED_LINE = re.compile(r"\bon line (\d+)$")
+# PEP 263's declaration (``# -*- coding: latin-1 -*-``), as Python looks for it in a file's first two lines.
+_DECLARATION = re.compile(r"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.ASCII)
 
 
 def flagged_line(error: SyntaxError) -> int:
@@ -78,3 +82,35 @@ def compile_failure(program: str) -> str | None:
     """
     error = syntax_error(program, "compile")
     return None if error is None else f"line {error.line}: {error.message.removeprefix('syntax-error: ')}"
+
+
+def declaration_error(program: str) -> LintError | None:
+    """The E0001 error of a coding declaration under which ``program``, written to a file as UTF-8, is not
+    ``program``: a codec Python does not know, bytes it cannot decode, or other characters; ``None`` otherwise.
+
+    A program is checked as text, where a declaration is a comment; a state is used as a file too, where
+    Python and a pylint command line read it with the codec its first two lines name. A comment of that shape
+    deeper in a program, or a line of a string that holds one, is the first line of some states (the states
+    made before the lines above it arrive): written as files, those were ``unknown encoding`` errors or other
+    text. Flagged here, the line goes with the deletion that made it first.
+
+    >>> declaration_error("# -*- coding: bogus -*-")
+    LintError(line=1, code='E0001', message='syntax-error: unknown encoding: bogus (the coding declaration, as a file)')
+    >>> declaration_error("# coding: latin-1\\nx = 'café'").line, declaration_error("# coding: latin-1\\nx = 'cafe'")
+    (1, None)
+    """
+    head = program.split("\n", 2)[:2]
+    declared = [number for number, line in enumerate(head, start=1) if _DECLARATION.match(line)]
+    if not declared:
+        return None
+    data = program.encode("utf-8", "surrogatepass")
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        problem = None if data.decode(encoding) == program else f"the file reads as other text under {encoding}"
+    except SyntaxError as error:  # an unknown codec; a declaration that disagrees with a byte-order mark
+        problem = error.msg
+    except (LookupError, UnicodeDecodeError) as error:
+        problem = f"{type(error).__name__}: {error}"
+    if problem is None:
+        return None
+    return LintError(line=declared[0], code="E0001", message=f"syntax-error: {problem} (the coding declaration, as a file)")

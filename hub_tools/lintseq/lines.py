@@ -38,8 +38,8 @@ _CODING = re.compile(r"[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.ASCII)
 
 
 def utf8_declared(lines: list[str]) -> list[str]:
-    """``lines`` with every coding declaration that does not read the text's own UTF-8 as this text set to
-    ``utf-8``; otherwise unchanged.
+    """``lines`` with a coding declaration of the first two lines that does not read the text's own UTF-8 as
+    this text set to ``utf-8``; otherwise unchanged.
 
     A program here is text, and text is stored and written as UTF-8. Checked as text (``compile`` of a
     string, the linters) a declaration is a comment; written to a file, Python and pylint decode the file with
@@ -47,35 +47,28 @@ def utf8_declared(lines: list[str]) -> list[str]:
     E0001 in an identifier), and under ``euc-jp`` or ``cp1252`` bytes that do not decode at all (F0010). A
     declaration that reads the UTF-8 back as the same text (ASCII under ``latin-1``) is left as written.
 
-    Not only the first two lines: every state of an edit path is a program of its own, and a comment line
-    deeper in the file is the first line of the states made before the lines above it arrive (comments
-    arrive with the first edit). ``# vim: fileencoding=...`` halfway down a module made those states
-    ``unknown encoding`` or other characters as files. So every whole-line comment of that shape counts,
-    and only a comment: a line of a string that reads like one is the program's data and stays.
+    Only the first two lines, where Python reads a declaration in the program as a file. A comment of that
+    shape deeper in the file (``# vim: fileencoding=...``, or prose: ``# Gap encoding: the gap ...``) is the
+    first line of the states made before the lines above it arrive; it is left as written (rewriting every
+    such comment changed prose), and the linters flag a state in which it would misread the file
+    (:func:`hub_tools.linters.syntax_errors.declaration_error`), so no such state is emitted.
 
     >>> utf8_declared(["# -*- coding: latin-1 -*-", "NAME = 'café'"])
     ['# -*- coding: utf-8 -*-', "NAME = 'café'"]
     >>> utf8_declared(["# -*- coding: latin-1 -*-", "NAME = 'cafe'"])[0]
     '# -*- coding: latin-1 -*-'
-    >>> utf8_declared(["import os", "# vim: set fileencoding=bogus :", "s = '''", "# coding: bogus", "'''"])
-    ['import os', '# vim: set fileencoding=utf-8 :', "s = '''", '# coding: bogus', "'''"]
+    >>> utf8_declared(["import os", "# vim: set fileencoding=bogus :", "# Gap encoding: the gap"])
+    ['import os', '# vim: set fileencoding=bogus :', '# Gap encoding: the gap']
     """
-    declared = {number: found for number, line in enumerate(lines) if (found := _CODING.match(line))}
-    if not declared:
-        return lines
+    declared = {number: found for number, line in enumerate(lines[:2]) if (found := _CODING.match(line))}
+    if not declared or (0 not in declared and lines[0].strip() and not lines[0].lstrip().startswith("#")):
+        return lines  # the second line is read only after a blank or comment line
+    number, found = min(declared.items())
     text = "\n".join(lines)
-    # The first line cannot be inside a string; a later one can, and only the tokens tell.
-    comments = {0} if declared.keys() == {0} else _whole_line_comments(text, lines) | {0}
-    misreads: dict[str, bool] = {}
+    if _reads_as_itself(text, found.group(1)):
+        return lines
     rewritten = list(lines)
-    for number, found in declared.items():
-        if number not in comments:
-            continue
-        codec = found.group(1)
-        if codec not in misreads:
-            misreads[codec] = not _reads_as_itself(text, codec)
-        if misreads[codec]:
-            rewritten[number] = lines[number][:found.start(1)] + "utf-8" + lines[number][found.end(1):]
+    rewritten[number] = lines[number][:found.start(1)] + "utf-8" + lines[number][found.end(1):]
     return rewritten
 
 
@@ -86,18 +79,6 @@ def _reads_as_itself(text: str, codec: str) -> bool:
         return text.encode("utf-8", "surrogatepass").decode(codec) == text
     except (LookupError, UnicodeError):  # a codec Python does not know, or bytes it does not decode
         return False
-
-
-def _whole_line_comments(text: str, lines: list[str]) -> set[int]:
-    """Indices of the lines that are a comment and nothing else (tokens read up to the first that fails)."""
-    found = set()
-    try:
-        for token in tokenize.generate_tokens(io.StringIO(text).readline):
-            if token.type == tokenize.COMMENT and not lines[token.start[0] - 1][:token.start[1]].strip(" \t\f"):
-                found.add(token.start[0] - 1)
-    except (tokenize.TokenError, SyntaxError):
-        pass
-    return found
 
 
 def indentations(lines: list[str]) -> list[int]:

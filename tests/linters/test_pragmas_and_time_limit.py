@@ -80,7 +80,13 @@ def test_pragmas_have_no_effect_on_counted_messages(profile, tmp_path):
     for name, program in PRAGMA_PROGRAMS.items():
         got = {(error.line, error.code) for error in linter.lint(program)}
         assert got, f"{name}: the pragma switched the check off"
-        assert got == {(e.line, e.code) for e in linter.lint(without_pragmas(program))}, name
+        expected = {(e.line, e.code) for e in linter.lint(without_pragmas(program))}
+        if "(E0011)" in name:
+            # Obeyed by none, and reported as the command line reports it (a counted error there: a state
+            # holding it was clean here and flagged by a fresh command line).
+            expected.add((1, "E0011"))
+            assert (1, "E0011") in honoured[str(files[name])]
+        assert got == expected, name
         if "(E001" not in name:
             # The case is a real attack: stock pylint, which honours the pragma, reports less.
             assert honoured[str(files[name])] < got, f"{name}: {honoured[str(files[name])]} vs {got}"
