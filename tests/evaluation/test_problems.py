@@ -249,5 +249,5 @@ def test_a_dataset_that_can_only_be_a_path_is_not_looked_up_on_the_hub(tmp_path,
     # One slash is a Hub id even with a folder of that first name here (a clone of evalplus/ must not hide the
     # evalplus/mbppplus dataset): the Hub is asked, and the error says there is no such local folder either.
     (tmp_path / "evalplus").mkdir()
-    with pytest.raises(UserError, match="from the Hub dataset 'evalplus/mbppplus'.*no local file or folder 'evalplus/mbppplus' either"):
+    with pytest.raises(UserError, match=r"from the Hub dataset 'evalplus/mbppplus'.*no local file or folder 'evalplus/mbppplus' either"):
         load_problems(benchmark, dataset="evalplus/mbppplus")
