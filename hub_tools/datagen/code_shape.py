@@ -10,7 +10,9 @@ away (HumanEval's prompts carry them, a rewrite often drops them, and a model wr
 - :func:`renaming_invariant_tokens`: each name becomes the distance back to its previous occurrence
   (``#0`` for a first one), so a consistent renaming changes none of the tokens while the data flow they
   encode keeps boilerplate apart far better than one placeholder per name would. Keywords, builtins and
-  attribute names (``.append``) stay as they are: changing them changes what the program does. A number
+  attribute names (``.append``) stay as they are: changing them changes what the program does. A builtin's
+  name that the program binds itself (a parameter ``list``, ``for _ in``) is its own name in the scope that
+  binds it, renamed like any other (:func:`own_name_spans`, which reads the syntax tree). A number
   becomes its value. String literals and comments are dropped, and so are parentheses, commas,
   semicolons and backslashes (formatters add and remove them).
 - :func:`without_type_hints`: the program with the annotations of arguments, return values and variables
@@ -27,8 +29,8 @@ import ast
 import builtins
 import keyword
 import re
-import unicodedata
 
+from hub_tools.datagen.disguises import comparable_text
 from hub_tools.recursion_budget import recursion_budget
 
 # A name's token is the distance back to its previous occurrence, this far at most.
@@ -69,33 +71,159 @@ def number_value(literal: str) -> str:
         return literal
 
 
-# Characters that show as nothing (Unicode's format characters a text can carry: zero-width spaces and joiners,
-# the soft hyphen, direction marks, the word joiner, the byte-order mark): a copy strewn with them reads the same.
-_INVISIBLE = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]")
+# Builtins and soft keywords: the fixed names a program can bind itself (`def f(list):`, `for _ in ...`).
+_REBINDABLE = _FIXED_NAMES - frozenset(keyword.kwlist)  # hard keywords are never bound
+# Where a program may bind a name, read off the text around it: a first look that finds every usual binding
+# and some uses more (`x, len` at the end of a line), so that only a program that may bind a builtin's name is
+# parsed (most bind none, and parsing and walking the tree cost twice the tokens).
+_BINDING_KEYWORDS = frozenset({"def", "class", "as", "for", "import", "global", "nonlocal", "del", "lambda"})
+_HARD_KEYWORDS = frozenset(keyword.kwlist)
+_AFTER_TARGET = re.compile(r"[ \t]*(?:(:=)|(?://|\*\*|>>|<<|[-+*/%&|^@])?=(?!=)|[,):]|in\b)")
+_DEF_BEFORE = re.compile(r"\bdef[ \t]+\w+$")
+_OPEN_FOR = re.compile(r"\bfor\b(?:(?!\bin\b).)*$")  # a `for` whose `in` is still to come
+_DEFINITIONS = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef})
+_SCOPES = _DEFINITIONS | {ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp}
+# Nodes with no name inside: not walked into.
+_LEAVES = frozenset({ast.Constant, ast.Load, ast.Store, ast.Del, *ast.operator.__subclasses__(),
+                     *ast.unaryop.__subclasses__(), *ast.cmpop.__subclasses__(), *ast.boolop.__subclasses__()})
 
 
-# Cyrillic and Greek letters drawn like Latin ones (the look-alikes of Unicode's confusables list that stand for
-# a Latin letter on their own): a copy with Latin letters swapped for them reads the same to a person.
-_LOOK_ALIKES = str.maketrans("аеорсухіјѕԁһӏԛԝАВЕКМНОРСТХІЈЅοαρνκτυχΑΒΕΖΗΙΚΜΝΟΡΤΥΧ",
-                             "aeopcyxijsdhlqwABEKMHOPCTXIJSoapvktuxABEZHIKMNOPTYX")
+def _may_bind(text: str, start: int, end: int, previous: str) -> bool:
+    """Whether the name at ``text[start:end]`` (after the token ``previous``) may be one the program binds: after
+    ``def``, ``for``, ``as``..., before an assignment, a parameter, a loop target, a name in a ``case`` pattern;
+    not a hint (``x: int``, ``-> int``), not an argument of a call (``isinstance(x, int)``)."""
+    if previous in _BINDING_KEYWORDS:
+        return True
+    after = _AFTER_TARGET.match(text, end)
+    if after is not None and after.group(1):  # `(n := ...)`, at any depth
+        return True
+    before = text[text.rfind("\n", 0, start) + 1:start].rstrip()
+    if before.lstrip().startswith("case "):
+        return True
+    if after is None or (before and previous in _HARD_KEYWORDS):  # `except KeyError:`, `is object:`: used
+        return False
+    if _OPEN_FOR.search(before):  # `for a, b in`, in a statement or a comprehension
+        return True
+    if before.endswith((":", "->", "[", "|", "=")):  # a hint, an item, a default value or a value
+        return False
+    depth = 0
+    for index in range(len(before) - 1, -1, -1):  # the bracket around the name on its line, if any
+        if before[index] in ")]}":
+            depth += 1
+        elif before[index] in "([{":
+            if depth == 0:  # a parameter of a `def` on this line, or a target list `(a, b) = ...`
+                if before[index] == "{" or before[-1] not in "(,*":
+                    return False
+                head = before[:index].rstrip()
+                return not head or head.endswith((",", "=")) or (
+                    before[index] == "(" and _DEF_BEFORE.search(head) is not None)
+            depth -= 1
+    return True  # at the top of its line: an assignment, a target list, or a line of a signature
 
 
-def comparable_text(text: str) -> str:
-    """``text`` as copies of it are compared: invisible characters dropped, compatibility forms folded (NFKC:
-    fullwidth ``ｌｅｎ`` is ``len``, as Python itself reads an identifier), Cyrillic and Greek look-alikes read as
-    the Latin letters they imitate. ASCII text is returned as it is.
+# The nodes other than variables, functions and classes that bind names, and the names they bind: an argument,
+# an import (`import a.b` binds a), a `global` or `nonlocal` statement, an exception handler's `as` name, a
+# match pattern's capture (`case [x, *rest]`, `case {**rest}`), a type parameter (Python 3.12).
+_BINDERS = {
+    ast.arg: lambda node: (node.arg,),
+    ast.alias: lambda node: ((node.asname or node.name).split(".")[0],),
+    ast.Global: lambda node: node.names,
+    ast.Nonlocal: lambda node: node.names,
+    ast.ExceptHandler: lambda node: (node.name,),
+    ast.MatchAs: lambda node: (node.name,),
+    ast.MatchStar: lambda node: (node.name,),
+    ast.MatchMapping: lambda node: (node.rest,),
+    **{getattr(ast, kind): (lambda node: (node.name,)) for kind in ("TypeVar", "ParamSpec", "TypeVarTuple")
+       if hasattr(ast, kind)},
+}
 
-    >>> comparable_text("ｒｅｔｕｒｎ\u200b ｌｅｎ(ｘ)"), comparable_text("r\u0435turn")
-    ('return len(x)', 'return')
-    """
+
+def _char_offsets(text: str):
+    """A function from the syntax tree's (line, UTF-8 byte column) to the offset in ``text``."""
+    starts = [0] + [match.end() for match in re.finditer(r"\r\n|\r|\n", text)]  # bytes.splitlines() lines
     if text.isascii():
-        return text
-    return unicodedata.normalize("NFKC", _INVISIBLE.sub("", text)).translate(_LOOK_ALIKES)
+        return lambda line, column: starts[min(line, len(starts)) - 1] + column
+
+    def offset(line: int, column: int) -> int:
+        start = starts[min(line, len(starts)) - 1]
+        head = text[start:start + column].encode("utf-8", "surrogatepass")[:column]
+        return start + len(head.decode("utf-8", "ignore"))
+    return offset
+
+
+def own_name_spans(text: str, candidates: set[str] | frozenset[str] = _REBINDABLE) -> dict[str, list[tuple[int, int]]]:
+    """For each of ``candidates`` (builtin names and soft keywords) that the program ``text`` binds (as a
+    parameter, an assignment or loop target, a function's or class's name, an import, an exception's or a
+    pattern's name): the spans of ``text`` where the name is the program's own, as Python resolves it. A name
+    bound in a function is its own in the whole function, the functions inside included; bound in a class body,
+    in that body only. Elsewhere (``len(x)`` where nothing binds ``len``) it is the builtin. In a program that
+    does not parse, each candidate is its own everywhere.
+
+    >>> own_name_spans("def f(list):\\n    return list\\ndef g(x):\\n    return list(x)")
+    {'list': [(0, 28)]}
+    >>> own_name_spans("def f(x):\\n    return len(x)")
+    {}
+    """
+    try:
+        with recursion_budget():
+            tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return {name: [(0, len(text))] for name in sorted(candidates)}
+    offset = _char_offsets(text)
+    # Each scope: its span, the span its nested scopes hide from a class body, the candidates it binds,
+    # whether it is a class, its parent scope.
+    scopes: list[list] = [[(0, len(text)), (0, len(text)), set(), False, -1]]
+    stack = [(tree, 0)]
+    while stack:  # every node once, with its scope (by hand: ast.iter_child_nodes is twice as slow)
+        node, scope = stack.pop()
+        for field in node._fields:
+            value = getattr(node, field, None)
+            for child in value if value.__class__ is list else (value,):
+                kind = child.__class__
+                if kind is ast.Name:  # the commonest node, and a leaf
+                    if child.id in candidates and child.ctx.__class__ is not ast.Load:
+                        scopes[scope][2].add(child.id)
+                    continue
+                if kind in _LEAVES or not isinstance(child, ast.AST):
+                    continue
+                inner = scope
+                if kind in _SCOPES:
+                    if kind in _DEFINITIONS:
+                        if child.name in candidates:
+                            scopes[scope][2].add(child.name)
+                        hidden_from = offset(child.body[0].lineno, child.body[0].col_offset)  # the header is the class's
+                    else:
+                        hidden_from = offset(child.lineno, child.col_offset)
+                    end = offset(child.end_lineno, child.end_col_offset)
+                    inner = len(scopes)
+                    scopes.append([(offset(child.lineno, child.col_offset), end), (hidden_from, end), set(),
+                                   kind is ast.ClassDef, scope])
+                elif kind in _BINDERS:
+                    for name in _BINDERS[kind](child):
+                        if name in candidates:
+                            scopes[0 if kind is ast.Global else scope][2].add(name)
+                stack.append((child, inner))
+    own: dict[str, list[tuple[int, int]]] = {}
+    for number, (span, _, names, is_class, _) in enumerate(scopes):
+        if not names:
+            continue
+        pieces = [span]
+        if is_class:  # a class body's names are not seen from the functions and classes inside it
+            pieces, start = [], span[0]
+            for low, high in sorted(scope[1] for scope in scopes if scope[4] == number):
+                pieces.append((start, low))
+                start = max(start, high)
+            pieces.append((start, span[1]))
+        for name in sorted(names):
+            own.setdefault(name, []).extend(pieces)
+    return own
 
 
 def renaming_invariant_tokens(code: str) -> list[str]:
     """The tokens a program is compared on under other names: each name becomes the distance back to its
-    previous occurrence (``#0`` for a first one), so a consistent renaming changes none of them.
+    previous occurrence (``#0`` for a first one), so a consistent renaming changes none of them. A builtin
+    name stays as it is where it is the builtin, and is renamed like any other where the program binds it
+    (``def f(list):``: :func:`own_name_spans`).
 
     >>> renaming_invariant_tokens("def add(a, b):\\n    return a + b")
     ['def', '#0', '#0', '#0', ':', 'return', '#4', '+', '#5']
@@ -103,24 +231,42 @@ def renaming_invariant_tokens(code: str) -> list[str]:
     ['def', '#0', '#0', '#0', ':', 'return', '#4', '+', '#5']
     >>> renaming_invariant_tokens("x = y ** (1. / 3)") == renaming_invariant_tokens("z = w ** (1.0 / 3)")
     True
+    >>> renaming_invariant_tokens("def f(list):\\n    return len(list)")
+    ['def', '#0', '#0', ':', 'return', 'len', '#4']
     """
     tokens: list[str] = []
     last_seen: dict[str, int] = {}
+    fixed: list[tuple[int, int, str]] = []  # (token number, offset, name) of each builtin name and soft keyword
+    candidates: set[str] = set()  # those the program may bind: then the syntax tree says where it does
     after_dot = False
-    for match in _CODE_LEXEME.finditer(comparable_text(code)):
+    text = comparable_text(code)
+    for match in _CODE_LEXEME.finditer(text):
         kind = match.lastgroup
         if kind in ("string", "comment"):
             continue
-        text = match.group()
+        token = match.group()
         if kind == "number":
-            text = number_value(text)
-        elif kind == "name" and not after_dot and text not in _FIXED_NAMES:
-            position = len(tokens)
-            previous = last_seen.get(text)
-            last_seen[text] = position
-            text = "#0" if previous is None else f"#{min(position - previous, _NAME_DISTANCE_CAP)}"
-        after_dot = text == "."
-        tokens.append(text)
+            token = number_value(token)
+        elif kind == "name" and not after_dot:
+            if token not in _FIXED_NAMES:
+                position = len(tokens)
+                previous = last_seen.get(token)
+                last_seen[token] = position
+                token = "#0" if previous is None else f"#{min(position - previous, _NAME_DISTANCE_CAP)}"
+            elif token in _REBINDABLE:
+                fixed.append((len(tokens), match.start(), token))
+                if token not in candidates and _may_bind(text, match.start(), match.end(), tokens[-1] if tokens else ""):
+                    candidates.add(token)
+        after_dot = token == "."
+        tokens.append(token)
+    own = own_name_spans(text, candidates) if candidates else {}
+    if own:  # the program's own: renamed as the names above (the distance back to the name's last own use)
+        last_seen.clear()
+        for position, start, name in fixed:
+            if name in own and any(low <= start < high for low, high in own[name]):
+                previous = last_seen.get(name)
+                last_seen[name] = position
+                tokens[position] = "#0" if previous is None else f"#{min(position - previous, _NAME_DISTANCE_CAP)}"
     return tokens
 
 

@@ -9,9 +9,11 @@ reformatted copy look like the original:
   docstring re-flowed over other lines still matches word for word.
 - Parentheses, commas and semicolons are dropped: formatters add and remove them (wrapping parentheses,
   magic trailing commas) without changing the program.
-- Everything is lowercased, invisible characters are dropped and compatibility forms folded
-  (:func:`~hub_tools.datagen.code_shape.comparable_text`), and code and prose (instructions) go through the
-  same lexer, so a benchmark prompt pasted into prose still matches.
+- Everything is lowercased, invisible characters and combining marks are dropped, compatibility forms folded
+  and Greek and Cyrillic look-alikes read as Latin letters (:func:`~hub_tools.datagen.disguises.comparable_text`),
+  and code and prose (instructions) go through the same lexer, so a benchmark prompt pasted into prose still
+  matches. A row's text pasted JSON- or HTML-escaped is read with its escapes decoded too
+  (:func:`~hub_tools.datagen.disguises.readings`).
 - A row field with comments is compared a second way, with their words as tokens, and its n-grams are the
   union of both: a copy with comments added is found as before, and so is a copy kept in comments.
 
@@ -53,12 +55,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hub_tools.datagen.code_shape import (
-    STRING_OR_COMMENT,
-    comparable_text,
-    renaming_invariant_tokens,
-    without_type_hints,
-)
+from hub_tools.datagen.code_shape import STRING_OR_COMMENT, renaming_invariant_tokens, without_type_hints
+from hub_tools.datagen.disguises import comparable_text, readings
 from hub_tools.errors import UserError
 from hub_tools.problem_files import read_problem_rows
 from hub_tools.recursion_budget import recursion_budget
@@ -85,8 +83,8 @@ _INNER = re.compile(r"""[^\W\d]\w*|\d+(?:\.\d+)?|[^\s\w'"`(),;\\]""")
 
 def normalized_tokens(text: str, comments: bool = False) -> list[str]:
     """The tokens decontamination compares: formatting, comments and quote style do not change them.
-    Invisible characters and compatibility forms are set aside first
-    (:func:`~hub_tools.datagen.code_shape.comparable_text`). With ``comments``, the words of a comment are
+    Invisible characters, compatibility forms and look-alike letters are set aside first
+    (:func:`~hub_tools.datagen.disguises.comparable_text`). With ``comments``, the words of a comment are
     tokens too, as a string's are: what a row says only in comments (a commented-out copy) is compared.
 
     >>> normalized_tokens("def add(a, b):  # sum\\n    return a + b")
@@ -123,12 +121,15 @@ def _lexed(text: str, comments: bool) -> tuple[list[str], list[str]]:
 
 def _row_ngrams(text: str, size: int) -> set[int]:
     """A row field's n-grams: of its tokens without comments (a copy with comments added or removed), and,
-    when it has comments, with their words (a copy kept in comments); one pass of the lexer for both."""
-    has_comments = "#" in text
-    plain, commented = _lexed(text, has_comments)
-    grams = ngrams(plain, size)
-    if has_comments:
-        grams |= ngrams(commented, size)
+    when it has comments, with their words (a copy kept in comments); one pass of the lexer for both. Of each
+    of its :func:`~hub_tools.datagen.disguises.readings`: a copy pasted JSON- or HTML-escaped is read decoded too."""
+    grams: set[int] = set()
+    for reading in readings(text):
+        has_comments = "#" in reading
+        plain, commented = _lexed(reading, has_comments)
+        grams |= ngrams(plain, size)
+        if has_comments:
+            grams |= ngrams(commented, size)
     return grams
 
 

@@ -138,3 +138,51 @@ def test_numbers_are_compared_by_value():
     # An int too long to write in decimal stays as written; the attribute after a number is still one.
     assert number_value("9" * 5000) in ("9" * 5000, "inf")
     assert renaming_invariant_tokens("n = 1 .real") == ["#0", "=", "1", ".", "real"]
+
+
+# A builtin's name that the program binds is the program's own there: renamed like any other name.
+SHADOWING = {
+    "parameters": ("def f(list, *input, sum=0, **dict):\n    return list + input + sum + dict\n",
+                   "def f(a, *b, c=0, **d):\n    return a + b + c + d\n"),
+    "a parameter over lines, with hints": ("def f(\n    x: int,\n    list: List[int],\n) -> int:\n    return list[x]\n",
+                                           "def f(\n    x: int,\n    a: List[int],\n) -> int:\n    return a[x]\n"),
+    "assignment targets": ("max = 0\nmin, sum = 1, 2\n(id) = 3\nmax += min * sum * id\n",
+                           "a = 0\nb, c = 1, 2\n(d) = 3\na += b * c * d\n"),
+    "loop, comprehension and walrus targets": ("for _ in range(3):\n    print([hash for hash in _ if (len := hash)])\n",
+                                               "for i in range(3):\n    print([h for h in i if (n := h)])\n"),
+    "function, class, import and exception names": (
+        "import numpy as map\nfrom x import y as zip\nclass type:\n    pass\ndef filter():\n    try:\n"
+        "        return map, zip, type, filter\n    except E as ValueError:\n        return ValueError\n",
+        "import numpy as a\nfrom x import y as b\nclass c:\n    pass\ndef d():\n    try:\n"
+        "        return a, b, c, d\n    except E as e:\n        return e\n"),
+    "with, lambda, global and match captures": (
+        "def f(x):\n    global open\n    with g() as open:\n        k = lambda iter: iter + open\n"
+        "    match x:\n        case [bin, *oct]:\n            return bin, oct, k\n",
+        "def f(x):\n    global a\n    with g() as a:\n        k = lambda b: b + a\n"
+        "    match x:\n        case [c, *d]:\n            return c, d, k\n"),
+    "code that does not parse": ("def f(list):\n    return list +\n", "def f(a):\n    return a +\n"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHADOWING))
+def test_a_builtin_name_the_program_binds_is_renamed_like_any_other(name):
+    shadowing, plain = SHADOWING[name]
+    assert renaming_invariant_tokens(shadowing) == renaming_invariant_tokens(plain)
+
+
+def test_a_builtin_name_stays_where_it_is_the_builtin():
+    # Where nothing binds it, a builtin is what the program calls: other builtin, other program.
+    assert renaming_invariant_tokens("def f(x):\n    return len(x)") != renaming_invariant_tokens("def f(x):\n    return size(x)")
+    # Bound in one function, the builtin in the next; calls in a hint, `except` and keyword arguments are uses.
+    tokens = renaming_invariant_tokens("def f(list):\n    return list\ndef g(x):\n    return list(x)")
+    assert tokens.count("list") == 1 and tokens[-2:] == ["list", "#4"]
+    tokens = renaming_invariant_tokens("def f(x: int, y=list) -> str:\n    return isinstance(x, int)\n")
+    assert [token for token in tokens if not token.startswith("#")] == [
+        "def", ":", "int", "=", "list", "-", ">", "str", ":", "return", "isinstance", "int"]
+    tokens = renaming_invariant_tokens("try:\n    f(key=len, type=int)\nexcept KeyError:\n    pass\n")
+    assert {"len", "type", "int", "KeyError"} <= set(tokens)
+    # A class body's names are not seen from its methods: `id` in the method is the builtin.
+    tokens = renaming_invariant_tokens("class A:\n    id = 1\n    def f(self):\n        return id(self)\n")
+    assert tokens.count("id") == 1 and tokens[-2:] == ["id", "#4"]
+    # Soft keywords are names where a program binds them, keywords where it uses them.
+    assert renaming_invariant_tokens("match = re.match(p, s)\nmatch x:\n    case 1:\n        pass\n")[:1] == ["#0"]
