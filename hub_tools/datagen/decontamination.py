@@ -449,6 +449,16 @@ class BenchmarkIndex:
                                   hints_set_aside=True)
         return best
 
+    def tasks_hit(self, fields: dict[str, str]) -> list[tuple[str, str]]:
+        """Every problem, ``(benchmark, task_id)``, one of whose parts ``fields`` hold at the threshold (a file
+        holding forty problems hits forty), in the order their parts were indexed."""
+        hit: dict[tuple[str, str], None] = {}
+        for text in fields.values():
+            for part, coverage in self.parts.coverage(_row_ngrams(text, self.ngram_size)):
+                if coverage >= self.threshold:
+                    hit[(part.benchmark, part.task_id)] = None
+        return list(hit)
+
     def _best(self, best: Overlap | None, index: _Postings, field: str, grams: set[int], **how) -> Overlap | None:
         for part, coverage in index.coverage(grams):
             if coverage >= self.threshold and (best is None or coverage > best.coverage):

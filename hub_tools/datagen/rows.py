@@ -359,6 +359,13 @@ def _process(record: SourceRecord, config: GenerationConfig, outcome: RowOutcome
                or find_overlap_in_text({name: value for name, value in kept.items() if value}, config.decontamination))
     if overlap is not None:
         outcome.measurements["overlap"] = overlap.to_dict()
+        # The other problems the row holds (one file can hold many): each is counted as a problem hit.
+        fields = {"program": program, "instruction": instruction, "response": response,
+                  **{name: value for name, value in kept.items() if value}}
+        also = [[benchmark, task] for benchmark, task in benchmark_index(config.decontamination).tasks_hit(fields)
+                if (benchmark, task) != (overlap.benchmark, overlap.task_id)]
+        if also:
+            outcome.measurements["overlap"]["also"] = also
         if config.decontamination.drop:
             outcome.skipped = ("contaminated", overlap.describe(config.decontamination.ngram_size))
             return outcome

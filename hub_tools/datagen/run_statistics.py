@@ -131,7 +131,7 @@ def merge_part_statistics(parts: Callable[[], Iterable[dict]], config) -> Merged
     merged, kept = MergedStatistics(), _KeptRows()
     listed_skips: list[dict] = []
     removed_listed: list[tuple[int, str, int]] = []  # max-heap (negated row index) of the first removed duplicates
-    overlaps, by_task = [], Counter()
+    overlaps, by_task, rows_by_benchmark = [], Counter(), Counter()
     skipped_early = 0
     for part in parts():
         merged.source_rows += part["source_rows"]
@@ -158,7 +158,10 @@ def merge_part_statistics(parts: Callable[[], Iterable[dict]], config) -> Merged
             kept.add(entry)
         for entry in part.get("overlaps", []):
             if entry["row_index"] not in removed_here:
-                by_task[(entry["benchmark"], entry["task_id"])] += 1
+                rows_by_benchmark["*"] += 1  # every overlapping row, whatever its benchmarks
+                hits = [(entry["benchmark"], entry["task_id"]), *map(tuple, entry.get("also", []))]
+                by_task.update(hits)
+                rows_by_benchmark.update({benchmark for benchmark, _ in hits})
                 if len(overlaps) < EXAMPLES_KEPT:
                     overlaps.append(entry)
     merged.duplicates = dict(sorted(merged.duplicates.items()))
@@ -174,7 +177,7 @@ def merge_part_statistics(parts: Callable[[], Iterable[dict]], config) -> Merged
     dedup = {"mode": config.dedup, "removed": len(merged.excluded) + skipped_early,
              "examples": [{"row_index": index, "same_as": first_row}
                           for index, first_row in list(merged.duplicates.items())[:20]]}
-    contamination = _contamination(overlaps, by_task, config.decontamination)
+    contamination = _contamination(overlaps, by_task, rows_by_benchmark, config.decontamination)
     merged.sampler = {"edits_per_program": kept.edits.distribution(), "lines_per_edit": kept.lines.distribution(),
                       "dedup": dedup, "contamination": contamination,
                       "histograms": {"edits_per_program": kept.edits.histogram(HISTOGRAM_BINS),
@@ -223,15 +226,14 @@ def _tokenizer_description(name: str) -> dict:
     return describe_tokenizer(name)
 
 
-def _contamination(overlaps: list[dict], by_task: Counter, decontamination) -> dict | None:
-    """The recorded benchmark overlap: every problem hit with its row count (bounded by the benchmarks' size),
-    and the first ``EXAMPLES_KEPT`` overlapping rows, in source order."""
+def _contamination(overlaps: list[dict], by_task: Counter, rows_by_benchmark: Counter, decontamination) -> dict | None:
+    """The recorded benchmark overlap: how many rows overlap, every problem hit with its row count (bounded by
+    the benchmarks' size; a row holding several problems counts for each), and the first ``EXAMPLES_KEPT``
+    overlapping rows, in source order."""
     if decontamination is None:
         return None
-    by_benchmark = Counter()
-    for (benchmark, _), rows in by_task.items():
-        by_benchmark[benchmark] += rows
-    return {**decontamination.to_dict(), "rows": by_task.total(), "by_benchmark": dict(sorted(by_benchmark.items())),
+    by_benchmark = {name: rows for name, rows in sorted(rows_by_benchmark.items()) if name != "*"}
+    return {**decontamination.to_dict(), "rows": rows_by_benchmark["*"], "by_benchmark": by_benchmark,
             "not_compared": benchmark_index(decontamination).not_compared,
             "tasks": len(by_task),
             "by_task": [{"benchmark": benchmark, "task_id": task_id, "rows": rows}

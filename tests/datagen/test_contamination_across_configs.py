@@ -74,3 +74,16 @@ def test_the_card_names_configs_made_with_other_benchmark_settings(source, tmp_p
     from hub_tools.cli import main as lintseq
 
     assert lintseq(["verify", str(out), "--no-progress"]) == 1  # a lintseq config and a baseline of two runs
+
+
+def test_a_row_holding_several_problems_names_each(source, tmp_path):
+    # One file holding HumanEval/0, /10 and /20 was reported as one problem hit, HumanEval/0.
+    out = tmp_path / "out"
+    folders.generate(str(source), "--output-dir", str(out), "--sampler", "random")
+    contamination = json.loads((out / "lintseq_config.json").read_text())["configs"]["random"]["stats"]["contamination"]
+    tasks = {entry["task_id"]: entry["rows"] for entry in contamination["by_task"]}
+    assert tasks == {"HumanEval/0": 1, "HumanEval/10": 1, "HumanEval/20": 1, "HumanEval/5": 1}
+    assert contamination["rows"] == 2 and contamination["tasks"] == 4 and contamination["by_benchmark"] == {"humaneval": 2}
+    card = (out / "README.md").read_text()
+    assert "2 source rows overlap 4 benchmark problems" in card
+    assert all(f"`HumanEval/{task}`" in card for task in (0, 5, 10, 20))

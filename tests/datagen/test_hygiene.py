@@ -177,9 +177,12 @@ def test_more_overlapping_rows_than_are_listed_still_state_every_problem_hit(tmp
     assert "contamination: 1230 source rows overlap 164 problems of humaneval" in result.stdout
     found = json.loads((folder / "lintseq_config.json").read_text())["configs"]["random"]["stats"]["contamination"]
     assert len(found["overlaps"]) == 1000 and [entry["row_index"] for entry in found["overlaps"]] == list(range(1000))
-    assert len(found["by_task"]) == 164 and sum(entry["rows"] for entry in found["by_task"]) == 1230
-    assert {entry["rows"] for entry in found["by_task"]} == {7, 8}
-    assert found["by_task"][0] == {"benchmark": "humaneval", "task_id": "HumanEval/0", "rows": 8}
+    assert len(found["by_task"]) == 164 and found["rows"] == 1230
+    # A row counts for every problem it holds: a copy of HumanEval/61 holds 56's code too (the same function
+    # with other brackets), so those pairs count each other's rows as well.
+    by_task = {entry["task_id"]: entry["rows"] for entry in found["by_task"]}
+    assert all(rows >= 7 for rows in by_task.values()) and by_task["HumanEval/0"] == 8
+    assert by_task["HumanEval/56"] == by_task["HumanEval/61"] > 8
     card = (folder / "README.md").read_text()
     assert "**1230 source rows overlap 164 benchmark problems and are in the dataset, with all their paths**" in card
     assert "`HumanEval/0` (8 rows)" in card and " and 144 more (the first 1000 rows are listed, by `row_index`," in card
