@@ -156,13 +156,20 @@ def branch_chains(sizes=(10, 20, 30, 40)) -> list[str]:
     return programs
 
 
-def under_other_names(program: str, seed: int = 0) -> str:
-    """What a rewrite does: every function, argument and variable renamed, docstrings and comments gone."""
+def under_other_names(program: str, seed: int = 0, names=None) -> str:
+    """What a rewrite does: every function, argument and variable renamed, docstrings and comments gone.
+
+    ``names(defined, used, tree)``, when given, chooses the new names (a dict over ``defined``, the sorted names
+    the program defines; ``used``: every name it reads too); by default ``v{seed}_{number}``."""
     tree = ast.parse(program)
     defined = {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)}
     defined |= {node.arg for node in ast.walk(tree) if isinstance(node, ast.arg)}
     defined |= {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
-    new_names = {name: f"v{seed}_{number}" for number, name in enumerate(sorted(defined))}
+    if names is None:
+        new_names = {name: f"v{seed}_{number}" for number, name in enumerate(sorted(defined))}
+    else:
+        used = defined | {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+        new_names = names(sorted(defined), used, tree)
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef):
             node.name = new_names[node.name]

@@ -13,9 +13,11 @@ import builtins
 import doctest
 import html
 import importlib
+import importlib.util
 import json
 import keyword
 import unicodedata
+from pathlib import Path
 
 import pytest
 
@@ -27,6 +29,9 @@ from hub_tools.datagen.decontamination import (
     find_overlap,
 )
 
+_spec = importlib.util.spec_from_file_location("corpus", Path(__file__).resolve().parents[2] / "benchmarks" / "corpus.py")
+corpus = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(corpus)
 TASKS = ["HumanEval/0", "HumanEval/10", "HumanEval/12", "HumanEval/20", "HumanEval/26", "HumanEval/37",
          "HumanEval/64", "HumanEval/95", "HumanEval/129", "HumanEval/160"]
 SMALL = "def small(x):\n    return x + 1\n"  # the program of a row whose instruction is the copy
@@ -54,24 +59,9 @@ def _found(overlap, task: str) -> bool:
 
 
 def _renamed(program: str, new_names) -> str:
-    """``program`` with each function, argument and variable renamed by ``new_names(defined, used)`` (a dict), and
-    its docstrings dropped: what a rewrite gives back."""
-    tree = ast.parse(program)
-    defined = {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)}
-    defined |= {node.arg for node in ast.walk(tree) if isinstance(node, ast.arg)}
-    defined |= {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
-    used = defined | {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
-    names = new_names(sorted(defined), used, tree)
-    for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef):
-            node.name = names[node.name]
-            if isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant):
-                node.body = node.body[1:] or [ast.Pass()]
-        elif isinstance(node, ast.arg):
-            node.arg = names[node.arg]
-        elif isinstance(node, ast.Name) and node.id in names:
-            node.id = names[node.id]
-    return ast.unparse(tree)
+    """``program`` with each function, argument and variable renamed by ``new_names(defined, used, tree)`` (a
+    dict), and its docstrings dropped: what a rewrite gives back."""
+    return corpus.under_other_names(program, names=new_names)
 
 
 def _first_argument_named(builtin: str):
