@@ -30,7 +30,7 @@ and unicode checkers, though, re-read the module as bytes, which astroid makes w
 with the declared codec: a text whose declaration names another codec (legacy files turned into text) was
 read as mojibake or crashed pylint (``ascii``, ``euc-jp``, an unknown codec), and its row was lost. Those
 checkers are given the same UTF-8 bytes with the declaration naming ``utf-8``
-(:func:`_bytes_read_as_written`), so every checker reads the text that was given.
+(:func:`~hub_tools.linters.program_comments.bytes_read_as_written`), so every checker reads the text that was given.
 
 A deeply nested program (a long ``elif`` chain, a sum of hundreds of terms over as many lines) takes pylint
 near Python's recursion limit, which counts levels from the bottom of the stack: the same program was linted
@@ -58,7 +58,6 @@ import copy
 import functools
 import gc
 import os
-import re
 import sys
 import threading
 import time
@@ -76,6 +75,7 @@ from hub_tools.linters.astroid_state import (
 )
 from hub_tools.linters.call_limits import CallLimits, Interrupted, LintMemoryLimit, LintTimeout
 from hub_tools.linters.profiles import LintProfile, get_profile
+from hub_tools.linters.program_comments import bytes_read_as_written, pragmas_obeyed_by_none
 from hub_tools.linters.repeated_scans import scans_kept_for_the_call
 from hub_tools.linters.syntax_errors import declaration_error, flagged_line, syntax_error
 from hub_tools.linters.uncounted_checks import (
@@ -118,56 +118,6 @@ _ASTROID_RECURSION_WARNINGS = ("Astroid was unable to transform", "Recursion lim
 
 class LinterCrash(RuntimeError):
     """pylint or astroid raised while checking a program (the program cannot be checked)."""
-
-
-# PEP 263: where Python reads a coding declaration (a comment on line 1 or 2), and the codec it names.
-_DECLARATION = re.compile(r"^([ \t\f]*#.*?coding[:=][ \t]*)([-\w.]+)", re.ASCII)
-
-
-def _bytes_read_as_written(program: str) -> bytes | None:
-    """The program's UTF-8 bytes with its coding declaration naming ``utf-8``; ``None`` when it has none
-    (astroid's own bytes of it are then the right ones).
-
-    >>> _bytes_read_as_written("# -*- coding: latin-1 -*-\\ns = 'caf\\u00e9'")
-    b"# -*- coding: utf-8 -*-\\ns = 'caf\\xc3\\xa9'"
-    >>> _bytes_read_as_written("x = 1") is None
-    True
-    """
-    head = program.split("\n", 2)
-    declared = [_DECLARATION.sub(r"\g<1>utf-8", line, count=1) for line in head[:2]]
-    if declared == head[:2]:
-        return None
-    return "\n".join(declared + head[2:]).encode("utf-8")
-
-
-def _pragmas_obeyed_by_none(pylinter):
-    """What stands in for ``PyLinter.process_tokens``, pylint's reader of ``# pylint:`` comments: no pragma is
-    obeyed, and one that names no option pylint knows (``# pylint: disabl=unused-import``) is reported as the
-    command line reports it, E0011 unrecognized-inline-option (a counted error: a state holding such a comment
-    was clean here and flagged by a fresh ``pylint`` command line). pylint's other pragma messages are not
-    counted (I0010, W0012, R0022, I0013, I0022)."""
-    import tokenize
-
-    from pylint.utils.pragma_parser import (
-        OPTION_PO,
-        InvalidPragmaError,
-        UnRecognizedOptionError,
-        parse_pragma,
-    )
-
-    def process_tokens(tokens) -> None:
-        for token in tokens:
-            if token.type != tokenize.COMMENT or (match := OPTION_PO.search(token.string)) is None:
-                continue
-            try:
-                for _ in parse_pragma(match.group(2)):
-                    pass
-            except UnRecognizedOptionError as error:
-                pylinter.add_message("unrecognized-inline-option", args=error.token, line=token.start[0])
-            except InvalidPragmaError:
-                pass
-
-    return process_tokens
 
 
 _BUILTIN_CONTAINERS = (dict, list, set, collections.deque)
@@ -268,7 +218,7 @@ class PylintLinter:
         from pylint.reporters import CollectingReporter
 
         pylinter = PyLinter()
-        pylinter.process_tokens = _pragmas_obeyed_by_none(pylinter)  # see the module docstring
+        pylinter.process_tokens = pragmas_obeyed_by_none(pylinter)  # see the module docstring
         # Near the recursion limit astroid leaves a node untransformed and warns, printing the node and advice
         # for pylint's command line (--init-hook) to stderr. The call's budget makes that the same for every
         # caller, as it is for `pylint file.py` (hub_tools.recursion_budget), and the advice does not apply.
@@ -423,7 +373,7 @@ class PylintLinter:
                 cause = error.error
                 line = flagged_line(cause) if isinstance(cause, SyntaxError) else 1
                 return [(line, "E0001", f"syntax-error: {cause}")]
-            module.file_bytes = _bytes_read_as_written(program) or module.file_bytes  # see the module docstring
+            module.file_bytes = bytes_read_as_written(program) or module.file_bytes  # see the module docstring
             pylinter.file_state = FileState(MODULE_NAME, pylinter.msgs_store, module)
             pylinter._ignore_file = False
             pylinter.current_file = module.file
