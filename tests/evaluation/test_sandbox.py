@@ -56,6 +56,24 @@ def test_inside_the_sandbox(sandbox):
     assert [(name, result.status) for name, result in zip(checks, results, strict=True)] == [(name, "passed") for name in checks], results
 
 
+# An answer frame of 16 MB of empty lists, written straight to the program's descriptors: json.loads of it held
+# the evaluator's lock for about 5 s, and correct programs answering meanwhile timed out.
+COSTLY_ANSWER = ("import posix, struct\nBODY = b'[\"value\",[' + b'[],' * 5499999 + b'[]]]'\n"
+                 "FRAME = struct.pack('>I', len(BODY)) + BODY\ndef add(a, b):\n    for fd in range(3, 64):\n"
+                 "        try:\n            posix.write(fd, FRAME)\n        except OSError:\n            pass\n"
+                 "    posix._exit(0)")
+# A hundred calls of 10 ms each: always a program in flight while the costly answer is read.
+SLOW_ADD = Job("import time\ndef add(a, b):\n    time.sleep(0.01)\n    return a + b",
+               split_test("", "for a in range(100):\n    assert add(a, 1) == a + 1", "add")[0])
+
+
+def test_a_costly_answer_does_not_hold_the_other_programs_time():
+    with Sandbox(SandboxConfig(timeout=3.0, memory_limit_mb=512, workers=4)) as pool:
+        results = pool.run([Job(COSTLY_ANSWER, ADD_TEST), *[SLOW_ADD] * 11], progress=False)
+    assert [result.status for result in results[1:]] == ["passed"] * 11, [result.reason for result in results[1:]]
+    assert (results[0].status, "more than 131072 lists and dicts" in results[0].reason) == ("failed", True), results[0]
+
+
 def run_attacks(pool, attacks):
     """Each attack followed by a good program: every attack gets its expected status, every good program passes."""
     programs = []

@@ -84,9 +84,18 @@ def test_plain_data_with_shared_hashes_or_repeats_still_reads():
 
 
 def test_answers_that_cost_the_evaluator_more_than_their_size_are_refused_or_read_in_linear_time():
-    # Eight million empty lists: 16 MB, 10 s of the evaluator's time to read; refused past a million values.
-    with pytest.raises(ValueError, match="more than 1048576 values"):
+    # Empty lists: 16 MB of them held the evaluator's lock for 4.5 s inside json.loads, before any count of
+    # values could refuse them. They are counted in the text first, as are separators and strings.
+    with pytest.raises(ValueError, match="more than 131072 lists and dicts"):
         decode_value(json.dumps(["value", [[]] * 2_000_000]))
+    with pytest.raises(ValueError, match="more than 1048576 values"):
+        decode_value(json.dumps(["value", [0] * 2_000_000]))
+    with pytest.raises(ValueError, match="more than 1048576 strings"):
+        decode_value(json.dumps(["value", [""] * 2_000_000]))
+    # Only outside strings: commas, brackets, escaped quotes and backslashes inside them are text.
+    text = ['a,[{:' * 50_000 + '\\"' * 50_000, "\\" * 300_000 + '"[' * 200_000]
+    assert decode_value(json.dumps(["value", text])) == ["value", text]
+    assert decode_value(json.dumps(["value", list(range(500_000))]))[1][-1] == 499_999
     # Tuples nested around many zeros: each level was hashed again (quadratic); read once, in linear time.
     nested = {"t": "tuple", "v": [0] * 200_000}
     for _ in range(150):
