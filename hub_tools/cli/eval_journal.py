@@ -60,10 +60,11 @@ class GenerationJournal:
             self.handle.write(json.dumps({"settings": settings}) + "\n")
 
     def _read(self) -> None:
-        lines = self.path.read_text(encoding="utf-8").split("\n")
+        # Split as bytes: a kill can cut the last line inside a character (samples are written as UTF-8).
+        lines = self.path.read_bytes().split(b"\n")
         try:
             header = json.loads(lines[0])["settings"]
-        except (ValueError, KeyError, TypeError, RecursionError):
+        except (ValueError, KeyError, TypeError, RecursionError):  # UnicodeDecodeError is a ValueError
             raise UserError(f"{self.path}:1: not a generation journal of lintseq eval (no settings line)") from None
         changed = [name for name in self.settings if header.get(name) != self.settings[name]]
         if changed:
@@ -91,8 +92,8 @@ class GenerationJournal:
             self.rows[key] = row
         if lines[-1]:
             # A torn last line: cut it off, so that the next sample starts on a line of its own.
-            with open(self.path, "r+", encoding="utf-8") as handle:
-                handle.truncate(len("\n".join(complete).encode("utf-8")) + 1)
+            with open(self.path, "r+b") as handle:
+                handle.truncate(len(b"\n".join(complete)) + 1)
         print(f"resuming: {len(self.rows)} sample(s) already in {self.path}", file=sys.stderr)
 
     def add(self, row: dict) -> None:

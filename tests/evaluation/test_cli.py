@@ -224,3 +224,22 @@ def test_a_run_without_resume_keeps_the_earlier_samples_aside(tmp_path, capsys):
     GenerationJournal(journal, {"seed": 0}, resume=False)  # a second forgotten --resume replaces neither
     assert (tmp_path / "generations.jsonl.previous").read_text() == earlier
     assert (tmp_path / "generations.jsonl.previous-2").read_text() == second
+
+
+def test_a_last_line_cut_inside_a_character_is_dropped_on_resume(tmp_path, capsys):
+    """Samples are written as UTF-8: a kill cut a line inside a two-byte character, and --resume crashed
+    (UnicodeDecodeError) where it drops a torn line."""
+    from hub_tools.cli.eval_journal import GenerationJournal
+
+    journal = tmp_path / "generations.jsonl"
+    kept = {"task_id": "HumanEval/0", "sample_index": 0, "prompt": "p", "completion": "return 'é'"}
+    journal.write_bytes(json.dumps({"settings": {"seed": 0}}).encode() + b"\n"
+                        + json.dumps(kept, ensure_ascii=False).encode() + b"\n"
+                        + '{"task_id": "HumanEval/1", "sample_index": 0, "completion": "é'.encode()[:-1])
+    resumed = GenerationJournal(journal, {"seed": 0}, resume=True)
+    assert resumed.rows == {("HumanEval/0", 0): kept}
+    resumed.add({"task_id": "HumanEval/1", "sample_index": 0, "prompt": "p", "completion": "x"})
+    resumed.close()
+    lines = journal.read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line).get("task_id") for line in lines] == [None, "HumanEval/0", "HumanEval/1"]
+    assert "resuming: 1 sample(s)" in capsys.readouterr().err
