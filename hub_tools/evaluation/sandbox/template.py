@@ -118,7 +118,7 @@ class Template:
         self._jobs_started = 0
         self._mount_point = self._work_folder = self._work_folder_identity = None
         self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        command, bubblewrap, started_as = isolation.template_command(mode)
+        command, bubblewrap, started_as = isolation.template_command(mode, config.hidden_paths)
         user = {"user": started_as, "group": started_as, "extra_groups": []} if started_as is not None else {}
         command[-1] = json.dumps({**json.loads(command[-1]), "control_fd": theirs.fileno()})
         self._errors = tempfile.TemporaryFile()  # noqa: SIM115 (closed with the template)
