@@ -55,7 +55,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hub_tools.datagen.code_shape import STRING_OR_COMMENT, renaming_invariant_tokens, without_type_hints
+from hub_tools.datagen.code_shape import (
+    STRING_OR_COMMENT,
+    blank_unclosable_quotes,
+    renaming_invariant_tokens,
+    without_type_hints,
+)
 from hub_tools.datagen.disguises import comparable_text, readings
 from hub_tools.errors import UserError
 from hub_tools.problem_files import read_problem_rows
@@ -102,7 +107,7 @@ def _lexed(text: str, comments: bool) -> tuple[list[str], list[str]]:
     """One pass of the lexer: the tokens without comments, and (with ``comments``) the tokens with their words."""
     plain: list[str] = []
     commented: list[str] = []
-    for match in _LEXEME.finditer(comparable_text(text).lower()):
+    for match in _LEXEME.finditer(blank_unclosable_quotes(comparable_text(text).lower())):
         kind = match.lastgroup
         if kind == "string":
             # The words of the literal's text: its prefix letters and quotes are no words.

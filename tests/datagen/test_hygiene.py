@@ -364,3 +364,19 @@ def test_the_datatrove_executor_gives_the_same_clean_folder(hygienic_runs, mixed
     distributed = json.loads((folder / "lintseq_config.json").read_text())["configs"]["random"]["stats"]
     for key in ("skipped", "skipped_rows", "duplicates", "dedup", "contamination", "edits_per_program", "histograms"):
         assert distributed[key] == local[key], key
+
+
+def test_a_row_of_escaped_quotes_is_checked_for_overlap_in_linear_time():
+    """Scraped rows hold JSON-escaped text: a response of 120 KB of ``\\n\\"`` before its program held a worker
+    for 84 s in the benchmark-overlap check, which runs outside the row's time limit, and 2 MB for hours (the
+    lexer scanned to the end of the line from every quote). 400 KB would take about 13 minutes that way; the
+    guard below is a hang guard, 60 times that row's cost now, not a timing."""
+    script = (
+        "from hub_tools.datagen.rows import GenerationConfig, process_record\n"
+        "from hub_tools.datagen.source_files import SourceRecord\n"
+        "config = GenerationConfig(prompt_field='instruction', code_field='response', sampler='random', num_paths=1)\n"
+        "response = '\\\\n\\\\\"' * 100_000 + '\\n```python\\ndef f(x):\\n    return x + 1\\n```\\n'\n"
+        "outcome = process_record(SourceRecord(0, 'row', fields={'instruction': 'do it', 'response': response}), config)\n"
+        "print(len(outcome.rows), outcome.skipped)\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and result.stdout.split() == ["1", "None"], result.stderr[-2000:]
