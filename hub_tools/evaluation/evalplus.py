@@ -24,6 +24,7 @@ from pathlib import Path
 
 from hub_tools.errors import UserError
 from hub_tools.evaluation.problems import Problem, _mbpp_signature, mbpp_prompt
+from hub_tools.evaluation.sandbox.checks import SETUP_END
 from hub_tools.local_paths import meant_as_local_path
 from hub_tools.problem_files import read_problem_rows
 
@@ -33,14 +34,23 @@ REQUIRED = ("task_id", "prompt", "entry_point")
 # Test code in the form the scorer runs in the trusted evaluator (see hub_tools.evaluation.sandbox.checks):
 # it names the entry point directly, so the name is bound to the sandboxed candidate there, and the answer
 # only ever sends back plain data (an object whose ``__eq__`` always says yes cannot pass). The reference
-# runs in a namespace of its own; the arguments are copied for each call, so neither side can change them
-# for the other.
+# runs in a namespace of its own, in the test's setup: once per problem, before any sample's clock starts (see
+# ``SETUP_END``); the arguments are copied for each call, so neither side can change them for the other.
 DIFFERENTIAL_TEST = '''
-def _differential_test(entry_point, candidate, reference_source, all_arguments, atol, label):
-    import copy, math
+def _reference_outputs(entry_point, reference_source, all_arguments):
+    import copy
     namespace = {{"__name__": "reference"}}
     exec(compile(reference_source, "<reference solution>", "exec"), namespace)
     reference = namespace[entry_point]
+    return [reference(*copy.deepcopy(arguments)) for arguments in all_arguments]
+
+
+_arguments = {arguments}
+_expected = _reference_outputs({entry_point!r}, {reference!r}, _arguments)
+{setup_end}
+
+def _differential_test(entry_point, candidate, all_arguments, all_expected, atol, label):
+    import copy, math
 
     def floats(value):
         return isinstance(value, float) or (isinstance(value, (list, tuple)) and len(value) > 0
@@ -55,8 +65,7 @@ def _differential_test(entry_point, candidate, reference_source, all_arguments, 
             return all(close(a, b, tolerance) for a, b in zip(out, expected))
         return out == expected
 
-    for number, arguments in enumerate(all_arguments):
-        expected = reference(*copy.deepcopy(arguments))
+    for number, (arguments, expected) in enumerate(zip(all_arguments, all_expected)):
         out = candidate(*copy.deepcopy(arguments))
         if entry_point == "find_zero":
             coefficients = arguments[0]
@@ -68,7 +77,7 @@ def _differential_test(entry_point, candidate, reference_source, all_arguments, 
         assert same, f"{{label}} input {{number}}: expected {{expected!r:.120}}, got {{out!r:.120}}"
 
 
-_differential_test({entry_point!r}, {entry_point}, {reference!r}, {arguments}, {atol!r}, {label!r})
+_differential_test({entry_point!r}, {entry_point}, _arguments, _expected, {atol!r}, {label!r})
 '''
 
 
@@ -95,7 +104,7 @@ def differential_test(entry_point: str, reference_program: str, inputs: list, at
     """
     if not entry_point.isidentifier():
         raise ValueError(f"entry point {entry_point!r} is not a Python name")
-    return DIFFERENTIAL_TEST.format(entry_point=entry_point, reference=reference_program,
+    return DIFFERENTIAL_TEST.format(entry_point=entry_point, reference=reference_program, setup_end=SETUP_END,
                                     arguments=_literal(list(inputs)), atol=float(atol or 0), label=label)
 
 

@@ -10,7 +10,7 @@ import pyarrow.parquet
 import pytest
 
 from hub_tools.errors import UserError
-from hub_tools.evaluation import load_mbpp, load_problems, score_samples
+from hub_tools.evaluation import SandboxConfig, load_mbpp, load_problems, score_samples
 from hub_tools.evaluation.problems import mbpp_prompt
 
 # MBPP-style rows built from standard-library functions; the expected values come from the real functions.
@@ -251,3 +251,25 @@ def test_a_dataset_that_can_only_be_a_path_is_not_looked_up_on_the_hub(tmp_path,
     (tmp_path / "evalplus").mkdir()
     with pytest.raises(UserError, match=r"from the Hub dataset 'evalplus/mbppplus'.*no local file or folder 'evalplus/mbppplus' either"):
         load_problems(benchmark, dataset="evalplus/mbppplus")
+
+
+def test_the_reference_runs_once_per_problem_outside_the_samples_time(tmp_path):
+    """EvalPlus' expected outputs come from running the canonical solution. Run inside each sample's test, in
+    its time, 1.9 s of a 3 s limit failed canonical solutions once several workers shared the evaluator: the
+    verdict hung on --workers. They are computed once per problem, before any sample's clock starts."""
+    calls = tmp_path / "reference_calls.txt"
+    reference = (f"import time\n\ndef add_one(x):\n    time.sleep(0.004)\n    with open({str(calls)!r}, 'a') as f:\n"
+                 "        f.write('.')\n    return x + 1\n")
+    row = {"task_id": "Mbpp/1", "entry_point": "add_one", "canonical_solution": reference, "atol": 0,
+           "prompt": '"""\nWrite a function to add one to a number.\nassert add_one(1) == 2\n"""\n',
+           "base_input": [[1], [2]], "plus_input": [[number] for number in range(500)]}
+    source = tmp_path / "MbppPlus.jsonl"
+    source.write_text(json.dumps(row) + "\n")
+    (problem,) = load_problems("mbpp+", dataset=str(source))
+    rows = [{"task_id": "Mbpp/1", "completion": "def add_one(x):\n    return x + 1\n"}] * 4
+    rows.append({"task_id": "Mbpp/1", "completion": "def add_one(x):\n    return x + 2\n"})
+    scored = score_samples([problem], rows, sandbox=SandboxConfig(timeout=1.5, workers=2), k_values=[1],
+                           edit_sequence=False, progress=False)
+    assert [(s["passed"], s["passed_plus"]) for s in scored.samples] == [(True, True)] * 4 + [(False, False)], \
+        [s["result_plus"] for s in scored.samples]
+    assert len(calls.read_text()) == 2 + 500  # the base inputs, then the plus ones: once each

@@ -23,11 +23,14 @@ from __future__ import annotations
 
 import ast
 import builtins
+import copy
 import os
 import select
 import struct
+import threading
 import time
-from dataclasses import dataclass
+import types
+from dataclasses import dataclass, field
 
 from hub_tools.evaluation.sandbox.values import UnencodableValue, decode_value, encode_value
 
@@ -62,6 +65,17 @@ class CandidateError(Exception):
     """An exception of the program's own type (or a non-builtin one), re-raised here by name and message."""
 
 
+# A test may open with a setup, ended by this line: the evaluator runs it once per problem, before any sample's
+# clock starts, and gives its names to every run of the test (EvalPlus' expected outputs, computed by running the
+# reference solution: in each sample's own time, 1.9 s of a 3 s limit, they failed canonical solutions as soon as
+# several workers shared the evaluator). Inside the sandbox, where the test runs whole, it is a comment.
+SETUP_END = "# end of setup: run once per problem, before any sample's clock starts"
+
+
+class SetupFailed(Exception):
+    """The test's setup (the reference solution, say) raised: every sample of the problem fails with it."""
+
+
 @dataclass(frozen=True)
 class TrustedTest:
     """A problem's test, compiled for the evaluator.
@@ -69,20 +83,51 @@ class TrustedTest:
     Args:
         entry_point: the name the test calls the candidate by (HumanEval passes it to ``check`` too).
         prefix: the compiled prompt code (helpers, imports), run first; ``None`` when there is none.
-        tests: the compiled test code.
+        tests: the compiled test code (after its setup, when it has one).
         source: the test code, for the line quoted in a failure's reason.
+        setup: the compiled setup (see ``SETUP_END``), or ``None``.
     """
 
     entry_point: str
     prefix: object
     tests: object
     source: str
+    setup: object = None
+    _kept: dict = field(default_factory=dict, compare=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
+
+    def prepare(self) -> None:
+        """Run the setup, once for all the samples of the problem (the first caller runs it, the others wait)."""
+        if self.setup is None:
+            return
+        with self._lock:
+            if self._kept:
+                return
+            namespace: dict = {"__name__": "__check__"}
+            try:
+                if self.prefix is not None:
+                    exec(self.prefix, namespace)
+                before = dict(namespace)
+                exec(self.setup, namespace)
+            except Exception as error:  # the reference's own error, whatever it is
+                self._kept["error"] = f"{type(error).__name__}: {' '.join(str(error).split())[:200]}"
+                return
+            # What the setup bound; the prompt's names each run makes again.
+            self._kept["names"] = {name: value for name, value in namespace.items()
+                                   if name not in before or before[name] is not value}
 
     def run(self, candidate) -> None:
         """Run the test against ``candidate``; returns when it passes, raises when it fails."""
         namespace: dict = {"__name__": "__check__"}
         if self.prefix is not None:
             exec(self.prefix, namespace)
+        if self.setup is not None:
+            self.prepare()
+            if "error" in self._kept:
+                raise SetupFailed(f"the test's setup failed: {self._kept['error']}")
+            # Copies: no run can change what the next one gets (a module the setup imported is shared).
+            namespace.update({name: value if isinstance(value, types.ModuleType) else copy.deepcopy(value)
+                              for name, value in self._kept["names"].items()})
         namespace[self.entry_point] = candidate
         exec(self.tests, namespace)
 
@@ -126,9 +171,13 @@ def split_test(prefix: str, tests: str, entry_point: str) -> tuple[TrustedTest |
         return None, f"the test uses {', '.join(used)}, which the program defines"
     if "__import__" in tests or "globals()" in tests or "eval(" in tests:
         return None, "the test reaches the program's namespace dynamically"
+    setup_source, marker, after = tests.partition(f"\n{SETUP_END}\n")
+    # The test part keeps its line numbers (blank lines for the setup's), for the line a failure quotes.
+    test_source = "\n" * (setup_source.count("\n") + 2) + after if marker else tests
     return TrustedTest(entry_point=entry_point,
                        prefix=compile(prefix, "<prompt>", "exec") if prefix_tree is not None else None,
-                       tests=compile(tests, "<tests>", "exec"), source=tests), ""
+                       tests=compile(test_source, "<tests>", "exec"), source=tests,
+                       setup=compile(setup_source, "<tests>", "exec") if marker else None), ""
 
 
 def raise_as_candidate(type_name: str, message: str) -> None:

@@ -166,6 +166,8 @@ class Template:
             raise WorkerStopped("the sandbox template wrote something other than its protocol") from None
 
     def run(self, job: Job, whole: bool) -> ExecutionResult:
+        if job.test is not None and not whole:
+            job.test.prepare()  # the test's setup, before this program's clock starts
         self._jobs_started += 1
         job_id = self._jobs_started  # a late message about an earlier program can never match this one
         requests_read, requests_write = os.pipe()
