@@ -114,17 +114,31 @@ class EditPath:
         return forward_states(self.program, self.deletions)
 
 
+_PYTHON_BLANK = " \t\f"
+
+
 def normalize_program(text: str) -> str:
     """Use ``"\\n"`` line endings and drop blank lines at both ends (what an edit path can rebuild), a
     leading byte-order mark (U+FEFF: Python drops it from a file it reads, but a string holding it is not a
     valid program), and declare UTF-8 where a coding declaration would read the text as other characters
     (:func:`~hub_tools.lintseq.lines.utf8_declared`).
 
+    Blank, here, is what Python takes for blank (spaces, tabs, form feeds): a last line of other white space
+    (U+00A0, U+3000, U+2028) makes a file Python refuses, and it stays, so that the program is refused too
+    rather than written as another program.
+
     >>> normalize_program("\\ufeff\\r\\n\\r\\nx = 1\\r\\nprint(x)\\r\\n\\r\\n")
     'x = 1\\nprint(x)'
+    >>> normalize_program("x = 1\\n\\u00a0\\n")
+    'x = 1\\n\\xa0'
     """
     lines = unix_newlines(text.removeprefix("\ufeff")).split("\n")
-    return "\n".join(utf8_declared([lines[index] for index in trim_state(lines, range(len(lines)))]))
+    start, stop = 0, len(lines)
+    while start < stop and not lines[start].strip(_PYTHON_BLANK):
+        start += 1
+    while stop > start and not lines[stop - 1].strip(_PYTHON_BLANK):
+        stop -= 1
+    return "\n".join(utf8_declared(lines[start:stop]))
 
 
 def _forward_index_states(num_lines: int, deletions: Sequence[Sequence[int]]) -> list[list[int]]:

@@ -242,3 +242,20 @@ def test_a_state_is_linted_as_it_is_emitted_without_its_blank_ends():
         for state in path.states[1:-1]:
             assert checking_linter.lint(state) == [], (seed, state)
             compile(state, "<state>", "exec")
+
+
+@pytest.mark.parametrize("blank", ["\u00a0", "\u3000", "\u2028", "\x85", "\x0b", "\x1c"])
+def test_a_file_python_refuses_for_its_last_blank_looking_line_is_refused(blank, tmp_path):
+    """A last line of white space that is not Python's (no-break space...) makes a file Python refuses; it was
+    trimmed like a blank line, and the file got a path ending in another program. Form feeds and tabs are
+    Python's blanks and are still trimmed."""
+    from hub_tools.cli import main
+    from hub_tools.linters.syntax_errors import compile_failure
+
+    program = f"x = 1\nprint(x)\n{blank}\n"
+    assert compile_failure(program) is not None
+    assert compile_failure(normalize_program(program)) is not None
+    assert normalize_program("x = 1\n\f\n \t\n") == "x = 1"
+    source = tmp_path / "program.py"
+    source.write_text(program, encoding="utf-8")
+    assert main(["edits", str(source), "--json"]) == 2
