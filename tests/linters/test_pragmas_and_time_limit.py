@@ -257,3 +257,21 @@ def test_pylint_and_astroid_never_catch_base_exceptions():
                 ) and not _raises_it_again(node):
                     offenders.append(f"{path}:{node.lineno}")
     assert not offenders
+
+
+@pytest.mark.parametrize("skip", ["# pylint: skip-file", "# pylint: disable=all", "# pylint: disable-all"])
+def test_no_pragma_is_read_past_one_that_skips_the_file(skip, tmp_path):
+    """pylint stops reading pragmas at one that skips the file: a malformed pragma after it is no E0011 on the
+    command line, and was one here (stricter, which changes paths). One before it is E0011 on both."""
+    linter = PylintLinter()
+    after = f"{skip}\nimport os  # pylint: disabl=unused-import\n{UNDEFINED}"
+    before = f"# pylint: disabl=unused-import\n{skip}\n{UNDEFINED}"
+    files = [tmp_path / "after.py", tmp_path / "before.py"]
+    for file, program in zip(files, (after, before), strict=True):
+        file.write_text(program)
+    honoured = stock_pylint(files)
+    assert honoured == {str(files[0]): set(), str(files[1]): {(1, "E0011")}}
+    assert "E0011" not in {error.code for error in linter.lint(after)}
+    assert (1, "E0011") in {(error.line, error.code) for error in linter.lint(before)}
+    # The file is linted all the same: no pragma is obeyed.
+    assert {error.code for error in linter.lint(after)} == {error.code for error in linter.lint(without_pragmas(after))}
