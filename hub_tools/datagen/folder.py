@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hub_tools.errors import UserError, reason
+from hub_tools.errors import UserError, one_line, reason
 
 SETTINGS_FILE = "lintseq_config.json"
 BASELINE = "baseline"
@@ -140,9 +140,7 @@ class DatasetFolder:
 
     def num_rows(self, name: str) -> int:
         """Rows of config ``name``, from the Parquet footers (nothing else is read)."""
-        import pyarrow.parquet as pq
-
-        return sum(pq.ParquetFile(shard).metadata.num_rows for shard in self.configs[name])
+        return sum(self._open_shard(shard, ()).metadata.num_rows for shard in self.configs[name])
 
     def columns(self, name: str) -> tuple[str, ...]:
         return BASELINE_COLUMNS if self.sampler(name) is None else SAMPLER_COLUMNS
@@ -152,26 +150,45 @@ class DatasetFolder:
 
         try:
             parquet = pq.ParquetFile(shard)
-        except Exception as error:  # pyarrow raises several types for a damaged file
-            raise UserError(f"{shard}: not a readable Parquet file ({error})") from None
+        except Exception as error:  # pyarrow raises several types for a damaged file (cut short, emptied, bytes flipped)
+            raise UserError(f"{shard}: not a readable Parquet file ({one_line(error)})") from None
         missing = [column for column in wanted if column not in parquet.schema_arrow.names]
         if missing:
             raise UserError(f"{shard}: column {missing[0]!r} is missing (has {', '.join(parquet.schema_arrow.names)}); "
                             "not a shard written by `lintseq generate`")
         return parquet
 
-    def iter_rows(self, name: str, *, batch_size: int = 64) -> Iterator[tuple[str, list[dict]]]:
+    def iter_rows(self, name: str, *, batch_size: int = 64,
+                  columns: tuple[str, ...] | None = None) -> Iterator[tuple[str, list[dict]]]:
         """Yield ``(location of the first row, rows)`` batches of config ``name``, streaming the shards.
 
+        Args:
+            name: the config.
+            batch_size: rows per batch.
+            columns: the columns each row holds (default: every column of the config, :meth:`columns`).
+
         Locations read ``data/<config>/<shard>.parquet row N``, counted from 0 within the shard.
+
+        Raises:
+            UserError: a shard is not a readable Parquet file, lacks a column, or is damaged past its footer
+                (its pages cut or overwritten); the message names the shard and the row reached.
         """
-        wanted = self.columns(name)
+        wanted = self.columns(name) if columns is None else columns
         for shard in self.configs[name]:
             parquet = self._open_shard(shard, wanted)
             first = 0
             relative = shard.relative_to(self.path).as_posix()
-            for batch in parquet.iter_batches(batch_size=batch_size, columns=list(wanted)):
-                rows = batch.to_pylist()
+            batches = parquet.iter_batches(batch_size=batch_size, columns=list(wanted))
+            while True:
+                # Only the read is guarded, not the yield: an error the consumer raises is its own.
+                try:
+                    batch = next(batches, None)
+                    rows = None if batch is None else batch.to_pylist()
+                except Exception as error:  # a footer that reads, over pages that do not: ArrowInvalid, OSError...
+                    raise UserError(f"{shard}: damaged Parquet file, unreadable after row {first} "
+                                    f"({one_line(error)}); regenerate the folder") from None
+                if rows is None:
+                    break
                 yield f"{relative} row {first}", rows
                 first += len(rows)
 
@@ -192,7 +209,11 @@ class DatasetFolder:
             for group in range(parquet.num_row_groups):
                 group_rows = parquet.metadata.row_group(group).num_rows
                 if index < group_rows:
-                    table = parquet.read_row_group(group, columns=list(wanted))
+                    try:
+                        table = parquet.read_row_group(group, columns=list(wanted))
+                    except Exception as error:  # damaged past its footer, as in iter_rows
+                        raise UserError(f"{shard}: damaged Parquet file, row group {group} unreadable "
+                                        f"({one_line(error)}); regenerate the folder") from None
                     return location, table.slice(index, 1).to_pylist()[0]
                 index -= group_rows
         raise AssertionError("unreachable: the row count came from the same footers")

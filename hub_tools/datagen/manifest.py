@@ -8,13 +8,21 @@ config made with other settings (:func:`check_finished_run`).
 from __future__ import annotations
 
 import contextlib
+import json
 import sys
 from pathlib import Path
 
 from hub_tools import __version__
 from hub_tools.datagen.rows import GenerationConfig
 from hub_tools.datagen.sources import Source
-from hub_tools.datagen.writer import FORMAT_VERSION, SOURCE_FILES, read_config_file, write_json_atomically
+from hub_tools.datagen.writer import (
+    FORMAT_VERSION,
+    SOURCE_FILES,
+    WORK_FOLDER,
+    read_config_file,
+    write_json_atomically,
+)
+from hub_tools.errors import UNREADABLE_JSON
 
 # Which sampler config `load_dataset(folder)` returns when several exist.
 DEFAULT_PREFERENCE = ("lintseq", "random", "baseline")
@@ -56,6 +64,10 @@ DATA_RULES_CHANGES = {
 # The changes after which rows made under the older rules may fail today's checks: ``lintseq verify`` fails
 # a config made before one of them. After the others its rows still pass, and verify only notes the change.
 FAILING_CHANGES = frozenset({2})
+# The key of a config's ``source`` entry that holds each local source file's size and modification time (ns)
+# as the run that made it began, by the file's name as given: a later run into the folder compares them
+# (check_finished_run), as a resume compares run.json's. Only for that: verify compares the rows themselves.
+STAMPS = "files"
 # Settings that decide which programs the baseline config holds.
 BASELINE_SETTINGS = ("source", "num_samples", "seed", "prompt_field", "code_field", "keep_fields")
 # And the settings that drop source rows before any config gets them: recorded with the baseline too (a run
@@ -88,6 +100,9 @@ def update_manifest(output_dir: Path, source: Source, config: GenerationConfig, 
                    "code_field": settings.pop("code_field"), "split": source.split, "license": source.license}
     source_info.update({key: value for key, value in (("subset", source.subset), ("data_dir", source.data_dir),
                                                       ("revision", source.hub_commit)) if value})
+    stamps = _run_stamps(output_dir, config.sampler, source)
+    if stamps:  # local files only: a Hub source is pinned by its commit, the built-in corpus never changes
+        source_info[STAMPS] = stamps
     manifest["format_version"] = FORMAT_VERSION
     manifest["hub_tools_version"] = __version__
     manifest["versions"] = _versions()
@@ -102,6 +117,17 @@ def update_manifest(output_dir: Path, source: Source, config: GenerationConfig, 
     write_json_atomically(manifest, output_dir / "lintseq_config.json")
     _write_card(output_dir)
     return manifest
+
+
+def _run_stamps(output_dir: Path, sampler: str, source: Source) -> dict:
+    """The size and modification time of each local source file as the run began (its ``run.json``, which a
+    resume is checked against), or as they are now when the run left none."""
+    run_file = output_dir / WORK_FOLDER / sampler / "run.json"
+    with contextlib.suppress(OSError, *UNREADABLE_JSON):
+        recorded = json.loads(run_file.read_text(encoding="utf-8"))
+        if isinstance(recorded, dict) and isinstance(recorded.get(SOURCE_FILES), dict):
+            return recorded[SOURCE_FILES]
+    return source.file_stamps()
 
 
 def recorded_commit(output_dir: Path, source: Source) -> str | None:
@@ -130,13 +156,15 @@ def check_finished_run(output_dir: Path, fingerprint: dict, overwrite: bool) -> 
     """Compare a run with the finished configs it would replace; True when it is already done.
 
     The run's sampler config, and the baseline config every run rewrites, must have been made with the
-    same settings (for the baseline: the same source rows); otherwise this raises a one-line
-    :class:`UserError` naming the differing settings, unless ``overwrite``.
+    same settings (for the baseline: the same source rows), and from the local source files as they are
+    now (same size and modification time); otherwise this raises a one-line :class:`UserError` naming the
+    differing settings or the changed file, unless ``overwrite``.
     """
     from hub_tools.errors import UserError
 
-    # How the rows were cut into parts while the run went on, and the stamps of the source files it checks
-    # a resume against, leave no trace in the finished folder.
+    # How the rows were cut into parts while the run went on leaves no trace in the finished folder; the source
+    # files' stamps are compared on their own, below.
+    stamps = fingerprint.get(SOURCE_FILES)
     fingerprint = {**{key: value for key, value in fingerprint.items() if key not in ("chunk_size", SOURCE_FILES)},
                    "data_rules": DATA_RULES}
     configs = read_config_file(output_dir).get("configs") or {}
@@ -153,8 +181,32 @@ def check_finished_run(output_dir: Path, fingerprint: dict, overwrite: bool) -> 
             f"{output_dir} holds a finished dataset made with other settings ({', '.join(differing)} differ); "
             "pass --overwrite to replace it, or choose another --output-dir"
         )
+    if not overwrite and isinstance(stamps, dict):
+        _refuse_changed_source(output_dir, configs, sampler, stamps)
     finished = all((output_dir / "data" / name).is_dir() for name in (sampler, "baseline"))
     return finished and sampler in configs and not differing
+
+
+def _refuse_changed_source(output_dir: Path, configs: dict, sampler: str, stamps: dict) -> None:
+    """Refuse a run whose local source files are not those the run's config, or the baseline it would rewrite,
+    was made from: a new sampler config next to configs of the old rows, or a rerun found "done" though its rows
+    are the old ones (a source edited between a run and a run with ``--sampler random`` left the folder's
+    ``lintseq`` config of the old rows beside a baseline of the new ones). Configs made before the stamps were
+    recorded are not compared."""
+    from hub_tools.errors import UserError
+
+    for name in dict.fromkeys((sampler, "baseline")):
+        entry = configs.get(name)
+        source = entry.get("source") if isinstance(entry, dict) else None
+        recorded = source.get(STAMPS) if isinstance(source, dict) else None
+        if not isinstance(recorded, dict) or recorded == stamps:
+            continue
+        changed = next(file for file in [*stamps, *recorded] if recorded.get(file) != stamps.get(file))
+        what = ("is new" if changed not in recorded else "is gone" if changed not in stamps
+                else "changed (size or modification time)")
+        raise UserError(f"{output_dir}: source file {changed} {what} since the folder's {name} config was made; "
+                        f"pass --overwrite to make the {sampler} and baseline configs again from the source as it is "
+                        "now (any other config keeps the old rows), or choose another --output-dir")
 
 
 def _differences(recorded: dict, wanted: dict, prefix: str = "") -> list[str]:

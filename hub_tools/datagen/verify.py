@@ -15,30 +15,42 @@ For every row of a sampler config (``lintseq`` or ``random``):
 Baseline rows promise ``completion == program``, a program Python compiles, and the baseline prompt.
 Across rows and configs: the programs that repeat an earlier source row's (normalised, see
 :mod:`hub_tools.datagen.deduplication`) are the number the folder records (none after ``--dedup exact``),
-every config was made from the same source rows as the baseline, and the folder was made under the current
-data rules (pylint pragmas ignored, a lint time-out never clean, every markdown fence extracted), else it
-says what the older rules missed: a failure when rows made under them may not pass today's checks, a note
-when they do (relative imports, counted by the portable profile before data rules 3).
+each program has the recorded ``num_paths`` paths, every config was made from the same source rows as the
+baseline (settings, and each row index's id: :mod:`hub_tools.datagen.verify_folder`), every config
+``lintseq_config.json`` lists is there with its shards named as generate names them, and the folder was made
+under the current data rules (pylint pragmas ignored, a lint time-out never clean, every markdown fence
+extracted), else it says what the older rules missed: a failure when rows made under them may not pass
+today's checks, a note when they do (relative imports, counted by the portable profile before data rules 3).
 
 The check is independent of how the folder was made: it trusts no recorded verdict, lints every state again
 with pragmas ignored, and counts a lint call that runs out of time as a failure, never as clean. Rows are
 streamed batch by batch from the Parquet files and batches can be checked on several processes; what stays
-in memory is 32 bytes a row for the checks across rows (:mod:`hub_tools.datagen.verify_across_rows`).
+in memory is 32 bytes a row for the checks across rows (:mod:`hub_tools.datagen.verify_across_rows`), and 24
+bytes a program of the baseline while a sampler config's source rows are compared with it.
 """
 
 from __future__ import annotations
 
 import collections
+import functools
 import multiprocessing
 import os
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hub_tools.datagen.folder import DatasetFolder
+from hub_tools.datagen.folder import BASELINE, DatasetFolder
 from hub_tools.datagen.lifetime import die_with_parent
 from hub_tools.datagen.row_checks import RowBatch, check_batch
 from hub_tools.datagen.verify_across_rows import RowsSeen, row_location
+from hub_tools.datagen.verify_folder import (
+    missing_config,
+    missing_configs,
+    read_baseline_rows,
+    settings_problems,
+    shard_problems,
+    source_row_problems,
+)
 
 # Failure kinds, in report order, with what each means.
 FAILURE_KINDS = {
@@ -63,9 +75,14 @@ FAILURE_KINDS = {
                       "shown clean (--lint-timeout gives each call more time)",
     "duplicate_source": "programs repeat an earlier source row's program (normalised) and lintseq_config.json "
                         "does not record as many",
+    "num_paths": "a program does not have the num_paths edit paths lintseq_config.json records (path_index 0 "
+                 "to num_paths - 1, each once)",
     "row_count": "lintseq_config.json's row count is not the number of rows on disk",
-    "mixed_runs": "the config and the baseline were made from different source rows: a later run replaced "
-                  "part of the folder",
+    "missing_config": "lintseq_config.json lists the config, but its folder under data/ holds no Parquet shard",
+    "shards": "a shard is not named train-<i>-of-<n>.parquet for the n shards of its config (renamed, added or "
+              "lost)",
+    "mixed_runs": "the config and the baseline were made from different source rows (other settings, another "
+                  "commit, or rows of another id or row index): a later run replaced part of the folder",
     "outdated_rules": "made under older data rules; regenerate with `lintseq generate ... --overwrite`",
 }
 EXAMPLES_PER_KIND = 3
@@ -181,6 +198,9 @@ def verify_dataset(folder: str | Path, config: VerifyConfig | None = None) -> Ve
     config = config or VerifyConfig()
     dataset = DatasetFolder.open(folder, require_settings=True)
     names = dataset.check_config(config.config)
+    missing = missing_configs(dataset)
+    # Read once for every sampler config, and only if one needs it: its row_index and id columns alone.
+    baseline_rows = functools.cache(lambda: read_baseline_rows(dataset))
     reports = []
     executor = None
     if config.workers > 1:
@@ -194,20 +214,33 @@ def verify_dataset(folder: str | Path, config: VerifyConfig | None = None) -> Ve
                                   lint_profile=settings.get("profile") or "portable")
             wanted = report.total_rows if config.limit is None else min(config.limit, report.total_rows)
             with progress_bar(wanted, f"verify {name}", "row", enabled=config.progress) as bar:
-                _verify_config(dataset, name, settings, report, wanted, config, executor, bar)
+                seen = _verify_config(dataset, name, settings, report, wanted, config, executor, bar)
             stats = settings.get("stats") if isinstance(settings.get("stats"), dict) else {}
             if config.limit is None and isinstance(stats.get("rows"), int) and stats["rows"] != report.total_rows:
                 report.add(Failure("row_count", f"lintseq_config.json configs.{name}.stats.rows",
                                    f"records {stats['rows']} rows, data/{name}/ holds {report.total_rows}"))
-            _check_provenance(dataset, name, settings, report)
+            problems = shard_problems(dataset, name)
+            if BASELINE in missing and config.config is not None:  # else the baseline has its own report
+                problems.append(missing_config(dataset, BASELINE))
+            # Settings that already tell the config and the baseline apart explain why their rows differ.
+            problems += settings_problems(dataset, name, settings) or source_row_problems(
+                dataset, name, seen, report.rows_checked == report.total_rows, baseline_rows)
+            for problem in problems:
+                report.add(Failure(*problem))
+            _check_rules(name, settings, report)
             reports.append(report)
     finally:
         if executor is not None:
             executor.shutdown(cancel_futures=True)
+    for name in missing if config.config is None else ():
+        report = ConfigReport(name=name, sampler=dataset.sampler(name), total_rows=0)
+        report.add(Failure(*missing_config(dataset, name)))
+        reports.append(report)
     return VerificationReport(folder=Path(folder), configs=reports)
 
 
-def _verify_config(dataset, name, settings, report, wanted, config, executor, bar) -> None:
+def _verify_config(dataset, name, settings, report, wanted, config, executor, bar) -> RowsSeen:
+    """Check the first ``wanted`` rows of config ``name``, then the checks across them; return what they left."""
     lintseq_settings = settings.get("lintseq") if isinstance(settings.get("lintseq"), dict) else {}
     seed = settings.get("seed")
     template = RowBatch(
@@ -260,17 +293,18 @@ def _verify_config(dataset, name, settings, report, wanted, config, executor, ba
         report.add(Failure("duplicate_source", f"lintseq_config.json configs.{name}.stats",
                            f"{repeated.count} programs repeat an earlier source row (first: source row "
                            f"{repeated.row_index} is source row {repeated.earlier} again); the folder records {recorded}"))
+    num_paths = settings.get("num_paths")
+    if report.sampler is not None and isinstance(num_paths, int) and not isinstance(num_paths, bool):
+        for position, row, count, lowest, highest in seen.path_problems(num_paths, complete=wanted == report.total_rows):
+            report.add(Failure("num_paths", seen.location(position), f"source row {row} has {count} edit paths "
+                               f"(path_index {lowest} to {highest}); lintseq_config.json configs.{name}.num_paths "
+                               f"records {num_paths}"))
+    return seen
 
 
-def _check_provenance(dataset, name: str, settings: dict, report: ConfigReport) -> None:
-    """Folder-level checks: the data rules the config was made under, and one run for it and the baseline."""
-    from hub_tools.datagen.manifest import (
-        DATA_RULES,
-        DATA_RULES_CHANGES,
-        FAILING_CHANGES,
-        baseline_settings,
-        recorded_fingerprint,
-    )
+def _check_rules(name: str, settings: dict, report: ConfigReport) -> None:
+    """The data rules the config was made under: a failure when its rows may not pass today's checks, else a note."""
+    from hub_tools.datagen.manifest import DATA_RULES, DATA_RULES_CHANGES, FAILING_CHANGES
 
     where = f"lintseq_config.json configs.{name}"
     rules = settings.get("data_rules", 1)
@@ -285,15 +319,3 @@ def _check_provenance(dataset, name: str, settings: dict, report: ConfigReport) 
         elif report.sampler == "lintseq" and settings.get("profile") == "portable":  # what the later changes are about
             report.notes.append(f"{where}: made under data rules {rules} (now {DATA_RULES}): {missed}. Its rows "
                                 "pass today's checks; a new run would make them anew")
-    baseline = dataset.config_settings("baseline") if "baseline" in dataset.configs else {}
-    if report.sampler is not None and baseline and settings:
-        mine, theirs = recorded_fingerprint(settings), recorded_fingerprint(baseline)
-        for key in baseline_settings(baseline):
-            if mine[key] != theirs[key]:
-                report.add(Failure("mixed_runs", where, f"{key} is {mine[key]!r} here, {theirs[key]!r} for the baseline"))
-        # A Hub source records the commit it was read at: the same dataset at two commits is two sets of rows.
-        commits = [entry.get("source", {}).get("revision") if isinstance(entry.get("source"), dict) else None
-                   for entry in (settings, baseline)]
-        if all(commits) and commits[0] != commits[1]:
-            report.add(Failure("mixed_runs", where, f"the source was read at commit {commits[0]} here, "
-                               f"{commits[1]} for the baseline"))

@@ -11,6 +11,10 @@ checks run once at the end, by sorting (numpy), with the same outcome as the row
 - a source row repeats an earlier one when the first row (in reading order) with the same program came
   from another source row; the example named is the first such row read.
 
+The same arrays give each config's source rows (:meth:`RowsSeen.source_rows`: every (row index, id) pair once),
+which :func:`compare_source_rows` compares with the baseline's, and the edit paths of each program
+(:meth:`RowsSeen.path_problems`: path indices 0 to ``num_paths - 1``, each once).
+
 The few values that do not fit 64 bits (a row index that is not an integer, an id that is not 16 hex
 characters: the rows of a hostile folder) are kept on the side, compared exactly for ``duplicate`` and named
 exactly in the report; for ``duplicate_source`` such rows count as one source row.
@@ -45,6 +49,78 @@ class RepeatedSource:
     row_index: object
     earlier: object
     count: int  # how many source rows repeat an earlier one in all
+
+
+@dataclass(frozen=True)
+class SourceRows:
+    """The source rows a config holds: each (row index, id) pair once, sorted by row index then id.
+
+    Attributes:
+        rows: the source row indices (int64).
+        ids: their ids, the 16 hex characters read as an integer (uint64).
+        positions: the reading position of the first row with the pair, for :meth:`RowsSeen.location`.
+    """
+
+    rows: np.ndarray
+    ids: np.ndarray
+    positions: np.ndarray
+
+    @classmethod
+    def of(cls, rows, ids, positions) -> SourceRows:
+        rows, ids, positions = (np.asarray(values, dtype) for values, dtype in
+                                ((rows, np.int64), (ids, np.uint64), (positions, np.int64)))
+        order = np.lexsort((positions, ids, rows))  # by row, then id, then reading order
+        rows, ids, positions = rows[order], ids[order], positions[order]
+        first = np.ones(len(rows), bool)
+        first[1:] = (rows[1:] != rows[:-1]) | (ids[1:] != ids[:-1])
+        return cls(rows[first], ids[first], positions[first])
+
+    @classmethod
+    def read(cls, batches) -> SourceRows:
+        """From batches of rows holding ``row_index`` and ``id`` (the rows of another config, read for them
+        alone); a row whose values do not fit is left out: its own config's checks report it."""
+        rows, ids = array("q"), array("Q")
+        for batch in batches:
+            for row in batch:
+                index, row_id = _int64(row.get("row_index")), row.get("id")
+                if index is not None and isinstance(row_id, str) and _ID.fullmatch(row_id):
+                    rows.append(index)
+                    ids.append(int(row_id, 16))
+        return cls.of(np.frombuffer(rows, np.int64), np.frombuffer(ids, np.uint64), np.arange(len(rows)))
+
+
+@dataclass
+class RowComparison:
+    """How a config's source rows differ from the baseline's (:func:`compare_source_rows`).
+
+    Attributes:
+        other_ids: (position here, row index, the baseline's id) for each source row whose id differs.
+        only_here: positions of the first row of each source row the baseline lacks, in row order.
+        only_baseline: (row index, id) of each baseline source row this config lacks, in row order.
+    """
+
+    other_ids: list[tuple[int, int, int]]
+    only_here: list[int]
+    only_baseline: list[tuple[int, int]]
+
+
+def compare_source_rows(mine: SourceRows, baseline: SourceRows) -> RowComparison:
+    """Compare a config's source rows with the baseline's, by row index (the id names the row's content)."""
+    # The baseline holds each row index once (a second one is its own `duplicate` failure): its smallest id counts.
+    keep = np.ones(len(baseline.rows), bool)
+    keep[1:] = baseline.rows[1:] != baseline.rows[:-1]
+    base_rows, base_ids = baseline.rows[keep], baseline.ids[keep]
+    at = np.searchsorted(base_rows, mine.rows)
+    inside = at < len(base_rows)
+    found = np.zeros(len(mine.rows), bool)
+    found[inside] = base_rows[at[inside]] == mine.rows[inside]
+    differs = found.copy()
+    differs[found] = base_ids[at[found]] != mine.ids[found]
+    other_ids = [(int(position), int(row), int(base_ids[index]))
+                 for position, row, index in zip(mine.positions[differs], mine.rows[differs], at[differs], strict=True)]
+    missing = ~np.isin(base_rows, mine.rows)
+    return RowComparison(other_ids, [int(position) for position in mine.positions[~found]],
+                         list(zip(base_rows[missing].tolist(), base_ids[missing].tolist(), strict=True)))
 
 
 def row_location(shard: str, index: int, row_id, path_index) -> str:
@@ -129,6 +205,52 @@ class RowsSeen:
         repeat = (rows[1:] == rows[:-1]) & (paths[1:] == paths[:-1]) & (rows[1:] != _NONE) & (paths[1:] != _ODD_PATH)
         # The rows kept on the side were compared exactly as they came in.
         return sorted(order[1:][repeat].tolist() + self._odd_duplicates)
+
+    def source_rows(self) -> SourceRows:
+        """Each (row index, id) pair read, once; rows whose values were kept on the side are left out (their
+        row index or id fails the row checks)."""
+        rows, ids = np.frombuffer(self._rows, np.int64), np.frombuffer(self._ids, np.uint64)
+        # The paths of a program are read one after the other: the first of each run of one (row index, id)
+        # is all the sort needs, a program's rows rather than every path's.
+        usable = np.ones(len(rows), bool)
+        usable[1:] = (rows[1:] != rows[:-1]) | (ids[1:] != ids[:-1])
+        odd = np.fromiter(self._odd, np.int64, len(self._odd))
+        usable[odd] = False
+        if len(odd):  # a run that began at an odd row starts again after it
+            after = odd[odd + 1 < len(rows)] + 1
+            usable[after] |= ~np.isin(after, odd)
+        positions = np.flatnonzero(usable)
+        return SourceRows.of(rows[positions], ids[positions], positions)
+
+    def path_problems(self, num_paths: int, complete: bool) -> list[tuple[int, object, int, int, int]]:
+        """The programs whose edit paths are not ``num_paths`` paths of indices 0 to ``num_paths - 1``.
+
+        Args:
+            num_paths: the number of paths per program the run recorded.
+            complete: every row of the config was read; otherwise the last program read may be cut short,
+                and only too many paths, or an index out of range, count.
+
+        Returns:
+            (position of the program's first row, row index, paths, lowest and highest path index) for each,
+            in reading order. Rows without a path index (baseline rows) have none.
+        """
+        rows, paths = np.frombuffer(self._rows, np.int64), np.frombuffer(self._paths, np.int64)
+        positions = np.flatnonzero((rows != _NONE) & (paths != _NONE) & (paths != _ODD_PATH))
+        if not len(positions):
+            return []
+        order = positions[np.lexsort((positions, paths[positions], rows[positions]))]  # by row, path, reading
+        rows, paths = rows[order], paths[order]
+        starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+        counts = np.diff(np.r_[starts, len(rows)])
+        lowest, highest = paths[starts], paths[np.r_[starts[1:], len(rows)] - 1]
+        wrong = (counts > num_paths) | (lowest < 0) | (highest >= num_paths)
+        if complete:  # and each index once (a repeated one is also a `duplicate`, which does not say what is missing)
+            distinct = np.add.reduceat(np.r_[True, (rows[1:] != rows[:-1]) | (paths[1:] != paths[:-1])], starts)
+            wrong |= distinct < num_paths
+        first_read = np.minimum.reduceat(order, starts)
+        found = [(int(first), int(rows[start]), int(count), int(low), int(high)) for first, start, count, low, high
+                 in zip(first_read[wrong], starts[wrong], counts[wrong], lowest[wrong], highest[wrong], strict=True)]
+        return sorted(found)
 
     def repeated_source(self) -> RepeatedSource | None:
         """The first source row (in reading order) whose program an earlier source row had, and how many do."""

@@ -11,7 +11,7 @@ import random
 import pytest
 
 from hub_tools.datagen.deduplication import program_key
-from hub_tools.datagen.verify_across_rows import RowsSeen
+from hub_tools.datagen.verify_across_rows import RowsSeen, SourceRows, compare_source_rows
 
 
 def reference(batches):
@@ -107,3 +107,54 @@ def test_memory_is_a_few_bytes_a_row():
     tracemalloc.stop()
     assert kept / len(rows) < 40, kept / len(rows)
     assert seen.repeated_source().count == 49_000
+
+
+def _fits(value) -> bool:
+    return type(value) is int and -(2**63) + 1 < value < 2**63
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("hostile", [False, True])
+def test_source_rows_and_paths_as_row_by_row(seed, hostile):
+    """Each config's (row index, id) pairs, compared with the baseline's, and each program's paths, against a
+    reading of the rows one by one."""
+    batches = random_folder(seed, 3000, hostile)
+    rows = [row for _, _, batch in batches for row in batch]
+    usable = [position for position, row in enumerate(rows)
+              if _fits(row["row_index"]) and (row["path_index"] is None or _fits(row["path_index"]))
+              and isinstance(row["id"], str) and len(row["id"]) == 16 and set(row["id"]) <= set("0123456789abcdef")]
+    first_of: dict[tuple[int, int], int] = {}
+    for position in usable:
+        first_of.setdefault((rows[position]["row_index"], int(rows[position]["id"], 16)), position)
+    seen = RowsSeen()
+    for shard, start, batch in batches:
+        seen.add_batch(shard, start, batch)
+    source_rows = seen.source_rows()
+    assert list(zip(source_rows.rows.tolist(), source_rows.ids.tolist(), source_rows.positions.tolist(),
+                    strict=True)) == sorted((*pair, position) for pair, position in first_of.items())
+
+    # Against a baseline that lacks some row indices and gives others another id.
+    baseline = {row: row_id for row, row_id in first_of if row % 7}
+    baseline.update({row: row_id + 1 for row, row_id in list(baseline.items())[::5]})
+    baseline.update({10**6 + row: row for row in range(0, 40, 3)})  # and some rows this config lacks
+    comparison = compare_source_rows(source_rows, SourceRows.read(
+        [[{"row_index": row, "id": f"{row_id:016x}"} for row, row_id in baseline.items()]]))
+    ordered = sorted(first_of.items())
+    assert comparison.other_ids == [(position, row, baseline[row]) for (row, row_id), position in ordered
+                                    if row in baseline and baseline[row] != row_id]
+    assert comparison.only_here == [position for (row, _), position in ordered if row not in baseline]
+    assert comparison.only_baseline == sorted((10**6 + row, row) for row in range(0, 40, 3))
+
+    paths: dict[int, list[tuple[int, int]]] = {}
+    for position, row in enumerate(rows):
+        if _fits(row["row_index"]) and _fits(row["path_index"]):
+            paths.setdefault(row["row_index"], []).append((position, row["path_index"]))
+    for complete in (True, False):
+        expected = []
+        for row, found in paths.items():
+            indices = [path for _, path in found]
+            if (len(found) > 2 or min(indices) < 0 or max(indices) >= 2
+                    or (complete and len(set(indices)) < 2)):
+                expected.append((min(position for position, _ in found), row, len(found), min(indices), max(indices)))
+        assert expected  # the folder has programs of one path, and of three
+        assert seen.path_problems(2, complete) == sorted(expected)

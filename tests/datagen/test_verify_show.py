@@ -29,7 +29,12 @@ def pristine(tmp_path_factory) -> Path:
     pairs = folders.humaneval_pairs(8)
     configs = {"lintseq": folders.edit_rows(pairs, num_paths=2), "random": folders.edit_rows(pairs, sampler="random"),
                "baseline": folders.baseline_rows(pairs)}
-    return folders.write_dataset(tmp_path_factory.mktemp("pristine") / "lintseq-humaneval", configs)
+    folder = folders.write_dataset(tmp_path_factory.mktemp("pristine") / "lintseq-humaneval", configs)
+    # write_settings records num_paths 1 for every sampler config; verify checks each program has as many paths.
+    settings = json.loads((folder / "lintseq_config.json").read_text())
+    settings["configs"]["lintseq"]["num_paths"] = 2
+    (folder / "lintseq_config.json").write_text(json.dumps(settings, indent=2))
+    return folder
 
 
 @pytest.fixture
@@ -111,7 +116,8 @@ def test_random_paths_labelled_lintseq_fail_the_lint_check(dataset):
     rewrite(dataset, "lintseq", rows)
     report = check(dataset, config="lintseq")
     (config,) = report.configs
-    assert config.counts == {"lint": len(dirty), "row_count": 1}
+    # One path a program where the folder records two: the row count and each program's paths say so too.
+    assert config.counts == {"lint": len(dirty), "row_count": 1, "num_paths": 8}
     assert "after edit" in config.examples["lint"][0].detail
     # The same rows under the random sampler's name promise reconstruction only, and have it.
     rewrite(dataset, "random", folders.edit_rows(pairs, sampler="random"))
