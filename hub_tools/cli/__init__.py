@@ -35,6 +35,11 @@ RESUME_HINTS = {
     "train": "; --resume_from_checkpoint true continues from the last checkpoint saved in output_dir",
 }
 
+# What to do about an output place on a read-only file system.
+WRITE_HINTS = {
+    "generate": "give an --output-dir on a writable file system (generate keeps its lock and work files there)",
+}
+
 
 def _usage() -> str:
     width = max(len(name) for name in COMMANDS)
@@ -74,13 +79,28 @@ def main(argv: list[str] | None = None) -> int:
         print(f"lintseq {name}: interrupted{RESUME_HINTS.get(name, '')}", file=sys.stderr)
         return 130
     except OSError as error:
-        if error.errno not in (errno.ENOSPC, errno.EDQUOT):
-            raise
-        # A full disk is the machine's state, not a bug: one line, and how to go on (what was written is kept).
-        where = f" writing {error.filename}" if error.filename else ""
-        print(f"lintseq {name}: error: no space left on the device{where}; free some space"
-              f"{RESUME_HINTS.get(name) or ' and run the same command again'}", file=sys.stderr)
+        message = _machine_state(name, error)
+        if message is None:
+            raise  # any other errno may be a bug: its traceback says where
+        print(f"lintseq {name}: error: {message}", file=sys.stderr)
         return 2
+
+
+def _machine_state(name: str, error: OSError) -> str | None:
+    """The one-line message of an ``OSError`` that is the machine's state, not a bug: a full disk or quota; a
+    read-only file system; a path the user may not write (EACCES, EPERM: with the path it concerns; without
+    one, as from ``os.kill``, it may be a bug). ``None`` for any other."""
+    where = f" {error.filename}" if error.filename else ""
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        # What was written is kept: how to go on.
+        return (f"no space left on the device writing{where}; free some space"
+                f"{RESUME_HINTS.get(name) or ' and run the same command again'}")
+    if error.errno == errno.EROFS:
+        return f"cannot write{where}: a read-only file system; {WRITE_HINTS.get(name, 'write to a writable one')}"
+    if error.errno in (errno.EACCES, errno.EPERM) and error.filename:
+        # Reading or writing: the path and the system's word say which file; what to do is the same.
+        return f"{error.filename}: {error.strerror.lower()}; change its permissions, or choose another path"
+    return None
 
 
 if __name__ == "__main__":

@@ -21,20 +21,25 @@ one that cannot be read (no permission, gone since the folder was listed) as ``u
 holds that is not the tree's own code is not read: a folder with data files is read as data (a dataset
 repository's loading script is not a row), and a virtual environment (a folder holding ``pyvenv.cfg``) or
 ``site-packages`` inside the tree holds other people's packages. A ``.py`` file that is a symbolic link is
-skipped as ``symbolic_link``, not followed: a tree's link to one of its own files would make the row twice,
-and a link out of the tree (a cloned repository's ``settings.py`` pointing to a file of the home folder) would
-put a file that is not the tree's into a dataset meant for publishing.
+skipped as ``symbolic_link``, working, dangling or looping, not followed: a tree's link to one of its own files
+would make the row twice, and a link out of the tree (a cloned repository's ``settings.py`` pointing to a file
+of the home folder) would put a file that is not the tree's into a dataset meant for publishing. A ``.py``
+entry that is no regular file (a named pipe, a socket, a device) is skipped as ``not_a_file``, never opened
+(a pipe would block); a folder named ``x.py`` is walked. A name that is not UTF-8 is kept (:func:`path_text`).
 """
 
 from __future__ import annotations
 
 import bz2
 import csv
+import errno
 import gzip
 import io
 import json
 import lzma
+import os
 import re
+import stat
 import sys
 import tokenize
 import zlib
@@ -53,6 +58,11 @@ _FIRST_TWO_LINES = re.compile(rb"([^\r\n]*)(?:\r\n?|\n)?([^\r\n]*)")
 # A Python file: one row of a code-only source (see the module docstring).
 PYTHON = ".py"
 COMPRESSIONS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+# Where Python's lines end (a classic Mac file's \r alone too), to name the line of what a file holds.
+_LINE_ENDS = re.compile(r"\r\n?|\n")
+# What a .py entry of a tree that is not a regular file is, for its skip (python_file_record).
+_NOT_FILES = ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+              (stat.S_ISBLK, "a block device"), (stat.S_ISDIR, "a folder"))
 # What a cut or corrupt compressed stream raises while it is read.
 _STREAM_ERRORS = (EOFError, gzip.BadGzipFile, lzma.LZMAError, zlib.error, OSError)
 
@@ -72,6 +82,18 @@ class SourceRecord:
     location: str
     fields: dict | None = None
     error: tuple[str, str] | None = None
+
+
+def path_text(path: Path | str) -> str:
+    """A path as text any file can hold (JSON, Parquet, a card): a UTF-8 name as it is; in another (an old
+    repository's ``caf\\xe9.py``) each byte that is not UTF-8 as ``\\xNN``, as Python prints it, where Python
+    holds a lone surrogate no UTF-8 file takes. Deterministic, and the bytes can be read back (only a name
+    already spelling ``\\xNN`` reads the same).
+
+    >>> path_text("repo/caf\\udce9.py"), path_text("repo/café.py")
+    ('repo/caf\\\\xe9.py', 'repo/café.py')
+    """
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def file_format(path: Path) -> tuple[str, str | None]:
@@ -110,14 +132,20 @@ def local_files(path: Path, exclude: Path | None = None) -> list[Path]:
 
     def visible(candidate: Path) -> bool:
         inside = candidate.relative_to(path).parts
+        # realpath, not Path.resolve: a link that loops (`x.py -> x.py`) raises in resolve, and is a row to skip.
         return (not any(part.startswith(".") for part in inside)
-                and (skipped is None or not candidate.resolve().is_relative_to(skipped)))
+                and (skipped is None or not Path(os.path.realpath(candidate)).is_relative_to(skipped)))
 
-    found = sorted(candidate for candidate in path.rglob("*") if candidate.is_file() and visible(candidate))
+    # Every entry but the folders the walk enters (rglob does not enter a link to a folder: that link is an
+    # entry). A link, dangling or not, or a pipe named .py is a row the run skips and counts (python_file_record),
+    # never one that vanishes without a word.
+    entries = sorted(candidate for candidate in path.rglob("*")
+                     if not (candidate.is_dir() and not candidate.is_symlink()) and visible(candidate))
+    found = [candidate for candidate in entries if candidate.is_file()]
     files = [candidate for candidate in found if file_format(candidate)[0] in FORMATS]
     if not files:
         environments = {candidate.parent for candidate in found if candidate.name == "pyvenv.cfg"}
-        files = [candidate for candidate in found if file_format(candidate)[0] == PYTHON
+        files = [candidate for candidate in entries if file_format(candidate)[0] == PYTHON
                  and "site-packages" not in candidate.relative_to(path).parts
                  and not any(folder in environments for folder in candidate.parents)]
     if not files:
@@ -339,11 +367,22 @@ def _csv_records(path: Path, label: str, skip: int = 0, read: list | None = None
 def python_file_record(path: Path, label: str, link_allowed: bool = False) -> SourceRecord:
     """The row of one Python file: ``content`` (its text, decoded as Python decodes it) and ``path``; or why
     it is skipped (see the module docstring). ``link_allowed``: the user named this file itself."""
-    if path.is_symlink() and not link_allowed:
-        return SourceRecord(0, label, error=("symbolic_link", "a symbolic link, not followed (the target is not read)"))
+    link = ("symbolic_link", "a symbolic link, not followed (the target is not read)")
     try:
-        data = path.read_bytes()
-    except OSError as error:  # no permission, a file gone since the folder was listed
+        # What the entry is, before it is opened: opening a pipe waits for a writer, a device may act on it.
+        mode = (path.stat() if link_allowed else path.lstat()).st_mode
+        if stat.S_ISLNK(mode):
+            return SourceRecord(0, label, error=link)
+        if not stat.S_ISREG(mode):
+            return _not_a_file(label, mode)
+        # An entry replaced since by a link is still not followed (O_NOFOLLOW), by a pipe never waited on.
+        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK | (0 if link_allowed else os.O_NOFOLLOW)), "rb") as handle:
+            if not stat.S_ISREG(mode := os.fstat(handle.fileno()).st_mode):
+                return _not_a_file(label, mode)
+            data = handle.read()
+    except OSError as error:  # no permission, a file gone since the folder was listed, a disk's I/O error
+        if error.errno == errno.ELOOP and not link_allowed:
+            return SourceRecord(0, label, error=link)
         return SourceRecord(0, label, error=("unreadable", error.strerror or type(error).__name__))
     try:
         # Read from the first two lines, whatever ends them: Python also reads a classic Mac file's declaration.
@@ -356,5 +395,15 @@ def python_file_record(path: Path, label: str, link_allowed: bool = False) -> So
         text = data.decode(encoding)
     except UnicodeDecodeError as error:
         return SourceRecord(0, label, error=("invalid_encoding", f"byte {error.start}: not {encoding} ({error.reason})"))
+    if "\0" in text:
+        # Python reads no file holding one; said here at its own line (the compiler's message says line 1).
+        line = 1 + len(_LINE_ENDS.findall(text, 0, text.index("\0")))
+        return SourceRecord(0, label, error=("syntax_error", f"line {line}: source code cannot contain null bytes"))
     # A byte-order mark opens the file, not the program (utf-8-sig drops it, as Python does).
     return SourceRecord(0, label, fields={"content": text, "path": label})
+
+
+def _not_a_file(label: str, mode: int) -> SourceRecord:
+    """The skipped row of a ``.py`` entry that is no regular file, saying what it is (its ``mode``)."""
+    kind = next((name for test, name in _NOT_FILES if test(mode)), "an entry of another kind")
+    return SourceRecord(0, label, error=("not_a_file", f"{kind}, not a regular file: not read"))

@@ -10,6 +10,7 @@ are read by :mod:`hub_tools.datagen.source_files`.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Iterator
 from itertools import islice
 from pathlib import Path
@@ -26,10 +27,13 @@ from hub_tools.datagen.hub_source import (
 from hub_tools.datagen.source_files import (
     COMPRESSIONS,
     FORMATS,
+    PYTHON,
     SourceRecord,
     count_rows,
+    file_format,
     file_records,
     local_files,
+    path_text,
 )
 from hub_tools.datagen.writer import write_json_atomically
 from hub_tools.errors import UserError
@@ -98,9 +102,10 @@ class Source:
         elif Path(name).exists():
             self.kind = "files"
             self.files = local_files(Path(name), Path(exclude) if exclude is not None else None)
-            # How each file is named in row locations: as the user gave it, also where a distributed run hands
-            # its tasks absolute paths (a card never shows a task's view of the file system).
-            self._labels = {key: str(path) for path in self.files for key in (path, path.absolute())}
+            # How each file is named in row locations, its `path` and the run's stamps: as the user gave it, also
+            # where a distributed run hands its tasks absolute paths (a card never shows a task's view of the file
+            # system); a name that is not UTF-8 with its stray bytes escaped (path_text), as files must hold it.
+            self._labels = {key: path_text(path) for path in self.files for key in (path, path.absolute())}
             self._named = Path(name).is_file()
         elif _looks_like_a_path(name):
             raise UserError(f"{name}: no such file or folder")
@@ -120,7 +125,7 @@ class Source:
             # A revision asked for is part of what the source is: a run at another one is another run.
             parts += [f"revision {self.revision}"] if self.revision else []
             return f"{self.name} ({', '.join([*parts, f'split {self.split}'])})"
-        return str(self.name)
+        return path_text(self.name)
 
     @property
     def license(self) -> str | None:
@@ -179,7 +184,7 @@ class Source:
 
     def _file_records(self, path: Path, skip: int = 0) -> Iterator[SourceRecord]:
         # One file: rows located by its name; a folder's files: by their path as the user gave it.
-        label = path.name if len(self.files) == 1 else self._labels.get(path, str(path))
+        label = path_text(path.name) if len(self.files) == 1 else self._labels.get(path, path_text(path))
         return file_records(path, label, skip, named=self._named)
 
     def _read_to_count(self, path: Path) -> int:
@@ -192,8 +197,9 @@ class Source:
         built-in corpus."""
         stamps = {}
         for path in self.files:
-            status = path.stat()
-            stamps[self._labels.get(path, str(path))] = [status.st_size, status.st_mtime_ns]
+            # A tree's .py entry is never followed (a link is a skipped row, and may dangle): its own stamp.
+            status = os.stat(path, follow_symlinks=self._named or file_format(path)[0] != PYTHON)
+            stamps[self._labels.get(path, path_text(path))] = [status.st_size, status.st_mtime_ns]
         return stamps
 
     def hub_shards(self) -> tuple[list[tuple[str, int]], object] | None:

@@ -18,6 +18,7 @@ note naming it, so its chunk is computed again rather than every rerun failing i
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -103,16 +104,27 @@ def _replace_durably(temporary: Path, path: Path) -> None:
     _sync(path.parent)
 
 
-def _write_parquet_atomically(table: pa.Table, path: Path) -> None:
+def _write_atomically(path: Path, write) -> None:
+    """``write(temporary)``, then the temporary file renamed to ``path``; a write that fails (a full disk, a
+    value no UTF-8 file holds) leaves no temporary file behind, and raises."""
     temporary = _temporary_name(path)
-    pq.write_table(table, temporary, row_group_size=ROWS_PER_GROUP)
-    _replace_durably(temporary, path)
+    try:
+        write(temporary)
+        _replace_durably(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):  # the error to report is the write's
+            temporary.unlink(missing_ok=True)
+        raise
+
+
+def _write_parquet_atomically(table: pa.Table, path: Path) -> None:
+    _write_atomically(path, lambda temporary: pq.write_table(table, temporary, row_group_size=ROWS_PER_GROUP))
 
 
 def write_json_atomically(value: dict, path: Path) -> None:
-    temporary = _temporary_name(path)
-    temporary.write_text(json.dumps(value, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    _replace_durably(temporary, path)
+    # Encoded before the file is opened: a value that cannot be written leaves no empty file.
+    data = (json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    _write_atomically(path, lambda temporary: temporary.write_bytes(data))
 
 
 class DamagedPart(Exception):
@@ -332,7 +344,13 @@ def read_config_file(output_dir: Path) -> dict:
 
 
 def check_output_folder(output_dir: Path) -> None:
-    """Refuse a folder that holds anything other than a dataset this tool wrote."""
+    """Refuse a folder that holds anything other than a dataset this tool wrote, or a name Parquet cannot use."""
+    try:
+        str(output_dir).encode("utf-8")
+    except UnicodeEncodeError:  # pyarrow opens files by UTF-8 paths only; it failed after the work folder was made
+        shown = os.fsencode(output_dir).decode("utf-8", "backslashreplace")
+        raise UserError(f"{shown}: the folder's name is not UTF-8, and Parquet files cannot be written under such a "
+                        "name; choose an --output-dir named in UTF-8") from None
     if output_dir.exists() and not output_dir.is_dir():
         raise UserError(f"{output_dir}: exists and is not a folder")
     if not output_dir.exists() or not any(output_dir.iterdir()):
