@@ -273,3 +273,19 @@ def test_the_reference_runs_once_per_problem_outside_the_samples_time(tmp_path):
     assert [(s["passed"], s["passed_plus"]) for s in scored.samples] == [(True, True)] * 4 + [(False, False)], \
         [s["result_plus"] for s in scored.samples]
     assert len(calls.read_text()) == 2 + 500  # the base inputs, then the plus ones: once each
+
+
+def test_a_reference_returning_a_value_that_cannot_be_copied_still_scores(tmp_path):
+    """The setup's values are copied for each run; a dict view (``dict.fromkeys(xs).keys()``) cannot be, and
+    every sample failed with "cannot pickle 'dict_keys' object". It is shared instead."""
+    row = {"task_id": "Mbpp/2", "entry_point": "unique", "atol": 0,
+           "canonical_solution": "def unique(xs):\n    return dict.fromkeys(xs).keys()\n",
+           "prompt": '"""\nWrite a function returning the distinct items.\nassert unique([1, 1]) == {1}\n"""\n',
+           "base_input": [[[1, 2, 2]]], "plus_input": [[[3, 3, 4]]]}
+    source = tmp_path / "MbppPlus.jsonl"
+    source.write_text(json.dumps(row) + "\n")
+    (problem,) = load_problems("mbpp+", dataset=str(source))
+    rows = [{"task_id": "Mbpp/2", "completion": "def unique(xs):\n    return set(xs)\n"}]
+    scored = score_samples([problem], rows, sandbox=SandboxConfig(timeout=5.0, workers=1), k_values=[1],
+                           edit_sequence=False, progress=False)
+    assert [(s["passed"], s["passed_plus"]) for s in scored.samples] == [(True, True)], scored.samples

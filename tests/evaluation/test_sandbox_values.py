@@ -119,7 +119,7 @@ def test_plain_data_with_shared_hashes_or_repeats_still_reads():
 def test_answers_that_cost_the_evaluator_more_than_their_size_are_refused_or_read_in_linear_time():
     # Empty lists: 16 MB of them held the evaluator's lock for 4.5 s inside json.loads, before any count of
     # values could refuse them. They are counted in the text first, as are separators and strings.
-    with pytest.raises(ValueError, match="more than 131072 lists and dicts"):
+    with pytest.raises(ValueError, match="more than 262144 lists, dicts and tagged values"):
         decode_value(json.dumps(["value", [[]] * 2_000_000]))
     with pytest.raises(ValueError, match="more than 1048576 values"):
         decode_value(json.dumps(["value", [0] * 2_000_000]))
@@ -129,6 +129,10 @@ def test_answers_that_cost_the_evaluator_more_than_their_size_are_refused_or_rea
     text = ['a,[{:' * 50_000 + '\\"' * 50_000, "\\" * 300_000 + '"[' * 200_000]
     assert decode_value(json.dumps(["value", text])) == ["value", text]
     assert decode_value(json.dumps(["value", list(range(500_000))]))[1][-1] == 499_999
+    # A long string of quotes is one value; 100,000 pairs are 200,000 containers, fewer than the limit.
+    assert decode_value(encode_value(['"' * 2_100_000]))[0] == '"' * 2_100_000
+    pairs = [(number, number) for number in range(100_000)]
+    assert decode_value(encode_value(pairs)) == pairs
     # Tuples nested around many zeros: each level was hashed again (quadratic); read once, in linear time.
     nested = {"t": "tuple", "v": [0] * 200_000}
     for _ in range(150):

@@ -72,6 +72,15 @@ class CandidateError(Exception):
 SETUP_END = "# end of setup: run once per problem, before any sample's clock starts"
 
 
+def _copied(value):
+    if isinstance(value, types.ModuleType):
+        return value
+    try:
+        return copy.deepcopy(value)
+    except Exception:  # whatever a reference's value raises when copied
+        return value
+
+
 class SetupFailed(Exception):
     """The test's setup (the reference solution, say) raised: every sample of the problem fails with it."""
 
@@ -114,7 +123,7 @@ class TrustedTest:
                 return
             # What the setup bound; the prompt's names each run makes again.
             self._kept["names"] = {name: value for name, value in namespace.items()
-                                   if name not in before or before[name] is not value}
+                                   if name != "__builtins__" and (name not in before or before[name] is not value)}
 
     def run(self, candidate) -> None:
         """Run the test against ``candidate``; returns when it passes, raises when it fails."""
@@ -125,9 +134,9 @@ class TrustedTest:
             self.prepare()
             if "error" in self._kept:
                 raise SetupFailed(f"the test's setup failed: {self._kept['error']}")
-            # Copies: no run can change what the next one gets (a module the setup imported is shared).
-            namespace.update({name: value if isinstance(value, types.ModuleType) else copy.deepcopy(value)
-                              for name, value in self._kept["names"].items()})
+            # Copies: no run can change what the next one gets (a module, or a value that cannot be copied,
+            # such as a dict view a reference returned, is shared).
+            namespace.update({name: _copied(value) for name, value in self._kept["names"].items()})
         namespace[self.entry_point] = candidate
         exec(self.tests, namespace)
 

@@ -77,15 +77,21 @@ def benchmark_data_paths() -> list[str]:
 
 
 def hidden_under(paths: list[str], hidden) -> list[str]:
-    """The real paths of ``hidden`` (with :func:`benchmark_data_paths`) that lie under ``paths``: only those
-    need hiding, the rest a program cannot reach anyway."""
-    roots = {os.path.realpath(path) for path in paths}
+    """The paths of ``hidden`` (with :func:`benchmark_data_paths`) under ``paths``, named under each of them
+    that reaches them: only those need hiding, the rest a program cannot reach anyway."""
     found = []
     for path in [*benchmark_data_paths(), *hidden]:
         real = os.path.realpath(path)
-        if os.path.exists(real) and any(real == root or real.startswith(root + os.sep) for root in roots) \
-                and real not in found:
-            found.append(real)
+        if not os.path.exists(real):
+            continue
+        # Under each read-only path, real or a link (a venv reached through a link is mounted at both): the
+        # mounts of the namespaces hide a path under every name a program could reach it by.
+        for root in paths:
+            real_root = os.path.realpath(root)
+            if real == real_root or real.startswith(real_root + os.sep):
+                named = os.path.join(root, os.path.relpath(real, real_root)) if real != real_root else root
+                if named not in found:
+                    found.append(named)
     return found
 
 
@@ -105,9 +111,14 @@ def readable_rules(paths: list[str], hidden: list[str]) -> tuple[list[str], list
     """
     readable: list[str] = []
     listable: list[str] = []
+    roots = [os.path.realpath(path) for path in paths]
+    hidden = sorted({os.path.realpath(path) for path in hidden})  # rules hold for what a path resolves to
 
     def add(path):
         real = os.path.realpath(path)  # a rule follows links: .venv/lib64 -> lib opened all of lib
+        # An entry linking out of the roots (site-packages/x -> /etc) would open what it points to: left out.
+        if not any(real == root or real.startswith(root + os.sep) for root in roots):
+            return
         if real not in readable and real not in listable and \
                 not any(real == secret or real.startswith(secret + os.sep) for secret in hidden):
             readable.append(real)

@@ -31,12 +31,13 @@ MAX_DEPTH = 200
 # time outside any program's limit, with the other programs' answers waiting: a 16 MB answer of eight million
 # empty lists held it for 10 s. An answer of plain data a test checks holds far fewer.
 MAX_VALUES = 1 << 20
-# Containers in one message at most. ``json.loads`` builds the whole value in one call that holds the
+# JSON arrays and objects in one message at most: every list and dict, and every tagged value (a tuple, set,
+# bytes, big int, dict entry...). ``json.loads`` builds the whole value in one call that holds the
 # interpreter's lock, so the check of MAX_VALUES above comes too late for it: 16 MB of empty lists (5.5
-# million) held every other worker's thread for 4.5 s, and correct programs running beside it timed out. Lists
-# and dicts are the dear part of a parse (1 << 17 of them take about 0.1 s, a million numbers 0.2 s), so both
-# are counted in the text before it is parsed (:func:`_refuse_costly_parse`).
-MAX_CONTAINERS = 1 << 17
+# million) held every other worker's thread for 4.5 s, and correct programs running beside it timed out.
+# Containers are the dear part of a parse (1 << 18 of them take about 0.2 s, a million numbers 0.2 s), so
+# both are counted in the text before it is parsed (:func:`_refuse_costly_parse`).
+MAX_CONTAINERS = 1 << 18
 # Below this size a message is parsed without counting: it cannot hold enough to matter.
 _COUNT_FROM_BYTES = 1 << 16
 # Distinct values of one answer allowed to share a hash. Distinct values with one hash (every multiple of
@@ -258,17 +259,19 @@ def _refuse_costly_parse(text):
     ``json.loads`` spends the time: strings, brackets, braces and separators are counted in the text."""
     if len(text) < _COUNT_FROM_BYTES:
         return
-    if text.count('"') > 2 * MAX_VALUES:
+    # Quotes that open or close a string: escaped ones are text (a long string of quotes is one value).
+    unescaped = text.replace("\\\\", "").replace('\\"', "")
+    if unescaped.count('"') > 2 * MAX_VALUES:
         raise ValueError(f"more than {MAX_VALUES} strings in one message")
     # Counted over the whole text, strings included, the figures can only be larger than outside them.
     containers, separators = text.count("[") + text.count("{"), text.count(",") + text.count(":")
     if containers > MAX_CONTAINERS or separators >= MAX_VALUES:
         # A long string of commas or brackets is not many values: count again outside the strings. Without
         # its escaped backslashes and quotes, the text splits on quotes into outside, string, outside...
-        outside = "".join(text.replace("\\\\", "").replace('\\"', "").split('"')[::2])
+        outside = "".join(unescaped.split('"')[::2])
         containers, separators = outside.count("[") + outside.count("{"), outside.count(",") + outside.count(":")
     if containers > MAX_CONTAINERS:
-        raise ValueError(f"more than {MAX_CONTAINERS} lists and dicts in one message")
+        raise ValueError(f"more than {MAX_CONTAINERS} lists, dicts and tagged values in one message")
     if separators >= MAX_VALUES:
         raise ValueError(f"more than {MAX_VALUES} values in one message")
 
