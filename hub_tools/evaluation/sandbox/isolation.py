@@ -76,6 +76,10 @@ def benchmark_data_paths() -> list[str]:
             if os.path.isdir(os.path.join(folder, "data"))]
 
 
+def _within(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder + os.sep)
+
+
 def hidden_under(paths: list[str], hidden) -> list[str]:
     """The paths of ``hidden`` (with :func:`benchmark_data_paths`) under ``paths``, named under each of them
     that reaches them: only those need hiding, the rest a program cannot reach anyway."""
@@ -88,7 +92,7 @@ def hidden_under(paths: list[str], hidden) -> list[str]:
         # mounts of the namespaces hide a path under every name a program could reach it by.
         for root in paths:
             real_root = os.path.realpath(root)
-            if real == real_root or real.startswith(real_root + os.sep):
+            if _within(real, real_root):
                 named = os.path.join(root, os.path.relpath(real, real_root)) if real != real_root else root
                 if named not in found:
                     found.append(named)
@@ -117,10 +121,10 @@ def readable_rules(paths: list[str], hidden: list[str]) -> tuple[list[str], list
     def add(path):
         real = os.path.realpath(path)  # a rule follows links: .venv/lib64 -> lib opened all of lib
         # An entry linking out of the roots (site-packages/x -> /etc) would open what it points to: left out.
-        if not any(real == root or real.startswith(root + os.sep) for root in roots):
+        if not any(_within(real, root) for root in roots):
             return
         if real not in readable and real not in listable and \
-                not any(real == secret or real.startswith(secret + os.sep) for secret in hidden):
+                not any(_within(real, secret) for secret in hidden):
             readable.append(real)
 
     for path in paths:

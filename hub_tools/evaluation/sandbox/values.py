@@ -259,15 +259,15 @@ def _refuse_costly_parse(text):
     ``json.loads`` spends the time: strings, brackets, braces and separators are counted in the text."""
     if len(text) < _COUNT_FROM_BYTES:
         return
-    # Quotes that open or close a string: escaped ones are text (a long string of quotes is one value).
-    unescaped = text.replace("\\\\", "").replace('\\"', "")
-    if unescaped.count('"') > 2 * MAX_VALUES:
-        raise ValueError(f"more than {MAX_VALUES} strings in one message")
     # Counted over the whole text, strings included, the figures can only be larger than outside them.
     containers, separators = text.count("[") + text.count("{"), text.count(",") + text.count(":")
-    if containers > MAX_CONTAINERS or separators >= MAX_VALUES:
-        # A long string of commas or brackets is not many values: count again outside the strings. Without
-        # its escaped backslashes and quotes, the text splits on quotes into outside, string, outside...
+    if text.count('"') > 2 * MAX_VALUES or containers > MAX_CONTAINERS or separators >= MAX_VALUES:
+        # A long string of quotes, commas or brackets is one value: count again, escaped quotes as text and the
+        # rest outside the strings. Without its escaped backslashes and quotes, the text splits on quotes into
+        # outside, string, outside...
+        unescaped = text.replace("\\\\", "").replace('\\"', "")
+        if unescaped.count('"') > 2 * MAX_VALUES:  # before splitting millions of strings apart
+            raise ValueError(f"more than {MAX_VALUES} strings in one message")
         outside = "".join(unescaped.split('"')[::2])
         containers, separators = outside.count("[") + outside.count("{"), outside.count(",") + outside.count(":")
     if containers > MAX_CONTAINERS:
