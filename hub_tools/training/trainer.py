@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 from pathlib import Path
@@ -272,6 +273,23 @@ def train(data_config: DataConfig, training_config: LintSeqSFTConfig, model_conf
         }
         (output / "lintseq_training.json").write_text(json.dumps(record, indent=2) + "\n")
     trainer.accelerator.wait_for_everyone()
+    # The process group must not be freed by DDP's reducer. The reducer holds the group, and freed last (when
+    # this function returns) it destroys gloo's group while holding the GIL: the destructor waits for gloo's
+    # worker threads, and a worker still letting go of the final barrier needs the GIL to free its tensors, so
+    # both wait for ever. (One rank of a two-process CPU run hung so, once in a few runs on a busy machine.) A
+    # ProcessGroup's own Python handle lets go of the GIL when it is destroyed: one is held while the trainer,
+    # and with it the reducer, is freed, and dropped last.
+    group = _default_process_group()
     if hasattr(trainer, "end"):  # transformers >= 5.18: finish trackers, release the process group
         trainer.end()
+    del trainer
+    gc.collect()  # so that no reference cycle through the trainer keeps the DDP model for later
+    del group
     return output
+
+
+def _default_process_group():
+    """The default process group's Python handle, or None outside a distributed run."""
+    import torch.distributed as dist
+
+    return dist.group.WORLD if dist.is_available() and dist.is_initialized() else None

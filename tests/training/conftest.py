@@ -107,6 +107,69 @@ def run_cli(*arguments: str, cwd: Path | None = None, env: dict | None = None, t
                           cwd=cwd, env=environment, timeout=timeout)
 
 
+def free_port() -> int:
+    """A port nothing listens on now (bound, then closed), for a launcher's rendezvous."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def run_torchrun(processes: int, arguments: list[str], *, timeout: int = 300, env: dict | None = None):
+    """Run ``torchrun --nproc_per_node processes -m hub_tools.cli ARGUMENTS``, as a user would.
+
+    A run that has not ended in ``timeout`` seconds (a normal one takes 15 to 30) fails the test with every
+    process's Python stacks: each one still alive gets SIGABRT, which the interpreter's fault handler
+    (PYTHONFAULTHANDLER) answers by printing all its threads' stacks to stderr before it dies. A hang then
+    says where it is instead of only that it happened.
+    """
+    import contextlib
+    import os
+    import signal
+    import subprocess
+    import time
+
+    import psutil
+
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(processes),
+               "--master_addr", "127.0.0.1", "--master_port", str(free_port()), "-m", "hub_tools.cli", *arguments]
+    environment = {**os.environ, "PYTHONFAULTHANDLER": "1", **(env or {})}
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment,
+                               start_new_session=True)
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        launcher = psutil.Process(process.pid)
+        launcher.suspend()  # so that it does not stop the other ranks when the first one dies
+        ranks = launcher.children(recursive=True)
+        listing = []
+        for each in [*ranks, launcher]:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                listing.append(f"  pid {each.pid} ({each.status()}, {each.cpu_percent(0.5):.0f}% CPU): "
+                               f"{' '.join(each.cmdline()[:6])}")
+        for each in [*ranks, launcher]:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                each.send_signal(signal.SIGABRT)
+                if each is launcher:
+                    launcher.resume()
+            time.sleep(2)  # one process's stacks after another's, not interleaved
+        try:
+            stdout, stderr = process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            stdout, stderr = process.communicate()
+        pytest.fail(f"torchrun had not ended after {timeout} s; still alive:\n" + "\n".join(listing) + "\n"
+                    + f"stdout:\n{stdout[-2000:]}\nstderr (the stacks):\n{stderr[-30000:]}")
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+
+
+@pytest.fixture(scope="session")
+def torchrun():
+    """``torchrun(2, ["train", ...])``: two ranks of the command line under torchrun; a hang fails with stacks."""
+    return run_torchrun
+
+
 @pytest.fixture(scope="session")
 def cli():
     """``cli("train", "--config", ...)``: the command line in a subprocess."""

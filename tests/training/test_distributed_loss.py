@@ -10,7 +10,6 @@ across ranks instead of summing would move them half as far; a single rank would
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 
@@ -18,37 +17,30 @@ import pytest
 import torch
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _one_sgd_step(tiny_model, edit_dataset, output, *, processes: int, batch_size: int) -> dict:
+def _one_sgd_step(torchrun, tiny_model, edit_dataset, output, *, processes: int, batch_size: int) -> dict:
     from safetensors.torch import load_file
 
-    launcher = [sys.executable, "-m", "hub_tools.cli"]
+    arguments = ["train", "--config", "tiny-lintseq", "--model_name_or_path", str(tiny_model),
+                 "--dataset_name", str(edit_dataset), "--output_dir", str(output), "--max_steps", "1",
+                 "--per_device_train_batch_size", str(batch_size), "--loss_reduction", "sum",
+                 "--optim", "sgd", "--learning_rate", "1.0", "--lr_scheduler_type", "constant", "--warmup_steps", "0",
+                 "--weight_decay", "0", "--max_grad_norm", "0", "--logging_steps", "1"]
     if processes > 1:
-        launcher = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(processes),
-                    "--master_addr", "127.0.0.1", "--master_port", str(_free_port()), "-m", "hub_tools.cli"]
-    command = [*launcher, "train", "--config", "tiny-lintseq", "--model_name_or_path", str(tiny_model),
-               "--dataset_name", str(edit_dataset), "--output_dir", str(output), "--max_steps", "1",
-               "--per_device_train_batch_size", str(batch_size), "--loss_reduction", "sum",
-               "--optim", "sgd", "--learning_rate", "1.0", "--lr_scheduler_type", "constant", "--warmup_steps", "0",
-               "--weight_decay", "0", "--max_grad_norm", "0", "--logging_steps", "1"]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600,
-                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+        result = torchrun(processes, arguments, env={"OMP_NUM_THREADS": "1"})
+    else:
+        result = subprocess.run([sys.executable, "-m", "hub_tools.cli", *arguments], capture_output=True, text=True,
+                                timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert result.returncode == 0, result.stderr[-3000:]
     return load_file(output / "model.safetensors")
 
 
 @pytest.mark.slow
-def test_two_processes_take_the_step_of_one_process_over_the_same_rows(tiny_model, edit_dataset, tmp_path):
+def test_two_processes_take_the_step_of_one_process_over_the_same_rows(torchrun, tiny_model, edit_dataset, tmp_path):
     from safetensors.torch import load_file
 
     start = load_file(tiny_model / "model.safetensors")
-    one = _one_sgd_step(tiny_model, edit_dataset, tmp_path / "one", processes=1, batch_size=16)
-    two = _one_sgd_step(tiny_model, edit_dataset, tmp_path / "two", processes=2, batch_size=8)
+    one = _one_sgd_step(torchrun, tiny_model, edit_dataset, tmp_path / "one", processes=1, batch_size=16)
+    two = _one_sgd_step(torchrun, tiny_model, edit_dataset, tmp_path / "two", processes=2, batch_size=8)
     assert set(one) == set(two) == set(start)
     for name in start:
         step_one, step_two = one[name] - start[name], two[name] - start[name]

@@ -109,19 +109,12 @@ def test_deepspeed_zero3_trains_on_cpu_and_saves_a_loadable_model(plain_model, e
     assert changed, "ZeRO-3 saved the untouched weights"
 
 
-def test_two_data_parallel_processes_under_torchrun(tiny_model, edit_dataset, tmp_path):
+def test_two_data_parallel_processes_under_torchrun(torchrun, tiny_model, edit_dataset, tmp_path):
     """What `accelerate launch` does on GPUs, on the CPU: torchrun starts one `lintseq train` per rank (gloo)."""
-    import os
-    import subprocess
-    import sys
-
     output = tmp_path / "ddp"
-    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-               "--master_port", str(_free_port()),
-               "-m", "hub_tools.cli", "train", "--config", "tiny-lintseq", "--model_name_or_path", str(tiny_model),
-               "--dataset_name", str(edit_dataset), "--output_dir", str(output), "--max_steps", "2",
-               "--per_device_train_batch_size", "2", "--global_batch_size", "8"]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600, env=dict(os.environ))
+    result = torchrun(2, ["train", "--config", "tiny-lintseq", "--model_name_or_path", str(tiny_model),
+                          "--dataset_name", str(edit_dataset), "--output_dir", str(output), "--max_steps", "2",
+                          "--per_device_train_batch_size", "2", "--global_batch_size", "8"])
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.count("saved to") == 1  # the main process reports, once
     arguments = torch.load(output / "training_args.bin", weights_only=False)
