@@ -32,16 +32,11 @@ from __future__ import annotations
 
 import bz2
 import csv
-import errno
 import gzip
-import io
 import json
 import lzma
 import os
-import re
-import stat
 import sys
-import tokenize
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -49,20 +44,14 @@ from itertools import islice
 from pathlib import Path
 
 from hub_tools.datagen.json_documents import BrokenDocument, document_rows
+from hub_tools.datagen.python_files import read_python_file
 from hub_tools.errors import UserError, reason
 from hub_tools.recursion_budget import at_any_depth
 
 FORMATS = (".jsonl", ".json", ".parquet", ".csv")
-# The first two lines of a file, whatever ends them (\n, \r\n, or \r alone), without the rest of it.
-_FIRST_TWO_LINES = re.compile(rb"([^\r\n]*)(?:\r\n?|\n)?([^\r\n]*)")
 # A Python file: one row of a code-only source (see the module docstring).
 PYTHON = ".py"
 COMPRESSIONS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
-# Where Python's lines end (a classic Mac file's \r alone too), to name the line of what a file holds.
-_LINE_ENDS = re.compile(r"\r\n?|\n")
-# What a .py entry of a tree that is not a regular file is, for its skip (python_file_record).
-_NOT_FILES = ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
-              (stat.S_ISBLK, "a block device"), (stat.S_ISDIR, "a folder"))
 # What a cut or corrupt compressed stream raises while it is read.
 _STREAM_ERRORS = (EOFError, gzip.BadGzipFile, lzma.LZMAError, zlib.error, OSError)
 
@@ -367,43 +356,7 @@ def _csv_records(path: Path, label: str, skip: int = 0, read: list | None = None
 def python_file_record(path: Path, label: str, link_allowed: bool = False) -> SourceRecord:
     """The row of one Python file: ``content`` (its text, decoded as Python decodes it) and ``path``; or why
     it is skipped (see the module docstring). ``link_allowed``: the user named this file itself."""
-    link = ("symbolic_link", "a symbolic link, not followed (the target is not read)")
-    try:
-        # What the entry is, before it is opened: opening a pipe waits for a writer, a device may act on it.
-        mode = (path.stat() if link_allowed else path.lstat()).st_mode
-        if stat.S_ISLNK(mode):
-            return SourceRecord(0, label, error=link)
-        if not stat.S_ISREG(mode):
-            return _not_a_file(label, mode)
-        # An entry replaced since by a link is still not followed (O_NOFOLLOW), by a pipe never waited on.
-        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK | (0 if link_allowed else os.O_NOFOLLOW)), "rb") as handle:
-            if not stat.S_ISREG(mode := os.fstat(handle.fileno()).st_mode):
-                return _not_a_file(label, mode)
-            data = handle.read()
-    except OSError as error:  # no permission, a file gone since the folder was listed, a disk's I/O error
-        if error.errno == errno.ELOOP and not link_allowed:
-            return SourceRecord(0, label, error=link)
-        return SourceRecord(0, label, error=("unreadable", error.strerror or type(error).__name__))
-    try:
-        # Read from the first two lines, whatever ends them: Python also reads a classic Mac file's declaration.
-        first, second = _FIRST_TWO_LINES.match(data).group(1, 2)
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(first + b"\n" + second + b"\n").readline)
-    except SyntaxError as error:  # a codec Python does not know, or a first line that is not UTF-8
-        detail = "not UTF-8, and no coding declaration names its codec" if "missing" in str(error) else str(error)
-        return SourceRecord(0, label, error=("invalid_encoding", detail))
-    try:
-        text = data.decode(encoding)
-    except UnicodeDecodeError as error:
-        return SourceRecord(0, label, error=("invalid_encoding", f"byte {error.start}: not {encoding} ({error.reason})"))
-    if "\0" in text:
-        # Python reads no file holding one; said here at its own line (the compiler's message says line 1).
-        line = 1 + len(_LINE_ENDS.findall(text, 0, text.index("\0")))
-        return SourceRecord(0, label, error=("syntax_error", f"line {line}: source code cannot contain null bytes"))
-    # A byte-order mark opens the file, not the program (utf-8-sig drops it, as Python does).
+    text = read_python_file(path, link_allowed)
+    if isinstance(text, tuple):
+        return SourceRecord(0, label, error=text)
     return SourceRecord(0, label, fields={"content": text, "path": label})
-
-
-def _not_a_file(label: str, mode: int) -> SourceRecord:
-    """The skipped row of a ``.py`` entry that is no regular file, saying what it is (its ``mode``)."""
-    kind = next((name for test, name in _NOT_FILES if test(mode)), "an entry of another kind")
-    return SourceRecord(0, label, error=("not_a_file", f"{kind}, not a regular file: not read"))

@@ -226,7 +226,7 @@ def test_escaped_unrelated_code_stays_unrelated(humaneval, measured, stdlib_corp
 
 
 @pytest.mark.parametrize("name", ["hub_tools.datagen.disguises", "hub_tools.datagen.code_shape",
-                                  "hub_tools.datagen.decontamination"])
+                                  "hub_tools.datagen.decontamination", "hub_tools.datagen.benchmark_problems"])
 def test_docstring_examples(name):
     result = doctest.testmod(importlib.import_module(name))
     assert result.attempted > 0 and result.failed == 0
