@@ -67,7 +67,11 @@ def read_python_file(path: Path, link_allowed: bool = False) -> str | tuple[str,
     return text
 
 
+def entry_kind(mode: int) -> str:
+    """What an entry that is no regular file is, from its ``mode``: "a named pipe", "a socket"..."""
+    return next((name for test, name in _NOT_FILES if test(mode)), "an entry of another kind")
+
+
 def _not_a_file(mode: int) -> tuple[str, str]:
     """Why a ``.py`` entry that is no regular file is skipped, saying what it is (its ``mode``)."""
-    kind = next((name for test, name in _NOT_FILES if test(mode)), "an entry of another kind")
-    return "not_a_file", f"{kind}, not a regular file: not read"
+    return "not_a_file", f"{entry_kind(mode)}, not a regular file: not read"

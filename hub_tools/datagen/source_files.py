@@ -44,7 +44,7 @@ from itertools import islice
 from pathlib import Path
 
 from hub_tools.datagen.json_documents import BrokenDocument, document_rows
-from hub_tools.datagen.python_files import read_python_file
+from hub_tools.datagen.python_files import entry_kind, read_python_file
 from hub_tools.errors import UserError, reason
 from hub_tools.recursion_budget import at_any_depth
 
@@ -110,6 +110,8 @@ def local_files(path: Path, exclude: Path | None = None) -> list[Path]:
     writes, when it lies inside the source folder (a second run would read the first one's output as rows).
     """
     accepted = ", ".join(FORMATS) + f" (text formats also as {', '.join(COMPRESSIONS)})"
+    if not path.is_file() and not path.is_dir():
+        raise UserError(f"{path_text(path)}: {_what_entry(path)}, not a file or folder that can be read")
     if path.is_file():
         if not file_format(path)[0]:
             raise UserError(f"{path}: unsupported file type {''.join(path.suffixes[-2:])!r}; expected {accepted}, "
@@ -132,6 +134,12 @@ def local_files(path: Path, exclude: Path | None = None) -> list[Path]:
                      if not (candidate.is_dir() and not candidate.is_symlink()) and visible(candidate))
     found = [candidate for candidate in entries if candidate.is_file()]
     files = [candidate for candidate in found if file_format(candidate)[0] in FORMATS]
+    for candidate in entries:
+        if file_format(candidate)[0] in FORMATS and not candidate.is_file():
+            # A data file holds any number of rows: one that cannot be read is no row to count but a part of
+            # the dataset that would vanish (a link whose target moved, a pipe). Said before anything runs.
+            raise UserError(f"{path_text(candidate)}: {_what_entry(candidate)}, not a data file that can be read; "
+                            "fix or remove it")
     if not files:
         environments = {candidate.parent for candidate in found if candidate.name == "pyvenv.cfg"}
         files = [candidate for candidate in entries if file_format(candidate)[0] == PYTHON
@@ -140,6 +148,13 @@ def local_files(path: Path, exclude: Path | None = None) -> list[Path]:
     if not files:
         raise UserError(f"{path}: the folder has no {accepted} file, nor any {PYTHON} file")
     return files
+
+
+def _what_entry(entry: Path) -> str:
+    try:
+        return entry_kind(entry.stat().st_mode)  # through a working link too
+    except OSError:
+        return "a symbolic link that leads nowhere (its target is missing, or it loops)"
 
 
 def _open_binary(path: Path):

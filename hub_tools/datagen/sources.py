@@ -107,6 +107,8 @@ class Source:
             # system); a name that is not UTF-8 with its stray bytes escaped (path_text), as files must hold it.
             self._labels = {key: path_text(path) for path in self.files for key in (path, path.absolute())}
             self._named = Path(name).is_file()
+        elif Path(name).is_symlink():
+            raise UserError(f"{name}: a symbolic link that leads nowhere (its target is missing, or it loops)")
         elif _looks_like_a_path(name):
             raise UserError(f"{name}: no such file or folder")
         else:

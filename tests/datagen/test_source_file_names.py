@@ -128,6 +128,33 @@ def test_every_py_entry_of_a_tree_that_is_not_read_is_counted(tmp_path, monkeypa
     assert "skipped 6 rows: symbolic_link 4, not_a_file 2" in result.stdout
 
 
+def test_a_data_file_that_cannot_be_read_stops_the_run_naming_it(tmp_path):
+    """A data file holds any number of rows: one that is a dangling link or a pipe is no row to count but part
+    of the dataset that would vanish. The run stops before any row, in one line naming it (a pipe never
+    blocks it); the same for such an entry named as the source itself."""
+    row = json.dumps({"instruction": "Double it.", "response": PROGRAM}) + "\n"
+    cases = {}
+    for name, make in (("dangling", lambda entry: entry.symlink_to(tmp_path / "moved.jsonl")),
+                       ("loop", lambda entry: entry.symlink_to(entry.name)),
+                       ("pipe", os.mkfifo),
+                       ("folder_link", lambda entry: entry.symlink_to(tmp_path))):
+        source = tmp_path / name
+        source.mkdir()
+        (source / "a.jsonl").write_text(row)
+        make(source / "b.jsonl")
+        cases[name] = f"{name}/b.jsonl"
+    expected = {"dangling": "a symbolic link that leads nowhere", "loop": "a symbolic link that leads nowhere",
+                "pipe": "a named pipe", "folder_link": "a folder"}
+    for name, entry in cases.items():
+        # A link to a folder named as the source is that folder, read as one: only the folder holding it here.
+        for given in (name,) if name == "folder_link" else (name, entry):
+            result = folders.generate(given, "--output-dir", f"out-{name}", *QUICK, check=False, cwd=tmp_path,
+                                      timeout=120)
+            line = _one_line_error(result)
+            assert line.startswith(f"lintseq generate: error: {entry}: {expected[name]}"), (name, given, line)
+            assert not (tmp_path / f"out-{name}" / "data").exists()
+
+
 def test_a_nul_byte_is_reported_at_its_own_line(tmp_path):
     root = tmp_path / "repo"
     root.mkdir()
