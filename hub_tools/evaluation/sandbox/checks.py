@@ -212,18 +212,64 @@ def failing_line(error: BaseException, source: str) -> str:
     return f" (line {line}: {lines[line - 1].strip()[:120]})" if 0 < line <= len(lines) else ""
 
 
-class Channel:
-    """The two pipes of one program's process: length-prefixed tagged-JSON frames, under one deadline."""
+class _ReadingTime:
+    """Seconds the evaluator's threads have spent reading answers, all channels together.
 
-    def __init__(self, requests: int, answers: int, deadline: float):
+    ``json.loads`` holds the interpreter's lock for the whole parse: an answer within every limit (15 MB of long
+    floats) held every other thread for about a second, and the programs answering meanwhile were charged it
+    (correct ones timed out). A channel's deadline moves by the reading time of the others since it opened.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._done = 0.0
+        self._running: dict[int, float] = {}  # channel id -> when its reading began
+
+    def begin(self, reader: int) -> None:
+        with self._lock:
+            self._running[reader] = time.monotonic()
+
+    def end(self, reader: int) -> float:
+        with self._lock:
+            spent = time.monotonic() - self._running.pop(reader)
+            self._done += spent
+            return spent
+
+    def total(self, reader: int) -> float:
+        """Everyone's reading time so far, one still under way included, ``reader``'s under way left out."""
+        with self._lock:
+            now = time.monotonic()
+            return self._done + sum(now - began for other, began in self._running.items() if other != reader)
+
+
+READING_TIME = _ReadingTime()
+
+
+class Channel:
+    """The two pipes of one program's process: length-prefixed tagged-JSON frames, under one deadline, which
+    leaves out the time the evaluator spent reading other programs' answers (:class:`_ReadingTime`)."""
+
+    def __init__(self, requests: int, answers: int, deadline: float, most_credit: float = 0.0):
         self.requests, self.answers, self.deadline = requests, answers, deadline
+        # At most this much later: programs that keep the evaluator reading move each other's deadlines, and
+        # the template kills a program at its backup deadline whatever the evaluator says.
+        self.most_credit = most_credit
+        self._others_before = READING_TIME.total(id(self))
+        self._own = 0.0
+
+    def _remaining(self) -> float:
+        others = READING_TIME.total(id(self)) - self._others_before - self._own
+        return self.deadline + min(max(others, 0.0), self.most_credit) - time.monotonic()
 
     def _wait(self, descriptor: int, writing: bool) -> None:
-        remaining = self.deadline - time.monotonic()
-        ready = select.select([], [descriptor], [], max(remaining, 0))[1] if writing else \
-            select.select([descriptor], [], [], max(remaining, 0))[0]
-        if not ready:
-            raise CandidateTimeout()
+        while True:
+            remaining = self._remaining()
+            ready = select.select([], [descriptor], [], max(remaining, 0))[1] if writing else \
+                select.select([descriptor], [], [], max(remaining, 0))[0]
+            if ready:
+                return
+            if self._remaining() <= 0:  # others' reading meanwhile moves the deadline: look again
+                raise CandidateTimeout()
 
     def send(self, value) -> None:
         body = encode_value(value).encode("utf-8", "surrogatepass")
@@ -251,10 +297,14 @@ class Channel:
         size = struct.unpack(">I", self._read(4))[0]
         if size > MAX_FRAME_BYTES:
             raise ChannelBroken(f"the program answered {size} bytes, more than {MAX_FRAME_BYTES}")
+        body = self._read(size)
+        READING_TIME.begin(id(self))
         try:
-            message = decode_value(self._read(size).decode("utf-8", "surrogatepass"))
+            message = decode_value(body.decode("utf-8", "surrogatepass"))
         except (ValueError, UnicodeDecodeError) as error:
             raise ChannelBroken(f"the program wrote something other than plain data ({error})") from None
+        finally:
+            self._own += READING_TIME.end(id(self))  # its own answers count against its own time
         if not isinstance(message, list) or not message or not isinstance(message[0], str):
             raise ChannelBroken("the program wrote something other than the protocol")
         return message

@@ -32,6 +32,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from hub_tools.evaluation.sandbox import benchmark_files
+
 LEVELS = ("full", "reduced", "minimal")
 SANDBOX_USER = 65534  # "nobody": owns nothing on the host
 _SOURCES = ("values.py", "kernel.py", "guard.py", "namespaces.py", "workdir.py", "runner.py")
@@ -81,10 +83,13 @@ def _within(path: str, folder: str) -> bool:
 
 
 def hidden_under(paths: list[str], hidden) -> list[str]:
-    """The paths of ``hidden`` (with :func:`benchmark_data_paths`) under ``paths``, named under each of them
-    that reaches them: only those need hiding, the rest a program cannot reach anyway."""
+    """The paths of ``hidden`` (with :func:`benchmark_data_paths`, and every other file under ``paths`` that
+    holds benchmark data: :mod:`~hub_tools.evaluation.sandbox.benchmark_files`) under ``paths``, named under
+    each of them that reaches them: only those need hiding, the rest a program cannot reach anyway."""
+    given = [*benchmark_data_paths(), *hidden]
+    copies = benchmark_files.benchmark_files(tuple(paths), benchmark_files.known_data(tuple(given)))
     found = []
-    for path in [*benchmark_data_paths(), *hidden]:
+    for path in [*given, *copies]:
         real = os.path.realpath(path)
         if not os.path.exists(real):
             continue
@@ -96,7 +101,8 @@ def hidden_under(paths: list[str], hidden) -> list[str]:
                 named = os.path.join(root, os.path.relpath(real, real_root)) if real != real_root else root
                 if named not in found:
                     found.append(named)
-    return found
+    # A path inside another hidden folder is hidden with it (and could not be mounted on: the folder is empty).
+    return [path for path in found if not any(_within(path, other) and path != other for other in found)]
 
 
 def readable_rules(paths: list[str], hidden: list[str]) -> tuple[list[str], list[str]]:

