@@ -86,3 +86,40 @@ def test_copies_of_the_benchmark_data_anywhere_programs_may_read_are_hidden_at_e
             (level, outcomes)
         assert all(any(why in reason for why in ("empty", "Permission denied", "No such file"))
                    for _, _, reason in hidden), (level, outcomes)
+
+
+MANY = r'''
+import json, os, sys
+from hub_tools.evaluation import Sandbox, SandboxConfig
+
+root, levels = sys.argv[1], json.loads(sys.argv[2])
+folder = os.path.join(root, "share", "mbpp-tasks", "tasks")
+os.makedirs(folder)
+for number in range(4000):
+    with open(os.path.join(folder, f"task_{number:04}.json"), "w") as handle:
+        handle.write('{"code": "def f(): pass"}')
+probe = os.path.join(folder, "task_0007.json")
+for level in levels:
+    with Sandbox(SandboxConfig(timeout=20.0, workers=1, **level)) as pool:
+        results = pool.run([f"assert open({probe!r}).read(), 'empty'", "assert 1 + 1 == 2"], progress=False)
+    print(json.dumps([[result.status, result.reason] for result in results]))
+'''
+
+
+def test_a_benchmark_folder_of_thousands_of_files_is_hidden_and_the_sandbox_still_starts():
+    """Each file of a folder named for a benchmark was hidden on its own: 4,000 of them made bubblewrap's
+    arguments and the template's settings too long to start (``Argument list too long``)."""
+    root = "/usr/local/games"
+    mount = 'mount -t tmpfs tmpfs "$0" && exec "$1" -c "$2" "$0" "$3"'
+    as_root = [] if os.getuid() == 0 else ["--map-root-user"]
+    command = ["unshare", *as_root, "--mount", "sh", "-c", mount, root, sys.executable, MANY,
+               json.dumps(list(LEVELS.values()))]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=Path(__file__).parents[2],
+                            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    assert len(lines) == len(LEVELS), result.stdout + result.stderr[-3000:]
+    for level, line in zip(LEVELS, lines, strict=True):
+        (hidden, reason), (plain, _) = json.loads(line)
+        assert (hidden, plain) == ("failed", "passed"), (level, line)
+        assert any(why in reason for why in ("empty", "Permission denied", "No such file")), (level, line)

@@ -264,6 +264,11 @@ class Channel:
     def _wait(self, descriptor: int, writing: bool) -> None:
         while True:
             remaining = self._remaining()
+            # Past it already, though the program may have answered in time: the evaluator came late, having read
+            # this program's own answers (its time) or stalled longer than the credit. A program whose answers
+            # are always in the pipe before they are asked for was otherwise never timed out here.
+            if remaining <= 0:
+                raise CandidateTimeout()
             ready = select.select([], [descriptor], [], max(remaining, 0))[1] if writing else \
                 select.select([descriptor], [], [], max(remaining, 0))[0]
             if ready:

@@ -10,8 +10,8 @@ hash, which would make a set or a dict of them quadratic to build, in the decode
 JSON carries ``None``, booleans, finite floats, text and lists as they are; everything else is an object
 ``{"t": TAG, "v": ...}``: ``int`` (past 2**53, as hexadecimal text), ``float`` (``nan``, ``inf``, ``-inf``),
 ``complex``, ``bytes`` (hex), ``tuple``, ``set``, ``frozenset``, ``dict`` (a list of key-value pairs, so
-keys keep their types), ``fraction`` (numerator and denominator: a ``fractions.Fraction``, the exact value of
-an extended float no float holds).
+keys keep their types), ``fraction`` (numerator and denominator, a power of two: a ``fractions.Fraction``, the
+exact value of an extended float no float holds).
 
 This file is also run inside the sandbox (its source is part of the sandboxed process's program), so it
 uses the standard library only and no ``from __future__`` import.
@@ -51,7 +51,9 @@ MAX_SHARED_HASH = 64
 _EXACT_INT = 2**53
 _TAGS = ("int", "float", "complex", "bytes", "tuple", "set", "frozenset", "dict", "fraction")
 # Hex digits of a fraction's numerator or denominator at most: numpy's longdouble needs 4,112 (its smallest
-# subnormal is 2**-16445); the gcd a Fraction is normalized by is quadratic in them.
+# subnormal is 2**-16445); the gcd a Fraction is normalized by is quadratic in them. Its denominator is a power
+# of two, as an extended float's is: a test summing a thousand fractions of coprime 30,000-bit denominators
+# would spend hours building one of thirty million bits, outside any time limit.
 MAX_FRACTION_DIGITS = 1 << 13
 _HEX = re.compile("-?[0-9a-f]+")
 # Hex digits of one int at most (a million bits; factorial(50000) has 708,357). Past that, a test's arithmetic on
@@ -130,6 +132,11 @@ def _exact(number):
     return fractions.Fraction(numerator, denominator)
 
 
+def _binary(denominator):
+    """Whether ``denominator`` is a power of two (the only denominators of extended floats)."""
+    return denominator > 0 and denominator & (denominator - 1) == 0
+
+
 def _extended(value):
     """numpy's longdouble (as :func:`_exact` says) or clongdouble (a complex when both parts are floats)."""
     if hasattr(value, "as_integer_ratio"):  # complex numbers have no such method
@@ -161,7 +168,7 @@ def _pack(value, depth, subclasses=False):
         return {"t": "bytes", "v": value.hex()}
     if kind is complex:
         return {"t": "complex", "v": [_pack(part, depth + 1, subclasses) for part in (value.real, value.imag)]}
-    if kind is fractions.Fraction:
+    if kind is fractions.Fraction and _binary(value.denominator):
         return {"t": "fraction", "v": [_pack(part, depth + 1) for part in value.as_integer_ratio()]}
     plain = _as_plain(value) if subclasses else _NOT_PLAIN
     if plain is not _NOT_PLAIN:
@@ -293,7 +300,7 @@ def _unpack(data, depth, budget):
     items = [_unpack(item, depth + 1, budget) for item in inner]
     if tag == "complex" and len(items) == 2 and all(type(item) is float or type(item) is int for item in items):
         return complex(items[0], items[1])
-    if tag == "fraction" and len(items) == 2 and all(type(item) is int for item in items) and items[1] > 0 and \
+    if tag == "fraction" and len(items) == 2 and all(type(item) is int for item in items) and _binary(items[1]) and \
             max(items[0].bit_length(), items[1].bit_length()) <= 4 * MAX_FRACTION_DIGITS:
         return fractions.Fraction(items[0], items[1])
     if tag == "tuple":
