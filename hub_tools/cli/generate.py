@@ -251,7 +251,7 @@ def _run_distributed(args, source, config):
         chunk_size=args.chunk_size or ExecutorConfig.chunk_size, logging_dir=args.logging_dir,
         partition=args.partition, time=args.time, cpus_per_task=args.cpus_per_task,
         mem_per_cpu_gb=args.mem_per_cpu_gb, sbatch_args=args.sbatch_arg, wait=not args.no_wait,
-        ray_address=args.ray_address,
+        ray_address=args.ray_address, progress=not args.no_progress,
     )
     return DistributedRun(source, args.output_dir, config, executor, num_samples=args.num_samples,
                           overwrite=args.overwrite).run()

@@ -20,8 +20,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import shlex
-import socket
-import subprocess
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -29,7 +27,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from datatrove.executor import LocalPipelineExecutor, SlurmPipelineExecutor
+from datatrove.executor import LocalPipelineExecutor
 from datatrove.utils.logging import logger
 from datatrove.utils.stats import PipelineStats
 
@@ -40,9 +38,8 @@ from hub_tools.datagen.lifetime import die_with_parent
 from hub_tools.datagen.manifest import check_finished_run, recorded_commit
 from hub_tools.datagen.row_selection import RowSelection
 from hub_tools.datagen.rows import GenerationConfig
-from hub_tools.datagen.slurm_jobs import STATE_FILE, job_active, recorded_job
 from hub_tools.datagen.sources import Source, pin_to_run
-from hub_tools.datagen.writer import PartStore, check_output_folder, write_json_atomically
+from hub_tools.datagen.writer import PartStore, check_output_folder
 from hub_tools.errors import UserError
 
 EXECUTORS = ("local", "slurm", "ray")
@@ -68,6 +65,7 @@ class ExecutorConfig:
         wait: wait for the Slurm jobs and merge; otherwise return after submitting (rerun to merge).
         poll_seconds: how often to look at the Slurm queue while waiting.
         ray_address: the Ray cluster to join (``None`` starts a local Ray instance).
+        progress: say, while waiting for a Slurm job, how many chunks are saved.
     """
 
     executor: str = "local"
@@ -83,49 +81,7 @@ class ExecutorConfig:
     wait: bool = True
     poll_seconds: float = 10.0
     ray_address: str | None = None
-
-
-# How long the cluster's address may take to accept a connection before the run is refused.
-RAY_CONNECT_SECONDS = 10.0
-
-
-def _ray_address_named(option: str | None) -> tuple[str, str] | None:
-    """The cluster address ``ray.init`` will join and how the user gave it, or ``None`` for a Ray of our own."""
-    if option:
-        return option, f"--ray-address {option}"
-    if os.environ.get("RAY_ADDRESS"):
-        return os.environ["RAY_ADDRESS"], f"RAY_ADDRESS={os.environ['RAY_ADDRESS']}"
-    return None
-
-
-def _check_ray_cluster_answers(address: str, named: str) -> None:
-    """Refuse at once a Ray address where nothing accepts connections.
-
-    ``ray.init`` retries an unreachable cluster for minutes, printing only its own warnings. Here one TCP
-    connection to the address (``auto`` is resolved as Ray resolves it) decides within seconds. An address
-    this cannot read is left to Ray.
-    """
-    if address == "local":
-        return  # a Ray instance of this command's own
-    target = address.removeprefix("ray://")
-    if target == "auto":
-        try:
-            from ray._private.services import canonicalize_bootstrap_address
-
-            target = canonicalize_bootstrap_address("auto")
-        except Exception:  # a Ray version without it, or no cluster recorded here: Ray says which
-            return
-        if not target:
-            return
-    host, colon, port = target.rpartition(":")
-    if not colon or not port.isdigit():
-        return
-    try:
-        socket.create_connection((host.strip("[]"), int(port)), timeout=RAY_CONNECT_SECONDS).close()
-    except OSError as error:
-        reason = error.strerror or str(error) or type(error).__name__
-        raise UserError(f"{named}: nothing accepts connections at {host}:{port} ({reason}); "
-                        "start the cluster (`ray start --head`) or give the address `ray status` prints") from None
+    progress: bool = True
 
 
 class DistributedRun:
@@ -156,6 +112,11 @@ class DistributedRun:
         self.num_samples, self.overwrite = num_samples, overwrite
         self.parts = PartStore(self.output_dir, config.sampler, config.keep_fields)
         self.logging_dir = Path(executor.logging_dir or self.parts.folder / "datatrove").absolute()
+        if executor.executor == "slurm":
+            from hub_tools.datagen.distributed.slurm import check_slurm_path
+
+            check_slurm_path(self.output_dir, "--output-dir")
+            check_slurm_path(self.logging_dir, "--logging-dir")
 
     def fingerprint(self) -> dict:
         """The settings a resumed run must share: those of the single-machine engine (so either can finish a
@@ -267,76 +228,38 @@ class DistributedRun:
             return True
         if options.executor == "ray":
             return self._run_on_ray(pipeline, workers)
-        return self._run_on_slurm(pipeline, workers, unfinished)
+        return self._run_on_slurm(pipeline, workers, unfinished, total)
 
     def _run_on_ray(self, pipeline: list, workers: int) -> bool:
-        import ray
-        from datatrove.executor import RayPipelineExecutor
+        from hub_tools.datagen.distributed.ray_cluster import run_on_ray
 
-        started_here = not ray.is_initialized()
-        if started_here:
-            where = _ray_address_named(self.options.ray_address)
-            if where:
-                _check_ray_cluster_answers(*where)
-            # Local workers import this package the way this process does.
-            environment = {"env_vars": {"PYTHONPATH": os.environ.get("PYTHONPATH", "")}}
-            try:
-                ray.init(address=self.options.ray_address, runtime_env=environment, include_dashboard=False,
-                         log_to_driver=False)
-            except ConnectionError as error:
-                named = where[1] if where else "ray.init()"
-                raise UserError(f"{named}: cannot join the Ray cluster ({error})") from None
-        try:
-            RayPipelineExecutor(pipeline, tasks=self.options.tasks, workers=workers, logging_dir=str(self.logging_dir),
-                                cpus_per_task=self.options.cpus_per_task,
-                                mem_per_cpu_gb=self.options.mem_per_cpu_gb).run()
-        finally:
-            if started_here:
-                ray.shutdown()
+        run_on_ray(pipeline, tasks=self.options.tasks, workers=workers, logging_dir=str(self.logging_dir),
+                   cpus_per_task=self.options.cpus_per_task, mem_per_cpu_gb=self.options.mem_per_cpu_gb,
+                   address=self.options.ray_address)
         return True
 
-    def _run_on_slurm(self, pipeline: list, workers: int, unfinished: int) -> bool:
-        state_file = self.parts.folder / STATE_FILE
-        job = recorded_job(self.parts.folder)
-        if job is None or not job_active(job):
-            executor = self.slurm_executor(pipeline, workers)
-            try:
-                executor.run()  # submits the array job of the unfinished tasks (and datatrove's stats merge)
-            except subprocess.CalledProcessError as error:
-                raise UserError(f"sbatch refused the job (exit status {error.returncode}; its message is above; "
-                                f"job script: {self.logging_dir}/launch_script.slurm)") from None
-            except FileNotFoundError as error:
-                raise UserError(f"{error.filename}: not found; --executor slurm must run where Slurm's commands are") from None
-            job = executor.job_id
-            write_json_atomically({"job_id": job}, state_file)
-            # A resumed run submits only the tasks whose chunks are not all saved.
-            tasks = f"{unfinished} tasks" if unfinished == self.options.tasks else f"{unfinished} of {self.options.tasks} tasks"
-            print(f"submitted Slurm job {job} ({tasks}; logs in {self.logging_dir})", file=sys.stderr)
-        else:
-            print(f"Slurm job {job} of this run is still in the queue", file=sys.stderr)
+    def _run_on_slurm(self, pipeline: list, workers: int, unfinished: int, total: int) -> bool:
+        from hub_tools.datagen.distributed.slurm import submit_or_find_job, wait_for_job
+
+        job = submit_or_find_job(lambda: self.slurm_executor(pipeline, workers), self.parts.folder,
+                                 self.logging_dir, self.options.tasks, unfinished)
         if not self.options.wait:
             print(f"when it has finished, run the same command again to merge: {shlex.join(sys.argv)}",
                   file=sys.stderr)
             return False
-        while job_active(job):
-            time.sleep(self.options.poll_seconds)
+        wait_for_job(job, lambda: len(self.parts.completed()), total, self.options.poll_seconds,
+                     self.options.progress)
         return True
 
-    def slurm_executor(self, pipeline: list, workers: int) -> SlurmPipelineExecutor:
+    def slurm_executor(self, pipeline: list, workers: int):
         """The datatrove Slurm executor of this run (its job script: ``executor.get_launch_file_contents``)."""
-        sbatch_args = {"mem-per-cpu": f"{round(self.options.mem_per_cpu_gb * 1024)}M"}  # sbatch takes integers
-        for option in self.options.sbatch_args:
-            name, _, value = option.lstrip("-").partition("=")
-            sbatch_args[name] = value
-        # The job runs this interpreter's console scripts and sees this process's environment (--export=ALL).
-        environment = f"export PATH={shlex.quote(str(Path(sys.executable).parent))}:$PATH"
-        return _SlurmExecutor(
-            pipeline, tasks=self.options.tasks, time=self.options.time, partition=self.options.partition,
-            cpus_per_task=self.options.cpus_per_task, mem_per_cpu_gb=self.options.mem_per_cpu_gb, workers=workers,
-            job_name=f"lintseq-{self.config.sampler}", qos="", env_command=environment, sbatch_args=sbatch_args,
-            logging_dir=str(self.logging_dir), slurm_logs_folder=str(self.logging_dir / "slurm_logs"),
-            mail_type="NONE",
-        )
+        from hub_tools.datagen.distributed.slurm import build_executor
+
+        options = self.options
+        return build_executor(pipeline, tasks=options.tasks, workers=workers, time_limit=options.time,
+                              partition=options.partition, cpus_per_task=options.cpus_per_task,
+                              mem_per_cpu_gb=options.mem_per_cpu_gb, sbatch_args=options.sbatch_args,
+                              job_name=f"lintseq-{self.config.sampler}", logging_dir=self.logging_dir)
 
 
 class _LocalExecutor(LocalPipelineExecutor):
@@ -378,13 +301,3 @@ class _LocalExecutor(LocalPipelineExecutor):
             for future in as_completed(futures):
                 stats += future.result()
         return stats
-
-
-class _SlurmExecutor(SlurmPipelineExecutor):
-    """datatrove's Slurm executor without its follow-up statistics job: the merge step that finishes the run
-    records the statistics, and then removes the work folder that job would write into."""
-
-    def launch_merge_stats(self) -> None:
-        pass
-
-
