@@ -127,17 +127,18 @@ def _check_states(program: str, states: list[tuple[str, list[int]]], batch: RowB
     linter = _linter(batch.lint_profile, batch.lint_timeout)
     # A program line's identity is its position in the final state, which is the program itself.
     position = {identity: index for index, identity in enumerate(states[-1][1])}
-    tolerated: set[tuple[str, int]] = set()
+    tolerated: set[tuple[str, str, int]] = set()
     try:
         if batch.ignore_init_errors:
-            # The run did not count errors the whole program already has (same message, same line).
+            # The run did not count errors the whole program already has (same message id and text, same line).
             line_count = program.count("\n") + 1
-            tolerated = {(error.code, min(max(error.line, 1), line_count) - 1) for error in linter.lint(program)}
+            tolerated = {(error.code, error.message, min(max(error.line, 1), line_count) - 1)
+                         for error in linter.lint(program)}
         for number, (text, identities) in enumerate(states[:-1], start=1):
             for error in linter.lint(text):
                 # A message outside the text (line 0: whole-module messages) belongs to the nearest line.
                 line = min(max(error.line, 1), len(identities)) - 1
-                if (error.code, position[identities[line]]) not in tolerated:
+                if (error.code, error.message, position[identities[line]]) not in tolerated:
                     return [("lint", f"after edit {number} of {len(states)}: line {error.line}: "
                              f"{error.code} {error.message}")]
     except (LintTimeout, LintMemoryLimit, LinterCrash) as error:

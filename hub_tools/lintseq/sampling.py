@@ -65,8 +65,10 @@ class LintSeqConfig:
         ignore_imports: see :class:`~hub_tools.lintseq.lines.CandidateOptions`.
         ignore_comments: see :class:`~hub_tools.lintseq.lines.CandidateOptions`.
         ignore_global_defs: see :class:`~hub_tools.lintseq.lines.CandidateOptions`.
-        ignore_init_errors: errors the original program already has (same message id on the same
-            original line) do not induce deletions.
+        ignore_init_errors: errors the original program already has (same message id and text on the same
+            original line) do not induce deletions. The text counts: it names what the error is about, and
+            another ``E0602`` on the line of the program's own (``Undefined variable 'SIZE'`` next to
+            ``'SQUARE'`` from a star import) is a new error that a deletion made.
     """
 
     children_per_round: int = 1
@@ -195,14 +197,14 @@ class _InducedDeletion:
         self.indents = indentations(lines)
         self.lint_calls = 0
         # Answers already known, by the lines of the linted text (a state without its blank ends).
-        self._known: dict[tuple[int, ...], list[tuple[str, int]]] = {}
-        self.initial_errors: frozenset[tuple[str, int]] = frozenset()
+        self._known: dict[tuple[int, ...], list[tuple[str, str, int]]] = {}
+        self.initial_errors: frozenset[tuple[str, str, int]] = frozenset()
         if ignore_init_errors:
             everything = list(range(len(lines)))
-            self.initial_errors = frozenset((code, line) for code, line in self._errors(everything))
+            self.initial_errors = frozenset(self._errors(everything))
 
-    def _errors(self, kept: list[int]) -> list[tuple[str, int]]:
-        """Lint the program made of the ``kept`` lines; errors as (code, original line index).
+    def _errors(self, kept: list[int]) -> list[tuple[str, str, int]]:
+        """Lint the program made of the ``kept`` lines; errors as (code, message, original line index).
 
         The text linted is the state as the path will hold it: without whitespace-only lines at its ends
         (:func:`~hub_tools.lintseq.diffs.trim_state`). They matter to Python in one case: a last line that
@@ -218,7 +220,7 @@ class _InducedDeletion:
             for error in errors:
                 # A line number outside the text (0 for whole-module messages) is pinned to the nearest line.
                 position = min(max(error.line, 1), len(linted)) - 1
-                mapped.append((error.code, linted[position]))
+                mapped.append((error.code, error.message, linted[position]))
             self._known[key] = mapped
         return [error for error in self._known[key] if error not in self.initial_errors]
 
@@ -236,7 +238,7 @@ class _InducedDeletion:
                 break
             errors = self._errors(kept)
             errors_seen += len(errors)
-            frontier = sorted({index for _, index in errors})
+            frontier = sorted({index for *_, index in errors})
         return sorted(edit), errors_seen
 
 
