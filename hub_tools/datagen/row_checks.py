@@ -123,6 +123,7 @@ def check_edit_row(row: dict, batch: RowBatch) -> list[tuple[str, str]]:
 
 def _check_states(program: str, states: list[tuple[str, list[int]]], batch: RowBatch) -> list[tuple[str, str]]:
     from hub_tools.linters import LinterCrash, LintMemoryLimit, LintTimeout
+    from hub_tools.lintseq.sampling import lasting_text
 
     linter = _linter(batch.lint_profile, batch.lint_timeout)
     # A program line's identity is its position in the final state, which is the program itself.
@@ -132,13 +133,14 @@ def _check_states(program: str, states: list[tuple[str, list[int]]], batch: RowB
         if batch.ignore_init_errors:
             # The run did not count errors the whole program already has (same message id and text, same line).
             line_count = program.count("\n") + 1
-            tolerated = {(error.code, error.message, min(max(error.line, 1), line_count) - 1)
-                         for error in linter.lint(program)}
+            tolerated = {(error.code, lasting_text(error.code, error.message),
+                          min(max(error.line, 1), line_count) - 1) for error in linter.lint(program)}
         for number, (text, identities) in enumerate(states[:-1], start=1):
             for error in linter.lint(text):
                 # A message outside the text (line 0: whole-module messages) belongs to the nearest line.
                 line = min(max(error.line, 1), len(identities)) - 1
-                if (error.code, error.message, position[identities[line]]) not in tolerated:
+                found = (error.code, lasting_text(error.code, error.message), position[identities[line]])
+                if found not in tolerated:
                     return [("lint", f"after edit {number} of {len(states)}: line {error.line}: "
                              f"{error.code} {error.message}")]
     except (LintTimeout, LintMemoryLimit, LinterCrash) as error:

@@ -134,10 +134,11 @@ def local_files(path: Path, exclude: Path | None = None) -> list[Path]:
                      if not (candidate.is_dir() and not candidate.is_symlink()) and visible(candidate))
     found = [candidate for candidate in entries if candidate.is_file()]
     files = [candidate for candidate in found if file_format(candidate)[0] in FORMATS]
-    for candidate in entries:
+    for candidate in entries if files else ():
         if file_format(candidate)[0] in FORMATS and not candidate.is_file():
             # A data file holds any number of rows: one that cannot be read is no row to count but a part of
             # the dataset that would vanish (a link whose target moved, a pipe). Said before anything runs.
+            # (In a tree of Python files, read as code, a dangling `config.json` link is no part of it.)
             raise UserError(f"{path_text(candidate)}: {_what_entry(candidate)}, not a data file that can be read; "
                             "fix or remove it")
     if not files:

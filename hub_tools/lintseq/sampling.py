@@ -25,6 +25,7 @@ a single path:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -43,6 +44,19 @@ from hub_tools.lintseq.lines import (
 from hub_tools.lintseq.linter import Linter
 
 SAMPLERS = ("lintseq", "random")
+# The parts of a message's text that a deletion elsewhere changes, left out when a state's errors are matched
+# with the program's own (ignore_init_errors): the line of the first definition, counted in the linted text,
+# which a deletion above it shifts (E0102 "function already defined line 4", E0203 "Access to member 'x' before
+# its definition line 7"), and the close names no-member suggests, which a deletion may take (E1101 "Instance of
+# 'Seen' has no 'spot' member; maybe 'spit'?").
+_CHANGING_PARTS = {"E0102": re.compile(r" line \d+$"), "E0203": re.compile(r" line \d+$"),
+                   "E1101": re.compile(r"; maybe .*\?$")}
+
+
+def lasting_text(code: str, message: str) -> str:
+    """The text of a lint message without the parts that deletions on other lines change."""
+    pattern = _CHANGING_PARTS.get(code)
+    return pattern.sub("", message) if pattern else message
 
 
 class NoCodeError(ValueError):
@@ -68,7 +82,8 @@ class LintSeqConfig:
         ignore_init_errors: errors the original program already has (same message id and text on the same
             original line) do not induce deletions. The text counts: it names what the error is about, and
             another ``E0602`` on the line of the program's own (``Undefined variable 'SIZE'`` next to
-            ``'SQUARE'`` from a star import) is a new error that a deletion made.
+            ``'SQUARE'`` from a star import) is a new error that a deletion made. What a deletion elsewhere
+            changes in a text (:func:`lasting_text`: another line's number, a suggested name) does not count.
     """
 
     children_per_round: int = 1
@@ -220,7 +235,7 @@ class _InducedDeletion:
             for error in errors:
                 # A line number outside the text (0 for whole-module messages) is pinned to the nearest line.
                 position = min(max(error.line, 1), len(linted)) - 1
-                mapped.append((error.code, error.message, linted[position]))
+                mapped.append((error.code, lasting_text(error.code, error.message), linted[position]))
             self._known[key] = mapped
         return [error for error in self._known[key] if error not in self.initial_errors]
 

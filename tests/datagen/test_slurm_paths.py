@@ -51,3 +51,20 @@ def test_a_folder_a_job_script_cannot_name_is_refused_in_one_line(humaneval_corp
     assert refused.returncode == 2, refused.stderr[-2000:]
     assert "Traceback" not in refused.stderr
     assert "cannot be written in a Slurm job script" in refused.stderr.strip().splitlines()[-1]
+
+
+def test_sbatch_args_reach_the_job_script_as_given(tmp_path):
+    # --sbatch-arg overrides what the command would write, log files included: `--output` with Slurm's own
+    # %A/%a is the user's (it was replaced by the default log file); a value with a blank is quoted once.
+    from hub_tools.datagen.distributed.slurm import build_executor
+
+    executor = build_executor([], tasks=2, workers=1, time_limit="1:00:00", partition="debug", cpus_per_task=1,
+                              mem_per_cpu_gb=1, job_name="lintseq-test", logging_dir=tmp_path / "logs 100%",
+                              sbatch_args=["--output=/scratch/my logs/%A_%a.out", "--comment=two words",
+                                           '--constraint="a100 & ib"', "--export=ALL,MODE=fast"])
+    script = executor.get_launch_file_contents(executor.get_sbatch_args(), "true").splitlines()
+    assert '#SBATCH --output="/scratch/my logs/%A_%a.out"' in script
+    assert f'#SBATCH --error="{tmp_path}/logs 100%%/slurm_logs/%A_%a.out"' in script
+    assert '#SBATCH --comment="two words"' in script
+    assert '#SBATCH --constraint="a100 & ib"' in script
+    assert "#SBATCH --export=ALL,MODE=fast" in script

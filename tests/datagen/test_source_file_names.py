@@ -153,6 +153,15 @@ def test_a_data_file_that_cannot_be_read_stops_the_run_naming_it(tmp_path):
             line = _one_line_error(result)
             assert line.startswith(f"lintseq generate: error: {entry}: {expected[name]}"), (name, given, line)
             assert not (tmp_path / f"out-{name}" / "data").exists()
+    # A repository of Python files with a dangling data-file link (a config.json whose target moved) is still
+    # read as code: the link is no part of it.
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "double.py").write_text(PROGRAM)
+    (repo / "config.json").symlink_to(tmp_path / "moved.json")
+    folders.generate("repo", "--output-dir", "out-repo", *QUICK, cwd=tmp_path, timeout=300)
+    stats = _stats(tmp_path / "out-repo")
+    assert stats["rows"] == 1 and stats["skipped"] == {}, stats
 
 
 def test_a_nul_byte_is_reported_at_its_own_line(tmp_path):

@@ -56,3 +56,36 @@ def test_verify_fails_a_state_with_another_error_of_the_same_id_on_that_line():
     # The program's own error alone is still tolerated.
     own_only = [("from .shapes import *\ndef area():\n    return SQUARE", [0, 5, 6]), states[-1]]
     assert _check_states(PROGRAM, own_only, batch) == []
+
+
+# The program's own errors whose text changes with lines they are not about: E0102 names the line of the first
+# definition (in the linted text's numbering, which a deletion above it shifts), and no-member's hint lists the
+# close names still defined. They are the same errors in a state, and induce no deletion.
+REDEFINED = "X = 1\n\n\ndef f():\n    return 1\n\n\ndef f():\n    return 2\n\n\nprint(f(), X)"
+HINTED = ("class Seen:\n    def look(self):\n        print(self.spot)\n\n    def other(self):\n"
+          "        self.spit = 1\n        return self.spot\n\n\nprint(Seen())")
+
+
+def test_an_own_error_naming_a_line_or_a_close_name_stays_the_programs_own():
+    linter = PylintLinter(timeout=None)
+    assert {error.code for error in linter.lint(REDEFINED)} == {"E0102"}
+    assert {error.code for error in linter.lint(HINTED)} == {"E1101"}
+    assert all("; maybe 'spit'?" in error.message for error in linter.lint(HINTED))
+    config = LintSeqConfig(ignore_init_errors=True)
+    states = {program: [state for seed in range(12)
+                        for path in sample_edit_paths(program, linter, seed=seed, config=config)
+                        for state in path.states]
+              for program in (REDEFINED, HINTED)}
+    # Deleting `X = 1` (then the print that uses it) leaves both definitions of f; deleting `self.spit = 1`
+    # leaves the rest of the class. Were the changed texts new errors, those deletions would take them along.
+    assert any("return 1" in state and "return 2" in state and "X = 1" not in state for state in states[REDEFINED])
+    assert any("self.spot" in state and "self.spit" not in state for state in states[HINTED])
+
+
+def test_verify_tolerates_an_own_error_naming_a_line_that_moved():
+    program_lines = REDEFINED.split("\n")
+    kept = [3, 4, 5, 6, 7, 8]  # both definitions of f: "already defined line 1" here, "line 4" in the program
+    state = "\n".join(program_lines[index] for index in kept)
+    batch = RowBatch(sampler="lintseq", lint_profile="portable", ignore_init_errors=True, lint_timeout=None,
+                     seed=0, rows=[])
+    assert _check_states(REDEFINED, [(state, kept), (REDEFINED, list(range(len(program_lines))))], batch) == []

@@ -7,6 +7,7 @@ and, past sbatch, would have split the pickled pipeline's path in two in the tas
 
 from __future__ import annotations
 
+import os
 import shlex
 import subprocess
 import sys
@@ -33,8 +34,11 @@ class SlurmExecutor(SlurmPipelineExecutor):
     def get_sbatch_args(self, max_array: int = 1) -> dict:
         arguments = super().get_sbatch_args(max_array)
         # Slurm reads %A, %a... in a log file name as fields to fill: a % of the folder's own is written %%.
-        log_file = f"{str(self.slurm_logs_folder).replace('%', '%%')}/%A_%a.out"
-        arguments["output"] = arguments["error"] = log_file
+        # A log file the user gave (--sbatch-arg=--output=...) is left as written, Slurm's fields and all.
+        default = os.path.join(self.slurm_logs_folder, "%A_%a.out")
+        for name in ("output", "error"):
+            if arguments[name] == default:
+                arguments[name] = f"{str(self.slurm_logs_folder).replace('%', '%%')}/%A_%a.out"
         # sbatch splits an #SBATCH line at blanks unless the value is in double quotes.
         return {name: f'"{value}"' if _needs_quotes(value) else value for name, value in arguments.items()}
 
