@@ -29,6 +29,7 @@ import ast
 import builtins
 import keyword
 import re
+import warnings
 
 from hub_tools.datagen.disguises import comparable_text
 from hub_tools.recursion_budget import recursion_budget
@@ -181,6 +182,18 @@ def _char_offsets(text: str):
     return offset
 
 
+def _parsed(text: str) -> ast.Module | None:
+    """The syntax tree of ``text``, or ``None`` when it does not parse. The same answer for deep code from any
+    caller (hub_tools.recursion_budget); and no warning printed: the text compared can be prose beside code
+    (``1st`` is an "invalid decimal literal"), and a warning on the console for each row says nothing."""
+    try:
+        with warnings.catch_warnings(), recursion_budget():
+            warnings.simplefilter("ignore")
+            return ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
 def own_name_spans(text: str, candidates: set[str] | frozenset[str] = _REBINDABLE) -> dict[str, list[tuple[int, int]]]:
     """For each of ``candidates`` (builtin names and soft keywords) that the program ``text`` binds (as a
     parameter, an assignment or loop target, a function's or class's name, an import, an exception's or a
@@ -194,10 +207,8 @@ def own_name_spans(text: str, candidates: set[str] | frozenset[str] = _REBINDABL
     >>> own_name_spans("def f(x):\\n    return len(x)")
     {}
     """
-    try:
-        with recursion_budget():
-            tree = ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    tree = _parsed(text)
+    if tree is None:
         return {name: [(0, len(text))] for name in sorted(candidates)}
     offset = _char_offsets(text)
     # Each scope: its span, the span its nested scopes hide from a class body, the candidates it binds,
@@ -349,10 +360,8 @@ def without_type_hints(code: str) -> str:
     >>> " ".join(without_type_hints(code).split())
     'def f(xs , *, k = 2) : return k'
     """
-    try:
-        with recursion_budget():  # the same answer for deep code from any caller (hub_tools.recursion_budget)
-            tree = ast.parse(code)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    tree = _parsed(code)
+    if tree is None:
         return code
     data = bytearray(code.encode("utf-8", "surrogatepass"))
     line_starts = [0]

@@ -18,8 +18,8 @@ reformatted copy look like the original:
   union of both: a copy with comments added is found as before, and so is a copy kept in comments.
 
 The fields compared are the program, the instruction and the response the program was taken from (when it
-holds more than the program: it is published with the row). The lexer is one regular expression rather than Python's
-  ``tokenize``, which is ten times slower and rejects prose and broken code.
+holds more than the program: it is published with the row). The lexer is one regular expression rather than
+Python's ``tokenize``, which is ten times slower and rejects prose and broken code.
 
 Identifiers are **kept**, not replaced by a placeholder: with placeholders, common boilerplate
 (``for i in range(len(x)):``, ``if not x: return []``) makes unrelated functions collide. The size
@@ -30,16 +30,16 @@ HumanEval solutions such as ``return len(string)``) cannot be told from boilerpl
 their prompt part still is.
 
 A copy under **other names** (the function, its arguments and variables renamed, the docstring gone: what
-a rewrite by another model looks like) keeps almost none of those n-grams, so a row's program is compared a
-second time with each problem's code (prompt and solution together in HumanEval form, the solution in
-MBPP form) on the shape of the code (:mod:`hub_tools.datagen.code_shape`): every name replaced by how far
-back the same name last occurred, strings and comments dropped, numbers read as their value. When that
-finds nothing either, a third time with the type hints of both set aside: HumanEval's prompts carry hints
-and a rewrite often drops them. Code of fewer than ``MIN_RENAMED_NGRAMS`` such n-grams (a one-line
-function), or ``MIN_BARE_NGRAMS`` without its hints, is not compared this way. Measured at n = 10 and 0.5
-(README): 153 of 164 HumanEval programs renamed and without docstring are found, 143 of 164 when their
-hints are gone too, and 1 of 150,016 functions of installed packages and of the standard library is (a
-cumulative sum with the shape of HumanEval/9's running maximum).
+a rewrite by another model looks like) keeps almost none of those n-grams, so a row's program, and the code
+its other fields hold (:func:`~hub_tools.datagen.disguises.code_pieces`), are compared a second time with each
+problem's code (prompt and solution together in HumanEval form, the solution in MBPP form) on the shape of the
+code (:mod:`hub_tools.datagen.code_shape`): every name replaced by how far back the same name last occurred,
+strings and comments dropped, numbers read as their value. When that finds nothing either, a third time with
+the type hints of both set aside: HumanEval's prompts carry hints and a rewrite often drops them. Code of
+fewer than ``MIN_RENAMED_NGRAMS`` such n-grams (a one-line function), or ``MIN_BARE_NGRAMS`` without its
+hints, is not compared this way. Measured at n = 10 and 0.5 (README): 153 of 164 HumanEval programs renamed
+and without docstring are found, 143 of 164 when their hints are gone too, and 1 of 150,016 functions of
+installed packages and of the standard library is (a cumulative sum with HumanEval/9's running maximum's shape).
 
 The index of all benchmark n-grams is built lazily once per process from the texts the config carries, so
 workers on other machines need no benchmark files.
@@ -61,7 +61,7 @@ from hub_tools.datagen.code_shape import (
     renaming_invariant_tokens,
     without_type_hints,
 )
-from hub_tools.datagen.disguises import comparable_text, readings
+from hub_tools.datagen.disguises import code_pieces, comparable_text, readings
 from hub_tools.errors import UserError
 
 NGRAM_SIZE = 10
@@ -331,22 +331,35 @@ class BenchmarkIndex:
     def best_overlap(self, fields: dict[str, str], code_field: str = "program") -> Overlap | None:
         """The part with the highest coverage at or above the threshold over ``fields`` (name -> text).
 
-        Only when no part is, the problem whose code ``fields[code_field]`` covers most under other names: as
-        written, then (only when none is) with the type hints of both set aside. Ties go to the first field,
-        then to the part indexed first, so the answer is deterministic.
+        Only when no part is, the problem whose code covers most under other names: ``fields[code_field]``'s,
+        and the code the other fields hold (:func:`~hub_tools.datagen.disguises.code_pieces`); as written, then
+        (only when none is) with the type hints of both set aside. No ``code_field``: no such comparison. Ties
+        go to the first field, then to the part indexed first, so the answer is deterministic.
         """
         best: Overlap | None = None
         for name, text in fields.items():
             best = self._best(best, self.parts, name, _row_ngrams(text, self.ngram_size))
-        code = fields.get(code_field)
-        if best is None and code:
-            tokens = renaming_invariant_tokens(code)
-            best = self._best(None, self.code, code_field, ngrams(tokens, self.ngram_size), renamed=True)
-            if best is None:
-                bare = without_type_hints(code)
-                tokens = tokens if bare is code else renaming_invariant_tokens(bare)
-                best = self._best(None, self.bare_code, code_field, ngrams(tokens, self.ngram_size), renamed=True,
-                                  hints_set_aside=True)
+        if best is None and code_field:
+            # The program, then the code the other fields hold (a copy under other names in an instruction's
+            # "fix this code", or in a response's second fence, is published with the row as well).
+            pieces = [(code_field, fields[code_field])] if fields.get(code_field) else []
+            pieces += [(name, piece) for name, text in fields.items() if name != code_field and text
+                       for piece in code_pieces(text)]
+            best = self._best_shape(pieces)
+        return best
+
+    def _best_shape(self, pieces: list[tuple[str, str]]) -> Overlap | None:
+        """The problem whose code the ``(field, code)`` pieces cover most under other names: as written, then
+        (only when none is) with the type hints of both set aside."""
+        shapes = [(name, code, renaming_invariant_tokens(code)) for name, code in pieces]
+        best = None
+        for name, _, tokens in shapes:
+            best = self._best(best, self.code, name, ngrams(tokens, self.ngram_size), renamed=True)
+        for name, code, tokens in shapes if best is None else ():
+            bare = without_type_hints(code)
+            tokens = tokens if bare is code else renaming_invariant_tokens(bare)
+            best = self._best(best, self.bare_code, name, ngrams(tokens, self.ngram_size), renamed=True,
+                              hints_set_aside=True)
         return best
 
     def tasks_hit(self, fields: dict[str, str]) -> list[tuple[str, str]]:

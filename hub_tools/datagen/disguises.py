@@ -24,8 +24,11 @@ from __future__ import annotations
 
 import functools
 import html
+import json
 import re
 import unicodedata
+
+from hub_tools.lintseq.format import _fenced_blocks
 
 # Unicode's Default_Ignorable_Code_Point (DerivedCoreProperties.txt, Unicode 15.1) as ranges: format characters
 # (Cf), the combining grapheme joiner, variation selectors, the Hangul and Khmer fillers, tags, and the
@@ -148,6 +151,67 @@ def readings(text: str) -> list[str]:
                 break
             found.append(decoded)
             reading = decoded
+    for reading in found[:]:
+        bare = unmarked(reading)
+        if bare is not reading:
+            found.append(bare)
     if _BRAILLE_BLANK in text:
         found += [reading.replace(_BRAILLE_BLANK, "") for reading in found]
     return found
+
+
+# What can open every line of a listing without being part of it: a diff's "+" or "-" (a patch that adds a
+# file), a quote's ">", an interactive session's ">>>" and "...", a line number ("12 |", "12:", "12.", "12 ").
+_LINE_MARKER = re.compile(r"^[ \t]*(?:[+\-](?![+\-=])|>{1,3}(?!>)|\.\.\.(?=[ \t\n]|$)|\d{1,5}(?:[ \t]*[|:.])?(?=[ \t]))",
+                          re.MULTILINE)
+
+
+def unmarked(text: str) -> str:
+    """``text`` with the marker each of its lines opens with removed, when at least two lines and half of
+    its lines that are not blank open with one (:data:`_LINE_MARKER`): a copy pasted as a diff, a quote, an
+    interactive session or a numbered listing; otherwise ``text`` itself. The marker breaks up every n-gram
+    across the line it opens.
+
+    >>> print(unmarked("+def f(x):\\n+    y = x\\n+    return y"))
+    def f(x):
+        y = x
+        return y
+    >>> plain = "def f(x):\\n    return -x"
+    >>> unmarked(plain) is plain
+    True
+    """
+    markers = len(_LINE_MARKER.findall(text))
+    if markers < 2 or 2 * markers < sum(1 for line in text.split("\n") if line.strip()):
+        return text
+    return _LINE_MARKER.sub("", text)
+
+
+def code_pieces(text: str) -> list[str]:
+    """Where a text beside the program (an instruction, a response) may hold code to compare under other names:
+    each of its :func:`readings` as a whole (code pasted bare after a line of prose, a markdown block indented,
+    a notebook's JSON, a diff) and each of their fenced blocks (code that parses on its own, so the builtins it
+    binds are told from those it calls).
+
+    >>> code_pieces("Fix this:\\n```python\\nx = 1\\n```")
+    ['Fix this:\\n```python\\nx = 1\\n```', 'x = 1']
+    """
+    pieces = []
+    for reading in readings(text):
+        pieces.append(reading)
+        if "```" in reading or "~~~" in reading:
+            pieces += [code for _, code in _fenced_blocks(reading) if code.strip()]
+    return pieces + [code for piece in pieces if '"cell_type"' in piece for code in _notebook_code(piece)]
+
+
+def _notebook_code(text: str) -> list[str]:
+    """The code cells of a Jupyter notebook's JSON, joined: decoded, its lines are still quoted one by one,
+    and compared under other names, strings are dropped."""
+    try:
+        notebook = json.loads(text)
+    except ValueError:
+        return []
+    cells = notebook.get("cells") if isinstance(notebook, dict) else None
+    sources = [cell.get("source") for cell in cells or () if isinstance(cell, dict) and cell.get("cell_type") == "code"]
+    code = "\n".join("".join(source) if isinstance(source, list) else source for source in sources
+                     if isinstance(source, str) or (isinstance(source, list) and all(isinstance(line, str) for line in source)))
+    return [code] if code.strip() else []

@@ -33,7 +33,9 @@ DEFAULT_PREFERENCE = ("lintseq", "random", "baseline")
 # 6: coding declarations set to utf-8, <|diff|> rows skipped, wider overlap check, stdlib-only portable.
 # 7: declaration-shaped comments deeper in the file set to utf-8 too. 8: left as written again, and a state
 # that would misread as a file flagged instead; E0011 counted; the stdlib's test package visible; 988 levels.
-# 10: --ignore-init-errors tolerates a program's own errors by message text too, not by id alone.
+# 10: --ignore-init-errors tolerates a program's own errors by message text too, not by id alone; the
+# benchmark-overlap check compares the code of the instruction and response under other names too, and reads
+# lines opened by a marker (diff, quote, session, numbering) without it.
 DATA_RULES = 10
 DATA_RULES_CHANGES = {
     2: "pylint pragmas in a program were honoured, a lint time-out could pass as clean, and CRLF, bare, "
@@ -66,7 +68,9 @@ DATA_RULES_CHANGES = {
        "E0011, which the pylint command line does not report",
     10: "with --ignore-init-errors, an error of a state was tolerated when the program had one of the same id on "
         "the same line: a deletion that took `SIZE = 3` left `Undefined variable 'SIZE'` next to the program's "
-        "own `Undefined variable 'SQUARE'` (from a star import), and the state was kept",
+        "own `Undefined variable 'SQUARE'` (from a star import), and the state was kept; and a renamed benchmark "
+        "copy in a row's instruction or response, or one pasted with a marker opening each line (+, > , >>> , a "
+        "line number), passed the overlap check",
 }
 # The changes after which rows made under the older rules may fail today's checks: ``lintseq verify`` fails
 # a config made before one of them. After the others its rows still pass, and verify only notes the change.

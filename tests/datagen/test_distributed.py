@@ -258,6 +258,33 @@ def test_a_sigkilled_task_is_redone_within_the_run(source_file, single_machine, 
     assert (isolated if isinstance(isolated, int) else isolated["total"]) >= 1
 
 
+def test_a_sigkilled_ray_worker_is_retried_within_the_run(source_file, single_machine, tmp_path):
+    """kill -9 of a Ray worker running a task (the command's own Ray instance): Ray runs the task again and the
+    run ends with the single-machine folder."""
+    import psutil
+
+    out = tmp_path / "worker-killed"
+    command = [sys.executable, "-m", "hub_tools.cli", "generate", str(source_file), "--output-dir", str(out),
+               "--num-paths", "2", "--seed", "3", "--executor", "ray", "--tasks", "4", "--workers", "2",
+               "--chunk-size", "4", "--no-progress"]
+    killed = []
+
+    def kill_a_worker(process):
+        # Ray names a worker's process after what it runs (its own agents are ray::DashboardAgent and such:
+        # killing one takes the node down).
+        workers = [child for child in psutil.Process(process.pid).children(recursive=True)
+                   if child.cmdline()[:1] and child.cmdline()[0].startswith("ray::RankWorker")]
+        assert workers, "no Ray worker was running a task"
+        workers[0].send_signal(signal.SIGKILL)
+        killed.append(workers[0].pid)
+        assert process.wait(timeout=300) == 0, process.stderr.read().decode()[-3000:]
+
+    _start_and_kill(command, out, 3, kill_a_worker)
+    assert killed
+    assert shard_bytes(out) == shard_bytes(single_machine)
+    assert settings(out) == settings(single_machine)
+
+
 @pytest.mark.parametrize("executor", ["local", "ray"])
 def test_a_run_of_the_single_machine_engine_is_finished_on_an_executor(source_file, single_machine, tmp_path,
                                                                       executor):
