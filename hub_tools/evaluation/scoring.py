@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import re
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -37,6 +38,9 @@ from hub_tools.lintseq import DIFF_TOKEN, extract_program, parse_edit_sequence
 METRICS_FILE = "metrics.json"
 SAMPLES_FILE = "samples.jsonl"
 logger = logging.getLogger(__name__)
+# A completion longer than this is run as written, not searched for its program (see read_answer). A model
+# writes a few thousand tokens; a megabyte is a hundred times that.
+MAX_READ_CHARACTERS = 1 << 20
 _HUNK_START = re.compile(r"\s*@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@")
 
 
@@ -76,6 +80,10 @@ def read_answer(completion: str, edit_sequence: bool | None = None) -> Answer:
         >>> read_answer("@@ -0,0 +1,2 @@\\n+def f():\\n+    return 1\\n<|diff|>\\n<|diff|>").program
         'def f():\\n    return 1'
     """
+    if len(completion) > MAX_READ_CHARACTERS:
+        # Finding the program in it parses the text here, outside the sandbox's limits (10 MB: 4 GB and 26 s).
+        return Answer(completion, False, [f"the completion has {len(completion):,} characters, more than the "
+                                          f"{MAX_READ_CHARACTERS:,} searched for a program: run as written"])
     if edit_sequence is None:
         edit_sequence = looks_like_edit_sequence(completion)
     if edit_sequence:
@@ -95,42 +103,61 @@ def read_samples(path: str | os.PathLike, problems: dict[str, Problem]) -> list[
     path = Path(path).expanduser()
     if not path.is_file():
         raise UserError(f"samples file {path} does not exist")
-    opener = gzip.open if path.suffix == ".gz" else open
     rows = []
     seen: dict[tuple[str, int], int] = {}  # (task_id, sample_index) -> the line that had it
-    with opener(path, "rt", encoding="utf-8-sig") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            where = f"{path}:{number}"
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise UserError(f"{where}: not a JSON object ({error.msg})") from None
-            except RecursionError:
-                raise UserError(f"{where}: not a JSON object (nested too deeply to decode)") from None
-            except ValueError as error:  # a number of more digits than Python reads
-                raise UserError(f"{where}: {reason(error)}") from None
-            if not isinstance(row, dict):
-                raise UserError(f"{where}: expected a JSON object with 'task_id' and 'completion'")
-            if not isinstance(row.get("completion"), str):
-                raise UserError(f"{where}: field 'completion' is missing or not text")
-            if row.get("task_id") not in problems:
-                example = next(iter(problems))
-                raise UserError(f"{where}: task_id {row.get('task_id')!r} is not a problem of this benchmark "
-                                f"(expected ids such as {example!r})")
-            if "sample_index" in row:
-                index = row["sample_index"]
-                if not isinstance(index, int) or isinstance(index, bool):
-                    raise UserError(f"{where}: field 'sample_index' is not a whole number")
-                first = seen.setdefault((row["task_id"], index), number)
-                if first != number:
-                    raise UserError(f"{where}: sample {index} of {row['task_id']} is already on line {first} "
-                                    "(a sample counted twice would inflate n)")
-            rows.append(row)
+    for number, data in _numbered_lines(path):
+        where = f"{path}:{number}"
+        try:
+            line = data.decode("utf-8").removeprefix("\ufeff") if number == 1 else data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            utf16 = " (it starts as UTF-16 does)" if number == 1 and data[:2] in (b"\xff\xfe", b"\xfe\xff") else ""
+            raise UserError(f"{where}: not UTF-8 text{utf16} (byte {error.start + 1} of the line); samples files are "
+                            "UTF-8 JSON Lines") from None
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise UserError(f"{where}: not a JSON object ({error.msg})") from None
+        except RecursionError:
+            raise UserError(f"{where}: not a JSON object (nested too deeply to decode)") from None
+        except ValueError as error:  # a number of more digits than Python reads
+            raise UserError(f"{where}: {reason(error)}") from None
+        if not isinstance(row, dict):
+            raise UserError(f"{where}: expected a JSON object with 'task_id' and 'completion'")
+        if not isinstance(row.get("completion"), str):
+            raise UserError(f"{where}: field 'completion' is missing or not text")
+        if not isinstance(row.get("task_id"), str) or row["task_id"] not in problems:
+            example = next(iter(problems))
+            raise UserError(f"{where}: task_id {repr(row.get('task_id'))[:80]} is not a problem of this benchmark "
+                            f"(expected ids such as {example!r})")
+        if "sample_index" in row:
+            index = row["sample_index"]
+            if not isinstance(index, int) or isinstance(index, bool):
+                raise UserError(f"{where}: field 'sample_index' is not a whole number")
+            first = seen.setdefault((row["task_id"], index), number)
+            if first != number:
+                raise UserError(f"{where}: sample {index} of {row['task_id']} is already on line {first} "
+                                "(a sample counted twice would inflate n)")
+        rows.append(row)
     if not rows:
         raise UserError(f"{path}: no samples in this file")
     return rows
+
+
+def _numbered_lines(path: Path):
+    """``(number, bytes)`` for each line of a samples file, gzip-compressed (read by its first bytes, whatever
+    its name) or not; a damaged compressed stream is one error naming the file and the last line read."""
+    with open(path, "rb") as handle:
+        compressed = handle.read(2) == b"\x1f\x8b"
+    number = 0
+    try:
+        with (gzip.open if compressed else open)(path, "rb") as handle:
+            for number, data in enumerate(handle, start=1):
+                yield number, data
+    except (EOFError, OSError, zlib.error) as error:  # gzip.BadGzipFile is an OSError
+        where = f"after line {number}" if number else "before its first line"
+        raise UserError(f"{path}: the compressed file is damaged {where} ({reason(error)})") from None
 
 
 # The fields of a scored sample that the scoring writes (see Evaluation).

@@ -40,7 +40,7 @@ def test_scores_a_samples_file_in_the_human_eval_format(humaneval, tmp_path):
     (["--samples", "missing.jsonl"], "samples file missing.jsonl does not exist"),
     (["--samples", "x.jsonl", "--benchmark", "mbpp"], "--dataset PATH_OR_HUB_ID"),
     (["--samples", "x.jsonl", "--k", "one"], "comma-separated whole numbers"),
-    (["--samples", "x.jsonl", "--timeout", "0"], "timeout must be positive"),
+    (["--samples", "x.jsonl", "--timeout", "0"], "timeout must be more than 0"),
     (["--samples", "x.jsonl", "--dataset", "d.jsonl"], "--dataset is for MBPP"),
     (["--model", "./no-such-model", "--limit", "1"], "does not exist"),
     (["--samples", "x.jsonl", "--task-ids", "HumanEval/0,HumanEval/999"], "'HumanEval/999' is not a problem"),

@@ -92,6 +92,7 @@ def test_contained_at_every_level(each_sandbox, tmp_path):
     """Attacks that go past the Python guard, however the sandbox was started: the kernel refuses them."""
     canary = tmp_path / "canary.txt"
     canary.write_text("keep me")
+    mode, mtime = canary.stat().st_mode & 0o777, canary.stat().st_mtime
     attacks = {
         "posix.unlink": (f"import posix\nposix.unlink({str(canary)!r})", "failed"),
         "_io.FileIO write": (f"import _io\n_io.FileIO({str(tmp_path / 'new')!r}, 'w')", "failed"),
@@ -119,6 +120,25 @@ def test_contained_at_every_level(each_sandbox, tmp_path):
         "finds a descriptor of a folder": ("import posix, stat\nfor fd in range(3, 1024):\n    try:\n"
                                            "        mode = posix.fstat(fd).st_mode\n    except OSError:\n"
                                            "        continue\n    assert not stat.S_ISDIR(mode), fd", "passed"),
+        # Metadata Landlock does not cover: of a host file, and of the template's folder (a program closed it
+        # and the next program failed to start; samples kept what they learned in its times).
+        "changes a host file's mode, owner, times and attributes": (
+            "import posix\nrefused = []\nfor call in (lambda: posix.chmod(CANARY, 0o777), lambda: posix.chown(CANARY, 0, 0),\n"
+            "             lambda: posix.utime(CANARY, (0, 0)), lambda: posix.setxattr(CANARY, 'user.x', b'1')):\n"
+            "    try:\n        call()\n    except PermissionError:\n        refused.append(True)\n"
+            "assert refused == [True] * 4, refused".replace("CANARY", repr(str(canary))), "passed"),
+        "changes its template's folder": (
+            "import posix\nfor call in (lambda: posix.chmod('..', 0o500), lambda: posix.utime('..', (0, 0))):\n"
+            "    try:\n        call()\n    except PermissionError:\n        continue\n    raise AssertionError(call)",
+            "passed"),
+        # A signal the kernel sends when a descriptor is ready, to the process F_SETOWN names: not a kill().
+        "asks the kernel to signal its template (F_SETOWN)": (
+            "import posix, fcntl\nr, w = posix.pipe()\ntry:\n    fcntl.fcntl(r, fcntl.F_SETOWN, posix.getppid())\n"
+            "except PermissionError:\n    pass\nelse:\n    raise AssertionError('F_SETOWN allowed')\n"
+            "for command in (10, 15):\n    try:\n        fcntl.fcntl(r, command, 0)\n    except PermissionError:\n"
+            "        continue\n    raise AssertionError(command)", "passed"),
+        "imports what calls os.register_at_fork": ("import logging, asyncio, concurrent.futures\n"
+                                                   "logging.getLogger('x').warning('fine')", "passed"),
         "closes its channel and lingers": ("import os, time\nfor fd in range(3, 64):\n    try:\n        os.close(fd)\n"
                                            "    except OSError:\n        pass\ntime.sleep(60)", "error"),
     }
@@ -147,6 +167,7 @@ def test_contained_at_every_level(each_sandbox, tmp_path):
     assert written["keeps deleted files open"].reason == full or "No space left" in written["keeps deleted files open"].reason
     assert "Operation not permitted" in outcomes["keeps memory files open"].reason
     assert canary.read_text() == "keep me" and sorted(os.listdir(tmp_path)) == ["canary.txt"]
+    assert (canary.stat().st_mode & 0o777, canary.stat().st_mtime) == (mode, mtime)
     assert each_sandbox.restarts == 0
 
 
@@ -369,8 +390,9 @@ def test_no_level_leaves_anything_behind_in_the_temporary_folder():
 
 
 def test_limits_are_validated():
-    with pytest.raises(ValueError, match="timeout"):
-        SandboxConfig(timeout=0)
+    for timeout in (0, -1.0, float("nan"), float("inf"), 1e12):  # NaN and the huge ones once failed later, oddly
+        with pytest.raises(ValueError, match="timeout must be more than 0 and at most 86400 seconds"):
+            SandboxConfig(timeout=timeout)
     with pytest.raises(ValueError, match="memory_limit_mb"):
         SandboxConfig(memory_limit_mb=1)
 

@@ -40,3 +40,37 @@ def test_object_keys_the_protocol_never_writes_are_refused_before_the_parse():
     # Colons inside strings are text, and tagged values still read.
     value = [":" * 200_000, {"k": (1, 2)}, {"t": "v"}] * 2
     assert decode_value(encode_value(["value", value])) == ["value", value]
+
+
+def test_the_test_s_work_on_an_answer_is_not_charged_to_the_other_programs():
+    """HumanEval tests quote the answer in their assertion's message (``str(candidate(...))``): formatting a
+    16 MB answer held the interpreter's lock for seconds, and 14 of 20 correct programs beside such answers
+    timed out. From an answer's arrival until the evaluator sends again (or the test ends), its time is
+    credited to the other programs' clocks, and counted against the program that answered."""
+    import os
+    import struct
+    import time
+
+    from hub_tools.evaluation.sandbox.checks import Channel
+
+    pipes = [os.pipe() for _ in range(4)]
+    try:
+        busy = Channel(pipes[0][1], pipes[1][0], time.monotonic() + 10, most_credit=4.0)
+        waiting = Channel(pipes[2][1], pipes[3][0], time.monotonic() + 10, most_credit=4.0)
+        body = encode_value(["value", 1]).encode()
+        os.write(pipes[1][1], struct.pack(">I", len(body)) + body)
+        assert busy.receive() == ["value", 1]
+        before = waiting._remaining()
+        time.sleep(0.5)  # the test works on the answer
+        credited = waiting._remaining() - before + 0.5
+        assert 0.45 <= credited <= 0.6, credited
+        busy.settle()  # the test ended: nothing more is credited
+        settled = waiting._remaining()
+        time.sleep(0.2)
+        assert 0.15 <= settled - waiting._remaining() <= 0.3
+        # The program that answered is charged its own answer's time: its deadline did not move.
+        assert busy._remaining() < 9.5  # 9.3 s or less: credited with its own half second, 9.8
+    finally:
+        for read, write in pipes:
+            os.close(read)
+            os.close(write)

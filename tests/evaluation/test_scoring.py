@@ -128,6 +128,44 @@ def test_samples_file_errors_name_the_line(humaneval, tmp_path):
     assert read_samples(path, problems) == [json.loads(good)]
 
 
+def test_samples_files_in_other_encodings_or_damaged_say_where(humaneval, tmp_path):
+    """Each was a traceback without a line (UnicodeDecodeError, EOFError, BadGzipFile, unhashable list)."""
+    import gzip
+
+    problems = {problem.task_id: problem for problem in humaneval}
+    good = json.dumps({"task_id": "HumanEval/0", "completion": "    return True\n"}) + "\n"
+    text = good + json.dumps({"task_id": "HumanEval/0", "completion": "# caf\u00e9\n"}, ensure_ascii=False) + "\n"
+    compressed = gzip.compress((good * 2000).encode())
+    cases = {
+        "latin-1": (text.encode("latin-1"), ":2: not UTF-8 text"),
+        "UTF-16": (text.encode("utf-16"), ":1: not UTF-8 text \\(it starts as UTF-16 does\\)"),
+        "a cut gzip stream": (compressed[: len(compressed) // 2], ": the compressed file is damaged after line"),
+        "gzip's magic and nothing else": (b"\x1f\x8b" + b"x" * 40, ": the compressed file is damaged before"),
+        "a list for a task id": ((json.dumps({"task_id": ["HumanEval/0"], "completion": ""}) + "\n").encode(),
+                                 r":1: task_id \['HumanEval/0'\] is not a problem"),
+    }
+    for name, (data, message) in cases.items():
+        path = tmp_path / f"{len(name)}.jsonl.gz"
+        path.write_bytes(data)
+        with pytest.raises(UserError, match=message) as error:
+            read_samples(path, problems)
+        assert str(error.value).startswith(str(path)) and "\n" not in str(error.value), name
+    # Compressed or not is read from the first bytes, not the name; a byte-order mark opens a UTF-8 file.
+    (tmp_path / "named.jsonl").write_bytes(gzip.compress(good.encode()))
+    (tmp_path / "plain.jsonl.gz").write_bytes(("\ufeff" + good).encode())
+    for name in ("named.jsonl", "plain.jsonl.gz"):
+        assert read_samples(tmp_path / name, problems) == [json.loads(good)], name
+
+
+def test_a_completion_too_long_to_search_is_run_as_written():
+    """A 10 MB fenced completion was parsed in the evaluator: 26 s and 4.3 GB before its sample was scored."""
+    completion = "```python\n" + "x = 1\n" * 300_000 + "```\n"
+    answer = read_answer(completion)
+    assert answer.program == completion and not answer.edit_sequence
+    assert "more than the 1,048,576 searched for a program" in answer.skipped[0]
+    assert read_answer(completion[:600_000] + "```\n").program.startswith("x = 1\n")
+
+
 def test_a_samples_file_written_twice_is_refused_not_counted_twice(humaneval, tmp_path, capsys):
     """``cat samples.jsonl samples.jsonl > dup.jsonl`` once scored 8 samples a problem and a pass@8."""
     from hub_tools.cli import main

@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+MAX_TIMEOUT_SECONDS = 86_400
+
 
 @dataclass
 class SandboxConfig:
@@ -44,8 +46,10 @@ class SandboxConfig:
     hidden_paths: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.timeout <= 0:
-            raise ValueError(f"timeout must be positive, got {self.timeout}")
+        # A day at most: NaN passed every comparison, and an infinite or huge limit failed later, as a date.
+        if not 0 < self.timeout <= MAX_TIMEOUT_SECONDS:
+            raise ValueError(f"timeout must be more than 0 and at most {MAX_TIMEOUT_SECONDS} seconds, "
+                             f"got {self.timeout}")
         if self.memory_limit_mb < 64:
             raise ValueError(f"memory_limit_mb must be at least 64 (the interpreter needs it), got {self.memory_limit_mb}")
         if self.workers is not None and self.workers < 1:

@@ -66,7 +66,9 @@ def install_guard(root: str) -> None:
 
     builtins.open = io.open = guarded_open
     os.open = guarded_os_open
-    for name in ("remove", "unlink", "rmdir", "mkdir", "truncate", "utime"):
+    # os.register_at_fork stays: logging, asyncio and concurrent.futures call it on import, and the hooks
+    # could only run on a fork, which a program cannot make.
+    for name in ("remove", "unlink", "rmdir", "mkdir", "truncate"):
         setattr(os, name, confined(f"os.{name}", getattr(os, name)))
     for name in ("rename", "replace", "link", "symlink"):
         setattr(os, name, confined(f"os.{name}", getattr(os, name), positions=(0, 1)))
@@ -75,8 +77,8 @@ def install_guard(root: str) -> None:
                  "spawnl", "spawnle", "spawnlp", "spawnlpe", "spawnvp", "spawnvpe", "removedirs", "renames",
                  "chmod", "lchmod", "fchmod", "chown", "lchown", "fchown", "chroot", "chdir", "fchdir", "setsid",
                  "setpgid", "setpgrp", "setuid", "setgid", "seteuid", "setegid", "setreuid", "setregid",
-                 "setresuid", "setresgid", "mkfifo", "mknod", "pidfd_open", "plock", "memfd_create",
-                 "register_at_fork"):
+                 "setresuid", "setresgid", "mkfifo", "mknod", "pidfd_open", "plock", "memfd_create", "utime",
+                 "setxattr", "removexattr", "chflags", "lchflags"):
         if hasattr(os, name):
             setattr(os, name, disabled(f"os.{name}"))
     # Inside its own directory a program may clean up (tempfile.TemporaryDirectory uses rmtree).

@@ -15,7 +15,9 @@ it holds (a template that made its own user namespace has them all there).
   perf events, modules, reboot, memory files (``memfd_create``: their pages count against no limit of the
   process, and 64 of 64 MB would hold 4 GB), System V shared memory, semaphores and message queues and POSIX
   message queues (they outlive the process, count against none of its limits, and are shared by the IPC
-  namespace). ``clone3`` answers ENOSYS so that the C library falls back to ``clone``,
+  namespace), a file's mode, owner, times and extended attributes (Landlock does not cover them), and the
+  ``fcntl``/``ioctl`` commands that have the kernel signal a chosen process when a descriptor is ready
+  (``F_SETOWN``: a signal the filter of ``kill`` never sees). ``clone3`` answers ENOSYS so that the C library falls back to ``clone``,
   which is refused (Python then says it cannot start a new thread).
 - **Landlock** (where the kernel has it): files can be read only under the read-only paths given (the
   interpreter and its standard library) and read, written or deleted only in the process's own directory;
@@ -66,7 +68,20 @@ X86_64_REFUSED = {
     "setpriority": 141, "sched_setparam": 142, "sched_setscheduler": 144, "sched_setaffinity": 203,
     "sched_setattr": 314, "ioprio_set": 251, "migrate_pages": 256, "move_pages": 279, "kcmp": 312,
     "process_madvise": 440, "process_mrelease": 448,
+    # A file's mode, owner, times and extended attributes: Landlock does not cover them, so a program could
+    # change any file it can name whose owner it is (at `reduced`, a root evaluator's files), and its
+    # template's folder: a program made that folder unwritable and the next program on the template failed to
+    # start, and samples passed on what earlier samples of their problem learned, kept in the folder's times.
+    "chmod": 90, "fchmod": 91, "fchmodat": 268, "fchmodat2": 452, "chown": 92, "fchown": 93, "lchown": 94,
+    "fchownat": 260, "utime": 132, "utimes": 235, "futimesat": 261, "utimensat": 280, "setxattr": 188,
+    "lsetxattr": 189, "fsetxattr": 190, "removexattr": 197, "lremovexattr": 198, "fremovexattr": 199,
+    "setxattrat": 463, "removexattrat": 466,
 }
+# fcntl and ioctl commands that make the kernel signal a chosen process when a descriptor is ready (F_SETOWN,
+# F_SETSIG, F_SETOWN_EX; FIOSETOWN, SIOCSPGRP): a signal sent by the kernel, not by kill, so the filter of kill
+# does not see it, and before Landlock ABI 6 nothing scopes it (with SIGKILL, any process of the same user).
+X86_64_FCNTL, X86_64_IOCTL = 72, 16
+SIGNALLING_COMMANDS = {X86_64_FCNTL: (8, 10, 15), X86_64_IOCTL: (0x8901, 0x8902)}
 X86_64_CLONE3, X86_64_KILL, X86_64_TGKILL = 435, 62, 234
 X86_64_PRLIMIT64 = 302  # allowed on the process itself only (pid 0 or its own): the C library's setrlimit
 
@@ -134,6 +149,11 @@ def seccomp_program(own_pid: int) -> bytes:
     body += refuse_unless_argument0(X86_64_KILL, jump_equal, own_pid)
     body += refuse_unless_argument0(X86_64_TGKILL, jump_equal, own_pid)
     body += [_instruction(jump_equal, 0, 1, X86_64_CLONE3), _instruction(ret, 0, 0, SECCOMP_RET_ERRNO | ENOSYS)]
+    for number, commands in SIGNALLING_COMMANDS.items():
+        # if nr == number: load args[1] (low half); refuse any of the commands, else allow.
+        body += [_instruction(jump_equal, 0, len(commands) + 3, number), _instruction(load, 0, 0, 24)]
+        body += [_instruction(jump_equal, len(commands) - index, 0, command) for index, command in enumerate(commands)]
+        body += [_instruction(ret, 0, 0, SECCOMP_RET_ALLOW), _instruction(ret, 0, 0, deny)]
     for number in sorted(X86_64_REFUSED.values()):
         body += [_instruction(jump_equal, 0, 1, number), _instruction(ret, 0, 0, deny)]
     head = [

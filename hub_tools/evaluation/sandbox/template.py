@@ -192,7 +192,10 @@ class Template:
         outcome: tuple[str, str] | None = None
         unsplittable = None
         try:
-            outcome = self._converse(channel, job, whole)
+            try:
+                outcome = self._converse(channel, job, whole)
+            finally:
+                channel.settle()  # the verdict, its message included, is written: the evaluator is done
         except CandidateTimeout:
             outcome = ("timed_out", f"timed out after {self.config.timeout:g} s")
         except ChannelClosed:
@@ -261,7 +264,7 @@ class Template:
             return "failed", str(error)
         except BaseException as error:  # the test's assertion, or the program's error re-raised
             try:
-                message = " ".join(str(error).split())[:300]
+                message = " ".join(str(error)[:2000].split())[:300]  # not a split of a 16 MB answer
             except BaseException:  # a message holding the program's answer: an int past 4,300 digits, say
                 message = ""
             text = f"{type(error).__name__}: {message}" if message else type(error).__name__
