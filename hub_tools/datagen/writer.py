@@ -24,6 +24,7 @@ import math
 import os
 import shutil
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -76,55 +77,61 @@ def _table(rows: list[dict], schema: pa.Schema) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=schema)
 
 
-def _temporary_name(path: Path) -> Path:
+def _sync(descriptor: int) -> None:
+    """Flush a file's data, or a folder's entries (a rename), to the disk; a system that will not (some
+    network file systems) is left to it."""
+    with contextlib.suppress(OSError):
+        os.fsync(descriptor)
+
+
+def _write_into(folder: int, name: str, write) -> None:
+    """``write(file)`` into a temporary file of the open folder ``folder``, then renamed to ``name``; a write
+    that fails (a full disk, a value no UTF-8 file holds) leaves no temporary file behind, and raises.
+
+    The folder is a descriptor, not a path: a folder removed and made again under the same name (another run
+    started with ``--overwrite``) is not the one written into, and a removed folder takes no file.
+    """
     # Unique per process: two tasks may compute the same part at once (a requeued Slurm task, a Ray retry,
     # a rerun while the first run's jobs still go on); each renames its own complete file into place.
-    return path.with_name(f"{path.name}.{os.getpid()}.tmp")
-
-
-def _sync(path: Path) -> None:
-    """Flush a file's data, or a folder's entries (a rename), to the disk. A folder the system will not open
-    or sync (some network file systems) is left to it."""
+    temporary = f"{name}.{os.getpid()}.tmp"
     try:
-        descriptor = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
-
-
-def _replace_durably(temporary: Path, path: Path) -> None:
-    # The data first, then the rename: after a crash the name holds the whole file or the previous one.
-    _sync(temporary)
-    os.replace(temporary, path)
-    _sync(path.parent)
-
-
-def _write_atomically(path: Path, write) -> None:
-    """``write(temporary)``, then the temporary file renamed to ``path``; a write that fails (a full disk, a
-    value no UTF-8 file holds) leaves no temporary file behind, and raises."""
-    temporary = _temporary_name(path)
-    try:
-        write(temporary)
-        _replace_durably(temporary, path)
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666, dir_fd=folder)
+        with open(descriptor, "wb") as file:
+            write(file)
+            file.flush()
+            _sync(file.fileno())  # the data first, then the rename: after a crash the name holds a whole file
+        os.replace(temporary, name, src_dir_fd=folder, dst_dir_fd=folder)
+        _sync(folder)
     except BaseException:
         with contextlib.suppress(OSError):  # the error to report is the write's
-            temporary.unlink(missing_ok=True)
+            os.unlink(temporary, dir_fd=folder)
         raise
 
 
-def _write_parquet_atomically(table: pa.Table, path: Path) -> None:
-    _write_atomically(path, lambda temporary: pq.write_table(table, temporary, row_group_size=ROWS_PER_GROUP))
+def _open_folder(path: Path) -> int:
+    return os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+
+
+def _write_atomically(path: Path, write) -> None:
+    folder = _open_folder(path.parent)
+    try:
+        _write_into(folder, path.name, write)
+    finally:
+        os.close(folder)
+
+
+def _json_bytes(value: dict) -> bytes:
+    # Encoded before the file is opened: a value that cannot be written leaves no empty file.
+    return (json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def _parquet_writer(table: pa.Table):
+    return lambda file: pq.write_table(table, file, row_group_size=ROWS_PER_GROUP)
 
 
 def write_json_atomically(value: dict, path: Path) -> None:
-    # Encoded before the file is opened: a value that cannot be written leaves no empty file.
-    data = (json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
-    _write_atomically(path, lambda temporary: temporary.write_bytes(data))
+    data = _json_bytes(value)
+    _write_atomically(path, lambda file: file.write(data))
 
 
 class DamagedPart(Exception):
@@ -164,10 +171,13 @@ def _batches(part: Path):
 class PartStore:
     """Completed parts of one unfinished run, in ``OUT/.lintseq-work/<config>/``."""
 
-    def __init__(self, output_dir: Path, config_name: str, keep_fields=()):
+    def __init__(self, output_dir: Path, config_name: str, keep_fields=(), run: dict | None = None):
+        """``run``: the settings of the run this store writes for (its ``run.json``), for a task started apart
+        from :meth:`prepare` (a Ray or Slurm task); the store writes parts only while the folder holds them."""
         self.folder = output_dir / WORK_FOLDER / config_name
         self.schemas = {"rows": with_kept_fields(SAMPLER_SCHEMA, keep_fields),
                         "baseline": with_kept_fields(BASELINE_SCHEMA, keep_fields)}
+        self.run, self._bound = run, None
 
     def prepare(self, fingerprint: dict, overwrite: bool) -> int:
         """Create or reopen the work folder; return how many parts are already complete.
@@ -177,11 +187,7 @@ class PartStore:
         run_file = self.folder / "run.json"
         if self.folder.exists() and (overwrite or not run_file.exists()):
             refuse_while_job_runs(self.folder, self.folder.parent.parent)
-            try:
-                shutil.rmtree(self.folder)
-            except OSError as error:  # a process still writing into it: a file appeared while it was emptied
-                raise UserError(f"{self.folder}: cannot remove the previous run's parts ({error.strerror}); is "
-                                "another process still writing there? Stop it and run this command again") from None
+            _remove_folder(self.folder)
         if run_file.exists():
             try:
                 previous = json.loads(run_file.read_text(encoding="utf-8"))
@@ -195,6 +201,8 @@ class PartStore:
                 _refuse_resume(self.folder.parent.parent, previous, fingerprint)
         self.folder.mkdir(parents=True, exist_ok=True)
         write_json_atomically(fingerprint, run_file)
+        self.close()
+        self.run = fingerprint
         self.discard_damaged()
         return len(self.completed())
 
@@ -251,11 +259,53 @@ class PartStore:
         names = (path.name.removeprefix("part-").removesuffix(".json") for path in self.folder.glob("part-*.json"))
         return {int(name) for name in names if name.isdigit()}
 
+    def _folder_of_the_run(self) -> int:
+        """The work folder, open, once it is known to hold this store's run.
+
+        A task of a run killed with ``kill -9`` can outlive it (a Ray worker, a Slurm job) and finish a part
+        after another run began in the same folder with ``--overwrite``. The folder is opened once and written
+        through the descriptor: the run that replaced it removed that folder, which takes no file. A task that
+        opens it first after the new run began finds another ``run.json``, or none yet, and writes nothing.
+        """
+        if self._bound is None:
+            try:
+                folder = _open_folder(self.folder)
+            except FileNotFoundError:
+                raise self._replaced() from None
+            try:
+                record = os.open("run.json", os.O_RDONLY, dir_fd=folder)
+                with open(record, "rb") as file:
+                    found = json.loads(file.read())
+            except (OSError, *UNREADABLE_JSON):
+                found = None
+            if self.run is not None and found != self.run:
+                os.close(folder)
+                raise self._replaced()
+            self._bound = folder
+        return self._bound
+
+    def _replaced(self) -> UserError:
+        return UserError(f"{self.folder}: the run this task belongs to was replaced by another (started with "
+                         "--overwrite or other settings) while it worked; its parts are not written")
+
     def write(self, number: int, rows: list[dict], baseline: list[dict], stats: dict) -> None:
-        stem = self._stem(number)
-        _write_parquet_atomically(_table(rows, self.schemas["rows"]), stem.with_suffix(".rows.parquet"))
-        _write_parquet_atomically(_table(baseline, self.schemas["baseline"]), stem.with_suffix(".baseline.parquet"))
-        write_json_atomically(stats, stem.with_suffix(".json"))  # last: marks the part complete
+        folder, stem, data = self._folder_of_the_run(), self._stem(number).name, _json_bytes(stats)
+        try:
+            _write_into(folder, f"{stem}.rows.parquet", _parquet_writer(_table(rows, self.schemas["rows"])))
+            _write_into(folder, f"{stem}.baseline.parquet",
+                        _parquet_writer(_table(baseline, self.schemas["baseline"])))
+            _write_into(folder, f"{stem}.json", lambda file: file.write(data))  # last: marks the part complete
+        except FileNotFoundError:  # the folder was removed: by the run that replaced this one, or by hand
+            raise self._replaced() from None
+
+    def __getstate__(self) -> dict:  # sent to a task: an open folder is this process's alone
+        return {**self.__dict__, "_bound": None}
+
+    def close(self) -> None:
+        """Let go of the open work folder (:meth:`write` opens it again when it must)."""
+        if self._bound is not None:
+            os.close(self._bound)
+            self._bound = None
 
     def stats(self) -> Iterator[dict]:
         """The parts' statistics in part order, read one at a time."""
@@ -307,10 +357,29 @@ class PartStore:
         return total, shards
 
     def remove(self) -> None:
+        self.close()
         shutil.rmtree(self.folder, ignore_errors=True)
         work = self.folder.parent
         if work.exists() and not any(work.iterdir()):
             work.rmdir()
+
+
+def _remove_folder(folder: Path, attempts: int = 20) -> None:
+    """Remove a run's work folder. A task of a killed run may still write there (a Ray worker outlives its
+    command): a file that appears while the folder is emptied fails the removal, so it is tried again; once
+    the folder is gone such a task can write nothing (:meth:`PartStore._folder_of_the_run`)."""
+    for attempt in range(attempts):
+        try:
+            shutil.rmtree(folder)
+            return
+        except FileNotFoundError:
+            if not folder.exists():
+                return
+        except OSError as error:
+            if attempt == attempts - 1:
+                raise UserError(f"{folder}: cannot remove the previous run's parts ({error.strerror}); is another "
+                                "process still writing there? Stop it and run this command again") from None
+        time.sleep(0.1)
 
 
 def _refuse_resume(output_dir: Path, previous: dict, fingerprint: dict) -> None:

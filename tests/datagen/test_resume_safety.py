@@ -116,6 +116,42 @@ def test_a_damaged_part_is_removed_and_its_chunk_computed_again(programs, clean_
     assert statistics(out) == statistics(clean_run)
 
 
+def test_a_task_of_a_replaced_run_writes_nothing_into_the_run_that_replaced_it(programs, tmp_path):
+    """A Ray worker or Slurm job of a command killed with kill -9 goes on, and finished its part after the next
+    command had started over in the folder with --overwrite and other settings: the old settings' rows were
+    assembled with the new ones, and verify passed the folder. Neither a task that had written into the old
+    folder nor one that first writes after the new run began may write now; the new run's tasks do."""
+    from hub_tools.datagen.writer import PartStore
+
+    out = tmp_path / "out"
+    first = engine(programs, out)
+    first.parts.prepare(first.fingerprint(), overwrite=False)
+    outcomes = [[process_record(record, CONFIG) for record in records]
+                for _, records in chunk_records(iter(first.source), None, CONFIG, CHUNK)]
+    early = PartStore(out, first.config_name, run=first.fingerprint())
+    save_part(early, 0, outcomes[0])
+    assert first.parts.completed() == {0}
+
+    other = GenerationConfig(num_paths=2, seed=4)
+    second = Engine(Source(str(programs)), out, other, chunk_size=CHUNK, overwrite=True, progress=False)
+    second.parts.prepare(second.fingerprint(), overwrite=True)
+    late = PartStore(out, first.config_name, run=first.fingerprint())
+    for store in (early, late):
+        with pytest.raises(UserError, match="replaced by another"):
+            save_part(store, 1, outcomes[1])
+    assert sorted(path.name for path in second.parts.folder.iterdir()) == ["run.json"]
+
+    own = PartStore(out, first.config_name, run=second.fingerprint())
+    save_part(own, 1, [process_record(record, other) for record in chunk_records_of(second)[1]])
+    assert second.parts.completed() == {1}
+    own.close()
+    early.close()
+
+
+def chunk_records_of(run: Engine) -> list[list]:
+    return [records for _, records in chunk_records(iter(run.source), None, run.config, CHUNK)]
+
+
 def test_a_second_command_on_a_folder_in_use_is_refused_and_a_killed_one_leaves_no_lock(humaneval_corpus, tmp_path):
     source, out = tmp_path / "long.jsonl", tmp_path / "out"
     source.write_text("".join(json.dumps({"instruction": f"Task {i}.", "response": program}) + "\n"

@@ -187,7 +187,8 @@ class DistributedRun:
                                repeats_file=repeats_file, chunk_size=self.options.chunk_size, total_chunks=total,
                                skip_parts_of=self.parts)
         return [reader, LintSeqSampler(self.config, baseline=True, keep_skipped=True),
-                LintSeqPartWriter(self.output_dir, self.config.sampler, keep_fields=self.config.keep_fields)]
+                LintSeqPartWriter(self.output_dir, self.config.sampler, keep_fields=self.config.keep_fields,
+                                  run=self.parts.run)]
 
     def _mark_completed_tasks(self, total: int, pipeline: list) -> int:
         """Derive datatrove's completion markers from the parts: a task is complete when all its chunks are

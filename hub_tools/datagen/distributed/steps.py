@@ -312,32 +312,38 @@ class LintSeqPartWriter(PipelineStep):
         output_dir: the dataset folder.
         config_name: the sampler config (``"lintseq"`` or ``"random"``).
         keep_fields: the source fields the rows keep (``GenerationConfig.keep_fields``).
+        run: the run's settings, as its ``run.json`` holds them; a task of a run another one replaced (a Ray
+            worker or Slurm job outliving a killed command, then ``--overwrite``) writes nothing.
     """
 
     name = "🐍 LintSeq parts"
     type = "💽 - WRITER"
 
-    def __init__(self, output_dir: str | Path, config_name: str, keep_fields=()):
+    def __init__(self, output_dir: str | Path, config_name: str, keep_fields=(), run: dict | None = None):
         super().__init__()
         self.output_dir, self.config_name, self.keep_fields = str(output_dir), config_name, tuple(keep_fields)
+        self.run_settings = run  # not self.run: that is the step's method
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         from hub_tools.datagen.assembly import save_part
 
-        parts = PartStore(Path(self.output_dir), self.config_name, self.keep_fields)
+        parts = PartStore(Path(self.output_dir), self.config_name, self.keep_fields, run=self.run_settings)
         chunk, pending = None, []
-        for document in data or ():
-            number = document.metadata[ORIGIN]["chunk"]
-            if number != chunk and pending:
+        try:
+            for document in data or ():
+                number = document.metadata[ORIGIN]["chunk"]
+                if number != chunk and pending:
+                    save_part(parts, chunk, outcomes_of(pending, self.keep_fields))
+                    self.stat_update("parts")
+                    pending = []
+                chunk = number
+                pending.append(document)
+                yield document
+            if pending:
                 save_part(parts, chunk, outcomes_of(pending, self.keep_fields))
                 self.stat_update("parts")
-                pending = []
-            chunk = number
-            pending.append(document)
-            yield document
-        if pending:
-            save_part(parts, chunk, outcomes_of(pending, self.keep_fields))
-            self.stat_update("parts")
+        finally:
+            parts.close()
 
 
 class LintSeqParquetWriter(PipelineStep):
