@@ -45,13 +45,20 @@ from pathlib import Path
 
 from hub_tools.datagen.json_documents import BrokenDocument, document_rows
 from hub_tools.datagen.python_files import entry_kind, read_python_file
-from hub_tools.errors import UserError, reason
+from hub_tools.errors import UserError, one_line, reason
 from hub_tools.recursion_budget import at_any_depth
 
 FORMATS = (".jsonl", ".json", ".parquet", ".csv")
 # A Python file: one row of a code-only source (see the module docstring).
 PYTHON = ".py"
 COMPRESSIONS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+# JSON Lines under its other name.
+ALIASES = {".ndjson": ".jsonl"}
+# Endings of data a folder may hold in a form not read here: in a folder read as data such a file is an
+# error, never left out without a word (its rows would be missing from the dataset).
+UNREAD_DATA = (".arrow", ".feather", ".avro", ".orc", ".tsv", ".zst", ".zstd", ".lz4", ".br", ".snappy",
+               ".zip", ".tar", ".tgz", ".7z", ".pkl", ".pickle", ".npy", ".npz", ".h5", ".hdf5", ".tfrecord",
+               ".xlsx", ".sqlite", ".db")
 # What a cut or corrupt compressed stream raises while it is read.
 _STREAM_ERRORS = (EOFError, gzip.BadGzipFile, lzma.LZMAError, zlib.error, OSError)
 
@@ -93,7 +100,7 @@ def file_format(path: Path) -> tuple[str, str | None]:
     >>> file_format(Path("dump/rows.jsonl.gz")), file_format(Path("rows.parquet")), file_format(Path("a.txt"))
     (('.jsonl', '.gz'), ('.parquet', None), ('', None))
     """
-    suffixes = [suffix.lower() for suffix in path.suffixes[-2:]]
+    suffixes = [ALIASES.get(suffix.lower(), suffix.lower()) for suffix in path.suffixes[-2:]]
     compression = suffixes[-1] if suffixes and suffixes[-1] in COMPRESSIONS else None
     kind = (suffixes[-2] if len(suffixes) == 2 else "") if compression else (suffixes[-1] if suffixes else "")
     if kind not in (*FORMATS, PYTHON) or (compression and kind in (".parquet", PYTHON)):
@@ -134,6 +141,9 @@ def local_files(path: Path, exclude: Path | None = None) -> list[Path]:
                      if not (candidate.is_dir() and not candidate.is_symlink()) and visible(candidate))
     found = [candidate for candidate in entries if candidate.is_file()]
     files = [candidate for candidate in found if file_format(candidate)[0] in FORMATS]
+    unread = [candidate for candidate in found if candidate.name.lower().endswith(UNREAD_DATA)]
+    if unread and (files or not any(file_format(candidate)[0] == PYTHON for candidate in found)):
+        raise UserError(_unread_data_error(path, unread, accepted))
     for candidate in entries if files else ():
         if file_format(candidate)[0] in FORMATS and not candidate.is_file():
             # A data file holds any number of rows: one that cannot be read is no row to count but a part of
@@ -149,6 +159,17 @@ def local_files(path: Path, exclude: Path | None = None) -> list[Path]:
     if not files:
         raise UserError(f"{path}: the folder has no {accepted} file, nor any {PYTHON} file")
     return files
+
+
+def _unread_data_error(folder: Path, unread: list[Path], accepted: str) -> str:
+    names = ", ".join(path_text(path.relative_to(folder)) for path in unread[:3])
+    more = f" and {len(unread) - 3} more" if len(unread) > 3 else ""
+    if any(path.suffix == ".arrow" and (path.parent / "state.json").is_file() for path in unread):
+        how = ("it is a folder Dataset.save_to_disk wrote: load it with datasets.load_from_disk and write it "
+               "with .to_parquet() or .to_json()")
+    else:
+        how = f"convert them to {accepted}, or move them out of the folder"
+    return f"{folder}: holds data in a form not read ({names}{more}); its rows would be missing: {how}"
 
 
 def _what_entry(entry: Path) -> str:
@@ -170,9 +191,7 @@ def count_rows(path: Path) -> int | None:
     if kind == PYTHON:
         return 1
     if kind == ".parquet":
-        import pyarrow.parquet as pq
-
-        return pq.ParquetFile(path).metadata.num_rows
+        return _parquet_file(path).metadata.num_rows
     try:
         if kind == ".csv":
             # The records DictReader gives: every row after the header but the empty ones (blank lines).
@@ -289,13 +308,19 @@ def _json_records(path: Path, label: str, skip: int = 0) -> Iterator[SourceRecor
                     broken.reason, f"{broken.detail}; the rows before it are kept, any after it are lost"))
 
 
-def _parquet_records(path: Path, label: str, skip: int = 0) -> Iterator[SourceRecord]:
+def _parquet_file(path: Path):
     import pyarrow.parquet as pq
 
     try:
-        parquet = pq.ParquetFile(path)
-    except Exception as error:  # pyarrow raises several types for a file that is not Parquet
-        raise UserError(f"{path}: not a readable Parquet file ({error})") from None
+        return pq.ParquetFile(path)
+    except Exception as error:  # pyarrow raises several types for a file that is not Parquet (or cut short)
+        raise UserError(f"{path}: not a readable Parquet file ({one_line(error)})") from None
+
+
+def _parquet_records(path: Path, label: str, skip: int = 0) -> Iterator[SourceRecord]:
+    import pyarrow as pa
+
+    parquet = _parquet_file(path)
     # Whole row groups before the wanted rows are passed by their metadata, never read.
     groups, number = [], 0
     for group in range(parquet.metadata.num_row_groups):
@@ -306,7 +331,15 @@ def _parquet_records(path: Path, label: str, skip: int = 0) -> Iterator[SourceRe
         groups.append(group)
     if not groups:
         return
-    for batch in parquet.iter_batches(batch_size=1024, row_groups=groups):
+    batches = parquet.iter_batches(batch_size=1024, row_groups=groups)
+    while True:
+        try:
+            batch = next(batches, None)
+        except (OSError, pa.ArrowException) as error:  # a footer that reads, over damaged data
+            raise UserError(f"{path}: damaged Parquet file, its rows cannot all be read ({one_line(error)}); "
+                            "restore the file, or move it out of the source") from None
+        if batch is None:
+            return
         if number + batch.num_rows <= skip:
             number += batch.num_rows
             continue

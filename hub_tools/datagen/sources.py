@@ -25,6 +25,7 @@ from hub_tools.datagen.hub_source import (
     shard_rows,
 )
 from hub_tools.datagen.source_files import (
+    ALIASES,
     COMPRESSIONS,
     FORMATS,
     PYTHON,
@@ -294,7 +295,8 @@ def pin_to_run(source: Source, work_folder: Path, recorded: str | None = None) -
 
 
 def _looks_like_a_path(name: str) -> bool:
-    names = (*FORMATS, *(kind + compression for kind in FORMATS for compression in COMPRESSIONS))
+    kinds = (*FORMATS, *ALIASES)
+    names = (*kinds, *(kind + compression for kind in kinds for compression in COMPRESSIONS))
     return name.endswith(names) or name.startswith((".", "/", "~")) or name.count("/") > 1
 
 

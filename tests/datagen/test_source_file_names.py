@@ -164,6 +164,67 @@ def test_a_data_file_that_cannot_be_read_stops_the_run_naming_it(tmp_path):
     assert stats["rows"] == 1 and stats["skipped"] == {}, stats
 
 
+def test_data_in_a_form_not_read_stops_the_run_naming_it_and_ndjson_is_json_lines(tmp_path):
+    """A folder of data with a file read in no format here (a zstd dump, an Arrow file, the folder
+    Dataset.save_to_disk writes) lost those rows without a word: 100 of 500 rows came out, and a save_to_disk
+    folder gave its dataset_info.json as rows. The run now stops, in one line naming them; .ndjson, JSON
+    Lines under another name, is read; a repository of code keeps its archives and fixtures unread."""
+    import datasets
+
+    rows = [{"instruction": f"Task {i}.", "response": PROGRAM.replace("21", str(i))} for i in range(6)]
+    lines = "".join(json.dumps(row) + "\n" for row in rows)
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    (mixed / "a.jsonl").write_text(lines[: len(lines) // 2])
+    (mixed / "b.jsonl.zst").write_bytes(b"\x28\xb5\x2f\xfd" + lines.encode())
+    (mixed / "c.arrow").write_bytes(b"ARROW1")
+    line = _one_line_error(folders.generate("mixed", "--output-dir", "out-mixed", *QUICK, check=False,
+                                            cwd=tmp_path, timeout=120))
+    assert "mixed: holds data in a form not read (b.jsonl.zst, c.arrow)" in line, line
+    assert not (tmp_path / "out-mixed" / "data").exists()
+
+    datasets.Dataset.from_list(rows).save_to_disk(str(tmp_path / "saved"))
+    line = _one_line_error(folders.generate("saved", "--output-dir", "out-saved", *QUICK, check=False,
+                                            cwd=tmp_path, timeout=120))
+    assert "data-00000-of-00001.arrow" in line and "datasets.load_from_disk" in line, line
+
+    (tmp_path / "nd").mkdir()
+    (tmp_path / "nd" / "rows.ndjson").write_text(lines)
+    folders.generate("nd", "--output-dir", "out-nd", *QUICK, cwd=tmp_path, timeout=300)
+    assert _stats(tmp_path / "out-nd")["source_rows"] == len(rows)
+
+    repo = tmp_path / "repo"
+    (repo / "fixtures").mkdir(parents=True)
+    (repo / "double.py").write_text(PROGRAM)
+    (repo / "fixtures" / "cache.pkl").write_bytes(b"\x80\x04N.")
+    folders.generate("repo", "--output-dir", "out-repo", *QUICK, cwd=tmp_path, timeout=300)
+    assert _stats(tmp_path / "out-repo")["rows"] == 1
+
+
+def test_a_parquet_file_cut_short_or_damaged_inside_stops_the_run_naming_it(tmp_path):
+    """A Parquet shard cut short (a download that stopped) gave a 31-line traceback that named no file."""
+    import pyarrow as pa
+
+    rows = [{"instruction": f"Task {i}.", "response": PROGRAM.replace("21", str(i))} for i in range(3000)]
+    source = tmp_path / "shards"
+    source.mkdir()
+    for number in range(2):
+        pq.write_table(pa.Table.from_pylist(rows), source / f"part-{number}.parquet", row_group_size=1000,
+                       compression="none")
+    whole = (source / "part-1.parquet").read_bytes()
+    (source / "part-1.parquet").write_bytes(whole[: len(whole) // 2])
+    line = _one_line_error(folders.generate("shards", "--output-dir", "out-cut", *QUICK, check=False,
+                                            cwd=tmp_path, timeout=120))
+    assert "shards/part-1.parquet: not a readable Parquet file" in line, line
+
+    # The footer whole, the data under it overwritten: found when its rows are read.
+    middle = len(whole) // 2
+    (source / "part-1.parquet").write_bytes(whole[:middle] + b"\xff" * 4096 + whole[middle + 4096:])
+    line = _one_line_error(folders.generate("shards", "--output-dir", "out-damaged", "--num-samples", "5",
+                                            *QUICK, check=False, cwd=tmp_path, timeout=300))
+    assert "shards/part-1.parquet: damaged Parquet file" in line, line
+
+
 def test_a_nul_byte_is_reported_at_its_own_line(tmp_path):
     root = tmp_path / "repo"
     root.mkdir()
