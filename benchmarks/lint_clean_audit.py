@@ -12,11 +12,15 @@ hold them: Windows line endings, ``# pylint: skip-file`` and ``disable=all`` pra
 markdown answer, a leading byte-order mark, tabs for indentation, a trailing form feed, a ``coding``
 cookie, and a trailing backslash (a broken program, which must be skipped). ``lintseq generate`` turns
 them into edit paths (``--num-paths`` per program, ``--workers`` processes); then every state of every
-path is rebuilt from the diffs alone and checked by ``pylint`` on the command line, a fresh process with
-the profile's messages and no pragma handling switched off: what a user auditing the dataset would run.
-One process checks 400 files, and pylint's caches outlive a file: a state can be flagged only because of
-the files linted before it (two earlier states of one program were enough). Each state a batch flags is
-checked again in a process of its own, and only those flagged there too count against the guarantee.
+path is rebuilt from the diffs alone and checked by ``pylint`` on the command line, with the profile's
+messages and no pragma handling switched off: what a user auditing the dataset would run. Each file is
+checked alone, as ``pylint FILE`` checks it, in a process forked from one that imported pylint and built
+nothing (``pylint_each_file.py``). One pylint process checking many files is no check of each: astroid keeps
+what it built for one file for the next, so a state can be flagged only because of the files before it (two
+earlier states of one program made E1102 appear), or pass because of them (once a file importing ``code``
+is checked, ``sys.ps1`` is defined for every later file). Audits before that change (their results have
+``flagged_in_a_batch_only``) checked files 400 to a process and each flagged one again alone: they missed
+the second kind.
 Under ``portable`` that command line runs in an environment holding pylint alone (``benchmarks/.pylint-only``,
 made on first use), as the profile lets inference see the standard library only; under ``reference`` it
 runs here, with every installed package visible, as the profile does. That environment still holds pylint's
@@ -53,6 +57,7 @@ from reference_env import environment_python
 from results import save_result
 
 ROOT = Path(__file__).resolve().parents[1]
+EACH_FILE = Path(__file__).resolve().with_name("pylint_each_file.py")
 sys.path.insert(0, str(ROOT))
 
 WRAPPINGS = (
@@ -127,8 +132,9 @@ def pylint_only_python() -> Path:
                                                 f"astroid=={metadata.version('astroid')}"])
 
 
-def command_line_flags(files: list[Path], profile_name: str) -> list[str]:
-    """The counted messages a fresh ``pylint`` command line reports on ``files``, as ``path:line: id message``.
+def command_line_flags(files: list[Path], profile_name: str, jobs: int = 2) -> list[str]:
+    """The counted messages ``pylint FILE`` reports on each of ``files`` alone, as ``path:line: id message``
+    (``jobs`` files at a time).
 
     A file known to be flagged goes with every batch, and its message must come back: a check that reads
     nothing of pylint's output (pylint writes a path relative to its working folder when the file lies
@@ -148,14 +154,14 @@ def command_line_flags(files: list[Path], profile_name: str) -> list[str]:
     flagged = []
     for start in range(0, len(files), 400):
         batch = [str(path.resolve()) for path in files[start:start + 400]]
-        result = subprocess.run([str(python), "-m", "pylint", *options, *profile.pylint_options, "--score=n",
-                                 "--reports=n", "--msg-template={abspath}:{line}: {msg_id} {msg}",
+        result = subprocess.run([str(python), str(EACH_FILE), "--jobs", str(jobs), *options, *profile.pylint_options,
+                                 "--score=n", "--reports=n", "--msg-template={abspath}:{line}: {msg_id} {msg}", "--",
                                  str(canary.resolve()), *batch],
                                 capture_output=True, text=True, cwd=tempfile.gettempdir())
         lines = result.stdout.splitlines()
-        if not any(line.startswith(f"{canary.resolve()}:1: E0602") for line in lines):
-            raise SystemExit(f"pylint's output was not read (no E0602 for the canary file):\n{result.stdout[-2000:]}"
-                             f"\n{result.stderr[-2000:]}")
+        if result.returncode != 0 or not any(line.startswith(f"{canary.resolve()}:1: E0602") for line in lines):
+            raise SystemExit(f"pylint's output was not read (no E0602 for the canary file, or pylint failed):\n"
+                             f"{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
         flagged += [line for line in lines if line.split(":")[0] in batch]
     return flagged
 
@@ -218,7 +224,7 @@ def main() -> None:
                 programs[row["row_index"]] = states_folder / f"row{row['row_index']}_program.py"
                 programs[row["row_index"]].write_text(row["program"], encoding="utf-8")
                 texts[row["row_index"]] = row["program"]
-    flagged = command_line_flags(intermediate + list(programs.values()), args.profile)
+    flagged = command_line_flags(intermediate + list(programs.values()), args.profile, jobs=args.workers)
     program_paths = {str(path.resolve()) for path in programs.values()}
     flagged_states = sorted({line.split(":")[0] for line in flagged} - program_paths)
     # Under portable the command line still sees what its environment holds (pylint's dependencies, pip and
@@ -230,12 +236,6 @@ def main() -> None:
         importing = {row_index for row_index, text in texts.items() if imports_any_of(text, visible)}
         seen_by_the_command_line_only = [path for path in flagged_states if state_rows[path] in importing]
         flagged_states = [path for path in flagged_states if path not in seen_by_the_command_line_only]
-    # pylint's caches outlive a file within one process, so a file's messages can depend on the files linted
-    # before it in the same batch: two earlier states of one program made E1102 (not-callable) appear in the
-    # next, which is clean in a process of its own. Each state a batch flags is checked alone.
-    flagged_alone = [path for path in flagged_states if command_line_flags([Path(path)], args.profile)]
-    flagged_in_a_batch_only = [path for path in flagged_states if path not in flagged_alone]
-    flagged_states = flagged_alone
     program_messages: Counter = Counter()
     flagged_programs = set()
     for line in flagged:
@@ -251,9 +251,7 @@ def main() -> None:
         "paths": paths, "intermediate_states_checked": len(intermediate),
         "intermediate_states_flagged_by_the_command_line": len(flagged_states),
         "flagged_examples": [line for line in flagged if line.split(":")[0] in flagged_states][:20],
-        "flagged_in_a_batch_only": len(flagged_in_a_batch_only),
-        "flagged_in_a_batch_only_examples": [line for line in flagged
-                                             if line.split(":")[0] in flagged_in_a_batch_only][:5],
+        "each_file_checked_alone": True,
         "flagged_where_the_program_imports_a_package_the_command_line_sees": len(seen_by_the_command_line_only),
         "paths_not_ending_in_the_program": wrong_ends,
         "programs": len(programs), "programs_with_counted_messages": len(flagged_programs),
@@ -263,9 +261,6 @@ def main() -> None:
     }
     print(f"{len(files)} installed files, {paths} paths, {len(intermediate)} intermediate states checked by a "
           f"fresh pylint: {len(flagged_states)} flagged; paths not ending in their program: {wrong_ends}")
-    if flagged_in_a_batch_only:
-        print(f"  and {len(flagged_in_a_batch_only)} states flagged only after other files in the same pylint process "
-              f"(clean in a process of their own)")
     if seen_by_the_command_line_only:
         print(f"  and {len(seen_by_the_command_line_only)} flagged states of programs importing a package the "
               f"command line's environment holds (pylint's dependencies, pip) and portable does not see")

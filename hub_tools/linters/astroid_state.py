@@ -13,10 +13,12 @@ it) without the periodic full reset an earlier version needed:
 
 - the checked program's module and every node-keyed cache of astroid and pylint (inference results,
   lookups, inference tips, metaclass and object-model lookups) are dropped;
-- astroid's ``delayed_assattr`` writes ``x.name = ...`` of the program into the module or class that
-  ``x`` is, also a cached standard-library one (``thread.daemon = True`` into ``threading.Thread``): those
-  writes are recorded and removed, else a later program would see attributes an earlier one assigned
-  (a test shows it did) and each would keep the program's tree alive;
+- astroid's ``delayed_assattr`` writes ``x.name = ...`` into the module or class that ``x`` is, also a
+  cached standard-library one (``thread.daemon = True`` into ``threading.Thread``), whether the program
+  or a library built for it makes the write: every such write is taken back when the call ends, and a
+  library's are put back only in the calls that ask for that library (:mod:`~hub_tools.linters.module_writes`),
+  else a later program would see attributes an earlier one assigned, or one a library it never imports
+  assigned (tests show both did), and the program's tree would stay alive;
 - astroid's cache of the imports it could not resolve keeps the last :data:`FAILED_IMPORTS_KEPT` of them,
   each without the frames of the call that raised it (:class:`_FailedImports`): the answer for a missing
   module is the same whether it is cached or looked up again;
@@ -124,69 +126,6 @@ class _FailedImports:
 
 
 _FAILED_IMPORTS = _FailedImports()
-
-
-@functools.cache
-def program_builder_class() -> type:
-    """An astroid builder that can take back what building the program wrote into other modules.
-
-    Building a module runs astroid's ``delayed_assattr`` step: for ``x.name = value`` it infers ``x`` and
-    appends the assignment node to the ``instance_attrs`` (or ``locals``) of what ``x`` is, also when
-    that lives in a cached standard-library module (``thread.daemon = True`` writes into
-    ``threading.Thread``; ``sys.flag = 1`` into ``sys``). Left there, the node would keep the whole
-    program's tree alive and later programs would see attributes an earlier program assigned: results
-    would depend on what was linted before, and memory would grow with every call. The builder records
-    each such foreign append and :meth:`undo_foreign_attributes` removes it after the call, so the cached
-    modules are exactly as they were before the call: also the name's entry itself where the append
-    created it (an empty list left behind reads as "defined nowhere" to astroid but crashes pylint's
-    ``is_attribute_typed_annotation``: ``module.__loader__ = ...`` in one state of ``imp.py`` broke the
-    check of the next).
-    """
-    from astroid.builder import AstroidBuilder
-    from astroid.exceptions import InferenceError
-
-    class ProgramBuilder(AstroidBuilder):
-        def __init__(self, manager):
-            super().__init__(manager)
-            # (attributes dict, name, node, whether the append created the name's entry), in order.
-            self._foreign: list[tuple[dict, str, object, bool]] = []
-
-        def delayed_assattr(self, node) -> None:
-            super().delayed_assattr(node)
-            program = node.root()
-            try:
-                owners = list(node.expr.infer())
-            except InferenceError:
-                return
-            seen = set()
-            for owner in owners:
-                for target in (owner, getattr(owner, "_proxied", None)):
-                    if target is None or not hasattr(target, "root") or target.root() is program:
-                        continue
-                    for attributes in (getattr(target, "instance_attrs", None), getattr(target, "locals", None)):
-                        values = attributes.get(node.attrname) if isinstance(attributes, dict) else None
-                        if values is None or id(values) in seen or not any(value is node for value in values):
-                            continue
-                        seen.add(id(values))
-                        # astroid appends to ``setdefault(name, [])``: the node alone means a new entry.
-                        created = len(values) == 1
-                        self._foreign.append((attributes, node.attrname, node, created))
-
-        def undo_foreign_attributes(self) -> None:
-            # Last append first, so the entry a first append created is empty when its record comes.
-            for attributes, name, node, created in reversed(self._foreign):
-                values = attributes.get(name)
-                if values is None:
-                    continue
-                for index, value in enumerate(values):
-                    if value is node:
-                        del values[index]
-                        break
-                if created and not values:
-                    del attributes[name]
-            self._foreign.clear()
-
-    return ProgramBuilder
 
 
 @functools.cache

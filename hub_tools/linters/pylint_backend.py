@@ -71,9 +71,9 @@ from hub_tools.linters.astroid_state import (
     forget_checked_program,
     imports_resolved_by,
     library_builds_off_the_clock,
-    program_builder_class,
 )
 from hub_tools.linters.call_limits import CallLimits, Interrupted, LintMemoryLimit, LintTimeout
+from hub_tools.linters.module_writes import forget_dropped_modules, take_back, writes_scoped_to_the_call
 from hub_tools.linters.profiles import LintProfile, get_profile
 from hub_tools.linters.program_comments import bytes_read_as_written, pragmas_obeyed_by_none
 from hub_tools.linters.repeated_scans import scans_kept_for_the_call
@@ -193,7 +193,6 @@ class PylintLinter:
         self._check = self._check_plain = None
         self._checker_context = None
         self._checker_state: list[tuple[object, dict[str, object]]] = []
-        self._builder = None
 
     @property
     def versions(self) -> dict[str, str]:
@@ -278,14 +277,14 @@ class PylintLinter:
             with contextlib.suppress(Exception):
                 self._checker_context.__exit__(None, None, None)
         self._pylinter = self._check = self._check_plain = self._checker_context = None
-        if self._builder is not None:  # a cut call may have skipped these
-            self._builder.undo_foreign_attributes()
+        take_back()  # done when a call ends; a cut call may have skipped it
         forget_checked_program()
         if keep_modules is None:
             MANAGER.clear_cache()
         else:
             for name in set(MANAGER.astroid_cache) - keep_modules:
                 del MANAGER.astroid_cache[name]
+        forget_dropped_modules()
 
     def lint(self, program: str) -> list[LintError]:
         """Return the counted errors of ``program``, sorted by line (empty when it is clean).
@@ -323,7 +322,8 @@ class PylintLinter:
         try:
             # The limits are the inner context: the deny-list and astroid's builders are restored after
             # the alarm is disarmed.
-            with imports_resolved_by(self.profile), library_builds_off_the_clock(limit), limit:
+            with writes_scoped_to_the_call(), imports_resolved_by(self.profile), \
+                    library_builds_off_the_clock(limit), limit:
                 messages = self._run(program)
         except (LintTimeout, LintMemoryLimit, Interrupted) as error:
             limit.disarm()  # an interruption may have escaped the limits' own exit
@@ -359,13 +359,14 @@ class PylintLinter:
     def _run(self, program: str) -> list[tuple[int, str, str]]:
         import astroid
         from astroid import MANAGER
+        from astroid.builder import AstroidBuilder
         from pylint.utils import FileState
 
         pylinter = self._pylinter
         reporter = pylinter.reporter
         reporter.reset()
         pylinter.set_current_module(MODULE_NAME, None)
-        self._builder = builder = program_builder_class()(MANAGER)
+        builder = AstroidBuilder(MANAGER)
         try:
             try:
                 module = builder.string_build(program, MODULE_NAME, MODULE_FILE)
@@ -380,7 +381,6 @@ class PylintLinter:
             with scans_kept_for_the_call():  # see hub_tools.linters.repeated_scans
                 (self._check if may_hold_unicode_problems(program) else self._check_plain)(module)
         finally:
-            builder.undo_foreign_attributes()
             self._restore_checkers()
             pylinter.file_state = FileState(MODULE_NAME, pylinter.msgs_store)  # it held the program's module
             forget_checked_program()

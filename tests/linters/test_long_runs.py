@@ -34,6 +34,35 @@ def test_an_attribute_an_earlier_program_created_is_gone_not_left_empty():
     assert "__loader__" not in builtins_module.locals
 
 
+def test_a_library_built_for_one_program_writes_nothing_into_the_next(tmp_path, fresh_pylint_flags):
+    """Building the standard library's code.py assigns ``sys.ps1``, and astroid gives ``sys`` a ``ps1`` then.
+    The module stays built for the run: a state whose ``import code`` had been deleted read ``sys.ps1`` as
+    defined, and was emitted as clean, where pylint on its file says E1101. Each answer must be the one a
+    fresh pylint process gives the file, whichever programs came before; a later program that imports
+    code again sees the attribute again."""
+    with_console = "import code\nimport sys\n\ncode.InteractiveConsole()\nprint(sys.ps1)\n"
+    without = "import sys\n\nprint(sys.ps1)\n"
+    linter = PylintLinter(timeout=None)
+    answers = [[error.code for error in linter.lint(text)] for text in (with_console, without, with_console, without)]
+    assert answers == [[], ["E1101"], [], ["E1101"]]
+    files = [tmp_path / "with_console.py", tmp_path / "without.py"]
+    for path, text in zip(files, (with_console, without), strict=True):
+        path.write_text(text)
+    assert [line.split(":", 1)[1] for line in fresh_pylint_flags(files, tmp_path)] == ["3:E1101"]
+
+
+def test_a_path_does_not_depend_on_the_programs_linted_before_it():
+    """The same program's path, sampled by a linter that has just linted a program importing code.py, and by
+    a fresh one. (The paths of a program had depended on the rows a worker sampled before it: the number of
+    workers changed the dataset.)"""
+    reads_ps1 = "import sys\n\n\ndef prompt():\n    return sys.ps1, sys.ps2\n\n\nprint(prompt())\n"
+    warmed = PylintLinter(timeout=None)
+    warmed.lint("import code\n\nconsole = code.InteractiveConsole()\n")
+    paths = [sample_edit_path(reads_ps1, linter, seed=5).states for linter in (warmed, PylintLinter(timeout=None))]
+    assert paths[0] == paths[1]
+    assert warmed.lint(reads_ps1) == PylintLinter(timeout=None).lint(reads_ps1) != []
+
+
 def _program_modules_alive() -> int:
     gc.collect()
     return sum(1 for obj in gc.get_objects()
