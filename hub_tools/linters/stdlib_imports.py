@@ -5,7 +5,8 @@ inference may import a module only when its name is a standard-library name. The
 astroid finds a module where Python's import system would, and three things put something else there:
 
 - setuptools' ``distutils-precedence.pth`` hook, in most virtual environments, answers ``import distutils``
-  with setuptools' own copy (``setuptools/_distutils``), which astroid follows on purpose. With it,
+  with setuptools' own copy (``setuptools/_distutils``, which lacks some of the standard library's modules),
+  which astroid follows on purpose. With it,
   ``from distutils.log import _global_log; _global_log.good`` was clean under one setuptools and an E1101
   under another or with ``SETUPTOOLS_USE_DISTUTILS=stdlib``, and the paths of such a file changed with it;
 - a folder on ``PYTHONPATH`` holding ``types.py`` or ``logging/``, which comes before the standard library;
@@ -152,12 +153,24 @@ def standard_library_spec(modname: str):
 
 def resolved_in_the_standard_library(resolve):
     """Wrap astroid's ``AstroidManager.file_from_module_name``: a standard-library name astroid finds
-    outside the standard library is found in it instead, or cannot be imported."""
-    from astroid.exceptions import AstroidImportError
+    outside the standard library, or does not find, is found in it instead, or cannot be imported.
+
+    Not found by astroid: under setuptools' hook ``distutils`` is setuptools' copy, which lacks modules the
+    standard library's has (``distutils.tests``, ``distutils.msvc9compiler``): astroid looks for them in the
+    copy and fails, where the command line finds them (a state reading ``support.bogus`` from
+    ``distutils.tests`` was clean here and an E1101 there)."""
+    from astroid.exceptions import AstroidBuildingError, AstroidImportError
 
     @functools.wraps(resolve)
     def standard_library_first(manager, modname, contextfile, *args, **kwargs):
-        found = resolve(manager, modname, contextfile, *args, **kwargs)
+        try:
+            found = resolve(manager, modname, contextfile, *args, **kwargs)
+        except AstroidBuildingError:
+            spec = standard_library_spec(modname) if _standard_name(modname) else None
+            if spec is None:
+                raise
+            _REDIRECTED.add(modname)
+            return spec
         if found.location is None or in_the_standard_library(found.location):
             return found  # a built-in or frozen module, or the library's own file
         if not _standard_name(modname):

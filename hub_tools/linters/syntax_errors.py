@@ -69,8 +69,10 @@ def syntax_error(program: str, stage: str, filename: str = "<program>") -> LintE
     except SyntaxError as error:  # IndentationError and TabError included
         return LintError(line=flagged_line(error), code="E0001", message=f"syntax-error: {error.msg}")
     except (ValueError, OverflowError, RecursionError, MemoryError) as error:
-        # Null bytes, too deeply nested code: not a program pylint could check either.
-        return LintError(line=1, code="E0001", message=f"syntax-error: {error}")
+        # Null bytes, too deeply nested code: not a program pylint could check either. The parser's
+        # MemoryError (nesting past its stack) says nothing of itself.
+        detail = str(error) or f"{type(error).__name__}: too deeply nested for Python's parser"
+        return LintError(line=1, code="E0001", message=f"syntax-error: {detail}")
     return None
 
 

@@ -58,3 +58,13 @@ def test_setuptools_distutils_hook_does_not_change_portable_results(choice):
     # setuptools' copy of distutils.log has a different Log class than the standard library's.
     program = "from distutils.log import _global_log\n\nprint(_global_log.good)\n"
     assert _lint(program, ["portable"], SETUPTOOLS_USE_DISTUTILS=choice) == [["E1101"]]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("_distutils_hack") is None or sys.version_info >= (3, 12),
+                    reason="needs setuptools' distutils hook, and a standard library that still has distutils")
+def test_a_distutils_module_setuptools_copy_lacks_is_the_standard_library_s():
+    # setuptools' copy has no tests package and no msvc9compiler: astroid looked there, found nothing, and the
+    # reads below passed, where pylint on the file (standard library distutils) says E1101.
+    for program in ("from distutils.tests import support\n\nprint(support.bogus)\n",
+                    "from distutils import msvc9compiler\n\nprint(msvc9compiler.bogus)\n"):
+        assert _lint(program, ["portable"]) == [["E1101"]], program

@@ -72,3 +72,10 @@ def test_compiler_warnings_are_not_printed(capfd):
         assert syntax_error("x = 1\nprint(x is 1, '\\d')", "compile") is None
         assert syntax_error("x = 1\nprint(x is 1, '\\d')", "parse") is None
     assert caught == [] and capfd.readouterr().err == ""
+
+
+def test_a_program_too_deep_for_the_parser_says_so():
+    # The parser raises a MemoryError with no message: the row was skipped as `syntax_error` "line 1: ".
+    from hub_tools.linters.syntax_errors import compile_failure
+
+    assert compile_failure("x = " + "-" * 10000 + "1") == "line 1: MemoryError: too deeply nested for Python's parser"
