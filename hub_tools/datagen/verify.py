@@ -23,6 +23,8 @@ records is the one its rows hold (each source row compared with the recorded ben
 under the current data rules (pylint pragmas ignored, a lint time-out never clean, every markdown fence
 extracted), else it says what the older rules missed: a failure when rows made under them may not pass
 today's checks, a note when they do (relative imports, counted by the portable profile before data rules 3).
+The card (``README.md``) still states what the folder gives: its tables and its contamination section, as
+they render from the folder now (:mod:`hub_tools.datagen.verify_card`).
 
 The check is independent of how the folder was made: it trusts no recorded verdict, lints every state again
 with pragmas ignored, and counts a lint call that runs out of time as a failure, never as clean. Rows are
@@ -45,6 +47,7 @@ from hub_tools.datagen.folder import BASELINE, DatasetFolder
 from hub_tools.datagen.lifetime import die_with_parent
 from hub_tools.datagen.row_checks import RowBatch, check_batch
 from hub_tools.datagen.verify_across_rows import RowsSeen, row_location
+from hub_tools.datagen.verify_card import card_problems
 from hub_tools.datagen.verify_folder import (
     ContaminationCheck,
     missing_config,
@@ -89,6 +92,8 @@ FAILURE_KINDS = {
     "contamination": "what lintseq_config.json says about benchmark overlap is not what the rows hold (rows "
                      "compared with the recorded benchmarks again)",
     "outdated_rules": "made under older data rules; regenerate with `lintseq generate ... --overwrite`",
+    "card": "the card (README.md) does not state what the folder's statistics give: a table row or a line of "
+            "its benchmark contamination section was changed or removed",
 }
 EXAMPLES_PER_KIND = 3
 
@@ -241,7 +246,25 @@ def verify_dataset(folder: str | Path, config: VerifyConfig | None = None) -> Ve
         report = ConfigReport(name=name, sampler=dataset.sampler(name), total_rows=0)
         report.add(Failure(*missing_config(dataset, name)))
         reports.append(report)
+    _check_card(dataset, reports)
     return VerificationReport(folder=Path(folder), configs=reports)
+
+
+def _check_card(dataset: DatasetFolder, reports: list[ConfigReport]) -> None:
+    """The card's statements (:mod:`~hub_tools.datagen.verify_card`), on the report of the default config, or
+    of the first config checked. A card written by another version of hub_tools, whose template may word its
+    statements otherwise, gets a note rather than a failure."""
+    from hub_tools import __version__
+
+    problems = card_problems(dataset) if reports else []
+    report = next((report for report in reports if report.name == dataset.default_config), reports[0] if reports else None)
+    version = dataset.settings.get("hub_tools_version")
+    for problem in problems:
+        if version in (None, __version__):
+            report.add(Failure(*problem))
+        else:
+            report.notes.append(f"{problem[1]}: written by hub_tools {version}, whose card may word its statements "
+                                f"otherwise: {problem[2]}")
 
 
 def _verify_config(dataset, name, settings, report, wanted, config, executor, bar) -> RowsSeen:

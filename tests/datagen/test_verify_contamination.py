@@ -122,3 +122,26 @@ def test_a_statement_found_under_older_data_rules_is_left_with_a_note(generated,
     assert not _contamination_failures(report), report.format()
     assert any("benchmark overlap was not compared" in note for config in report.configs for note in config.notes), \
         report.format()
+
+
+def test_a_card_that_no_longer_says_what_the_folder_holds_fails(generated, tmp_path):
+    """``lintseq push`` publishes a card edited by hand as it is: a card saying that no row overlaps a
+    benchmark, over a folder holding 3 such rows, passed verify and was published. Prose the author adds
+    passes; a statement changed fails, naming it."""
+    folder = _copy(generated, "kept", tmp_path)
+    readme = folder / "README.md"
+    card = readme.read_text(encoding="utf-8")
+    readme.write_text(card.replace("\n## ", "\nA note of the author's, with a table of their own:\n\n| a | b |\n\n## ", 1),
+                      encoding="utf-8")
+    assert _verify(folder).ok
+    statement = next(line for line in card.splitlines() if line.startswith("**3 source rows overlap"))
+    readme.write_text(card.replace(statement, "**No row overlaps HumanEval.**"), encoding="utf-8")
+    report = _verify(folder)
+    assert not report.ok
+    found = [f"{config.name} {failure.location}: {failure.detail}" for config in report.configs
+             for failure in config.examples.get("card", [])]
+    assert len(found) == 1 and "3 source rows overlap" in found[0], found
+    # A statistics row changed is a failure too.
+    row = next(line for line in card.splitlines() if line.startswith("| benchmark overlap |"))
+    readme.write_text(card.replace(row, "| benchmark overlap | none |"), encoding="utf-8")
+    assert not _verify(folder).ok
