@@ -108,9 +108,10 @@ DEFAULT_MEMORY_LIMIT_MB = 2048
 # Levels of recursion one call gets above the depth it is called at, whatever that depth is
 # (:mod:`hub_tools.recursion_budget`): as many as `python -m pylint file.py` has under Python's default limit,
 # the deeper-started of the two command lines (runpy's frames; the `pylint` script has one or two more). Both
-# give up on the same programs: an `elif` chain crashes pylint from 325 branches, a sum on one line from 490
-# terms, here and under `python -m pylint` (the script, from 326 and 491). At 990 a state was clean here and
-# an F0002 crash for `python -m pylint`.
+# give up on the same programs: an `elif` chain crashes pylint from 325 branches, a sum of names on one line
+# from 489 terms, over as many lines from 244, here and under `python -m pylint` (the script, from 326). At 990
+# a state was clean here and an F0002 crash for `python -m pylint`. (The depth also depends on what pylint does
+# at the deepest point: see the note on undefined-loop-variable in hub_tools.linters.uncounted_checks.)
 LINT_LEVELS = 988
 # The starts of astroid's warnings that it went on without part of its work at the recursion limit.
 _ASTROID_RECURSION_WARNINGS = ("Astroid was unable to transform", "Recursion limit exhausted")

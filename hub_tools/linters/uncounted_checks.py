@@ -9,9 +9,8 @@ that rule; on short programs they were about a quarter of each analysis, on whol
   declared for ``multiple-statements`` (C0321) alone and runs on every node. Here pylint's own rule is
   applied to it: :func:`drop_uncounted_callbacks`.
 - Helpers called by a method that is needed for a counted message, for messages that are not. Examples:
-  - the variables checker's ``visit_name`` serves undefined-variable (E0602) and used-before-assignment
-    (E0601), and also calls ``_loopvar_name``, which does a scope lookup for every name and emits only
-    undefined-loop-variable (W0631);
+  - the variables checker's ``leave_functiondef`` runs for every function (it also checks metaclasses, for
+    counted messages) and calls ``_check_unused_arguments``, which emits only unused-argument (W0613);
   - the format checker reads every token for bad-indentation (W0311), and on every line also checks its
     length, trailing whitespace, a final semicolon and the final newline (``new_line``), the parentheses
     after every keyword and the line endings: about a tenth of each call on short programs;
@@ -98,7 +97,10 @@ UNCOUNTED_HELPERS: dict[tuple[str, str], tuple[str, ...]] = {
     ("VariablesChecker", "_check_late_binding_closure"): ("cell-var-from-loop",),
     ("VariablesChecker", "_check_self_cls_assign"): ("self-cls-assignment",),
     ("VariablesChecker", "_check_unused_arguments"): ("unused-argument",),
-    ("VariablesChecker", "_loopvar_name"): ("undefined-loop-variable",),
+    # Not ("VariablesChecker", "_loopvar_name"), undefined-loop-variable's: its scope lookup for every name walks
+    # up from the name, from the deepest point of the walk, and so decides where pylint runs out of stack on a
+    # deep expression. Skipped, a sum of 244 to 488 terms over as many lines passed here and was an F0002 crash
+    # for the command line (from 244 terms); with it, both give up from the same term, on every shape tried.
 }
 # What a listed helper writes on its checker: attribute -> the other methods that read it (each one a callback
 # of a message listed with the helper, or nothing).

@@ -80,6 +80,30 @@ def test_pylint_on_the_command_line_gives_up_on_the_same_programs(linter, tmp_pa
         assert outcome(linter, elif_chain(branches)) == ("crash" if branches > 324 else [])
 
 
+def terms_over_lines(terms: int) -> str:
+    return "a, b, c = 1, 2, 3\nx = (\n    a*b\n" + "".join(f"    + a*b*{i} - c**2\n" for i in range(1, terms)) + ")\nprint(x)\n"
+
+
+def names_on_one_line(terms: int) -> str:
+    return "a = 1\nx = " + " + ".join("a" for _ in range(terms)) + "\nprint(x)\n"
+
+
+@pytest.mark.parametrize("shape, last_clean", [(terms_over_lines, 243), (names_on_one_line, 488)],
+                         ids=["over-lines", "one-line"])
+def test_a_deep_expression_crashes_here_from_the_term_it_crashes_the_command_line(linter, tmp_path, shape, last_clean):
+    # pylint looks up every name from the deepest point of its walk for undefined-loop-variable, a message not
+    # counted: with that check skipped here, sums of 244 to 488 terms over as many lines passed, and were an
+    # F0002 crash for the command line from 244.
+    for terms in (last_clean, last_clean + 1):
+        path = tmp_path / f"terms_{terms}.py"
+        path.write_text(shape(terms))
+        result = subprocess.run([sys.executable, "-m", "pylint", "--rcfile=/dev/null", "--disable=all",
+                                 "--enable=E,F,W0311,W0231", "--disable=E0401,E0402,E0611", "--score=n", "--reports=n",
+                                 "--msg-template={line}:{msg_id}", str(path)], capture_output=True, text=True, cwd=tmp_path)
+        assert ("F0002" in result.stdout) is (terms > last_clean), (terms, result.stdout[-500:])
+        assert outcome(linter, shape(terms)) == ("crash" if terms > last_clean else []), terms
+
+
 def test_budgets_nest_and_give_back_the_limit_even_after_an_error():
     def deep(levels):
         return 0 if levels == 0 else 1 + deep(levels - 1)
