@@ -160,7 +160,9 @@ def main(argv: list[str]) -> int:
         source.pin_commit()  # a revision the dataset lacks fails here, in one line naming it
     available = source.first_fields()
     if not available:
-        raise UserError(f"{source.description}: no readable row")
+        first = next(iter(source), None)
+        why = f" (the first, {first.location}: {first.error[0]}, {first.error[1]})" if first and first.error else ""
+        raise UserError(f"{source.description}: no readable row{why}")
     prompt_field, code_field = detect_fields(available, args.prompt_field, args.code_field)
     keep_fields = kept_fields([name.strip() for name in (args.keep_fields or "").split(",") if name.strip()], available)
     detected = " (detected)" if not (args.prompt_field and args.code_field) else ""

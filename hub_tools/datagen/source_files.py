@@ -270,8 +270,9 @@ def _jsonl_records(path: Path, label: str, skip: int = 0, read: list | None = No
                 continue
             location = f"{label}:{number}"
             try:
-                # A byte-order mark (Windows tools write one) opens the file, not the first row.
-                text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+                # A byte-order mark (Windows tools write one) opens the file, not the first row; a line may open
+                # with one too, where files that each began with one were joined (`cat a.jsonl b.jsonl`).
+                text = raw.decode("utf-8-sig")
             except UnicodeDecodeError as error:
                 yield SourceRecord(0, location, error=("invalid_utf8", f"byte {error.start}: {error.reason}"))
                 continue

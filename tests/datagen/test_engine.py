@@ -286,13 +286,15 @@ def test_other_source_formats_and_field_detection(tmp_path, humaneval_corpus, su
 
 def test_files_saved_with_a_byte_order_mark_lose_nothing(tmp_path, humaneval_corpus):
     # Windows editors and spreadsheets open UTF-8 files with a byte-order mark: it is not part of the first
-    # row (JSON Lines), of the document (JSON) or of the first column's name (CSV).
-    rows = [{"instruction": f"Task {i}", "response": program} for i, program in enumerate(humaneval_corpus[:6])]
+    # row (JSON Lines), of the document (JSON) or of the first column's name (CSV); nor of a later line, where
+    # such files were joined (`cat`: its rows were skipped as invalid_json).
+    rows = [{"instruction": f"Task {i}", "response": program} for i, program in enumerate(humaneval_corpus[:8])]
     folder = tmp_path / "windows"
     folder.mkdir()
     (folder / "a.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows[:2]), encoding="utf-8-sig")
     (folder / "b.json").write_text(json.dumps(rows[2:4]), encoding="utf-8-sig")
-    datasets.Dataset.from_list(rows[4:]).to_pandas().to_csv(folder / "c.csv", index=False, encoding="utf-8-sig")
+    datasets.Dataset.from_list(rows[4:6]).to_pandas().to_csv(folder / "c.csv", index=False, encoding="utf-8-sig")
+    (folder / "d.jsonl").write_bytes(b"".join(("\ufeff" + json.dumps(row) + "\n").encode() for row in rows[6:]))
     out = tmp_path / "out"
     result = generate(str(folder), "--output-dir", str(out))
     assert "prompt field 'instruction', code field 'response' (detected)" in result.stderr

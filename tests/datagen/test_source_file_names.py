@@ -304,3 +304,13 @@ def test_an_output_folder_the_process_may_not_write_is_one_line(tmp_path):
         pytest.skip(f"setpriv cannot drop capabilities here: {result.stderr.strip()}")
     assert _one_line_error(result) == ("lintseq generate: error: shut/new: permission denied; change its "
                                        "permissions, or choose another path")
+
+
+def test_a_source_with_no_readable_row_says_what_is_wrong_with_the_first(tmp_path):
+    # "no readable row" alone left a user guessing: a file with old Mac line ends (CR alone) is one line.
+    rows = [json.dumps({"instruction": "Double it.", "response": PROGRAM})] * 2
+    (tmp_path / "mac.jsonl").write_text("\r".join(rows) + "\r", newline="")
+    line = _one_line_error(folders.generate("mac.jsonl", "--output-dir", "out", *QUICK, check=False, cwd=tmp_path,
+                                            timeout=120))
+    assert line.startswith("lintseq generate: error: mac.jsonl: no readable row (the first, mac.jsonl:1: "
+                           "invalid_json, column "), line
