@@ -2,8 +2,12 @@
 and every emitted state passes a fresh pylint process (not only the kept-alive backend)."""
 
 import gc
+import json
+import subprocess
+import sys
 
 import astroid
+import pytest
 
 from hub_tools.linters import PylintLinter
 from hub_tools.lintseq import sample_edit_path
@@ -123,3 +127,27 @@ def test_results_do_not_depend_on_the_order_of_calls(stdlib_modules_by_name):
     assert len(answers) > 60
     mismatches = [text for text in reversed(answers) if second.lint(text) != answers[text]]
     assert not mismatches, mismatches[0]
+
+
+_ORDER_CHECK = """
+import json, sys
+from hub_tools.linters import PylintLinter
+linter = PylintLinter(timeout=None)
+print(json.dumps([[error.code for error in linter.lint(program)] for program in json.loads(sys.argv[1])]))
+"""
+
+
+@pytest.mark.xfail(strict=True, reason="known: the tree astroid gives `_io`'s classes depends on whether `abc` was built "
+                                       "first, which no write journal covers; found by linting 38 standard-library "
+                                       "modules in random orders (bz2.py's W0231 came and went)")
+def test_an_answer_does_not_depend_on_the_libraries_an_earlier_program_built():
+    """A class deriving from ``_compression.BaseStream`` whose ``__init__`` calls no ``__init__`` is W0231 for
+    ``pylint FILE`` and for a fresh linter, and was clean after a program that only named ``abc``."""
+    derived = "import _compression\n\n\nclass B(_compression.BaseStream):\n    def __init__(self):\n        pass\n"
+    answers = []
+    for programs in ([derived], ["import abc\n\nprint(abc.__name__)\n", derived]):
+        done = subprocess.run([sys.executable, "-c", _ORDER_CHECK, json.dumps(programs)], capture_output=True,
+                              text=True, timeout=300, check=True)
+        answers.append(json.loads(done.stdout)[-1])
+    assert answers[0] == ["W0231"]
+    assert answers[1] == answers[0]
