@@ -43,6 +43,8 @@ class _Writes:
         self.journal: list[tuple[dict, str, object, bool]] = []
         self.in_place: set[str] = set()  # modules whose writes are in place in this call
         self.requests: list[set[str]] = []  # per request under way, innermost last: the modules it asked for
+        self.built: list[str] = []  # modules built during the call
+        self.program_wrote = False  # the program set a name in another module during the call
 
 
 _WRITES = _Writes()
@@ -79,6 +81,10 @@ def _record(delayed_assattr):
             # astroid appends to ``setdefault(name, [])``: the node alone means the append made the entry.
             _WRITES.journal.append((attributes, node.attrname, node, len(attributes[node.attrname]) == 1))
             if MODULE_NAME in (module.name, owner.root().name):
+                # A name the program set in another module (``_ast.Constant = ...``) changes what that name is
+                # for a library built meanwhile (see take_back); an instance attribute (``thread.daemon``) is
+                # common in scripts and leaves what names are alone.
+                _WRITES.program_wrote |= module.name == MODULE_NAME and type(owner).__name__ == "Module"
                 continue  # the program's own, or into it: gone with its module
             if _WRITES.made_by.get(module.name, (module,))[0] is not module:  # built again since a reset
                 del _WRITES.made_by[module.name]
@@ -125,7 +131,22 @@ def asked_for(module) -> None:
 def take_back() -> None:
     """Remove every write put in place during the call, last first (so an entry a write created is empty when
     its record comes, and goes: an empty list reads as "defined nowhere" to astroid but crashes pylint's
-    ``is_attribute_typed_annotation``)."""
+    ``is_attribute_typed_annotation``).
+
+    A library built while the program's names in other modules were in place was built against them: a program that set
+    ``_ast.Constant = collections.OrderedDict`` and then used ``ast`` had ``ast.py``'s ``Constant.n = ...``
+    written into ``OrderedDict``, recorded as ``ast``'s own write, and every later program importing ``ast``
+    read ``OrderedDict().n`` as defined (pylint on that file: E1101). Such libraries are dropped from astroid's
+    cache with what was recorded of them, and built again, cleanly, when a later program asks for them."""
+    from astroid import MANAGER
+
+    if _WRITES.program_wrote:
+        for name in _WRITES.built:
+            MANAGER.astroid_cache.pop(name, None)
+            _WRITES.made_by.pop(name, None)
+            _WRITES.asked_by.pop(name, None)
+    _WRITES.built.clear()
+    _WRITES.program_wrote = False
     for attributes, name, node, created in reversed(_WRITES.journal):
         values = attributes.get(name)
         if values is None:
@@ -164,11 +185,14 @@ def writes_scoped_to_the_call() -> Iterator[None]:
         @functools.wraps(request)
         def wrapper(manager, *args, **kwargs):
             _WRITES.requests.append(set())
+            cached = len(manager.astroid_cache)
             try:
                 module = request(manager, *args, **kwargs)
             finally:
                 asked = _WRITES.requests.pop()
             name = getattr(module, "name", None)
+            if isinstance(name, str) and len(manager.astroid_cache) > cached and name != MODULE_NAME:
+                _WRITES.built.append(name)  # a build: the cache grew (never shrinks during a call)
             if isinstance(name, str):
                 asked.discard(name)
                 if asked:

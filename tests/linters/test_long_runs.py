@@ -55,6 +55,21 @@ def test_a_library_built_for_one_program_writes_nothing_into_the_next(tmp_path, 
     assert [line.split(":", 1)[1] for line in fresh_pylint_flags(files, tmp_path)] == ["3:E1101"]
 
 
+def test_a_library_built_while_a_program_renamed_things_is_built_again_for_the_next():
+    """A program that set ``_ast.Constant`` to ``OrderedDict`` and then used ``ast``: astroid built ``ast.py``
+    with that name in place, so its ``Constant.n = property(...)`` went into ``OrderedDict``, and later programs
+    importing ``ast`` read ``OrderedDict().n`` as defined (a fresh linter, and pylint on the file: E1101)."""
+    renames = "import _ast\nimport collections\n_ast.Constant = collections.OrderedDict\nimport ast\nprint(ast.parse('1'))\n"
+    reads = "import ast\nimport collections\n\nprint(ast.dump(ast.parse('x')))\nprint(collections.OrderedDict().n)\n"
+    answers = []
+    for programs in ([reads], [renames, reads, reads]):
+        done = subprocess.run([sys.executable, "-c", _ORDER_CHECK, json.dumps(programs)], capture_output=True,
+                              text=True, timeout=300, check=True)
+        answers.append(json.loads(done.stdout))
+    assert answers[0] == [["E1101"]]
+    assert answers[1][1:] == [["E1101"], ["E1101"]]
+
+
 def test_a_path_does_not_depend_on_the_programs_linted_before_it():
     """The same program's path, sampled by a linter that has just linted a program importing code.py, and by
     a fresh one. (The paths of a program had depended on the rows a worker sampled before it: the number of
