@@ -53,12 +53,21 @@ def read_problem_rows(path: str | Path) -> list:
     # str.splitlines() would cut the row in two.
     for number, line in enumerate(text.split("\n"), start=1):
         if line.strip():
-            try:
-                rows.append(at_any_depth(json.loads, line))
-            except json.JSONDecodeError as error:
-                raise UserError(f"{path}:{number}: not a JSON object ({error.msg})") from None
-            except RecursionError:
-                raise UserError(f"{path}:{number}: not a JSON object (nested too deeply to decode)") from None
-            except ValueError as error:  # a number of more digits than Python reads
-                raise UserError(f"{path}:{number}: {reason(error)}") from None
+            rows.append(decoded_json_line(line, f"{path}:{number}"))
     return rows
+
+
+def decoded_json_line(line: str, where: str):
+    """The value one line of JSON Lines holds, or a one-line :class:`UserError` starting with ``where``.
+
+    >>> decoded_json_line('{"task_id": "T/0"}', "f.jsonl:1")
+    {'task_id': 'T/0'}
+    """
+    try:
+        return at_any_depth(json.loads, line)  # the same answer from any caller (hub_tools.recursion_budget)
+    except json.JSONDecodeError as error:
+        raise UserError(f"{where}: not a JSON object ({error.msg})") from None
+    except RecursionError:
+        raise UserError(f"{where}: not a JSON object (nested too deeply to decode)") from None
+    except ValueError as error:  # a number of more digits than Python reads
+        raise UserError(f"{where}: {reason(error)}") from None

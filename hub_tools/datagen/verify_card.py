@@ -14,9 +14,9 @@ A card older than ``lintseq_config.json`` is not checked: ``lintseq push`` rende
 from __future__ import annotations
 
 from hub_tools.datagen.folder import DatasetFolder
+from hub_tools.datagen.verify_folder import Problem
 from hub_tools.errors import UserError
 
-Problem = tuple[str, str, str]
 CONTAMINATION_SECTION = "## Benchmark contamination"
 
 

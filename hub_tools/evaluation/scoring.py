@@ -34,6 +34,7 @@ from hub_tools.evaluation.sandbox import STATUSES, Job, Sandbox, SandboxConfig
 from hub_tools.evaluation.sandbox.checks import split_test
 from hub_tools.evaluation.sandbox.isolation import warning_for
 from hub_tools.lintseq import DIFF_TOKEN, extract_program, parse_edit_sequence
+from hub_tools.problem_files import decoded_json_line
 
 METRICS_FILE = "metrics.json"
 SAMPLES_FILE = "samples.jsonl"
@@ -115,14 +116,7 @@ def read_samples(path: str | os.PathLike, problems: dict[str, Problem]) -> list[
                             "UTF-8 JSON Lines") from None
         if not line.strip():
             continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise UserError(f"{where}: not a JSON object ({error.msg})") from None
-        except RecursionError:
-            raise UserError(f"{where}: not a JSON object (nested too deeply to decode)") from None
-        except ValueError as error:  # a number of more digits than Python reads
-            raise UserError(f"{where}: {reason(error)}") from None
+        row = decoded_json_line(line, where)
         if not isinstance(row, dict):
             raise UserError(f"{where}: expected a JSON object with 'task_id' and 'completion'")
         if not isinstance(row.get("completion"), str):
