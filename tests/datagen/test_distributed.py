@@ -164,6 +164,8 @@ def test_local_executor_with_more_tasks_than_workers_gives_the_single_machine_fo
     result = generate(str(source_file), "--output-dir", str(out), "--num-paths", "2", "--seed", "3",
                       "--executor", "local", "--tasks", "5", "--workers", "2", "--chunk-size", "8")
     assert "skipped 3 rows" in result.stdout
+    # --no-progress: datatrove's lines (pipeline, per-task statistics) stay in the tasks' log files.
+    assert _console_log_lines(result.stderr) == []
     assert shard_bytes(out) == shard_bytes(single_machine)
     assert settings(out) == settings(single_machine)
     stats = json.loads((out / "lintseq_config.json").read_text())["configs"]["lintseq"]["stats"]
@@ -193,10 +195,17 @@ def _check_load_dataset(out: Path, tmp_path: Path) -> None:
     assert default[0]["sampler"] == "lintseq"
 
 
+def _console_log_lines(stderr: str) -> list[str]:
+    """The INFO/SUCCESS lines of datatrove's and Ray's loggers, and datatrove's statistics, in ``stderr``."""
+    return [line for line in stderr.splitlines()
+            if any(mark in line for mark in ("| INFO", "| SUCCESS", " INFO ", "Stats:", "PIPELINE"))]
+
+
 def test_ray_executor_on_a_local_ray_gives_the_single_machine_folder(source_file, single_machine, tmp_path):
     out = tmp_path / "ray"
-    generate(str(source_file), "--output-dir", str(out), "--num-paths", "2", "--seed", "3",
+    result = generate(str(source_file), "--output-dir", str(out), "--num-paths", "2", "--seed", "3",
              "--executor", "ray", "--tasks", "3", "--workers", "2", "--chunk-size", "16", timeout=600)
+    assert _console_log_lines(result.stderr) == [] and "Logging directory" not in result.stderr
     assert shard_bytes(out) == shard_bytes(single_machine)
     assert settings(out) == settings(single_machine)
     _check_load_dataset(out, tmp_path)

@@ -42,10 +42,12 @@ def single_machine(source_file, tmp_path_factory) -> Path:
 
 def test_array_job_gives_the_single_machine_folder(slurm, source_file, single_machine, tmp_path):
     out, logs = tmp_path / "out", tmp_path / "logs"
-    runs.generate(str(source_file), "--output-dir", str(out), "--num-paths", "2", "--executor", "slurm",
-                  "--partition", "debug", "--tasks", "3", "--workers", "2", "--chunk-size", "8",
-                  "--mem-per-cpu-gb", "0.5", "--time", "00:30:00", "--sbatch-arg=--comment=lintseq-test",
-                  "--logging-dir", str(logs), env=slurm, timeout=600)
+    result = runs.generate(str(source_file), "--output-dir", str(out), "--num-paths", "2", "--executor", "slurm",
+                           "--partition", "debug", "--tasks", "3", "--workers", "2", "--chunk-size", "8",
+                           "--mem-per-cpu-gb", "0.5", "--time", "00:30:00", "--sbatch-arg=--comment=lintseq-test",
+                           "--logging-dir", str(logs), env=slurm, timeout=600)
+    # --no-progress: datatrove's INFO lines about the launch stay off the console.
+    assert not [line for line in result.stderr.splitlines() if "| INFO" in line or "| SUCCESS" in line], result.stderr
     assert runs.shard_bytes(out) == runs.shard_bytes(single_machine)
     assert runs.settings(out) == runs.settings(single_machine)
     script = (logs / "launch_script.slurm").read_text()

@@ -32,6 +32,7 @@ from datatrove.utils.logging import logger
 from datatrove.utils.stats import PipelineStats
 
 from hub_tools.datagen.assembly import RunSummary, assemble_dataset, recorded_summary
+from hub_tools.datagen.distributed.console_logs import warnings_only
 from hub_tools.datagen.engine import CHUNK_SIZE, Engine, select_rows, selected_records
 from hub_tools.datagen.folder_lock import folder_lock
 from hub_tools.datagen.lifetime import die_with_parent
@@ -225,7 +226,9 @@ class DistributedRun:
         options = self.options
         workers = options.workers or -1
         if options.executor == "local":
-            _LocalExecutor(pipeline, tasks=options.tasks, workers=workers, logging_dir=str(self.logging_dir)).run()
+            executor = _LocalExecutor(pipeline, tasks=options.tasks, workers=workers, logging_dir=str(self.logging_dir))
+            executor.console_logs = options.progress
+            executor.run()
             return True
         if options.executor == "ray":
             return self._run_on_ray(pipeline, workers)
@@ -236,14 +239,15 @@ class DistributedRun:
 
         run_on_ray(pipeline, tasks=self.options.tasks, workers=workers, logging_dir=str(self.logging_dir),
                    cpus_per_task=self.options.cpus_per_task, mem_per_cpu_gb=self.options.mem_per_cpu_gb,
-                   address=self.options.ray_address)
+                   address=self.options.ray_address, console_logs=self.options.progress)
         return True
 
     def _run_on_slurm(self, pipeline: list, workers: int, unfinished: int, total: int) -> bool:
         from hub_tools.datagen.distributed.slurm import submit_or_find_job, wait_for_job
 
-        job = submit_or_find_job(lambda: self.slurm_executor(pipeline, workers), self.parts.folder,
-                                 self.logging_dir, self.options.tasks, unfinished)
+        with warnings_only(not self.options.progress):
+            job = submit_or_find_job(lambda: self.slurm_executor(pipeline, workers), self.parts.folder,
+                                     self.logging_dir, self.options.tasks, unfinished)
         if not self.options.wait:
             print(f"when it has finished, run the same command again to merge: {shlex.join(sys.argv)}",
                   file=sys.stderr)
@@ -271,6 +275,15 @@ class _LocalExecutor(LocalPipelineExecutor):
     run again (the chunk in flight in a process of its own, see :class:`~hub_tools.datagen.distributed.steps.LintSeqReader`), twice at most; past
     that the run stops with the finished parts kept, and the same command finishes it.
     """
+
+    # Whether the tasks' log lines (pipeline, per-task stats) also go to the console; always to the task's log
+    # file. Off with --no-progress: stderr then holds only warnings and errors.
+    console_logs = True
+
+    def _run_for_rank(self, rank: int, local_rank: int = 0, node_rank: int = -1) -> PipelineStats:
+        # datatrove prints a task's INFO lines on the console for local rank 0 only (local_rank serves nothing
+        # else): a task that is to be quiet runs as another local rank.
+        return super()._run_for_rank(rank, local_rank if self.console_logs else max(local_rank, 1), node_rank)
 
     def run(self) -> None:
         self._launched = True

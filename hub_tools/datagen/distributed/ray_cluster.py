@@ -9,9 +9,11 @@ wait on that dead address for minutes on end.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 
+from hub_tools.datagen.distributed.console_logs import warnings_only
 from hub_tools.errors import UserError
 
 # How long the cluster's address may take to accept a connection before the run is refused.
@@ -58,9 +60,13 @@ def check_ray_cluster_answers(address: str, named: str) -> None:
 
 
 def run_on_ray(pipeline: list, *, tasks: int, workers: int, logging_dir: str, cpus_per_task: int,
-               mem_per_cpu_gb: float, address: str | None) -> None:
+               mem_per_cpu_gb: float, address: str | None, console_logs: bool = True) -> None:
     """Run the pipeline's tasks on the Ray cluster at ``address`` (``None``: a Ray instance of this command's
-    own, started here and stopped at the end), or on the one this process already joined."""
+    own, started here and stopped at the end), or on the one this process already joined.
+
+    ``console_logs=False`` (``--no-progress``) keeps Ray's and datatrove's INFO lines off the console: only
+    warnings and errors are printed; the tasks' own lines are in their log files either way.
+    """
     import ray
     from datatrove.executor import RayPipelineExecutor
 
@@ -73,13 +79,21 @@ def run_on_ray(pipeline: list, *, tasks: int, workers: int, logging_dir: str, cp
         environment = {"env_vars": {"PYTHONPATH": os.environ.get("PYTHONPATH", "")}}
         try:
             ray.init(address=where[0] if where else "local", runtime_env=environment, include_dashboard=False,
-                     log_to_driver=False)
+                     log_to_driver=False, logging_level=logging.INFO if console_logs else logging.WARNING)
         except ConnectionError as error:
             named = where[1] if where else "ray.init()"
             raise UserError(f"{named}: cannot join the Ray cluster ({error})") from None
+    # On an instance of this command's own the logging folder is on the only machine there is: datatrove's
+    # warning that it must be shared between machines does not apply.
+    own_instance = started_here and not where
+
+    def shown(record: dict) -> bool:
+        return not (own_instance and record["message"].startswith("Logging directory points to a local"))
+
     try:
-        RayPipelineExecutor(pipeline, tasks=tasks, workers=workers, logging_dir=logging_dir,
-                            cpus_per_task=cpus_per_task, mem_per_cpu_gb=mem_per_cpu_gb).run()
+        with warnings_only(not console_logs, shown):
+            RayPipelineExecutor(pipeline, tasks=tasks, workers=workers, logging_dir=logging_dir,
+                                cpus_per_task=cpus_per_task, mem_per_cpu_gb=mem_per_cpu_gb).run()
     finally:
         if started_here:
             ray.shutdown()
