@@ -567,6 +567,74 @@ def test_a_program_dies_with_its_template():
     assert not folder.exists()  # removed by the evaluator, the template being dead
 
 
+
+_KILLED_EVALUATOR = """
+import sys, threading, time
+from pathlib import Path
+from hub_tools.evaluation import Sandbox, SandboxConfig
+pool = Sandbox(SandboxConfig(timeout=60.0, workers=1, use_bubblewrap=False, use_namespaces=False))
+pool.start()
+program = "import time\\nopen('written', 'w').write('x' * 1000)\\ntime.sleep(60)"
+threading.Thread(target=pool.run, args=([program],), kwargs={"progress": False}, daemon=True).start()
+print(pool._templates[0]._work_folder, flush=True)
+time.sleep(120)
+"""
+
+
+def test_the_folder_of_an_evaluator_killed_with_sigkill_is_removed_by_the_next_evaluation(tmp_path):
+    """kill -9 of the evaluator kills its templates before they remove their work folders from the host's /tmp
+    (where a template has no file system of its own): the next evaluation removes them, and nothing else."""
+    import signal
+
+    evaluator = subprocess.Popen([sys.executable, "-c", _KILLED_EVALUATOR], stdout=subprocess.PIPE, text=True)
+    left = Path(evaluator.stdout.readline().strip())
+    deadline = time.monotonic() + 60
+    while not list(left.glob("*/written")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert list(left.glob("*/written"))
+    evaluator.send_signal(signal.SIGKILL)
+    evaluator.wait()
+    # Its template dies with it (its parent's death signal), leaving the folder, whose owner file it no longer
+    # holds locked once it has ended.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not _lock_free(left / ".owner"):
+        time.sleep(0.05)
+    assert left.is_dir()
+    # Not the sweep's to remove: a folder with no owner file, and a link by a template's name to one with one.
+    unowned = Path("/tmp/sandbox-" + os.urandom(4).hex())
+    unowned.mkdir()
+    decoy_target = tmp_path / "target"
+    decoy_target.mkdir()
+    (decoy_target / ".owner").write_text("1")
+    decoy = Path("/tmp/sandbox-" + os.urandom(4).hex())
+    decoy.symlink_to(decoy_target)
+    config = SandboxConfig(timeout=5.0, workers=1, use_bubblewrap=False, use_namespaces=False)
+    try:
+        with Sandbox(config) as running:  # another evaluation, running while the next one starts
+            running.start()
+            kept = Path(running._templates[0]._work_folder)
+            with Sandbox(config) as following:
+                following.start()
+                assert not left.exists()
+                assert kept.is_dir() and (kept / ".owner").is_file()
+                assert unowned.is_dir() and decoy.is_symlink() and (decoy_target / ".owner").is_file()
+                assert following.run(["print(1)"], progress=False)[0].status == "passed"
+    finally:
+        unowned.rmdir()
+        decoy.unlink()
+
+
+def _lock_free(path: Path) -> bool:
+    import fcntl
+
+    with open(path, "rb") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return False
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return True
+
 def test_the_rules_that_hide_a_path_open_nothing_outside_the_readable_roots(tmp_path):
     """Opening a hidden path's ancestors entry by entry once followed links: an entry of site-packages linking
     to /etc (or to the folder above) made Landlock open it, where nothing had been hidden before."""

@@ -30,6 +30,7 @@ from hub_tools.evaluation.sandbox.template import (
     Template,
     WorkerStopped,
 )
+from hub_tools.evaluation.sandbox.workdir import remove_abandoned_folders
 
 
 class Sandbox:
@@ -88,6 +89,8 @@ class Sandbox:
     def _start_template(self) -> Template:
         with self._lock:
             if self._mode is None:
+                # Folders of templates killed with their evaluator (kill -9) are still in the host's /tmp.
+                remove_abandoned_folders()
                 self._mode = self._choose_mode()
             mode = self._mode
         template = self._new_template(mode)

@@ -320,6 +320,7 @@ def main(settings):
     control = socket.socket(fileno=settings["control_fd"])
     abi = landlock_abi()  # noqa: F821
     base = tempfile.mkdtemp(prefix="sandbox-")
+    mark_owner(base)  # noqa: F821 (workdir.py): its descriptor stays open, and so locked, until this process ends
     if drop_to is not None:
         os.chmod(base, 0o711)  # its programs reach their own folders in it, and cannot list it
     # Landlock's rules: what may be read, less the hidden paths (their folders listable only).

@@ -3,11 +3,15 @@
 Part of the sandboxed template's program (see ``isolation.runner_source``; so: standard library only, no
 ``from __future__`` import). The template measures a running program's folder and the files it holds open
 without a name (``folder_too_full``, ``files_held_open``: past the limit the program is killed), and removes
-the folder when the program has ended (``remove_tree``).
+the folder when the program has ended (``remove_tree``). A template marks its work folder as its own for as
+long as it runs (``mark_owner``), so that an evaluation starting later removes the folders of templates killed
+with their evaluator (``remove_abandoned_folders``).
 """
 
 import contextlib
+import fcntl
 import os
+import re
 import stat
 
 # Entries the template reads at most when it measures a folder: a folder made of more (slow to measure)
@@ -16,6 +20,12 @@ MAX_FOLDER_ENTRIES = 10_000
 # Threads one program may have where seccomp cannot refuse them all (not x86-64): past it, the template kills
 # the program when it next looks (every FOLDER_CHECK_SECONDS; kernel.py refuses threads where it can).
 MAX_TASKS = 256
+# The file a template holds locked in its work folder while it runs (``mark_owner``). A template dies with its
+# evaluator, and a kill -9 of the evaluator leaves the folder in the host's /tmp (where the template has no file
+# system of its own) with what its programs wrote: the next evaluation removes those nobody holds.
+OWNER_FILE = ".owner"
+# The names a template's work folder has in /tmp (``tempfile.mkdtemp(prefix="sandbox-")``).
+WORK_FOLDER_NAME = re.compile(r"sandbox-[a-z0-9_]{8}")
 
 
 def remove_tree(path, expected=None):
@@ -183,3 +193,51 @@ def threads_of(pid):
     except (OSError, ValueError, IndexError):
         return 0
     return 0
+
+
+
+def mark_owner(folder):
+    """Lock ``folder``'s owner file (``OWNER_FILE``) for as long as this process lives; return its descriptor,
+    to be kept open. The kernel drops the lock when the process ends, however it ends (kill -9 included), so a
+    folder whose owner file takes the lock again has no template using it: no pid is read (a pid is used again,
+    and a template in a pid namespace of its own has another pid there). The file is made and locked under
+    another name, then named: there is never an owner file that nobody holds."""
+    making = os.path.join(folder, OWNER_FILE + ".new")
+    descriptor = os.open(making, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    fcntl.flock(descriptor, fcntl.LOCK_EX)
+    os.write(descriptor, str(os.getpid()).encode())
+    os.rename(making, os.path.join(folder, OWNER_FILE))
+    return descriptor
+
+
+def remove_abandoned_folders(parent="/tmp"):
+    """Remove the work folders in ``parent`` whose template has ended without removing them; return how many.
+
+    Only a folder of this user, by a name a template gives (``WORK_FOLDER_NAME``), not a link, whose owner file
+    nobody holds locked (see ``mark_owner``). A folder with no owner file is left (a template still starting,
+    or one of an earlier version); so is one whose template runs (another evaluation's). It is removed as
+    ``remove_tree`` removes, only while its name is the folder looked at.
+    """
+    try:
+        names = [name for name in os.listdir(parent) if WORK_FOLDER_NAME.fullmatch(name)]
+    except OSError:
+        return 0
+    removed = 0
+    for name in names:
+        path = os.path.join(parent, name)
+        try:
+            status = os.lstat(path)
+            if not stat.S_ISDIR(status.st_mode) or status.st_uid != os.getuid():
+                continue
+            descriptor = os.open(os.path.join(path, OWNER_FILE), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held: its template runs
+        except OSError:
+            continue
+        finally:
+            os.close(descriptor)
+        remove_tree(path, expected=(status.st_dev, status.st_ino))
+        removed += 1
+    return removed
