@@ -74,3 +74,30 @@ def test_the_test_s_work_on_an_answer_is_not_charged_to_the_other_programs():
         for read, write in pipes:
             os.close(read)
             os.close(write)
+
+
+# The flood of a hostile model's samples: each answers a quarter of a million floats, which its test quotes in the
+# assertion's message (as HumanEval/117's does), so that every such sample keeps the evaluator busy for a second or
+# more. Beside three of them at a time, the correct programs answer about a hundred calls each, each call 15 ms
+# of CPU.
+FLOOD = Job("X = [1.2345678901234567e-300] * 250_000\ndef add(a, b):\n    return X",
+            split_test("", "for a in range(3):\n    assert add(a, 1) == a + 1, 'wrong: ' + str(add(a, 1))", "add")[0])
+BUSY_ADD = Job("import time\ndef add(a, b):\n    start = time.process_time()\n"
+               "    while time.process_time() - start < 0.015:\n        pass\n    return a + b",
+               split_test("", "for a in range(100):\n    assert add(a, 1) == a + 1", "add")[0])
+# Four seconds of CPU in all: over the time limit (3 s), under the kernel's limit on CPU time (5 s).
+TOO_SLOW_ADD = Job(BUSY_ADD.program.replace("0.015", "0.04"), BUSY_ADD.test)
+
+
+def test_a_flood_of_costly_answers_times_out_no_correct_program_beside_it():
+    """Three workers of four kept the evaluator busy with costly answers: the time credited to a correct program
+    beside them was capped a second short of the template's backup deadline (the time limit and 5 s), and 6 of
+    20 timed out. The template now moves that deadline as the evaluator credits the program (up to ten time
+    limits), and a program given credit is still timed out past its time limit in CPU time."""
+    jobs = [FLOOD] * 3 + [BUSY_ADD] + [FLOOD] * 3 + [BUSY_ADD] + [FLOOD] * 3 + [TOO_SLOW_ADD] + [FLOOD] * 6
+    with Sandbox(SandboxConfig(timeout=3.0, memory_limit_mb=512, workers=4)) as pool:
+        results = pool.run(jobs, progress=False)
+    outcomes = {job_index: (result.status, result.reason, round(result.duration, 1))
+                for job_index, (job, result) in enumerate(zip(jobs, results, strict=True)) if job is not FLOOD}
+    assert [outcome[0] for outcome in outcomes.values()] == ["passed", "passed", "timed_out"], outcomes
+    assert all(result.status == "failed" for job, result in zip(jobs, results, strict=True) if job is FLOOD)

@@ -246,17 +246,23 @@ class _ReadingTime:
 
 
 READING_TIME = _ReadingTime()
+# Seconds of credit between two reports of it to the template (Channel): its backup deadline then trails the
+# evaluator's by at most this much, well within its grace.
+CREDIT_STEP = 1.0
 
 
 class Channel:
     """The two pipes of one program's process: length-prefixed tagged-JSON frames, under one deadline, which
     leaves out the time the evaluator spent reading other programs' answers (:class:`_ReadingTime`)."""
 
-    def __init__(self, requests: int, answers: int, deadline: float, most_credit: float = 0.0):
+    def __init__(self, requests: int, answers: int, deadline: float, most_credit: float = 0.0,
+                 on_credit=None):
         self.requests, self.answers, self.deadline = requests, answers, deadline
-        # At most this much later: programs that keep the evaluator reading move each other's deadlines, and
-        # the template kills a program at its backup deadline whatever the evaluator says.
+        # At most this much later: programs that keep the evaluator reading move each other's deadlines. The
+        # template kills a program at its own backup deadline, which ``on_credit(seconds)`` moves: it is told
+        # of the credit each time it has grown by CREDIT_STEP, and its grace covers the rest.
         self.most_credit = most_credit
+        self._on_credit, self._told = on_credit, 0.0
         self._others_before = READING_TIME.total(id(self))
         self._own = 0.0
         self._working = False  # an answer arrived and the test works on it (see _ReadingTime)
@@ -274,7 +280,11 @@ class Channel:
 
     def _remaining(self) -> float:
         others = READING_TIME.total(id(self)) - self._others_before - self._own
-        return self.deadline + min(max(others, 0.0), self.most_credit) - time.monotonic()
+        credit = min(max(others, 0.0), self.most_credit)
+        if self._on_credit is not None and credit >= self._told + CREDIT_STEP:
+            self._told = credit
+            self._on_credit(credit)
+        return self.deadline + credit - time.monotonic()
 
     def _wait(self, descriptor: int, writing: bool) -> None:
         while True:
@@ -284,8 +294,10 @@ class Channel:
             # are always in the pipe before they are asked for was otherwise never timed out here.
             if remaining <= 0:
                 raise CandidateTimeout()
-            ready = select.select([], [descriptor], [], max(remaining, 0))[1] if writing else \
-                select.select([descriptor], [], [], max(remaining, 0))[0]
+            # At least once a second: the credit the template is told of keeps up with the reading of others.
+            wait = min(max(remaining, 0), 1.0)
+            ready = select.select([], [descriptor], [], wait)[1] if writing else \
+                select.select([descriptor], [], [], wait)[0]
             if ready:
                 return
             if self._remaining() <= 0:  # others' reading meanwhile moves the deadline: look again

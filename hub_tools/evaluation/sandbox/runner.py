@@ -9,9 +9,11 @@ No program ever runs in this process; it only forks them.
 message per packet): this process first says ``{"ready": true, "facts": {...}}`` (what it could confine).
 Each job arrives as ``{"job": N, "limits": {...}}`` with two pipe ends attached (``SCM_RIGHTS``): the end the
 program reads requests from and the end it writes answers to. It forks the program's process, and answers
-``{"job": N, "exit": CODE, "killed": BOOL, "folder_full": BOOL, "too_many_tasks": BOOL, "duration": SECONDS}`` once that process has ended
+``{"job": N, "exit": CODE, "killed": BOOL, "folder_full": BOOL, "too_many_tasks": BOOL, "cpu_limit": BOOL, "duration": SECONDS}`` once that process has ended
 (``CODE`` as ``subprocess`` gives it, negative for a signal; killed on ``{"kill": N}``, at the backup deadline,
-or once its files hold more than the limit). So each program has its own pair of pipes, created for it and closed after it: no channel
+or once its files hold more than the limit). The backup deadline is the time limit and a grace; ``{"credit": N,
+"seconds": S}`` moves it S seconds later, S at most the job's ``most_credit`` (the time the evaluator spent on other
+programs' answers while this one waited: see ``checks._ReadingTime``). So each program has its own pair of pipes, created for it and closed after it: no channel
 is shared between programs, and a program can write nothing the evaluator would read as another's result.
 
 **The program's process** closes every other descriptor, moves into a fresh empty directory, sets its
@@ -254,7 +256,8 @@ def run_job(control, message, descriptors, base, drop_to):
     os.close(answers)
     process = os.pidfd_open(pid)
     deadline = start + limits["timeout"] + limits["grace"]
-    killed = folder_full = too_many_tasks = False
+    credit = 0.0
+    killed = folder_full = too_many_tasks = cpu_limit = False
     # Without namespaces the folder is on the host's disk, which a file size limit alone does not protect:
     # it is measured while the program runs, with the files the program holds open under no name, and the
     # program killed once they hold too much.
@@ -273,21 +276,30 @@ def run_job(control, message, descriptors, base, drop_to):
                 os.kill(pid, signal.SIGKILL)
                 os.waitpid(pid, 0)
                 raise SystemExit(0)
-            if json.loads(order).get("kill") == message["job"] and not killed:
+            order = json.loads(order)
+            if order.get("kill") == message["job"] and not killed:
                 os.kill(pid, signal.SIGKILL)
                 killed = True
+            elif order.get("credit") == message["job"] and isinstance(order.get("seconds"), (int, float)):
+                credit = min(max(float(order["seconds"]), credit), limits.get("most_credit", 0.0))
+                deadline = start + limits["timeout"] + limits["grace"] + credit
         if not killed and (folder_too_full(workdir, folder_limit) or files_held_open(pid) > folder_limit):  # noqa: F821 (workdir.py)
             os.kill(pid, signal.SIGKILL)
             killed = folder_full = True
         if not killed and threads_of(pid) > MAX_TASKS:  # noqa: F821 (workdir.py)
             os.kill(pid, signal.SIGKILL)
             killed = too_many_tasks = True
+        # Credit is for waiting on the evaluator, never for computing: past its time limit in CPU time, a program
+        # given credit is timed out (the CPU limit of kernel.set_limits counts whole seconds, and 2 more).
+        if not killed and credit > 0 and cpu_seconds(pid) > limits["timeout"]:  # noqa: F821 (workdir.py)
+            os.kill(pid, signal.SIGKILL)
+            killed = cpu_limit = True
     _, status = os.waitpid(pid, 0)
     os.close(process)
     remove_tree(workdir)  # noqa: F821 (workdir.py)
     code = os.waitstatus_to_exitcode(status)
     control.send(json.dumps({"job": message["job"], "exit": code, "killed": killed, "folder_full": folder_full,
-                             "too_many_tasks": too_many_tasks, "duration": round(time.monotonic() - start, 6)}).encode())
+                             "too_many_tasks": too_many_tasks, "cpu_limit": cpu_limit, "duration": round(time.monotonic() - start, 6)}).encode())
 
 
 def main(settings):

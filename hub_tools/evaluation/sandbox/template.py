@@ -10,6 +10,7 @@ template per worker.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import re
@@ -43,8 +44,13 @@ WORKER_GRACE_SECONDS = 30.0
 MOUNT_POINT = re.compile(r"/tmp/sandbox-root-[a-z0-9_]{8}")
 WORK_FOLDER = re.compile(r"/tmp/sandbox-[a-z0-9_]{8}")
 STATUSES = ("passed", "failed", "timed_out", "error")
-# The template kills a program this long after its time limit, whatever the evaluator says (runner.py).
+# The template kills a program this long after its time limit, whatever the evaluator says (runner.py), plus
+# the credit the evaluator gives it for the time spent on other programs' answers meanwhile.
 BACKUP_GRACE_SECONDS = 5.0
+# That credit is at most this many time limits: a program lives at most (1 + this) time limits and the grace,
+# however long others keep the evaluator busy. Its CPU time stays limited to the time limit (and 2 s) whatever
+# the credit (kernel.set_limits), so a slow program gains nothing from it.
+MOST_CREDIT_TIMEOUTS = 10
 
 
 @dataclass(frozen=True)
@@ -91,7 +97,9 @@ class WorkerStopped(RuntimeError):
 
 
 def _describe_exit(exit_code: int, killed: bool, config: SandboxConfig, folder_full: bool = False,
-                   too_many_tasks: bool = False) -> tuple[str, str]:
+                   too_many_tasks: bool = False, cpu_limit: bool = False) -> tuple[str, str]:
+    if cpu_limit:
+        return "timed_out", f"CPU time limit reached ({config.timeout:g} s)"
     if folder_full:
         return "error", f"killed: its files held more than {config.folder_limit_mb} MB"
     if too_many_tasks:
@@ -174,7 +182,9 @@ class Template:
         job_id = self._jobs_started  # a late message about an earlier program can never match this one
         requests_read, requests_write = os.pipe()
         answers_read, answers_write = os.pipe()
-        limits = {"timeout": self.config.timeout, "grace": BACKUP_GRACE_SECONDS, "memory_limit_mb": self.config.memory_limit_mb,
+        most_credit = MOST_CREDIT_TIMEOUTS * self.config.timeout
+        limits = {"timeout": self.config.timeout, "grace": BACKUP_GRACE_SECONDS, "most_credit": most_credit,
+                  "memory_limit_mb": self.config.memory_limit_mb,
                   "file_size_limit_mb": self.config.file_size_limit_mb, "folder_limit_mb": self.config.folder_limit_mb}
         try:
             socket.send_fds(self.control, [json.dumps({"job": job_id, "limits": limits}).encode()],
@@ -186,9 +196,10 @@ class Template:
         os.close(requests_read)
         os.close(answers_write)
         start = time.monotonic()
-        # Time the evaluator spent reading other programs' answers is not this one's (checks._ReadingTime), up to
-        # a second short of the template's backup deadline.
-        channel = Channel(requests_write, answers_read, start + self.config.timeout, BACKUP_GRACE_SECONDS - 1.0)
+        # Time the evaluator spent reading other programs' answers is not this one's (checks._ReadingTime): the
+        # channel's deadline moves by it, and so does the template's backup deadline, as the channel tells it.
+        channel = Channel(requests_write, answers_read, start + self.config.timeout, most_credit,
+                          on_credit=functools.partial(self._credit, job_id))
         outcome: tuple[str, str] | None = None
         unsplittable = None
         try:
@@ -217,9 +228,14 @@ class Template:
             raise unsplittable  # this process has ended: the caller runs the job whole in a fresh one
         if outcome is None:
             outcome = _describe_exit(int(ended.get("exit", 0)), bool(ended.get("killed")), self.config,
-                                     bool(ended.get("folder_full")), bool(ended.get("too_many_tasks")))
+                                     bool(ended.get("folder_full")), bool(ended.get("too_many_tasks")),
+                                     bool(ended.get("cpu_limit")))
         duration = float(ended.get("duration", time.monotonic() - start))
         return ExecutionResult(outcome[0], outcome[1], duration, "sandbox" if whole else "evaluator")
+
+    def _credit(self, job_id: int, seconds: float) -> None:
+        with contextlib.suppress(OSError):
+            self.control.send(json.dumps({"credit": job_id, "seconds": seconds}).encode())
 
     def _kill(self, job_id: int) -> None:
         with contextlib.suppress(OSError):

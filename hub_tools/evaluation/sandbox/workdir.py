@@ -195,6 +195,15 @@ def threads_of(pid):
     return 0
 
 
+def cpu_seconds(pid):
+    """CPU time process ``pid`` has used, all its threads together, in seconds (0 when that cannot be read)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat_file:
+            fields = stat_file.read().rpartition(b")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime: fields 14, 15
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
 
 def mark_owner(folder):
     """Lock ``folder``'s owner file (``OWNER_FILE``) for as long as this process lives; return its descriptor,
