@@ -651,3 +651,18 @@ def test_the_rules_that_hide_a_path_open_nothing_outside_the_readable_roots(tmp_
     readable, listable = readable_rules([str(root)], [str(root / "lib64" / "data")])
     assert sorted(readable) == [str(root / "pkg" / "code.py")]
     assert sorted(listable) == [str(root), str(root / "pkg")]
+
+
+def test_the_template_times_out_a_program_the_evaluator_was_too_busy_to_time_out(monkeypatch):
+    """The template kills a program at its own deadline (the limit and a grace, plus the credit it was told of)
+    whatever the evaluator does: such a program timed out, and was reported as an error (it "closed its
+    channel and did not end")."""
+    from hub_tools.evaluation.sandbox import checks
+
+    # An evaluator that never looks at its clock, as one held for seconds by other programs' answers.
+    monkeypatch.setattr(checks.Channel, "_remaining", lambda self: 3600.0)
+    with Sandbox(SandboxConfig(timeout=0.5, workers=1, use_bubblewrap=False, use_namespaces=False)) as pool:
+        result = pool.run([Job("import time\ndef f():\n    time.sleep(60)", split_test("", "f()", "f")[0])],
+                          progress=False)[0]
+    assert (result.status, result.reason) == ("timed_out", "timed out after 0.5 s"), result
+    assert 5.0 < result.duration < 20

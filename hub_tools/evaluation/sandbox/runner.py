@@ -9,7 +9,7 @@ No program ever runs in this process; it only forks them.
 message per packet): this process first says ``{"ready": true, "facts": {...}}`` (what it could confine).
 Each job arrives as ``{"job": N, "limits": {...}}`` with two pipe ends attached (``SCM_RIGHTS``): the end the
 program reads requests from and the end it writes answers to. It forks the program's process, and answers
-``{"job": N, "exit": CODE, "killed": BOOL, "folder_full": BOOL, "too_many_tasks": BOOL, "cpu_limit": BOOL, "duration": SECONDS}`` once that process has ended
+``{"job": N, "exit": CODE, "killed": BOOL, "folder_full": BOOL, "too_many_tasks": BOOL, "cpu_limit": BOOL, "past_deadline": BOOL, "duration": SECONDS}`` once that process has ended
 (``CODE`` as ``subprocess`` gives it, negative for a signal; killed on ``{"kill": N}``, at the backup deadline,
 or once its files hold more than the limit). The backup deadline is the time limit and a grace; ``{"credit": N,
 "seconds": S}`` moves it S seconds later, S at most the job's ``most_credit`` (the time the evaluator spent on other
@@ -257,7 +257,7 @@ def run_job(control, message, descriptors, base, drop_to):
     process = os.pidfd_open(pid)
     deadline = start + limits["timeout"] + limits["grace"]
     credit = 0.0
-    killed = folder_full = too_many_tasks = cpu_limit = False
+    killed = folder_full = too_many_tasks = cpu_limit = past_deadline = False
     # Without namespaces the folder is on the host's disk, which a file size limit alone does not protect:
     # it is measured while the program runs, with the files the program holds open under no name, and the
     # program killed once they hold too much.
@@ -266,7 +266,7 @@ def run_job(control, message, descriptors, base, drop_to):
         remaining = deadline - time.monotonic()
         if remaining <= 0 and not killed:
             os.kill(pid, signal.SIGKILL)
-            killed = True
+            killed = past_deadline = True
         ready = select.select([process, control], [], [], min(max(remaining, 0.05), FOLDER_CHECK_SECONDS))[0]
         if process in ready:
             break
@@ -299,7 +299,8 @@ def run_job(control, message, descriptors, base, drop_to):
     remove_tree(workdir)  # noqa: F821 (workdir.py)
     code = os.waitstatus_to_exitcode(status)
     control.send(json.dumps({"job": message["job"], "exit": code, "killed": killed, "folder_full": folder_full,
-                             "too_many_tasks": too_many_tasks, "cpu_limit": cpu_limit, "duration": round(time.monotonic() - start, 6)}).encode())
+                             "too_many_tasks": too_many_tasks, "cpu_limit": cpu_limit,
+                             "past_deadline": past_deadline, "duration": round(time.monotonic() - start, 6)}).encode())
 
 
 def main(settings):

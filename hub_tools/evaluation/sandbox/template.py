@@ -97,9 +97,12 @@ class WorkerStopped(RuntimeError):
 
 
 def _describe_exit(exit_code: int, killed: bool, config: SandboxConfig, folder_full: bool = False,
-                   too_many_tasks: bool = False, cpu_limit: bool = False) -> tuple[str, str]:
+                   too_many_tasks: bool = False, cpu_limit: bool = False,
+                   past_deadline: bool = False) -> tuple[str, str]:
     if cpu_limit:
         return "timed_out", f"CPU time limit reached ({config.timeout:g} s)"
+    if past_deadline:  # the template's own deadline: the evaluator was too busy to time it out first
+        return "timed_out", f"timed out after {config.timeout:g} s"
     if folder_full:
         return "error", f"killed: its files held more than {config.folder_limit_mb} MB"
     if too_many_tasks:
@@ -229,7 +232,7 @@ class Template:
         if outcome is None:
             outcome = _describe_exit(int(ended.get("exit", 0)), bool(ended.get("killed")), self.config,
                                      bool(ended.get("folder_full")), bool(ended.get("too_many_tasks")),
-                                     bool(ended.get("cpu_limit")))
+                                     bool(ended.get("cpu_limit")), bool(ended.get("past_deadline")))
         duration = float(ended.get("duration", time.monotonic() - start))
         return ExecutionResult(outcome[0], outcome[1], duration, "sandbox" if whole else "evaluator")
 
