@@ -8,7 +8,7 @@ repeat to the next (no mode always runs first, on a cold machine) and the best r
 shared machines are noisy. The figures go to ``benchmarks/results/training_throughput.json``.
 
     .venv/bin/python benchmarks/training_throughput.py               # CPU, a few minutes
-    .venv/bin/python benchmarks/training_throughput.py --device cuda --preset tinycodelm-150m
+    .venv/bin/python benchmarks/training_throughput.py --device cuda --preset tinycodelm-150m --name training_throughput_gpu
 
 Only ratios measured in the same run are comparable; absolute figures depend on the machine and its load.
 """
@@ -87,6 +87,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--name", default="training_throughput",
+                        help="results file stem (benchmarks/results/NAME.json)")
     arguments = parser.parse_args()
 
     import torch
@@ -115,12 +117,13 @@ def main() -> None:
         print(f"{mode:<16}{rate:>18,.0f}{rate / best['padded']:>11.2f}x")
     figures = {
         "conditions": {"preset": arguments.preset, "device": arguments.device, "threads": torch.get_num_threads(),
+                       "accelerator": torch.cuda.get_device_name() if arguments.device.startswith("cuda") else None,
                        "rows": arguments.rows, "batch_size": arguments.batch_size, "max_length": arguments.max_length,
                        "repeats": arguments.repeats},
         **{mode: {"tokens_per_second": round(best[mode]), "vs_padded": round(best[mode] / best["padded"], 2),
                   "runs": [round(rate) for rate in results[mode]], "tokens": tokens[mode]} for mode in MODES},
     }
-    print(f"figures written to {save_result('training_throughput', figures, packages=['torch', 'transformers', 'trl'])}")
+    print(f"figures written to {save_result(arguments.name, figures, packages=['torch', 'transformers', 'trl'])}")
 
 
 if __name__ == "__main__":
