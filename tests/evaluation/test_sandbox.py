@@ -640,6 +640,24 @@ def _lock_free(path: Path) -> bool:
         os.close(descriptor)
 
 
+def test_the_rules_that_hide_a_path_open_nothing_outside_the_readable_roots(tmp_path):
+    """Opening a hidden path's ancestors entry by entry once followed links: an entry of site-packages linking
+    to /etc (or to the folder above) made Landlock open it, where nothing had been hidden before."""
+    from hub_tools.evaluation.sandbox.isolation import readable_rules
+
+    root, outside = tmp_path / "prefix", tmp_path / "outside"
+    (root / "pkg" / "data").mkdir(parents=True)
+    (root / "pkg" / "code.py").write_text("")
+    outside.mkdir()
+    (root / "pkg" / "to_outside").symlink_to(outside)
+    (root / "pkg" / "to_etc").symlink_to("/etc")
+    (root / "pkg" / "to_root").symlink_to(root)
+    (root / "lib64").symlink_to(root / "pkg")
+    readable, listable = readable_rules([str(root)], [str(root / "lib64" / "data")])
+    assert sorted(readable) == [str(root / "pkg" / "code.py")]
+    assert sorted(listable) == [str(root), str(root / "pkg")]
+
+
 def test_the_template_times_out_a_program_the_evaluator_was_too_busy_to_time_out(monkeypatch):
     """The template kills a program at its own deadline (the limit and a grace, plus the credit it was told of)
     whatever the evaluator does: such a program timed out, and was reported as an error (it "closed its
