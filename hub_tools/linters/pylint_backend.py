@@ -76,6 +76,7 @@ from hub_tools.linters.call_limits import CallLimits, Interrupted, LintMemoryLim
 from hub_tools.linters.module_writes import forget_dropped_modules, take_back, writes_scoped_to_the_call
 from hub_tools.linters.profiles import LintProfile, get_profile
 from hub_tools.linters.program_comments import bytes_read_as_written, pragmas_obeyed_by_none
+from hub_tools.linters.repeated_hash_lookups import hash_lookups_kept_for_the_call
 from hub_tools.linters.repeated_scans import scans_kept_for_the_call
 from hub_tools.linters.syntax_errors import declaration_error, flagged_line, syntax_error
 from hub_tools.linters.uncounted_checks import (
@@ -379,7 +380,8 @@ class PylintLinter:
             pylinter.file_state = FileState(MODULE_NAME, pylinter.msgs_store, module)
             pylinter._ignore_file = False
             pylinter.current_file = module.file
-            with scans_kept_for_the_call():  # see hub_tools.linters.repeated_scans
+            # Work pylint repeats within a call, made once: hub_tools.linters.repeated_scans, repeated_hash_lookups
+            with scans_kept_for_the_call(), hash_lookups_kept_for_the_call():
                 (self._check if may_hold_unicode_problems(program) else self._check_plain)(module)
         finally:
             self._restore_checkers()

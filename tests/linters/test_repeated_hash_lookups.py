@@ -1,0 +1,106 @@
+"""Hash lookups kept for the length of a lint call change no answer, and take the repeated work away: the linter
+with and without them agrees on every state it is asked about, on real code and on the shapes they are for."""
+
+import contextlib
+import sys
+
+import pytest
+from pylint.checkers import typecheck
+
+from hub_tools.linters import LintTimeout, PylintLinter, pylint_backend
+
+
+def data_table(entries: int) -> str:
+    """A module-level table of records, each a dict with constant keys, and a function reading it."""
+    rows = "".join(f"    'key_{i}': {{'id': {i}, 'w': {i / 7:.4f}, 'tags': ('t{i}',), 'off': None}},\n"
+                   for i in range(entries))
+    return (f"import math\n\nTABLE = {{\n{rows}}}\n\n\ndef weight(key):\n    entry = TABLE.get(key)\n"
+            "    if entry is None:\n        return math.nan\n    return entry['w'] * TABLE[key]['id']\n")
+
+
+# Every kind of constant as a dict key, a set member and a subscript, next to members that are not hashable
+# (E1143, the counted message these lookups decide) and programs that change what __hash__ is.
+SHAPES = [
+    data_table(30),
+    "D = {'a': 1, b'b': 2, 3: 3, 4.5: 4, 6j: 5, True: 6, None: 7, ...: 8}\nprint(D['a'], D[None], D[3])\n",
+    "S = {'a', b'b', 3, 4.5, 6j, False, None, ...}\nprint({[1, 2]}, {{}: 1}, S)\n",
+    "cache = {}\ncache[[1]] = 2\nprint(cache[{'k': 1}], cache['k'], {'a': 1}[set()])\n",
+    "class Key:\n    __hash__ = None\n\nprint({Key(): 1, 'k': 2}, {Key()})\n",
+    "class Key:\n    def __hash__(self):\n        return 1\n\nprint({Key(): 1, 'k': 2, 3: Key()})\n",
+    "str.__hash__ = None\nprint({'a': 1, 'b': 2}, {'c'})\n",
+    "x = 'text'\nx.__hash__ = None\nprint({'a': 1, x: 2})\nprint({[]: 1})\n",
+    "import collections\nprint({collections.OrderedDict(): 1, 'a': collections.deque()})\nprint({'a', 1, [2]})\n",
+    "import decimal, fractions\nprint({decimal.Decimal(1): 'a', fractions.Fraction(1, 2): 'b', 'c': 'd'})\n",
+]
+
+
+@contextlib.contextmanager
+def without_kept_lookups(monkeypatch):
+    with monkeypatch.context() as patch:
+        patch.setattr(pylint_backend, "hash_lookups_kept_for_the_call", contextlib.nullcontext)
+        yield
+
+
+@pytest.mark.parametrize("profile", ["portable", "reference"])
+def test_kept_hash_lookups_change_no_answer(profile, humaneval_corpus, stdlib_corpus, stdlib_modules, states_seen,
+                                            monkeypatch):
+    programs = humaneval_corpus[:30] + stdlib_corpus[:30] + [text for _, text in stdlib_modules[:6]] + SHAPES
+    linter = PylintLinter(profile, timeout=None)
+    states = states_seen(programs, linter) + SHAPES
+    assert len(states) > 700
+    answers = [linter.lint(text) for text in states]
+    assert sum(bool(answer) for answer in answers) > 200  # states with errors: the checks had work to do
+    unhashable = [text for text, answer in zip(states, answers, strict=True)
+                  if any(error.code == "E1143" for error in answer)]
+    assert len(unhashable) >= 5  # the message these lookups decide was found
+    with without_kept_lookups(monkeypatch):
+        plain = PylintLinter(profile, timeout=None)
+        differences = [(text, answer, expected) for text, answer in zip(states, answers, strict=True)
+                       if answer != (expected := plain.lint(text))]
+    assert differences == []
+
+
+def _hash_lookups(linter: PylintLinter, text: str) -> tuple[list, int]:
+    """(the answer, how many times astroid looked up ``__hash__`` on a class) for one lint call."""
+    from astroid.nodes import ClassDef
+
+    code = ClassDef.igetattr.__code__
+    count = 0
+
+    def counting(frame, event, arg):
+        nonlocal count
+        if event == "call" and frame.f_code is code and frame.f_locals.get("name") == "__hash__":
+            count += 1
+
+    sys.setprofile(counting)
+    try:
+        answer = linter.lint(text)
+    finally:
+        sys.setprofile(None)
+    return answer, count
+
+
+def test_a_data_table_looks_up_hash_once_per_type_not_once_per_key(monkeypatch):
+    # 200 records of 4 keys: 1,000 constant keys (about 1,000 lookups without, a handful with).
+    program = data_table(200)
+    linter = PylintLinter("portable", timeout=None)
+    linter.lint("x = 1\n")  # start-up outside the count
+    answer, kept = _hash_lookups(linter, program)
+    with without_kept_lookups(monkeypatch):
+        plain = PylintLinter("portable", timeout=None)
+        plain.lint("x = 1\n")
+        expected, repeated = _hash_lookups(plain, program)
+    assert answer == expected == []
+    assert repeated >= 1000 and kept <= 10, (repeated, kept)
+
+
+def test_pylint_gets_its_check_back_after_every_call_even_one_cut_by_the_clock():
+    original = typecheck.is_hashable
+    linter = PylintLinter("portable", timeout=0.05)
+    linter.lint(data_table(5))
+    assert typecheck.is_hashable is original
+    with pytest.raises(LintTimeout):
+        # A table, then inference through a long chain of calls on every line: slow for any linter.
+        linter.lint(data_table(50) + "".join(f"def f{i}(a):\n    return f{i - 1}(a) + a.x + {{'k': a}}['k']\n"
+                                             for i in range(1, 400)) + "print(f399(1))\n")
+    assert typecheck.is_hashable is original
