@@ -72,6 +72,7 @@ from hub_tools.linters.astroid_state import (
     imports_resolved_by,
     library_builds_off_the_clock,
 )
+from hub_tools.linters.brain_templates import templates_built_once_per_call
 from hub_tools.linters.call_limits import CallLimits, Interrupted, LintMemoryLimit, LintTimeout
 from hub_tools.linters.module_writes import forget_dropped_modules, take_back, writes_scoped_to_the_call
 from hub_tools.linters.profiles import LintProfile, get_profile
@@ -380,8 +381,9 @@ class PylintLinter:
             pylinter.file_state = FileState(MODULE_NAME, pylinter.msgs_store, module)
             pylinter._ignore_file = False
             pylinter.current_file = module.file
-            # Work pylint repeats within a call, made once: hub_tools.linters.repeated_scans, repeated_hash_lookups
-            with scans_kept_for_the_call(), hash_lookups_kept_for_the_call():
+            # Work pylint and astroid repeat within a call, done once: hub_tools.linters.repeated_scans,
+            # repeated_hash_lookups, brain_templates.
+            with scans_kept_for_the_call(), hash_lookups_kept_for_the_call(), templates_built_once_per_call():
                 (self._check if may_hold_unicode_problems(program) else self._check_plain)(module)
         finally:
             self._restore_checkers()

@@ -1,0 +1,123 @@
+"""Templates of astroid's numpy brain built once per lint call change no answer, and take the repeated builds
+away: the linter with and without them agrees on every state of edit paths over numpy code nobody here wrote,
+and on programs made to meet the templates' classes and functions in counted messages."""
+
+import ast
+import contextlib
+import site
+import sys
+from pathlib import Path
+
+import pytest
+from astroid import builder
+from astroid.brain import brain_numpy_ndarray, brain_numpy_utils
+
+from hub_tools.linters import LintTimeout, PylintLinter, pylint_backend
+
+
+def annotated(functions: int) -> str:
+    """A module of functions annotated with ``np.ndarray``, each using numpy's functions."""
+    return "import numpy as np\n\n" + "".join(
+        f"\n\ndef scale_{i}(values: np.ndarray, factor: float = {i}.0) -> np.ndarray:\n"
+        f"    out: np.ndarray = np.zeros(values.shape) + values * factor\n"
+        f"    return np.linspace(0, 1, len(out)) * out.sum()\n" for i in range(functions))
+
+
+# The templates' class and functions next to counted messages: members that are not there (E1101), calls
+# with the wrong arguments (E1120, E1121, E1123), an ndarray where a callable or an iterable is needed.
+SHAPES = [
+    annotated(6),
+    "import numpy as np\n\narr = np.ndarray((2, 2))\nprint(arr.no_such_member, arr.T.shape, arr.dtype)\n"
+    "print(np.ndarray.no_such_either)\n",
+    "import numpy as np\n\nx = np.zeros((3,))\nprint(x.reshape(1, 3).mean(), x.nope(), np.ones().sum())\n"
+    "y = x.astype()\nprint(y, x.take(1, 2, 3, 4, 5, 6, 7))\n",
+    "import numpy\n\n\ndef f(a: numpy.ndarray) -> numpy.ndarray:\n    return a()\n\n\nfor v in numpy.ndarray:\n"
+    "    print(v)\nprint(numpy.linspace(1, 2, bogus=3), f(numpy.arange(3)))\n",
+    "from numpy import ndarray, zeros\n\n\nclass Grid(ndarray):\n    def __init__(self):\n        pass\n\n\n"
+    "print(Grid().shape, zeros(2).missing, undefined_array)\n",
+]
+
+
+def numpy_modules(count: int = 6) -> list[str]:
+    """Installed modules (60 to 300 lines) that name ``np.ndarray`` three times or more, in path order."""
+    roots = [Path(folder) for folder in site.getsitepackages()]
+    found = []
+    for path in sorted(path for root in roots for path in root.rglob("*.py")):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        if text.count("np.ndarray") >= 3 and 60 <= len(text.splitlines()) <= 300:
+            with contextlib.suppress(SyntaxError, ValueError):
+                ast.parse(text)
+                found.append(text)
+    return found[:: max(1, len(found) // count)][:count]
+
+
+@contextlib.contextmanager
+def without_kept_templates(monkeypatch):
+    with monkeypatch.context() as patch:
+        patch.setattr(pylint_backend, "templates_built_once_per_call", contextlib.nullcontext)
+        yield
+
+
+@pytest.mark.parametrize("profile", ["portable", "reference"])  # numpy opaque, and numpy's own modules built
+def test_kept_templates_change_no_answer(profile, states_seen, monkeypatch):
+    programs = numpy_modules()
+    assert len(programs) >= 3  # numpy's own and its users' modules are installed with the project
+    linter = PylintLinter(profile, timeout=None)
+    states = states_seen(programs + SHAPES, linter) + SHAPES
+    assert len(states) > 150
+    answers = [linter.lint(text) for text in states]
+    codes = {error.code for answer in answers for error in answer}
+    assert {"E1101", "E1120", "E0602"} <= codes, codes  # the templates met counted messages
+    with without_kept_templates(monkeypatch):
+        plain = PylintLinter(profile, timeout=None)
+        differences = [(text, answer, expected) for text, answer in zip(states, answers, strict=True)
+                       if answer != (expected := plain.lint(text))]
+    assert differences == []
+
+
+def _template_builds(linter: PylintLinter, text: str) -> tuple[list, int]:
+    """(the answer, how many trees astroid's ``extract_node`` built) for one lint call."""
+    code = builder.extract_node.__code__
+    count = 0
+
+    def counting(frame, event, arg):
+        nonlocal count
+        if event == "call" and frame.f_code is code:
+            count += 1
+
+    sys.setprofile(counting)
+    try:
+        answer = linter.lint(text)
+    finally:
+        sys.setprofile(None)
+    return answer, count
+
+
+def test_a_module_annotated_with_ndarray_builds_the_template_once(monkeypatch):
+    # 30 functions, each naming np.ndarray three times and two numpy functions: about 150 builds without.
+    program = annotated(30)
+    linter = PylintLinter("portable", timeout=None)
+    linter.lint("x = 1\n")  # start-up outside the count
+    answer, kept = _template_builds(linter, program)
+    with without_kept_templates(monkeypatch):
+        plain = PylintLinter("portable", timeout=None)
+        plain.lint("x = 1\n")
+        expected, repeated = _template_builds(plain, program)
+    assert answer == expected
+    assert repeated >= 90 and kept <= 5, (repeated, kept)
+
+
+def test_the_brain_gets_its_builder_back_after_every_call_even_one_cut_by_the_clock():
+    originals = (brain_numpy_ndarray.extract_node, brain_numpy_utils.extract_node)
+    assert originals == (builder.extract_node, builder.extract_node)
+    linter = PylintLinter("portable", timeout=0.05)
+    linter.lint(annotated(2))
+    assert (brain_numpy_ndarray.extract_node, brain_numpy_utils.extract_node) == originals
+    with pytest.raises(LintTimeout):
+        # ndarray annotations, then inference through a long chain of calls on every line: slow for any linter.
+        linter.lint(annotated(5) + "".join(f"def f{i}(a: np.ndarray):\n    return f{i - 1}(a) + a.x\n"
+                                           for i in range(1, 400)) + "print(f399(1))\n")
+    assert (brain_numpy_ndarray.extract_node, brain_numpy_utils.extract_node) == originals
