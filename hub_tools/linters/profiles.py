@@ -30,6 +30,10 @@ One outcome still depends on what is visible, as it does for pylint everywhere: 
 inference cannot see (``from .constants import *``, ``from numpy import *``) brings no names, so the names
 the program takes from it are E0602 undefined-variable (3 of those 300 files).
 
+One more thing astroid reads of the machine is fixed rather than hidden: its numpy brain shapes
+``np.ndarray`` by the numpy version installed, even where numpy itself is out of sight, so ``portable`` gives
+it one version whatever is installed (:mod:`hub_tools.linters.installed_versions`).
+
 The outcome then depends only on the program, the Python minor version and the pylint/astroid versions,
 which ``lintseq_config.json`` records.
 

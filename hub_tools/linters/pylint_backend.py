@@ -74,6 +74,7 @@ from hub_tools.linters.astroid_state import (
 )
 from hub_tools.linters.brain_templates import templates_built_once_per_call
 from hub_tools.linters.call_limits import CallLimits, Interrupted, LintMemoryLimit, LintTimeout
+from hub_tools.linters.installed_versions import package_versions_seen_by
 from hub_tools.linters.module_writes import forget_dropped_modules, take_back, writes_scoped_to_the_call
 from hub_tools.linters.profiles import LintProfile, get_profile
 from hub_tools.linters.program_comments import bytes_read_as_written, pragmas_obeyed_by_none
@@ -326,7 +327,7 @@ class PylintLinter:
             # The limits are the inner context: the deny-list and astroid's builders are restored after
             # the alarm is disarmed.
             with writes_scoped_to_the_call(), imports_resolved_by(self.profile), \
-                    library_builds_off_the_clock(limit), limit:
+                    package_versions_seen_by(self.profile), library_builds_off_the_clock(limit), limit:
                 messages = self._run(program)
         except (LintTimeout, LintMemoryLimit, Interrupted) as error:
             limit.disarm()  # an interruption may have escaped the limits' own exit

@@ -121,3 +121,33 @@ def test_the_brain_gets_its_builder_back_after_every_call_even_one_cut_by_the_cl
         linter.lint(annotated(5) + "".join(f"def f{i}(a: np.ndarray):\n    return f{i - 1}(a) + a.x\n"
                                            for i in range(1, 400)) + "print(f399(1))\n")
     assert (brain_numpy_ndarray.extract_node, brain_numpy_utils.extract_node) == originals
+
+
+# Names of numpy 2 and of numpy 1.20's annotations, which astroid's template gives an array by the numpy installed.
+NUMPY_VERSION_SHAPES = ("import numpy as np\n\nx = np.ndarray((2,))\nprint(x.mT)\nprint(x.device, x.to_device('cpu'))\n"
+                        "print(np.ndarray[int])\n\n\ndef f(a: np.ndarray[int]) -> None:\n    print(a)\n\n\n"
+                        "print(x.no_such_member)\n")
+
+
+@pytest.mark.parametrize("installed", [None, "1.19.5", "1.26.4", "2.4.6"])
+def test_the_portable_profile_reads_numpy_code_alike_whatever_numpy_is_installed(installed, monkeypatch):
+    from importlib import metadata
+
+    def version(name):
+        if name != "numpy" or installed is None:
+            raise metadata.PackageNotFoundError(name)
+        return installed
+
+    linter = PylintLinter("portable", timeout=None)
+    expected = [(13, "E1101")]  # the member that is on no numpy's array, and nothing else
+    monkeypatch.setattr(brain_numpy_utils.metadata, "version", version)
+    brain_numpy_utils._get_numpy_version.cache_clear()
+    try:
+        assert [(error.line, error.code) for error in linter.lint(NUMPY_VERSION_SHAPES)] == expected
+        # The reference profile sees what is installed, as pylint does: without numpy 2, an array has no mT.
+        reference = {(error.line, error.code) for error in PylintLinter("reference", timeout=None).lint(
+            NUMPY_VERSION_SHAPES)}
+        assert ((4, "E1101") in reference) == (installed is None or installed.startswith("1."))
+    finally:
+        monkeypatch.undo()
+        brain_numpy_utils._get_numpy_version.cache_clear()
