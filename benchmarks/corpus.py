@@ -232,3 +232,44 @@ def installed_package_files(every: int = 3, max_bytes: int = 400_000) -> list[st
         if len(text) <= max_bytes:
             texts.append(text)
     return texts
+
+
+def costly_modules(per_kind: int = 6) -> list[tuple[str, str]]:
+    """Real modules whose analysis costs far more than their length, as (name, text), in a fixed order:
+
+    - ``per_kind`` data tables of the standard library (80 to 700 lines, a dict literal of 40 constant keys
+      or more: ``token``, ``encodings.aliases``, a code page), one code page of the many alike;
+    - ``per_kind`` modules of the installed packages (60 to 300 lines) annotated with ``np.ndarray`` three
+      times or more, spread evenly over those in path order.
+    """
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    tables = []
+    for path in sorted(stdlib.rglob("*.py")):
+        name = str(path.relative_to(stdlib))
+        code_page = name.startswith("encodings/cp")
+        if "test" in name or "site-packages" in name or (code_page and any("/encodings/cp" in seen for seen, _ in tables)):
+            continue
+        text = _module_text(path, 80, 700)
+        if text and max((sum(isinstance(key, ast.Constant) for key in node.keys) for node in ast.walk(ast.parse(text))
+                         if isinstance(node, ast.Dict)), default=0) >= 40:
+            tables.append((f"stdlib/{name}", text))
+    purelib = Path(sysconfig.get_paths()["purelib"])
+    arrays = []
+    for path in sorted(purelib.rglob("*.py")):
+        text = _module_text(path, 60, 300)
+        if text and text.count("np.ndarray") >= 3:
+            arrays.append((str(path.relative_to(purelib)), text))
+    spread = arrays[:: max(1, len(arrays) // per_kind)][:per_kind]
+    return tables[:: max(1, len(tables) // per_kind)][:per_kind] + spread
+
+
+def _module_text(path: Path, min_lines: int, max_lines: int) -> str | None:
+    """The text of the module at ``path`` when it is valid Python of ``min_lines`` to ``max_lines`` lines."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        if not min_lines <= len(text.splitlines()) <= max_lines:
+            return None
+        ast.parse(text)
+    except (UnicodeDecodeError, SyntaxError, ValueError, OSError):
+        return None
+    return text

@@ -1,6 +1,6 @@
 """LintSeq sampling speed: hub_tools vs the reference package ``pylintseq``, side by side, one core each.
 
-    .venv/bin/python benchmarks/lintseq_core.py [--corpus functions modules chains] [--limit N] [--modules N]
+    .venv/bin/python benchmarks/lintseq_core.py [--corpus functions modules costly chains] [--limit N] [--modules N]
                                                 [--passes 1|2] [--no-sizes] [--skip-state-check] [--name NAME]
 
 Both sample one edit path per program with the paper's generation settings (one child per round, top 1,
@@ -10,6 +10,9 @@ in its own process pinned to one CPU core. Two corpora (``benchmarks/corpus.py``
 - ``functions``: HumanEval's canonical solutions and standard-library functions (~25 lines);
 - ``modules``: whole modules of 80-400 lines (standard library and pure-Python packages of this
   environment), 48 by default, spread evenly over the range;
+- ``costly`` (only when asked for): real modules whose analysis costs far more than their length: data
+  tables of the standard library and modules annotated with ``np.ndarray`` (see
+  ``hub_tools/linters/repeated_hash_lookups.py`` and ``brain_templates.py``);
 - ``chains`` (only when asked for): dispatch functions whose ``if``/``elif`` chain of 10, 20, 30 and 40
   branches assigns a name used after it, the shape on which pylint's used-before-assignment check repeats
   its scans (see ``hub_tools/linters/repeated_scans.py``).
@@ -218,6 +221,8 @@ def _corpora(names: list[str], limit: int | None, module_count: int) -> dict[str
         chosen["functions"] = functions[:limit] if limit else functions
     if "chains" in names:
         chosen["chains"] = corpus.branch_chains()
+    if "costly" in names:
+        chosen["costly"] = [text for _, text in corpus.costly_modules()]
     if "modules" in names:
         modules = sorted(corpus.whole_modules(), key=lambda module: len(module[1].splitlines()))
         step = max(1, len(modules) // module_count)
@@ -235,7 +240,7 @@ def _size_programs() -> dict[int, list[str]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--corpus", nargs="+", choices=["functions", "modules", "chains"],
+    parser.add_argument("--corpus", nargs="+", choices=["functions", "modules", "costly", "chains"],
                         default=["functions", "modules"])
     parser.add_argument("--limit", type=int, default=None, help="use only the first N functions")
     parser.add_argument("--modules", type=int, default=48, help="how many whole modules (spread over 80-400 lines)")
