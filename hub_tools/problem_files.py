@@ -40,14 +40,7 @@ def read_problem_rows(path: str | Path) -> list:
     except (OSError, UnicodeDecodeError) as error:
         raise UserError(f"{path}: cannot read it ({error})") from None
     if text.lstrip().startswith("["):
-        try:
-            return at_any_depth(json.loads, text)  # the same answer from any caller (hub_tools.recursion_budget)
-        except json.JSONDecodeError as error:
-            raise UserError(f"{path}: not a JSON list of problems ({error})") from None
-        except RecursionError:
-            raise UserError(f"{path}: not a JSON list of problems (nested too deeply to decode)") from None
-        except ValueError as error:  # a number of more digits than Python reads
-            raise UserError(f"{path}: not a JSON list of problems ({reason(error)})") from None
+        return _decoded_json(text, str(path), "a JSON list of problems")
     rows = []
     # Lines end at "\n" alone: JSON text may hold U+2028, U+2029 and U+0085 unescaped inside a string, where
     # str.splitlines() would cut the row in two.
@@ -63,11 +56,17 @@ def decoded_json_line(line: str, where: str):
     >>> decoded_json_line('{"task_id": "T/0"}', "f.jsonl:1")
     {'task_id': 'T/0'}
     """
+    return _decoded_json(line, where, "a JSON object")
+
+
+def _decoded_json(text: str, where: str, expected: str):
+    """The value ``text`` holds, or a one-line :class:`UserError`: ``<where>: not <expected> (why)``."""
     try:
-        return at_any_depth(json.loads, line)  # the same answer from any caller (hub_tools.recursion_budget)
+        return at_any_depth(json.loads, text)  # the same answer from any caller (hub_tools.recursion_budget)
     except json.JSONDecodeError as error:
-        raise UserError(f"{where}: not a JSON object ({error.msg})") from None
+        why = str(error)
     except RecursionError:
-        raise UserError(f"{where}: not a JSON object (nested too deeply to decode)") from None
+        why = "nested too deeply to decode"
     except ValueError as error:  # a number of more digits than Python reads
-        raise UserError(f"{where}: {reason(error)}") from None
+        why = reason(error)
+    raise UserError(f"{where}: not {expected} ({why})") from None
