@@ -101,3 +101,56 @@ def _lint_in_a_forked_child(linter, program: str, codes: list[str], *, fork_whil
 @pytest.fixture
 def lint_in_a_forked_child() -> Callable[..., None]:
     return _lint_in_a_forked_child
+
+
+@contextlib.contextmanager
+def _without_kept(monkeypatch, kept: str):
+    """The body's linters run without ``pylint_backend.<kept>``, a context of work a lint call does once."""
+    from hub_tools.linters import pylint_backend
+
+    with monkeypatch.context() as patch:
+        patch.setattr(pylint_backend, kept, contextlib.nullcontext)
+        yield
+
+
+@pytest.fixture
+def without_kept(monkeypatch) -> Callable[[str], contextlib.AbstractContextManager]:
+    return lambda kept: _without_kept(monkeypatch, kept)
+
+
+@pytest.fixture
+def differences_without(without_kept) -> Callable[..., list]:
+    """``(profile, states, answers, kept)``: the states whose ``answers`` a linter of ``profile`` without
+    ``kept`` gives otherwise, as (state, answer, answer without)."""
+
+    def differences(profile: str, states: list[str], answers: list, kept: str) -> list:
+        from hub_tools.linters import PylintLinter
+
+        with without_kept(kept):
+            plain = PylintLinter(profile, timeout=None)
+            return [(text, answer, expected) for text, answer in zip(states, answers, strict=True)
+                    if answer != (expected := plain.lint(text))]
+
+    return differences
+
+
+def _calls_counted(linter, text: str, code, asked=lambda frame: True) -> tuple[list, int]:
+    """(the answer, how many calls of the function of ``code`` for which ``asked(frame)`` holds) for one lint call."""
+    count = 0
+
+    def counting(frame, event, arg):
+        nonlocal count
+        if event == "call" and frame.f_code is code and asked(frame):
+            count += 1
+
+    sys.setprofile(counting)
+    try:
+        answer = linter.lint(text)
+    finally:
+        sys.setprofile(None)
+    return answer, count
+
+
+@pytest.fixture
+def calls_counted() -> Callable[..., tuple[list, int]]:
+    return _calls_counted

@@ -5,14 +5,13 @@ and on programs made to meet the templates' classes and functions in counted mes
 import ast
 import contextlib
 import site
-import sys
 from pathlib import Path
 
 import pytest
 from astroid import builder
 from astroid.brain import brain_numpy_ndarray, brain_numpy_utils
 
-from hub_tools.linters import LintTimeout, PylintLinter, pylint_backend
+from hub_tools.linters import LintTimeout, PylintLinter
 
 
 def annotated(functions: int) -> str:
@@ -54,15 +53,8 @@ def numpy_modules(count: int = 6) -> list[str]:
     return found[:: max(1, len(found) // count)][:count]
 
 
-@contextlib.contextmanager
-def without_kept_templates(monkeypatch):
-    with monkeypatch.context() as patch:
-        patch.setattr(pylint_backend, "templates_built_once_per_call", contextlib.nullcontext)
-        yield
-
-
 @pytest.mark.parametrize("profile", ["portable", "reference"])  # numpy opaque, and numpy's own modules built
-def test_kept_templates_change_no_answer(profile, states_seen, monkeypatch):
+def test_kept_templates_change_no_answer(profile, states_seen, differences_without):
     programs = numpy_modules()
     assert len(programs) >= 3  # numpy's own and its users' modules are installed with the project
     linter = PylintLinter(profile, timeout=None)
@@ -71,41 +63,19 @@ def test_kept_templates_change_no_answer(profile, states_seen, monkeypatch):
     answers = [linter.lint(text) for text in states]
     codes = {error.code for answer in answers for error in answer}
     assert {"E1101", "E1120", "E0602"} <= codes, codes  # the templates met counted messages
-    with without_kept_templates(monkeypatch):
-        plain = PylintLinter(profile, timeout=None)
-        differences = [(text, answer, expected) for text, answer in zip(states, answers, strict=True)
-                       if answer != (expected := plain.lint(text))]
-    assert differences == []
+    assert differences_without(profile, states, answers, "templates_built_once_per_call") == []
 
 
-def _template_builds(linter: PylintLinter, text: str) -> tuple[list, int]:
-    """(the answer, how many trees astroid's ``extract_node`` built) for one lint call."""
-    code = builder.extract_node.__code__
-    count = 0
-
-    def counting(frame, event, arg):
-        nonlocal count
-        if event == "call" and frame.f_code is code:
-            count += 1
-
-    sys.setprofile(counting)
-    try:
-        answer = linter.lint(text)
-    finally:
-        sys.setprofile(None)
-    return answer, count
-
-
-def test_a_module_annotated_with_ndarray_builds_the_template_once(monkeypatch):
+def test_a_module_annotated_with_ndarray_builds_the_template_once(without_kept, calls_counted):
     # 30 functions, each naming np.ndarray three times and two numpy functions: about 150 builds without.
     program = annotated(30)
     linter = PylintLinter("portable", timeout=None)
     linter.lint("x = 1\n")  # start-up outside the count
-    answer, kept = _template_builds(linter, program)
-    with without_kept_templates(monkeypatch):
+    answer, kept = calls_counted(linter, program, builder.extract_node.__code__)  # trees the brain built
+    with without_kept("templates_built_once_per_call"):
         plain = PylintLinter("portable", timeout=None)
         plain.lint("x = 1\n")
-        expected, repeated = _template_builds(plain, program)
+        expected, repeated = calls_counted(plain, program, builder.extract_node.__code__)
     assert answer == expected
     assert repeated >= 90 and kept <= 5, (repeated, kept)
 
@@ -113,8 +83,8 @@ def test_a_module_annotated_with_ndarray_builds_the_template_once(monkeypatch):
 def test_the_brain_gets_its_builder_back_after_every_call_even_one_cut_by_the_clock():
     originals = (brain_numpy_ndarray.extract_node, brain_numpy_utils.extract_node)
     assert originals == (builder.extract_node, builder.extract_node)
+    PylintLinter("portable", timeout=None).lint(annotated(2))  # a call that ends (no limit: a loaded machine is slow)
     linter = PylintLinter("portable", timeout=0.05)
-    linter.lint(annotated(2))
     assert (brain_numpy_ndarray.extract_node, brain_numpy_utils.extract_node) == originals
     with pytest.raises(LintTimeout):
         # ndarray annotations, then inference through a long chain of calls on every line: slow for any linter.

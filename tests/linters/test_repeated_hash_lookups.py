@@ -1,13 +1,10 @@
 """Hash lookups kept for the length of a lint call change no answer, and take the repeated work away: the linter
 with and without them agrees on every state it is asked about, on real code and on the shapes they are for."""
 
-import contextlib
-import sys
-
 import pytest
 from pylint.checkers import typecheck
 
-from hub_tools.linters import LintTimeout, PylintLinter, pylint_backend
+from hub_tools.linters import LintTimeout, PylintLinter
 
 
 def data_table(entries: int) -> str:
@@ -34,16 +31,9 @@ SHAPES = [
 ]
 
 
-@contextlib.contextmanager
-def without_kept_lookups(monkeypatch):
-    with monkeypatch.context() as patch:
-        patch.setattr(pylint_backend, "hash_lookups_kept_for_the_call", contextlib.nullcontext)
-        yield
-
-
 @pytest.mark.parametrize("profile", ["portable", "reference"])
 def test_kept_hash_lookups_change_no_answer(profile, humaneval_corpus, stdlib_corpus, stdlib_modules, states_seen,
-                                            monkeypatch):
+                                            differences_without):
     programs = humaneval_corpus[:30] + stdlib_corpus[:30] + [text for _, text in stdlib_modules[:6]] + SHAPES
     linter = PylintLinter(profile, timeout=None)
     states = states_seen(programs, linter) + SHAPES
@@ -53,51 +43,34 @@ def test_kept_hash_lookups_change_no_answer(profile, humaneval_corpus, stdlib_co
     unhashable = [text for text, answer in zip(states, answers, strict=True)
                   if any(error.code == "E1143" for error in answer)]
     assert len(unhashable) >= 5  # the message these lookups decide was found
-    with without_kept_lookups(monkeypatch):
-        plain = PylintLinter(profile, timeout=None)
-        differences = [(text, answer, expected) for text, answer in zip(states, answers, strict=True)
-                       if answer != (expected := plain.lint(text))]
-    assert differences == []
+    assert differences_without(profile, states, answers, "hash_lookups_kept_for_the_call") == []
 
 
-def _hash_lookups(linter: PylintLinter, text: str) -> tuple[list, int]:
+def _hash_lookups(calls_counted, linter: PylintLinter, text: str) -> tuple[list, int]:
     """(the answer, how many times astroid looked up ``__hash__`` on a class) for one lint call."""
     from astroid.nodes import ClassDef
 
-    code = ClassDef.igetattr.__code__
-    count = 0
-
-    def counting(frame, event, arg):
-        nonlocal count
-        if event == "call" and frame.f_code is code and frame.f_locals.get("name") == "__hash__":
-            count += 1
-
-    sys.setprofile(counting)
-    try:
-        answer = linter.lint(text)
-    finally:
-        sys.setprofile(None)
-    return answer, count
+    return calls_counted(linter, text, ClassDef.igetattr.__code__, lambda frame: frame.f_locals.get("name") == "__hash__")
 
 
-def test_a_data_table_looks_up_hash_once_per_type_not_once_per_key(monkeypatch):
+def test_a_data_table_looks_up_hash_once_per_type_not_once_per_key(without_kept, calls_counted):
     # 200 records of 4 keys: 1,000 constant keys (about 1,000 lookups without, a handful with).
     program = data_table(200)
     linter = PylintLinter("portable", timeout=None)
     linter.lint("x = 1\n")  # start-up outside the count
-    answer, kept = _hash_lookups(linter, program)
-    with without_kept_lookups(monkeypatch):
+    answer, kept = _hash_lookups(calls_counted, linter, program)
+    with without_kept("hash_lookups_kept_for_the_call"):
         plain = PylintLinter("portable", timeout=None)
         plain.lint("x = 1\n")
-        expected, repeated = _hash_lookups(plain, program)
+        expected, repeated = _hash_lookups(calls_counted, plain, program)
     assert answer == expected == []
     assert repeated >= 1000 and kept <= 10, (repeated, kept)
 
 
 def test_pylint_gets_its_check_back_after_every_call_even_one_cut_by_the_clock():
     original = typecheck.is_hashable
+    PylintLinter("portable", timeout=None).lint(data_table(5))  # a call that ends (no limit: a loaded machine is slow)
     linter = PylintLinter("portable", timeout=0.05)
-    linter.lint(data_table(5))
     assert typecheck.is_hashable is original
     with pytest.raises(LintTimeout):
         # A table, then inference through a long chain of calls on every line: slow for any linter.

@@ -1,13 +1,11 @@
 """Scans kept for the length of a lint call change no answer, and take the repeated work away: the linter with
 and without them agrees on every state it is asked about, on real code and on the shapes they are for."""
 
-import contextlib
-import sys
 
 import pytest
 from astroid.nodes import NodeNG
 
-from hub_tools.linters import LintTimeout, PylintLinter, pylint_backend
+from hub_tools.linters import LintTimeout, PylintLinter
 
 
 def elif_chain(branches: int) -> str:
@@ -41,58 +39,30 @@ SHAPES = [
 ]
 
 
-@contextlib.contextmanager
-def without_kept_scans(monkeypatch):
-    with monkeypatch.context() as patch:
-        patch.setattr(pylint_backend, "scans_kept_for_the_call", contextlib.nullcontext)
-        yield
-
-
 @pytest.mark.parametrize("profile", ["portable", "reference"])
 def test_kept_scans_change_no_answer(profile, humaneval_corpus, stdlib_corpus, stdlib_modules, states_seen,
-                                     monkeypatch):
+                                     differences_without):
     programs = humaneval_corpus[:30] + stdlib_corpus[:30] + [text for _, text in stdlib_modules[:6]] + SHAPES
     linter = PylintLinter(profile, timeout=None)
     states = states_seen(programs, linter) + SHAPES
     assert len(states) > 800
     answers = [linter.lint(text) for text in states]
     assert sum(bool(answer) for answer in answers) > 200  # states with errors: the checks had work to do
-    with without_kept_scans(monkeypatch):
-        plain = PylintLinter(profile, timeout=None)
-        differences = [(text, answer, expected) for text, answer in zip(states, answers, strict=True)
-                       if answer != (expected := plain.lint(text))]
-    assert differences == []
+    assert differences_without(profile, states, answers, "scans_kept_for_the_call") == []
 
 
-def _scans_by_astroid(linter: PylintLinter, text: str) -> tuple[list, int]:
-    """(the answer, how many subtree scans astroid ran, nested ones included) for one lint call."""
-    code = NodeNG.__dict__["nodes_of_class"].__code__
-    count = 0
-
-    def counting(frame, event, arg):
-        nonlocal count
-        if event == "call" and frame.f_code is code:
-            count += 1
-
-    sys.setprofile(counting)
-    try:
-        answer = linter.lint(text)
-    finally:
-        sys.setprofile(None)
-    return answer, count
-
-
-def test_an_if_elif_chain_is_scanned_once_not_once_per_branch(monkeypatch):
+def test_an_if_elif_chain_is_scanned_once_not_once_per_branch(without_kept, calls_counted):
     # 40 branches: about 680,000 scans without, about 1,100 with (100 branches passed the 10 s limit).
     program = elif_chain(40)
     linter = PylintLinter("portable", timeout=None)
     linter.lint("x = 1\n")  # start-up outside the count
-    answer, kept = _scans_by_astroid(linter, program)
+    scan = NodeNG.__dict__["nodes_of_class"].__code__  # every subtree scan, nested ones included
+    answer, kept = calls_counted(linter, program, scan)
     assert [error.code for error in answer] == ["E0606"]
-    with without_kept_scans(monkeypatch):
+    with without_kept("scans_kept_for_the_call"):
         plain = PylintLinter("portable", timeout=None)
         plain.lint("x = 1\n")
-        expected, repeated = _scans_by_astroid(plain, program)
+        expected, repeated = calls_counted(plain, program, scan)
     assert answer == expected
     assert repeated > 50 * kept, (repeated, kept)
 
