@@ -11,7 +11,10 @@ Python minor version and the pylint/astroid versions.
 
 :func:`package_versions_seen_by` answers, for the length of a ``portable`` call, the numpy version
 :data:`PORTABLE_NUMPY_VERSION` whatever is installed: the templates of current numpy, so current array code
-is read as it is written. The ``reference`` profile sees what is installed, as pylint does.
+is read as it is written. The ``reference`` profile sees what is installed, as pylint does. (A ``pylint``
+command line where no numpy is installed, such as the pylint-only environment of
+``benchmarks/lint_clean_audit.py``, reads ``x.mT`` and ``np.ndarray[int]`` as errors: there, a state holding
+them would show as flagged.)
 """
 
 from __future__ import annotations
