@@ -9,12 +9,11 @@ array code), even where ``portable`` keeps numpy itself out of sight. So under `
 one with numpy 1.19 or none, against the profile's promise that results depend only on the program, the
 Python minor version and the pylint/astroid versions.
 
-:func:`package_versions_seen_by` answers, for the length of a ``portable`` call, the numpy version
-:data:`PORTABLE_NUMPY_VERSION` whatever is installed: the templates of current numpy, so current array code
-is read as it is written. The ``reference`` profile sees what is installed, as pylint does. (A ``pylint``
-command line where no numpy is installed, such as the pylint-only environment of
-``benchmarks/lint_clean_audit.py``, reads ``x.mT`` and ``np.ndarray[int]`` as errors: there, a state holding
-them would show as flagged.)
+:func:`package_versions_seen_by` answers, for the length of a ``portable`` call, that no numpy is installed
+(:data:`PORTABLE_NUMPY_VERSION`, astroid's own answer then), whatever is: ``portable`` reads a program as
+pylint does where only the standard library is installed, the environment its lint-clean audit checks
+states in (``benchmarks/lint_clean_audit.py``). The ``reference`` profile sees what is installed, as pylint
+does.
 """
 
 from __future__ import annotations
@@ -24,13 +23,13 @@ from collections.abc import Iterator
 
 from hub_tools.linters.profiles import LintProfile
 
-# The numpy version the numpy brain's templates follow under the portable profile, as astroid writes it.
-PORTABLE_NUMPY_VERSION = ("2", "0", "0")
+# The numpy version astroid's numpy brain sees under the portable profile: its answer where numpy is missing.
+PORTABLE_NUMPY_VERSION = ("0", "0", "0")
 
 
 @contextlib.contextmanager
 def package_versions_seen_by(profile: LintProfile) -> Iterator[None]:
-    """Within the block, astroid's numpy brain sees :data:`PORTABLE_NUMPY_VERSION` when ``profile`` is portable."""
+    """Within the block, astroid's numpy brain sees no numpy installed when ``profile`` is portable."""
     try:
         from astroid.brain import brain_numpy_utils
     except ImportError:  # an astroid without the numpy brain: nothing reads a version

@@ -31,8 +31,8 @@ inference cannot see (``from .constants import *``, ``from numpy import *``) bri
 the program takes from it are E0602 undefined-variable (3 of those 300 files).
 
 One more thing astroid reads of the machine is fixed rather than hidden: its numpy brain shapes
-``np.ndarray`` by the numpy version installed, even where numpy itself is out of sight, so ``portable`` gives
-it one version whatever is installed (:mod:`hub_tools.linters.installed_versions`).
+``np.ndarray`` by the numpy version installed, even where numpy itself is out of sight, so ``portable`` tells
+it that none is, whatever is installed (:mod:`hub_tools.linters.installed_versions`).
 
 The outcome then depends only on the program, the Python minor version and the pylint/astroid versions,
 which ``lintseq_config.json`` records.
