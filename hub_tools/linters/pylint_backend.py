@@ -9,8 +9,10 @@ registers about forty checkers, reads configuration files and writes a temporary
    (:mod:`hub_tools.linters.syntax_errors`: the opener of an emptied block, not the next statement);
 2. builds the astroid tree from the string (no temporary file);
 3. walks it with only the checkers that can emit a counted message (pylint skips a checker whose
-   messages are all disabled), reusing the walker between calls, and without the work pylint would still
-   do for uncounted messages (:mod:`hub_tools.linters.uncounted_checks`);
+   messages are all disabled), reusing the walker between calls, without the work pylint would still
+   do for uncounted messages (:mod:`hub_tools.linters.uncounted_checks`), and doing once what pylint and
+   astroid repeat within a call, with the same answers (:mod:`~hub_tools.linters.repeated_scans`,
+   :mod:`~hub_tools.linters.repeated_hash_lookups`, :mod:`~hub_tools.linters.brain_templates`);
 4. when pylint finds nothing, compiles the text: the few errors only the compiler sees (pylint reports
    most of them itself, such as E0103 ``continue`` outside a loop) still count, so every state that passes
    is a program Python accepts.
