@@ -23,6 +23,8 @@ state of edit paths over numpy code and counts the builds.
 from __future__ import annotations
 
 import contextlib
+import functools
+import importlib
 from collections.abc import Iterator
 
 # The brain modules that build a template at every inference, each through its module-level
@@ -30,11 +32,9 @@ from collections.abc import Iterator
 _TEMPLATE_BRAINS = ("astroid.brain.brain_numpy_ndarray", "astroid.brain.brain_numpy_utils")
 
 
-@contextlib.contextmanager
-def templates_built_once_per_call() -> Iterator[None]:
-    """Within the block, the numpy brain builds each of its templates once."""
-    import importlib
-
+@functools.cache
+def _template_brains() -> tuple:
+    """The modules of :data:`_TEMPLATE_BRAINS` this astroid has, each with its ``extract_node``."""
     brains = []
     for name in _TEMPLATE_BRAINS:
         try:
@@ -43,6 +43,12 @@ def templates_built_once_per_call() -> Iterator[None]:
             continue
         if callable(getattr(brain, "extract_node", None)):
             brains.append(brain)
+    return tuple(brains)
+
+
+@contextlib.contextmanager
+def templates_built_once_per_call() -> Iterator[None]:
+    """Within the block, the numpy brain builds each of its templates once."""
     built: dict[tuple[str, str], object] = {}  # (template, module name) -> the node the brain got
 
     def keeping(extract_node):
@@ -54,7 +60,7 @@ def templates_built_once_per_call() -> Iterator[None]:
 
         return extract_node_once
 
-    originals = [(brain, brain.extract_node) for brain in brains]
+    originals = [(brain, brain.extract_node) for brain in _template_brains()]
     for brain, extract_node in originals:
         brain.extract_node = keeping(extract_node)
     try:

@@ -43,8 +43,7 @@ def hash_lookups_kept_for_the_call() -> Iterator[None]:
     from pylint.checkers import typecheck
 
     asked = typecheck.is_hashable
-    hashable_classes: set[tuple[int, int]] = set()  # (id of the builtin class, modules in astroid's cache)
-    classes_kept = []  # the classes themselves, so that an id stays theirs for the call
+    hashable_classes: set[tuple[object, int]] = set()  # (builtin class, modules in astroid's cache); nodes hash by id
 
     def is_hashable(node) -> bool:
         if type(node) is not nodes.Const or node._explicit_inference is not None:
@@ -53,7 +52,7 @@ def hash_lookups_kept_for_the_call() -> Iterator[None]:
             cls = node._proxied
         except KeyError:  # a value of a type astroid has no class for: pylint's path
             return asked(node)
-        key = (id(cls), len(MANAGER.astroid_cache))
+        key = (cls, len(MANAGER.astroid_cache))
         if key in hashable_classes:
             return True
         # The first constant of its class: what pylint does for it, in the same order (its inferred value is
@@ -65,7 +64,6 @@ def hash_lookups_kept_for_the_call() -> Iterator[None]:
         if found.parent is node or getattr(found, "value", True) is not None:
             if isinstance(found, nodes.NodeNG | BoundMethod) and found.root().name == "builtins":
                 hashable_classes.add(key)
-                classes_kept.append(cls)
             return True
         return asked(node)  # unhashable: pylint's own path, which also caches the constant's inference
 
@@ -75,5 +73,4 @@ def hash_lookups_kept_for_the_call() -> Iterator[None]:
     finally:
         typecheck.is_hashable = asked
         hashable_classes.clear()
-        classes_kept.clear()
 

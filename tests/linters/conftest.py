@@ -103,6 +103,27 @@ def lint_in_a_forked_child() -> Callable[..., None]:
     return _lint_in_a_forked_child
 
 
+
+@pytest.fixture
+def answered_states(states_seen) -> Callable[..., tuple[list[str], list]]:
+    """``(profile, programs, shapes)``: every state an edit path of each program and shape asks the linter about,
+    the shapes themselves after them, and a linter of ``profile``'s answer for each, as (states, answers)."""
+
+    def answered(profile: str, programs: list[str], shapes: list[str]) -> tuple[list[str], list]:
+        from hub_tools.linters import PylintLinter
+
+        linter = PylintLinter(profile, timeout=None)
+        states = states_seen(programs + shapes, linter) + shapes
+        return states, [linter.lint(text) for text in states]
+
+    return answered
+
+
+@pytest.fixture
+def real_code(humaneval_corpus, stdlib_corpus, stdlib_modules) -> list[str]:
+    """HumanEval solutions, standard-library functions and whole standard-library modules: 66 programs."""
+    return humaneval_corpus[:30] + stdlib_corpus[:30] + [text for _, text in stdlib_modules[:6]]
+
 @contextlib.contextmanager
 def _without_kept(monkeypatch, kept: str):
     """The body's linters run without ``pylint_backend.<kept>``, a context of work a lint call does once."""

@@ -54,13 +54,11 @@ def numpy_modules(count: int = 6) -> list[str]:
 
 
 @pytest.mark.parametrize("profile", ["portable", "reference"])  # numpy opaque, and numpy's own modules built
-def test_kept_templates_change_no_answer(profile, states_seen, differences_without):
+def test_kept_templates_change_no_answer(profile, answered_states, differences_without):
     programs = numpy_modules()
     assert len(programs) >= 3  # numpy's own and its users' modules are installed with the project
-    linter = PylintLinter(profile, timeout=None)
-    states = states_seen(programs + SHAPES, linter) + SHAPES
+    states, answers = answered_states(profile, programs, SHAPES)
     assert len(states) > 150
-    answers = [linter.lint(text) for text in states]
     codes = {error.code for answer in answers for error in answer}
     assert {"E1101", "E1120", "E0602"} <= codes, codes  # the templates met counted messages
     assert differences_without(profile, states, answers, "templates_built_once_per_call") == []

@@ -32,13 +32,9 @@ SHAPES = [
 
 
 @pytest.mark.parametrize("profile", ["portable", "reference"])
-def test_kept_hash_lookups_change_no_answer(profile, humaneval_corpus, stdlib_corpus, stdlib_modules, states_seen,
-                                            differences_without):
-    programs = humaneval_corpus[:30] + stdlib_corpus[:30] + [text for _, text in stdlib_modules[:6]] + SHAPES
-    linter = PylintLinter(profile, timeout=None)
-    states = states_seen(programs, linter) + SHAPES
+def test_kept_hash_lookups_change_no_answer(profile, real_code, answered_states, differences_without):
+    states, answers = answered_states(profile, real_code, SHAPES)
     assert len(states) > 700
-    answers = [linter.lint(text) for text in states]
     assert sum(bool(answer) for answer in answers) > 200  # states with errors: the checks had work to do
     unhashable = [text for text, answer in zip(states, answers, strict=True)
                   if any(error.code == "E1143" for error in answer)]
