@@ -34,6 +34,9 @@ SHAPES = [
     "    print(v)\nprint(numpy.linspace(1, 2, bogus=3), f(numpy.arange(3)))\n",
     "from numpy import ndarray, zeros\n\n\nclass Grid(ndarray):\n    def __init__(self):\n        pass\n\n\n"
     "print(Grid().shape, zeros(2).missing, undefined_array)\n",
+    # A program that writes on the template's class, and one that makes a subclass of it unhashable.
+    "import numpy as np\n\nnp.ndarray.extra = 1\narr = np.ndarray((2,))\nprint(arr.extra, np.ndarray.extra, arr.missing)\n",
+    "import numpy as np\n\n\nclass Mine(np.ndarray):\n    pass\n\n\nMine.__hash__ = None\nprint({Mine(): 1}, np.zeros.other)\n",
 ]
 
 

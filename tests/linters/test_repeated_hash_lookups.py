@@ -26,6 +26,7 @@ SHAPES = [
     "class Key:\n    def __hash__(self):\n        return 1\n\nprint({Key(): 1, 'k': 2, 3: Key()})\n",
     "str.__hash__ = None\nprint({'a': 1, 'b': 2}, {'c'})\n",
     "x = 'text'\nx.__hash__ = None\nprint({'a': 1, x: 2})\nprint({[]: 1})\n",
+    "import builtins\nbuiltins.str = list\nstr.__hash__ = None\nprint({'a': 1, str(): 2}, {'b'}[0])\n",
     "import collections\nprint({collections.OrderedDict(): 1, 'a': collections.deque()})\nprint({'a', 1, [2]})\n",
     "import decimal, fractions\nprint({decimal.Decimal(1): 'a', fractions.Fraction(1, 2): 'b', 'c': 'd'})\n",
 ]
