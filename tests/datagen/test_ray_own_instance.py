@@ -44,3 +44,26 @@ def test_a_record_of_a_dead_cluster_does_not_stop_a_run_of_its_own(humaneval_cor
         assert runs.shard_bytes(out) == runs.shard_bytes(reference)
     finally:
         shutil.rmtree(ray_temp, ignore_errors=True)
+
+
+def test_no_progress_keeps_rays_token_notice_of_its_own_instance_off_the_console(humaneval_corpus, tmp_path):
+    # Ray 2.50+ turns token authentication on for an instance it starts when RAY_AUTH_MODE is unset, and logs a
+    # warning saying so on every start: the only line --no-progress printed besides the source's.
+    source = tmp_path / "programs.jsonl"
+    source.write_text("".join(json.dumps({"instruction": f"Task {i}.", "response": program}) + "\n"
+                              for i, program in enumerate(humaneval_corpus[:4])))
+    ray_temp = tempfile.mkdtemp(prefix="ray", dir="/tmp")
+    try:
+        # The token Ray makes goes under HOME: a folder of the test's own.
+        environment = {**runs.environment(), "RAY_TMPDIR": ray_temp, "HOME": str(tmp_path / "home")}
+        for name in ("RAY_ADDRESS", "RAY_AUTH_MODE"):
+            environment.pop(name, None)
+        out = tmp_path / "ray"
+        result = runs.generate(str(source), "--output-dir", str(out), "--num-paths", "1", "--executor", "ray",
+                               "--tasks", "2", "--workers", "2", env=environment, timeout=300)
+        assert "Token authentication" not in result.stderr, result.stderr
+        assert [line for line in result.stderr.splitlines() if line.strip()] == \
+            [line for line in result.stderr.splitlines() if line.startswith("source: ")], result.stderr
+        assert (tmp_path / "home" / ".ray" / "auth_token").exists()  # the protection itself stays on
+    finally:
+        shutil.rmtree(ray_temp, ignore_errors=True)

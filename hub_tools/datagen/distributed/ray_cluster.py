@@ -18,6 +18,15 @@ from hub_tools.errors import UserError
 
 # How long the cluster's address may take to accept a connection before the run is refused.
 RAY_CONNECT_SECONDS = 10.0
+# Ray's notice, on every start of an instance of its own, that it turned token authentication on (its default
+# since 2.50): about an instance this command starts and stops itself, with nothing for the reader to do.
+_AUTH_NOTICE_LOGGER = "ray._private.authentication.authentication_token_setup"
+_AUTH_NOTICE = "Token authentication is enabled for this Ray cluster"
+
+
+class _WithoutAuthNotice(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(_AUTH_NOTICE)
 
 
 def ray_address_named(option: str | None) -> tuple[str, str] | None:
@@ -65,7 +74,8 @@ def run_on_ray(pipeline: list, *, tasks: int, workers: int, logging_dir: str, cp
     own, started here and stopped at the end), or on the one this process already joined.
 
     ``console_logs=False`` (``--no-progress``) keeps Ray's and datatrove's INFO lines off the console: only
-    warnings and errors are printed; the tasks' own lines are in their log files either way.
+    warnings and errors are printed (not Ray's notice that an instance of this command's own uses token
+    authentication); the tasks' own lines are in their log files either way.
     """
     import ray
     from datatrove.executor import RayPipelineExecutor
@@ -77,12 +87,17 @@ def run_on_ray(pipeline: list, *, tasks: int, workers: int, logging_dir: str, cp
             check_ray_cluster_answers(*where)
         # Local workers import this package the way this process does.
         environment = {"env_vars": {"PYTHONPATH": os.environ.get("PYTHONPATH", "")}}
+        quiet = _WithoutAuthNotice()
+        if not where and not console_logs:
+            logging.getLogger(_AUTH_NOTICE_LOGGER).addFilter(quiet)
         try:
             ray.init(address=where[0] if where else "local", runtime_env=environment, include_dashboard=False,
                      log_to_driver=False, logging_level=logging.INFO if console_logs else logging.WARNING)
         except ConnectionError as error:
             named = where[1] if where else "ray.init()"
             raise UserError(f"{named}: cannot join the Ray cluster ({error})") from None
+        finally:
+            logging.getLogger(_AUTH_NOTICE_LOGGER).removeFilter(quiet)
     # On an instance of this command's own the logging folder is on the only machine there is: datatrove's
     # warning that it must be shared between machines does not apply.
     own_instance = started_here and not where
