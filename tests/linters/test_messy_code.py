@@ -4,6 +4,12 @@ passes a fresh ``pylint`` command line.
 Old Mac line endings, a form feed inside a block, tabs mixed with spaces, type comments, ``match`` and the
 walrus, an ``__all__`` naming what is not there, forty nested blocks, one-line compound statements, unicode
 names, nested f-strings, ``async`` comprehensions: each sampled with three seeds.
+
+Scraped programs also carry errors of their own (a helper never defined, a module used without its import, a
+block indented by three spaces, calls with the wrong arguments, a subclass ``__init__`` that skips its base's,
+a function defined twice, a missing method called): their paths write the error with the first edit, and every
+state before it is clean all the same. Their pylint pragmas (``skip-file``, ``disable=all``, a line's
+``disable=undefined-variable``) hide nothing: the fresh pylint reads them and obeys none, as the linter does.
 """
 
 from __future__ import annotations
@@ -32,6 +38,22 @@ MESSY = {
              "asyncio.run(main())\n",
     "class_super": "class A:\n    def __init__(self):\n        self.x = 1\n\nclass B(A):\n    def __init__(self):\n"
                    "        super().__init__()\n        self.y = self.x + 1\n\nprint(B().y)\n",
+    "pragmas_on_top": "# pylint: skip-file\n# pylint: disable=all\nimport os\n\n\ndef join(*parts):\n"
+                      "    return os.path.join(*parts)  # pylint: disable=no-value-for-parameter\n\n"
+                      "print(join('a', 'b'), missing_name)  # pylint: disable=undefined-variable\n",
+    "own_errors_functions": "import re\nimport json\n\ndef words(text):\n    found = re.findall(r'\\w+', text)\n"
+                            "    cleaned = normalise_all(found)\n    return cleaned\n\ndef count(text):\n"
+                            "    return len(words(text))\n\ndef dump(value):\n    text = json.dumps(value)\n"
+                            "    return text.upper()\n\nprint(count('a b'), os.sep)\nprint(dump([1, 2]))\n",
+    "own_errors_indent": "def total(values):\n   result = 0\n   for value in values:\n       result += value\n"
+                         "   return result\n\ndef mean(values):\n    size = len(values)\n    if not size:\n"
+                         "        return 0.0\n    return sum(values) / size\n\nprint(total([1, 2]))\n"
+                         "print(total([1], 2))\nprint(mean([1, 2, 3]))\n",
+    "own_errors_classes": "import math\n\nclass Base:\n    def __init__(self):\n        self.size = 1\n\n"
+                          "class Child(Base):\n    def __init__(self, extra):\n        self.extra = extra\n\n"
+                          "    def grow(self):\n        return self.size + self.extra\n\n    def grow(self):\n"
+                          "        return 2\n\n    def area(self):\n        return math.pi * self.extra ** 2\n\n"
+                          "item = Child(3)\nprint(item.grow(), item.shrink())\nprint(item.area())\n",
 }
 
 
