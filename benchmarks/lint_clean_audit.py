@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/lint_clean_audit.py [--files 160] [--seed 11] [--profile portable]
                                                     [--workers 2] [--num-paths 2] [--name STEM]
                                                     [--min-lines 10] [--max-lines 250] [--time-limit 60]
+                                                    [--own-errors]
 
 Source rows are ``--files`` Python files drawn at random (``--seed``) from the packages installed in this
 environment (10-250 lines by default; ``--min-lines 250 --max-lines 1500`` audits whole files, with a
@@ -10,7 +11,12 @@ environment (10-250 lines by default; ``--min-lines 250 --max-lines 1500`` audit
 encodings real files have), each wrapped one of eight ways in turn, as scraped corpora and chat answers
 hold them: Windows line endings, ``# pylint: skip-file`` and ``disable=all`` pragmas on top, inside a
 markdown answer, a leading byte-order mark, tabs for indentation, a trailing form feed, a ``coding``
-cookie, and a trailing backslash (a broken program, which must be skipped). ``lintseq generate`` turns
+cookie, and a trailing backslash (a broken program, which must be skipped). With ``--own-errors`` each
+program also carries one to three errors of the kinds scraped code has (:data:`OWN_ERRORS`: a helper called
+but never defined, a module used without its import, a block indented by three spaces, a call with the
+wrong number of arguments, a subclass ``__init__`` that skips its base's, a function defined twice, a
+missing method called): the first edit of each path writes them with the lines they broke, and every
+state before it must still be clean. ``lintseq generate`` turns
 them into edit paths (``--num-paths`` per program, ``--workers`` processes); then every state of every
 path is rebuilt from the diffs alone and checked by ``pylint`` on the command line, with the profile's
 messages and no pragma handling switched off: what a user auditing the dataset would run. Each file is
@@ -70,6 +76,40 @@ WRAPPINGS = (
     ("coding cookie", lambda text: "# -*- coding: latin-1 -*-\n" + text),
     ("trailing backslash", lambda text: text.rstrip() + "  \\\n"),
 )
+
+
+# Errors scraped programs carry, each planted the way it appears in real files. Each takes the program's lines and
+# a random generator and returns the new lines. Names that pylint's dummy-variable pattern matches (a leading
+# underscore and more) are not E0102 when defined twice: the twice-defined function has a plain name.
+def _undefined_helper(lines: list[str], rng: random.Random) -> list[str]:
+    defs = [index for index, line in enumerate(lines) if line.lstrip().startswith("def ") and line.rstrip().endswith(":")]
+    if not defs:
+        return [*lines, f"RESULT_{rng.randrange(10**6)} = load_settings_{rng.randrange(10**6)}()"]
+    where = rng.choice(defs)
+    indent = len(lines[where]) - len(lines[where].lstrip()) + 4
+    return [*lines[: where + 1], " " * indent + f"_probe = missing_helper_{rng.randrange(10**6)}(1)", *lines[where + 1:]]
+
+
+OWN_ERRORS = (
+    ("undefined helper", _undefined_helper),
+    ("module without its import", lambda lines, rng: [*lines, f"OUT_{rng.randrange(10**6)} = os.path.join('a', 'b') + json.dumps(1)"]),
+    ("three-space block", lambda lines, rng: [*lines, "if __name__ == '__main__':", "   VALUE = 3", "   print(VALUE)"]),
+    ("wrong arguments", lambda lines, rng: [*lines, "def _pair(a, b):", "    return a + b", "", "_pair(1, 2, 3)", "_pair()"]),
+    ("init not called", lambda lines, rng: [*lines, "class _Base:", "    def __init__(self):", "        self.x = 1", "",
+                                            "class _Child(_Base):", "    def __init__(self):", "        self.y = 2"]),
+    ("defined twice", lambda lines, rng: [*lines, "def twice():", "    return 1", "", "def twice():", "    return 2"]),
+    ("missing method", lambda lines, rng: [*lines, "class _Thing:", "    def go(self):", "        return 1", "",
+                                           "_Thing().missing_call()"]),
+)
+
+
+def with_own_errors(text: str, rng: random.Random) -> tuple[str, list[str]]:
+    """``text`` with one to three of :data:`OWN_ERRORS` planted, and their names."""
+    lines, kinds = text.split("\n"), []
+    for name, plant in rng.sample(OWN_ERRORS, rng.randint(1, 3)):
+        lines = plant(lines, rng)
+        kinds.append(name)
+    return "\n".join(lines), kinds
 
 
 def _tabs(line: str) -> str:
@@ -134,7 +174,10 @@ def pylint_only_python() -> Path:
 
 def command_line_flags(files: list[Path], profile_name: str, jobs: int = 2) -> list[str]:
     """The counted messages ``pylint FILE`` reports on each of ``files`` alone, as ``path:line: id message``
-    (``jobs`` files at a time).
+    (``jobs`` files at a time), with the files' own pragmas read but not obeyed, as the linter does: a state
+    holding a scraped file's ``# pylint: skip-file`` is checked too (the audits recorded before ``own_errors`` and
+    ``seed2032`` obeyed them: the states of the ``pragmas`` wrapping, an eighth of all, were skipped by pylint,
+    not checked).
 
     A file known to be flagged goes with every batch, and its message must come back: a check that reads
     nothing of pylint's output (pylint writes a path relative to its working folder when the file lies
@@ -150,17 +193,20 @@ def command_line_flags(files: list[Path], profile_name: str, jobs: int = 2) -> l
     # standard library visible to inference) the command line runs in an environment holding pylint alone.
     python = sys.executable if profile.third_party_imports else pylint_only_python()
     canary = Path(tempfile.mkdtemp(prefix="audit-canary-")) / "canary.py"
-    canary.write_text("print(name_defined_nowhere)\n", encoding="utf-8")
+    # Its pragma must be read and not obeyed, or the canary's message does not come back either.
+    canary.write_text("# pylint: skip-file\nprint(name_defined_nowhere)\n", encoding="utf-8")
     flagged = []
     for start in range(0, len(files), 400):
         batch = [str(path.resolve()) for path in files[start:start + 400]]
-        result = subprocess.run([str(python), str(EACH_FILE), "--jobs", str(jobs), *options, *profile.pylint_options,
+        result = subprocess.run([str(python), str(EACH_FILE), "--jobs", str(jobs), "--obey-no-pragma", *options,
+                                 *profile.pylint_options,
                                  "--score=n", "--reports=n", "--msg-template={abspath}:{line}: {msg_id} {msg}", "--",
                                  str(canary.resolve()), *batch],
                                 capture_output=True, text=True, cwd=tempfile.gettempdir())
         lines = result.stdout.splitlines()
-        if result.returncode != 0 or not any(line.startswith(f"{canary.resolve()}:1: E0602") for line in lines):
-            raise SystemExit(f"pylint's output was not read (no E0602 for the canary file, or pylint failed):\n"
+        if result.returncode != 0 or not any(line.startswith(f"{canary.resolve()}:2: E0602") for line in lines):
+            raise SystemExit(f"pylint's output was not read, or it obeyed a pragma (no E0602 for the canary file), "
+                             f"or pylint failed:\n"
                              f"{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
         flagged += [line for line in lines if line.split(":")[0] in batch]
     return flagged
@@ -176,6 +222,7 @@ def main() -> None:
     parser.add_argument("--min-lines", type=int, default=10, help="shortest file drawn")
     parser.add_argument("--max-lines", type=int, default=250, help="longest file drawn")
     parser.add_argument("--time-limit", type=float, default=60.0, help="lintseq generate's --time-limit")
+    parser.add_argument("--own-errors", action="store_true", help="plant errors scraped code has in every program")
     parser.add_argument("--name", help="results file stem (default: lint_clean_audit, or lint_clean_audit_<profile>)")
     args = parser.parse_args()
     import pyarrow.parquet as pq
@@ -185,10 +232,15 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="lint-clean-audit-"))
     files = installed_files(args.files, args.seed, args.min_lines, args.max_lines)
     source = work / "source.jsonl"
+    planted: Counter = Counter()
     with source.open("w", encoding="utf-8") as handle:
         for index, path in enumerate(files):
             name, wrap = WRAPPINGS[index % len(WRAPPINGS)]
-            text = wrap(path.read_text(encoding="utf-8"))
+            text = path.read_text(encoding="utf-8")
+            if args.own_errors:
+                text, kinds = with_own_errors(text, random.Random(args.seed * 1_000_003 + index))
+                planted.update(kinds)
+            text = wrap(text)
             handle.write(json.dumps({"instruction": f"Write {path.name} ({name}, #{index})", "response": text}) + "\n")
     output = work / "out"
     subprocess.run([sys.executable, "-m", "hub_tools.cli", "generate", str(source), "--output-dir", str(output),
@@ -248,6 +300,7 @@ def main() -> None:
         "lines_mean": round(sum(len(path.read_text(encoding="utf-8").splitlines()) for path in files) / len(files), 1),
         "seed": args.seed, "profile": args.profile, "num_paths": args.num_paths,
         "wrappings": [name for name, _ in WRAPPINGS],
+        "own_errors_planted": dict(planted.most_common()),
         "paths": paths, "intermediate_states_checked": len(intermediate),
         "intermediate_states_flagged_by_the_command_line": len(flagged_states),
         "flagged_examples": [line for line in flagged if line.split(":")[0] in flagged_states][:20],
