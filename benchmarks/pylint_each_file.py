@@ -31,7 +31,10 @@ from pathlib import Path
 
 def _read_but_obey_no_pragma(handler, tokens) -> None:
     """In place of pylint's ``MessageStateHandler.process_tokens`` (the only reader of pragmas): each pragma is
-    parsed, an option pylint does not know is E0011 as pylint reports it, and nothing else happens."""
+    parsed, an option pylint does not know is E0011 as pylint reports it, and nothing else happens.
+
+    Written apart from the linter's own reader (``hub_tools/linters/pylint_backend.py``) on purpose: the check
+    must not share code with what it checks, and it runs where only pylint is installed."""
     from pylint.utils.pragma_parser import (
         OPTION_PO,
         InvalidPragmaError,

@@ -61,21 +61,69 @@ MESSY = {
 # decorators, generators and the walrus, metaclasses and __init_subclass__, async context managers, exec and
 # eval, a class body with branches, lambdas with defaults, super() in classmethods.
 LANGUAGE_SHAPES = {
-"globals": "COUNT = 0\n\ndef bump():\n    global COUNT\n    COUNT += 1\n    return COUNT\n\ndef outer():\n    total = 0\n    def inner():\n        nonlocal total\n        total += 1\n        return total\n    inner()\n    return total\n\nprint(bump(), outer())\n",
-"del_try": "def f(items):\n    data = list(items)\n    try:\n        first = data[0]\n    except IndexError:\n        return None\n    finally:\n        del data\n    return first\n\nprint(f([1]))\n",
-"star_import": "from os.path import *\nfrom math import *\n\nprint(join('a', 'b'), sqrt(4), exists('/'))\n",
-"type_checking": "from __future__ import annotations\nfrom typing import TYPE_CHECKING, overload\nif TYPE_CHECKING:\n    from collections.abc import Sequence\n\n@overload\ndef first(x: int) -> int: ...\n@overload\ndef first(x: str) -> str: ...\ndef first(x):\n    return x\n\ndef head(items: Sequence[int]) -> int:\n    return items[0]\n\nprint(first(1), head([1]))\n",
-"properties": "class Box:\n    __slots__ = ('_w',)\n\n    def __init__(self, w):\n        self._w = w\n\n    @property\n    def width(self):\n        return self._w\n\n    @width.setter\n    def width(self, value):\n        self._w = value\n\n    @classmethod\n    def unit(cls):\n        return cls(1)\n\nb = Box.unit()\nb.width = 3\nprint(b.width)\n",
-"dataclass_enum": "import enum\nfrom dataclasses import dataclass, field\n\nclass Color(enum.Enum):\n    RED = 1\n    GREEN = 2\n\n@dataclass\nclass Point:\n    x: int = 0\n    tags: list = field(default_factory=list)\n\n    def moved(self, dx):\n        return Point(self.x + dx, list(self.tags))\n\nprint(Point().moved(2), Color.RED.name, Color(2))\n",
-"match_class": "from dataclasses import dataclass\n\n@dataclass\nclass Move:\n    dx: int\n    dy: int\n\ndef describe(event):\n    match event:\n        case Move(dx=0, dy=0):\n            return 'still'\n        case Move(dx=dx, dy=0):\n            return f'horizontal {dx}'\n        case [Move() as m, *rest]:\n            return f'{m} and {len(rest)}'\n        case _:\n            return 'other'\n\nprint(describe(Move(1, 0)), describe([Move(0, 0)]))\n",
-"decorators": "import functools\nimport time\n\ndef timed(fn):\n    @functools.wraps(fn)\n    def wrapper(*args, **kwargs):\n        start = time.perf_counter()\n        try:\n            return fn(*args, **kwargs)\n        finally:\n            print(fn.__name__, time.perf_counter() - start)\n    return wrapper\n\n@timed\ndef work(n, *, scale=2):\n    return [i * scale for i in range(n)]\n\nprint(work(3, scale=3))\n",
-"generators": "def chunks(seq, size):\n    for start in range(0, len(seq), size):\n        yield seq[start:start + size]\n\ndef flat(nested):\n    for part in nested:\n        yield from part\n\nsquares = {n: n * n for n in range(5) if (m := n % 2) == 0}\nprint(list(flat(chunks([1, 2, 3, 4, 5], 2))), squares, [y for x in range(3) if (y := x * 2)])\n",
-"metaclass": "class Registry(type):\n    classes = {}\n\n    def __new__(mcs, name, bases, namespace):\n        cls = super().__new__(mcs, name, bases, namespace)\n        mcs.classes[name] = cls\n        return cls\n\nclass Base(metaclass=Registry):\n    def __init_subclass__(cls, **kwargs):\n        super().__init_subclass__(**kwargs)\n        cls.tag = cls.__name__.lower()\n\nclass Child(Base):\n    pass\n\nprint(Registry.classes, Child.tag)\n",
-"async_ctx": "import asyncio\nimport contextlib\n\n@contextlib.asynccontextmanager\nasync def opened(name):\n    print('open', name)\n    try:\n        yield name.upper()\n    finally:\n        print('close', name)\n\nasync def main():\n    async with opened('x') as handle:\n        await asyncio.sleep(0)\n        return handle\n\nprint(asyncio.run(main()))\n",
-"exec_eval": "SOURCE = 'def g(x):\\n    return x + 1\\n'\nspace = {}\nexec(SOURCE, space)\nvalue = eval('g(2)', space)\nprint(value, f'{value=}', f'{value!r:>5}')\n",
-"conditional_class": "import sys\n\nclass Platform:\n    if sys.platform == 'win32':\n        sep = '\\\\'\n    else:\n        sep = '/'\n\n    def join(self, *parts):\n        return self.sep.join(parts)\n\n    def __repr__(self):\n        return f'Platform({self.sep!r})'\n\nprint(Platform().join('a', 'b'), Platform())\n",
-"lambdas": "handlers = [lambda x, k=k: x * k for k in range(3)]\nordered = sorted(['bb', 'a', 'ccc'], key=lambda s: (len(s), s))\nprint([h(2) for h in handlers], ordered, (lambda *a, **kw: (a, kw))(1, z=2))\n",
-"super_classmethod": "class A:\n    @classmethod\n    def make(cls, *args):\n        return cls(*args)\n\n    def __init__(self, value=0):\n        self.value = value\n\nclass B(A):\n    @classmethod\n    def make(cls, *args):\n        obj = super().make(*args)\n        obj.value += 1\n        return obj\n\n    def __init__(self, value=0):\n        super().__init__(value)\n        self.extra = True\n\nprint(B.make(2).value)\n",
+    "globals": "COUNT = 0\n\ndef bump():\n    global COUNT\n    COUNT += 1\n    return COUNT\n\n"
+               "def outer():\n    total = 0\n    def inner():\n        nonlocal total\n"
+               "        total += 1\n        return total\n    inner()\n    return total\n\n"
+               "print(bump(), outer())\n",
+    "del_try": "def f(items):\n    data = list(items)\n    try:\n        first = data[0]\n"
+               "    except IndexError:\n        return None\n    finally:\n        del data\n"
+               "    return first\n\nprint(f([1]))\n",
+    "star_import": "from os.path import *\nfrom math import *\n\nprint(join('a', 'b'), sqrt(4), exists('/'))\n",
+    "type_checking": "from __future__ import annotations\nfrom typing import TYPE_CHECKING, overload\n"
+                     "if TYPE_CHECKING:\n    from collections.abc import Sequence\n\n@overload\n"
+                     "def first(x: int) -> int: ...\n@overload\ndef first(x: str) -> str: ...\ndef first(x):\n"
+                     "    return x\n\ndef head(items: Sequence[int]) -> int:\n    return items[0]\n\n"
+                     "print(first(1), head([1]))\n",
+    "properties": "class Box:\n    __slots__ = ('_w',)\n\n    def __init__(self, w):\n        self._w = w\n\n"
+                  "    @property\n    def width(self):\n        return self._w\n\n    @width.setter\n"
+                  "    def width(self, value):\n        self._w = value\n\n    @classmethod\n"
+                  "    def unit(cls):\n        return cls(1)\n\nb = Box.unit()\nb.width = 3\nprint(b.width)\n",
+    "dataclass_enum": "import enum\nfrom dataclasses import dataclass, field\n\nclass Color(enum.Enum):\n"
+                      "    RED = 1\n    GREEN = 2\n\n@dataclass\nclass Point:\n    x: int = 0\n"
+                      "    tags: list = field(default_factory=list)\n\n    def moved(self, dx):\n"
+                      "        return Point(self.x + dx, list(self.tags))\n\n"
+                      "print(Point().moved(2), Color.RED.name, Color(2))\n",
+    "match_class": "from dataclasses import dataclass\n\n@dataclass\nclass Move:\n    dx: int\n    dy: int\n\n"
+                   "def describe(event):\n    match event:\n        case Move(dx=0, dy=0):\n"
+                   "            return 'still'\n        case Move(dx=dx, dy=0):\n"
+                   "            return f'horizontal {dx}'\n        case [Move() as m, *rest]:\n"
+                   "            return f'{m} and {len(rest)}'\n        case _:\n            return 'other'\n\n"
+                   "print(describe(Move(1, 0)), describe([Move(0, 0)]))\n",
+    "decorators": "import functools\nimport time\n\ndef timed(fn):\n    @functools.wraps(fn)\n"
+                  "    def wrapper(*args, **kwargs):\n        start = time.perf_counter()\n        try:\n"
+                  "            return fn(*args, **kwargs)\n        finally:\n"
+                  "            print(fn.__name__, time.perf_counter() - start)\n    return wrapper\n\n"
+                  "@timed\ndef work(n, *, scale=2):\n    return [i * scale for i in range(n)]\n\n"
+                  "print(work(3, scale=3))\n",
+    "generators": "def chunks(seq, size):\n    for start in range(0, len(seq), size):\n"
+                  "        yield seq[start:start + size]\n\ndef flat(nested):\n    for part in nested:\n"
+                  "        yield from part\n\nsquares = {n: n * n for n in range(5) if (m := n % 2) == 0}\n"
+                  "print(list(flat(chunks([1, 2, 3, 4, 5], 2))), squares, [y for x in range(3) if (y := x * 2)])\n",
+    "metaclass": "class Registry(type):\n    classes = {}\n\n    def __new__(mcs, name, bases, namespace):\n"
+                 "        cls = super().__new__(mcs, name, bases, namespace)\n"
+                 "        mcs.classes[name] = cls\n        return cls\n\nclass Base(metaclass=Registry):\n"
+                 "    def __init_subclass__(cls, **kwargs):\n        super().__init_subclass__(**kwargs)\n"
+                 "        cls.tag = cls.__name__.lower()\n\nclass Child(Base):\n    pass\n\n"
+                 "print(Registry.classes, Child.tag)\n",
+    "async_ctx": "import asyncio\nimport contextlib\n\n@contextlib.asynccontextmanager\n"
+                 "async def opened(name):\n    print('open', name)\n    try:\n        yield name.upper()\n"
+                 "    finally:\n        print('close', name)\n\nasync def main():\n"
+                 "    async with opened('x') as handle:\n        await asyncio.sleep(0)\n"
+                 "        return handle\n\nprint(asyncio.run(main()))\n",
+    "exec_eval": "SOURCE = 'def g(x):\\n    return x + 1\\n'\nspace = {}\nexec(SOURCE, space)\n"
+                 "value = eval('g(2)', space)\nprint(value, f'{value=}', f'{value!r:>5}')\n",
+    "conditional_class": "import sys\n\nclass Platform:\n    if sys.platform == 'win32':\n        sep = '\\\\'\n"
+                         "    else:\n        sep = '/'\n\n    def join(self, *parts):\n"
+                         "        return self.sep.join(parts)\n\n    def __repr__(self):\n"
+                         "        return f'Platform({self.sep!r})'\n\nprint(Platform().join('a', 'b'), Platform())\n",
+    "lambdas": "handlers = [lambda x, k=k: x * k for k in range(3)]\n"
+               "ordered = sorted(['bb', 'a', 'ccc'], key=lambda s: (len(s), s))\n"
+               "print([h(2) for h in handlers], ordered, (lambda *a, **kw: (a, kw))(1, z=2))\n",
+    "super_classmethod": "class A:\n    @classmethod\n    def make(cls, *args):\n        return cls(*args)\n\n"
+                         "    def __init__(self, value=0):\n        self.value = value\n\nclass B(A):\n"
+                         "    @classmethod\n    def make(cls, *args):\n        obj = super().make(*args)\n"
+                         "        obj.value += 1\n        return obj\n\n    def __init__(self, value=0):\n"
+                         "        super().__init__(value)\n        self.extra = True\n\nprint(B.make(2).value)\n",
 }
 
 
