@@ -43,9 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=int, default=1,
                         help=f"worker processes (default: 1; this machine has {os.cpu_count()} cores)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    parser.add_argument("--time-limit", type=float, default=60.0,
-                        help="seconds one program may take before it is skipped, not counting the one-time "
-                        "loading of the libraries it imports (default: 60)")
+    parser.add_argument("--time-limit", type=float, default=None,
+                        help="seconds one program may take for all its paths before it is skipped, not counting "
+                        "the one-time loading of the libraries it imports (default: 60 per path for every 250 "
+                        "lines begun, so long files are kept: 900 for a 600-line file with --num-paths 5)")
     parser.add_argument("--max-lines", type=int, default=2000, help="skip longer programs (default: 2000)")
     parser.add_argument("--lint-timeout", type=float, default=10.0,
                         help="seconds one lint call may take, not counting the one-time loading of the "
@@ -119,7 +120,7 @@ def main(argv: list[str]) -> int:
         if given or args.no_wait or args.sbatch_arg:
             raise UserError(f"{', '.join(given) or '--no-wait/--sbatch-arg'} only apply with --executor local|slurm|ray")
     for name in ("time_limit", "lint_timeout"):
-        if getattr(args, name) <= 0:
+        if getattr(args, name) is not None and not getattr(args, name) > 0:  # nan too
             raise UserError(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
     if args.lint_memory_limit < 0:
         raise UserError(f"--lint-memory-limit must be 0 (no limit) or more, got {args.lint_memory_limit}")
@@ -233,8 +234,10 @@ def main(argv: list[str]) -> int:
         print(f"skipped {_count(sum(summary.skipped.values()), 'row')}: {reasons} (locations in lintseq_config.json)")
         if summary.skipped.get("time_limit"):
             # Whole files of a thousand lines and more take minutes of pylint: a bias against long files.
-            print(f"  time_limit: {_count(summary.skipped['time_limit'], 'program')} took longer than "
-                  f"{args.time_limit:g} s each; raise --time-limit to keep long files")
+            limit = (f"{args.time_limit:g} s each" if args.time_limit is not None
+                     else "their limit (60 s per path for every 250 lines)")
+            print(f"  time_limit: {_count(summary.skipped['time_limit'], 'program')} took longer than {limit}; "
+                  "raise --time-limit to keep long files")
     shards = _count(summary.shards, "shard")
     print(f"wrote {args.output_dir}/data/{summary.config_name}/ ({shards}), "
           f"{args.output_dir}/data/baseline/, README.md, lintseq_config.json")

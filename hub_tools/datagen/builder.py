@@ -57,7 +57,8 @@ class LintSeqBuilderConfig(datasets.BuilderConfig):
         profile: the lint profile.
         num_paths: edit paths per program.
         seed: the run's seed.
-        time_limit: seconds per program.
+        time_limit: seconds per program, for all its paths; ``None``: 60 s per path for every 250 lines
+            begun (:func:`~hub_tools.datagen.rows.program_time_limit`).
         keep_fields: source fields kept as string columns (``lintseq generate --keep-fields``).
     """
 
@@ -72,7 +73,7 @@ class LintSeqBuilderConfig(datasets.BuilderConfig):
     profile: str = "portable"
     num_paths: int = 1
     seed: int = 0
-    time_limit: float = 60.0
+    time_limit: float | None = None
     keep_fields: tuple[str, ...] = ()
 
 

@@ -127,6 +127,16 @@ def generate_command(folder_name: str, name: str, settings: dict) -> str:
     return shlex.join(words)
 
 
+def _time_limit(settings: dict) -> str:
+    """The time limit a LintSeq config's programs had, in words (a run's own number, or the default's rule)."""
+    from hub_tools.datagen.rows import AUTO_LIMIT_LINES, AUTO_LIMIT_SECONDS
+
+    limit = settings.get("time_limit")
+    if isinstance(limit, (int, float)) and not isinstance(limit, bool):
+        return f"{limit:g} s"
+    return f"{AUTO_LIMIT_SECONDS:g} s per edit path for every {AUTO_LIMIT_LINES} lines begun"
+
+
 def _config_view(dataset: DatasetFolder, name: str) -> dict:
     """What the template shows about one config; every key is present, ``None`` where unknown."""
     from hub_tools.linters import PROFILES
@@ -149,7 +159,7 @@ def _config_view(dataset: DatasetFolder, name: str) -> dict:
         "num_paths": settings.get("num_paths"),
         "num_samples": settings.get("num_samples"),
         "seed": settings.get("seed"),
-        "time_limit": settings.get("time_limit"),
+        "time_limit": _time_limit(settings) if sampler == "lintseq" else None,
         "lintseq": _dict(settings.get("lintseq")) if sampler else {},
         "source": _dict(settings.get("source")),
         "source_rows": stats.get("source_rows"),

@@ -61,7 +61,7 @@ class GenerationConfig:
         seed: the run's seed; the path ``k`` of row ``id`` uses ``SeedSequence([seed, int(id, 16), k])``.
         time_limit: seconds one program may take for all its paths; past it the row is skipped. The
             linter's one-time work (starting pylint, building library modules: ``build_seconds``) is not
-            counted.
+            counted. ``None`` (the default) scales it with the work: :func:`program_time_limit`.
         lint_timeout: seconds one lint call may take (library building not counted either).
         lint_memory_limit: MiB by which one lint call may grow its process's memory (library building not
             counted); past it the program is skipped as ``lint_memory``. 0 sets no limit.
@@ -89,7 +89,7 @@ class GenerationConfig:
     profile: str = "portable"
     num_paths: int = 1
     seed: int = 0
-    time_limit: float = 60.0
+    time_limit: float | None = None
     lint_timeout: float = 10.0
     lint_memory_limit: float = DEFAULT_MEMORY_LIMIT_MB
     max_lines: int = 2000
@@ -140,6 +140,31 @@ class RowOutcome:
     # (the program's indentation unit, when it is not the four spaces pylint expects). A
     # distributed step carries this dict as it is, so new figures need no change there.
     measurements: dict = field(default_factory=dict)
+
+
+# The default time limit of a program: this many seconds per path for every AUTO_LIMIT_LINES lines begun. The
+# cost of a path grows faster than the file (a longer file has more edits, and each lints more lines): one path
+# of the standard library's `ast.py` (1,752 lines) took 70 s on one core, `configparser.py` (1,382) 40 s, a
+# 25-line function about 0.01 s. A fixed minute dropped exactly the long files a corpus of whole files
+# is made of; a program that is slow for what it is (pylint's inference running away) is stopped per call
+# by ``lint_timeout`` well before its row's limit.
+AUTO_LIMIT_SECONDS = 60.0
+AUTO_LIMIT_LINES = 250
+
+
+def program_time_limit(config: GenerationConfig, program: str) -> float:
+    """Seconds ``program`` may take for all its paths: ``config.time_limit``, or by default
+    :data:`AUTO_LIMIT_SECONDS` per path for every :data:`AUTO_LIMIT_LINES` lines begun.
+
+    >>> program_time_limit(GenerationConfig(num_paths=5), "x = 1\\n" * 600)
+    900.0
+    >>> program_time_limit(GenerationConfig(time_limit=30), "x = 1\\n" * 600)
+    30
+    """
+    if config.time_limit is not None:
+        return config.time_limit
+    lines = program.count("\n") + 1
+    return AUTO_LIMIT_SECONDS * config.num_paths * -(-lines // AUTO_LIMIT_LINES)
 
 
 class ProgramTimeout(TimeoutError):
@@ -374,7 +399,7 @@ def _process(record: SourceRecord, config: GenerationConfig, outcome: RowOutcome
               "response": response, "program": program, **kept}
     linter = None
     if config.sampler == "lintseq":
-        deadline = time.monotonic() + config.time_limit
+        deadline = time.monotonic() + program_time_limit(config, program)
         linter = _DeadlineLinter(_linter(config.profile), deadline, config.lint_timeout, config.lint_memory_limit)
     prompt = format_prompt(instruction)
     try:
@@ -390,7 +415,7 @@ def _process(record: SourceRecord, config: GenerationConfig, outcome: RowOutcome
             })
     except Exception as error:
         outcome.rows = []
-        outcome.skipped = _failure(error, config)
+        outcome.skipped = _failure(error, config, program)
         return outcome
     outcome.baseline = {**common, "prompt": format_prompt(instruction, edit_sequence=False), "completion": program}
     outcome.measurements["program_key"] = program_key(program)
@@ -405,11 +430,11 @@ def _process(record: SourceRecord, config: GenerationConfig, outcome: RowOutcome
     return outcome
 
 
-def _failure(error: Exception, config: GenerationConfig) -> tuple[str, str]:
+def _failure(error: Exception, config: GenerationConfig, program: str) -> tuple[str, str]:
     from hub_tools.linters import LinterCrash, LintMemoryLimit, LintTimeout
 
     if isinstance(error, ProgramTimeout):
-        return "time_limit", f"longer than {config.time_limit:g} s"
+        return "time_limit", f"longer than {program_time_limit(config, program):g} s"
     if isinstance(error, LintTimeout):
         return "lint_timeout", str(error)
     if isinstance(error, LintMemoryLimit):

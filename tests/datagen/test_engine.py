@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from hub_tools.datagen import rows
 from hub_tools.datagen.builder import LintSeqBuilder
 from hub_tools.datagen.engine import Engine
 from hub_tools.datagen.rows import GenerationConfig
@@ -268,6 +269,37 @@ def test_time_limit_skips_a_program_and_the_run_goes_on(tmp_path, humaneval_corp
     assert "time_limit: 1 program took longer than 1e-06 s each; raise --time-limit to keep long files" in result.stdout
 
 
+def test_by_default_the_time_limit_grows_with_the_file_and_its_paths(tmp_path, humaneval_corpus, monkeypatch):
+    # A fixed minute per program dropped the long files a corpus of whole files is made of (one path of the
+    # standard library's ast.py takes 70 s). By default each path gets a minute for every 250 lines begun; the
+    # unit is made tiny here so that every program runs out of its limit and the skip says what it was.
+    monkeypatch.setattr(rows, "AUTO_LIMIT_SECONDS", 1e-6)
+    long_file = "\n".join(f"value_{i} = {i}" for i in range(600))  # 600 lines: three blocks of 250
+    source = tmp_path / "programs.jsonl"
+    source.write_text("".join(json.dumps({"instruction": "t", "response": code}) + "\n"
+                              for code in (humaneval_corpus[0], long_file)))
+    summary = Engine(Source(str(source)), tmp_path / "out", GenerationConfig(num_paths=3), progress=False).run()
+    assert summary.skipped == {"time_limit": 2}
+    stats = json.loads((tmp_path / "out" / "lintseq_config.json").read_text())["configs"]["lintseq"]
+    details = {entry["location"]: entry["detail"] for entry in stats["stats"]["skipped_rows"]}
+    assert details == {"programs.jsonl:1": "longer than 3e-06 s", "programs.jsonl:2": "longer than 9e-06 s"}
+    assert stats["time_limit"] is None  # recorded as the default, which a resumed run compares with
+    # A limit given is the program's, for all its paths, whatever its length.
+    assert rows.program_time_limit(GenerationConfig(num_paths=3, time_limit=2.5), long_file) == 2.5
+
+
+def test_the_card_states_the_time_limit_programs_had(tmp_path, humaneval_corpus):
+    source = tmp_path / "one.jsonl"
+    source.write_text(json.dumps({"instruction": "t", "response": humaneval_corpus[0]}) + "\n")
+    generate(str(source), "--output-dir", str(tmp_path / "default"))
+    card = (tmp_path / "default" / "README.md").read_text()
+    assert "- **Time limit per program:** 60 s per edit path for every 250 lines begun" in card
+    assert "--time-limit" not in card  # the command that reproduces the run gives the default
+    generate(str(source), "--output-dir", str(tmp_path / "given"), "--time-limit", "90")
+    card = (tmp_path / "given" / "README.md").read_text()
+    assert "- **Time limit per program:** 90 s" in card and "--time-limit 90" in card
+
+
 @pytest.mark.parametrize("suffix", [".json", ".parquet", ".csv"])
 def test_other_source_formats_and_field_detection(tmp_path, humaneval_corpus, suffix):
     rows = [{"problem": f"Task {i}", "solution": program, "extra": i} for i, program in enumerate(humaneval_corpus[:4])]
@@ -340,6 +372,7 @@ def test_compressed_sources_and_a_cut_download(tmp_path, humaneval_corpus):
     ("foreign", ["{source}"], "holds no generated dataset"),
     ("jsonl", ["{source}", "--num-paths", "0"], "--num-paths must be at least 1"),
     ("jsonl", ["{source}", "--seed", "-1"], "--seed must be 0 or more, got -1"),  # was every row skipped, exit 0
+    ("jsonl", ["{source}", "--time-limit", "nan"], "--time-limit must be positive, got nan"),  # was no limit at all
 ])
 def test_user_errors_are_one_line_with_exit_code_2(tmp_path, setup, args, message):
     source = tmp_path / "source.jsonl"
