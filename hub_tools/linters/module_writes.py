@@ -17,6 +17,17 @@ So every write of that kind made during a call is journaled, and all are taken b
 call asks astroid for that module (where a fresh process would build it), together with those of every
 module its own build asked for (:func:`asked_for`). The program's writes are not kept: its module goes with
 the call. Writes made outside calls (pylint's start-up, ``sys``) are left in place: every process makes them.
+
+A build does one more thing to what comes after it: when one of astroid's transforms replaces a node of the
+module being built (almost every standard-library module has such a node: 10 in ``abc``, 351 in ``typing``),
+astroid clears its whole inference cache, in the middle of whatever inference asked for the module. In a
+pylint run on one file that clear happens at the first request for each library, and what the interrupted
+inference finds afterwards can differ: ``class Stream(io.BufferedIOBase)`` whose ``__init__`` calls no
+other is W0231 super-init-not-called for ``pylint FILE`` (the metaclass lookup builds ``abc``, clears the
+cache, and the lookup of ``__init__`` that follows no longer sees the bases, so it finds ``object.__init__``),
+and was clean here, where ``abc`` had been built by an earlier program: such states were emitted as
+lint-clean. So the builds that cleared the cache are recorded, and the first request of a call for such a
+module (or for one its build asked for) clears it again, where the fresh process's build would have.
 """
 
 from __future__ import annotations
@@ -45,6 +56,8 @@ class _Writes:
         self.requests: list[set[str]] = []  # per request under way, innermost last: the modules it asked for
         self.built: list[str] = []  # modules built during the call
         self.program_wrote = False  # the program set a name in another module during the call
+        self.clears_cache: set[str] = set()  # library modules whose own build cleared the inference cache
+        self.clears: list[int] = []  # per request under way, innermost last: the clears its own build made
 
 
 _WRITES = _Writes()
@@ -94,15 +107,19 @@ def _record(delayed_assattr):
 
 
 def _put_back(name: str) -> None:
-    """Put the writes of module ``name``, and of the modules its build asked for, in place for this call."""
+    """Put the writes of module ``name``, and of the modules its build asked for, in place for this call, and
+    clear the inference cache if one of their builds did (and was not made in this call: that one did)."""
     from astroid import MANAGER
+    from astroid.context import _invalidate_cache
 
     pending = [name]
+    clear = False
     while pending:
         current = pending.pop()
         if current in _WRITES.in_place:
             continue
         _WRITES.in_place.add(current)
+        clear |= current in _WRITES.clears_cache and current not in _WRITES.built
         pending += _WRITES.asked_by.get(current, ())
         module, writes = _WRITES.made_by.get(current, (None, ()))
         if module is not None and MANAGER.astroid_cache.get(current) is not module:
@@ -116,6 +133,8 @@ def _put_back(name: str) -> None:
             if not any(value is node for value in values):
                 values.append(node)
                 _WRITES.journal.append((attributes, attribute, node, created))
+    if clear:
+        _invalidate_cache()
 
 
 def asked_for(module) -> None:
@@ -160,6 +179,7 @@ def take_back() -> None:
     _WRITES.journal.clear()
     _WRITES.in_place.clear()
     _WRITES.requests.clear()
+    _WRITES.clears.clear()
 
 
 def forget_dropped_modules() -> None:
@@ -176,23 +196,34 @@ def forget_dropped_modules() -> None:
 @contextlib.contextmanager
 def writes_scoped_to_the_call() -> Iterator[None]:
     """Journal and scope the module writes of the body (see the module docstring); take them back after."""
+    from astroid import transforms
     from astroid.builder import AstroidBuilder
     from astroid.manager import AstroidManager
 
     requests = {name: AstroidManager.__dict__[name] for name in _REQUESTS if name in AstroidManager.__dict__}
+    invalidate_cache = transforms._invalidate_cache  # what a transform that replaced a node calls
+
+    def counted_clear() -> None:
+        if _WRITES.clears:
+            _WRITES.clears[-1] += 1
+        invalidate_cache()
 
     def tracked(request):
         @functools.wraps(request)
         def wrapper(manager, *args, **kwargs):
             _WRITES.requests.append(set())
+            _WRITES.clears.append(0)
             cached = len(manager.astroid_cache)
             try:
                 module = request(manager, *args, **kwargs)
             finally:
                 asked = _WRITES.requests.pop()
+                clears = _WRITES.clears.pop()
             name = getattr(module, "name", None)
             if isinstance(name, str) and len(manager.astroid_cache) > cached and name != MODULE_NAME:
                 _WRITES.built.append(name)  # a build: the cache grew (never shrinks during a call)
+                if clears:
+                    _WRITES.clears_cache.add(name)
             if isinstance(name, str):
                 asked.discard(name)
                 if asked:
@@ -204,11 +235,13 @@ def writes_scoped_to_the_call() -> Iterator[None]:
 
     delayed_assattr = AstroidBuilder.__dict__["delayed_assattr"]
     AstroidBuilder.delayed_assattr = _record(delayed_assattr)
+    transforms._invalidate_cache = counted_clear
     for name, request in requests.items():
         setattr(AstroidManager, name, tracked(request))
     try:
         yield
     finally:
+        transforms._invalidate_cache = invalidate_cache
         AstroidBuilder.delayed_assattr = delayed_assattr
         for name, request in requests.items():
             setattr(AstroidManager, name, request)

@@ -59,7 +59,7 @@ MESSY = {
 # What real modules are made of, each shape a program of its own: global and nonlocal, del in finally, star
 # imports, TYPE_CHECKING imports and overloads, properties and slots, dataclasses and enums, class patterns,
 # decorators, generators and the walrus, metaclasses and __init_subclass__, async context managers, exec and
-# eval, a class body with branches, lambdas with defaults, super() in classmethods.
+# eval, a class body with branches, lambdas with defaults, super() in classmethods, streams over io's bases.
 LANGUAGE_SHAPES = {
     "globals": "COUNT = 0\n\ndef bump():\n    global COUNT\n    COUNT += 1\n    return COUNT\n\n"
                "def outer():\n    total = 0\n    def inner():\n        nonlocal total\n"
@@ -124,6 +124,18 @@ LANGUAGE_SHAPES = {
                          "    @classmethod\n    def make(cls, *args):\n        obj = super().make(*args)\n"
                          "        obj.value += 1\n        return obj\n\n    def __init__(self, value=0):\n"
                          "        super().__init__(value)\n        self.extra = True\n\nprint(B.make(2).value)\n",
+    # Streams over io's bases: a state without a super().__init__() line is W0231 for pylint FILE, and was
+    # clean for a linter that an earlier program had made build abc (tests/linters/test_long_runs.py).
+    "io_streams": "import io\n\nclass Counter(io.RawIOBase):\n    def __init__(self, target):\n"
+                  "        super().__init__()\n        self.target = target\n        self.lines = 0\n\n"
+                  "    def writable(self):\n        return True\n\n    def write(self, data):\n"
+                  "        self.lines += bytes(data).count(b'\\n')\n        return self.target.write(data)\n\n"
+                  "class Upper(io.TextIOBase):\n    def __init__(self, stream):\n        super().__init__()\n"
+                  "        self.stream = stream\n\n    def write(self, text):\n"
+                  "        return self.stream.write(text.upper())\n\n"
+                  "class Buffered(io.BufferedIOBase):\n    def __init__(self, raw):\n        super().__init__()\n"
+                  "        self.raw = raw\n\ncounter = Counter(io.BytesIO())\ncounter.write(b'a\\nb\\n')\n"
+                  "print(counter.lines, Upper(io.StringIO()).write('x'), Buffered(None).raw)\n",
 }
 
 
