@@ -16,6 +16,11 @@ a template's nodes. What changes is only that the template's nodes are the same 
 that names them, so astroid's caches answer a repeated question about them from the first answer, as
 they do for the standard library's trees. All of it is dropped when the call ends.
 
+One thing a build does outside its tree: when a transform replaces a node of the template, astroid clears
+its whole inference cache, in the middle of the inference that asked for the template (what that can change:
+:mod:`~hub_tools.linters.module_writes`). A kept template whose build cleared the cache clears it again
+each time it is given, as its new build would have.
+
 ``tests/linters/test_brain_templates.py`` compares the linter with and without kept templates on every
 state of edit paths over numpy code and counts the builds.
 """
@@ -49,23 +54,40 @@ def _template_brains() -> tuple:
 @contextlib.contextmanager
 def templates_built_once_per_call() -> Iterator[None]:
     """Within the block, the numpy brain builds each of its templates once."""
-    built: dict[tuple[str, str], object] = {}  # (template, module name) -> the node the brain got
+    from astroid import transforms
+
+    # (template, module name) -> (the node the brain got, whether building it cleared the inference cache)
+    built: dict[tuple[str, str], tuple[object, bool]] = {}
+    clears = [0]
+    invalidate_cache = transforms._invalidate_cache  # what a transform that replaced a node calls
+
+    def counted_clear() -> None:
+        clears[0] += 1
+        invalidate_cache()
 
     def keeping(extract_node):
         def extract_node_once(code: str, module_name: str = ""):
             key = (code, module_name)
-            if key not in built:
-                built[key] = extract_node(code, module_name)
-            return built[key]
+            if key in built:
+                node, cleared = built[key]
+                if cleared:
+                    invalidate_cache()
+                return node
+            before = clears[0]
+            node = extract_node(code, module_name)
+            built[key] = (node, clears[0] > before)
+            return node
 
         return extract_node_once
 
     originals = [(brain, brain.extract_node) for brain in _template_brains()]
     for brain, extract_node in originals:
         brain.extract_node = keeping(extract_node)
+    transforms._invalidate_cache = counted_clear
     try:
         yield
     finally:
+        transforms._invalidate_cache = invalidate_cache
         for brain, extract_node in originals:
             brain.extract_node = extract_node
         built.clear()

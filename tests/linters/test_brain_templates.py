@@ -12,6 +12,7 @@ from astroid import builder
 from astroid.brain import brain_numpy_ndarray, brain_numpy_utils
 
 from hub_tools.linters import LintTimeout, PylintLinter
+from hub_tools.linters.brain_templates import templates_built_once_per_call
 
 
 def annotated(functions: int) -> str:
@@ -79,6 +80,25 @@ def test_a_module_annotated_with_ndarray_builds_the_template_once(without_kept, 
         expected, repeated = calls_counted(plain, program, builder.extract_node.__code__)
     assert answer == expected
     assert repeated >= 90 and kept <= 5, (repeated, kept)
+
+
+def test_a_kept_template_clears_the_inference_cache_as_its_build_did():
+    # Building the ndarray template clears astroid's inference cache (a transform replaces a node of it), in the
+    # middle of the inference that asked for it: a kept template given again must do the same, as a new build
+    # would in a pylint run on the file (what a skipped clear changed: tests/linters/test_long_runs.py).
+    from astroid import context as inference
+
+    template = "import numpy as np\nnp.ndarray"
+    marker = (object(), None, None, None)
+    with templates_built_once_per_call():
+        brain_numpy_ndarray.extract_node(template)  # built: its transforms cleared the cache
+        inference._INFERENCE_CACHE[marker] = ()
+        brain_numpy_ndarray.extract_node(template)  # kept: clears it again
+        assert marker not in inference._INFERENCE_CACHE
+        inference._INFERENCE_CACHE[marker] = ()
+        brain_numpy_ndarray.extract_node(template)
+        assert marker not in inference._INFERENCE_CACHE
+    inference._INFERENCE_CACHE.pop(marker, None)
 
 
 def test_the_brain_gets_its_builder_back_after_every_call_even_one_cut_by_the_clock():
