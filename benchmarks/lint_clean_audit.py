@@ -51,6 +51,7 @@ import argparse
 import ast
 import json
 import random
+import re
 import subprocess
 import sys
 import sysconfig
@@ -117,7 +118,11 @@ def _tabs(line: str) -> str:
     return "\t" * ((len(line) - len(stripped)) // 4) + " " * ((len(line) - len(stripped)) % 4) + stripped
 
 
-def installed_files(count: int, seed: int, min_lines: int = 10, max_lines: int = 250) -> list[Path]:
+def installed_files(count: int, seed: int, min_lines: int = 10, max_lines: int = 250,
+                    containing: str | None = None) -> list[Path]:
+    """``count`` files of the installed packages, drawn with ``seed``, of ``min_lines`` to ``max_lines``
+    lines, and matching the regular expression ``containing`` (multi-line) when it is given."""
+    pattern = re.compile(containing, re.MULTILINE) if containing else None
     site = Path(sysconfig.get_paths()["purelib"])
     files = sorted(site.rglob("*.py"))
     random.Random(seed).shuffle(files)
@@ -128,7 +133,8 @@ def installed_files(count: int, seed: int, min_lines: int = 10, max_lines: int =
             ast.parse(text)
         except (UnicodeDecodeError, SyntaxError, ValueError, OSError):
             continue
-        if min_lines <= len(text.splitlines()) <= max_lines and "\t" not in text:
+        if min_lines <= len(text.splitlines()) <= max_lines and "\t" not in text and (
+                pattern is None or pattern.search(text)):
             chosen.append(path)
         if len(chosen) == count:
             break
@@ -223,6 +229,9 @@ def main() -> None:
     parser.add_argument("--max-lines", type=int, default=250, help="longest file drawn")
     parser.add_argument("--time-limit", type=float, default=60.0, help="lintseq generate's --time-limit")
     parser.add_argument("--own-errors", action="store_true", help="plant errors scraped code has in every program")
+    parser.add_argument("--containing", metavar="REGEX",
+                        help="draw only files matching this regular expression (multi-line), e.g. classes over "
+                        "abstract bases: '^class \\w+\\([^)]*\\b(ABC|RawIOBase|Mapping|Protocol|Enum)\\b'")
     parser.add_argument("--name", help="results file stem (default: lint_clean_audit, or lint_clean_audit_<profile>)")
     args = parser.parse_args()
     import pyarrow.parquet as pq
@@ -230,7 +239,7 @@ def main() -> None:
     from hub_tools.lintseq.diffs import apply_diff
 
     work = Path(tempfile.mkdtemp(prefix="lint-clean-audit-"))
-    files = installed_files(args.files, args.seed, args.min_lines, args.max_lines)
+    files = installed_files(args.files, args.seed, args.min_lines, args.max_lines, args.containing)
     source = work / "source.jsonl"
     planted: Counter = Counter()
     with source.open("w", encoding="utf-8") as handle:
@@ -298,7 +307,7 @@ def main() -> None:
     figures = {
         "files": len(files), "lines": [args.min_lines, args.max_lines], "time_limit": args.time_limit,
         "lines_mean": round(sum(len(path.read_text(encoding="utf-8").splitlines()) for path in files) / len(files), 1),
-        "seed": args.seed, "profile": args.profile, "num_paths": args.num_paths,
+        "seed": args.seed, "profile": args.profile, "num_paths": args.num_paths, "containing": args.containing,
         "wrappings": [name for name, _ in WRAPPINGS],
         "own_errors_planted": dict(planted.most_common()),
         "paths": paths, "intermediate_states_checked": len(intermediate),
