@@ -19,8 +19,8 @@ module its own build asked for (:func:`asked_for`). The program's writes are not
 the call. Writes made outside calls (pylint's start-up, ``sys``) are left in place: every process makes them.
 
 A build does one more thing to what comes after it: when one of astroid's transforms replaces a node of the
-module being built (almost every standard-library module has such a node: 10 in ``abc``, 351 in ``typing``),
-astroid clears its whole inference cache, in the middle of whatever inference asked for the module. In a
+module being built, astroid clears its whole inference cache, in the middle of whatever inference asked for
+the module (building almost any standard-library module does it: 10 times for ``abc``, 351 for ``typing``). In a
 pylint run on one file that clear happens at the first request for each library, and what the interrupted
 inference finds afterwards can differ: ``class Stream(io.BufferedIOBase)`` whose ``__init__`` calls no
 other is W0231 super-init-not-called for ``pylint FILE`` (the metaclass lookup builds ``abc``, clears the
