@@ -234,8 +234,10 @@ def main(argv: list[str]) -> int:
         print(f"skipped {_count(sum(summary.skipped.values()), 'row')}: {reasons} (locations in lintseq_config.json)")
         if summary.skipped.get("time_limit"):
             # Whole files of a thousand lines and more take minutes of pylint: a bias against long files.
-            limit = (f"{args.time_limit:g} s each" if args.time_limit is not None
-                     else "their limit (60 s per path for every 250 lines)")
+            from hub_tools.datagen.rows import AUTO_LIMIT_LINES, AUTO_LIMIT_SECONDS
+
+            limit = (f"{args.time_limit:g} s each" if args.time_limit is not None else
+                     f"their limit ({AUTO_LIMIT_SECONDS:g} s per path for every {AUTO_LIMIT_LINES} lines)")
             print(f"  time_limit: {_count(summary.skipped['time_limit'], 'program')} took longer than {limit}; "
                   "raise --time-limit to keep long files")
     shards = _count(summary.shards, "shard")

@@ -62,7 +62,7 @@ import contextlib
 import functools
 import gc
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from hub_tools.linters.call_limits import CallLimits
 from hub_tools.linters.profiles import LintProfile
@@ -141,6 +141,31 @@ def _guards_cache_clearer():
 
 def _clear_guards_cache() -> None:
     _guards_cache_clearer()()
+
+
+@contextlib.contextmanager
+def cache_clears_reported_to(report: Callable[[], None]) -> Iterator[None]:
+    """Within the block, call ``report()`` each time one of astroid's transforms clears the inference cache
+    (after replacing a node of a tree being built: a library module, a brain's template), and then clear it.
+
+    A fresh pylint process makes such a clear at the first build of each library, in the middle of the
+    inference that asked for it; the linter replays it where a kept tree stands in for a new build
+    (:mod:`~hub_tools.linters.module_writes`, :mod:`~hub_tools.linters.brain_templates`). Blocks nest: each
+    reports to its own ``report`` and passes the clear on to the enclosing one.
+    """
+    from astroid import transforms
+
+    clear = transforms._invalidate_cache  # what transforms call, by this module-level name
+
+    def reported() -> None:
+        report()
+        clear()
+
+    transforms._invalidate_cache = reported
+    try:
+        yield
+    finally:
+        transforms._invalidate_cache = clear
 
 
 def forget_checked_program() -> None:

@@ -32,6 +32,8 @@ import functools
 import importlib
 from collections.abc import Iterator
 
+from hub_tools.linters.astroid_state import cache_clears_reported_to
+
 # The brain modules that build a template at every inference, each through its module-level
 # ``extract_node``.
 _TEMPLATE_BRAINS = ("astroid.brain.brain_numpy_ndarray", "astroid.brain.brain_numpy_utils")
@@ -54,16 +56,14 @@ def _template_brains() -> tuple:
 @contextlib.contextmanager
 def templates_built_once_per_call() -> Iterator[None]:
     """Within the block, the numpy brain builds each of its templates once."""
-    from astroid import transforms
+    from astroid.context import _invalidate_cache
 
     # (template, module name) -> (the node the brain got, whether building it cleared the inference cache)
     built: dict[tuple[str, str], tuple[object, bool]] = {}
     clears = [0]
-    invalidate_cache = transforms._invalidate_cache  # what a transform that replaced a node calls
 
-    def counted_clear() -> None:
+    def count_clear() -> None:
         clears[0] += 1
-        invalidate_cache()
 
     def keeping(extract_node):
         def extract_node_once(code: str, module_name: str = ""):
@@ -71,7 +71,7 @@ def templates_built_once_per_call() -> Iterator[None]:
             if key in built:
                 node, cleared = built[key]
                 if cleared:
-                    invalidate_cache()
+                    _invalidate_cache()
                 return node
             before = clears[0]
             node = extract_node(code, module_name)
@@ -83,11 +83,10 @@ def templates_built_once_per_call() -> Iterator[None]:
     originals = [(brain, brain.extract_node) for brain in _template_brains()]
     for brain, extract_node in originals:
         brain.extract_node = keeping(extract_node)
-    transforms._invalidate_cache = counted_clear
     try:
-        yield
+        with cache_clears_reported_to(count_clear):
+            yield
     finally:
-        transforms._invalidate_cache = invalidate_cache
         for brain, extract_node in originals:
             brain.extract_node = extract_node
         built.clear()

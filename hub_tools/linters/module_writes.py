@@ -36,7 +36,7 @@ import contextlib
 import functools
 from collections.abc import Iterator
 
-from hub_tools.linters.astroid_state import MODULE_NAME
+from hub_tools.linters.astroid_state import MODULE_NAME, cache_clears_reported_to
 
 # The AstroidManager methods through which astroid is asked for a module, building it when not cached.
 _REQUESTS = ("ast_from_module_name", "ast_from_file", "ast_from_module")
@@ -196,17 +196,14 @@ def forget_dropped_modules() -> None:
 @contextlib.contextmanager
 def writes_scoped_to_the_call() -> Iterator[None]:
     """Journal and scope the module writes of the body (see the module docstring); take them back after."""
-    from astroid import transforms
     from astroid.builder import AstroidBuilder
     from astroid.manager import AstroidManager
 
     requests = {name: AstroidManager.__dict__[name] for name in _REQUESTS if name in AstroidManager.__dict__}
-    invalidate_cache = transforms._invalidate_cache  # what a transform that replaced a node calls
 
-    def counted_clear() -> None:
+    def count_clear() -> None:  # to the innermost request under way, whose build it is
         if _WRITES.clears:
             _WRITES.clears[-1] += 1
-        invalidate_cache()
 
     def tracked(request):
         @functools.wraps(request)
@@ -235,13 +232,12 @@ def writes_scoped_to_the_call() -> Iterator[None]:
 
     delayed_assattr = AstroidBuilder.__dict__["delayed_assattr"]
     AstroidBuilder.delayed_assattr = _record(delayed_assattr)
-    transforms._invalidate_cache = counted_clear
     for name, request in requests.items():
         setattr(AstroidManager, name, tracked(request))
     try:
-        yield
+        with cache_clears_reported_to(count_clear):
+            yield
     finally:
-        transforms._invalidate_cache = invalidate_cache
         AstroidBuilder.delayed_assattr = delayed_assattr
         for name, request in requests.items():
             setattr(AstroidManager, name, request)
