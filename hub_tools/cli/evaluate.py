@@ -217,7 +217,6 @@ def main(argv: list[str]) -> int:
     arguments = build_parser().parse_args(argv)
     from hub_tools.evaluation.pass_at_k import parse_k_values
     from hub_tools.evaluation.sandbox import SandboxConfig
-    from hub_tools.evaluation.sandbox.isolation import warning_for
     from hub_tools.evaluation.scoring import read_samples, score_samples, write_evaluation
 
     if arguments.endpoint and not arguments.model:
@@ -283,9 +282,6 @@ def main(argv: list[str]) -> int:
     print(f"sandbox isolation: {isolation['level']} (namespaces: {', '.join(isolation['namespaces']) or 'none'}; "
           f"seccomp: {'yes' if isolation['seccomp'] else 'no'}; Landlock ABI: {isolation['landlock_abi'] or 'none'}; "
           f"user: {isolation['user']})")
-    warning = warning_for(isolation)
-    if warning:
-        print(warning, file=sys.stderr)
     scores = ", ".join(f"{name} = {value:.4f}" for name, value in metrics["pass_at_k"].items()) or "no pass@k"
     if metrics.get("pass_at_k_plus"):
         scores += "; plus tests: " + ", ".join(f"{name} = {value:.4f}" for name, value in metrics["pass_at_k_plus"].items())

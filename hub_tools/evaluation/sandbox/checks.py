@@ -32,7 +32,7 @@ import time
 import types
 from dataclasses import dataclass, field
 
-from hub_tools.evaluation.sandbox.values import UnencodableValue, decode_value, encode_value
+from hub_tools.evaluation.sandbox.values import BeyondLimits, UnencodableValue, decode_value, encode_value
 
 MAX_FRAME_BYTES = 16 << 20
 
@@ -189,16 +189,51 @@ def split_test(prefix: str, tests: str, entry_point: str) -> tuple[TrustedTest |
                        setup=compile(setup_source, "<tests>", "exec") if marker else None), ""
 
 
-def raise_as_candidate(type_name: str, message: str) -> None:
-    """Re-raise the program's exception in the evaluator: a builtin type by name, anything else generically."""
-    kind = getattr(builtins, type_name, None) if isinstance(type_name, str) else None
-    if isinstance(kind, type) and issubclass(kind, Exception) and kind.__module__ == "builtins":
-        try:
-            error = kind(message)
-        except Exception:  # builtin types with other constructors (UnicodeDecodeError...)
-            error = CandidateError(f"{type_name}: {message}")
-        raise error
-    raise CandidateError(f"{type_name}: {message}")
+# Exceptions that are control flow to the code around a call: raised by the candidate inside a test's ``map``,
+# ``zip`` or ``all(...)``, a StopIteration ended the loop as if it had run out, and the assertions in it never ran
+# (a program raising it passed). They come back as CandidateError, as any other non-builtin error does.
+_CONTROL_FLOW = (StopIteration, StopAsyncIteration)
+# Classes made for the program's own exception types (name, builtin base) -> class, at most this many kept.
+_SUBCLASSES: dict[tuple[str, type], type] = {}
+_MOST_SUBCLASSES = 1024
+
+
+def _builtin_exception(name) -> type | None:
+    kind = getattr(builtins, name, None) if isinstance(name, str) else None
+    if isinstance(kind, type) and issubclass(kind, Exception) and kind.__module__ == "builtins" \
+            and not issubclass(kind, _CONTROL_FLOW):
+        return kind
+    return None
+
+
+def _program_exception(name: str, base: type) -> type:
+    """A class named as the program's exception type, derived from its nearest builtin base, so that a test's
+    ``except ValueError`` catches the program's ``class NotPositive(ValueError)`` as it does in one process."""
+    key = (name[:100], base)
+    kind = _SUBCLASSES.get(key)
+    if kind is None:
+        kind = type(key[0], (base,), {"__module__": "candidate"})
+        if len(_SUBCLASSES) < _MOST_SUBCLASSES:
+            _SUBCLASSES[key] = kind
+    return kind
+
+
+def raise_as_candidate(type_name: str, message: str, base_name: str | None = None, arguments=None) -> None:
+    """Re-raise the program's exception in the evaluator: a builtin type by name, the program's own type as a
+    class of its name derived from its nearest builtin base (``base_name``), anything else generically. With
+    ``arguments`` (the exception's ``args``, when they are plain data) it is made from them, as the program
+    made it (``str(KeyError('x'))`` is ``"'x'"``), else from its message."""
+    kind = _builtin_exception(type_name)
+    if kind is None and isinstance(type_name, str):
+        base = _builtin_exception(base_name)
+        kind = _program_exception(type_name, base) if base is not None else None
+    if kind is None:
+        raise CandidateError(f"{type_name}: {message}")
+    try:
+        error = kind(*arguments) if isinstance(arguments, list) else kind(message)
+    except Exception:  # builtin types with other constructors (UnicodeDecodeError...)
+        error = CandidateError(f"{type_name}: {message}")
+    raise error
 
 
 def failing_line(error: BaseException, source: str) -> str:
@@ -350,13 +385,18 @@ class Candidate:
     def __call__(self, *arguments, **keywords):
         try:
             self._channel.send(["call", list(arguments), keywords])
+        except BeyondLimits as error:
+            # Plain data, only too large: an answer passed back, say. The test is no less splittable for it (only
+            # a function or an object the test makes moves it into the sandbox, where the program reports itself).
+            raise NotPlainData(f"the test's arguments cannot be sent: {error}") from None
         except UnencodableValue as error:
             raise UnsplittableCall(str(error)) from None
         answer = self._channel.receive()
         if answer[0] == "value" and len(answer) == 2:
             return answer[1]
-        if answer[0] == "raised" and len(answer) == 4 and all(isinstance(part, str) for part in answer[1:3]):
-            raise_as_candidate(answer[1], answer[2])
+        if answer[0] == "raised" and len(answer) == 6 and all(isinstance(part, str) for part in answer[1:3]) \
+                and (answer[5] is None or isinstance(answer[5], list)):
+            raise_as_candidate(answer[1], answer[2], answer[4], answer[5])
         if answer[0] == "unencodable" and len(answer) == 2:
-            raise NotPlainData(f"the function returned a value of type {str(answer[1])[:60]}, which is not plain data")
+            raise NotPlainData(f"the function's answer cannot come back: {str(answer[1])[:100]}")
         raise ChannelBroken("the program wrote something other than the protocol")

