@@ -35,8 +35,11 @@ def pragmas_obeyed_by_none(pylinter):
     obeyed, and one that names no option pylint knows (``# pylint: disabl=unused-import``) is reported as the
     command line reports it, E0011 unrecognized-inline-option (a counted error: a state holding such a comment
     was clean here and flagged by a fresh ``pylint`` command line). pylint's other pragma messages are not
-    counted (I0010, W0012, R0022, I0013, I0022). Like pylint's, it reads no pragma past one that would skip the
-    file (``skip-file``, ``disable-all``, ``disable=all``): the command line reports none of them."""
+    counted (I0010, W0012, R0022, I0013, I0022). A pragma that would skip the file (``skip-file``,
+    ``disable-all``, ``disable=all``) is not obeyed either, so the pragmas after it are read as well: pylint's
+    reader stops there, and a state holding ``# pylint: skip-file`` and then ``# pylint: disabl=...`` was clean
+    here and E0011 for a pylint that obeys no pragma (the lint-clean audit's check); such a state is now flagged,
+    which both checks accept (the command line, obeying the skip, reports nothing in the file)."""
     import tokenize
 
     from pylint.utils.pragma_parser import (
@@ -51,10 +54,8 @@ def pragmas_obeyed_by_none(pylinter):
             if token.type != tokenize.COMMENT or (match := OPTION_PO.search(token.string)) is None:
                 continue
             try:
-                for pragma in parse_pragma(match.group(2)):
-                    if pragma.action in ("skip-file", "disable-all") or \
-                            (pragma.action == "disable" and "all" in pragma.messages):
-                        return
+                for _ in parse_pragma(match.group(2)):
+                    pass
             except UnRecognizedOptionError as error:
                 pylinter.add_message("unrecognized-inline-option", args=error.token, line=token.start[0])
             except InvalidPragmaError:

@@ -260,9 +260,11 @@ def test_pylint_and_astroid_never_catch_base_exceptions():
 
 
 @pytest.mark.parametrize("skip", ["# pylint: skip-file", "# pylint: disable=all", "# pylint: disable-all"])
-def test_no_pragma_is_read_past_one_that_skips_the_file(skip, tmp_path):
-    """pylint stops reading pragmas at one that skips the file: a malformed pragma after it is no E0011 on the
-    command line, and was one here (stricter, which changes paths). One before it is E0011 on both."""
+def test_pragmas_past_one_that_skips_the_file_are_read_too(skip, tmp_path, fresh_pylint_flags):
+    """A pragma that skips the file is not obeyed, so the pragmas after it are read: a malformed one is E0011,
+    as for a pylint that obeys no pragma (the audit's check). Here it once stopped reading there, as the command
+    line does, and states holding both comments were emitted as clean and flagged by the audit. One before the
+    skip is E0011 everywhere; the command line, obeying the skip, reports nothing after it."""
     linter = PylintLinter()
     after = f"{skip}\nimport os  # pylint: disabl=unused-import\n{UNDEFINED}"
     before = f"# pylint: disabl=unused-import\n{skip}\n{UNDEFINED}"
@@ -271,7 +273,12 @@ def test_no_pragma_is_read_past_one_that_skips_the_file(skip, tmp_path):
         file.write_text(program)
     honoured = stock_pylint(files)
     assert honoured == {str(files[0]): set(), str(files[1]): {(1, "E0011")}}
-    assert "E0011" not in {error.code for error in linter.lint(after)}
+    assert (2, "E0011") in {(error.line, error.code) for error in linter.lint(after)}
     assert (1, "E0011") in {(error.line, error.code) for error in linter.lint(before)}
+    flags = [line.split(":") for line in fresh_pylint_flags(files, tmp_path)]
+    for file, program in zip(files, (after, before), strict=True):
+        obeying_none = {(int(line), code) for path, line, code in flags if path == str(file.resolve())}
+        assert obeying_none == {(error.line, error.code) for error in linter.lint(program)}, program
     # The file is linted all the same: no pragma is obeyed.
-    assert {error.code for error in linter.lint(after)} == {error.code for error in linter.lint(without_pragmas(after))}
+    assert {error.code for error in linter.lint(after)} - {"E0011"} == \
+        {error.code for error in linter.lint(without_pragmas(after))}
