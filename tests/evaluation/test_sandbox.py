@@ -227,12 +227,15 @@ def test_verdicts_are_decided_in_the_evaluator(sandbox):
                  "        os.write(fd, b'\\x00\\x00\\x00\\x1a[\"finished\",\"passed\",\"ok\"]')\n"
                  "    except OSError:\n        pass\ndef add(a, b):\n    return 0", ADD_TEST)
     missing = Job("def plus(a, b):\n    return a + b", ADD_TEST)
-    results = sandbox.run([GOOD_ADD, wrong, anything, forged, missing, GOOD_ADD], progress=False)
-    assert [result.status for result in results] == ["passed", "failed", "failed", "failed", "failed", "passed"], results
+    null_byte = Job("def add(a, b):\n    return a + b\x00", ADD_TEST)
+    results = sandbox.run([GOOD_ADD, wrong, anything, forged, missing, GOOD_ADD, null_byte], progress=False)
+    assert [result.status for result in results] == ["passed", "failed", "failed", "failed", "failed", "passed",
+                                                     "error"], results
     assert all(result.verdict == "evaluator" for result in results)
     assert "assert add(a, b) == a + b" in results[1].reason
     assert "not plain data" in results[2].reason
     assert "does not define the function add" in results[4].reason
+    assert results[6].reason == "SyntaxError: source code string cannot contain null bytes"  # no "(line None)"
 
 
 def test_integers_past_python_s_decimal_limit_cross_both_ways(sandbox):
@@ -409,6 +412,9 @@ def test_a_weaker_level_is_recorded_and_loud(humaneval, caplog):
     assert isolation["level"] == "reduced" and isolation["bubblewrap"] is None
     assert isolation["namespaces"] == [] and isolation["seccomp"] and isolation["landlock_abi"] >= 1
     assert "sandbox isolation is 'reduced'" in caplog.text
+    # Asked for (--sandbox none), with bubblewrap perhaps installed: no advice to install it.
+    assert "chosen with --sandbox none" in caplog.text and "install bubblewrap" not in caplog.text
+    assert caplog.text.count("sandbox isolation is") == 1
     assert evaluation.samples[0]["passed"]
 
 

@@ -161,7 +161,8 @@ def serve_program(requests, answers):
     try:
         code = compile(program, "<program>", "exec")
     except SyntaxError as error:
-        write_frame(answers, ["finished", "error", f"SyntaxError: {error.msg} (line {error.lineno})"])
+        where = f" (line {error.lineno})" if error.lineno else ""  # a null byte's error has no line
+        write_frame(answers, ["finished", "error", f"SyntaxError: {error.msg}{where}"])
         return
     except BaseException as error:  # null bytes, recursion in the compiler
         write_frame(answers, ["finished", "error", _describe(error, program)])
