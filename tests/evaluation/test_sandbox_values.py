@@ -66,7 +66,8 @@ def test_ranges_bytearrays_decimals_and_dict_views_come_back_as_themselves():
     assert list(decoded[7]) == ["b", "a"] and decoded[7] == {"a", "b"} and list(decoded[8]) == [[1], (2,)]
     assert list(decoded[9]) == [((1, 2), "p")] and list(decoded[10]) == ["a", "b"]
     assert decoded[11] == b"z" and decoded[11] != b"y" and decoded[12] == 0.5  # the subclasses' own methods unasked
-    for text in ('{"t": "range", "v": [0, 5, 0]}', '{"t": "range", "v": [0, 1.5, 1]}', '{"t": "decimal", "v": "1e5x"}',
+    for text in ('{"t": "range", "v": [0, 5, 0]}', '{"t": "range", "v": [0, 1.5, 1]}', '{"t": "range", "v": [0, 1048577, 1]}',
+                 '{"t": "range", "v": [0, {"t": "int", "v": "1' + "0" * 30 + '"}, 1]}', '{"t": "decimal", "v": "1e5x"}',
                  '{"t": "decimal", "v": " 1"}', '{"t": "decimal", "v": "1E+10001"}', '{"t": "decimal", "v": "0E-10001"}',
                  '{"t": "decimal", "v": 5}', '{"t": "dict_items", "v": [[1]]}', '{"t": "dict_keys", "v": [[1]]}',
                  '{"t": "bytearray", "v": "xyz"}'):
@@ -76,8 +77,9 @@ def test_ranges_bytearrays_decimals_and_dict_views_come_back_as_themselves():
     for tag in ("dict_keys", "dict_values"):
         with pytest.raises(ValueError, match="share one hash"):
             decode_value(f'{{"t": "{tag}", "v": {colliding}}}')
-    with pytest.raises(BeyondLimits):  # the program's own answer: refused in its process, with the reason
-        encode_value(Decimal("1E+10001"), subclasses=True)
+    for large in (Decimal("1E+10001"), range(10**12), range(0, 2**70, 3)):  # refused in the program's process
+        with pytest.raises(BeyondLimits):
+            encode_value(large, subclasses=True)
 
 
 def test_whatever_the_decoder_gives_can_be_sent_back():

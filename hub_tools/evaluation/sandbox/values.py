@@ -204,6 +204,15 @@ def _view_tag(kind, subclasses):
     return None
 
 
+def _short(span):
+    """Whether the range ``span`` holds at most :data:`MAX_VALUES` values, as a message may (a test's ``list()``
+    of ``range(10**12)`` would hold the evaluator for hours)."""
+    try:
+        return len(span) <= MAX_VALUES
+    except OverflowError:  # past sys.maxsize
+        return False
+
+
 def _decimal_text(value):
     """A ``Decimal``'s text, read through ``Decimal``'s own method; :class:`BeyondLimits` past the limits."""
     text = decimal.Decimal.__str__(value)
@@ -249,6 +258,8 @@ def _pack(value, depth, subclasses=False):
     if kind is bytearray:
         return {"t": "bytearray", "v": value.hex()}
     if kind is range:
+        if not _short(value):
+            raise BeyondLimits(f"a range of more than {MAX_VALUES} values")
         return {"t": "range", "v": [_pack(part, depth + 1) for part in (value.start, value.stop, value.step)]}
     if kind is decimal.Decimal:
         return {"t": "decimal", "v": _decimal_text(value)}
@@ -417,7 +428,10 @@ def _unpack(data, depth, budget):
         _refuse_hash_flood(_everything_in(items[0]), "in a deque")
         return collections.deque(items[0], items[1])
     if tag == "range" and len(items) == 3 and all(type(item) is int for item in items) and items[2] != 0:
-        return range(*items)
+        answer = range(*items)
+        if not _short(answer):  # what a list of it would hold: a test's list() or sorted() of it
+            raise ValueError(f"a range of more than {MAX_VALUES} values")
+        return answer
     if tag == "dict_keys":
         _refuse_hash_flood(_everything_in(items), "among a view's keys")
         return dict.fromkeys(items).keys()
