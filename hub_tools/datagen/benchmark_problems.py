@@ -9,6 +9,7 @@ is an error naming the file and the row.
 from __future__ import annotations
 
 import ast
+import inspect
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,6 +67,20 @@ def _problem_texts(name: str, rows: list, where: str) -> list[BenchmarkText]:
 _EXAMPLES = re.compile(r"\s*(>>>|(for )?examples?\b)", re.IGNORECASE)
 
 
+def _statement_of(function: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
+    """The function's docstring, also where imports come first (HumanEval/115's ``import math``, then its
+    statement of about seventy words, which was never indexed): the first string after them, cleaned as
+    :func:`ast.get_docstring` cleans one."""
+    for statement in function.body:
+        if isinstance(statement, ast.Import | ast.ImportFrom):
+            continue
+        if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant) \
+                and isinstance(statement.value.value, str):
+            return inspect.cleandoc(statement.value.value)
+        return None
+    return None
+
+
 def _descriptions(prompt: str) -> list[str]:
     """The task statements of a prompt in HumanEval form: each function's docstring up to its examples.
 
@@ -82,9 +97,10 @@ def _descriptions(prompt: str) -> list[str]:
         return []
     found = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and ast.get_docstring(node):
+        docstring = _statement_of(node) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) else None
+        if docstring:
             lines = []
-            for line in ast.get_docstring(node).split("\n"):
+            for line in docstring.split("\n"):
                 if _EXAMPLES.match(line):
                     break
                 lines.append(line)

@@ -35,8 +35,10 @@ DEFAULT_PREFERENCE = ("lintseq", "random", "baseline")
 # that would misread as a file flagged instead; E0011 counted; the stdlib's test package visible; 988 levels.
 # 10: --ignore-init-errors tolerates a program's own errors by message text too, not by id alone; the
 # benchmark-overlap check compares the code of the instruction and response under other names too, and reads
-# lines opened by a marker (diff, quote, session, numbering) without it.
-DATA_RULES = 10
+# lines opened by a marker (diff, quote, session, numbering) without it. 11: pragmas after a skip-file are read
+# (a malformed one is E0011 again, as for a pylint obeying no pragma); a task statement after an import in the
+# benchmark's function is compared.
+DATA_RULES = 11
 DATA_RULES_CHANGES = {
     2: "pylint pragmas in a program were honoured, a lint time-out could pass as clean, and CRLF, bare, "
        "~~~ and indented markdown fences were not extracted (such rows were skipped as syntax errors)",
@@ -71,6 +73,9 @@ DATA_RULES_CHANGES = {
         "own `Undefined variable 'SQUARE'` (from a star import), and the state was kept; and a renamed benchmark "
         "copy in a row's instruction or response, or one pasted with a marker opening each line (+, > , >>> , a "
         "line number), passed the overlap check",
+    11: "a malformed pragma after one that skips the file (`# pylint: skip-file`, then `# pylint: disabl=...`) "
+        "was not counted, where a pylint obeying no pragma reports E0011, and a benchmark problem's task "
+        "statement written after an import in its function (HumanEval/115's) was not compared with the rows",
 }
 # The changes after which rows made under the older rules may fail today's checks: ``lintseq verify`` fails
 # a config made before one of them. After the others its rows still pass, and verify only notes the change.

@@ -253,14 +253,15 @@ def verify_dataset(folder: str | Path, config: VerifyConfig | None = None) -> Ve
 def _check_card(dataset: DatasetFolder, reports: list[ConfigReport]) -> None:
     """The card's statements (:mod:`~hub_tools.datagen.verify_card`), on the report of the default config, or
     of the first config checked. A card written by another version of hub_tools, whose template may word its
-    statements otherwise, gets a note rather than a failure."""
+    statements otherwise, gets a note rather than a failure, except for its contamination section: the
+    recorded version is a field of the folder, and setting it to another hid a rewritten statement."""
     from hub_tools import __version__
 
     problems = card_problems(dataset) if reports else []
     report = next((report for report in reports if report.name == dataset.default_config), reports[0] if reports else None)
     version = dataset.settings.get("hub_tools_version")
-    for problem in problems:
-        if version in (None, __version__):
+    for problem, about_contamination in problems:
+        if version in (None, __version__) or about_contamination:
             report.add(Failure(*problem))
         else:
             report.notes.append(f"{problem[1]}: written by hub_tools {version}, whose card may word its statements "

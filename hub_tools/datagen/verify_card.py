@@ -8,7 +8,10 @@ every row of its tables (statistics, settings, benchmark overlap) and every line
 contamination" section. Prose added around them, or sections added, is the author's; a statement changed or
 removed is a ``card`` failure naming it.
 
-A card older than ``lintseq_config.json`` is not checked: ``lintseq push`` renders such a card again.
+A card older than ``lintseq_config.json`` is checked all the same. ``lintseq push`` renders such a card again, but
+the folder is read as it is (``load_dataset``, a copy, another upload tool), and file times say little: a
+``git clone`` writes ``README.md`` before the config, and a card whose contamination statement was rewritten
+passed once the config was touched. The failure then says that ``push`` would render it again.
 """
 
 from __future__ import annotations
@@ -40,24 +43,41 @@ def card_statements(card: str) -> list[str]:
     return statements
 
 
-def card_problems(dataset: DatasetFolder) -> list[Problem]:
-    """The card's statements that ``README.md`` does not hold as the folder's statistics give them."""
+def _about_contamination(statement: str) -> bool:
+    """Whether a card statement (:func:`card_statements`) is about benchmark overlap: a line of the contamination
+    section, or a table row naming overlap (the statistics' ``| benchmark overlap | ... |``)."""
+    if statement.startswith("|"):
+        return "overlap" in statement.split("|")[1].lower()
+    return True  # the statements that are not table rows are the contamination section's lines
+
+
+def card_problems(dataset: DatasetFolder) -> list[tuple[Problem, bool]]:
+    """The card's statements that ``README.md`` does not hold as the folder's statistics give them, each problem
+    with whether it is about the benchmark contamination section."""
     from hub_tools.datagen.card import render_dataset_card
     from hub_tools.datagen.writer import CONFIG_FILE
 
     readme = dataset.path / "README.md"
     settings = dataset.path / CONFIG_FILE
-    if not readme.is_file() or readme.stat().st_mtime < settings.stat().st_mtime:
-        return []  # no card, or one push renders again
+    if not readme.is_file():
+        return []  # no card: push writes one
     try:
         rendered = render_dataset_card(dataset.path)
     except UserError:
         return []  # no shard to describe: the shard checks say so
     lines = {line.strip() for line in readme.read_text(encoding="utf-8", errors="replace").splitlines()}
-    missing = [statement for statement in card_statements(rendered) if statement not in lines]
-    if not missing:
-        return []
-    shown = missing[0] if len(missing[0]) <= 300 else missing[0][:297] + "..."
-    return [("card", "README.md", f"{len(missing)} of the card's statements are not there as the folder gives "
-             f"them, first: {shown!r}; delete README.md and `lintseq push` writes the card again, or put the "
-             "statement back")]
+    statements = card_statements(rendered)
+    contamination = {statement for statement in statements if _about_contamination(statement)}
+    stale = settings.is_file() and readme.stat().st_mtime < settings.stat().st_mtime
+    problems = []
+    for about_contamination in (True, False):
+        missing = [statement for statement in statements
+                   if statement not in lines and (statement in contamination) == about_contamination]
+        if missing:
+            shown = missing[0] if len(missing[0]) <= 300 else missing[0][:297] + "..."
+            fix = "`lintseq push` renders it again (README.md is older than lintseq_config.json)" if stale else \
+                "delete README.md and `lintseq push` writes the card again, or put the statement back"
+            what = "contamination statements" if about_contamination else "statements"
+            problems.append((("card", "README.md", f"{len(missing)} of the card's {what} are not there as the folder "
+                              f"gives them, first: {shown!r}; {fix}"), about_contamination))
+    return problems

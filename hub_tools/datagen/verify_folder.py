@@ -28,6 +28,9 @@ Problem = tuple[str, str, str]
 SAMPLER_DEPENDENT_SKIPS = ("time_limit", "lint_timeout", "lint_memory", "linter_crash", "no_code", "sampler_error",
                            "worker_crash", "duplicate")
 SHOWN = 3  # rows named in one failure that counts many
+# The coverage of a benchmark part by a program that copies its code nearly whole (names kept): found by every
+# version of the overlap check, so compared in the rows of a folder made under older data rules too.
+NEARLY_WHOLE = 0.9
 
 
 def missing_configs(dataset: DatasetFolder) -> list[str]:
@@ -149,14 +152,15 @@ class ContaminationCheck:
         from hub_tools.datagen.manifest import DATA_RULES
 
         rules = settings.get("data_rules", 1)
-        if not isinstance(rules, int) or rules < DATA_RULES:
-            # The overlap check finds more with each version (renamed copies beside the program since data rules
-            # 10): a folder's honest statement of its own day would fail against today's check.
-            self.recorded = None
-            self.note = (f"lintseq_config.json configs.{name}: its benchmark overlap was not compared with the rows: "
-                         f"it was found under data rules {rules}, whose check finds less than today's")
-            return
-
+        # The overlap check finds more with each version (renamed copies beside the program since data rules 10):
+        # a folder's honest statement of its own day would fail against today's check. Its rows are compared all
+        # the same, for what every version found: a program copying a benchmark's code nearly whole. (Skipping
+        # them let a folder whose data_rules was set back, its overlap zeroed and its card rendered again, pass.)
+        self.old_rules = not isinstance(rules, int) or rules < DATA_RULES
+        if self.old_rules:
+            self.note = (f"lintseq_config.json configs.{name}: its benchmark overlap was found under data rules "
+                         f"{rules}, whose check finds less than today's: only programs copying a benchmark's code "
+                         f"nearly whole ({NEARLY_WHOLE:.0%} of its n-grams, which every version finds) were compared")
         try:
             self.config = DecontaminationConfig.from_dict(self.recorded)
         except Exception as error:  # a benchmark file moved or changed: the statement cannot be checked here
@@ -166,7 +170,7 @@ class ContaminationCheck:
     def add(self, rows: list[dict]) -> None:
         if self.config is None:
             return
-        from hub_tools.datagen.decontamination import find_overlap
+        from hub_tools.datagen.decontamination import benchmark_index, find_overlap
         from hub_tools.datagen.rows import find_overlap_in_text
 
         for row in rows:
@@ -176,6 +180,11 @@ class ContaminationCheck:
             texts = [row.get(key) for key in ("instruction", "program", "response")]
             if not all(isinstance(text, str) for text in texts):
                 continue  # a null field is a failure of its own
+            if self.old_rules:
+                overlap = benchmark_index(self.config).best_overlap({"program": texts[1]}, code_field="")
+                if overlap is not None and overlap.coverage >= NEARLY_WHOLE:
+                    self.found[index] = f"{overlap.benchmark} {overlap.task_id}"
+                continue
             kept = {key: row[key] for key in self.keep_fields if isinstance(row.get(key), str) and row[key]}
             overlap = find_overlap(texts[0], texts[1], self.config, texts[2]) or find_overlap_in_text(kept, self.config)
             if overlap is not None:
@@ -195,7 +204,11 @@ class ContaminationCheck:
         all_listed = isinstance(rows, int) and len(listed) >= rows
         problems = [("contamination", where, f"source row {row} overlaps {task} and is not listed")
                     for row, task in sorted(self.found.items()) if all_listed and row not in listed_rows][:SHOWN]
-        if complete:
+        if complete and self.old_rules:  # what the version found is at least what every version finds
+            if isinstance(rows, int) and rows < len(self.found):
+                problems.append(("contamination", where, f"records {rows} overlapping source rows; the rows on disk "
+                                 f"hold {len(self.found)} that copy a benchmark's code nearly whole"))
+        elif complete:
             problems += [("contamination", where, f"source row {row} is listed as overlapping, but no row of "
                           "it on disk overlaps the recorded benchmarks")
                          for row in sorted(listed_rows - set(self.found), key=str)][:SHOWN]

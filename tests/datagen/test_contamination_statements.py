@@ -44,6 +44,11 @@ def test_copies_where_the_first_check_did_not_look_are_found(humaneval, measured
     statement = "Write a function: check if in given list of numbers, are any two numbers closer to each other than " \
                 "given threshold."
     assert find_overlap(statement, small, measured).task_id == "HumanEval/0"
+    # A statement after an import in the function (HumanEval/115: `import math`, then about seventy words) was
+    # never indexed: its prose alone as an instruction overlapped nothing.
+    prompt = humaneval["HumanEval/115"]["prompt"]
+    prose = prompt[prompt.index('"""') + 3:prompt.index("Example 1")].strip()
+    assert len(prose.split()) > 60 and find_overlap(prose, small, measured).task_id == "HumanEval/115"
     look_alike = humaneval["HumanEval/3"]["prompt"].replace("a", "\u0430").replace("o", "\u043e")
     assert find_overlap(look_alike, small, measured).task_id == "HumanEval/3"
     # Unrelated code with comments stays unrelated.

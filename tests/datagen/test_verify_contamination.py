@@ -7,6 +7,7 @@ row that is not one, or a count of overlapping rows other than the rows on disk 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -106,22 +107,35 @@ def test_a_listed_row_that_does_not_overlap_fails(generated, tmp_path):
     assert any("source row 0" in line for line in found), found
 
 
-def test_a_statement_found_under_older_data_rules_is_left_with_a_note(generated, tmp_path):
-    """The check finds more with each version: an older folder's statement, true of its day, is not failed by
-    today's check (its rows say nothing against it), and verify says it was not compared."""
-    from hub_tools.datagen.manifest import DATA_RULES
-
-    folder = _copy(generated, "kept", tmp_path)
-    _edit(folder, lambda recorded: recorded.update(rows=0, tasks=0, by_benchmark={}, by_task=[], overlaps=[]))
+def _set_rules(folder: Path, rules: int) -> None:
     path = folder / "lintseq_config.json"
     settings = json.loads(path.read_text())
     for entry in settings["configs"].values():
-        entry["data_rules"] = DATA_RULES - 1
+        entry["data_rules"] = rules
     path.write_text(json.dumps(settings))
+
+
+def test_a_statement_found_under_older_data_rules_is_held_to_what_every_version_finds(generated, tmp_path):
+    """The check finds more with each version: an older folder's statement is not held to what only today's check
+    finds, and verify says so in a note. What every version found, a program copying a benchmark's code nearly
+    whole, still fails it: a folder whose data_rules was set back and whose overlap was zeroed (the card rendered
+    again from it) passed verify."""
+    from hub_tools.datagen.manifest import DATA_RULES
+
+    folder = _copy(generated, "kept", tmp_path)
+    _set_rules(folder, DATA_RULES - 1)
     report = _verify(folder)
-    assert not _contamination_failures(report), report.format()
-    assert any("benchmark overlap was not compared" in note for config in report.configs for note in config.notes), \
-        report.format()
+    assert report.ok, report.format()
+    assert any("only programs copying a benchmark's code nearly whole" in note for config in report.configs
+               for note in config.notes), report.format()
+
+    for rules in (DATA_RULES - 1, 1, "9"):
+        folder = _copy(generated, "kept", tmp_path / f"zeroed-{type(rules).__name__}-{rules}")
+        _edit(folder, lambda recorded: recorded.update(rows=0, tasks=0, by_benchmark={}, by_task=[], overlaps=[]))
+        _set_rules(folder, rules)
+        found = _contamination_failures(_verify(folder))
+        for row, task in zip(COPIED, ("HumanEval/0", "HumanEval/2", "HumanEval/4"), strict=True):
+            assert any(f"source row {row} overlaps humaneval {task}" in line for line in found), (rules, found)
 
 
 def test_a_card_that_no_longer_says_what_the_folder_holds_fails(generated, tmp_path):
@@ -145,3 +159,30 @@ def test_a_card_that_no_longer_says_what_the_folder_holds_fails(generated, tmp_p
     row = next(line for line in card.splitlines() if line.startswith("| benchmark overlap |"))
     readme.write_text(card.replace(row, "| benchmark overlap | none |"), encoding="utf-8")
     assert not _verify(folder).ok
+
+
+def test_a_rewritten_contamination_statement_fails_whatever_the_file_times_and_recorded_version(generated, tmp_path):
+    """A card older than lintseq_config.json went unchecked (``push`` renders such a card again), but the folder
+    is read as it is, and a ``git clone`` writes README.md first: touching the config hid a card saying "none"
+    over 3 overlapping rows. Setting the recorded hub_tools version to another one turned the failure into a
+    note; that still holds for the rest of the card, whose wording another version's template may change."""
+    folder = _copy(generated, "kept", tmp_path)
+    readme, settings_path = folder / "README.md", folder / "lintseq_config.json"
+    card = readme.read_text(encoding="utf-8")
+    statement = next(line for line in card.splitlines() if line.startswith("**3 source rows overlap"))
+    readme.write_text(card.replace(statement, "**No row overlaps HumanEval.**"), encoding="utf-8")
+    later = readme.stat().st_mtime + 10
+    os.utime(settings_path, (later, later))
+    report = _verify(folder)
+    found = [failure.detail for config in report.configs for failure in config.examples.get("card", [])]
+    assert not report.ok and len(found) == 1 and "`lintseq push` renders it again" in found[0], report.format()
+
+    settings = json.loads(settings_path.read_text())
+    settings["hub_tools_version"] = "0.0.1"
+    settings_path.write_text(json.dumps(settings))
+    assert not _verify(folder).ok
+    title = next(line for line in card.splitlines() if line.startswith("| rows |") or line.startswith("| programs |"))
+    readme.write_text(card.replace(title, title.replace("|", "| (reworded)", 1)), encoding="utf-8")
+    report = _verify(folder)
+    assert report.ok and any("written by hub_tools 0.0.1" in note for config in report.configs
+                             for note in config.notes), report.format()
