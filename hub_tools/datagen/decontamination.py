@@ -61,7 +61,7 @@ from hub_tools.datagen.code_shape import (
     renaming_invariant_tokens,
     without_type_hints,
 )
-from hub_tools.datagen.disguises import code_pieces, comparable_text, readings
+from hub_tools.datagen.disguises import code_in_strings, code_pieces, comparable_text, readings
 from hub_tools.errors import UserError
 
 NGRAM_SIZE = 10
@@ -340,12 +340,7 @@ class BenchmarkIndex:
         for name, text in fields.items():
             best = self._best(best, self.parts, name, _row_ngrams(text, self.ngram_size))
         if best is None and code_field:
-            # The program, then the code the other fields hold (a copy under other names in an instruction's
-            # "fix this code", or in a response's second fence, is published with the row as well).
-            pieces = [(code_field, fields[code_field])] if fields.get(code_field) else []
-            pieces += [(name, piece) for name, text in fields.items() if name != code_field and text
-                       for piece in code_pieces(text)]
-            best = self._best_shape(pieces)
+            best = self._best_shape(_code_pieces(fields, code_field))
         return best
 
     def _best_shape(self, pieces: list[tuple[str, str]]) -> Overlap | None:
@@ -362,12 +357,18 @@ class BenchmarkIndex:
                               hints_set_aside=True)
         return best
 
-    def tasks_hit(self, fields: dict[str, str]) -> list[tuple[str, str]]:
+    def tasks_hit(self, fields: dict[str, str], code_field: str = "program") -> list[tuple[str, str]]:
         """Every problem, ``(benchmark, task_id)``, one of whose parts ``fields`` hold at the threshold (a file
-        holding forty problems hits forty), in the order their parts were indexed."""
+        holding forty problems hits forty), then every problem whose code the code pieces hold under other names
+        (a file of forty renamed solutions hits forty too: it once counted for one), in the order their parts
+        were indexed."""
         hit: dict[tuple[str, str], None] = {}
         for text in fields.values():
             for part, coverage in self.parts.coverage(_row_ngrams(text, self.ngram_size)):
+                if coverage >= self.threshold:
+                    hit[(part.benchmark, part.task_id)] = None
+        for _, code in _code_pieces(fields, code_field) if code_field else ():
+            for part, coverage in self.code.coverage(ngrams(renaming_invariant_tokens(code), self.ngram_size)):
                 if coverage >= self.threshold:
                     hit[(part.benchmark, part.task_id)] = None
         return list(hit)
@@ -377,6 +378,16 @@ class BenchmarkIndex:
             if coverage >= self.threshold and (best is None or coverage > best.coverage):
                 best = Overlap(part.benchmark, part.task_id, part.part, field, coverage, **how)
         return best
+
+
+def _code_pieces(fields: dict[str, str], code_field: str) -> list[tuple[str, str]]:
+    """``(field, code)`` to compare under other names: the program, the code it holds in its strings, then the
+    code the other fields hold (a copy under other names in an instruction's "fix this code", or in a response's
+    second fence, is published with the row as well)."""
+    pieces = [(code_field, fields[code_field])] if fields.get(code_field) else []
+    pieces += [(code_field, piece) for piece in code_in_strings(fields.get(code_field) or "")]
+    return pieces + [(name, piece) for name, text in fields.items() if name != code_field and text
+                     for piece in code_pieces(text)]
 
 
 _INDEXES: dict[tuple, BenchmarkIndex] = {}  # one index per process and benchmark set: built once, then reused

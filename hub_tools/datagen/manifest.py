@@ -37,7 +37,8 @@ DEFAULT_PREFERENCE = ("lintseq", "random", "baseline")
 # benchmark-overlap check compares the code of the instruction and response under other names too, and reads
 # lines opened by a marker (diff, quote, session, numbering) without it. 11: pragmas after a skip-file are read
 # (a malformed one is E0011 again, as for a pylint obeying no pragma); a task statement after an import in the
-# benchmark's function is compared.
+# benchmark's function is compared; code in a program's strings compared under other names; a file of renamed
+# solutions counts for each.
 DATA_RULES = 11
 DATA_RULES_CHANGES = {
     2: "pylint pragmas in a program were honoured, a lint time-out could pass as clean, and CRLF, bare, "
@@ -75,7 +76,9 @@ DATA_RULES_CHANGES = {
         "line number), passed the overlap check",
     11: "a malformed pragma after one that skips the file (`# pylint: skip-file`, then `# pylint: disabl=...`) "
         "was not counted, where a pylint obeying no pragma reports E0011, and a benchmark problem's task "
-        "statement written after an import in its function (HumanEval/115's) was not compared with the rows",
+        "statement written after an import in its function (HumanEval/115's) was not compared with the rows; a "
+        "renamed copy the program held as text (in a string, an exec'd string, a notebook's JSON as the whole "
+        "program) was not found, and a file of renamed solutions counted for one problem only",
 }
 # The changes after which rows made under the older rules may fail today's checks: ``lintseq verify`` fails
 # a config made before one of them. After the others its rows still pass, and verify only notes the change.

@@ -61,6 +61,39 @@ def test_a_copy_under_other_names_beside_the_program_is_found(humaneval, measure
         assert _found(overlap, task) and overlap.renamed, (task, overlap)
 
 
+# Where the renamed copy is: the program itself, holding it as text.
+IN_THE_PROGRAM = {
+    "a string": lambda code: "SOLUTION = " + repr(code) + "\nprint(len(SOLUTION))\n",
+    "exec of a string": lambda code: "exec(" + json.dumps(code) + ")\n",
+    "a notebook's JSON as the program": lambda code: json.dumps(
+        {"cells": [{"cell_type": "code", "source": code.splitlines(True), "metadata": {}}]}, indent=1),
+}
+
+
+@pytest.mark.parametrize("form", sorted(IN_THE_PROGRAM))
+def test_a_copy_under_other_names_held_as_text_by_the_program_is_found(humaneval, measured, form):
+    """The program was compared under other names as code only. Measured on all 164 (renamed): 2 found in a
+    string, an exec'd string, or as a notebook's JSON that is the whole response; now 153 each, as for the
+    program itself (``benchmarks/dataset_hygiene.py --only-held-as-text``)."""
+    for seed, task in enumerate(TASKS):
+        program = IN_THE_PROGRAM[form](corpus.under_other_names(_code(humaneval[task]), seed))
+        overlap = find_overlap("Write it.", program, measured)
+        assert _found(overlap, task) and overlap.renamed, (task, overlap)
+    unrelated = 'TEMPLATE = """\ndef handler(request):\n    return render(request, "page.html")\n"""\n'
+    assert find_overlap("Write it.", unrelated, measured) is None
+
+
+def test_a_file_of_renamed_solutions_counts_each_problem(humaneval, measured):
+    """A file holding several problems counts for each (its row's ``also``); under other names it counted for
+    one: over 10 files of 5 renamed solutions, only each file's best; now 48 of the 50."""
+    from hub_tools.datagen.decontamination import benchmark_index
+
+    tasks = TASKS[:5]
+    program = "\n\n".join(corpus.under_other_names(_code(humaneval[task]), seed) for seed, task in enumerate(tasks))
+    hit = {task for _, task in benchmark_index(measured).tasks_hit({"program": program})}
+    assert set(tasks) <= hit, hit
+
+
 MARKED = {
     "diff": lambda code: "".join("+" + line for line in code.splitlines(True)),
     "quote": lambda code: "".join("> " + line for line in code.splitlines(True)),

@@ -69,9 +69,14 @@ def edit_rows(folder: Path, change, config: str = "random") -> None:
 
 
 def edit_settings(folder: Path, change) -> None:
+    """Change the folder's settings, and render its card again from them as a run would (the card has checks
+    of its own: ``test_verify_contamination.py``)."""
+    from hub_tools.datagen.card import render_dataset_card, write_card_text
+
     settings = json.loads((folder / "lintseq_config.json").read_text())
     change(settings)
     (folder / "lintseq_config.json").write_text(json.dumps(settings))
+    write_card_text(folder, render_dataset_card(folder))
 
 
 def failures(report, name: str) -> dict[str, list[str]]:
