@@ -57,6 +57,7 @@ from hub_tools.datagen.verify_folder import (
     shard_problems,
     source_row_problems,
 )
+from hub_tools.datagen.writer import WORK_FOLDER
 
 # Failure kinds, in report order, with what each means.
 FAILURE_KINDS = {
@@ -93,7 +94,8 @@ FAILURE_KINDS = {
                      "compared with the recorded benchmarks again)",
     "outdated_rules": "made under older data rules; regenerate with `lintseq generate ... --overwrite`",
     "card": "the card (README.md) does not state what the folder's statistics give: a table row or a line of "
-            "its benchmark contamination section was changed or removed",
+            "its benchmark contamination section was changed or removed, or the card or its pictures are missing",
+    "unfinished": "a run into the folder left its work folder: it was stopped before its merge ended, or still runs",
 }
 EXAMPLES_PER_KIND = 3
 
@@ -259,6 +261,15 @@ def _check_card(dataset: DatasetFolder, reports: list[ConfigReport]) -> None:
 
     problems = card_problems(dataset) if reports else []
     report = next((report for report in reports if report.name == dataset.default_config), reports[0] if reports else None)
+    if report is not None and not (dataset.path / "README.md").is_file():
+        # A kill during the merge can leave the shards and the settings without the card, whose header is what
+        # tells `load_dataset(folder)` the configs apart: it then fails, or finds no "baseline".
+        report.notes.append("README.md is missing: `load_dataset` cannot tell the configs apart; run the same "
+                            "`lintseq generate` command again, or `lintseq push`, which write it")
+    if report is not None and (dataset.path / WORK_FOLDER).is_dir():
+        # Left by a run killed before its merge ended (or still going): the folder may not hold that run whole.
+        report.add(Failure("unfinished", f"{WORK_FOLDER}/", "a run into this folder did not finish (or still runs): "
+                           "run the same `lintseq generate` command again to finish it"))
     version = dataset.settings.get("hub_tools_version")
     for problem, about_contamination in problems:
         if version in (None, __version__) or about_contamination:

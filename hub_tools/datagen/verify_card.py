@@ -16,11 +16,15 @@ passed once the config was touched. The failure then says that ``push`` would re
 
 from __future__ import annotations
 
+import re
+
 from hub_tools.datagen.folder import DatasetFolder
 from hub_tools.datagen.verify_folder import Problem
 from hub_tools.errors import UserError
 
 CONTAMINATION_SECTION = "## Benchmark contamination"
+# A picture the card shows: a markdown image of the folder's images/ (hub_tools.datagen.card_pictures).
+_PICTURE = re.compile(r"!\[[^\]]*\]\((images/[^)\s]+\.png)\)")
 
 
 def card_statements(card: str) -> list[str]:
@@ -60,12 +64,17 @@ def card_problems(dataset: DatasetFolder) -> list[tuple[Problem, bool]]:
     readme = dataset.path / "README.md"
     settings = dataset.path / CONFIG_FILE
     if not readme.is_file():
-        return []  # no card: push writes one
+        return []  # said in a note (verify.py): a folder built by other means may have none yet
+    text = readme.read_text(encoding="utf-8", errors="replace")
+    missing_pictures = sorted({link for link in _PICTURE.findall(text) if not (dataset.path / link).is_file()})
+    if missing_pictures:
+        return [(("card", "README.md", f"{len(missing_pictures)} of the card's pictures are missing, first: "
+                  f"{missing_pictures[0]}; run the same `lintseq generate` command again, which draws them"), False)]
     try:
         rendered = render_dataset_card(dataset.path)
     except UserError:
         return []  # no shard to describe: the shard checks say so
-    lines = {line.strip() for line in readme.read_text(encoding="utf-8", errors="replace").splitlines()}
+    lines = {line.strip() for line in text.splitlines()}
     statements = card_statements(rendered)
     contamination = {statement for statement in statements if _about_contamination(statement)}
     stale = settings.is_file() and readme.stat().st_mtime < settings.stat().st_mtime

@@ -186,3 +186,29 @@ def test_a_rewritten_contamination_statement_fails_whatever_the_file_times_and_r
     report = _verify(folder)
     assert report.ok and any("written by hub_tools 0.0.1" in note for config in report.configs
                              for note in config.notes), report.format()
+
+
+def test_a_folder_a_kill_left_without_its_card_pictures_or_finished_merge_fails(generated, tmp_path):
+    """A kill during the merge left the shards and the settings without README.md (``load_dataset(folder)`` then
+    fails: the card's header names the configs: a note now) or without its pictures (a failure), and verify
+    passed in silence; so did a folder holding an unfinished run's work folder (a failure)."""
+    folder = _copy(generated, "kept", tmp_path / "no-card")
+    (folder / "README.md").unlink()
+    report = _verify(folder)  # a note: a folder built by other means (datatrove's writer alone) has none yet
+    assert any("README.md is missing: `load_dataset` cannot tell the configs apart" in note
+               for config in report.configs for note in config.notes), report.format()
+    folder = _copy(generated, "kept", tmp_path / "no-pictures")
+    shown = sorted((folder / "images").rglob("*.png"))
+    assert shown, "the card shows pictures"
+    shutil.rmtree(folder / "images")
+    assert "pictures are missing" in _failures_of(folder, "card")[0]
+    folder = _copy(generated, "kept", tmp_path / "unfinished")
+    (folder / ".lintseq-work" / "lintseq").mkdir(parents=True)
+    assert _failures_of(folder, "unfinished") == [".lintseq-work/: a run into this folder did not finish (or still "
+                                                 "runs): run the same `lintseq generate` command again to finish it"]
+
+
+def _failures_of(folder: Path, kind: str) -> list[str]:
+    report = _verify(folder)
+    assert not report.ok
+    return [f"{found.location}: {found.detail}" for config in report.configs for found in config.examples.get(kind, [])]

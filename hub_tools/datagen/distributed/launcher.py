@@ -40,7 +40,7 @@ from hub_tools.datagen.manifest import check_finished_run, recorded_commit
 from hub_tools.datagen.row_selection import RowSelection
 from hub_tools.datagen.rows import GenerationConfig
 from hub_tools.datagen.sources import Source, pin_to_run
-from hub_tools.datagen.writer import PartStore, check_output_folder
+from hub_tools.datagen.writer import SOURCE_FILES, PartStore, changed_source_file, check_output_folder
 from hub_tools.errors import UserError
 
 EXECUTORS = ("local", "slurm", "ray")
@@ -151,6 +151,7 @@ class DistributedRun:
             repeats_file = self._find_repeats(selected) if self.config.drop_duplicates else None
             if not self._execute(selected, total, repeats_file):
                 return None
+            self._refuse_a_changed_source()
             missing = self._missing(total)
             if missing:
                 raise UserError(
@@ -161,6 +162,18 @@ class DistributedRun:
                 "workers": self.options.workers or self.options.tasks}
         return assemble_dataset(self.parts, self.output_dir, self.source, self.config, self.num_samples,
                                 summary, started, info)
+
+    def _refuse_a_changed_source(self) -> None:
+        """Each task opens the source again and enters it at its block by counting rows: a file replaced or
+        edited while the run went on (a row inserted at its top) gave tasks other rows than their neighbours,
+        and a folder with one row twice and another lost, which verify passed. The tasks refuse to start on a
+        changed source (:class:`~hub_tools.datagen.distributed.steps.LintSeqReader`); a change while some
+        already read is caught here, before anything is merged."""
+        recorded = (self.parts.run or {}).get(SOURCE_FILES)
+        changed = changed_source_file(recorded, self.source.file_stamps()) if isinstance(recorded, dict) else None
+        if changed is not None:
+            raise UserError(f"the source file {changed} changed while the run went on: its tasks may have read other "
+                            "rows than the run began with, so nothing was merged; pass --overwrite to start over")
 
     def _find_repeats(self, selected: RowSelection | None) -> Path:
         """Two passes over the source for the rows that repeat an earlier one (``--drop-duplicates``) and
@@ -186,7 +199,7 @@ class DistributedRun:
         reader = LintSeqReader(self.source, prompt_field=self.config.prompt_field, code_field=self.config.code_field,
                                selected=selected, drop_duplicates=self.config.drop_duplicates,
                                repeats_file=repeats_file, chunk_size=self.options.chunk_size, total_chunks=total,
-                               skip_parts_of=self.parts)
+                               skip_parts_of=self.parts, source_stamps=(self.parts.run or {}).get(SOURCE_FILES))
         return [reader, LintSeqSampler(self.config, baseline=True, keep_skipped=True),
                 LintSeqPartWriter(self.output_dir, self.config.sampler, keep_fields=self.config.keep_fields,
                                   run=self.parts.run)]
@@ -281,6 +294,11 @@ class _LocalExecutor(LocalPipelineExecutor):
     console_logs = True
 
     def _run_for_rank(self, rank: int, local_rank: int = 0, node_rank: int = -1) -> PipelineStats:
+        # Before datatrove's own handling, which logs a task's error with its whole traceback: a changed source
+        # is one line.
+        refuse = getattr(self.pipeline[0], "refuse_a_changed_source", None) if self.pipeline else None
+        if refuse is not None:
+            refuse()
         # datatrove prints a task's INFO lines on the console for local rank 0 only (local_rank serves nothing
         # else): a task that is to be quiet runs as another local rank.
         return super()._run_for_rank(rank, local_rank if self.console_logs else max(local_rank, 1), node_rank)

@@ -29,7 +29,14 @@ from hub_tools.datagen.rows import (
     process_record,
 )
 from hub_tools.datagen.sources import Source, SourceRecord, detect_fields
-from hub_tools.datagen.writer import BASELINE_SCHEMA, SAMPLER_SCHEMA, PartStore, with_kept_fields
+from hub_tools.datagen.writer import (
+    BASELINE_SCHEMA,
+    SAMPLER_SCHEMA,
+    PartStore,
+    changed_source_file,
+    with_kept_fields,
+)
+from hub_tools.errors import UserError
 from hub_tools.lintseq import extract_program
 
 ORIGIN = "lintseq_origin"  # metadata key: where a row came from, and (on outputs) what it cost
@@ -83,6 +90,8 @@ class LintSeqReader(PipelineStep):
         total_chunks: chunks in the source; counted when ``None``.
         skip_parts_of: a :class:`~hub_tools.datagen.writer.PartStore` whose finished chunks are not read
             again (resuming a killed run).
+        source_stamps: the sizes and modification times of the source's files when the run began (its
+            ``run.json``): a task refuses to read a source changed since, whose rows it would count otherwise.
     """
 
     name = "🐍 LintSeq source"
@@ -91,8 +100,9 @@ class LintSeqReader(PipelineStep):
     def __init__(self, source: str | Source | None = None, *, split: str = "train", prompt_field: str | None = None,
                  code_field: str | None = None, selected: Iterable[int] | None = None, drop_duplicates: bool = False,
                  repeats_file: str | Path | None = None, chunk_size: int = 128, total_chunks: int | None = None,
-                 skip_parts_of: PartStore | None = None):
+                 skip_parts_of: PartStore | None = None, source_stamps: dict | None = None):
         super().__init__()
+        self.source_stamps = source_stamps
         self.source = source if isinstance(source, Source) else Source(source, split=split)
         # Tasks may run in another folder (Ray workers) or on another machine: no relative paths.
         self.source.files = [path.absolute() for path in self.source.files]
@@ -124,6 +134,7 @@ class LintSeqReader(PipelineStep):
         # the selected row that opens its first chunk. Whether a row repeats an earlier one depends on every
         # row before it: with --drop-duplicates a task enters at its block only when given the repeats found
         # by the launcher's passes over the source (it loads those of its block), else it reads from the start.
+        self.refuse_a_changed_source()
         first, start_row = self._entry(mine.start)
         if start_row is None:
             return  # no row of the source falls in this task's block
@@ -141,6 +152,15 @@ class LintSeqReader(PipelineStep):
             for record in records:
                 self.stat_update("source_rows")
                 yield self.document(record, number, isolate)
+
+    def refuse_a_changed_source(self) -> None:
+        """Raise :class:`UserError` when a source file was replaced or edited since the run began (``source_stamps``):
+        this task would count its way to other rows than the tasks that read before the change did (a row
+        inserted at the top gave one row twice and lost another)."""
+        changed = changed_source_file(self.source_stamps, self.source.file_stamps()) if self.source_stamps else None
+        if changed is not None:
+            raise UserError(f"the source file {changed} changed since the run began; the task stops (the run "
+                            "merges nothing: pass --overwrite to start over)")
 
     def _entry(self, chunk: int) -> tuple[int, int | None]:
         """(the chunk the task's reading starts at, the source row it starts at; ``None``: past the last row)."""
