@@ -100,4 +100,7 @@ def test_a_flood_of_costly_answers_times_out_no_correct_program_beside_it():
     outcomes = {job_index: (result.status, result.reason, round(result.duration, 1))
                 for job_index, (job, result) in enumerate(zip(jobs, results, strict=True)) if job is not FLOOD}
     assert [outcome[0] for outcome in outcomes.values()] == ["passed", "passed", "timed_out"], outcomes
-    assert all(result.status == "failed" for job, result in zip(jobs, results, strict=True) if job is FLOOD)
+    # A flooding program's own answers are read on its own clock: on a slow or loaded machine three of them can
+    # pass its limit (timed out), else its wrong answer fails it; it never passes.
+    flood = [result.status for job, result in zip(jobs, results, strict=True) if job is FLOOD]
+    assert set(flood) <= {"failed", "timed_out"} and "failed" in flood, flood
