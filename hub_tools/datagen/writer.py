@@ -382,15 +382,6 @@ def _remove_folder(folder: Path, attempts: int = 20) -> None:
         time.sleep(0.1)
 
 
-def stamp_change(before: dict, now: dict) -> str | None:
-    """How the source files' stamps (:meth:`Source.file_stamps`) changed, as ``"FILE is new"``, ``"FILE is
-    gone"`` or ``"FILE changed (size or modification time)"`` for the first that did; ``None`` when none did."""
-    name = next((name for name in [*now, *before] if before.get(name) != now.get(name)), None)
-    if name is None:
-        return None
-    return f"{name} {'is new' if name not in before else 'is gone' if name not in now else 'changed (size or modification time)'}"
-
-
 def changed_source_file(before: dict, now: dict) -> str | None:
     """The first source file whose stamp (size, modification time) is not what ``before`` recorded, compared in
     the source's order (a task may name the files by their absolute paths), or ``None``."""
@@ -404,8 +395,11 @@ def _refuse_resume(output_dir: Path, previous: dict, fingerprint: dict) -> None:
     """The one-line refusal of a resume whose settings, or source files, are not those the run started with."""
     changed = sorted(key for key in fingerprint if previous.get(key) != fingerprint[key])
     if changed == [SOURCE_FILES]:
-        change = stamp_change(previous[SOURCE_FILES] or {}, fingerprint[SOURCE_FILES])
-        raise UserError(f"{output_dir} holds an unfinished run whose source file {change} since it started: "
+        before, now = previous[SOURCE_FILES] or {}, fingerprint[SOURCE_FILES]
+        name = next(name for name in [*now, *before] if before.get(name) != now.get(name))
+        what = ("is new" if name not in before else "is gone" if name not in now
+                else "changed (size or modification time)")
+        raise UserError(f"{output_dir} holds an unfinished run whose source file {name} {what} since it started: "
                         "its saved parts hold the old rows; pass --overwrite to start over")
     raise UserError(
         f"{output_dir} holds an unfinished run with other settings "
